@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { Id, Ulid } from './ids.js';
+
+/** A one-way hash (HMAC-SHA-256, per-estate salt, hex) of a card number, face id or person id. */
+export const Hash = z.string().regex(/^[0-9a-f]{16,64}$/, { message: 'must be a lowercase hex hash' });
+
+/** Where a normalised event came from on the device (vendor codes), kept for audit and debugging. */
+export const Source = z
+  .object({
+    vendor: z.string().max(32).describe('Vendor protocol, e.g. "hikvision-isapi"'),
+    major: z.number().int().optional().describe('Vendor major event code'),
+    minor: z.number().int().optional().describe('Vendor minor (sub) event code'),
+    serial: z.number().int().nonnegative().optional().describe("Device's own event serial number"),
+  })
+  .strict();
+
+const Door = z.number().int().min(1).max(64).describe('Door number on the controller, from 1');
+const Reader = z.number().int().min(1).max(64).describe('Card reader number, from 1');
+
+export const AccessMethod = z.enum(['card', 'face', 'fingerprint', 'password', 'qr', 'remote', 'unknown']);
+export const DenyReason = z.enum([
+  'unknown-credential',
+  'no-permission',
+  'expired',
+  'outside-schedule',
+  'face-mismatch',
+  'other',
+]);
+
+const accessBase = {
+  door: Door,
+  reader: Reader.optional(),
+  method: AccessMethod,
+  credential: Hash.optional().describe('Hashed card number or face id'),
+  person: Hash.optional().describe('Hashed person / employee number'),
+  source: Source.optional(),
+};
+
+/**
+ * Every event type with the schema of its `data`, and its class. Alarm-class events go first on
+ * replay and are never dropped by the gateway outbox.
+ */
+export const EVENT_TYPES = {
+  'access.granted': { alarm: false, data: z.object(accessBase).strict() },
+  'access.denied': { alarm: false, data: z.object({ ...accessBase, reason: DenyReason }).strict() },
+  'door.opened': { alarm: false, data: z.object({ door: Door, source: Source.optional() }).strict() },
+  'door.closed': { alarm: false, data: z.object({ door: Door, source: Source.optional() }).strict() },
+  'door.forced': { alarm: true, data: z.object({ door: Door, source: Source.optional() }).strict() },
+  'door.held': {
+    alarm: true,
+    data: z
+      .object({
+        door: Door,
+        heldS: z.number().nonnegative().optional().describe('Seconds the door has been open'),
+        source: Source.optional(),
+      })
+      .strict(),
+  },
+  'device.tamper': {
+    alarm: true,
+    data: z.object({ zone: z.number().int().min(0).optional(), source: Source.optional() }).strict(),
+  },
+} as const;
+
+export type EventType = keyof typeof EVENT_TYPES;
+export const EventTypeName = z.enum(Object.keys(EVENT_TYPES) as [EventType, ...EventType[]]);
+
+export function isAlarmType(type: string): boolean {
+  return type in EVENT_TYPES && EVENT_TYPES[type as EventType].alarm;
+}
+
+/** Earliest and latest device timestamps accepted (ms). Anything else is a broken clock or forgery. */
+export const TS_MIN = Date.UTC(2000, 0, 1);
+export const TS_MAX = Date.UTC(2100, 0, 1);
+
+/** The envelope without its type-specific data; the first check applied to every event message. */
+export const EnvelopeBase = z
+  .object({
+    v: z.literal(1).describe('Protocol version'),
+    id: Ulid.describe('Event id, a ULID; the hub deduplicates by it'),
+    seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).describe('Gateway sequence number'),
+    ts: z.number().int().min(TS_MIN).max(TS_MAX).describe('Device time of the event, ms since epoch'),
+    estate: Id,
+    gateway: Id,
+    device: Id,
+    type: z.string().max(64),
+    data: z.record(z.string(), z.unknown()),
+  })
+  .strict();
+
+type DataOf<K extends EventType> = z.infer<(typeof EVENT_TYPES)[K]['data']>;
+
+/** A validated event. `type` discriminates `data`. */
+export type RbEvent = {
+  [K in EventType]: Omit<z.infer<typeof EnvelopeBase>, 'type' | 'data'> & { type: K; data: DataOf<K> };
+}[EventType];
+
+export type RejectReason = 'malformed-json' | 'schema' | 'unknown-type' | 'topic-mismatch' | 'too-large';
+
+export type Validation =
+  | { ok: true; event: RbEvent }
+  | { ok: false; reason: RejectReason; message: string };
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Validate an already-parsed value as an event envelope plus the data schema of its type. */
+export function validateEvent(value: unknown): Validation {
+  const base = EnvelopeBase.safeParse(value);
+  if (!base.success) return { ok: false, reason: 'schema', message: describeIssues(base.error) };
+  const spec = EVENT_TYPES[base.data.type as EventType];
+  if (!spec || !Object.hasOwn(EVENT_TYPES, base.data.type)) {
+    return { ok: false, reason: 'unknown-type', message: `unknown event type ${JSON.stringify(base.data.type)}` };
+  }
+  const data = spec.data.safeParse(base.data.data);
+  if (!data.success) {
+    return { ok: false, reason: 'schema', message: `data of ${base.data.type}: ${describeIssues(data.error)}` };
+  }
+  return { ok: true, event: { ...base.data, data: data.data } as RbEvent };
+}
+
+/** Parse bytes from the wire (UTF-8 JSON) and validate. Never throws. */
+export function decodeEvent(payload: Uint8Array | string, maxBytes: number): Validation {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+  if (size > maxBytes) return { ok: false, reason: 'too-large', message: `payload of ${size} bytes exceeds ${maxBytes}` };
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: 'malformed-json', message: (err as Error).message };
+  }
+  return validateEvent(value);
+}
