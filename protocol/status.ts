@@ -19,7 +19,7 @@ export const GatewayStatus = z
     gateway: Id,
     state: z.enum(['online', 'offline']),
     ts: z.number().int().nonnegative().describe('When this status was produced, ms since epoch'),
-    reason: z.enum(['startup', 'heartbeat', 'shutdown', 'lwt']).optional(),
+    reason: z.enum(['startup', 'connected', 'heartbeat', 'shutdown', 'lwt']).optional(),
     version: z.string().max(64).optional().describe('Gateway software version'),
     uptimeS: z.number().nonnegative().optional(),
     devices: z.record(Id, DeviceHealth).optional().describe('Per-device health, keyed by device id'),

@@ -1,0 +1,134 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { stringify } from 'yaml';
+import { createHub } from '../hub/main.js';
+import { resolveHubConfig } from '../hub/config.js';
+import { createLogger } from '../lib/log.js';
+import { exitOnConfigError, intOption, numberOption } from './util.js';
+
+const ESTATE = 'demo-estate';
+const GATEWAY = 'gw-1';
+const DEVICES = [
+  { id: 'gate-east', name: '东门' },
+  { id: 'gate-north', name: '北门' },
+];
+
+interface DemoOptions {
+  httpPort?: number;
+  mqttPort?: number;
+  pushPort: number;
+  dataDir: string;
+  rate: number;
+}
+
+/** A per-estate salt kept in the data dir, so hashes stay the same across demo restarts. */
+function demoSalt(dataDir: string): string {
+  const file = join(dataDir, 'demo-salt');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const salt = randomBytes(24).toString('base64url');
+  writeFileSync(file, salt, { mode: 0o600 });
+  return salt;
+}
+
+function child(args: string[], name: string): ChildProcess {
+  // process.argv[1] is this CLI's entry script, so children run the same build as the parent.
+  const proc = spawn(process.execPath, [process.argv[1]!, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  proc.on('exit', (code, signal) => {
+    if (code !== 0 && signal === null) process.stderr.write(`demo: ${name} exited with code ${code}\n`);
+  });
+  return proc;
+}
+
+async function stopChild(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run a whole estate on this machine: hub + one gateway + two simulated access gates, embedded storage')
+    .option('--http-port <port>', 'hub HTTP port (env RB_HTTP_PORT, default 8080)', intOption('--http-port'))
+    .option('--mqtt-port <port>', 'hub MQTT port (env RB_MQTT_PORT, default 1883)', intOption('--mqtt-port'))
+    .option('--push-port <port>', "gateway's device push port", intOption('--push-port'), 8091)
+    .option('--data-dir <dir>', 'demo data folder (env RB_DATA_DIR)', process.env.RB_DATA_DIR ?? '.rb-demo')
+    .option('--rate <n>', 'simulated device events per second', numberOption('--rate'), 3)
+    .action(async (opts: DemoOptions, cmd: Command) => {
+      const dataDir = resolve(opts.dataDir);
+      const level = (cmd.optsWithGlobals() as { logLevel?: string }).logLevel ?? 'warn';
+      let config;
+      try {
+        config = resolveHubConfig({ dataDir, httpPort: opts.httpPort, mqttPort: opts.mqttPort, host: process.env.RB_HOST ?? '127.0.0.1', logLevel: level as 'warn' });
+      } catch (err) {
+        exitOnConfigError(err);
+      }
+      const log = createLogger({ name: 'demo', level });
+      const hub = createHub({ config, log });
+      await hub.start();
+      const creds = await hub.registry.addGateway(ESTATE, GATEWAY);
+      const mqtt = hub.mqttAddress();
+      const http = hub.httpAddress();
+
+      const gatewayConfig = join(dataDir, 'gateway.yaml');
+      writeFileSync(
+        gatewayConfig,
+        stringify({
+          estate: ESTATE,
+          gateway: GATEWAY,
+          hub: { url: `mqtt://127.0.0.1:${mqtt.port}`, username: creds.username, password: creds.password },
+          privacy: { salt: demoSalt(dataDir) },
+          devicePush: { host: '127.0.0.1', port: opts.pushPort },
+          heartbeatS: 15,
+          log: { level },
+          devices: DEVICES.map((d) => ({ id: d.id, driver: 'hikvision-isapi', name: d.name })),
+        }),
+        { mode: 0o600 },
+      );
+      const connected = new Promise<void>((r) => hub.bus.on('gateway.connection', (c) => {
+        if (c.connected) r();
+      }));
+      const children = [child(['gateway', '--config', gatewayConfig], 'gateway')];
+      await Promise.race([connected, new Promise((r) => setTimeout(r, 15_000))]);
+      children.push(
+        child(
+          ['simulate', '--gateway-url', `http://127.0.0.1:${opts.pushPort}`, '--devices', DEVICES.map((d) => d.id).join(','), '--rate', String(opts.rate), '--forced-every', '40', '--duration', '31536000'],
+          'simulator',
+        ),
+      );
+
+      const url = `http://127.0.0.1:${http.port}/`;
+      process.stdout.write(
+        [
+          '',
+          '红管家 Red Butler demo is running',
+          `  command center:  ${url}`,
+          `  events API:      ${url}api/v1/events?limit=20`,
+          `  metrics:         ${url}metrics`,
+          `  MQTT broker:     mqtt://127.0.0.1:${mqtt.port}`,
+          `  gateway config:  ${gatewayConfig}`,
+          `  gateway credentials: ${JSON.stringify(creds)}`,
+          '  Ctrl+C stops everything.',
+          '',
+        ].join('\n'),
+      );
+
+      let stopping = false;
+      const stop = async (): Promise<void> => {
+        if (stopping) return;
+        stopping = true;
+        process.stdout.write('demo: stopping…\n');
+        for (const proc of children.reverse()) await stopChild(proc);
+        await hub.stop();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop());
+      process.on('SIGTERM', () => void stop());
+    });
+}

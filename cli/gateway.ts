@@ -1,0 +1,39 @@
+import { Command } from 'commander';
+import { loadGatewayConfig } from '../gateway/config.js';
+import { createGateway } from '../gateway/main.js';
+import { createLogger } from '../lib/log.js';
+import { exitOnConfigError, runUntilSignal } from './util.js';
+
+export function registerGatewayCommand(program: Command): void {
+  program
+    .command('gateway')
+    .description('run an estate gateway: device drivers, outbox and the MQTT uplink to the hub')
+    .option('--config <file>', 'gateway config file (YAML)')
+    .option('--check-config <file>', 'validate a config file, print every error with its key path, and exit')
+    .action(async (opts: { config?: string; checkConfig?: string }, cmd: Command) => {
+      if (opts.checkConfig) {
+        try {
+          const config = loadGatewayConfig(opts.checkConfig);
+          process.stdout.write(`${opts.checkConfig}: OK (estate ${config.estate}, gateway ${config.gateway}, ${config.devices.length} device(s))\n`);
+          return;
+        } catch (err) {
+          exitOnConfigError(err);
+        }
+      }
+      if (!opts.config) {
+        process.stderr.write('red-butler gateway: --config <file> is required (see --help)\n');
+        process.exit(2);
+      }
+      let config;
+      try {
+        config = loadGatewayConfig(opts.config);
+      } catch (err) {
+        exitOnConfigError(err);
+      }
+      const level = (cmd.optsWithGlobals() as { logLevel?: string }).logLevel ?? config.log.level;
+      const log = createLogger({ name: 'gateway', level });
+      const gateway = createGateway({ config, log });
+      runUntilSignal(log, () => gateway.stop());
+      await gateway.start();
+    });
+}

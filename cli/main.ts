@@ -1,0 +1,19 @@
+import { Command, Option } from 'commander';
+import { VERSION } from '../lib/version.js';
+import { registerHubCommands } from './hub.js';
+import { registerGatewayCommand } from './gateway.js';
+import { registerSimulateCommand } from './simulate.js';
+import { registerDemoCommand } from './demo.js';
+
+const program = new Command('red-butler')
+  .description('红管家 Red Butler — estate gateways, hub, simulators and demo')
+  .version(VERSION)
+  .showHelpAfterError('(add --help for usage)')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('RB_LOG_LEVEL'));
+
+registerHubCommands(program);
+registerGatewayCommand(program);
+registerSimulateCommand(program);
+registerDemoCommand(program);
+
+await program.parseAsync(process.argv);

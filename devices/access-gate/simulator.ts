@@ -1,0 +1,312 @@
+import { Agent, request } from 'node:http';
+import { silentLogger, type Logger } from '../../lib/log.js';
+import type { EventType } from '../../protocol/index.js';
+
+/**
+ * A Hikvision access controller / face terminal in ISAPI "HTTP listening" mode, on the wire: it POSTs
+ * `EventNotificationAlert` JSON with an `AccessControllerEvent` to the gateway, by default as
+ * multipart/form-data (`boundary=MIME_boundary`, event JSON in the `event_log` part, a face picture in
+ * a `Picture` part) like real firmware, and waits for each answer before the next post.
+ * Field names and shapes follow payloads captured from real terminals (card numbers are strings and
+ * keep their leading zeros; a one-door face terminal sends no `doorNo`).
+ */
+export type SimKind =
+  | 'card-ok'
+  | 'card-unknown'
+  | 'face-ok'
+  | 'face-fail'
+  | 'door-open'
+  | 'door-close'
+  | 'forced'
+  | 'held'
+  | 'tamper';
+
+/** What each simulated kind is on the device (major, minor per isapi-codes.ts) and becomes for us. */
+export const SIM_KINDS: Readonly<Record<SimKind, { major: number; minor: number; type: EventType }>> = {
+  'card-ok': { major: 5, minor: 0x01, type: 'access.granted' }, // MINOR_LEGAL_CARD_PASS
+  'card-unknown': { major: 5, minor: 0x09, type: 'access.denied' }, // MINOR_INVALID_CARD
+  'face-ok': { major: 5, minor: 0x4b, type: 'access.granted' }, // MINOR_FACE_VERIFY_PASS
+  'face-fail': { major: 5, minor: 0x4c, type: 'access.denied' }, // MINOR_FACE_VERIFY_FAIL
+  'door-open': { major: 5, minor: 0x19, type: 'door.opened' }, // MINOR_DOOR_OPEN_NORMAL
+  'door-close': { major: 5, minor: 0x1a, type: 'door.closed' }, // MINOR_DOOR_CLOSE_NORMAL
+  forced: { major: 5, minor: 0x1b, type: 'door.forced' }, // MINOR_DOOR_OPEN_ABNORMAL
+  held: { major: 5, minor: 0x1c, type: 'door.held' }, // MINOR_DOOR_OPEN_TIMEOUT
+  tamper: { major: 1, minor: 0x404, type: 'device.tamper' }, // MINOR_HOST_DESMANTLE_ALARM
+};
+
+export interface AccessGateSimulatorOptions {
+  /** Full URL to POST to, e.g. http://127.0.0.1:8091/isapi/gate-1 */
+  target: string;
+  deviceName: string;
+  ipAddress?: string;
+  macAddress?: string;
+  /** Doors on the controller (default 1: a face terminal). */
+  doors?: number;
+  log?: Logger;
+  format?: 'json' | 'multipart';
+  /** Source of randomness in [0, 1), for reproducible traffic. */
+  random?: () => number;
+  /** Per-request timeout (default 10 s). */
+  timeoutMs?: number;
+}
+
+export interface SendOptions {
+  door?: number;
+  reader?: number;
+  cardNo?: string;
+  employeeNo?: string;
+  name?: string;
+  /** Re-send with this serial (a device retrying); the simulator's counter does not move. */
+  serialNo?: number;
+  at?: Date | number;
+  format?: 'json' | 'multipart';
+  /** Attach a picture part (multipart only). Default: on for face events. */
+  picture?: boolean;
+}
+
+export type IsapiEventJson = Record<string, unknown> & {
+  dateTime: string;
+  AccessControllerEvent: Record<string, unknown> & { serialNo: number; majorEventType: number; subEventType: number };
+};
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+export interface SentEvent extends HttpAnswer {
+  kind: SimKind;
+  serialNo: number;
+  json: IsapiEventJson;
+}
+
+export interface RunOptions {
+  ratePerSecond: number;
+  durationMs?: number;
+  count?: number;
+  /** Every n-th scenario is a forced door (default: about 3 % at random). */
+  forcedEvery?: number;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  /** Posts attempted, and of those, the ones without a 200 (or without any answer). */
+  sent: number;
+  failed: number;
+  byType: Partial<Record<EventType, number>>;
+  byKind: Partial<Record<SimKind, number>>;
+}
+
+export interface AccessGateSimulator {
+  send(kind: SimKind, opts?: SendOptions): Promise<SentEvent>;
+  /** The keep-alive a terminal sends when idle. */
+  heartbeat(): Promise<HttpAnswer>;
+  sendRaw(body: string | Buffer, contentType: string): Promise<HttpAnswer>;
+  run(opts: RunOptions): Promise<RunResult>;
+  stop(): void;
+  /** The last serial number used. */
+  readonly serialNo: number;
+}
+
+const BOUNDARY = 'MIME_boundary';
+const NAMES = ['张伟', '王芳', '李娜', '刘洋', '陈静', '杨磊', '赵敏', '黄强', '周婷', '吴刚'];
+
+/** ISAPI time: local wall-clock time of a device set to China Standard Time, with its offset. */
+export function isapiDateTime(ms: number): string {
+  return `${new Date(ms + 8 * 3_600_000).toISOString().slice(0, 19)}+08:00`;
+}
+
+export function createAccessGateSimulator(opts: AccessGateSimulatorOptions): AccessGateSimulator {
+  const url = new URL(opts.target);
+  const random = opts.random ?? Math.random;
+  const log = opts.log ?? silentLogger();
+  const doors = Math.max(1, opts.doors ?? 1);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const halt = new AbortController();
+  let serial = 0;
+
+  const digits = (n: number): string => Array.from({ length: n }, () => Math.floor(random() * 10)).join('');
+  // Registered residents: the same person shows the same card and employee number every visit.
+  const residents = Array.from({ length: 12 }, (_, i) => ({
+    cardNo: `00${digits(8)}`,
+    employeeNo: String(1001 + i),
+    name: NAMES[i % NAMES.length] ?? 'resident',
+  }));
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+
+  function build(kind: SimKind, o: SendOptions, serialNo: number): IsapiEventJson {
+    const { major, minor } = SIM_KINDS[kind];
+    const ms = o.at === undefined ? Date.now() : typeof o.at === 'number' ? o.at : o.at.getTime();
+    const door = o.door ?? 1 + Math.floor(random() * doors);
+    const who = pick(residents);
+    const ace: Record<string, unknown> = { deviceName: opts.deviceName, majorEventType: major, subEventType: minor };
+    const isAccess = kind.startsWith('card') || kind.startsWith('face');
+    if (isAccess) {
+      const known = kind === 'card-ok' || kind === 'face-ok';
+      if (kind.startsWith('card')) {
+        Object.assign(ace, { cardNo: o.cardNo ?? (known ? who.cardNo : `09${digits(8)}`), cardType: 1 });
+      }
+      if (known) Object.assign(ace, { name: o.name ?? who.name, employeeNoString: o.employeeNo ?? who.employeeNo });
+      Object.assign(ace, { cardReaderKind: 1, cardReaderNo: o.reader ?? 1, verifyNo: Math.floor(random() * 200) });
+      if (doors > 1 || o.door !== undefined) ace.doorNo = door;
+      Object.assign(ace, { userType: 'normal', currentVerifyMode: 'cardOrFace', attendanceStatus: 'undefined' });
+      Object.assign(ace, { label: '', statusValue: 0, mask: 'no', purePwdVerifyEnable: true });
+    } else if (kind !== 'tamper') {
+      ace.doorNo = door;
+    }
+    Object.assign(ace, { serialNo, currentEvent: true, frontSerialNo: Math.max(0, serialNo - 1) });
+    return {
+      ipAddress: opts.ipAddress ?? '192.168.1.64',
+      portNo: 80,
+      protocol: 'HTTP',
+      macAddress: opts.macAddress ?? 'a4:d5:c2:00:00:01',
+      channelID: 1,
+      dateTime: isapiDateTime(ms),
+      activePostCount: 1,
+      eventType: 'AccessControllerEvent',
+      eventState: 'active',
+      eventDescription: 'Access Controller Event',
+      AccessControllerEvent: ace as IsapiEventJson['AccessControllerEvent'],
+    };
+  }
+
+  /** A stand-in JPEG (SOI ... EOI) of a few KiB, as big as a terminal's face snapshot thumbnail. */
+  function picture(): Buffer {
+    const bytes = Buffer.alloc(4096, 0);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
+    bytes.set([0xff, 0xd8, 0xff, 0xe0], 0);
+    bytes.set([0xff, 0xd9], bytes.length - 2);
+    return bytes;
+  }
+
+  function multipart(json: string, pic: Buffer | undefined): Buffer {
+    const head = (extra: string, type: string, len: number): string =>
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; ${extra}\r\nContent-Type: ${type}\r\nContent-Length: ${len}\r\n\r\n`;
+    const chunks: Buffer[] = [Buffer.from(`${head('name="event_log"', 'application/json', Buffer.byteLength(json))}${json}\r\n`)];
+    if (pic) chunks.push(Buffer.from(head('name="Picture"; filename="Picture.jpg"', 'image/jpeg', pic.length)), pic, Buffer.from('\r\n'));
+    chunks.push(Buffer.from(`--${BOUNDARY}--\r\n`));
+    return Buffer.concat(chunks);
+  }
+
+  function post(body: Buffer, contentType: string, retried = false): Promise<HttpAnswer> {
+    return new Promise<HttpAnswer>((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          timeout: opts.timeoutMs ?? 10_000,
+          headers: { 'content-type': contentType, 'content-length': body.length },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer from ${url.host} in time`)));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive socket the server closed meanwhile: post once more on a fresh one (Node http docs).
+        if (!retried && req.reusedSocket && err.code === 'ECONNRESET') {
+          post(body, contentType, true).then(resolve, reject);
+        } else reject(err);
+      });
+      req.end(body);
+    });
+  }
+
+  async function send(kind: SimKind, o: SendOptions = {}): Promise<SentEvent> {
+    const serialNo = o.serialNo ?? ++serial;
+    const json = build(kind, o, serialNo);
+    const format = o.format ?? opts.format ?? 'multipart';
+    const withPicture = format === 'multipart' && (o.picture ?? kind.startsWith('face'));
+    if (withPicture) json.AccessControllerEvent.picturesNumber = 1;
+    const text = JSON.stringify(json);
+    const answer =
+      format === 'json'
+        ? await post(Buffer.from(text), 'application/json; charset="UTF-8"')
+        : await post(multipart(text, withPicture ? picture() : undefined), `multipart/form-data; boundary=${BOUNDARY}`);
+    log.debug({ kind, serialNo, status: answer.status }, 'simulated isapi event posted');
+    return { kind, serialNo, json, ...answer };
+  }
+
+  /** One visit at a door: mostly a pass then the door opening and closing; some denials; rare alarms. */
+  function scenario(n: number, forcedEvery: number | undefined): Array<[SimKind, SendOptions]> {
+    const door = 1 + Math.floor(random() * doors);
+    const at = (kinds: SimKind[]): Array<[SimKind, SendOptions]> => kinds.map((k) => [k, { door }]);
+    if (forcedEvery !== undefined && n % forcedEvery === 0) return at(['forced', 'door-close']);
+    const r = random();
+    if (r < 0.42) return at(['card-ok', 'door-open', 'door-close']);
+    if (r < 0.8) return at(['face-ok', 'door-open', 'door-close']);
+    if (r < 0.88) return at(['card-unknown']);
+    if (r < 0.95) return at(['face-fail']);
+    if (r < 0.98 && forcedEvery === undefined) return at(['forced', 'door-close']);
+    return at(['card-ok', 'door-open', 'held', 'door-close']);
+  }
+
+  function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      if (ms <= 0) return resolve();
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        halt.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      halt.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  async function run(o: RunOptions): Promise<RunResult> {
+    if (!(o.ratePerSecond > 0)) throw new RangeError('ratePerSecond must be > 0');
+    if (o.count === undefined && o.durationMs === undefined && !o.signal) {
+      throw new TypeError('run needs count, durationMs or signal, or it never ends');
+    }
+    const result: RunResult = { sent: 0, failed: 0, byType: {}, byKind: {} };
+    const start = Date.now();
+    const interval = 1000 / o.ratePerSecond;
+    const over = (): boolean =>
+      halt.signal.aborted ||
+      o.signal?.aborted === true ||
+      (o.count !== undefined && result.sent >= o.count) ||
+      (o.durationMs !== undefined && Date.now() - start >= o.durationMs);
+    for (let n = 1; !over(); n++) {
+      for (const [kind, sendOpts] of scenario(n, o.forcedEvery)) {
+        await sleep(start + result.sent * interval - Date.now(), o.signal);
+        if (over()) break;
+        result.sent += 1;
+        result.byKind[kind] = (result.byKind[kind] ?? 0) + 1;
+        const type = SIM_KINDS[kind].type;
+        result.byType[type] = (result.byType[type] ?? 0) + 1;
+        try {
+          if ((await send(kind, sendOpts)).status !== 200) result.failed += 1;
+        } catch (err) {
+          result.failed += 1;
+          log.warn({ err, kind }, 'simulated isapi post failed');
+        }
+      }
+    }
+    return result;
+  }
+
+  return {
+    send,
+    run,
+    heartbeat: () =>
+      post(
+        Buffer.from(JSON.stringify({ ipAddress: opts.ipAddress ?? '192.168.1.64', dateTime: isapiDateTime(Date.now()), eventType: 'heartBeat', eventState: 'active' })),
+        'application/json',
+      ),
+    sendRaw: (body, contentType) => post(typeof body === 'string' ? Buffer.from(body) : body, contentType),
+    stop() {
+      halt.abort();
+      agent.destroy();
+    },
+    get serialNo() {
+      return serial;
+    },
+  };
+}

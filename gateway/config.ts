@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { Id } from '../protocol/index.js';
+import { driverRegistry } from '../devices/registry.js';
+import { ConfigError, deepFreeze, keyPath, zodProblems, type ConfigProblem } from '../lib/config-errors.js';
+
+const Device = z
+  .object({
+    id: Id.describe('Device id, unique within the gateway; part of MQTT topics'),
+    driver: z.string().describe(`Driver name, one of the registry (e.g. "hikvision-isapi")`),
+    name: z.string().max(100).optional().describe('Human name shown on screens, e.g. "东门"'),
+    options: z.record(z.string(), z.unknown()).default({}).describe("Driver options; see the driver's docs"),
+  })
+  .strict();
+
+export const GatewayConfigSchema = z
+  .object({
+    estate: Id.describe('Estate id this gateway serves'),
+    gateway: Id.describe('Gateway id, unique within the estate'),
+    hub: z
+      .object({
+        url: z.string().regex(/^(mqtt|mqtts|tcp|tls):\/\/.+/, 'must be mqtt://host:port or mqtts://host:port').describe('Hub MQTT URL'),
+        username: z.string().min(1).describe('MQTT username printed by `red-butler hub gateway add`'),
+        password: z.string().min(1).describe('MQTT password printed by `red-butler hub gateway add`'),
+        keepaliveS: z.number().int().min(5).max(600).default(30).describe('MQTT keepalive, seconds'),
+      })
+      .strict(),
+    privacy: z
+      .object({
+        salt: z.string().min(16).describe('Per-estate secret for hashing card numbers and face ids (>= 16 chars)'),
+      })
+      .strict(),
+    devicePush: z
+      .object({
+        host: z.string().default('0.0.0.0').describe('Address the device push listener binds'),
+        port: z.number().int().min(0).max(65535).default(8091).describe('Port devices push events to'),
+        maxBodyBytes: z.number().int().min(1024).default(2 * 1024 * 1024).describe('Largest accepted push body'),
+        requestTimeoutMs: z.number().int().min(100).default(10_000).describe('Total deadline of one push request'),
+      })
+      .strict()
+      .default({ host: '0.0.0.0', port: 8091, maxBodyBytes: 2 * 1024 * 1024, requestTimeoutMs: 10_000 }),
+    heartbeatS: z.number().int().min(1).max(3600).default(30).describe('Seconds between status heartbeats'),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+    devices: z.array(Device).min(1).describe('Devices this gateway drives'),
+  })
+  .strict();
+
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+
+/** Environment overrides (`RB_<SECTION>_<KEY>`), applied before validation. */
+const ENV: Array<[string, string[]]> = [
+  ['RB_HUB_URL', ['hub', 'url']],
+  ['RB_HUB_USERNAME', ['hub', 'username']],
+  ['RB_HUB_PASSWORD', ['hub', 'password']],
+  ['RB_LOG_LEVEL', ['log', 'level']],
+];
+
+function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  for (const [name, path] of ENV) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    let node = raw;
+    for (const key of path.slice(0, -1)) {
+      if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path[path.length - 1]!] = value;
+  }
+}
+
+/** Validate a parsed config object; every problem is reported at once. The result is frozen. */
+export function validateGatewayConfig(raw: unknown, source = 'config'): GatewayConfig {
+  const problems: ConfigProblem[] = [];
+  const parsed = GatewayConfigSchema.safeParse(raw);
+  if (!parsed.success) problems.push(...zodProblems(parsed.error));
+
+  // Per-device checks need the raw list, so they also run when other keys are wrong.
+  const devices = (raw as { devices?: unknown } | null)?.devices;
+  if (Array.isArray(devices)) {
+    const seen = new Set<string>();
+    devices.forEach((device: unknown, i) => {
+      if (typeof device !== 'object' || device === null) return;
+      const { id, driver, options } = device as { id?: unknown; driver?: unknown; options?: unknown };
+      if (typeof id === 'string') {
+        if (seen.has(id)) problems.push({ path: keyPath(['devices', i, 'id']), message: `duplicate device id "${id}"` });
+        seen.add(id);
+      }
+      if (typeof driver !== 'string') return;
+      const factory = driverRegistry.get(driver);
+      if (!factory) {
+        const known = [...driverRegistry.keys()].join(', ');
+        problems.push({ path: keyPath(['devices', i, 'driver']), message: `unknown driver "${driver}" (known: ${known})` });
+        return;
+      }
+      const opts = factory.options.safeParse(options ?? {});
+      if (!opts.success) problems.push(...zodProblems(opts.error, ['devices', i, 'options']));
+    });
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(source, problems);
+  return deepFreeze(parsed.data);
+}
+
+/** Read, parse (YAML) and validate a gateway config file, with env overrides. */
+export function loadGatewayConfig(file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read file: ${(err as Error).message}` }]);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  const raw = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as Record<string, unknown>;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(file, [{ path: '', message: 'the file must hold a YAML mapping' }]);
+  }
+  applyEnv(raw, env);
+  return validateGatewayConfig(raw, file);
+}

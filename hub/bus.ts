@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import type { GatewayStatus, RbEvent } from '../protocol/index.js';
+
+/** Everything that flows downstream of ingest, as one typed map. */
+export interface BusEvents {
+  /** An event, accepted and durable in the store (once per event id). */
+  event: RbEvent;
+  /** A gateway status message (online, heartbeat, offline, LWT). */
+  'gateway.status': GatewayStatus;
+  'gateway.connection': { estate: string; gateway: string; connected: boolean };
+}
+
+type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void | Promise<void>;
+
+export interface Bus {
+  on<K extends keyof BusEvents>(name: K, listener: Listener<K>): () => void;
+  emit<K extends keyof BusEvents>(name: K, payload: BusEvents[K]): void;
+}
+
+/**
+ * In-process bus. Every listener is wrapped: one that throws or rejects is logged and the others still
+ * run, so a failing part never takes down ingest.
+ */
+export function createBus(log: Logger): Bus {
+  const listeners = new Map<keyof BusEvents, Set<Listener<never>>>();
+  return {
+    on(name, listener) {
+      let set = listeners.get(name);
+      if (!set) listeners.set(name, (set = new Set()));
+      set.add(listener as Listener<never>);
+      return () => set.delete(listener as Listener<never>);
+    },
+    emit(name, payload) {
+      const set = listeners.get(name);
+      if (!set) return;
+      for (const listener of set) {
+        try {
+          const result = (listener as Listener<typeof name>)(payload);
+          if (result && typeof (result as Promise<void>).catch === 'function') {
+            (result as Promise<void>).catch((err: unknown) => log.error({ err, bus: name }, 'bus listener failed'));
+          }
+        } catch (err) {
+          log.error({ err, bus: name }, 'bus listener failed');
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * The hub's coded errors, one catalogue. The API error middleware maps `code` to an HTTP status; the
+ * code also appears in logs and in command results, so a user can search for it.
+ */
+export const ERRORS = {
+  RB_ERR_BAD_QUERY: { status: 400, title: 'Invalid query parameters' },
+  RB_ERR_BAD_ID: { status: 400, title: 'Invalid id' },
+  RB_ERR_NOT_FOUND: { status: 404, title: 'Not found' },
+  RB_ERR_UNKNOWN_DEVICE: { status: 404, title: 'Unknown device' },
+  RB_ERR_STORE_UNAVAILABLE: { status: 503, title: 'Event store unavailable' },
+  RB_ERR_INTERNAL: { status: 500, title: 'Internal error' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class RbError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'RbError';
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+}

@@ -1,0 +1,124 @@
+import type { Logger } from 'pino';
+import { GatewayStatus, decodeEvent, type ParsedTopic, type RbEvent } from '../../protocol/index.js';
+import type { Bus } from '../bus.js';
+import type { Metrics } from '../metrics.js';
+import type { EventStore } from '../store/types.js';
+import type { GatewayIdentity } from '../registry.js';
+
+/**
+ * What the broker should do with a publish:
+ * - `accept`: the message is valid and, for events, durable in the store; acknowledge it.
+ * - `drop`: the message is invalid; acknowledge it (a retry cannot fix it) but store nothing.
+ * - `refuse`: the sender broke the ACL; close its connection.
+ * - `retry`: the store failed; do not acknowledge, so the gateway keeps the event and sends it again.
+ */
+export type IngestVerdict =
+  | { action: 'accept' }
+  | { action: 'drop'; reason: string; message: string }
+  | { action: 'refuse'; reason: string; message: string }
+  | { action: 'retry'; reason: string; message: string };
+
+export interface IngestDeps {
+  store: EventStore;
+  bus: Bus;
+  metrics: Metrics;
+  log: Logger;
+  maxPayloadBytes: number;
+  /** How many recent event ids to remember for deduplication. */
+  dedupWindow: number;
+}
+
+export interface Ingest {
+  handle(who: GatewayIdentity, topic: ParsedTopic, payload: Buffer): Promise<IngestVerdict>;
+}
+
+export function createIngest(deps: IngestDeps): Ingest {
+  const { store, bus, metrics, log } = deps;
+  // Recently stored ids, oldest first (Map keeps insertion order). The stores are idempotent by id, so
+  // this window only keeps re-deliveries off the bus; the store is the real guarantee.
+  const seen = new Map<string, true>();
+  // Writes in progress, so two copies of one event arriving together produce one store write.
+  const pending = new Map<string, Promise<void>>();
+
+  function remember(id: string): void {
+    seen.set(id, true);
+    if (seen.size > deps.dedupWindow) seen.delete(seen.keys().next().value as string);
+  }
+
+  function drop(reason: string, message: string, context: Record<string, unknown>): IngestVerdict {
+    metrics.rejected.inc({ reason });
+    log.warn({ reason, ...context }, `rejected message: ${message}`);
+    return { action: 'drop', reason, message };
+  }
+
+  async function storeEvent(event: RbEvent): Promise<IngestVerdict> {
+    if (seen.has(event.id)) {
+      metrics.deduplicated.inc();
+      return { action: 'accept' };
+    }
+    let write = pending.get(event.id);
+    if (write) {
+      metrics.deduplicated.inc();
+      await write;
+      return { action: 'accept' };
+    }
+    const started = process.hrtime.bigint();
+    write = store.write([event]);
+    pending.set(event.id, write);
+    try {
+      await write;
+    } catch (err) {
+      metrics.rejected.inc({ reason: 'store' });
+      log.error({ err, id: event.id }, 'event store write failed; the gateway will send the event again');
+      return { action: 'retry', reason: 'store', message: (err as Error).message };
+    } finally {
+      pending.delete(event.id);
+    }
+    metrics.storeLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    remember(event.id);
+    metrics.accepted.inc();
+    bus.emit('event', event);
+    return { action: 'accept' };
+  }
+
+  return {
+    async handle(who, topic, payload) {
+      metrics.received.inc({ kind: topic.kind });
+      const context = { estate: who.estate, gateway: who.gateway, kind: topic.kind };
+      switch (topic.kind) {
+        case 'event': {
+          const result = decodeEvent(payload, deps.maxPayloadBytes);
+          if (!result.ok) return drop(result.reason, result.message, { ...context, device: topic.device, bytes: payload.length });
+          const e = result.event;
+          if (e.estate !== topic.estate || e.gateway !== topic.gateway || e.device !== topic.device) {
+            return drop('topic-mismatch', 'envelope estate/gateway/device differ from the topic', { ...context, id: e.id });
+          }
+          return storeEvent(e);
+        }
+        case 'status': {
+          if (payload.length > deps.maxPayloadBytes) return drop('too-large', `status of ${payload.length} bytes`, context);
+          let value: unknown;
+          try {
+            value = JSON.parse(payload.toString('utf8'));
+          } catch (err) {
+            return drop('malformed-json', (err as Error).message, context);
+          }
+          const status = GatewayStatus.safeParse(value);
+          if (!status.success) return drop('schema', status.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), context);
+          if (status.data.estate !== topic.estate || status.data.gateway !== topic.gateway) {
+            return drop('topic-mismatch', 'status estate/gateway differ from the topic', context);
+          }
+          bus.emit('gateway.status', status.data);
+          return { action: 'accept' };
+        }
+        case 'state':
+        case 'cmd/result':
+          // Device state and command results get their schemas with the command issue; accept as-is.
+          return { action: 'accept' };
+        case 'cmd':
+          metrics.rejected.inc({ reason: 'acl' });
+          return { action: 'refuse', reason: 'acl', message: 'gateways do not publish commands' };
+      }
+    },
+  };
+}

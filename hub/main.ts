@@ -1,0 +1,110 @@
+import { createServer, type Server } from 'node:http';
+import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { createApi } from './api/app.js';
+import { createBroker, type Broker } from './broker/broker.js';
+import { createBus, type Bus } from './bus.js';
+import type { HubConfig } from './config.js';
+import { createIngest } from './ingest/ingest.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { createPush } from './push/push.js';
+import { openRegistry, type Registry } from './registry.js';
+import { createStore, type EventStore } from './store/index.js';
+
+export interface Hub {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  httpAddress(): { host: string; port: number };
+  mqttAddress(): { host: string; port: number };
+  readonly registry: Registry;
+  readonly store: EventStore;
+  readonly bus: Bus;
+  readonly metrics: Metrics;
+}
+
+export interface HubDeps {
+  config: HubConfig;
+  log: Logger;
+  /** Replace the configured store (tests). */
+  store?: EventStore;
+}
+
+/**
+ * Composition root of the hub: the one place that builds its services. Data flows one way:
+ * broker -> ingest -> bus -> push / api. Services start in order and stop in reverse.
+ */
+export function createHub(deps: HubDeps): Hub {
+  const { config, log } = deps;
+  mkdirSync(config.dataDir, { recursive: true });
+  const startedAt = Date.now();
+  const metrics = createMetrics();
+  const bus = createBus(log.child({ module: 'hub.bus' }));
+  const registry = openRegistry(config.dataDir);
+  const store = deps.store ?? createStore(config, log);
+  const ingest = createIngest({
+    store,
+    bus,
+    metrics,
+    log: log.child({ module: 'hub.ingest' }),
+    maxPayloadBytes: config.maxPayloadBytes,
+    dedupWindow: config.dedupWindow,
+  });
+  const broker: Broker = createBroker({
+    host: config.host,
+    port: config.mqttPort,
+    registry,
+    ingest,
+    bus,
+    metrics,
+    log: log.child({ module: 'hub.broker' }),
+  });
+  const connected = new Set<string>();
+  bus.on('gateway.connection', ({ estate, gateway, connected: up }) => {
+    if (up) connected.add(`${estate}/${gateway}`);
+    else connected.delete(`${estate}/${gateway}`);
+  });
+  const app = createApi({
+    store,
+    registry,
+    metrics,
+    log: log.child({ module: 'hub.api' }),
+    startedAt,
+    health: () => ({ gatewaysConnected: connected.size }),
+  });
+  const http: Server = createServer(app);
+  const push = createPush({ http, bus, metrics, log: log.child({ module: 'hub.push' }) });
+  const started: Array<{ name: string; stop: () => Promise<void> }> = [];
+
+  return {
+    registry,
+    store,
+    bus,
+    metrics,
+    async start() {
+      await store.start();
+      started.push({ name: 'store', stop: () => store.stop() });
+      await push.start();
+      started.push({ name: 'push', stop: () => push.stop() });
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(config.httpPort, config.host, () => resolve());
+      });
+      started.push({ name: 'http', stop: () => new Promise((r) => { http.closeAllConnections(); http.close(() => r()); }) });
+      await broker.start();
+      started.push({ name: 'broker', stop: () => broker.stop() });
+      log.info({ http: this.httpAddress(), mqtt: broker.address(), store: store.kind, dataDir: config.dataDir }, 'hub started');
+    },
+    async stop() {
+      for (const service of started.splice(0).reverse()) {
+        await service.stop().catch((err: unknown) => log.error({ err, service: service.name }, 'stop failed'));
+      }
+      registry.close();
+      log.info('hub stopped');
+    },
+    httpAddress() {
+      const a = http.address();
+      return a && typeof a === 'object' ? { host: a.address, port: a.port } : { host: config.host, port: config.httpPort };
+    },
+    mqttAddress: () => broker.address(),
+  };
+}

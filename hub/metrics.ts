@@ -1,0 +1,62 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The hub's Prometheus metrics, on a registry of its own (several hubs can live in one test process). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'rb_process_' });
+  const m = {
+    registry,
+    received: new Counter({
+      name: 'rb_messages_received_total',
+      help: 'MQTT messages received from gateways, by topic kind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    accepted: new Counter({
+      name: 'rb_messages_accepted_total',
+      help: 'Event messages accepted and stored',
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: 'rb_messages_rejected_total',
+      help: 'Messages refused, by reason (malformed-json, schema, unknown-type, topic-mismatch, too-large, acl, bad-topic, store)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    deduplicated: new Counter({
+      name: 'rb_events_deduplicated_total',
+      help: 'Event messages whose id was already stored (re-deliveries)',
+      registers: [registry],
+    }),
+    authFailures: new Counter({
+      name: 'rb_mqtt_auth_failures_total',
+      help: 'MQTT connections refused at authentication, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    subscribeDenied: new Counter({
+      name: 'rb_mqtt_subscribe_denied_total',
+      help: 'Subscriptions refused by the ACL',
+      registers: [registry],
+    }),
+    gatewaysConnected: new Gauge({
+      name: 'rb_gateways_connected',
+      help: 'Gateways with an open MQTT connection',
+      registers: [registry],
+    }),
+    storeLatency: new Histogram({
+      name: 'rb_store_write_seconds',
+      help: 'Time from an event message arriving to it being durable in the store',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    pushed: new Counter({
+      name: 'rb_push_events_total',
+      help: 'Events pushed to Socket.IO rooms',
+      registers: [registry],
+    }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,15 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { HubConfig } from '../config.js';
+import { createInfluxStore } from './influx.js';
+import { createSqliteStore } from './sqlite.js';
+import type { EventStore } from './types.js';
+
+export type { EventStore, EventQuery } from './types.js';
+
+/** InfluxDB when `influxUrl` (RB_INFLUX_URL) is set, else the embedded SQLite store in the data dir. */
+export function createStore(config: HubConfig, log: Logger): EventStore {
+  return config.influxUrl
+    ? createInfluxStore({ url: config.influxUrl, log: log })
+    : createSqliteStore({ file: join(config.dataDir, 'events.db'), log: log });
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Make sure the real services the tests and the demo use are installed (DESIGN.md, "What works
+# means here"): influxd (Debian package influxdb), mosquitto, mosquitto_pub / mosquitto_sub
+# (mosquitto-clients). Idempotent: installs only what is missing, prints one line per package it
+# installs, and nothing else when all is present. Starts no service.
+#
+#   scripts/ensure-deps.sh           install what is missing (needs root)
+#   scripts/ensure-deps.sh --check   only report; exit 1 if something is missing
+set -euo pipefail
+
+check_only=0
+case "${1:-}" in
+  --check) check_only=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+esac
+
+# mosquitto lives in /usr/sbin, which is not on a normal user's PATH.
+search_path="${PATH}:/usr/sbin:/sbin"
+
+# "binary package" pairs, in install order.
+REQUIRED=(
+  "influxd influxdb"
+  "mosquitto mosquitto"
+  "mosquitto_pub mosquitto-clients"
+  "mosquitto_sub mosquitto-clients"
+  # --- Chromium (headless, for page tests) comes with a later issue; add its pair here, e.g.
+  # "chromium chromium"
+  # --- end Chromium
+)
+
+have() { PATH="$search_path" command -v "$1" >/dev/null 2>&1; }
+
+missing_pkgs=()
+for pair in "${REQUIRED[@]}"; do
+  read -r bin pkg <<<"$pair"
+  if ! have "$bin"; then
+    # One package may provide several binaries; list it once.
+    [[ " ${missing_pkgs[*]-} " == *" $pkg "* ]] || missing_pkgs+=("$pkg")
+  fi
+done
+
+if [[ ${#missing_pkgs[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+if [[ $check_only -eq 1 ]]; then
+  echo "ensure-deps: missing Debian packages: ${missing_pkgs[*]} (run scripts/ensure-deps.sh as root)" >&2
+  exit 1
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "ensure-deps: missing Debian packages: ${missing_pkgs[*]}" >&2
+  echo "ensure-deps: not root; install them with: sudo apt-get install -y ${missing_pkgs[*]}" >&2
+  exit 1
+fi
+
+log=$(mktemp -t rb-ensure-deps.XXXXXX.log)
+trap 'rm -f "$log"' EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+# RUNLEVEL=1 makes invoke-rc.d skip starting the packages' services: tests start their own
+# influxd / mosquitto on free ports, and nothing should run by itself.
+apt_install() { RUNLEVEL=1 apt-get install -y -q --no-install-recommends "$@" >>"$log" 2>&1; }
+
+for pkg in "${missing_pkgs[@]}"; do
+  echo "ensure-deps: installing $pkg"
+  if ! apt_install "$pkg"; then
+    # Usually a stale or empty package index (fresh containers ship without one): refresh once.
+    if [[ -z "${updated:-}" ]]; then
+      updated=1
+      apt-get update -q >>"$log" 2>&1 || true
+    fi
+    if ! apt_install "$pkg"; then
+      echo "ensure-deps: FAILED to install $pkg; last lines of apt-get output:" >&2
+      tail -n 20 "$log" >&2
+      exit 1
+    fi
+  fi
+done
+
+# Verify the result instead of trusting apt-get's exit code.
+for pair in "${REQUIRED[@]}"; do
+  read -r bin pkg <<<"$pair"
+  if ! have "$bin"; then
+    echo "ensure-deps: $bin still missing after installing $pkg" >&2
+    exit 1
+  fi
+done

@@ -1,0 +1,24 @@
+import { createServer } from 'node:net';
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago: listen on port 0, read what the kernel
+ * picked, close. Another process can take it before the caller binds it, which is acceptable for
+ * tests (the kernel hands out ephemeral ports round-robin, so an immediate reuse is unlikely).
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new Error(`unexpected listen address ${String(address)}`));
+        return;
+      }
+      const { port } = address;
+      server.close((err) => (err ? reject(err) : resolve(port)));
+    });
+  });
+}
