@@ -8,6 +8,7 @@ export function registerHubCommands(program: Command): void {
   const hub = program
     .command('hub')
     .description('run the hub: MQTT broker for gateways, event store, REST API, live push and pages')
+    .enablePositionalOptions()
     .option('--http-port <port>', 'HTTP port for API, pages and Socket.IO (env RB_HTTP_PORT, default 8080)', intOption('--http-port'))
     .option('--mqtt-port <port>', 'MQTT port for gateways (env RB_MQTT_PORT, default 1883)', intOption('--mqtt-port'))
     .option('--data-dir <dir>', 'folder for registry and embedded store (env RB_DATA_DIR, default ./data)')

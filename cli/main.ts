@@ -9,6 +9,7 @@ const program = new Command('red-butler')
   .description('红管家 Red Butler — estate gateways, hub, simulators and demo')
   .version(VERSION)
   .showHelpAfterError('(add --help for usage)')
+  .enablePositionalOptions()
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('RB_LOG_LEVEL'));
 
 registerHubCommands(program);

@@ -78,7 +78,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   function emitter(device: string) {
     return async (draft: DraftEvent): Promise<void> => {
-      const key = draft.dedupKey !== undefined ? `${config.estate}/${config.gateway}/${device}/${draft.dedupKey}` : undefined;
+      // The type is part of the key: a device whose serial counter restarted must not alias another event.
+      const key = draft.dedupKey !== undefined ? `${config.estate}/${config.gateway}/${device}/${draft.type}/${draft.dedupKey}` : undefined;
       const event = {
         v: 1,
         id: key ? stableEventId(draft.ts, key) : randomEventId(draft.ts),

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs npm dependencies if needed, the Debian services
+# the tests use for real (influxd, mosquitto, mosquitto-clients), builds the CLI, then runs vitest.
+# Writes the runner's JSON report to test-results/report.json. Extra arguments go to vitest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "test: installing npm dependencies (npm ci)…"
+  npm ci --no-audit --no-fund
+fi
+echo "test: checking Debian packages (influxdb, mosquitto, mosquitto-clients)…"
+bash scripts/ensure-deps.sh
+echo "test: building…"
+npm run -s build
+mkdir -p test-results
+rm -f test-results/report.json
+echo "test: running vitest…"
+exec npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/report.json "$@"
