@@ -42,7 +42,7 @@ export function createMemoryOutbox(): Outbox {
       return out;
     },
     remove(id) {
-      alarms.delete(id) || routine.delete(id);
+      if (!alarms.delete(id)) routine.delete(id);
     },
     depth: () => alarms.size + routine.size,
   };

@@ -36,7 +36,14 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const LINGER_MS = 1_000;
 
 /** Why the listener itself refused a request (the handlers report their own reasons). */
-export type PushRejectReason = 'not-found' | 'bad-path' | 'too-large' | 'timeout' | 'handler-error' | 'client-error';
+export type PushRejectReason =
+  | 'not-found'
+  | 'bad-path'
+  | 'too-large'
+  | 'timeout'
+  | 'handler-error'
+  | 'client-error'
+  | 'client-aborted';
 
 function normalisePrefix(prefix: string): string {
   if (!prefix.startsWith('/') || prefix.includes('?') || prefix.includes('#')) {
@@ -134,7 +141,8 @@ export function createPushServer(opts: PushServerOptions): PushServer {
       chunks.push(chunk);
     });
     req.on('error', (err) => {
-      if (!done) log.warn({ ...meta, err: err.message }, 'push request stream failed');
+      // The device hung up mid-body: nothing to answer, nothing kept.
+      if (!done) log.warn({ ...meta, reason: 'client-aborted', err: err.message }, 'push request rejected: client-aborted');
       done = true;
       clearTimeout(timer);
     });
@@ -181,6 +189,13 @@ export function createPushServer(opts: PushServerOptions): PushServer {
     },
     onRequest,
   );
+  // "Expect: 100-continue" (curl and some firmware for larger bodies): invite the body only when it
+  // will be read, so a client with an oversize or misrouted post does not send it at all.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (Number(req.headers['content-length'] ?? 0) <= maxBodyBytes && match(path)) res.writeContinue();
+    onRequest(req, res);
+  });
   // Malformed requests and slow headers never reach `onRequest`; answer them like Node would, but log.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     log.warn({ reason: 'client-error', code: err.code, err: err.message }, 'push request rejected: client-error');

@@ -1,7 +1,15 @@
 import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
 import { TS_MAX, TS_MIN } from '../../protocol/index.js';
-import type { DeviceHealth, DraftEvent, Driver, DriverContext, DriverFactory, PushRequest, PushResponse } from '../types.js';
+import type {
+  DeviceHealth,
+  DraftEvent,
+  Driver,
+  DriverContext,
+  DriverFactory,
+  PushRequest,
+  PushResponse,
+} from '../types.js';
 import { lookupCode, methodFromVerifyMode, type CodeEntry } from './isapi-codes.js';
 
 /**
@@ -78,7 +86,12 @@ const EVENT_PARTS = new Set(['event_log', 'accesscontrollerevent']);
 /** ISAPI ResponseStatus, what ISAPI itself answers on success. */
 const OK_BODY = JSON.stringify({ statusCode: 1, statusString: 'OK', subStatusCode: 'ok' });
 // Entities off: a device never needs them, and they are the classic XML amplification vector.
-const xml = new XMLParser({ ignoreAttributes: true, removeNSPrefix: true, parseTagValue: false, processEntities: false });
+const xml = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  processEntities: false,
+});
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const bad = (reason: IsapiRejectReason, detail: string): Outcome => ({ kind: 'bad', reason, detail });
@@ -182,8 +195,10 @@ export function parseMultipart(body: Buffer, boundary: string, maxParts = 8): Mu
   }
 }
 
+type Decoded = { ok: true; doc: unknown } | { ok: false; reason: IsapiRejectReason; detail: string };
+
 /** Body bytes → a parsed document, by Content-Type, sniffing when the device labels it badly. */
-function decodeBody(req: PushRequest): { ok: true; doc: unknown } | { ok: false; reason: IsapiRejectReason; detail: string } {
+function decodeBody(req: PushRequest): Decoded {
   const contentType = String(req.headers['content-type'] ?? '');
   let body = req.body;
   if (/^multipart\//i.test(contentType)) {
@@ -215,7 +230,8 @@ function decodeBody(req: PushRequest): { ok: true; doc: unknown } | { ok: false;
     }
     return { ok: false, reason: 'invalid-xml', detail: 'not an EventNotificationAlert document' };
   }
-  return { ok: false, reason: 'unrecognised-body', detail: `neither JSON nor XML (${contentType || 'no content-type'})` };
+  const detail = `neither JSON nor XML (${contentType || 'no content-type'})`;
+  return { ok: false, reason: 'unrecognised-body', detail };
 }
 
 export function createIsapiDriver(ctx: DriverContext<IsapiOptions>): IsapiDriver {
@@ -235,21 +251,25 @@ export function createIsapiDriver(ctx: DriverContext<IsapiOptions>): IsapiDriver
       return { kind: 'heartbeat' };
     }
     const ace = doc.AccessControllerEvent;
-    if (!isObject(ace)) return bad('missing-event', `no AccessControllerEvent (eventType ${eventType ?? 'missing'})`);
+    if (!isObject(ace)) {
+      return bad('missing-event', `no AccessControllerEvent (eventType ${eventType?.slice(0, 40) ?? 'missing'})`);
+    }
     const major = toInt(ace.majorEventType);
     const minor = toInt(ace.subEventType);
     if (major === undefined || minor === undefined) return bad('missing-code', 'majorEventType/subEventType missing');
     const ts = parseIsapiTime(doc.dateTime);
     if (ts === undefined) return bad('bad-date', 'dateTime missing, without offset or out of range');
-    const serial = ace.serialNo === undefined ? undefined : toInt(ace.serialNo);
-    if (ace.serialNo !== undefined && serial === undefined) return bad('bad-field', 'serialNo is not an integer');
+    // Optional numbers: absent (or null) is fine, present but not a non-negative integer is not.
+    const given = (v: unknown): boolean => v !== undefined && v !== null;
+    const serial = given(ace.serialNo) ? toInt(ace.serialNo) : undefined;
+    if (given(ace.serialNo) && serial === undefined) return bad('bad-field', 'serialNo is not an integer');
     // Doors and readers count from 1; 0 or absent means "not given" (door 1 on one-door terminals).
-    const door = ace.doorNo === undefined ? 1 : toInt(ace.doorNo) || 1;
-    const reader = ace.cardReaderNo === undefined ? undefined : toInt(ace.cardReaderNo) || undefined;
-    if (door > 64 || (ace.doorNo !== undefined && toInt(ace.doorNo) === undefined)) return bad('bad-field', 'doorNo');
-    if ((reader ?? 0) > 64 || (ace.cardReaderNo !== undefined && toInt(ace.cardReaderNo) === undefined)) {
-      return bad('bad-field', 'cardReaderNo');
-    }
+    const doorNo = given(ace.doorNo) ? toInt(ace.doorNo) : 0;
+    const readerNo = given(ace.cardReaderNo) ? toInt(ace.cardReaderNo) : 0;
+    if (doorNo === undefined || doorNo > 64) return bad('bad-field', 'doorNo');
+    if (readerNo === undefined || readerNo > 64) return bad('bad-field', 'cardReaderNo');
+    const door = doorNo || 1;
+    const reader = readerNo || undefined;
     const entry = lookupCode(major, minor);
     if (!entry) return { kind: 'ignored', major, minor };
 
@@ -288,7 +308,8 @@ export function createIsapiDriver(ctx: DriverContext<IsapiOptions>): IsapiDriver
 
   function refuse(status: number, reason: IsapiRejectReason, detail: string, req: PushRequest): PushResponse {
     rejected[reason] += 1;
-    log.warn({ reason, detail, status, remote: req.remoteAddress, bytes: req.body.length }, `isapi push rejected: ${reason}`);
+    const fields = { reason, detail, status, remote: req.remoteAddress, bytes: req.body.length };
+    log.warn(fields, `isapi push rejected: ${reason}`);
     return { status, contentType: 'text/plain; charset=utf-8', body: `${reason}: ${detail}\n` };
   }
 
@@ -296,7 +317,9 @@ export function createIsapiDriver(ctx: DriverContext<IsapiOptions>): IsapiDriver
     if (allow && !allow.has(normaliseIp(req.remoteAddress))) {
       return refuse(403, 'forbidden-source', 'source address not in allowFrom', req);
     }
-    if (req.method !== 'POST' && req.method !== 'PUT') return refuse(405, 'bad-method', `${req.method} not accepted`, req);
+    if (req.method !== 'POST' && req.method !== 'PUT') {
+      return refuse(405, 'bad-method', `${req.method} not accepted`, req);
+    }
     const decoded = decodeBody(req);
     if (!decoded.ok) return refuse(400, decoded.reason, decoded.detail, req);
     const outcome = interpret(decoded.doc);

@@ -180,10 +180,16 @@ export function createAccessGateSimulator(opts: AccessGateSimulatorOptions): Acc
   }
 
   function multipart(json: string, pic: Buffer | undefined): Buffer {
-    const head = (extra: string, type: string, len: number): string =>
-      `--${BOUNDARY}\r\nContent-Disposition: form-data; ${extra}\r\nContent-Type: ${type}\r\nContent-Length: ${len}\r\n\r\n`;
-    const chunks: Buffer[] = [Buffer.from(`${head('name="event_log"', 'application/json', Buffer.byteLength(json))}${json}\r\n`)];
-    if (pic) chunks.push(Buffer.from(head('name="Picture"; filename="Picture.jpg"', 'image/jpeg', pic.length)), pic, Buffer.from('\r\n'));
+    const head = (disposition: string, type: string, len: number): Buffer =>
+      Buffer.from(
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; ${disposition}\r\n` +
+          `Content-Type: ${type}\r\nContent-Length: ${len}\r\n\r\n`,
+      );
+    const event = Buffer.from(json);
+    const chunks: Buffer[] = [head('name="event_log"', 'application/json', event.length), event, Buffer.from('\r\n')];
+    if (pic) {
+      chunks.push(head('name="Picture"; filename="Picture.jpg"', 'image/jpeg', pic.length), pic, Buffer.from('\r\n'));
+    }
     chunks.push(Buffer.from(`--${BOUNDARY}--\r\n`));
     return Buffer.concat(chunks);
   }
@@ -295,11 +301,11 @@ export function createAccessGateSimulator(opts: AccessGateSimulatorOptions): Acc
   return {
     send,
     run,
-    heartbeat: () =>
-      post(
-        Buffer.from(JSON.stringify({ ipAddress: opts.ipAddress ?? '192.168.1.64', dateTime: isapiDateTime(Date.now()), eventType: 'heartBeat', eventState: 'active' })),
-        'application/json',
-      ),
+    heartbeat() {
+      const ipAddress = opts.ipAddress ?? '192.168.1.64';
+      const doc = { ipAddress, dateTime: isapiDateTime(Date.now()), eventType: 'heartBeat', eventState: 'active' };
+      return post(Buffer.from(JSON.stringify(doc)), 'application/json');
+    },
     sendRaw: (body, contentType) => post(typeof body === 'string' ? Buffer.from(body) : body, contentType),
     stop() {
       halt.abort();

@@ -126,7 +126,16 @@ export function createBroker(deps: BrokerDeps): Broker {
       metrics.gatewaysConnected.dec();
       bus.emit('gateway.connection', { ...who, connected: false });
     });
-    broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+    broker.on('clientError', (client, err) => {
+      // aedes checks publish topic syntax (wildcards, empty, too many levels) itself and closes the
+      // connection before authorizePublish runs; count and log those like every other bad topic.
+      if (/ not allowed in PUBLISH$|^topic has too many levels$/.test(err.message)) {
+        metrics.rejected.inc({ reason: 'bad-topic' });
+        log.warn({ ...(client as RbClient).rb, clientId: client.id, err: err.message }, 'publish refused: invalid MQTT topic; connection closed');
+        return;
+      }
+      log.debug({ clientId: client.id, err: err.message }, 'client error');
+    });
     broker.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'connection error'));
     return broker;
   }
