@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { EventType, RbEvent } from '../protocol/index.js';
+import type { CommandName, EventType, RbEvent } from '../protocol/index.js';
 
 /** What a driver hands to the gateway: the gateway stamps v, id, seq, estate, gateway and device. */
 export type DraftEvent = {
@@ -73,10 +73,44 @@ export interface DeviceHealth {
   lastSeen?: number | undefined;
 }
 
+/** A command the gateway has validated (schema, profile, expiry, once-only) and hands to a driver. */
+export interface DriverCommand {
+  id: string;
+  name: CommandName;
+  args: Record<string, unknown>;
+  /** Aborted at the command's deadline (expiresAt, capped by the gateway's own limit). */
+  signal: AbortSignal;
+}
+
 export interface Driver {
   start(): Promise<void>;
   stop(): Promise<void>;
   health(): DeviceHealth;
+  /**
+   * Carry out a command on the device. Resolves with optional result data; rejects with a
+   * `DeviceCommandError` (or any error, reported as RB_ERR_DEVICE_FAILED). Only called for commands in
+   * the factory's `profile.commands`.
+   */
+  execute?(command: DriverCommand): Promise<Record<string, unknown> | void>;
+}
+
+/** Error a driver throws when the device refused or did not answer. */
+export class DeviceCommandError extends Error {
+  constructor(
+    readonly code: 'RB_ERR_DEVICE_FAILED' | 'RB_ERR_DEVICE_TIMEOUT',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DeviceCommandError';
+  }
+}
+
+/** What a device kind is and can do: data, not code (events it reports, commands it takes). */
+export interface DeviceProfile {
+  kind: 'access-gate' | 'barrier-gate' | 'onvif-camera';
+  vendor: string;
+  events: readonly EventType[];
+  commands: readonly CommandName[];
 }
 
 export interface DriverFactory<Schema extends z.ZodType = z.ZodType> {
@@ -86,5 +120,7 @@ export interface DriverFactory<Schema extends z.ZodType = z.ZodType> {
   kind: 'access-gate' | 'barrier-gate' | 'onvif-camera';
   /** zod schema of the `options` block in the gateway config. */
   options: Schema;
+  /** The device profile: which events and commands this driver supports. */
+  profile: DeviceProfile;
   create(ctx: DriverContext<z.infer<Schema>>): Driver;
 }

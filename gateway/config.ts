@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { Id } from '../protocol/index.js';
@@ -40,7 +41,33 @@ export const GatewayConfigSchema = z
       })
       .strict()
       .default({ host: '0.0.0.0', port: 8091, maxBodyBytes: 2 * 1024 * 1024, requestTimeoutMs: 10_000 }),
-    heartbeatS: z.number().int().min(1).max(3600).default(30).describe('Seconds between status heartbeats'),
+    dataDir: z.string().min(1).default('./gateway-data').describe('Folder for the outbox and the command log (env RB_GATEWAY_DATA_DIR)'),
+    outbox: z
+      .object({
+        maxRecords: z.number().int().min(100).default(1_000_000).describe('Cap on waiting events; routine ones are dropped first'),
+        maxBytes: z.number().int().min(64 * 1024).default(512 * 1024 * 1024).describe('Cap on the bytes of waiting events'),
+        sync: z
+          .enum(['normal', 'full'])
+          .default('normal')
+          .describe('SQLite synchronous mode: normal survives a process crash, full also a power cut (slower)'),
+      })
+      .strict()
+      .default({ maxRecords: 1_000_000, maxBytes: 512 * 1024 * 1024, sync: 'normal' }),
+    uplink: z
+      .object({
+        maxInflight: z.number().int().min(1).max(65_000).default(500).describe('Events published and not yet acknowledged'),
+        backoffMinMs: z.number().int().min(10).default(500).describe('First reconnect delay (ms); doubles, with jitter'),
+        backoffMaxMs: z.number().int().min(100).default(30_000).describe('Longest reconnect delay (ms)'),
+      })
+      .strict()
+      .default({ maxInflight: 500, backoffMinMs: 500, backoffMaxMs: 30_000 }),
+    commands: z
+      .object({
+        maxDurationMs: z.number().int().min(100).max(120_000).default(10_000).describe('Longest a device command may take'),
+      })
+      .strict()
+      .default({ maxDurationMs: 10_000 }),
+    heartbeatS: z.number().min(0.1).max(3600).default(30).describe('Seconds between status heartbeats'),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
@@ -57,6 +84,7 @@ const ENV: Array<[string, string[]]> = [
   ['RB_HUB_USERNAME', ['hub', 'username']],
   ['RB_HUB_PASSWORD', ['hub', 'password']],
   ['RB_LOG_LEVEL', ['log', 'level']],
+  ['RB_GATEWAY_DATA_DIR', ['dataDir']],
 ];
 
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
@@ -124,5 +152,7 @@ export function loadGatewayConfig(file: string, env: NodeJS.ProcessEnv = process
     throw new ConfigError(file, [{ path: '', message: 'the file must hold a YAML mapping' }]);
   }
   applyEnv(raw, env);
+  // A relative dataDir is relative to the config file, so the gateway finds its outbox from any cwd.
+  if (typeof raw.dataDir === 'string' && !isAbsolute(raw.dataDir)) raw.dataDir = resolve(dirname(file), raw.dataDir);
   return validateGatewayConfig(raw, file);
 }

@@ -1,22 +1,25 @@
 import { createHmac } from 'node:crypto';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { GatewayStatus, RbEvent } from '../protocol/index.js';
+import { parseTopic, topics, DELIVERY, type GatewayStatus, type RbEvent } from '../protocol/index.js';
 import { driverRegistry } from '../devices/registry.js';
-import type { DraftEvent, Driver } from '../devices/types.js';
+import type { DraftEvent, Driver, DriverFactory } from '../devices/types.js';
+import { VERSION } from '../lib/version.js';
+import { openCommandLog } from './command-log.js';
+import { createCommandExecutor, type CommandExecutor } from './commands.js';
 import type { GatewayConfig } from './config.js';
 import { randomEventId, stableEventId } from './event-id.js';
-import { createMemoryOutbox, type Outbox } from './outbox.js';
+import type { AppendResult, Outbox } from './outbox.js';
+import { createSqliteOutbox } from './outbox-sqlite.js';
+import { createPressureMonitor } from './pressure.js';
 import { createPushServer } from './push-server.js';
 import { createUplink, type Uplink } from './uplink.js';
-import { VERSION } from '../lib/version.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
   log: Logger;
-  /** Defaults to the in-memory outbox. */
+  /** Defaults to the durable SQLite outbox in `config.dataDir`. */
   outbox?: Outbox;
-  /** Uplink tuning for tests (backoff, inflight). */
-  uplink?: { backoffMinMs?: number; backoffMaxMs?: number; maxInflight?: number };
 }
 
 export interface Gateway {
@@ -27,13 +30,23 @@ export interface Gateway {
   status(): GatewayStatus;
   readonly outbox: Outbox;
   readonly uplink: Uplink;
+  readonly commands: CommandExecutor;
 }
 
 /** Composition root of the gateway: the only place that builds its services. */
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, log } = deps;
   const startedAt = Date.now();
-  const outbox = deps.outbox ?? createMemoryOutbox();
+  const outbox =
+    deps.outbox ??
+    createSqliteOutbox({
+      file: join(config.dataDir, 'outbox.db'),
+      log,
+      maxRecords: config.outbox.maxRecords,
+      maxBytes: config.outbox.maxBytes,
+      synchronous: config.outbox.sync,
+    });
+  const commandLog = openCommandLog(join(config.dataDir, 'commands.db'));
   const push = createPushServer({
     host: config.devicePush.host,
     port: config.devicePush.port,
@@ -41,15 +54,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
     requestTimeoutMs: config.devicePush.requestTimeoutMs,
     log: log.child({ module: 'gateway.push' }),
   });
-  const drivers = new Map<string, Driver>();
+  const devices = new Map<string, { driver: Driver; factory: DriverFactory }>();
   let heartbeat: NodeJS.Timeout | undefined;
 
   const hash = (value: string): string =>
     createHmac('sha256', config.privacy.salt).update(value, 'utf8').digest('hex').slice(0, 32);
 
   function status(reason: GatewayStatus['reason'], state: GatewayStatus['state'] = 'online'): GatewayStatus {
-    const devices: NonNullable<GatewayStatus['devices']> = {};
-    for (const [id, driver] of drivers) devices[id] = driver.health();
+    const health: NonNullable<GatewayStatus['devices']> = {};
+    for (const [id, { driver }] of devices) health[id] = driver.health();
+    const o = outbox.stats();
+    const u = uplink.stats();
     return {
       v: 1,
       estate: config.estate,
@@ -59,7 +74,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
       reason,
       version: VERSION,
       uptimeS: Math.round((Date.now() - startedAt) / 1000),
-      devices,
+      devices: health,
+      outbox: {
+        depth: o.depth,
+        alarms: o.alarms,
+        bytes: o.bytes,
+        oldestAgeS: o.oldestAppendedAt === null ? null : Math.max(0, (Date.now() - o.oldestAppendedAt) / 1000),
+        droppedTotal: o.droppedTotal,
+        droppedSinceStart: o.droppedSinceStart,
+        pressure: pressure.active(),
+      },
+      lastHubContact: u.lastHubContact,
+      reconnects: u.reconnects,
     };
   }
 
@@ -72,33 +98,61 @@ export function createGateway(deps: GatewayDeps): Gateway {
     keepaliveS: config.hub.keepaliveS,
     outbox,
     log: log.child({ module: 'gateway.uplink' }),
-    ...deps.uplink,
+    ...config.uplink,
+    subscriptions: [topics.gatewayCommands(config.estate, config.gateway)],
     onConnect: () => void uplink.publishStatus(status('connected')),
+    onMessage: (topic, payload) => {
+      const t = parseTopic(topic);
+      if (t?.kind !== 'cmd' || t.estate !== config.estate || t.gateway !== config.gateway) {
+        log.warn({ topic }, 'message on an unexpected topic; ignored');
+        return;
+      }
+      void commands.handle(t.device, payload);
+    },
   });
 
-  function emitter(device: string) {
-    return async (draft: DraftEvent): Promise<void> => {
-      // The type is part of the key: a device whose serial counter restarted must not alias another event.
-      const key = draft.dedupKey !== undefined ? `${config.estate}/${config.gateway}/${device}/${draft.type}/${draft.dedupKey}` : undefined;
-      const event = {
-        v: 1,
-        id: key ? stableEventId(draft.ts, key) : randomEventId(draft.ts),
-        seq: outbox.nextSeq(),
-        ts: draft.ts,
-        estate: config.estate,
-        gateway: config.gateway,
-        device,
-        type: draft.type,
-        data: draft.data,
-      } as RbEvent;
-      await outbox.append(event);
-      uplink.kick();
-    };
+  const commands = createCommandExecutor({
+    estate: config.estate,
+    gateway: config.gateway,
+    devices,
+    log: commandLog,
+    logger: log.child({ module: 'gateway.commands' }),
+    publish: (topic, payload) => uplink.publish(topic, payload, DELIVERY['cmd/result']),
+    maxDurationMs: config.commands.maxDurationMs,
+  });
+
+  /** Stamp the envelope and keep the event; resolves once the outbox has it. */
+  async function accept(device: string, draft: DraftEvent): Promise<AppendResult> {
+    // The type is part of the key: a device whose serial counter restarted must not alias another event.
+    const key = draft.dedupKey !== undefined ? `${config.estate}/${config.gateway}/${device}/${draft.type}/${draft.dedupKey}` : undefined;
+    const event = {
+      v: 1,
+      id: key ? stableEventId(draft.ts, key) : randomEventId(draft.ts),
+      seq: outbox.nextSeq(),
+      ts: draft.ts,
+      estate: config.estate,
+      gateway: config.gateway,
+      device,
+      type: draft.type,
+      data: draft.data,
+    } as RbEvent;
+    const result = await outbox.append(event);
+    pressure.observe(result);
+    uplink.kick();
+    return result;
   }
+
+  const pressure = createPressureMonitor({
+    outbox,
+    log: log.child({ module: 'gateway.pressure' }),
+    emit: (data) => accept(config.gateway, { type: 'gateway.outbox.pressure', ts: Date.now(), data }).then(() => undefined),
+    onChange: () => void uplink.publishStatus(status('heartbeat')),
+  });
 
   return {
     outbox,
     uplink,
+    commands,
     pushAddress: () => push.address(),
     status: () => status('heartbeat'),
     async start() {
@@ -113,25 +167,33 @@ export function createGateway(deps: GatewayDeps): Gateway {
           options: factory.options.parse(device.options),
           log: log.child({ module: `driver.${device.driver}`, device: device.id }),
           hash,
-          emit: emitter(device.id),
+          emit: async (draft) => {
+            const r = await accept(device.id, draft);
+            // A routine event refused at the cap is counted and reported; the device still gets its 200
+            // (re-posting would not make room).
+            if (!r.stored) log.debug({ device: device.id, reason: r.reason }, 'routine event dropped at the outbox cap');
+          },
           routes: push.routes,
         });
-        drivers.set(device.id, driver);
+        devices.set(device.id, { driver, factory });
         await driver.start();
       }
       await push.start();
       await uplink.start();
       heartbeat = setInterval(() => void uplink.publishStatus(status('heartbeat')), config.heartbeatS * 1000);
       heartbeat.unref();
-      log.info({ estate: config.estate, gateway: config.gateway, devices: drivers.size, push: push.address() }, 'gateway started');
+      const o = outbox.stats();
+      log.info({ estate: config.estate, gateway: config.gateway, devices: devices.size, push: push.address(), backlog: o.depth }, 'gateway started');
     },
     async stop() {
       if (heartbeat) clearInterval(heartbeat);
-      // Reverse order of start: stop taking pushes, then drivers, then tell the hub, then the outbox.
+      pressure.stop();
+      // Reverse order of start: stop taking pushes, then drivers, then tell the hub, then the stores.
       await push.stop();
-      for (const driver of [...drivers.values()].reverse()) await driver.stop().catch(() => undefined);
+      for (const { driver } of [...devices.values()].reverse()) await driver.stop().catch(() => undefined);
       await uplink.stop(status('shutdown', 'offline'));
       await outbox.stop();
+      commandLog.close();
       log.info('gateway stopped');
     },
   };

@@ -1,49 +1,130 @@
 import type { RbEvent } from '../protocol/index.js';
 import { isAlarmType } from '../protocol/index.js';
 
+/** Where replay starts in each lane: the highest seq already handed to the uplink in this connection. */
+export interface OutboxCursor {
+  alarm: number;
+  routine: number;
+}
+
+export interface OutboxStats {
+  /** Events waiting for a PUBACK. */
+  depth: number;
+  /** Alarm-class events among them. */
+  alarms: number;
+  /** Bytes of their JSON bodies. */
+  bytes: number;
+  /** When the oldest waiting event was appended (ms since epoch), or null when empty. */
+  oldestAppendedAt: number | null;
+  /** Routine events dropped to make room, over the outbox's whole life (persisted). */
+  droppedTotal: number;
+  /** Routine events dropped since this process started. */
+  droppedSinceStart: number;
+  /** Configured caps. */
+  maxRecords: number;
+  maxBytes: number;
+}
+
+export type AppendResult =
+  /** Kept. `evicted` routine events (oldest first) were dropped to make room; each is counted. */
+  | { stored: true; evicted: number }
+  /** A routine event refused because the outbox is full of alarms (or the disk is full); counted. */
+  | { stored: false; reason: 'full' | 'disk-full' };
+
 /**
- * The gateway's queue of events not yet acknowledged by the hub. `append` resolves once the event is
- * kept (durably, for a persistent implementation); an event leaves only through `remove`, which the
- * uplink calls on PUBACK. The sequence number is the outbox's, so a persistent outbox keeps it
- * monotonic across restarts.
+ * The gateway's queue of events not yet acknowledged by the hub (conformance suite:
+ * test/gateway/outbox/contract.ts).
+ *
+ * - `append` resolves once the event is kept (durably, for a persistent implementation). An event
+ *   leaves only through `ack` (the uplink calls it on PUBACK) or, if routine, by eviction when the
+ *   outbox is at a cap. Alarm-class events are never evicted or refused: they may exceed the caps.
+ * - `read` returns pending events after the cursor: alarms first (by seq), then routine (by seq). Per
+ *   device order within a lane is therefore the order of append.
+ * - `nextSeq` never repeats, across restarts too, for a persistent implementation.
  */
 export interface Outbox {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Take the next gateway sequence number. */
   nextSeq(): number;
-  append(event: RbEvent): Promise<void>;
-  /** Up to `limit` pending events not in `exclude`: alarms first, then oldest first (by seq). */
-  pending(limit: number, exclude: ReadonlySet<string>): RbEvent[];
-  remove(id: string): void;
-  depth(): number;
+  append(event: RbEvent): Promise<AppendResult>;
+  read(cursor: OutboxCursor, limit: number): RbEvent[];
+  ack(seq: number): void;
+  stats(): OutboxStats;
 }
 
-/** Keeps events in memory: nothing survives a crash. Used until the durable outbox lands and in tests. */
-export function createMemoryOutbox(): Outbox {
-  const alarms = new Map<string, RbEvent>();
-  const routine = new Map<string, RbEvent>();
+export interface OutboxCaps {
+  maxRecords?: number;
+  maxBytes?: number;
+}
+
+/** Keeps events in memory: nothing survives a crash. For unit tests and as the reference behaviour. */
+export function createMemoryOutbox(caps: OutboxCaps = {}): Outbox {
+  const maxRecords = caps.maxRecords ?? 1_000_000;
+  const maxBytes = caps.maxBytes ?? 512 * 1024 * 1024;
+  // seq -> entry; Maps iterate in insertion order, which is seq order.
+  type Entry = { event: RbEvent; bytes: number; at: number };
+  const lanes = { alarm: new Map<number, Entry>(), routine: new Map<number, Entry>() };
   let seq = 0;
+  let bytes = 0;
+  let dropped = 0;
+  const size = () => lanes.alarm.size + lanes.routine.size;
+  const remove = (lane: Map<number, Entry>, s: number) => {
+    const e = lane.get(s);
+    if (!e) return;
+    bytes -= e.bytes;
+    lane.delete(s);
+  };
   return {
     async start() {},
     async stop() {},
     nextSeq: () => ++seq,
     async append(event) {
-      (isAlarmType(event.type) ? alarms : routine).set(event.id, event);
+      const entryBytes = Buffer.byteLength(JSON.stringify(event));
+      const alarm = isAlarmType(event.type);
+      let evicted = 0;
+      while ((size() + 1 > maxRecords || bytes + entryBytes > maxBytes) && lanes.routine.size > 0) {
+        remove(lanes.routine, lanes.routine.keys().next().value as number);
+        evicted++;
+      }
+      dropped += evicted;
+      if (!alarm && (size() + 1 > maxRecords || bytes + entryBytes > maxBytes)) {
+        dropped++;
+        return { stored: false, reason: 'full' };
+      }
+      (alarm ? lanes.alarm : lanes.routine).set(event.seq, { event, bytes: entryBytes, at: Date.now() });
+      bytes += entryBytes;
+      return { stored: true, evicted };
     },
-    pending(limit, exclude) {
+    read(cursor, limit) {
       const out: RbEvent[] = [];
-      for (const lane of [alarms, routine]) {
-        for (const [id, event] of lane) {
+      for (const [lane, after] of [[lanes.alarm, cursor.alarm], [lanes.routine, cursor.routine]] as const) {
+        for (const [s, e] of lane) {
           if (out.length >= limit) return out;
-          if (!exclude.has(id)) out.push(event);
+          if (s > after) out.push(e.event);
         }
       }
       return out;
     },
-    remove(id) {
-      if (!alarms.delete(id)) routine.delete(id);
+    ack(s) {
+      remove(lanes.alarm, s);
+      remove(lanes.routine, s);
     },
-    depth: () => alarms.size + routine.size,
+    stats() {
+      let oldest: number | null = null;
+      for (const lane of [lanes.alarm, lanes.routine]) {
+        const first = lane.values().next().value as Entry | undefined;
+        if (first && (oldest === null || first.at < oldest)) oldest = first.at;
+      }
+      return {
+        depth: size(),
+        alarms: lanes.alarm.size,
+        bytes,
+        oldestAppendedAt: oldest,
+        droppedTotal: dropped,
+        droppedSinceStart: dropped,
+        maxRecords,
+        maxBytes,
+      };
+    },
   };
 }

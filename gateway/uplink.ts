@@ -1,7 +1,8 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { DELIVERY, topics, type GatewayStatus } from '../protocol/index.js';
-import type { Outbox } from './outbox.js';
+import { isAlarmType } from '../protocol/index.js';
+import type { Outbox, OutboxCursor } from './outbox.js';
 
 export interface UplinkOptions {
   estate: string;
@@ -18,7 +19,20 @@ export interface UplinkOptions {
   backoffMinMs?: number;
   backoffMaxMs?: number;
   /** Called on every (re)connection, e.g. to publish a fresh status. */
-  onConnect?: () => void;
+  onConnect?: (sessionPresent: boolean) => void;
+  /** A message on a subscribed topic (commands). */
+  onMessage?: (topic: string, payload: Buffer) => void;
+  /** Topic filters to (re)subscribe at QoS 1 whenever the broker has no session for us. */
+  subscriptions?: string[];
+}
+
+export interface UplinkStats {
+  inflight: number;
+  reconnects: number;
+  published: number;
+  acked: number;
+  /** When the hub last answered anything (CONNACK, PUBACK, PINGRESP...), ms since epoch. */
+  lastHubContact: number | null;
 }
 
 export interface Uplink {
@@ -26,52 +40,76 @@ export interface Uplink {
   /** Publish `finalStatus` (retained) if connected, then disconnect cleanly. */
   stop(finalStatus?: GatewayStatus): Promise<void>;
   publishStatus(status: GatewayStatus): Promise<void>;
+  /** Publish a non-event message (command result) at QoS 1; mqtt.js queues it while offline. */
+  publish(topic: string, payload: string, opts: IClientPublishOptions): Promise<void>;
   /** Ask the pump to look at the outbox (after an append). */
   kick(): void;
   connected(): boolean;
-  stats(): { inflight: number; reconnects: number; published: number; acked: number };
+  stats(): UplinkStats;
 }
 
 /**
- * The MQTT link to the hub. Events are read from the outbox and published at QoS 1; an event leaves the
- * outbox only when its PUBACK arrives, so a crash or a cut link re-sends it (the hub deduplicates by id).
+ * The MQTT link to the hub. Events are read from the outbox (alarms first) and published at QoS 1;
+ * an event leaves the outbox only when its PUBACK arrives, so a crash or a cut link re-sends it and
+ * the hub deduplicates by id.
+ *
+ * The pump walks the outbox with a cursor per lane instead of re-reading it: each PUBACK costs one
+ * indexed read, not a scan. mqtt.js keeps its own in-flight publishes across a reconnect (clean=false)
+ * and re-sends them, calling our callback when they are finally acknowledged; a publish whose callback
+ * reports an error moves the cursor back so the event is read and sent again.
  */
 export function createUplink(opts: UplinkOptions): Uplink {
   const { outbox, log } = opts;
-  const maxInflight = opts.maxInflight ?? 200;
+  const maxInflight = opts.maxInflight ?? 500;
   const backoffMin = opts.backoffMinMs ?? 500;
   const backoffMax = opts.backoffMaxMs ?? 30_000;
-  const inflight = new Set<string>();
+  const inflight = new Set<number>();
+  const cursor: OutboxCursor = { alarm: 0, routine: 0 };
   let client: MqttClient | undefined;
   let stopping = false;
   let attempt = 0;
   let reconnectTimer: NodeJS.Timeout | undefined;
   let pumping = false;
-  const counters = { reconnects: 0, published: 0, acked: 0 };
+  let pumpQueued = false;
+  const counters = { reconnects: 0, published: 0, acked: 0, lastHubContact: null as number | null };
 
   const lwt: GatewayStatus = { v: 1, estate: opts.estate, gateway: opts.gateway, state: 'offline', ts: Date.now(), reason: 'lwt' };
+
+  function schedulePump(): void {
+    if (pumpQueued) return;
+    pumpQueued = true;
+    setImmediate(() => {
+      pumpQueued = false;
+      pump();
+    });
+  }
 
   function pump(): void {
     if (pumping || !client?.connected || stopping) return;
     pumping = true;
     try {
       while (inflight.size < maxInflight) {
-        const batch = outbox.pending(Math.min(100, maxInflight - inflight.size), inflight);
+        const batch = outbox.read(cursor, Math.min(256, maxInflight - inflight.size));
         if (batch.length === 0) break;
         for (const event of batch) {
-          inflight.add(event.id);
+          const lane = isAlarmType(event.type) ? 'alarm' : 'routine';
+          if (event.seq > cursor[lane]) cursor[lane] = event.seq;
+          if (inflight.has(event.seq)) continue; // re-read after a cursor rewind; still in mqtt.js's hands
+          inflight.add(event.seq);
           counters.published++;
           const topic = topics.event(event.estate, event.gateway, event.device);
           client.publish(topic, JSON.stringify(event), DELIVERY.event, (err) => {
-            inflight.delete(event.id);
+            inflight.delete(event.seq);
             if (err) {
-              // Not acknowledged: it stays in the outbox and goes out again on the next pump.
-              log.debug({ err, id: event.id }, 'publish not acknowledged');
+              // Not acknowledged: rewind so it is read and sent again.
+              if (event.seq <= cursor[lane]) cursor[lane] = Math.min(cursor[lane], event.seq - 1);
+              log.debug({ err: err.message, seq: event.seq }, 'publish not acknowledged; will resend');
             } else {
               counters.acked++;
-              outbox.remove(event.id);
+              counters.lastHubContact = Date.now();
+              outbox.ack(event.seq);
             }
-            setImmediate(pump);
+            schedulePump();
           });
         }
       }
@@ -104,6 +142,7 @@ export function createUplink(opts: UplinkOptions): Uplink {
         reconnectPeriod: 0, // we reconnect ourselves, with backoff and jitter
         connectTimeout: 10_000,
         protocolVersion: 4,
+        resubscribe: false, // we subscribe ourselves when the broker says it has no session
         will: {
           topic: topics.status(opts.estate, opts.gateway),
           payload: Buffer.from(JSON.stringify(lwt)),
@@ -111,13 +150,28 @@ export function createUplink(opts: UplinkOptions): Uplink {
           retain: DELIVERY.status.retain,
         },
       });
-      client.on('connect', () => {
+      client.on('connect', (connack) => {
         attempt = 0;
-        log.info({ url: opts.url }, 'connected to hub');
-        // The previous socket's in-flight publishes are re-sent by mqtt.js from its own store; what it
-        // could not keep returns to us through the publish callback's error and is pumped again.
-        opts.onConnect?.();
+        counters.lastHubContact = Date.now();
+        // Nagle would hold small PUBLISH packets back for up to 40 ms.
+        (client as unknown as { stream?: { setNoDelay?: (v: boolean) => void } }).stream?.setNoDelay?.(true);
+        log.info({ url: opts.url, sessionPresent: connack.sessionPresent }, 'connected to hub');
+        // [MQTT-3.2.2-2] Session Present 0: the broker kept nothing for us (new hub, or it lost its
+        // state); subscriptions are gone and must be made again.
+        if (!connack.sessionPresent && opts.subscriptions?.length) {
+          client!.subscribe(opts.subscriptions, { qos: 1 }, (err) => {
+            if (err) log.warn({ err: err.message }, 'subscribe failed');
+          });
+        }
+        opts.onConnect?.(connack.sessionPresent);
         pump();
+      });
+      client.on('message', (topic, payload) => {
+        counters.lastHubContact = Date.now();
+        opts.onMessage?.(topic, payload);
+      });
+      client.on('packetreceive', () => {
+        counters.lastHubContact = Date.now();
       });
       client.on('close', () => {
         if (!stopping) {
@@ -126,9 +180,6 @@ export function createUplink(opts: UplinkOptions): Uplink {
         }
       });
       client.on('error', (err) => log.warn({ err: err.message }, 'hub connection error'));
-      client.on('packetsend', (p) => {
-        if (p.cmd === 'connect') log.debug('connecting to hub');
-      });
     },
     async stop(finalStatus) {
       stopping = true;
@@ -150,9 +201,14 @@ export function createUplink(opts: UplinkOptions): Uplink {
       if (!client?.connected) return;
       await client
         .publishAsync(topics.status(opts.estate, opts.gateway), JSON.stringify(status), DELIVERY.status)
+        .then(() => undefined)
         .catch((err: Error) => log.warn({ err: err.message }, 'status publish failed'));
     },
-    kick: () => pump(),
+    async publish(topic, payload, publishOpts) {
+      if (!client) throw new Error('uplink not started');
+      await client.publishAsync(topic, payload, publishOpts);
+    },
+    kick: () => schedulePump(),
     connected: () => Boolean(client?.connected),
     stats: () => ({ inflight: inflight.size, ...counters }),
   };

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { GatewayStatus, RbEvent } from '../protocol/index.js';
+import type { CommandResult, GatewayStatus, RbEvent } from '../protocol/index.js';
 
 /** Everything that flows downstream of ingest, as one typed map. */
 export interface BusEvents {
@@ -8,6 +8,8 @@ export interface BusEvents {
   /** A gateway status message (online, heartbeat, offline, LWT). */
   'gateway.status': GatewayStatus;
   'gateway.connection': { estate: string; gateway: string; connected: boolean };
+  /** A gateway's answer to a command. */
+  'command.result': { estate: string; gateway: string; result: CommandResult };
 }
 
 type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void | Promise<void>;

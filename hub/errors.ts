@@ -8,6 +8,7 @@ export const ERRORS = {
   RB_ERR_NOT_FOUND: { status: 404, title: 'Not found' },
   RB_ERR_UNKNOWN_DEVICE: { status: 404, title: 'Unknown device' },
   RB_ERR_STORE_UNAVAILABLE: { status: 503, title: 'Event store unavailable' },
+  RB_ERR_COMMAND_TIMEOUT: { status: 504, title: 'No result from the gateway in time' },
   RB_ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const;
 

@@ -6,6 +6,8 @@ import { createBroker, type Broker } from './broker/broker.js';
 import { createBus, type Bus } from './bus.js';
 import type { HubConfig } from './config.js';
 import { createIngest } from './ingest/ingest.js';
+import { openDedupWindow } from './ingest/dedup.js';
+import { createCommands, type Commands } from './commands.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPush } from './push/push.js';
 import { openRegistry, type Registry } from './registry.js';
@@ -20,6 +22,7 @@ export interface Hub {
   readonly store: EventStore;
   readonly bus: Bus;
   readonly metrics: Metrics;
+  readonly commands: Commands;
 }
 
 export interface HubDeps {
@@ -41,13 +44,14 @@ export function createHub(deps: HubDeps): Hub {
   const bus = createBus(log.child({ module: 'hub.bus' }));
   const registry = openRegistry(config.dataDir);
   const store = deps.store ?? createStore(config, log);
+  const dedup = openDedupWindow(config.dataDir, config.dedupWindow);
   const ingest = createIngest({
     store,
     bus,
     metrics,
     log: log.child({ module: 'hub.ingest' }),
     maxPayloadBytes: config.maxPayloadBytes,
-    dedupWindow: config.dedupWindow,
+    dedup,
   });
   const broker: Broker = createBroker({
     host: config.host,
@@ -58,6 +62,7 @@ export function createHub(deps: HubDeps): Hub {
     metrics,
     log: log.child({ module: 'hub.broker' }),
   });
+  const commands = createCommands({ broker, bus, log: log.child({ module: 'hub.commands' }) });
   const connected = new Set<string>();
   bus.on('gateway.connection', ({ estate, gateway, connected: up }) => {
     if (up) connected.add(`${estate}/${gateway}`);
@@ -80,6 +85,7 @@ export function createHub(deps: HubDeps): Hub {
     store,
     bus,
     metrics,
+    commands,
     async start() {
       await store.start();
       started.push({ name: 'store', stop: () => store.stop() });
@@ -90,6 +96,8 @@ export function createHub(deps: HubDeps): Hub {
         http.listen(config.httpPort, config.host, () => resolve());
       });
       started.push({ name: 'http', stop: () => new Promise((r) => { http.closeAllConnections(); http.close(() => r()); }) });
+      commands.start();
+      started.push({ name: 'commands', stop: async () => commands.stop() });
       await broker.start();
       started.push({ name: 'broker', stop: () => broker.stop() });
       log.info({ http: this.httpAddress(), mqtt: broker.address(), store: store.kind, dataDir: config.dataDir }, 'hub started');
@@ -99,6 +107,7 @@ export function createHub(deps: HubDeps): Hub {
         await service.stop().catch((err: unknown) => log.error({ err, service: service.name }, 'stop failed'));
       }
       registry.close();
+      dedup.close();
       log.info('hub stopped');
     },
     httpAddress() {

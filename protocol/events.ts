@@ -60,13 +60,31 @@ export const EVENT_TYPES = {
     alarm: true,
     data: z.object({ zone: z.number().int().min(0).optional(), source: Source.optional() }).strict(),
   },
+  /**
+   * The gateway's outbox is at a cap (or its disk is full) and it is dropping routine events. Sent
+   * with the gateway id as the device id. Alarm class: it is itself never dropped.
+   */
+  'gateway.outbox.pressure': {
+    alarm: true,
+    data: z
+      .object({
+        reason: z.enum(['cap', 'disk-full']),
+        depth: z.number().int().nonnegative(),
+        bytes: z.number().int().nonnegative(),
+        maxRecords: z.number().int().positive(),
+        maxBytes: z.number().int().positive(),
+        droppedTotal: z.number().int().nonnegative().describe('Routine events dropped over the outbox life'),
+        droppedSinceStart: z.number().int().nonnegative(),
+      })
+      .strict(),
+  },
 } as const;
 
 export type EventType = keyof typeof EVENT_TYPES;
 export const EventTypeName = z.enum(Object.keys(EVENT_TYPES) as [EventType, ...EventType[]]);
 
 export function isAlarmType(type: string): boolean {
-  return type in EVENT_TYPES && EVENT_TYPES[type as EventType].alarm;
+  return Object.hasOwn(EVENT_TYPES, type) && EVENT_TYPES[type as EventType].alarm;
 }
 
 /** Earliest and latest device timestamps accepted (ms). Anything else is a broken clock or forgery. */

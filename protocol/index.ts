@@ -2,6 +2,7 @@ export * from './ids.js';
 export * from './topics.js';
 export * from './events.js';
 export * from './status.js';
+export * from './commands.js';
 
 /** MQTT delivery settings per message kind; docs/protocol.md describes the same table. */
 export const DELIVERY = {

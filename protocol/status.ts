@@ -12,6 +12,18 @@ export const DeviceHealth = z
   })
   .strict();
 
+export const OutboxHealth = z
+  .object({
+    depth: z.number().int().nonnegative().describe('Events waiting for the hub'),
+    alarms: z.number().int().nonnegative(),
+    bytes: z.number().int().nonnegative(),
+    oldestAgeS: z.number().nonnegative().nullable().describe('Age of the oldest waiting event, s'),
+    droppedTotal: z.number().int().nonnegative().describe('Routine events dropped at the caps, ever'),
+    droppedSinceStart: z.number().int().nonnegative(),
+    pressure: z.boolean().describe('At a cap or disk full, dropping routine events'),
+  })
+  .strict();
+
 export const GatewayStatus = z
   .object({
     v: z.literal(1),
@@ -23,6 +35,9 @@ export const GatewayStatus = z
     version: z.string().max(64).optional().describe('Gateway software version'),
     uptimeS: z.number().nonnegative().optional(),
     devices: z.record(Id, DeviceHealth).optional().describe('Per-device health, keyed by device id'),
+    outbox: OutboxHealth.optional(),
+    lastHubContact: z.number().int().nonnegative().nullable().optional().describe('ms since epoch the hub last answered'),
+    reconnects: z.number().int().nonnegative().optional().describe('Connections lost since start'),
   })
   .strict();
 

@@ -1,16 +1,11 @@
 import { XMLParser } from 'fast-xml-parser';
-import { z } from 'zod';
 import { TS_MAX, TS_MIN } from '../../protocol/index.js';
-import type {
-  DeviceHealth,
-  DraftEvent,
-  Driver,
-  DriverContext,
-  DriverFactory,
-  PushRequest,
-  PushResponse,
-} from '../types.js';
+import type { DeviceHealth, DraftEvent, Driver, DriverCommand, DriverContext, DriverFactory, PushRequest, PushResponse } from '../types.js';
+import { multipartBoundary, parseMultipart } from '../multipart.js';
+import { createDoorControl, type DoorResult } from './isapi-commands.js';
+import { IsapiOptions } from './isapi-options.js';
 import { lookupCode, methodFromVerifyMode, type CodeEntry } from './isapi-codes.js';
+import { accessGateProfile } from './profile.js';
 
 /**
  * Hikvision ISAPI access controllers and face terminals in "HTTP listening" mode
@@ -18,31 +13,11 @@ import { lookupCode, methodFromVerifyMode, type CodeEntry } from './isapi-codes.
  * `EventNotificationAlert` carrying an `AccessControllerEvent`, in JSON or (parameterFormatType XML)
  * XML, either bare or as the `event_log` part of multipart/form-data with an optional picture part.
  * It re-posts until it gets a 200, so the answer comes only after the gateway has queued the event.
+ * Commands go the other way: `execute` PUTs to the device's ISAPI door control (isapi-commands.ts).
  */
 export const DRIVER_NAME = 'hikvision-isapi';
 
-export const IsapiOptions = z
-  .object({
-    path: z
-      .string()
-      .regex(/^\/[A-Za-z0-9._~/-]{0,127}$/, { message: 'must be a URL path such as /isapi/gate-1' })
-      .optional()
-      .describe('Path the device pushes to (its HTTP listening URL). Default: /isapi/<device id>'),
-    allowFrom: z
-      .array(z.union([z.ipv4(), z.ipv6()]))
-      .min(1)
-      .optional()
-      .describe('Source IP addresses accepted; anything else gets 403. Default: any source'),
-    offlineAfterMs: z
-      .number()
-      .int()
-      .positive()
-      .default(90_000)
-      .describe('The device counts as offline when nothing (event or heartbeat) arrived for this long'),
-  })
-  .strict();
-
-export type IsapiOptions = z.infer<typeof IsapiOptions>;
+export { IsapiOptions };
 
 export const REJECT_REASONS = [
   'forbidden-source',
@@ -71,6 +46,8 @@ export interface IsapiStats {
 }
 
 export interface IsapiDriver extends Driver {
+  /** Door commands (door.open, door.close, door.alwaysOpen, door.alwaysClosed) over ISAPI. */
+  execute(command: DriverCommand): Promise<DoorResult>;
   stats(): IsapiStats;
 }
 
@@ -137,64 +114,6 @@ export function parseIsapiTime(v: unknown): number | undefined {
   return ts >= TS_MIN && ts <= TS_MAX ? ts : undefined;
 }
 
-export interface MultipartPart {
-  name?: string | undefined;
-  contentType?: string | undefined;
-  body: Buffer;
-}
-
-function headerEnd(raw: Buffer): [number, number] {
-  if (raw[0] === 0x0d && raw[1] === 0x0a) return [0, 2];
-  if (raw[0] === 0x0a) return [0, 1];
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  if (crlf >= 0 && (lf < 0 || crlf < lf)) return [crlf, crlf + 4];
-  return lf >= 0 ? [lf, lf + 2] : [-1, -1];
-}
-
-/**
- * A small, bounded multipart parser (RFC 2046 §5.1.1; form-data per RFC 7578): the body is already
- * size-capped by the push server, parts and header blocks are capped here. Tolerates bare LF line
- * ends. Returns the parts, or a short reason why the body is not multipart.
- */
-export function parseMultipart(body: Buffer, boundary: string, maxParts = 8): MultipartPart[] | string {
-  const delim = Buffer.from(`--${boundary}`);
-  // A delimiter counts only at the start of the body or of a line (the boundary may occur inside data).
-  const find = (from: number): number => {
-    for (let i = body.indexOf(delim, from); i >= 0; i = body.indexOf(delim, i + 1)) {
-      if (i === 0 || body[i - 1] === 0x0a) return i;
-    }
-    return -1;
-  };
-  const parts: MultipartPart[] = [];
-  let at = find(0);
-  if (at < 0) return 'boundary not found in body';
-  for (;;) {
-    let pos = at + delim.length;
-    if (body[pos] === 0x2d && body[pos + 1] === 0x2d) return parts; // close delimiter "--boundary--"
-    while (body[pos] === 0x20 || body[pos] === 0x09) pos++; // transport padding
-    if (body[pos] === 0x0d) pos++;
-    if (body[pos] !== 0x0a) return 'malformed boundary line';
-    const next = find(++pos);
-    if (next < 0) return 'unterminated part';
-    if (parts.length === maxParts) return `more than ${maxParts} parts`;
-    let end = next; // the line break before a delimiter belongs to the delimiter
-    if (body[end - 1] === 0x0a) end--;
-    if (body[end - 1] === 0x0d) end--;
-    const raw = body.subarray(pos, Math.max(pos, end));
-    // Headers end at the first empty line; a part may have none (it then starts with the empty line).
-    const [hEnd, bStart] = headerEnd(raw);
-    if (hEnd < 0 || hEnd > 8192) return 'part headers missing or too long';
-    const headers = raw.subarray(0, hEnd).toString('latin1');
-    parts.push({
-      name: /content-disposition:[^\n]*?\bname="?([^";\r\n]*)"?/i.exec(headers)?.[1],
-      contentType: /content-type:\s*([^\r\n]*)/i.exec(headers)?.[1]?.trim(),
-      body: raw.subarray(bStart),
-    });
-    at = next;
-  }
-}
-
 type Decoded = { ok: true; doc: unknown } | { ok: false; reason: IsapiRejectReason; detail: string };
 
 /** Body bytes → a parsed document, by Content-Type, sniffing when the device labels it badly. */
@@ -202,9 +121,9 @@ function decodeBody(req: PushRequest): Decoded {
   const contentType = String(req.headers['content-type'] ?? '');
   let body = req.body;
   if (/^multipart\//i.test(contentType)) {
-    const boundary = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;]{1,70}))/i.exec(contentType);
-    if (!boundary) return { ok: false, reason: 'bad-multipart', detail: 'no boundary in Content-Type' };
-    const parts = parseMultipart(body, boundary[1] ?? boundary[2] ?? '');
+    const boundary = multipartBoundary(contentType);
+    if (boundary === undefined) return { ok: false, reason: 'bad-multipart', detail: 'no boundary in Content-Type' };
+    const parts = parseMultipart(body, boundary);
     if (typeof parts === 'string') return { ok: false, reason: 'bad-multipart', detail: parts };
     const part =
       parts.find((p) => EVENT_PARTS.has((p.name ?? '').toLowerCase())) ??
@@ -236,6 +155,7 @@ function decodeBody(req: PushRequest): Decoded {
 
 export function createIsapiDriver(ctx: DriverContext<IsapiOptions>): IsapiDriver {
   const { log, options } = ctx;
+  const execute = createDoorControl({ ...options, deviceId: ctx.device.id, log });
   const path = options.path ?? `/isapi/${ctx.device.id}`;
   const allow = options.allowFrom ? new Set(options.allowFrom.map(normaliseIp)) : undefined;
   const counters = { accepted: 0, heartbeats: 0, ignored: 0 };
@@ -344,15 +264,17 @@ export function createIsapiDriver(ctx: DriverContext<IsapiOptions>): IsapiDriver
       return refuse(503, 'emit-failed', 'gateway could not queue the event', req);
     }
     counters.accepted += 1;
-    const { source } = outcome.draft.data;
-    log.debug({ type: outcome.draft.type, sdk: outcome.entry.sdk, serial: source?.serial }, 'isapi event accepted');
+    const { data } = outcome.draft;
+    const serial = 'source' in data ? data.source?.serial : undefined;
+    log.debug({ type: outcome.draft.type, sdk: outcome.entry.sdk, serial }, 'isapi event accepted');
     return ok;
   }
 
   return {
     async start() {
       ctx.routes.register(path, handle);
-      log.info({ path, allowFrom: options.allowFrom }, 'isapi driver listening for pushes');
+      const commands = { address: options.address ?? null, auth: options.username ? 'digest' : 'none' };
+      log.info({ path, allowFrom: options.allowFrom, commands }, 'isapi driver listening for pushes');
     },
     async stop() {
       ctx.routes.unregister(path);
@@ -361,6 +283,7 @@ export function createIsapiDriver(ctx: DriverContext<IsapiOptions>): IsapiDriver
       const online = lastSeen !== undefined && Date.now() - lastSeen <= options.offlineAfterMs;
       return { online, lastSeen };
     },
+    execute,
     stats: () => ({ ...counters, rejected: { ...rejected }, lastSeen }),
   };
 }
@@ -369,5 +292,6 @@ export const isapiDriverFactory: DriverFactory<typeof IsapiOptions> = {
   name: DRIVER_NAME,
   kind: 'access-gate',
   options: IsapiOptions,
+  profile: accessGateProfile,
   create: (ctx) => createIsapiDriver(ctx),
 };

@@ -1,9 +1,11 @@
-import type { EventType } from '../../protocol/index.js';
+import type { CommandName, EventType } from '../../protocol/index.js';
+import type { DeviceProfile } from '../types.js';
 
 /**
  * What an access gate is, as data: the events its drivers emit and the commands it will accept.
- * The hub and the docs read this; drivers do not. Commands are listed now and implemented with the
- * command path (remote door control is `PUT /ISAPI/AccessControl/RemoteControl/door/{n}` on ISAPI).
+ * The gateway checks commands against `commands` before handing them to a driver; the hub and the
+ * docs read it too. On ISAPI the commands are `PUT /ISAPI/AccessControl/RemoteControl/door/{n}`
+ * (see isapi-commands.ts).
  */
 export const ACCESS_GATE_EVENTS = [
   'access.granted',
@@ -15,7 +17,12 @@ export const ACCESS_GATE_EVENTS = [
   'device.tamper',
 ] as const satisfies readonly EventType[];
 
-export const ACCESS_GATE_COMMANDS = ['door.open', 'door.close', 'door.alwaysOpen', 'door.alwaysClosed'] as const;
+export const ACCESS_GATE_COMMANDS = [
+  'door.open',
+  'door.close',
+  'door.alwaysOpen',
+  'door.alwaysClosed',
+] as const satisfies readonly CommandName[];
 
 export type AccessGateCommand = (typeof ACCESS_GATE_COMMANDS)[number];
 
@@ -24,6 +31,6 @@ export const accessGateProfile = Object.freeze({
   vendor: 'Hikvision (ISAPI)',
   events: ACCESS_GATE_EVENTS,
   commands: ACCESS_GATE_COMMANDS,
-} as const);
+} as const satisfies DeviceProfile);
 
 export type AccessGateProfile = typeof accessGateProfile;

@@ -1,6 +1,10 @@
 import { Agent, request } from 'node:http';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { EventType } from '../../protocol/index.js';
+import { startDeviceServer, type DeviceListenOptions, type DeviceServer, type DeviceState, type DoorExecution } from './simulator-device.js';
+import { runTraffic, type RunOptions, type RunResult } from './simulator-traffic.js';
+
+export type { DeviceListenOptions, DoorExecution, RunOptions, RunResult };
 
 /**
  * A Hikvision access controller / face terminal in ISAPI "HTTP listening" mode, on the wire: it POSTs
@@ -9,6 +13,7 @@ import type { EventType } from '../../protocol/index.js';
  * a `Picture` part) like real firmware, and waits for each answer before the next post.
  * Field names and shapes follow payloads captured from real terminals (card numbers are strings and
  * keep their leading zeros; a one-door face terminal sends no `doorNo`).
+ * With `listen()` it also serves ISAPI remote door control, as the real device does on its own port.
  */
 export type SimKind =
   | 'card-ok'
@@ -80,29 +85,28 @@ export interface SentEvent extends HttpAnswer {
   json: IsapiEventJson;
 }
 
-export interface RunOptions {
-  ratePerSecond: number;
-  durationMs?: number;
-  count?: number;
-  /** Every n-th scenario is a forced door (default: about 3 % at random). */
-  forcedEvery?: number;
-  signal?: AbortSignal;
-}
-
-export interface RunResult {
-  /** Posts attempted, and of those, the ones without a 200 (or without any answer). */
-  sent: number;
-  failed: number;
-  byType: Partial<Record<EventType, number>>;
-  byKind: Partial<Record<SimKind, number>>;
-}
-
 export interface AccessGateSimulator {
   send(kind: SimKind, opts?: SendOptions): Promise<SentEvent>;
   /** The keep-alive a terminal sends when idle. */
   heartbeat(): Promise<HttpAnswer>;
   sendRaw(body: string | Buffer, contentType: string): Promise<HttpAnswer>;
   run(opts: RunOptions): Promise<RunResult>;
+  /**
+   * Start the device's own HTTP server: ISAPI remote door control behind Digest auth
+   * (simulator-device.ts). Resolves with its base URL, the driver's `address`.
+   */
+  listen(opts: DeviceListenOptions): Promise<string>;
+  /** Base URL of the device server; throws before `listen`. */
+  address(): string;
+  /** Door commands the device carried out, oldest first. */
+  executions(): DoorExecution[];
+  /** Answer the next n door commands with an error ResponseStatus (statusCode 4, Invalid Operation). */
+  failNext(n: number): void;
+  /** Take this long before answering each door command. */
+  setDelay(ms: number): void;
+  /** Close the device server and wait for the door.opened pushes it started. */
+  close(): Promise<void>;
+  /** Stop traffic and pushes, and close the device server. */
   stop(): void;
   /** The last serial number used. */
   readonly serialNo: number;
@@ -237,70 +241,53 @@ export function createAccessGateSimulator(opts: AccessGateSimulatorOptions): Acc
     return { kind, serialNo, json, ...answer };
   }
 
-  /** One visit at a door: mostly a pass then the door opening and closing; some denials; rare alarms. */
-  function scenario(n: number, forcedEvery: number | undefined): Array<[SimKind, SendOptions]> {
-    const door = 1 + Math.floor(random() * doors);
-    const at = (kinds: SimKind[]): Array<[SimKind, SendOptions]> => kinds.map((k) => [k, { door }]);
-    if (forcedEvery !== undefined && n % forcedEvery === 0) return at(['forced', 'door-close']);
-    const r = random();
-    if (r < 0.42) return at(['card-ok', 'door-open', 'door-close']);
-    if (r < 0.8) return at(['face-ok', 'door-open', 'door-close']);
-    if (r < 0.88) return at(['card-unknown']);
-    if (r < 0.95) return at(['face-fail']);
-    if (r < 0.98 && forcedEvery === undefined) return at(['forced', 'door-close']);
-    return at(['card-ok', 'door-open', 'held', 'door-close']);
-  }
+  const device: DeviceState = { executions: [], failNext: 0, delayMs: 0 };
+  const pushes = new Set<Promise<unknown>>();
+  let server: DeviceServer | undefined;
 
-  function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      if (ms <= 0) return resolve();
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        halt.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener('abort', done, { once: true });
-      halt.signal.addEventListener('abort', done, { once: true });
+  async function listen(o: DeviceListenOptions): Promise<string> {
+    if (server) throw new Error('the device server is already listening');
+    const pushOnOpen = o.pushOnOpen ?? true;
+    server = await startDeviceServer({
+      ...o,
+      doors,
+      state: device,
+      log,
+      onExecuted({ door, cmd }) {
+        if (!pushOnOpen || cmd !== 'open' || halt.signal.aborted) return;
+        // The lock releases and the door contact reports the door open, as MINOR_DOOR_OPEN_NORMAL.
+        const push = send('door-open', { door })
+          .catch((err: unknown) => log.warn({ err }, 'simulated door.opened push failed'))
+          .finally(() => pushes.delete(push));
+        pushes.add(push);
+      },
     });
+    return server.address();
   }
 
-  async function run(o: RunOptions): Promise<RunResult> {
-    if (!(o.ratePerSecond > 0)) throw new RangeError('ratePerSecond must be > 0');
-    if (o.count === undefined && o.durationMs === undefined && !o.signal) {
-      throw new TypeError('run needs count, durationMs or signal, or it never ends');
-    }
-    const result: RunResult = { sent: 0, failed: 0, byType: {}, byKind: {} };
-    const start = Date.now();
-    const interval = 1000 / o.ratePerSecond;
-    const over = (): boolean =>
-      halt.signal.aborted ||
-      o.signal?.aborted === true ||
-      (o.count !== undefined && result.sent >= o.count) ||
-      (o.durationMs !== undefined && Date.now() - start >= o.durationMs);
-    for (let n = 1; !over(); n++) {
-      for (const [kind, sendOpts] of scenario(n, o.forcedEvery)) {
-        await sleep(start + result.sent * interval - Date.now(), o.signal);
-        if (over()) break;
-        result.sent += 1;
-        result.byKind[kind] = (result.byKind[kind] ?? 0) + 1;
-        const type = SIM_KINDS[kind].type;
-        result.byType[type] = (result.byType[type] ?? 0) + 1;
-        try {
-          if ((await send(kind, sendOpts)).status !== 200) result.failed += 1;
-        } catch (err) {
-          result.failed += 1;
-          log.warn({ err, kind }, 'simulated isapi post failed');
-        }
-      }
-    }
-    return result;
+  async function close(): Promise<void> {
+    const s = server;
+    server = undefined;
+    await Promise.allSettled([...pushes]);
+    await s?.close();
   }
 
   return {
     send,
-    run,
+    listen,
+    close,
+    address() {
+      if (!server) throw new Error('the device server is not listening: call listen() first');
+      return server.address();
+    },
+    executions: () => [...device.executions],
+    failNext(n) {
+      device.failNext = Math.max(0, Math.floor(n));
+    },
+    setDelay(ms) {
+      device.delayMs = Math.max(0, ms);
+    },
+    run: (o) => runTraffic({ send, kinds: SIM_KINDS, random, doors, log, halt: halt.signal }, o),
     heartbeat() {
       const ipAddress = opts.ipAddress ?? '192.168.1.64';
       const doc = { ipAddress, dateTime: isapiDateTime(Date.now()), eventType: 'heartBeat', eventState: 'active' };
@@ -310,6 +297,7 @@ export function createAccessGateSimulator(opts: AccessGateSimulatorOptions): Acc
     stop() {
       halt.abort();
       agent.destroy();
+      void close();
     },
     get serialNo() {
       return serial;

@@ -21,6 +21,10 @@ export interface Broker {
   start(): Promise<void>;
   stop(): Promise<void>;
   address(): { host: string; port: number };
+  /** Publish from the hub itself (commands), bypassing the gateway ACL. */
+  publish(topic: string, payload: string, qos: 0 | 1): Promise<void>;
+  /** Close the connection of one gateway (e.g. its secret was revoked). */
+  disconnect(estate: string, gateway: string): void;
 }
 
 type RbClient = Client & { rb?: GatewayIdentity };
@@ -159,6 +163,20 @@ export function createBroker(deps: BrokerDeps): Broker {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await new Promise<void>((resolve) => (aedes ? aedes.close(() => resolve()) : resolve()));
+    },
+    publish(topic, payload, qos) {
+      return new Promise((resolve, reject) => {
+        if (!aedes) return reject(new Error('broker not started'));
+        aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, (err) =>
+          err ? reject(err) : resolve(),
+        );
+      });
+    },
+    disconnect(estate, gateway) {
+      // aedes keeps connected clients by id (not in its typings).
+      const clients = (aedes as unknown as { clients?: Record<string, RbClient> } | undefined)?.clients;
+      const client = clients?.[`rb-${estate}-${gateway}`];
+      if (client?.rb?.estate === estate && client.rb.gateway === gateway) client.close();
     },
     address() {
       const a = server?.address();

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import { GatewayStatus, decodeEvent, type ParsedTopic, type RbEvent } from '../../protocol/index.js';
+import { CommandResult, GatewayStatus, decodeEvent, type ParsedTopic, type RbEvent } from '../../protocol/index.js';
 import type { Bus } from '../bus.js';
 import type { Metrics } from '../metrics.js';
 import type { EventStore } from '../store/types.js';
 import type { GatewayIdentity } from '../registry.js';
+import type { DedupWindow } from './dedup.js';
 
 /**
  * What the broker should do with a publish:
@@ -24,8 +25,8 @@ export interface IngestDeps {
   metrics: Metrics;
   log: Logger;
   maxPayloadBytes: number;
-  /** How many recent event ids to remember for deduplication. */
-  dedupWindow: number;
+  /** Ids already accepted, kept across restarts. */
+  dedup: DedupWindow;
 }
 
 export interface Ingest {
@@ -33,17 +34,9 @@ export interface Ingest {
 }
 
 export function createIngest(deps: IngestDeps): Ingest {
-  const { store, bus, metrics, log } = deps;
-  // Recently stored ids, oldest first (Map keeps insertion order). The stores are idempotent by id, so
-  // this window only keeps re-deliveries off the bus; the store is the real guarantee.
-  const seen = new Map<string, true>();
+  const { store, bus, metrics, log, dedup } = deps;
   // Writes in progress, so two copies of one event arriving together produce one store write.
   const pending = new Map<string, Promise<void>>();
-
-  function remember(id: string): void {
-    seen.set(id, true);
-    if (seen.size > deps.dedupWindow) seen.delete(seen.keys().next().value as string);
-  }
 
   function drop(reason: string, message: string, context: Record<string, unknown>): IngestVerdict {
     metrics.rejected.inc({ reason });
@@ -52,7 +45,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   }
 
   async function storeEvent(event: RbEvent): Promise<IngestVerdict> {
-    if (seen.has(event.id)) {
+    if (dedup.has(event.id)) {
       metrics.deduplicated.inc();
       return { action: 'accept' };
     }
@@ -75,7 +68,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       pending.delete(event.id);
     }
     metrics.storeLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    remember(event.id);
+    dedup.add(event.id);
     metrics.accepted.inc();
     bus.emit('event', event);
     return { action: 'accept' };
@@ -111,9 +104,21 @@ export function createIngest(deps: IngestDeps): Ingest {
           bus.emit('gateway.status', status.data);
           return { action: 'accept' };
         }
+        case 'cmd/result': {
+          let value: unknown;
+          try {
+            value = JSON.parse(payload.toString('utf8'));
+          } catch (err) {
+            return drop('malformed-json', (err as Error).message, context);
+          }
+          const result = CommandResult.safeParse(value);
+          if (!result.success) return drop('schema', result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), context);
+          if (result.data.device !== topic.device) return drop('topic-mismatch', 'result device differs from the topic', context);
+          bus.emit('command.result', { estate: topic.estate, gateway: topic.gateway, result: result.data });
+          return { action: 'accept' };
+        }
         case 'state':
-        case 'cmd/result':
-          // Device state and command results get their schemas with the command issue; accept as-is.
+          // Device state gets its schema with the live-state issue; accepted as-is until then.
           return { action: 'accept' };
         case 'cmd':
           metrics.rejected.inc({ reason: 'acl' });

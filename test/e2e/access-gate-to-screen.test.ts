@@ -176,7 +176,7 @@ describe('end to end: ISAPI push -> gateway -> MQTT -> hub -> InfluxDB and Socke
     expect(received.length).toBe(before + 1);
     const res = await fetch(`http://127.0.0.1:${hub.httpAddress().port}/api/v1/events?type=door.forced&limit=100`);
     const { items } = (await res.json()) as { items: RbEvent[] };
-    expect(items.filter((e) => e.data.source?.serial === first.serialNo)).toHaveLength(1);
+    expect(items.filter((e) => (e.data as { source?: { serial?: number } }).source?.serial === first.serialNo)).toHaveLength(1);
   });
 });
 

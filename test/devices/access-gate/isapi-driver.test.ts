@@ -10,6 +10,7 @@ import {
   type IsapiDriver,
   type IsapiRejectReason,
 } from '../../../devices/access-gate/isapi-driver.js';
+import { accessGateProfile } from '../../../devices/access-gate/profile.js';
 import { createAccessGateSimulator, type AccessGateSimulator, type SimKind } from '../../../devices/access-gate/simulator.js';
 import { getDriverFactory } from '../../../devices/registry.js';
 import type { DraftEvent } from '../../../devices/types.js';
@@ -370,7 +371,8 @@ describe('hikvision-isapi driver: health, limits and options', () => {
     expect(getDriverFactory('hikvision-isapi')).toBe(isapiDriverFactory);
     expect(getDriverFactory('nope')).toBeUndefined();
     expect(isapiDriverFactory.kind).toBe('access-gate');
-    expect(isapiDriverFactory.options.parse({})).toEqual({ offlineAfterMs: 90_000 });
+    expect(isapiDriverFactory.profile).toBe(accessGateProfile);
+    expect(isapiDriverFactory.options.parse({})).toEqual({ offlineAfterMs: 90_000, commandTimeoutMs: 5_000 });
     expect(isapiDriverFactory.options.safeParse({ allowFrom: ['not-an-ip'] }).success).toBe(false);
     expect(isapiDriverFactory.options.safeParse({ path: 'no-slash' }).success).toBe(false);
     expect(isapiDriverFactory.options.safeParse({ pth: '/typo' }).success).toBe(false);
@@ -378,7 +380,7 @@ describe('hikvision-isapi driver: health, limits and options', () => {
       estate: 'e',
       gateway: 'g',
       device: { id: 'd', driver: 'hikvision-isapi', options: {} },
-      options: { offlineAfterMs: 1 },
+      options: { offlineAfterMs: 1, commandTimeoutMs: 5_000 },
       log: silentLogger(),
       hash,
       emit: async () => undefined,
