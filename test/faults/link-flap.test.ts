@@ -71,7 +71,8 @@ describe('a TCP link between gateway and hub cut every few seconds', () => {
     await waitFor(async () => (await store.query({ estate: 'flap-estate', limit: 100_000 })).length >= sent, 60_000, 250);
     const stored = await store.query({ estate: 'flap-estate', limit: 100_000 });
     expect(sent).toBeGreaterThan(1_000);
-    expect(stored).toHaveLength(sent); // 0 lost
+    const diag = () => JSON.stringify({ outbox: gateway!.outbox.stats(), uplink: gateway!.uplink.stats(), pending: gateway!.outbox.read({ alarm: 0, routine: 0 }, 10).map((e) => [e.seq, e.device, e.type]) });
+    expect(stored.length, diag()).toBe(sent); // 0 lost
     expect(new Set(stored.map((e) => e.id)).size).toBe(sent); // 0 duplicated in the store
     expect(pushed).toHaveLength(sent); // and each pushed once to screens
     await waitFor(() => gateway!.outbox.stats().depth === 0, 10_000);
