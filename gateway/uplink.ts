@@ -26,6 +26,16 @@ export interface UplinkOptions {
   subscriptions?: string[];
 }
 
+/**
+ * Reconnect delay for the n-th attempt (from 0): exponential backoff with full jitter, so 500 gateways
+ * that lost the hub at the same moment spread their reconnects over the whole window instead of
+ * arriving together. Never below min/2, never above max.
+ */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return Math.round(minMs / 2 + random() * (ceiling - minMs / 2));
+}
+
 export interface UplinkStats {
   inflight: number;
   reconnects: number;
@@ -130,9 +140,7 @@ export function createUplink(opts: UplinkOptions): Uplink {
 
   function scheduleReconnect(): void {
     if (stopping || reconnectTimer) return;
-    // Exponential backoff with full jitter, so 500 gateways coming back after a hub restart spread out.
-    const ceiling = Math.min(backoffMax, backoffMin * 2 ** Math.min(attempt, 16));
-    const delay = Math.round(backoffMin / 2 + Math.random() * (ceiling - backoffMin / 2));
+    const delay = backoffDelay(attempt, backoffMin, backoffMax);
     attempt++;
     log.info({ delayMs: delay, attempt }, 'reconnecting to hub');
     reconnectTimer = setTimeout(() => {
