@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { createHub } from '../hub/main.js';
 import { resolveHubConfig } from '../hub/config.js';
 import { createLogger } from '../lib/log.js';
-import { exitOnConfigError, intOption, numberOption } from './util.js';
+import { exitOnConfigError, intOption, numberOption, logLevelOption } from './util.js';
 
 const ESTATE = 'demo-estate';
 const GATEWAY = 'gw-1';
@@ -59,6 +59,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--mqtt-port <port>', 'hub MQTT port (env RB_MQTT_PORT, default 1883)', intOption('--mqtt-port'))
     .option('--push-port <port>', "gateway's device push port", intOption('--push-port'), 8091)
     .option('--data-dir <dir>', 'demo data folder (env RB_DATA_DIR)', process.env.RB_DATA_DIR ?? '.rb-demo')
+    .addOption(logLevelOption())
     .option('--rate <n>', 'simulated device events per second', numberOption('--rate'), 3)
     .action(async (opts: DemoOptions, cmd: Command) => {
       const dataDir = resolve(opts.dataDir);

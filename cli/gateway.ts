@@ -2,13 +2,14 @@ import { Command } from 'commander';
 import { loadGatewayConfig } from '../gateway/config.js';
 import { createGateway } from '../gateway/main.js';
 import { createLogger } from '../lib/log.js';
-import { exitOnConfigError, runUntilSignal } from './util.js';
+import { exitOnConfigError, runUntilSignal, logLevelOption } from './util.js';
 
 export function registerGatewayCommand(program: Command): void {
   program
     .command('gateway')
     .description('run an estate gateway: device drivers, outbox and the MQTT uplink to the hub')
     .option('--config <file>', 'gateway config file (YAML)')
+    .addOption(logLevelOption())
     .option('--check-config <file>', 'validate a config file, print every error with its key path, and exit')
     .action(async (opts: { config?: string; checkConfig?: string }, cmd: Command) => {
       if (opts.checkConfig) {

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { createHub } from '../hub/main.js';
 import { resolveHubConfig } from '../hub/config.js';
 import { openRegistry } from '../hub/registry.js';
-import { exitOnConfigError, intOption, rootLogger, runUntilSignal } from './util.js';
+import { exitOnConfigError, intOption, rootLogger, runUntilSignal, logLevelOption } from './util.js';
 
 export function registerHubCommands(program: Command): void {
   const hub = program
@@ -13,6 +13,7 @@ export function registerHubCommands(program: Command): void {
     .option('--mqtt-port <port>', 'MQTT port for gateways (env RB_MQTT_PORT, default 1883)', intOption('--mqtt-port'))
     .option('--data-dir <dir>', 'folder for registry and embedded store (env RB_DATA_DIR, default ./data)')
     .option('--host <address>', 'address to bind (env RB_HOST, default 0.0.0.0)')
+    .addOption(logLevelOption())
     .option('--influx-url <url>', 'InfluxDB 1.x URL with database, e.g. http://127.0.0.1:8086/redbutler (env RB_INFLUX_URL)')
     .action(async (opts: { httpPort?: number; mqttPort?: number; dataDir?: string; host?: string; influxUrl?: string }, cmd: Command) => {
       let config;

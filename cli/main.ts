@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { VERSION } from '../lib/version.js';
 import { registerHubCommands } from './hub.js';
 import { registerGatewayCommand } from './gateway.js';
@@ -9,8 +9,7 @@ const program = new Command('red-butler')
   .description('红管家 Red Butler — estate gateways, hub, simulators and demo')
   .version(VERSION)
   .showHelpAfterError('(add --help for usage)')
-  .enablePositionalOptions()
-  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('RB_LOG_LEVEL'));
+  .enablePositionalOptions();
 
 registerHubCommands(program);
 registerGatewayCommand(program);

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { createAccessGateSimulator, type RunResult } from '../devices/access-gate/simulator.js';
 import { isId } from '../protocol/index.js';
-import { intOption, numberOption } from './util.js';
+import { intOption, numberOption, logLevelOption } from './util.js';
 
 interface SimulateOptions {
   gatewayUrl: string;
@@ -78,6 +78,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--rate <n>', 'events (device pushes) per second over all devices', numberOption('--rate'), 1)
     .option('--count <n>', 'stop after this many events (split over the devices)', intOption('--count'))
     .option('--duration <seconds>', 'stop after this many seconds', numberOption('--duration'))
+    .addOption(logLevelOption())
     .option('--forced-every <n>', 'make every n-th scenario a forced door', intOption('--forced-every'))
     .addOption(new Option('--format <format>', 'push body format').choices(['multipart', 'json']).default('multipart'))
     .action(async (opts: SimulateOptions) => {

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ConfigError } from '../lib/config-errors.js';
 import { createLogger, type Logger } from '../lib/log.js';
 
@@ -51,4 +51,11 @@ export function exitOnConfigError(err: unknown): never {
     process.exit(2);
   }
   throw err;
+}
+
+/** `--log-level`, on every command that runs something (env RB_LOG_LEVEL). */
+export function logLevelOption(): Option {
+  return new Option('--log-level <level>', 'log level (env RB_LOG_LEVEL)')
+    .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .env('RB_LOG_LEVEL');
 }

@@ -63,10 +63,12 @@ export interface OutboxDb {
   /** Delete the `n` oldest routine rows; returns [seq, bytes] of each. */
   evictOldestRoutine(n: number): Array<[number, number]>;
   deleteSeq(seq: number): void;
+  /** Delete every row with from <= seq <= to (a run of acknowledged events). */
+  deleteRange(from: number, to: number): void;
   lookup(seq: number): { alarm: number; bytes: number } | undefined;
   hasId(id: string): boolean;
-  /** [seq, body] of the rows of one lane with seq > after, by seq. */
-  readLane(alarm: 0 | 1, after: number, limit: number): Array<[number, string]>;
+  /** [seq, device, body, bytes] of the rows of one lane with seq > after, by seq. */
+  readLane(alarm: 0 | 1, after: number, limit: number): Array<[number, string, string, number]>;
   /** appended_at of the lowest-seq row of one lane (an index seek, not a scan). */
   firstAppendedAt(alarm: 0 | 1): number | undefined;
   totals(): Totals;
@@ -135,10 +137,11 @@ export function openOutboxDb(opts: OutboxDbOptions, log: Logger): OutboxDb {
     .raw();
   const del = db.prepare<[number]>('DELETE FROM events WHERE seq = ?');
   const lookup = db.prepare<[number], { alarm: number; bytes: number }>('SELECT alarm, bytes FROM events WHERE seq = ?');
+  const delRange = db.prepare('DELETE FROM events WHERE seq BETWEEN ? AND ?');
   const hasId = db.prepare<[string], number>('SELECT 1 FROM events WHERE id = ?').pluck();
   // raw(): arrays instead of objects, the cheapest shape better-sqlite3 returns.
   const lane = db
-    .prepare<[number, number, number], [number, string]>('SELECT seq, body FROM events WHERE alarm = ? AND seq > ? ORDER BY seq LIMIT ?')
+    .prepare<[number, number, number], [number, string, string, number]>('SELECT seq, device, body, bytes FROM events WHERE alarm = ? AND seq > ? ORDER BY seq LIMIT ?')
     .raw();
   const first = db
     .prepare<[number], number>('SELECT appended_at FROM events WHERE alarm = ? ORDER BY seq LIMIT 1')
@@ -160,6 +163,7 @@ export function openOutboxDb(opts: OutboxDbOptions, log: Logger): OutboxDb {
       return victims;
     },
     deleteSeq: (seq) => void del.run(seq),
+    deleteRange: (from, to) => void delRange.run(from, to),
     lookup: (seq) => lookup.get(seq),
     hasId: (id) => hasId.get(id) !== undefined,
     readLane: (alarm, after, limit) => lane.all(alarm, after, limit),

@@ -37,6 +37,11 @@ export class OutboxWriter {
   overflowBytes = 0;
   /** Acked seqs whose DELETE waits for the next flush, so a burst of PUBACKs is one transaction. */
   readonly acked = new Set<number>();
+  /**
+   * alarm/bytes of rows handed to the uplink by read (so its ack needs no SELECT). Bounded by what is
+   * in flight; an entry leaves on ack or when its row is evicted.
+   */
+  readonly handedOut = new Map<number, { alarm: number; bytes: number }>();
   private droppedPersisted = 0;
   private diskFull = false;
 
@@ -69,7 +74,9 @@ export class OutboxWriter {
       return false;
     }
     if (this.acked.has(seq)) return false;
-    const row = d.lookup(seq);
+    const known = this.handedOut.get(seq);
+    if (known) this.handedOut.delete(seq);
+    const row = known ?? d.lookup(seq);
     if (!row) return false; // unknown, or already evicted: a no-op
     this.acked.add(seq);
     this.rows -= 1;
@@ -81,8 +88,22 @@ export class OutboxWriter {
   drainAcks(d: OutboxDb): void {
     if (this.acked.size === 0) return;
     try {
+      // PUBACKs come back mostly in seq order, so the acked seqs form a few contiguous runs: one
+      // range DELETE per run instead of one per event.
+      const seqs = [...this.acked].sort((a, b) => a - b);
       d.tx(() => {
-        for (const s of this.acked) d.deleteSeq(s);
+        let from = seqs[0]!;
+        let to = from;
+        for (let i = 1; i <= seqs.length; i++) {
+          const s = seqs[i];
+          if (s === to + 1) {
+            to = s;
+            continue;
+          }
+          if (from === to) d.deleteSeq(from);
+          else d.deleteRange(from, to);
+          if (s !== undefined) from = to = s;
+        }
       });
       this.acked.clear();
     } catch (err) {
@@ -141,6 +162,7 @@ export class OutboxWriter {
   private evict(d: OutboxDb, n: number): number {
     let count = 0;
     for (const [s, b] of d.evictOldestRoutine(n)) {
+      this.handedOut.delete(s);
       if (this.acked.delete(s)) continue; // left the totals when it was acked
       this.rows -= 1;
       this.bytes -= b;

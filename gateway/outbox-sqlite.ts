@@ -1,6 +1,6 @@
 import type { Logger } from '../lib/log.js';
 import { isAlarmType, type RbEvent } from '../protocol/index.js';
-import type { AppendResult, Outbox, OutboxStats } from './outbox.js';
+import type { AppendResult, Outbox, OutboxRecord, OutboxStats } from './outbox.js';
 import { openOutboxDb, type OutboxDb } from './outbox-sqlite-db.js';
 import { OutboxWriter, type Pending } from './outbox-sqlite-writer.js';
 
@@ -116,20 +116,35 @@ export function createSqliteOutbox(opts: SqliteOutboxOptions): Outbox {
       });
     },
 
-    read(cursor, limit) {
+    readRecords(cursor, limit) {
       if (!db || limit <= 0) return [];
-      w.drainAcks(db);
+      // Acked rows not yet deleted (the DELETE runs with the next flush, in one transaction for the
+      // whole turn) are filtered out here rather than deleted now: the uplink reads after every
+      // burst of PUBACKs, and a commit per read would cost more than the read.
       const { acked, overflow } = w;
-      const skip = acked.size; // 0 unless a deferred DELETE failed; those rows are filtered out here
+      const skip = acked.size;
       let alarms = db.readLane(1, cursor.alarm, limit + skip).filter(([s]) => !acked.has(s));
       if (overflow.size > 0) {
-        const held = [...overflow.values()].filter((p) => p.event.seq > cursor.alarm).map((p): [number, string] => [p.event.seq, p.body]);
+        const held = [...overflow.values()]
+          .filter((p) => p.event.seq > cursor.alarm)
+          .map((p): [number, string, string, number] => [p.event.seq, p.event.device, p.body, -1]);
         alarms = [...alarms, ...held].sort((a, b) => a[0] - b[0]);
       }
       alarms = alarms.slice(0, limit);
       const routine =
         alarms.length < limit ? db.readLane(0, cursor.routine, limit - alarms.length + skip).filter(([s]) => !acked.has(s)) : [];
-      return [...alarms, ...routine].slice(0, limit).map(([, body]) => JSON.parse(body) as RbEvent);
+      const out: OutboxRecord[] = [];
+      const handOut = (seq: number, device: string, body: string, bytes: number, alarm: boolean) => {
+        out.push({ seq, device, alarm, body });
+        if (bytes >= 0) w.handedOut.set(seq, { alarm: alarm ? 1 : 0, bytes }); // -1: held in memory, not a row
+      };
+      for (const [seq, device, body, bytes] of alarms) handOut(seq, device, body, bytes, true);
+      for (const [seq, device, body, bytes] of routine) if (out.length < limit) handOut(seq, device, body, bytes, false);
+      return out;
+    },
+
+    read(cursor, limit) {
+      return this.readRecords(cursor, limit).map((r) => JSON.parse(r.body) as RbEvent);
     },
 
     ack(s) {

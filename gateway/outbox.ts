@@ -7,6 +7,14 @@ export interface OutboxCursor {
   routine: number;
 }
 
+/** A pending event as stored: its JSON body ready to publish, without parsing it again. */
+export interface OutboxRecord {
+  seq: number;
+  device: string;
+  alarm: boolean;
+  body: string;
+}
+
 export interface OutboxStats {
   /** Events waiting for a PUBACK. */
   depth: number;
@@ -47,6 +55,9 @@ export interface Outbox {
   stop(): Promise<void>;
   nextSeq(): number;
   append(event: RbEvent): Promise<AppendResult>;
+  /** Pending records after the cursor, in replay order (what the uplink publishes). */
+  readRecords(cursor: OutboxCursor, limit: number): OutboxRecord[];
+  /** The same as parsed events, for inspection and tests. */
   read(cursor: OutboxCursor, limit: number): RbEvent[];
   ack(seq: number): void;
   stats(): OutboxStats;
@@ -62,7 +73,7 @@ export function createMemoryOutbox(caps: OutboxCaps = {}): Outbox {
   const maxRecords = caps.maxRecords ?? 1_000_000;
   const maxBytes = caps.maxBytes ?? 512 * 1024 * 1024;
   // seq -> entry; Maps iterate in insertion order, which is seq order.
-  type Entry = { event: RbEvent; bytes: number; at: number };
+  type Entry = { event: RbEvent; body: string; bytes: number; at: number };
   const lanes = { alarm: new Map<number, Entry>(), routine: new Map<number, Entry>() };
   let seq = 0;
   let bytes = 0;
@@ -79,7 +90,8 @@ export function createMemoryOutbox(caps: OutboxCaps = {}): Outbox {
     async stop() {},
     nextSeq: () => ++seq,
     async append(event) {
-      const entryBytes = Buffer.byteLength(JSON.stringify(event));
+      const body = JSON.stringify(event);
+      const entryBytes = Buffer.byteLength(body);
       const alarm = isAlarmType(event.type);
       let evicted = 0;
       while ((size() + 1 > maxRecords || bytes + entryBytes > maxBytes) && lanes.routine.size > 0) {
@@ -91,19 +103,22 @@ export function createMemoryOutbox(caps: OutboxCaps = {}): Outbox {
         dropped++;
         return { stored: false, reason: 'full' };
       }
-      (alarm ? lanes.alarm : lanes.routine).set(event.seq, { event, bytes: entryBytes, at: Date.now() });
+      (alarm ? lanes.alarm : lanes.routine).set(event.seq, { event, body, bytes: entryBytes, at: Date.now() });
       bytes += entryBytes;
       return { stored: true, evicted };
     },
-    read(cursor, limit) {
-      const out: RbEvent[] = [];
-      for (const [lane, after] of [[lanes.alarm, cursor.alarm], [lanes.routine, cursor.routine]] as const) {
-        for (const [s, e] of lane) {
+    readRecords(cursor, limit) {
+      const out: OutboxRecord[] = [];
+      for (const [lane, after, alarm] of [[lanes.alarm, cursor.alarm, true], [lanes.routine, cursor.routine, false]] as const) {
+        for (const [seq, e] of lane) {
           if (out.length >= limit) return out;
-          if (s > after) out.push(e.event);
+          if (seq > after) out.push({ seq, device: e.event.device, alarm, body: e.body });
         }
       }
       return out;
+    },
+    read(cursor, limit) {
+      return this.readRecords(cursor, limit).map((r) => JSON.parse(r.body) as RbEvent);
     },
     ack(s) {
       remove(lanes.alarm, s);

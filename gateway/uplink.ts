@@ -1,7 +1,6 @@
 import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { DELIVERY, topics, type GatewayStatus } from '../protocol/index.js';
-import { isAlarmType } from '../protocol/index.js';
 import type { Outbox, OutboxCursor } from './outbox.js';
 
 export interface UplinkOptions {
@@ -106,28 +105,28 @@ export function createUplink(opts: UplinkOptions): Uplink {
     pumping = true;
     try {
       while (inflight.size < maxInflight) {
-        const batch = outbox.read(cursor, Math.min(256, maxInflight - inflight.size));
+        const batch = outbox.readRecords(cursor, Math.min(256, maxInflight - inflight.size));
         if (batch.length === 0) break;
-        for (const event of batch) {
-          const lane = isAlarmType(event.type) ? 'alarm' : 'routine';
-          if (event.seq > cursor[lane]) cursor[lane] = event.seq;
-          if (inflight.has(event.seq)) continue; // re-read after a cursor rewind; still in mqtt.js's hands
-          inflight.add(event.seq);
+        for (const record of batch) {
+          const lane = record.alarm ? 'alarm' : 'routine';
+          if (record.seq > cursor[lane]) cursor[lane] = record.seq;
+          if (inflight.has(record.seq)) continue; // re-read after a cursor rewind; still in mqtt.js's hands
+          inflight.add(record.seq);
           counters.published++;
           const gen = generation;
-          const topic = topics.event(event.estate, event.gateway, event.device);
-          client.publish(topic, JSON.stringify(event), DELIVERY.event, (err) => {
+          const topic = topics.event(opts.estate, opts.gateway, record.device);
+          client.publish(topic, record.body, DELIVERY.event, (err) => {
             if (!err) {
               counters.acked++;
               counters.lastHubContact = Date.now();
-              outbox.ack(event.seq);
+              outbox.ack(record.seq);
             }
             if (gen !== generation) return; // an old connection's publish: already forgotten
-            inflight.delete(event.seq);
+            inflight.delete(record.seq);
             if (err) {
               // Not acknowledged: rewind so it is read and sent again.
-              cursor[lane] = Math.min(cursor[lane], event.seq - 1);
-              log.debug({ err: err.message, seq: event.seq }, 'publish not acknowledged; will resend');
+              cursor[lane] = Math.min(cursor[lane], record.seq - 1);
+              log.debug({ err: err.message, seq: record.seq }, 'publish not acknowledged; will resend');
             }
             schedulePump();
           });
