@@ -1,5 +1,5 @@
 import type { Logger } from '../lib/log.js';
-import { isAlarmType, type RbEvent } from '../protocol/index.js';
+import { isAlarmEvent, type RbEvent } from '../protocol/index.js';
 import type { AppendResult, Outbox, OutboxRecord, OutboxStats } from './outbox.js';
 import { openOutboxDb, type OutboxDb } from './outbox-sqlite-db.js';
 import { OutboxWriter, type Pending } from './outbox-sqlite-writer.js';
@@ -111,7 +111,7 @@ export function createSqliteOutbox(opts: SqliteOutboxOptions): Outbox {
       if (event.seq > seq) seq = event.seq;
       return new Promise<AppendResult>((resolve, reject) => {
         const body = JSON.stringify(event);
-        queue.push({ event, body, bytes: Buffer.byteLength(body), alarm: isAlarmType(event.type), at: Date.now(), resolve, reject });
+        queue.push({ event, body, bytes: Buffer.byteLength(body), alarm: isAlarmEvent(event), at: Date.now(), resolve, reject });
         schedule();
       });
     },

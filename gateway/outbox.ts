@@ -1,5 +1,5 @@
 import type { RbEvent } from '../protocol/index.js';
-import { isAlarmType } from '../protocol/index.js';
+import { isAlarmEvent } from '../protocol/index.js';
 
 /** Where replay starts in each lane: the highest seq already handed to the uplink in this connection. */
 export interface OutboxCursor {
@@ -92,7 +92,7 @@ export function createMemoryOutbox(caps: OutboxCaps = {}): Outbox {
     async append(event) {
       const body = JSON.stringify(event);
       const entryBytes = Buffer.byteLength(body);
-      const alarm = isAlarmType(event.type);
+      const alarm = isAlarmEvent(event);
       let evicted = 0;
       while ((size() + 1 > maxRecords || bytes + entryBytes > maxBytes) && lanes.routine.size > 0) {
         remove(lanes.routine, lanes.routine.keys().next().value as number);

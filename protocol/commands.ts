@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id, Ulid } from './ids.js';
+import { Plate } from './device-events.js';
 
 /**
  * Commands hub -> gateway on `rb/v1/{estate}/{gateway}/{device}/cmd`, results gateway -> hub on
@@ -13,6 +14,28 @@ export const COMMANDS = {
   'door.close': z.object({ door: Door.default(1) }).strict(),
   'door.alwaysOpen': z.object({ door: Door.default(1) }).strict(),
   'door.alwaysClosed': z.object({ door: Door.default(1) }).strict(),
+  'barrier.open': z.object({ lane: z.number().int().min(1).max(16).default(1) }).strict(),
+  'barrier.close': z.object({ lane: z.number().int().min(1).max(16).default(1) }).strict(),
+  /** Replace the allow and block lists on the barrier camera. */
+  'plates.set': z
+    .object({
+      allow: z.array(Plate).max(10_000).default([]),
+      block: z.array(Plate).max(10_000).default([]),
+    })
+    .strict(),
+  /** Continuous move at normalised speeds (-1..1) for at most timeoutMs, as ONVIF ContinuousMove. */
+  'ptz.move': z
+    .object({
+      pan: z.number().min(-1).max(1).default(0),
+      tilt: z.number().min(-1).max(1).default(0),
+      zoom: z.number().min(-1).max(1).default(0),
+      timeoutMs: z.number().int().min(100).max(60_000).default(1_000),
+    })
+    .strict(),
+  'ptz.stop': z.object({}).strict(),
+  'ptz.preset': z.object({ preset: z.string().min(1).max(64) }).strict(),
+  /** Fetch a snapshot now; the result carries its sha256 once the hub has it. */
+  'camera.snapshot': z.object({}).strict(),
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id, Ulid } from './ids.js';
+import { DEVICE_EVENT_TYPES } from './device-events.js';
 
 /** A one-way hash (HMAC-SHA-256, per-estate salt, hex) of a card number, face id or person id. */
 export const Hash = z.string().regex(/^[0-9a-f]{16,64}$/, { message: 'must be a lowercase hex hash' });
@@ -78,13 +79,24 @@ export const EVENT_TYPES = {
       })
       .strict(),
   },
+  ...DEVICE_EVENT_TYPES,
 } as const;
 
 export type EventType = keyof typeof EVENT_TYPES;
 export const EventTypeName = z.enum(Object.keys(EVENT_TYPES) as [EventType, ...EventType[]]);
 
+/** Whether every event of this type is alarm class. */
 export function isAlarmType(type: string): boolean {
   return Object.hasOwn(EVENT_TYPES, type) && EVENT_TYPES[type as EventType].alarm;
+}
+
+/**
+ * Whether one event is alarm class: its type is, or it is a blocklisted plate at a barrier. Alarm-class
+ * events go first on replay and are never dropped by the gateway outbox.
+ */
+export function isAlarmEvent(event: { type: string; data?: unknown }): boolean {
+  if (isAlarmType(event.type)) return true;
+  return event.type === 'vehicle.denied' && (event.data as { list?: unknown } | undefined)?.list === 'block';
 }
 
 /** Earliest and latest device timestamps accepted (ms). Anything else is a broken clock or forgery. */

@@ -1,6 +1,7 @@
 export * from './ids.js';
 export * from './topics.js';
 export * from './events.js';
+export * from './device-events.js';
 export * from './status.js';
 export * from './commands.js';
 

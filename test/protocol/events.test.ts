@@ -6,7 +6,7 @@ import {
   TS_MAX,
   TS_MIN,
   decodeEvent,
-  isAlarmType,
+  isAlarmEvent, isAlarmType,
   type EventType,
   type RejectReason,
 } from '../../protocol/index.js';
@@ -53,6 +53,17 @@ const VALID_DATA: Record<EventType, Record<string, unknown>> = {
     droppedTotal: 1250,
     droppedSinceStart: 0,
   },
+  'vehicle.entered': { lane: 1, plate: '苏A12345', plateColor: 'blue', confidence: 97, list: 'allow', snapshots: ['a'.repeat(64)], source: { vendor: 'hikvision-anpr', serial: 3 } },
+  'vehicle.exited': { lane: 2, plate: '苏AD12345', plateColor: 'green', confidence: 88.5, list: 'other' },
+  'vehicle.denied': { lane: 1, plate: '京B88888', plateColor: 'yellow', confidence: 91, list: 'block', reason: 'blocklist' },
+  'barrier.opened': { lane: 1, source: { vendor: 'hikvision-anpr' } },
+  'barrier.closed': { lane: 1 },
+  'barrier.fault': { lane: 1, reason: 'arm blocked' },
+  'camera.motion': { state: true, rule: 'MyMotionDetectorRule', source: { vendor: 'onvif', topic: 'tns1:RuleEngine/CellMotionDetector/Motion' } },
+  'camera.tamper': { state: true, snapshots: ['b'.repeat(64)] },
+  'camera.signalLoss': { state: false },
+  'device.offline': { reason: 'no answer to GetSystemDateAndTime for 60 s' },
+  'device.online': {},
 };
 
 function reasonOf(payload: string | Uint8Array, max = MAX): RejectReason | 'ok' {
@@ -200,9 +211,24 @@ describe('event classes', () => {
     'door.held': true,
     'device.tamper': true,
     'gateway.outbox.pressure': true,
+    'vehicle.entered': false,
+    'vehicle.exited': false,
+    'vehicle.denied': false,
+    'barrier.opened': false,
+    'barrier.closed': false,
+    'barrier.fault': true,
+    'camera.motion': false,
+    'camera.tamper': true,
+    'camera.signalLoss': true,
+    'device.offline': false,
+    'device.online': false,
   };
 
-  it('marks exactly door.forced, door.held, device.tamper and gateway.outbox.pressure as alarms', () => {
+  it('marks exactly the alarm types, and a blocklisted plate, as alarms', () => {
+    expect(isAlarmEvent({ type: 'vehicle.denied', data: { list: 'block' } })).toBe(true);
+    expect(isAlarmEvent({ type: 'vehicle.denied', data: { list: 'other' } })).toBe(false);
+    expect(isAlarmEvent({ type: 'door.forced', data: {} })).toBe(true);
+    expect(isAlarmEvent({ type: 'constructor' })).toBe(false);
     expect(Object.keys(alarms).sort()).toEqual(Object.keys(EVENT_TYPES).sort());
     for (const [type, alarm] of Object.entries(alarms)) {
       expect(EVENT_TYPES[type as EventType].alarm, type).toBe(alarm);
