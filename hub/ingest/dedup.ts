@@ -13,6 +13,8 @@ import Database from 'better-sqlite3';
 export interface DedupWindow {
   has(id: string): boolean;
   add(id: string): void;
+  /** Add several ids in one transaction. */
+  addMany(ids: readonly string[]): void;
   size(): number;
   close(): void;
 }
@@ -38,11 +40,19 @@ export function openDedupWindow(dataDir: string, capacity: number): DedupWindow 
     count = max - min + 1;
   }
 
+  const addAll = db.transaction((ids: readonly string[]) => {
+    for (const id of ids) if (addStmt.run(id).changes > 0) count++;
+  });
+
   return {
     has: (id) => hasStmt.get(id) !== undefined,
     add(id) {
       if (addStmt.run(id).changes > 0) count++;
       // Prune when 10 % over, so the delete runs once per capacity/10 events.
+      if (count > capacity * 1.1) prune();
+    },
+    addMany(ids) {
+      addAll(ids);
       if (count > capacity * 1.1) prune();
     },
     size: () => count,

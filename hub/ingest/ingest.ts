@@ -44,34 +44,51 @@ export function createIngest(deps: IngestDeps): Ingest {
     return { action: 'drop', reason, message };
   }
 
-  async function storeEvent(event: RbEvent): Promise<IngestVerdict> {
-    if (dedup.has(event.id)) {
-      metrics.deduplicated.inc();
-      return { action: 'accept' };
-    }
-    let write = pending.get(event.id);
-    if (write) {
-      metrics.deduplicated.inc();
-      await write;
-      return { action: 'accept' };
-    }
+  // Events accepted in one event-loop turn are stored together: one store write (one transaction, or
+  // one InfluxDB request) and one dedup transaction for the batch instead of one per event. aedes
+  // hands every publish of a socket read to authorizePublish at once, so a busy gateway fills batches.
+  type Waiter = { event: RbEvent; resolve: (v: IngestVerdict) => void };
+  let batch: Waiter[] = [];
+  let flushing: NodeJS.Immediate | undefined;
+
+  async function flush(): Promise<void> {
+    flushing = undefined;
+    const waiters = batch;
+    batch = [];
     const started = process.hrtime.bigint();
-    write = store.write([event]);
-    pending.set(event.id, write);
+    const events = waiters.map((w) => w.event);
     try {
-      await write;
+      await store.write(events);
     } catch (err) {
-      metrics.rejected.inc({ reason: 'store' });
-      log.error({ err, id: event.id }, 'event store write failed; the gateway will send the event again');
-      return { action: 'retry', reason: 'store', message: (err as Error).message };
+      metrics.rejected.inc({ reason: 'store' }, events.length);
+      log.error({ err, events: events.length }, 'event store write failed; the gateways will send these events again');
+      for (const w of waiters) w.resolve({ action: 'retry', reason: 'store', message: (err as Error).message });
+      return;
     } finally {
-      pending.delete(event.id);
+      for (const e of events) pending.delete(e.id);
     }
-    metrics.storeLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    dedup.add(event.id);
-    metrics.accepted.inc();
-    bus.emit('event', event);
-    return { action: 'accept' };
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    dedup.addMany(events.map((e) => e.id));
+    for (const w of waiters) {
+      metrics.storeLatency.observe(seconds);
+      metrics.accepted.inc();
+      bus.emit('event', w.event);
+      w.resolve({ action: 'accept' });
+    }
+  }
+
+  async function storeEvent(event: RbEvent): Promise<IngestVerdict> {
+    const inFlight = pending.get(event.id);
+    if (inFlight || dedup.has(event.id)) {
+      // Stored already, or being stored by this very batch: acknowledge once that write is done.
+      metrics.deduplicated.inc();
+      if (inFlight) await inFlight.catch(() => undefined);
+      return { action: 'accept' };
+    }
+    const verdict = new Promise<IngestVerdict>((resolve) => batch.push({ event, resolve }));
+    pending.set(event.id, verdict.then(() => undefined));
+    flushing ??= setImmediate(() => void flush());
+    return verdict;
   }
 
   return {
