@@ -85,6 +85,7 @@ export function registerDemoCommand(program: Command): void {
           gateway: GATEWAY,
           hub: { url: `mqtt://127.0.0.1:${mqtt.port}`, username: creds.username, password: creds.password },
           privacy: { salt: demoSalt(dataDir) },
+          dataDir: join(dataDir, 'gateway'),
           devicePush: { host: '127.0.0.1', port: opts.pushPort },
           heartbeatS: 15,
           log: { level },

@@ -41,7 +41,7 @@ export const GatewayConfigSchema = z
       })
       .strict()
       .default({ host: '0.0.0.0', port: 8091, maxBodyBytes: 2 * 1024 * 1024, requestTimeoutMs: 10_000 }),
-    dataDir: z.string().min(1).default('./gateway-data').describe('Folder for the outbox and the command log (env RB_GATEWAY_DATA_DIR)'),
+    dataDir: z.string().min(1).default('./gateway-data').describe('Folder for the outbox and the command log; relative to the config file (env RB_GATEWAY_DATA_DIR)'),
     outbox: z
       .object({
         maxRecords: z.number().int().min(100).default(1_000_000).describe('Cap on waiting events; routine ones are dropped first'),
@@ -152,7 +152,9 @@ export function loadGatewayConfig(file: string, env: NodeJS.ProcessEnv = process
     throw new ConfigError(file, [{ path: '', message: 'the file must hold a YAML mapping' }]);
   }
   applyEnv(raw, env);
-  // A relative dataDir is relative to the config file, so the gateway finds its outbox from any cwd.
+  // dataDir (default "gateway-data") is relative to the config file, so the gateway finds its outbox
+  // whatever folder it is started from.
+  if (raw.dataDir === undefined || raw.dataDir === null) raw.dataDir = 'gateway-data';
   if (typeof raw.dataDir === 'string' && !isAbsolute(raw.dataDir)) raw.dataDir = resolve(dirname(file), raw.dataDir);
   return validateGatewayConfig(raw, file);
 }
