@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports.js';
+import { freePort, waitForPort } from './ports.js';
 
 export interface Mosquitto {
   port: number;
@@ -32,22 +31,12 @@ export async function startMosquitto(): Promise<Mosquitto> {
   const proc = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (up) break;
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
-      throw new Error(`mosquitto did not start: ${stderr.slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await waitForPort(port, 10_000, () => proc.exitCode === null);
+  } catch {
+    proc.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`mosquitto did not start: ${stderr.slice(-2000)}`);
   }
   return {
     port,

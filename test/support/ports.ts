@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /**
  * A TCP port on 127.0.0.1 that was free a moment ago: listen on port 0, read what the kernel
@@ -21,4 +21,21 @@ export function freePort(): Promise<number> {
       server.close((err) => (err ? reject(err) : resolve(port)));
     });
   });
+}
+
+/** Resolve once something accepts TCP connections on 127.0.0.1:`port`; throw after `ms`. */
+export async function waitForPort(port: number, ms = 15_000, alive: () => boolean = () => true): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (up) return;
+    if (!alive() || Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
