@@ -1,0 +1,56 @@
+import { createOnvifDriver, OnvifOptions, type OnvifDriver } from '../../../devices/onvif-camera/driver.js';
+import { createOnvifSimulator, type OnvifSimulator, type OnvifSimulatorOptions } from '../../../devices/onvif-camera/simulator.js';
+import type { DraftEvent, DriverCommand } from '../../../devices/types.js';
+import { silentLogger } from '../../../lib/log.js';
+import type { CommandName } from '../../../protocol/index.js';
+
+export const USER = 'operator';
+export const PASS = 'Cam-Secret-2718';
+
+/** Fast timings so offline/online and pulls happen in test time. */
+export const FAST = { pollMs: 60, offlineAfterFails: 3, onlineAfterOks: 2, pullTimeoutS: 1, requestTimeoutMs: 1_000 };
+
+export async function startSim(o: Partial<OnvifSimulatorOptions> = {}): Promise<OnvifSimulator> {
+  const sim = createOnvifSimulator({ username: USER, password: PASS, maxPullWaitMs: 2_000, ...o });
+  await sim.start();
+  return sim;
+}
+
+export interface Run {
+  driver: OnvifDriver;
+  drafts: DraftEvent[];
+  stop(): Promise<void>;
+}
+
+export async function startDriver(sim: OnvifSimulator, options: Record<string, unknown> = {}): Promise<Run> {
+  const raw = { address: sim.deviceUrl(), username: USER, password: PASS, ...FAST, ...options };
+  const opts = OnvifOptions.parse(raw);
+  const drafts: DraftEvent[] = [];
+  const driver = createOnvifDriver({
+    estate: 'e1',
+    gateway: 'g1',
+    device: { id: 'cam-1', driver: 'onvif', options: raw },
+    options: opts,
+    log: silentLogger(),
+    hash: (v) => v,
+    emit: async (d) => void drafts.push(d),
+    routes: { register: () => undefined, unregister: () => undefined },
+  });
+  await driver.start();
+  return { driver, drafts, stop: () => driver.stop() };
+}
+
+let seq = 0;
+export function command(name: CommandName, args: Record<string, unknown> = {}): DriverCommand {
+  seq += 1;
+  return { id: `01J0000000000000000000${String(seq).padStart(4, '0')}`, name, args, signal: AbortSignal.timeout(5_000) };
+}
+
+export async function until(check: () => boolean, ms = 3_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
