@@ -20,6 +20,13 @@ export const HubConfigSchema = z
       .max(16 * 1024 * 1024)
       .default(DEFAULT_MAX_PAYLOAD_BYTES)
       .describe('Largest event payload accepted (env RB_MAX_PAYLOAD_BYTES)'),
+    maxResultBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(8 * 1024 * 1024)
+      .describe('Largest command result accepted; results may carry a base64 snapshot (env RB_MAX_RESULT_BYTES)'),
     dedupWindow: z.coerce.number().int().min(1000).default(200_000).describe('Event ids remembered for deduplication (env RB_DEDUP_WINDOW)'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level (env RB_LOG_LEVEL)'),
   })
@@ -35,6 +42,7 @@ const ENV: Record<string, keyof HubConfigInput> = {
   RB_MQTT_PORT: 'mqttPort',
   RB_INFLUX_URL: 'influxUrl',
   RB_MAX_PAYLOAD_BYTES: 'maxPayloadBytes',
+  RB_MAX_RESULT_BYTES: 'maxResultBytes',
   RB_DEDUP_WINDOW: 'dedupWindow',
   RB_LOG_LEVEL: 'logLevel',
 };

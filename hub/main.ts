@@ -51,6 +51,7 @@ export function createHub(deps: HubDeps): Hub {
     metrics,
     log: log.child({ module: 'hub.ingest' }),
     maxPayloadBytes: config.maxPayloadBytes,
+    maxResultBytes: config.maxResultBytes,
     dedup,
   });
   const broker: Broker = createBroker({

@@ -25,6 +25,8 @@ export interface IngestDeps {
   metrics: Metrics;
   log: Logger;
   maxPayloadBytes: number;
+  /** Largest command result accepted (results may carry a snapshot). */
+  maxResultBytes: number;
   /** Ids already accepted, kept across restarts. */
   dedup: DedupWindow;
 }
@@ -122,6 +124,8 @@ export function createIngest(deps: IngestDeps): Ingest {
           return { action: 'accept' };
         }
         case 'cmd/result': {
+          // Results may carry a snapshot (base64), so their cap is larger than an event's.
+          if (payload.length > deps.maxResultBytes) return drop('too-large', `command result of ${payload.length} bytes`, context);
           let value: unknown;
           try {
             value = JSON.parse(payload.toString('utf8'));
