@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { stringify } from 'yaml';
@@ -11,10 +12,26 @@ import { exitOnConfigError, intOption, numberOption, logLevelOption } from './ut
 
 const ESTATE = 'demo-estate';
 const GATEWAY = 'gw-1';
-const DEVICES = [
+/** The demo estate: two Hikvision access gates, a ZKTeco controller, a barrier with ANPR and a camera. */
+const ACCESS_GATES = [
   { id: 'gate-east', name: '东门' },
   { id: 'gate-north', name: '北门' },
 ];
+const ZKTECO = { id: 'gate-south', name: '南门', serialNumber: 'ZKDEMO0001' };
+const BARRIER = { id: 'barrier-1', name: '车库道闸' };
+const CAMERA = { id: 'cam-east', name: '东门摄像机', username: 'admin', password: 'demo-camera-pass' };
+
+/** A TCP port that was free a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as AddressInfo).port;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
 
 interface DemoOptions {
   httpPort?: number;
@@ -54,7 +71,7 @@ async function stopChild(proc: ChildProcess): Promise<void> {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run a whole estate on this machine: hub + one gateway + two simulated access gates, embedded storage')
+    .description('run a whole estate on this machine: hub + one gateway + simulated access gates, barrier and camera, embedded storage')
     .option('--http-port <port>', 'hub HTTP port (env RB_HTTP_PORT, default 8080)', intOption('--http-port'))
     .option('--mqtt-port <port>', 'hub MQTT port (env RB_MQTT_PORT, default 1883)', intOption('--mqtt-port'))
     .option('--push-port <port>', "gateway's device push port", intOption('--push-port'), 8091)
@@ -77,6 +94,7 @@ export function registerDemoCommand(program: Command): void {
       const mqtt = hub.mqttAddress();
       const http = hub.httpAddress();
 
+      const cameraPort = await freePort();
       const gatewayConfig = join(dataDir, 'gateway.yaml');
       writeFileSync(
         gatewayConfig,
@@ -89,7 +107,17 @@ export function registerDemoCommand(program: Command): void {
           devicePush: { host: '127.0.0.1', port: opts.pushPort },
           heartbeatS: 15,
           log: { level },
-          devices: DEVICES.map((d) => ({ id: d.id, driver: 'hikvision-isapi', name: d.name })),
+          devices: [
+            ...ACCESS_GATES.map((d) => ({ id: d.id, driver: 'hikvision-isapi', name: d.name })),
+            { id: ZKTECO.id, driver: 'zkteco-adms', name: ZKTECO.name, options: { serialNumber: ZKTECO.serialNumber } },
+            { id: BARRIER.id, driver: 'hikvision-anpr', name: BARRIER.name, options: { lanes: [{ lane: 1, direction: 'in' }, { lane: 2, direction: 'out' }] } },
+            {
+              id: CAMERA.id,
+              driver: 'onvif',
+              name: CAMERA.name,
+              options: { address: `http://127.0.0.1:${cameraPort}/onvif/device_service`, username: CAMERA.username, password: CAMERA.password },
+            },
+          ],
         }),
         { mode: 0o600 },
       );
@@ -98,11 +126,26 @@ export function registerDemoCommand(program: Command): void {
       }));
       const children = [child(['gateway', '--config', gatewayConfig], 'gateway')];
       await Promise.race([connected, new Promise((r) => setTimeout(r, 15_000))]);
+      // The simulated estate: every device kind, normal-day traffic. The camera is served by the
+      // simulator on the port the gateway config points at.
+      const plan = join(dataDir, 'simulate-plan.yaml');
+      writeFileSync(
+        plan,
+        stringify({
+          estates: [
+            {
+              estate: ESTATE,
+              gatewayUrl: `http://127.0.0.1:${opts.pushPort}`,
+              accessGates: ACCESS_GATES.map((d) => d.id),
+              zkteco: [ZKTECO.serialNumber],
+              barriers: [BARRIER.id],
+              cameras: [{ id: CAMERA.id, port: cameraPort, username: CAMERA.username, password: CAMERA.password }],
+            },
+          ],
+        }),
+      );
       children.push(
-        child(
-          ['simulate', '--gateway-url', `http://127.0.0.1:${opts.pushPort}`, '--devices', DEVICES.map((d) => d.id).join(','), '--rate', String(opts.rate), '--forced-every', '40', '--duration', '31536000'],
-          'simulator',
-        ),
+        child(['simulate', '--plan', plan, '--scenario', 'normal-day', '--rate', String(opts.rate), '--duration', '31536000', '--progress-every', '60'], 'simulator'),
       );
 
       const url = `http://127.0.0.1:${http.port}/`;

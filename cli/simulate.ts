@@ -1,86 +1,123 @@
-import { Command, Option } from 'commander';
-import { createAccessGateSimulator, type RunResult } from '../devices/access-gate/simulator.js';
-import { isId } from '../protocol/index.js';
-import { intOption, numberOption, logLevelOption } from './util.js';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { logLevelOption } from './util.js';
+import { resolvePlan } from './scenarios/plan.js';
+import { runScenario, type Summary } from './scenarios/runner.js';
+import { SCENARIOS, type ScenarioName } from './scenarios/scenarios.js';
+
+export type { Summary };
 
 interface SimulateOptions {
-  gatewayUrl: string;
+  gatewayUrl?: string;
+  plan?: string;
+  estates?: number;
+  scenario: ScenarioName;
   devices: string;
-  rate: number;
+  zkteco?: string;
+  barriers?: string;
+  events?: number;
   count?: number;
+  rate: number;
   duration?: number;
   forcedEvery?: number;
   format: 'json' | 'multipart';
+  seed?: number;
+  readyTimeout: number;
+  progressEvery: number;
 }
 
-type Summary = { sent: number; failed: number; byType: Record<string, number> };
+/** Option parsers whose errors commander prints as "option '--x <n>' argument 'y' is invalid. ...". */
+const int = (min: number) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
+  return n;
+};
+const positive = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+};
 
-function merge(into: Summary, r: RunResult): void {
-  into.sent += r.sent;
-  into.failed += r.failed;
-  for (const [type, n] of Object.entries(r.byType)) into.byType[type] = (into.byType[type] ?? 0) + (n ?? 0);
+/** A small seeded PRNG (mulberry32), so a run can be repeated with --seed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
 }
 
-/** Progress lines go to stderr; the JSON summary of what was sent goes to stdout at the end. */
+/** Progress lines go to stderr; the JSON summary of what the gateways took goes to stdout at the end. */
 export async function runSimulation(opts: SimulateOptions, signal: AbortSignal): Promise<Summary> {
-  const devices = opts.devices.split(',').map((d) => d.trim()).filter(Boolean);
-  const bad = devices.filter((d) => !isId(d));
-  if (devices.length === 0 || bad.length > 0) throw new Error(`--devices: ids must match [a-z0-9-]{1,64}: ${bad.join(', ') || '(none given)'}`);
-  const base = opts.gatewayUrl.replace(/\/+$/, '');
-  const sims = devices.map((id, i) =>
-    createAccessGateSimulator({
-      target: `${base}/isapi/${id}`,
-      deviceName: id,
-      ipAddress: `192.168.1.${10 + i}`,
-      format: opts.format,
-    }),
-  );
-  const total: Summary = { sent: 0, failed: 0, byType: {} };
-  const perDeviceRate = opts.rate / sims.length;
-  const perDeviceCount = opts.count !== undefined ? Math.ceil(opts.count / sims.length) : undefined;
-  const deadline = opts.duration !== undefined ? Date.now() + opts.duration * 1000 : Infinity;
-  const done = sims.map(() => 0);
-  const startedAt = Date.now();
-  process.stderr.write(`simulate: ${sims.length} access gate(s) -> ${base}/isapi/{device}, ${opts.rate} events/s\n`);
-  // Run in chunks of 5 s so progress can be printed between them.
-  while (!signal.aborted && Date.now() < deadline && (perDeviceCount === undefined || done.some((n) => n < perDeviceCount))) {
-    const chunkMs = Math.min(5_000, deadline - Date.now());
-    const results = await Promise.all(
-      sims.map((sim, i) => {
-        const left = perDeviceCount === undefined ? undefined : perDeviceCount - done[i]!;
-        if (left !== undefined && left <= 0) return Promise.resolve<RunResult>({ sent: 0, failed: 0, byType: {}, byKind: {} });
-        return sim.run({
-          ratePerSecond: perDeviceRate,
-          durationMs: chunkMs,
-          ...(left !== undefined ? { count: left } : {}),
-          ...(opts.forcedEvery !== undefined ? { forcedEvery: opts.forcedEvery } : {}),
-          signal,
-        });
-      }),
-    );
-    results.forEach((r, i) => {
-      done[i] = done[i]! + Object.values(r.byKind).reduce((a, b) => a + (b ?? 0), 0);
-      merge(total, r);
-    });
-    const secs = Math.round((Date.now() - startedAt) / 1000);
-    process.stderr.write(`simulate: ${secs}s, ${total.sent} pushes sent, ${total.failed} failed\n`);
+  if (opts.events !== undefined && opts.count !== undefined && opts.events !== opts.count) {
+    throw new Error('--count: same as --events; give one of them');
   }
-  for (const sim of sims) sim.stop();
-  return total;
+  const plan = resolvePlan(opts);
+  return runScenario(plan, {
+    scenario: opts.scenario,
+    ...(opts.events ?? opts.count) !== undefined && { events: (opts.events ?? opts.count)! },
+    rate: opts.rate,
+    ...(opts.duration !== undefined && { durationS: opts.duration }),
+    ...(opts.forcedEvery !== undefined && { forcedEvery: opts.forcedEvery }),
+    format: opts.format,
+    readyTimeoutMs: opts.readyTimeout * 1000,
+    progressEveryMs: opts.progressEvery * 1000,
+    random: opts.seed !== undefined ? seeded(opts.seed) : Math.random,
+    signal,
+    progress: (line) => void process.stderr.write(`${line}\n`),
+  });
 }
+
+const HELP = `
+Scenarios (what each kind of device does; anomalies included):
+  normal-day       residents pass by card/face, doors open and close, cars in/out by the allow list, rare denials
+  rush-hour        cars dominate, visitors at the barrier, doors held open, more denials
+  night-intrusion  forced and held doors, tamper, unknown cards, blocklisted plates, camera motion and tamper
+  camera-failure   normal traffic while cameras lose signal and get tampered with (needs cameras in --plan)
+
+Devices per estate: --devices (hikvision-isapi ids, post to /isapi/<id>), --barriers (hikvision-anpr ids,
+post to /anpr/<id>) and --zkteco (zkteco-adms serial numbers, poll /iclock) apply to every gateway URL.
+A --plan file (JSON or YAML) lists them per estate, and the ONVIF cameras the simulator serves:
+  estates:
+    - estate: north-court
+      gatewayUrl: http://10.0.1.2:8091
+      accessGates: [gate-1]
+      zkteco: [ZK0001]
+      barriers: [barrier-1]
+      cameras: [{ id: cam-1, port: 18001, username: admin, password: admin12345 }]
+
+Output: progress lines on stderr; at the end one JSON line on stdout:
+  { scenario, sent, failed, elapsedMs, byType, byEstate: { <estate>: { sent, failed, byType } } }
+byType counts the events the gateways took, by the event type their drivers make of them.
+
+Example:
+  red-butler simulate --estates 3 --gateway-url a=http://127.0.0.1:8091,b=http://127.0.0.1:8092,c=http://127.0.0.1:8093 \\
+    --barriers barrier-1 --scenario night-intrusion --events 300 --rate 200
+`;
 
 export function registerSimulateCommand(program: Command): void {
   program
     .command('simulate')
-    .description('simulate an estate: access gates pushing Hikvision ISAPI events to a gateway')
-    .requiredOption('--gateway-url <url>', "the gateway's device push listener, e.g. http://127.0.0.1:8091")
-    .option('--devices <ids>', 'comma-separated access-gate device ids (as in the gateway config)', 'gate-1')
-    .option('--rate <n>', 'events (device pushes) per second over all devices', numberOption('--rate'), 1)
-    .option('--count <n>', 'stop after this many events (split over the devices)', intOption('--count'))
-    .option('--duration <seconds>', 'stop after this many seconds', numberOption('--duration'))
+    .description('simulate estates: access gates, barriers and cameras sending realistic traffic to real gateways')
+    .option('--gateway-url <urls>', "each estate's gateway push listener, comma-separated, optionally named: [estate=]http://host:port")
+    .option('--plan <file>', 'JSON/YAML plan of estates, gateway URLs and devices (instead of --gateway-url)')
+    .option('--estates <n>', 'number of estates (must match the gateway URLs / plan)', int(1))
+    .addOption(new Option('--scenario <name>', 'traffic mix and anomalies').choices(SCENARIOS).default('normal-day'))
+    .option('--devices <ids>', 'hikvision-isapi access-gate ids per estate, comma-separated', 'gate-1')
+    .option('--barriers <ids>', 'hikvision-anpr barrier camera ids per estate, comma-separated')
+    .option('--zkteco <serials>', 'zkteco-adms controller serial numbers per estate, comma-separated')
+    .option('--events <n>', 'stop after this many device events in all (split over the devices)', int(0))
+    .option('--count <n>', 'same as --events', int(0))
+    .option('--rate <n>', 'device events per second over all devices', positive, 1)
+    .option('--duration <seconds>', 'stop after this many seconds', positive)
+    .option('--forced-every <n>', 'access gates: make every n-th visit a forced door', int(1))
+    .addOption(new Option('--format <format>', 'ISAPI access-gate push body format').choices(['multipart', 'json']).default('multipart'))
+    .option('--seed <n>', 'seed the random traffic, to repeat a run', int(0))
+    .option('--ready-timeout <seconds>', 'how long cameras get for their gateway to subscribe', positive, 30)
+    .option('--progress-every <seconds>', 'seconds between progress lines on stderr', positive, 2)
     .addOption(logLevelOption())
-    .option('--forced-every <n>', 'make every n-th scenario a forced door', intOption('--forced-every'))
-    .addOption(new Option('--format <format>', 'push body format').choices(['multipart', 'json']).default('multipart'))
+    .addHelpText('after', HELP)
     .action(async (opts: SimulateOptions) => {
       const abort = new AbortController();
       process.once('SIGINT', () => abort.abort());
@@ -88,6 +125,7 @@ export function registerSimulateCommand(program: Command): void {
       try {
         const summary = await runSimulation(opts, abort.signal);
         process.stdout.write(`${JSON.stringify(summary)}\n`);
+        process.exitCode = summary.failed > 0 ? 1 : 0;
       } catch (err) {
         process.stderr.write(`red-butler simulate: ${(err as Error).message}\n`);
         process.exitCode = 2;

@@ -67,6 +67,8 @@ const clean = (v: unknown): string | undefined =>
 export function parseResponseStatus(body: Buffer): ResponseStatus | undefined {
   if (body.length === 0 || body.length > MAX_ANSWER_BYTES) return undefined;
   const text = body.toString('utf8').replace(/^\uFEFF/, '').trim();
+  // No device sends a DTD; one in an answer is an XXE / entity-expansion attempt: not a ResponseStatus.
+  if (text.startsWith('<') && /<!DOCTYPE|<!ENTITY/i.test(text)) return undefined;
   let doc: unknown;
   try {
     doc = text.startsWith('{') ? JSON.parse(text) : text.startsWith('<') ? xml.parse(text) : undefined;

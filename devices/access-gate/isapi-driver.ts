@@ -23,6 +23,7 @@ export const REJECT_REASONS = [
   'forbidden-source',
   'bad-method',
   'unrecognised-body',
+  'too-large',
   'bad-multipart',
   'invalid-json',
   'invalid-xml',
@@ -58,6 +59,12 @@ type Outcome =
   | { kind: 'event'; draft: DraftEvent; entry: CodeEntry }
   | { kind: 'bad'; reason: IsapiRejectReason; detail: string };
 
+/**
+ * Largest event document (JSON or XML) read; a real AccessControllerEvent is 1-2 KiB and pictures
+ * come as their own multipart part. Parsing what the 2 MiB body cap lets through would cost the event
+ * loop far too much (a 2 MB XML text node: ~0.5 s and ~90 MiB).
+ */
+export const MAX_EVENT_BYTES = 64 * 1024;
 /** The part names firmware uses for the event JSON in multipart pushes. */
 const EVENT_PARTS = new Set(['event_log', 'accesscontrollerevent']);
 /** ISAPI ResponseStatus, what ISAPI itself answers on success. */
@@ -131,6 +138,9 @@ function decodeBody(req: PushRequest): Decoded {
     if (!part) return { ok: false, reason: 'bad-multipart', detail: 'no event_log part' };
     body = part.body;
   }
+  if (body.length > MAX_EVENT_BYTES) {
+    return { ok: false, reason: 'too-large', detail: `event document of ${body.length} bytes, more than ${MAX_EVENT_BYTES}` };
+  }
   const str = body.toString('utf8').replace(/^\uFEFF/, '').trim();
   if (str.startsWith('{') || str.startsWith('[')) {
     try {
@@ -141,6 +151,8 @@ function decodeBody(req: PushRequest): Decoded {
     }
   }
   if (str.startsWith('<')) {
+    // No device sends a DTD; one is an XXE / entity-expansion attempt (entities are off anyway): refuse it.
+    if (/<!DOCTYPE|<!ENTITY/i.test(str)) return { ok: false, reason: 'invalid-xml', detail: 'DTD / entity declarations are refused' };
     try {
       const root = xml.parse(str) as Json;
       if (isObject(root.EventNotificationAlert)) return { ok: true, doc: root.EventNotificationAlert };

@@ -73,10 +73,17 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
   let sub: { address: string; expiresAt: number } | undefined;
   let pollTimer: NodeJS.Timeout | undefined;
   let loop: Promise<void> | undefined;
+  // The abort listener is removed when the timer fires: the pull and poll loops sleep forever, and a
+  // listener left behind per sleep would pile up on the one `stopping` signal (a leak).
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      stopping.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      const done = (): void => {
+        clearTimeout(t);
+        stopping.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      stopping.signal.addEventListener('abort', done, { once: true });
     });
   const note = (err: unknown): string => (lastError = err instanceof Error ? err.message : String(err));
 
