@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -41,9 +41,10 @@ interface DemoOptions {
   rate: number;
 }
 
-/** A per-estate salt kept in the data dir, so hashes stay the same across demo restarts. */
-function demoSalt(dataDir: string): string {
-  const file = join(dataDir, 'demo-salt');
+/** A secret kept in the data dir (the estate salt, the API token), the same across demo restarts. */
+function demoSecret(dataDir: string, name: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const salt = randomBytes(24).toString('base64url');
   writeFileSync(file, salt, { mode: 0o600 });
@@ -83,7 +84,14 @@ export function registerDemoCommand(program: Command): void {
       const level = (cmd.optsWithGlobals() as { logLevel?: string }).logLevel ?? 'warn';
       let config;
       try {
-        config = resolveHubConfig({ dataDir, httpPort: opts.httpPort, mqttPort: opts.mqttPort, host: process.env.RB_HOST ?? '127.0.0.1', logLevel: level as 'warn' });
+        config = resolveHubConfig({
+          dataDir,
+          httpPort: opts.httpPort,
+          mqttPort: opts.mqttPort,
+          host: process.env.RB_HOST ?? '127.0.0.1',
+          logLevel: level as 'warn',
+          apiToken: process.env.RB_API_TOKEN ?? demoSecret(dataDir, 'demo-api-token'),
+        });
       } catch (err) {
         exitOnConfigError(err);
       }
@@ -101,14 +109,15 @@ export function registerDemoCommand(program: Command): void {
         stringify({
           estate: ESTATE,
           gateway: GATEWAY,
-          hub: { url: `mqtt://127.0.0.1:${mqtt.port}`, username: creds.username, password: creds.password },
-          privacy: { salt: demoSalt(dataDir) },
+          hub: { url: `mqtt://127.0.0.1:${mqtt.port}`, httpUrl: `http://127.0.0.1:${http.port}`, username: creds.username, password: creds.password },
+          privacy: { salt: demoSecret(dataDir, 'demo-salt') },
           dataDir: join(dataDir, 'gateway'),
           devicePush: { host: '127.0.0.1', port: opts.pushPort },
           heartbeatS: 15,
           log: { level },
           devices: [
-            ...ACCESS_GATES.map((d) => ({ id: d.id, driver: 'hikvision-isapi', name: d.name })),
+            // The east gate's alarms come with a snapshot from the east camera.
+            ...ACCESS_GATES.map((d, i) => ({ id: d.id, driver: 'hikvision-isapi', name: d.name, ...(i === 0 ? { cameras: [CAMERA.id] } : {}) })),
             { id: ZKTECO.id, driver: 'zkteco-adms', name: ZKTECO.name, options: { serialNumber: ZKTECO.serialNumber } },
             { id: BARRIER.id, driver: 'hikvision-anpr', name: BARRIER.name, options: { lanes: [{ lane: 1, direction: 'in' }, { lane: 2, direction: 'out' }] } },
             {
@@ -159,6 +168,7 @@ export function registerDemoCommand(program: Command): void {
           `  MQTT broker:     mqtt://127.0.0.1:${mqtt.port}`,
           `  gateway config:  ${gatewayConfig}`,
           `  gateway credentials: ${JSON.stringify(creds)}`,
+          `  API token (snapshots): ${config.apiToken}`,
           '  Ctrl+C stops everything.',
           '',
         ].join('\n'),

@@ -12,6 +12,11 @@ const Device = z
     driver: z.string().describe(`Driver name, one of the registry (e.g. "hikvision-isapi")`),
     name: z.string().max(100).optional().describe('Human name shown on screens, e.g. "东门"'),
     options: z.record(z.string(), z.unknown()).default({}).describe("Driver options; see the driver's docs"),
+    cameras: z
+      .array(Id)
+      .max(8)
+      .optional()
+      .describe('Camera devices (ids in this config) whose snapshot is taken when this device raises an alarm'),
   })
   .strict();
 
@@ -22,6 +27,11 @@ export const GatewayConfigSchema = z
     hub: z
       .object({
         url: z.string().regex(/^(mqtt|mqtts|tcp|tls):\/\/.+/, 'must be mqtt://host:port or mqtts://host:port').describe('Hub MQTT URL'),
+        httpUrl: z
+          .string()
+          .regex(/^https?:\/\/[^\s]+$/, 'must be http(s)://host:port')
+          .optional()
+          .describe('Hub HTTP URL, for incident snapshot uploads (needed when a device lists cameras); env RB_HUB_HTTP_URL'),
         username: z.string().min(1).describe('MQTT username printed by `red-butler hub gateway add`'),
         password: z.string().min(1).describe('MQTT password printed by `red-butler hub gateway add`'),
         keepaliveS: z.number().int().min(5).max(600).default(30).describe('MQTT keepalive, seconds'),
@@ -81,6 +91,7 @@ export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 /** Environment overrides (`RB_<SECTION>_<KEY>`), applied before validation. */
 const ENV: Array<[string, string[]]> = [
   ['RB_HUB_URL', ['hub', 'url']],
+  ['RB_HUB_HTTP_URL', ['hub', 'httpUrl']],
   ['RB_HUB_USERNAME', ['hub', 'username']],
   ['RB_HUB_PASSWORD', ['hub', 'password']],
   ['RB_LOG_LEVEL', ['log', 'level']],
@@ -98,6 +109,26 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
     }
     node[path[path.length - 1]!] = value;
   }
+}
+
+/** A device's `cameras` must name devices of this gateway whose driver can take a snapshot. */
+function cameraLinkProblems(config: GatewayConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const byId = new Map(config.devices.map((d) => [d.id, d]));
+  config.devices.forEach((device, i) => {
+    device.cameras?.forEach((camera, j) => {
+      const target = byId.get(camera);
+      const factory = target && driverRegistry.get(target.driver);
+      if (!target) problems.push({ path: keyPath(['devices', i, 'cameras', j]), message: `no device "${camera}" in this config` });
+      else if (!factory?.profile.commands.includes('camera.snapshot')) {
+        problems.push({ path: keyPath(['devices', i, 'cameras', j]), message: `device "${camera}" (driver ${target.driver}) cannot take snapshots` });
+      }
+    });
+    if (device.cameras?.length && !config.hub.httpUrl) {
+      problems.push({ path: 'hub.httpUrl', message: `needed to upload the snapshots of devices[${i}].cameras` });
+    }
+  });
+  return problems;
 }
 
 /** Validate a parsed config object; every problem is reported at once. The result is frozen. */
@@ -128,6 +159,7 @@ export function validateGatewayConfig(raw: unknown, source = 'config'): GatewayC
       if (!opts.success) problems.push(...zodProblems(opts.error, ['devices', i, 'options']));
     });
   }
+  if (parsed.success) problems.push(...cameraLinkProblems(parsed.data));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(source, problems);
   return deepFreeze(parsed.data);
 }

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { parseTopic, topics, DELIVERY, type GatewayStatus, type RbEvent } from '../protocol/index.js';
+import { isAlarmEvent, parseTopic, topics, DELIVERY, type GatewayStatus, type RbEvent } from '../protocol/index.js';
 import { driverRegistry } from '../devices/registry.js';
 import type { DraftEvent, Driver, DriverFactory } from '../devices/types.js';
 import { VERSION } from '../lib/version.js';
@@ -12,6 +12,7 @@ import { randomEventId, stableEventId } from './event-id.js';
 import type { AppendResult, Outbox } from './outbox.js';
 import { createSqliteOutbox } from './outbox-sqlite.js';
 import { createPressureMonitor } from './pressure.js';
+import { createSnapshotService } from './snapshots.js';
 import { createPushServer } from './push-server.js';
 import { createUplink, type Uplink } from './uplink.js';
 
@@ -55,6 +56,23 @@ export function createGateway(deps: GatewayDeps): Gateway {
     log: log.child({ module: 'gateway.push' }),
   });
   const devices = new Map<string, { driver: Driver; factory: DriverFactory }>();
+  const camerasOf = new Map(config.devices.filter((d) => d.cameras?.length).map((d) => [d.id, d.cameras!]));
+  const snapshots = createSnapshotService({
+    dataDir: config.dataDir,
+    hubUrl: config.hub.httpUrl,
+    username: config.hub.username,
+    password: config.hub.password,
+    log: log.child({ module: 'gateway.snapshots' }),
+    async take(camera, signal) {
+      const entry = devices.get(camera);
+      if (!entry?.driver.execute) throw new Error(`device ${camera} cannot take snapshots`);
+      const data = (await entry.driver.execute({ id: randomEventId(Date.now()), name: 'camera.snapshot', args: {}, signal })) as
+        | { bytes?: string; sha256?: string }
+        | undefined;
+      if (typeof data?.bytes !== 'string' || typeof data.sha256 !== 'string') throw new Error(`camera ${camera} returned no snapshot`);
+      return { bytes: Buffer.from(data.bytes, 'base64'), sha256: data.sha256 };
+    },
+  });
   let heartbeat: NodeJS.Timeout | undefined;
 
   const hash = (value: string): string =>
@@ -139,6 +157,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const result = await outbox.append(event);
     pressure.observe(result);
     uplink.kick();
+    const cameras = camerasOf.get(device);
+    if (cameras && result.stored && isAlarmEvent(event)) snapshots.capture(event, cameras);
     return result;
   }
 
@@ -180,6 +200,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       await push.start();
       await uplink.start();
+      snapshots.start();
       heartbeat = setInterval(() => void uplink.publishStatus(status('heartbeat')), config.heartbeatS * 1000);
       heartbeat.unref();
       const o = outbox.stats();
@@ -191,6 +212,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       // Reverse order of start: stop taking pushes, then drivers, then tell the hub, then the stores.
       await push.stop();
       for (const { driver } of [...devices.values()].reverse()) await driver.stop().catch(() => undefined);
+      await snapshots.stop();
       await uplink.stop(status('shutdown', 'offline'));
       await outbox.stop();
       commandLog.close();

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CommandResult, GatewayStatus, RbEvent } from '../protocol/index.js';
+import type { SnapshotLink } from './snapshots.js';
 
 /** Everything that flows downstream of ingest, as one typed map. */
 export interface BusEvents {
@@ -8,6 +9,8 @@ export interface BusEvents {
   /** A gateway status message (online, heartbeat, offline, LWT). */
   'gateway.status': GatewayStatus;
   'gateway.connection': { estate: string; gateway: string; connected: boolean };
+  /** An incident snapshot stored and linked to its event. */
+  snapshot: SnapshotLink;
   /** A gateway's answer to a command. */
   'command.result': { estate: string; gateway: string; result: CommandResult };
 }

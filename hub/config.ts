@@ -28,6 +28,18 @@ export const HubConfigSchema = z
       .default(8 * 1024 * 1024)
       .describe('Largest command result accepted; results may carry a base64 snapshot (env RB_MAX_RESULT_BYTES)'),
     dedupWindow: z.coerce.number().int().min(1000).default(200_000).describe('Event ids remembered for deduplication (env RB_DEDUP_WINDOW)'),
+    apiToken: z
+      .string()
+      .min(16)
+      .optional()
+      .describe('Bearer token for reading snapshots until users and roles exist (env RB_API_TOKEN, >= 16 chars)'),
+    maxSnapshotBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(8 * 1024 * 1024)
+      .describe('Largest snapshot upload accepted (env RB_MAX_SNAPSHOT_BYTES)'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level (env RB_LOG_LEVEL)'),
   })
   .strict();
@@ -45,6 +57,8 @@ const ENV: Record<string, keyof HubConfigInput> = {
   RB_MAX_RESULT_BYTES: 'maxResultBytes',
   RB_DEDUP_WINDOW: 'dedupWindow',
   RB_LOG_LEVEL: 'logLevel',
+  RB_API_TOKEN: 'apiToken',
+  RB_MAX_SNAPSHOT_BYTES: 'maxSnapshotBytes',
 };
 
 /**

@@ -5,11 +5,15 @@
 export const ERRORS = {
   RB_ERR_BAD_QUERY: { status: 400, title: 'Invalid query parameters' },
   RB_ERR_BAD_ID: { status: 400, title: 'Invalid id' },
+  RB_ERR_BAD_SNAPSHOT: { status: 400, title: 'Invalid snapshot' },
+  RB_ERR_UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   RB_ERR_NOT_FOUND: { status: 404, title: 'Not found' },
+  RB_ERR_TOO_LARGE: { status: 413, title: 'Body too large' },
   RB_ERR_UNKNOWN_DEVICE: { status: 404, title: 'Unknown device' },
   RB_ERR_STORE_UNAVAILABLE: { status: 503, title: 'Event store unavailable' },
   RB_ERR_COMMAND_TIMEOUT: { status: 504, title: 'No result from the gateway in time' },
   RB_ERR_INTERNAL: { status: 500, title: 'Internal error' },
+  RB_ERR_AUTH_NOT_CONFIGURED: { status: 503, title: 'Authentication is not configured' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

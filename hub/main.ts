@@ -7,6 +7,7 @@ import { createBus, type Bus } from './bus.js';
 import type { HubConfig } from './config.js';
 import { createIngest } from './ingest/ingest.js';
 import { openDedupWindow } from './ingest/dedup.js';
+import { openSnapshotStore } from './snapshots.js';
 import { createCommands, type Commands } from './commands.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPush } from './push/push.js';
@@ -45,6 +46,7 @@ export function createHub(deps: HubDeps): Hub {
   const registry = openRegistry(config.dataDir);
   const store = deps.store ?? createStore(config, log);
   const dedup = openDedupWindow(config.dataDir, config.dedupWindow);
+  const snapshots = openSnapshotStore(config.dataDir);
   const ingest = createIngest({
     store,
     bus,
@@ -72,6 +74,10 @@ export function createHub(deps: HubDeps): Hub {
   const app = createApi({
     store,
     registry,
+    snapshots,
+    bus,
+    apiToken: config.apiToken,
+    maxSnapshotBytes: config.maxSnapshotBytes,
     metrics,
     log: log.child({ module: 'hub.api' }),
     startedAt,
@@ -109,6 +115,7 @@ export function createHub(deps: HubDeps): Hub {
       }
       registry.close();
       dedup.close();
+      snapshots.close();
       log.info('hub stopped');
     },
     httpAddress() {

@@ -7,6 +7,9 @@ import { ERRORS, RbError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Registry } from '../registry.js';
 import type { EventStore } from '../store/types.js';
+import type { Bus } from '../bus.js';
+import type { SnapshotStore } from '../snapshots.js';
+import { snapshotRoutes } from './snapshots.js';
 import { VERSION } from '../../lib/version.js';
 
 /** A time bound: milliseconds since epoch or an ISO 8601 date-time. */
@@ -30,6 +33,10 @@ export const EventsQuery = z
 export interface ApiDeps {
   store: EventStore;
   registry: Registry;
+  snapshots: SnapshotStore;
+  bus: Bus;
+  apiToken: string | undefined;
+  maxSnapshotBytes: number;
   metrics: Metrics;
   log: Logger;
   startedAt: number;
@@ -68,8 +75,21 @@ export function createApi(deps: ApiDeps): Express {
     } catch (err) {
       throw new RbError('RB_ERR_STORE_UNAVAILABLE', (err as Error).message);
     }
-    res.json({ items });
+    // Incident snapshots linked to these events (taken after the event, so kept beside it).
+    const links = deps.snapshots.forEvents(items.map((e) => e.id));
+    res.json({ items: items.map((e) => (links.has(e.id) ? { ...e, snapshots: links.get(e.id) } : e)) });
   });
+
+  app.use(
+    snapshotRoutes({
+      snapshots: deps.snapshots,
+      registry: deps.registry,
+      bus: deps.bus,
+      log,
+      apiToken: deps.apiToken,
+      maxBytes: deps.maxSnapshotBytes,
+    }),
+  );
 
   app.get('/api/v1/gateways', (_req, res) => {
     res.json({ items: deps.registry.listGateways() });
@@ -86,7 +106,12 @@ export function createApi(deps: ApiDeps): Express {
   });
 
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
-    const e = err instanceof RbError ? err : new RbError('RB_ERR_INTERNAL', 'internal error');
+    const e =
+      err instanceof RbError
+        ? err
+        : (err as { type?: string }).type === 'entity.too.large'
+          ? new RbError('RB_ERR_TOO_LARGE', 'the body is larger than the hub accepts')
+          : new RbError('RB_ERR_INTERNAL', 'internal error');
     if (e.status >= 500) log.error({ err, path: req.path, code: e.code }, 'request failed');
     else log.info({ path: req.path, code: e.code, msg: e.message }, 'request refused');
     res.status(e.status).json({ error: { code: e.code, title: ERRORS[e.code].title, message: e.message } });

@@ -9,6 +9,8 @@ import type { Metrics } from '../metrics.js';
 export interface ServerToClient {
   event: (event: RbEvent) => void;
   'gateway:status': (status: GatewayStatus) => void;
+  /** An incident snapshot was stored for an event of the estate. */
+  snapshot: (link: { eventId: string; sha256: string; device: string; camera: string; takenAt: number }) => void;
 }
 /** Events clients send. Subscriptions are taken from the handshake for now. */
 export type ClientToServer = Record<string, never>;
@@ -64,6 +66,9 @@ export function createPush(deps: PushDeps): Push {
         }),
         bus.on('gateway.status', (status) => {
           io?.to(estateRoom(status.estate)).emit('gateway:status', status);
+        }),
+        bus.on('snapshot', (l) => {
+          io?.to(estateRoom(l.estate)).emit('snapshot', { eventId: l.eventId, sha256: l.sha256, device: l.device, camera: l.camera, takenAt: l.takenAt });
         }),
       );
     },

@@ -51,6 +51,8 @@ export interface TestHubOptions {
   mqttPort?: number;
   /** Remember this many event ids for deduplication (default: the hub's default). */
   dedupWindow?: number;
+  /** RB_API_TOKEN: enables the snapshot read routes. */
+  apiToken?: string;
 }
 
 export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> {
@@ -66,6 +68,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
         httpPort: opts.httpPort ?? 0,
         mqttPort: opts.mqttPort ?? 0,
         dedupWindow: opts.dedupWindow,
+        apiToken: opts.apiToken,
         logLevel: 'silent',
         influxUrl: opts.influxUrl,
         maxPayloadBytes: opts.maxPayloadBytes,

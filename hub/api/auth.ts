@@ -1,0 +1,43 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { RbError } from '../errors.js';
+import type { GatewayIdentity, Registry } from '../registry.js';
+
+/**
+ * Gateways authenticate over HTTP (snapshot uploads) with the same username and password as over
+ * MQTT, in a Basic `Authorization` header (the hub should sit behind TLS when it is off the LAN).
+ */
+export function gatewayAuth(registry: Registry): RequestHandler {
+  return (req, res, next) => {
+    const header = req.headers.authorization ?? '';
+    const m = /^Basic ([A-Za-z0-9+/=]{1,400})$/.exec(header);
+    const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
+    const colon = decoded.indexOf(':');
+    if (colon <= 0) return next(new RbError('RB_ERR_UNAUTHENTICATED', 'gateway credentials required (HTTP Basic)'));
+    registry
+      .authenticate(decoded.slice(0, colon), decoded.slice(colon + 1))
+      .then((who) => {
+        if (!who) return next(new RbError('RB_ERR_UNAUTHENTICATED', 'bad gateway username or password'));
+        res.locals.gateway = who satisfies GatewayIdentity;
+        next();
+      })
+      .catch(next);
+  };
+}
+
+/**
+ * Until users and roles exist (alerts issue), reading personal media (snapshots) takes the hub's API
+ * token (`RB_API_TOKEN`) as a Bearer token. Without a configured token those routes are closed.
+ */
+export function apiTokenAuth(token: string | undefined): RequestHandler {
+  const expected = token ? Buffer.from(token) : undefined;
+  return (req, _res, next) => {
+    if (!expected) return next(new RbError('RB_ERR_AUTH_NOT_CONFIGURED', 'set RB_API_TOKEN (hub apiToken) to serve snapshots'));
+    const m = /^Bearer (\S{1,200})$/.exec(req.headers.authorization ?? '');
+    const given = m ? Buffer.from(m[1]!) : Buffer.alloc(0);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return next(new RbError('RB_ERR_UNAUTHENTICATED', 'a valid Bearer token is required'));
+    }
+    next();
+  };
+}

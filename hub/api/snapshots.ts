@@ -1,0 +1,78 @@
+import express, { Router } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { Id, Ulid } from '../../protocol/index.js';
+import type { Bus } from '../bus.js';
+import { RbError } from '../errors.js';
+import type { GatewayIdentity, Registry } from '../registry.js';
+import { sha256Hex, type SnapshotStore } from '../snapshots.js';
+import { apiTokenAuth, gatewayAuth } from './auth.js';
+
+const Sha = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 in lowercase hex');
+const UploadQuery = z
+  .object({
+    event: Ulid,
+    device: Id,
+    camera: Id,
+    takenAt: z.string().regex(/^\d{1,15}$/).transform(Number),
+  })
+  .strict();
+
+export interface SnapshotRoutesDeps {
+  snapshots: SnapshotStore;
+  registry: Registry;
+  bus: Bus;
+  log: Logger;
+  apiToken: string | undefined;
+  maxBytes: number;
+}
+
+/**
+ * PUT  /api/v1/snapshots/{sha256}?event=&device=&camera=&takenAt=   (gateway, Basic auth; body image/jpeg)
+ * GET  /api/v1/snapshots/{sha256}                                    (Bearer API token)
+ * GET  /api/v1/events/{id}/snapshots                                 (Bearer API token)
+ */
+export function snapshotRoutes(deps: SnapshotRoutesDeps): Router {
+  const router = Router();
+  const readToken = apiTokenAuth(deps.apiToken);
+
+  router.put(
+    '/api/v1/snapshots/:sha',
+    gatewayAuth(deps.registry),
+    express.raw({ type: () => true, limit: deps.maxBytes }),
+    (req, res) => {
+      const who = res.locals.gateway as GatewayIdentity;
+      const sha = Sha.safeParse(req.params.sha);
+      const q = UploadQuery.safeParse(req.query);
+      if (!sha.success || !q.success) {
+        throw new RbError('RB_ERR_BAD_QUERY', [sha.error, q.error].flatMap((e) => e?.issues ?? []).map((i) => `${i.path.join('.') || 'sha256'}: ${i.message}`).join('; '));
+      }
+      const body = req.body as Buffer;
+      if (!Buffer.isBuffer(body) || body.length < 4 || body[0] !== 0xff || body[1] !== 0xd8) {
+        throw new RbError('RB_ERR_BAD_SNAPSHOT', 'the body is not a JPEG');
+      }
+      if (sha256Hex(body) !== sha.data) throw new RbError('RB_ERR_BAD_SNAPSHOT', 'the body does not match its sha256');
+      const link = { eventId: q.data.event, sha256: sha.data, estate: who.estate, gateway: who.gateway, device: q.data.device, camera: q.data.camera, takenAt: q.data.takenAt };
+      const added = deps.snapshots.put(link, body);
+      if (added) {
+        deps.log.info({ ...link, bytes: body.length }, 'snapshot stored');
+        deps.bus.emit('snapshot', link);
+      }
+      res.status(added ? 201 : 200).json({ sha256: sha.data, event: q.data.event });
+    },
+  );
+
+  router.get('/api/v1/snapshots/:sha', readToken, (req, res) => {
+    const sha = Sha.safeParse(req.params.sha);
+    const file = sha.success ? deps.snapshots.file(sha.data) : undefined;
+    if (!file) throw new RbError('RB_ERR_NOT_FOUND', 'no such snapshot');
+    res.type('image/jpeg').set('Cache-Control', 'private, max-age=31536000, immutable').sendFile(file);
+  });
+
+  router.get('/api/v1/events/:id/snapshots', readToken, (req, res) => {
+    const id = Ulid.safeParse(req.params.id);
+    if (!id.success) throw new RbError('RB_ERR_BAD_ID', 'event id must be a ULID');
+    res.json({ items: deps.snapshots.forEvent(id.data).map((l) => ({ ...l, url: `/api/v1/snapshots/${l.sha256}` })) });
+  });
+  return router;
+}
