@@ -1,6 +1,6 @@
-import { XMLParser } from 'fast-xml-parser';
 import type { Logger } from '../../lib/log.js';
 import { deviceRequest, DeviceRequestError, type DeviceResponse } from '../http-digest.js';
+import { safeXmlReader } from '../safe-xml.js';
 import { DeviceCommandError, type DriverCommand } from '../types.js';
 import type { AccessGateCommand } from './profile.js';
 
@@ -44,14 +44,8 @@ export function remoteControlDoorXml(cmd: IsapiDoorCmd): string {
 /** Largest answer we read; a ResponseStatus is a few hundred bytes. */
 export const MAX_ANSWER_BYTES = 64 * 1024;
 
-// Entities off (the classic amplification vector), shallow documents only, values as plain strings.
-const xml = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  processEntities: false,
-  maxNestedTags: 16,
-});
+// devices/safe-xml.ts: no DTD, no entities, shallow documents only, values as plain strings.
+const readXml = safeXmlReader({ maxBytes: MAX_ANSWER_BYTES, maxDepth: 16 });
 
 export interface ResponseStatus {
   statusCode?: number | undefined;
@@ -67,13 +61,17 @@ const clean = (v: unknown): string | undefined =>
 export function parseResponseStatus(body: Buffer): ResponseStatus | undefined {
   if (body.length === 0 || body.length > MAX_ANSWER_BYTES) return undefined;
   const text = body.toString('utf8').replace(/^\uFEFF/, '').trim();
-  // No device sends a DTD; one in an answer is an XXE / entity-expansion attempt: not a ResponseStatus.
-  if (text.startsWith('<') && /<!DOCTYPE|<!ENTITY/i.test(text)) return undefined;
   let doc: unknown;
-  try {
-    doc = text.startsWith('{') ? JSON.parse(text) : text.startsWith('<') ? xml.parse(text) : undefined;
-  } catch {
-    return undefined;
+  if (text.startsWith('<')) {
+    // A DTD in an answer (an XXE / entity-expansion attempt) or malformed XML: not a ResponseStatus.
+    const parsed = readXml(text);
+    doc = parsed.ok ? parsed.doc : undefined;
+  } else {
+    try {
+      doc = text.startsWith('{') ? JSON.parse(text) : undefined;
+    } catch {
+      return undefined;
+    }
   }
   if (typeof doc !== 'object' || doc === null) return undefined;
   const root = (doc as Record<string, unknown>).ResponseStatus ?? doc;
@@ -101,18 +99,22 @@ export type DoorResult = { door: number; cmd: IsapiDoorCmd };
 
 const failed = (message: string): DeviceCommandError => new DeviceCommandError('RB_ERR_DEVICE_FAILED', message);
 
-function refusal(res: DeviceResponse, authenticated: boolean): DeviceCommandError {
+/** Who answers, in messages: a door controller is a "device", an ANPR camera a "camera". */
+export type Who = 'device' | 'camera';
+
+/** Why a device's answer is a refusal: 401 (with what to fix in the config), else its ResponseStatus. */
+export function isapiRefusal(res: DeviceResponse, authenticated: boolean, who: Who = 'device'): DeviceCommandError {
   if (res.status === 401) {
     return failed(
       authenticated
-        ? 'device refused the username/password (HTTP 401 after Digest auth): check devices[].options.username and password'
-        : 'device requires authentication (HTTP 401): set devices[].options.username and password',
+        ? `${who} refused the username/password (HTTP 401 after Digest auth): check devices[].options.username and password`
+        : `${who} requires authentication (HTTP 401): set devices[].options.username and password`,
     );
   }
   const s = parseResponseStatus(res.body);
-  if (!s) return failed(`device answered HTTP ${res.status} without an ISAPI ResponseStatus`);
+  if (!s) return failed(`${who} answered HTTP ${res.status} without an ISAPI ResponseStatus`);
   const what = [s.statusString ?? 'error', s.subStatusCode && `(${s.subStatusCode})`].filter(Boolean).join(' ');
-  return failed(`device refused: ${what}; statusCode ${s.statusCode ?? '?'}, HTTP ${res.status}`);
+  return failed(`${who} refused: ${what}; statusCode ${s.statusCode ?? '?'}, HTTP ${res.status}`);
 }
 
 /** `execute` for ISAPI door commands: one PUT per command, its outcome read from the ResponseStatus. */
@@ -143,7 +145,7 @@ export function createDoorControl(o: DoorControlOptions): (command: DriverComman
         maxResponseBytes: MAX_ANSWER_BYTES,
         signal: command.signal,
       });
-      if (res.status !== 200 || parseResponseStatus(res.body)?.statusCode !== 1) throw refusal(res, o.username !== undefined);
+      if (res.status !== 200 || parseResponseStatus(res.body)?.statusCode !== 1) throw isapiRefusal(res, o.username !== undefined);
       o.log.info({ ...fields, ms: Date.now() - started }, 'isapi door command done');
       return { door, cmd };
     } catch (err) {
@@ -154,17 +156,14 @@ export function createDoorControl(o: DoorControlOptions): (command: DriverComman
   };
 }
 
-function toCommandError(err: unknown, timeoutMs: number): DeviceCommandError {
+/** Any failure of an ISAPI request → the DeviceCommandError the gateway reports. */
+export function toCommandError(err: unknown, timeoutMs: number, who: Who = 'device'): DeviceCommandError {
   if (err instanceof DeviceCommandError) return err;
   if (err instanceof DeviceRequestError) {
-    // Outcome unknown: the device may have acted on a command it never answered.
-    if (err.kind === 'timeout') {
-      return new DeviceCommandError('RB_ERR_DEVICE_TIMEOUT', `device did not answer within ${timeoutMs} ms; it may still have acted`);
-    }
-    if (err.kind === 'aborted') {
-      return new DeviceCommandError('RB_ERR_DEVICE_TIMEOUT', 'command deadline reached before the device answered; it may still have acted');
-    }
-    return failed(`device request failed: ${err.message}`);
+    // Outcome unknown: the device may have acted on a request it never answered.
+    if (err.kind === 'timeout') return new DeviceCommandError('RB_ERR_DEVICE_TIMEOUT', `${who} did not answer within ${timeoutMs} ms; it may still have acted`);
+    if (err.kind === 'aborted') return new DeviceCommandError('RB_ERR_DEVICE_TIMEOUT', `command deadline reached before the ${who} answered; it may still have acted`);
+    return failed(`${who} request failed: ${err.message}`);
   }
-  return failed(`device request failed: ${err instanceof Error ? err.message : String(err)}`);
+  return failed(`${who} request failed: ${err instanceof Error ? err.message : String(err)}`);
 }

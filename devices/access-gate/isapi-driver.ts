@@ -1,7 +1,8 @@
-import { XMLParser } from 'fast-xml-parser';
 import { TS_MAX, TS_MIN } from '../../protocol/index.js';
-import type { DeviceHealth, DraftEvent, Driver, DriverCommand, DriverContext, DriverFactory, PushRequest, PushResponse } from '../types.js';
+import type { DraftEvent, Driver, DriverCommand, DriverContext, DriverFactory, PushRequest, PushResponse } from '../types.js';
 import { multipartBoundary, parseMultipart } from '../multipart.js';
+import { createPushIntake } from '../push-intake.js';
+import { safeXmlReader } from '../safe-xml.js';
 import { createDoorControl, type DoorResult } from './isapi-commands.js';
 import { IsapiOptions } from './isapi-options.js';
 import { lookupCode, methodFromVerifyMode, type CodeEntry } from './isapi-codes.js';
@@ -69,13 +70,9 @@ export const MAX_EVENT_BYTES = 64 * 1024;
 const EVENT_PARTS = new Set(['event_log', 'accesscontrollerevent']);
 /** ISAPI ResponseStatus, what ISAPI itself answers on success. */
 const OK_BODY = JSON.stringify({ statusCode: 1, statusString: 'OK', subStatusCode: 'ok' });
-// Entities off: a device never needs them, and they are the classic XML amplification vector.
-const xml = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  processEntities: false,
-});
+/** Deepest XML accepted; an EventNotificationAlert with its AccessControllerEvent nests 3 deep. */
+const MAX_XML_DEPTH = 16;
+const readXml = safeXmlReader({ maxBytes: MAX_EVENT_BYTES, maxDepth: MAX_XML_DEPTH });
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const bad = (reason: IsapiRejectReason, detail: string): Outcome => ({ kind: 'bad', reason, detail });
@@ -91,9 +88,6 @@ function text(v: unknown): string | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
 }
-
-/** IPv4-mapped IPv6 (`::ffff:10.0.0.5`) is how Node reports IPv4 peers on a dual-stack socket. */
-const normaliseIp = (ip: string | undefined): string => (ip ?? '').toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
 
 const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):?(\d{2}))$/;
 
@@ -151,14 +145,10 @@ function decodeBody(req: PushRequest): Decoded {
     }
   }
   if (str.startsWith('<')) {
-    // No device sends a DTD; one is an XXE / entity-expansion attempt (entities are off anyway): refuse it.
-    if (/<!DOCTYPE|<!ENTITY/i.test(str)) return { ok: false, reason: 'invalid-xml', detail: 'DTD / entity declarations are refused' };
-    try {
-      const root = xml.parse(str) as Json;
-      if (isObject(root.EventNotificationAlert)) return { ok: true, doc: root.EventNotificationAlert };
-    } catch {
-      /* reported below */
-    }
+    // devices/safe-xml.ts: a DTD (an XXE / entity-expansion attempt) is refused whole, depth capped.
+    const parsed = readXml(str);
+    if (!parsed.ok && parsed.fault === 'doctype') return { ok: false, reason: 'invalid-xml', detail: parsed.detail };
+    if (parsed.ok && isObject(parsed.doc.EventNotificationAlert)) return { ok: true, doc: parsed.doc.EventNotificationAlert };
     return { ok: false, reason: 'invalid-xml', detail: 'not an EventNotificationAlert document' };
   }
   const detail = `neither JSON nor XML (${contentType || 'no content-type'})`;
@@ -169,10 +159,9 @@ export function createIsapiDriver(ctx: DriverContext<IsapiOptions>): IsapiDriver
   const { log, options } = ctx;
   const execute = createDoorControl({ ...options, deviceId: ctx.device.id, log });
   const path = options.path ?? `/isapi/${ctx.device.id}`;
-  const allow = options.allowFrom ? new Set(options.allowFrom.map(normaliseIp)) : undefined;
+  const intake = createPushIntake({ ...options, reasons: REJECT_REASONS, log, label: 'isapi push', emit: ctx.emit });
+  const { refuse } = intake;
   const counters = { accepted: 0, heartbeats: 0, ignored: 0 };
-  const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<IsapiRejectReason, number>;
-  let lastSeen: number | undefined;
 
   /** One ISAPI document → what it means for us. Pure apart from `ctx.hash`. */
   function interpret(doc: unknown): Outcome {
@@ -238,17 +227,9 @@ export function createIsapiDriver(ctx: DriverContext<IsapiOptions>): IsapiDriver
     }
   }
 
-  function refuse(status: number, reason: IsapiRejectReason, detail: string, req: PushRequest): PushResponse {
-    rejected[reason] += 1;
-    const fields = { reason, detail, status, remote: req.remoteAddress, bytes: req.body.length };
-    log.warn(fields, `isapi push rejected: ${reason}`);
-    return { status, contentType: 'text/plain; charset=utf-8', body: `${reason}: ${detail}\n` };
-  }
-
   async function handle(req: PushRequest): Promise<PushResponse> {
-    if (allow && !allow.has(normaliseIp(req.remoteAddress))) {
-      return refuse(403, 'forbidden-source', 'source address not in allowFrom', req);
-    }
+    const forbidden = intake.checkSource(req);
+    if (forbidden) return forbidden;
     if (req.method !== 'POST' && req.method !== 'PUT') {
       return refuse(405, 'bad-method', `${req.method} not accepted`, req);
     }
@@ -257,7 +238,7 @@ export function createIsapiDriver(ctx: DriverContext<IsapiOptions>): IsapiDriver
     const outcome = interpret(decoded.doc);
     if (outcome.kind === 'bad') return refuse(400, outcome.reason, outcome.detail, req);
 
-    lastSeen = Date.now();
+    intake.seen();
     const ok: PushResponse = { status: 200, contentType: 'application/json', body: OK_BODY };
     if (outcome.kind === 'heartbeat') {
       counters.heartbeats += 1;
@@ -268,13 +249,8 @@ export function createIsapiDriver(ctx: DriverContext<IsapiOptions>): IsapiDriver
       log.debug({ major: outcome.major, minor: outcome.minor }, 'isapi event code not mapped, ignored');
       return ok;
     }
-    try {
-      await ctx.emit(outcome.draft);
-    } catch (err) {
-      // Not a 200: the device keeps the event and posts it again.
-      log.warn({ err, type: outcome.draft.type }, 'gateway did not accept the event');
-      return refuse(503, 'emit-failed', 'gateway could not queue the event', req);
-    }
+    const failed = await intake.emit([outcome.draft], req);
+    if (failed) return failed;
     counters.accepted += 1;
     const { data } = outcome.draft;
     const serial = 'source' in data ? data.source?.serial : undefined;
@@ -291,12 +267,9 @@ export function createIsapiDriver(ctx: DriverContext<IsapiOptions>): IsapiDriver
     async stop() {
       ctx.routes.unregister(path);
     },
-    health(): DeviceHealth {
-      const online = lastSeen !== undefined && Date.now() - lastSeen <= options.offlineAfterMs;
-      return { online, lastSeen };
-    },
+    health: intake.health,
     execute,
-    stats: () => ({ ...counters, rejected: { ...rejected }, lastSeen }),
+    stats: () => ({ ...counters, rejected: intake.rejected(), lastSeen: intake.lastSeen() }),
   };
 }
 

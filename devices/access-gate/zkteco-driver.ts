@@ -1,5 +1,6 @@
 import { TS_MAX, TS_MIN } from '../../protocol/index.js';
-import type { DeviceHealth, DraftEvent, Driver, DriverCommand, DriverContext, DriverFactory, PushRequest, PushResponse } from '../types.js';
+import { createPushIntake } from '../push-intake.js';
+import type { DraftEvent, Driver, DriverCommand, DriverContext, DriverFactory, PushRequest, PushResponse } from '../types.js';
 import { lookupZkCode, methodFromVerifyType, zktecoProfile } from './zkteco-codes.js';
 import { createCommandQueue, parseDevicecmd, type ZkDoorResult } from './zkteco-commands.js';
 import { attachZkDevice, detachZkDevice, ICLOCK_PREFIX } from './zkteco-dispatch.js';
@@ -43,7 +44,6 @@ type Parsed = { ok: true; drafts: DraftEvent[]; ignored: number } | { ok: false;
 
 const OK: PushResponse = { status: 200, contentType: 'text/plain', body: 'OK' };
 const TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
-const normaliseIp = (ip: string | undefined): string => (ip ?? '').toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
 /** A value a device could have sent: printable, no control characters, bounded. */
 const PRINTABLE = /^[\x20-\x7e\u00a0-\uffff]{0,128}$/;
 
@@ -80,11 +80,10 @@ const ident = (v: string | undefined): string | undefined => (v === undefined ||
 export function createZktecoDriver(ctx: DriverContext<ZktecoOptions>): ZktecoDriver {
   const { log, options } = ctx;
   const sn = options.serialNumber;
-  const allow = options.allowFrom ? new Set(options.allowFrom.map(normaliseIp)) : undefined;
+  const intake = createPushIntake({ ...options, reasons: ZK_REJECT_REASONS, log, label: 'zkteco request', emit: ctx.emit });
+  const { refuse } = intake;
   const queue = createCommandQueue({ deviceId: ctx.device.id, timeoutMs: options.commandTimeoutMs, openSeconds: options.openSeconds, log });
   const counters = { accepted: 0, ignored: 0, polls: 0 };
-  const rejected = Object.fromEntries(ZK_REJECT_REASONS.map((r) => [r, 0])) as Record<ZkRejectReason, number>;
-  let lastSeen: number | undefined;
 
   /** One rtlog record → a draft, `null` for a code we do not report, or why it is bad. */
   function toDraft(r: Record_): DraftEvent | null | { reason: ZkRejectReason; detail: string } {
@@ -141,12 +140,6 @@ export function createZktecoDriver(ctx: DriverContext<ZktecoOptions>): ZktecoDri
     return { ok: true, drafts, ignored };
   }
 
-  function refuse(status: number, reason: ZkRejectReason, detail: string, req: PushRequest): PushResponse {
-    rejected[reason] += 1;
-    log.warn({ reason, detail, status, remote: req.remoteAddress, bytes: req.body.length }, `zkteco request rejected: ${reason}`);
-    return { status, contentType: 'text/plain; charset=utf-8', body: `${reason}: ${detail}\n` };
-  }
-
   function handshake(): PushResponse {
     const tz = options.utcOffsetMinutes % 60 === 0 ? [`TimeZone=${options.utcOffsetMinutes / 60}`] : [];
     const lines = [
@@ -177,19 +170,15 @@ export function createZktecoDriver(ctx: DriverContext<ZktecoOptions>): ZktecoDri
     const parsed = parseRtlog(req.body);
     if (!parsed.ok) return refuse(400, parsed.reason, parsed.detail, req);
     counters.ignored += parsed.ignored;
-    try {
-      for (const draft of parsed.drafts) await ctx.emit(draft);
-    } catch (err) {
-      // Not "OK": the device keeps the records and posts them again (dedupKey makes that harmless).
-      log.warn({ err }, 'gateway did not accept a zkteco event');
-      return refuse(503, 'emit-failed', 'gateway could not queue the event', req);
-    }
+    const failed = await intake.emit(parsed.drafts, req);
+    if (failed) return failed;
     counters.accepted += parsed.drafts.length;
     return OK;
   }
 
   async function handle(req: PushRequest): Promise<PushResponse> {
-    if (allow && !allow.has(normaliseIp(req.remoteAddress))) return refuse(403, 'forbidden-source', 'source address not in allowFrom', req);
+    const forbidden = intake.checkSource(req);
+    if (forbidden) return forbidden;
     const what = req.path.slice(ICLOCK_PREFIX.length);
     const method = req.method;
     let out: PushResponse;
@@ -212,7 +201,7 @@ export function createZktecoDriver(ctx: DriverContext<ZktecoOptions>): ZktecoDri
       return refuse(404, 'unknown-path', req.path.slice(0, 60), req);
     }
     // Only a request we understood counts as a sign of life.
-    if (out.status === 200) lastSeen = Date.now();
+    if (out.status === 200) intake.seen();
     return out;
   }
 
@@ -225,11 +214,9 @@ export function createZktecoDriver(ctx: DriverContext<ZktecoOptions>): ZktecoDri
       detachZkDevice(ctx.routes, sn, handle);
       queue.close();
     },
-    health(): DeviceHealth {
-      return { online: lastSeen !== undefined && Date.now() - lastSeen <= options.offlineAfterMs, lastSeen };
-    },
+    health: intake.health,
     execute: (command) => queue.execute(command),
-    stats: () => ({ ...counters, rejected: { ...rejected }, lastSeen }),
+    stats: () => ({ ...counters, rejected: intake.rejected(), lastSeen: intake.lastSeen() }),
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { allowFrom, positiveMs } from '../common-options.js';
 
 /**
  * The `options` block of a `zkteco-adms` device in the gateway config. The device is set up (menu
@@ -11,23 +12,12 @@ export const ZktecoOptions = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,32}$/, { message: 'must be the device serial number (letters, digits, _ and -)' })
       .describe('Serial number the device sends as SN= (device menu: System Info)'),
-    allowFrom: z
-      .array(z.union([z.ipv4(), z.ipv6()]))
-      .min(1)
+    allowFrom: allowFrom()
       .optional()
       .describe('Source IP addresses accepted for this serial number; anything else gets 403. Default: any source'),
-    offlineAfterMs: z
-      .number()
-      .int()
-      .positive()
-      .default(90_000)
+    offlineAfterMs: positiveMs(90_000)
       .describe('The device counts as offline when no request (poll or post) arrived for this long'),
-    commandTimeoutMs: z
-      .number()
-      .int()
-      .positive()
-      .max(120_000)
-      .default(30_000)
+    commandTimeoutMs: positiveMs(30_000, 120_000)
       .describe('Time a command gets to be fetched by the next poll and confirmed (capped by the command expiry)'),
     pollDelayS: z
       .number()

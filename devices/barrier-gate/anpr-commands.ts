@@ -1,6 +1,6 @@
 import type { Logger } from '../../lib/log.js';
-import { ISAPI_XMLNS, parseResponseStatus } from '../access-gate/isapi-commands.js';
-import { deviceRequest, DeviceRequestError, type DeviceResponse } from '../http-digest.js';
+import { isapiRefusal, ISAPI_XMLNS, parseResponseStatus, toCommandError } from '../access-gate/isapi-commands.js';
+import { deviceRequest } from '../http-digest.js';
 import { DeviceCommandError, type DriverCommand } from '../types.js';
 
 /**
@@ -78,31 +78,6 @@ export type AnprCommandResult = { lane: number; ctrlMode: CtrlMode } | { allow: 
 
 const failed = (message: string): DeviceCommandError => new DeviceCommandError('RB_ERR_DEVICE_FAILED', message);
 
-function refusal(res: DeviceResponse, authenticated: boolean): DeviceCommandError {
-  if (res.status === 401) {
-    return failed(
-      authenticated
-        ? 'camera refused the username/password (HTTP 401 after Digest auth): check devices[].options.username and password'
-        : 'camera requires authentication (HTTP 401): set devices[].options.username and password',
-    );
-  }
-  const s = parseResponseStatus(res.body);
-  if (!s) return failed(`camera answered HTTP ${res.status} without an ISAPI ResponseStatus`);
-  const what = [s.statusString ?? 'error', s.subStatusCode && `(${s.subStatusCode})`].filter(Boolean).join(' ');
-  return failed(`camera refused: ${what}; statusCode ${s.statusCode ?? '?'}, HTTP ${res.status}`);
-}
-
-function toCommandError(err: unknown, timeoutMs: number): DeviceCommandError {
-  if (err instanceof DeviceCommandError) return err;
-  if (err instanceof DeviceRequestError) {
-    // Outcome unknown: the camera may have acted on a request it never answered.
-    if (err.kind === 'timeout') return new DeviceCommandError('RB_ERR_DEVICE_TIMEOUT', `camera did not answer within ${timeoutMs} ms; it may still have acted`);
-    if (err.kind === 'aborted') return new DeviceCommandError('RB_ERR_DEVICE_TIMEOUT', 'command deadline reached before the camera answered; it may still have acted');
-    return failed(`camera request failed: ${err.message}`);
-  }
-  return failed(`camera request failed: ${err instanceof Error ? err.message : String(err)}`);
-}
-
 /** `execute` for barrier and list commands: each request's outcome read from its ResponseStatus. */
 export function createAnprControl(o: AnprControlOptions): (command: DriverCommand) => Promise<AnprCommandResult> {
   const base = o.address?.replace(/\/+$/, '');
@@ -119,7 +94,7 @@ export function createAnprControl(o: AnprControlOptions): (command: DriverComman
       maxResponseBytes: MAX_ANSWER_BYTES,
       signal,
     });
-    if (res.status !== 200 || parseResponseStatus(res.body)?.statusCode !== 1) throw refusal(res, o.username !== undefined);
+    if (res.status !== 200 || parseResponseStatus(res.body)?.statusCode !== 1) throw isapiRefusal(res, o.username !== undefined, 'camera');
   }
 
   async function run(command: DriverCommand): Promise<AnprCommandResult> {
@@ -162,7 +137,7 @@ export function createAnprControl(o: AnprControlOptions): (command: DriverComman
       o.log.info({ ...fields, ...result, ms: Date.now() - started }, 'anpr command done');
       return result;
     } catch (err) {
-      const e = toCommandError(err, o.commandTimeoutMs);
+      const e = toCommandError(err, o.commandTimeoutMs, 'camera');
       o.log.warn({ ...fields, code: e.code, reason: e.message, ms: Date.now() - started }, 'anpr command failed');
       throw e;
     }

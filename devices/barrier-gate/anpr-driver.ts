@@ -1,4 +1,5 @@
-import type { DeviceHealth, DraftEvent, Driver, DriverCommand, DriverContext, DriverFactory, PushRequest, PushResponse } from '../types.js';
+import { createPushIntake } from '../push-intake.js';
+import type { DraftEvent, Driver, DriverCommand, DriverContext, DriverFactory, PushRequest, PushResponse } from '../types.js';
 import { createAnprControl, type AnprCommandResult } from './anpr-commands.js';
 import { AnprOptions } from './anpr-options.js';
 import { decodeAnprBody, PARSE_REJECTS, readAlert, type Reading } from './anpr-parse.js';
@@ -62,19 +63,15 @@ const OK_XML =
   '<?xml version="1.0" encoding="UTF-8"?><ResponseStatus version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema">' +
   '<statusCode>1</statusCode><statusString>OK</statusString><subStatusCode>ok</subStatusCode></ResponseStatus>';
 
-/** IPv4-mapped IPv6 (`::ffff:10.0.0.5`) is how Node reports IPv4 peers on a dual-stack socket. */
-const normaliseIp = (ip: string | undefined): string => (ip ?? '').toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
-
 export function createAnprDriver(ctx: DriverContext<AnprOptions>): AnprDriver {
   const { log, options } = ctx;
   const execute = createAnprControl({ ...options, deviceId: ctx.device.id, log });
   const path = options.path ?? `/anpr/${ctx.device.id}`;
-  const allow = options.allowFrom ? new Set(options.allowFrom.map(normaliseIp)) : undefined;
   const laneDirection = new Map(options.lanes.map((l) => [l.lane, l.direction]));
+  const intake = createPushIntake({ ...options, reasons: REJECT_REASONS, log, label: 'anpr push', emit: ctx.emit });
+  const { refuse } = intake;
   const counters = { accepted: 0, heartbeats: 0, ignored: 0, unreadable: 0 };
-  const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<AnprRejectReason, number>;
   const kept = new Map<string, KeptPicture>();
-  let lastSeen: number | undefined;
 
   /** A reading → the event it stands for (policy above). */
   function toDraft(r: Extract<Reading, { kind: 'read' | 'barrier' }>): DraftEvent {
@@ -109,21 +106,16 @@ export function createAnprDriver(ctx: DriverContext<AnprOptions>): AnprDriver {
     while (kept.size > options.keepPictures) kept.delete(kept.keys().next().value as string);
   }
 
-  function refuse(status: number, reason: AnprRejectReason, detail: string, req: PushRequest): PushResponse {
-    rejected[reason] += 1;
-    log.warn({ reason, detail, status, remote: req.remoteAddress, bytes: req.body.length }, `anpr push rejected: ${reason}`);
-    return { status, contentType: 'text/plain; charset=utf-8', body: `${reason}: ${detail}\n` };
-  }
-
   async function handle(req: PushRequest): Promise<PushResponse> {
-    if (allow && !allow.has(normaliseIp(req.remoteAddress))) return refuse(403, 'forbidden-source', 'source address not in allowFrom', req);
+    const forbidden = intake.checkSource(req);
+    if (forbidden) return forbidden;
     if (req.method !== 'POST' && req.method !== 'PUT') return refuse(405, 'bad-method', `${req.method} not accepted`, req);
     const decoded = decodeAnprBody(req);
     if (!decoded.ok) return refuse(400, decoded.reason, decoded.detail, req);
     const reading = readAlert(decoded.doc);
     if (reading.kind === 'bad') return refuse(400, reading.reason, reading.detail, req);
 
-    lastSeen = Date.now();
+    intake.seen();
     const ok: PushResponse = { status: 200, contentType: 'application/xml; charset="UTF-8"', body: OK_XML };
     if (reading.kind === 'heartbeat') {
       counters.heartbeats += 1;
@@ -135,13 +127,8 @@ export function createAnprDriver(ctx: DriverContext<AnprOptions>): AnprDriver {
       return ok;
     }
     const draft = toDraft(reading);
-    try {
-      await ctx.emit(draft);
-    } catch (err) {
-      // Not a 200: the camera keeps the alert and posts it again.
-      log.warn({ err, type: draft.type }, 'gateway did not accept the event');
-      return refuse(503, 'emit-failed', 'gateway could not queue the event', req);
-    }
+    const failed = await intake.emit([draft], req);
+    if (failed) return failed;
     counters.accepted += 1;
     if (reading.kind === 'read') {
       if (reading.plate === undefined) counters.unreadable += 1;
@@ -161,12 +148,9 @@ export function createAnprDriver(ctx: DriverContext<AnprOptions>): AnprDriver {
     async stop() {
       ctx.routes.unregister(path);
     },
-    health(): DeviceHealth {
-      const online = lastSeen !== undefined && Date.now() - lastSeen <= options.offlineAfterMs;
-      return { online, lastSeen };
-    },
+    health: intake.health,
     execute,
-    stats: () => ({ ...counters, rejected: { ...rejected }, lastSeen }),
+    stats: () => ({ ...counters, rejected: intake.rejected(), lastSeen: intake.lastSeen() }),
     pictures: () => [...kept.values()],
     picture: (key) => kept.get(key),
   };

@@ -1,8 +1,8 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { z } from 'zod';
 import { Plate, type PlateColor, type PlateList } from '../../protocol/index.js';
 import { parseIsapiTime } from '../access-gate/isapi-driver.js';
 import { multipartBoundary, parseMultipart } from '../multipart.js';
+import { isXmlDoc as isObject, safeXmlReader } from '../safe-xml.js';
 import type { PushRequest } from '../types.js';
 
 /**
@@ -71,36 +71,15 @@ export type Decoded =
   | { ok: false; reason: ParseReject; detail: string };
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const fail = (reason: ParseReject, detail: string): { ok: false; reason: ParseReject; detail: string } => ({ ok: false, reason, detail });
 
-// Entities off (the amplification / XXE vector), depth capped, values kept as strings.
-const xml = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  processEntities: false,
-  maxNestedTags: MAX_XML_DEPTH,
-});
+const readXml = safeXmlReader({ maxBytes: MAX_XML_BYTES, maxDepth: MAX_XML_DEPTH });
 
-/** Parse one XML document as untrusted input. */
+/** Parse one XML document as untrusted input (devices/safe-xml.ts); size and DTD have reasons of their own. */
 export function parseUntrustedXml(bytes: Buffer): { ok: true; doc: Json } | { ok: false; reason: ParseReject; detail: string } {
-  if (bytes.length > MAX_XML_BYTES) return fail('too-large', `XML of ${bytes.length} bytes, more than ${MAX_XML_BYTES}`);
-  const text = bytes.toString('utf8').replace(/^\uFEFF/, '').trim();
-  // No camera sends a DTD; one in device input is an XXE / entity-expansion attempt. Refuse it whole.
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) return fail('doctype', 'DTD / entity declarations are refused');
-  if (!text.startsWith('<')) return fail('invalid-xml', 'body is not XML');
-  try {
-    // Depth first: the parser stops at MAX_XML_DEPTH at once, while the validator walks any depth
-    // (a 9k-deep 63 KB document blocked the event loop for ~70 ms). Then validate the shallow document.
-    const doc: unknown = xml.parse(text);
-    if (XMLValidator.validate(text) !== true) return fail('invalid-xml', 'malformed XML');
-    return isObject(doc) ? { ok: true, doc } : fail('invalid-xml', 'no document element');
-  } catch (err) {
-    // The parser's message may quote input (a plate): report only what kind of failure it was.
-    const deep = err instanceof Error && /nested/i.test(err.message);
-    return deep ? fail('invalid-xml', `nested deeper than ${MAX_XML_DEPTH} elements`) : fail('invalid-xml', 'malformed XML');
-  }
+  const r = readXml(bytes);
+  if (r.ok) return r;
+  return fail(r.fault === 'too-large' || r.fault === 'doctype' ? r.fault : 'invalid-xml', r.detail);
 }
 
 const isJpeg = (b: Buffer): boolean => b.length > 4 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;

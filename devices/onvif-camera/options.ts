@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { devicePassword, deviceUsername } from '../common-options.js';
 
 /** The `options` block of an `onvif` device in the gateway config. */
 export const OnvifOptions = z
@@ -8,11 +9,8 @@ export const OnvifOptions = z
       .max(256)
       .refine((u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), 'must not carry credentials')
       .describe('URL of the device service, e.g. http://192.168.1.64/onvif/device_service'),
-    username: z
-      .string()
-      .regex(/^[\x20-\x7e]{1,64}$/, { message: 'must be 1-64 printable ASCII characters' })
-      .describe('ONVIF user (WS-UsernameToken PasswordDigest)'),
-    password: z.string().max(128).describe('Password of that user; never logged'),
+    username: deviceUsername().describe('ONVIF user (WS-UsernameToken PasswordDigest)'),
+    password: devicePassword().describe('Password of that user; never logged'),
     pollMs: z.number().int().min(50).max(600_000).default(10_000).describe('Health poll period (GetSystemDateAndTime), ms'),
     offlineAfterFails: z.number().int().min(1).max(100).default(3).describe('Consecutive failed polls before device.offline'),
     onlineAfterOks: z.number().int().min(1).max(100).default(2).describe('Consecutive good polls before device.online'),

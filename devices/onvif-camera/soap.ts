@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { isXmlDoc, safeXmlReader, type XmlDoc, type XmlFault } from '../safe-xml.js';
 
 /**
  * SOAP 1.2 and WS-Security pieces shared by the ONVIF driver and the simulator.
@@ -12,8 +12,8 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
  *   the raw nonce bytes, `Created` as UTC xsd:dateTime; §4: receivers limit the age of Created and
  *   cache nonces to refuse replays.
  *
- * Device XML is never trusted: entities off, DOCTYPE refused, nesting limited, size capped by the
- * caller (deviceRequest's byte cap, the simulator's body cap).
+ * Device XML is never trusted: read through devices/safe-xml.ts (DOCTYPE refused, entities off,
+ * nesting limited), size capped by the caller (deviceRequest's byte cap, the simulator's body cap).
  */
 export const NS = {
   soap: 'http://www.w3.org/2003/05/soap-envelope',
@@ -37,48 +37,39 @@ export const PASSWORD_DIGEST_TYPE =
   'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest';
 const BASE64_BINARY = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary';
 
-export type Xml = Record<string, unknown>;
+export type Xml = XmlDoc;
 
 /** Deepest element nesting accepted; the deepest ONVIF answer we read (a notification) needs ~10. */
 export const MAX_XML_DEPTH = 24;
 
+/** Largest SOAP document parsed: the highest `maxResponseBytes` the options allow (callers cap lower). */
+export const MAX_XML_BYTES = 4 * 1024 * 1024;
+
 // Arrays where the schema allows several: so one and many parse alike.
 const LISTS = new Set(['NotificationMessage', 'SimpleItem', 'Profiles', 'Service', 'Preset', 'VideoSources', 'ProbeMatch']);
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  processEntities: false,
-  htmlEntities: false,
-  maxNestedTags: MAX_XML_DEPTH,
-  isArray: (name) => LISTS.has(name),
-});
+const readXml = safeXmlReader({ maxBytes: MAX_XML_BYTES, maxDepth: MAX_XML_DEPTH, attributes: true, isArray: (name) => LISTS.has(name) });
+
+const FAULT_TEXT: Record<XmlFault, (detail: string) => string> = {
+  'too-large': (d) => d,
+  doctype: () => 'DOCTYPE/ENTITY declarations are refused',
+  'not-xml': () => 'not an XML document',
+  'too-deep': (d) => `malformed XML (${d})`,
+  malformed: () => 'malformed XML',
+};
 
 export class SoapParseError extends Error {
   override name = 'SoapParseError';
 }
 
-/** Parse untrusted XML. Throws SoapParseError on DOCTYPE/ENTITY, malformed XML or too deep nesting. */
+/** Parse untrusted XML (devices/safe-xml.ts). Throws SoapParseError on DOCTYPE/ENTITY, malformed XML or too deep nesting. */
 export function parseXml(text: string): Xml {
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new SoapParseError('DOCTYPE/ENTITY declarations are refused');
-  try {
-    // Parse first (it stops at MAX_XML_DEPTH at once), then validate the now shallow document: the
-    // validator alone walks any depth, and a 30k-deep answer inside the byte cap blocked the event
-    // loop for ~70 ms (test/devices/hostile).
-    const doc = parser.parse(text) as unknown;
-    if (XMLValidator.validate(text) !== true) throw new SoapParseError('malformed XML');
-    if (!isXml(doc)) throw new SoapParseError('not an XML document');
-    return doc;
-  } catch (err) {
-    if (err instanceof SoapParseError) throw err;
-    throw new SoapParseError(`malformed XML (${String((err as Error).message).slice(0, 80)})`);
-  }
+  const r = readXml(text);
+  if (!r.ok) throw new SoapParseError(FAULT_TEXT[r.fault](r.detail));
+  return r.doc;
 }
 
-export const isXml = (v: unknown): v is Xml => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isXml = isXmlDoc;
 
 /** Follow element names (namespace prefixes already stripped); undefined when any step is missing. */
 export function path(node: unknown, ...names: string[]): unknown {

@@ -44,3 +44,27 @@ export interface DriverHarness {
 export type Emitted = DraftEvent;
 
 export { describeDriver } from './conformance-suite.js';
+
+/**
+ * For push devices whose only sign of life is a heartbeat: beat now and every `everyMs` while
+ * online; offline = the beats stop, so the driver's `offlineAfterMs` runs out.
+ */
+export function heartbeats(beat: () => Promise<unknown>, everyMs = 100): Pick<DriverUnderTest, 'goOnline' | 'goOffline'> & { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const once = (): void => void beat().catch(() => undefined);
+  const stop = (): void => clearInterval(timer);
+  return {
+    async goOnline() {
+      stop();
+      once();
+      timer = setInterval(once, everyMs);
+    },
+    goOffline: async () => stop(),
+    stop,
+  };
+}
+
+/** A simulator's post must have been taken (200), or the event cannot come out of the driver. */
+export function expectTaken(answer: { status: number; body: string }): void {
+  if (answer.status !== 200) throw new Error(`driver answered ${answer.status}: ${answer.body}`);
+}

@@ -6,7 +6,7 @@ import { zktecoDriverFactory } from '../../../devices/access-gate/zkteco-driver.
 import { createZktecoSimulator, ZK_SIM_KINDS, type ZkSimKind } from '../../../devices/access-gate/zkteco-simulator.js';
 import { silentLogger } from '../../../lib/log.js';
 import type { CommandName, EventType } from '../../../protocol/index.js';
-import { describeDriver } from '../conformance.js';
+import { describeDriver, expectTaken, heartbeats } from '../conformance.js';
 
 /** First simulator kind that becomes `type`. */
 function kindFor<K extends string>(kinds: Readonly<Record<K, { type: EventType }>>, type: EventType): K {
@@ -26,29 +26,20 @@ describeDriver('hikvision-isapi', {
   async setup({ deviceId, pushBase }) {
     const sim = createAccessGateSimulator({ target: `${pushBase}/isapi/${deviceId}`, deviceName: deviceId, log: silentLogger() });
     const address = await sim.listen({ username: 'admin', password: 'conf-pass-1', pushOnOpen: false });
-    let beating: NodeJS.Timeout | undefined;
-    const beat = (): void => void sim.heartbeat().catch(() => undefined);
-    const goOnline = async (): Promise<void> => {
-      clearInterval(beating);
-      beat();
-      beating = setInterval(beat, 100);
-    };
-    await goOnline();
+    const beats = heartbeats(() => sim.heartbeat());
+    await beats.goOnline();
     return {
       options: { address, username: 'admin', password: 'conf-pass-1' },
-      async produce(type) {
-        const answer = await sim.send(kindFor<SimKind>(SIM_KINDS, type), { format: 'json' });
-        if (answer.status !== 200) throw new Error(`driver answered ${answer.status}: ${answer.body}`);
-      },
+      produce: async (type) => expectTaken(await sim.send(kindFor<SimKind>(SIM_KINDS, type), { format: 'json' })),
       executed: (name: CommandName) => sim.executions().filter((e) => e.cmd === DOOR_CMDS[name as AccessGateCommand]).length,
-      goOffline: async () => clearInterval(beating),
-      goOnline,
+      goOffline: beats.goOffline,
+      goOnline: beats.goOnline,
       async sendGarbage() {
         await sim.sendRaw('{"eventType": "AccessControllerEvent", "AccessControllerEvent": [', 'application/json');
         await sim.sendRaw(Buffer.from([0xde, 0xad, 0xbe, 0xef]), 'application/octet-stream');
       },
       async teardown() {
-        clearInterval(beating);
+        beats.stop();
         await sim.close();
         sim.stop();
       },
@@ -70,10 +61,7 @@ describeDriver('zkteco-adms', {
     sim.start();
     return {
       options: { serialNumber },
-      async produce(type) {
-        const answer = await sim.send(kindFor<ZkSimKind>(ZK_SIM_KINDS, type));
-        if (answer.status !== 200) throw new Error(`driver answered ${answer.status}: ${answer.body}`);
-      },
+      produce: async (type) => expectTaken(await sim.send(kindFor<ZkSimKind>(ZK_SIM_KINDS, type))),
       executed: (name) => sim.executions().filter((e) => e.name === name).length,
       goOffline: async () => sim.pause(),
       goOnline: async () => sim.resume(),

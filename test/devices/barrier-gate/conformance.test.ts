@@ -2,7 +2,7 @@ import { anprDriverFactory } from '../../../devices/barrier-gate/anpr-driver.js'
 import { createBarrierGateSimulator, DEFAULT_ALLOW, DEFAULT_BLOCK, type SimKind } from '../../../devices/barrier-gate/simulator.js';
 import { silentLogger } from '../../../lib/log.js';
 import type { EventType } from '../../../protocol/index.js';
-import { describeDriver } from '../conformance.js';
+import { describeDriver, expectTaken, heartbeats } from '../conformance.js';
 
 /** The simulator kind that produces each profile event (lanes: 1 in, 2 out). */
 const KIND: Readonly<Partial<Record<EventType, SimKind>>> = {
@@ -25,21 +25,14 @@ describeDriver('hikvision-anpr', {
   async setup({ deviceId, pushBase }) {
     const sim = createBarrierGateSimulator({ target: `${pushBase}/anpr/${deviceId}`, autoOpen: false, log: silentLogger() });
     const address = await sim.listen({ username: 'admin', password: 'conf-pass-1', pushOnMove: false });
-    let beating: NodeJS.Timeout | undefined;
-    const beat = (): void => void sim.heartbeat().catch(() => undefined);
-    const goOnline = async (): Promise<void> => {
-      clearInterval(beating);
-      beat();
-      beating = setInterval(beat, 100);
-    };
-    await goOnline();
+    const beats = heartbeats(() => sim.heartbeat());
+    await beats.goOnline();
     return {
       options: { address, username: 'admin', password: 'conf-pass-1', lanes: [{ lane: 1, direction: 'in' }, { lane: 2, direction: 'out' }] },
       async produce(type) {
         const kind = KIND[type];
         if (kind === undefined) throw new Error(`the simulator cannot produce ${type}`);
-        const answer = await sim.send(kind);
-        if (answer.status !== 200) throw new Error(`driver answered ${answer.status}: ${answer.body}`);
+        expectTaken(await sim.send(kind));
       },
       commandArgs: (name) => (name === 'plates.set' ? { allow: DEFAULT_ALLOW, block: DEFAULT_BLOCK } : { lane: 1 }),
       executed(name) {
@@ -47,14 +40,14 @@ describeDriver('hikvision-anpr', {
         const mode = name === 'barrier.open' ? 'open' : 'close';
         return sim.executions().filter((e) => e.ctrlMode === mode).length;
       },
-      goOffline: async () => clearInterval(beating),
-      goOnline,
+      goOffline: beats.goOffline,
+      goOnline: beats.goOnline,
       async sendGarbage() {
         await sim.sendRaw('<EventNotificationAlert><eventType>ANPR</eventType><ANPR>', 'application/xml');
         await sim.sendRaw(Buffer.from([0xde, 0xad, 0xbe, 0xef]), 'multipart/form-data; boundary=MIME_boundary');
       },
       async teardown() {
-        clearInterval(beating);
+        beats.stop();
         await sim.close();
       },
     };
