@@ -1,18 +1,32 @@
-// Print the plain summary line `N passed, N failed[, N skipped]` from vitest's JSON report.
-import { readFileSync } from 'node:fs';
+// Print the plain summary line `N passed, N failed[, N skipped]` from vitest's JSON report(s):
+// test-results/report.json and, when present, the hostile-device pass test-results/report-hostile.json.
+import { existsSync, readFileSync } from 'node:fs';
 
-const file = process.argv[2] ?? 'test-results/report.json';
-let report;
-try {
-  report = JSON.parse(readFileSync(file, 'utf8'));
-} catch (err) {
-  console.log(`test-summary: no readable report at ${file} (${err.message}); the run did not finish`);
-  console.log('0 passed, 1 failed');
-  process.exit(1);
+const files = process.argv.length > 2 ? process.argv.slice(2) : ['test-results/report.json', 'test-results/report-hostile.json'];
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let read = 0;
+for (const file of files) {
+  if (!existsSync(file)) continue;
+  let report;
+  try {
+    report = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    console.log(`test-summary: unreadable report ${file} (${err.message})`);
+    failed += 1;
+    continue;
+  }
+  read += 1;
+  passed += report.numPassedTests ?? 0;
+  // Suites that failed to load (syntax error, failing beforeAll) have no test results; count each as one failure.
+  const failedSuites = (report.testResults ?? []).filter((s) => s.status === 'failed' && (s.assertionResults ?? []).length === 0).length;
+  failed += (report.numFailedTests ?? 0) + failedSuites;
+  skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 }
-const passed = report.numPassedTests ?? 0;
-// Suites that failed to load (syntax error, failing beforeAll) have no test results; count each as one failure.
-const failedSuites = (report.testResults ?? []).filter((s) => s.status === 'failed' && (s.assertionResults ?? []).length === 0).length;
-const failed = (report.numFailedTests ?? 0) + failedSuites;
-const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+if (read === 0) {
+  console.log('test-summary: no test report was written; the run did not finish');
+  failed = Math.max(failed, 1);
+}
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exitCode = failed > 0 ? 1 : 0;

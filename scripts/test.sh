@@ -14,6 +14,14 @@ bash scripts/ensure-deps.sh
 echo "test: building…"
 npm run -s build
 mkdir -p test-results
-rm -f test-results/report.json
+rm -f test-results/report*.json
+# Two passes: everything else (two workers, real services), then the hostile-device tests alone,
+# because they assert event-loop blocking under 50 ms, which only means something on a quiet machine.
 echo "test: running vitest…"
-exec npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/report.json "$@"
+rc=0
+npx vitest run --exclude 'test/devices/hostile/**' --reporter=default --reporter=json --outputFile.json=test-results/report.json "$@" || rc=$?
+if [[ $# -eq 0 ]]; then
+  echo "test: running the hostile-device tests on their own…"
+  npx vitest run test/devices/hostile --reporter=default --reporter=json --outputFile.json=test-results/report-hostile.json || rc=$?
+fi
+exit $rc
