@@ -1,3 +1,4 @@
+import { clientIdFor } from '../protocol/index.js';
 /**
  * Gateway benchmark (issue 3): events/s through the durable outbox to a broker, beside raw mqtt.js
  * QoS 1 publishing to the same broker in the same run; replay rate of a 100k-event backlog; RSS.
@@ -45,7 +46,7 @@ interface Target { name: string; url: string; username: string; password: string
  * ratio is what durability costs.
  */
 async function raw(t: Target, n: number): Promise<number> {
-  const client = await mqtt.connectAsync(t.url, { clientId: `rb-${ESTATE}-${GATEWAY}`, username: t.username, password: t.password, clean: true, reconnectPeriod: 0 });
+  const client = await mqtt.connectAsync(t.url, { clientId: clientIdFor(ESTATE, GATEWAY), username: t.username, password: t.password, clean: true, reconnectPeriod: 0 });
   const start = performance.now();
   await new Promise<void>((resolve, reject) => {
     let acked = 0;

@@ -1,3 +1,4 @@
+import { clientIdFor } from '../protocol/index.js';
 import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { DELIVERY, topics, type GatewayStatus } from '../protocol/index.js';
@@ -151,7 +152,7 @@ export function createUplink(opts: UplinkOptions): Uplink {
   return {
     async start() {
       client = mqtt.connect(opts.url, {
-        clientId: `rb-${opts.estate}-${opts.gateway}`,
+        clientId: clientIdFor(opts.estate, opts.gateway),
         username: opts.username,
         password: opts.password,
         clean: false, // persistent session: commands queued while we were away still arrive

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { CommandResult, GatewayStatus, RbEvent } from '../protocol/index.js';
 import type { SnapshotLink } from './snapshots.js';
+import type { StateChange } from './state/types.js';
 
 /** Everything that flows downstream of ingest, as one typed map. */
 export interface BusEvents {
@@ -13,6 +14,8 @@ export interface BusEvents {
   snapshot: SnapshotLink;
   /** A gateway's answer to a command. */
   'command.result': { estate: string; gateway: string; result: CommandResult };
+  /** A live-state change (hub/state), coalesced: at most one per estate/kind/key per 250 ms, last value wins. */
+  state: StateChange;
 }
 
 type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void | Promise<void>;

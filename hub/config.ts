@@ -13,6 +13,24 @@ export const HubConfigSchema = z
       .url()
       .optional()
       .describe('InfluxDB 1.x URL with database, e.g. http://127.0.0.1:8086/redbutler; unset = embedded SQLite store (env RB_INFLUX_URL)'),
+    influxBatchSize: z.coerce.number().int().min(1).max(100_000).default(5000).describe('Points per InfluxDB write request (env RB_INFLUX_BATCH_SIZE)'),
+    influxFlushMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(100)
+      .describe('Longest a point waits for its InfluxDB batch to fill while a write is in flight, ms (env RB_INFLUX_FLUSH_MS)'),
+    influxRawRetention: z
+      .string()
+      .regex(/^(INF|[1-9]\d{0,5}[hdw])$/, 'an InfluxQL duration such as 30d, or INF')
+      .default('30d')
+      .describe('How long InfluxDB keeps raw events, e.g. 30d (env RB_INFLUX_RAW_RETENTION)'),
+    influxHourlyRetention: z
+      .string()
+      .regex(/^(INF|[1-9]\d{0,5}[hdw])$/, 'an InfluxQL duration such as 104w, or INF')
+      .default('104w')
+      .describe('How long InfluxDB keeps the hourly event counts, e.g. 104w (env RB_INFLUX_HOURLY_RETENTION)'),
     maxPayloadBytes: z.coerce
       .number()
       .int()
@@ -40,6 +58,39 @@ export const HubConfigSchema = z
       .max(64 * 1024 * 1024)
       .default(8 * 1024 * 1024)
       .describe('Largest snapshot upload accepted (env RB_MAX_SNAPSHOT_BYTES)'),
+    mqttMaxPacketBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(268_435_455)
+      .optional()
+      .describe('Largest MQTT packet (Remaining Length) accepted from a connected gateway; bigger ones close the connection before they are buffered. Default: max(maxPayloadBytes, maxResultBytes) + 64 KiB (env RB_MQTT_MAX_PACKET_BYTES)'),
+    mqttMaxConnectBytes: z.coerce
+      .number()
+      .int()
+      .min(256)
+      .max(1024 * 1024)
+      .default(8 * 1024)
+      .describe('Largest MQTT packet accepted before CONNACK, i.e. the unauthenticated CONNECT (env RB_MQTT_MAX_CONNECT_BYTES)'),
+    mqttConnectTimeoutMs: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(300_000)
+      .default(10_000)
+      .describe('A connection that has not completed CONNECT (or the TLS handshake) by then is closed (env RB_MQTT_CONNECT_TIMEOUT_MS)'),
+    mqttMaxConnections: z.coerce.number().int().min(1).default(10_000).describe('Open MQTT connections (TCP and TLS together) above which new ones are closed at once (env RB_MQTT_MAX_CONNECTIONS)'),
+    mqttConnectRatePerIp: z.coerce.number().min(0.1).default(20).describe('CONNECT attempts per second allowed from one IP address; more get CONNACK 3 (env RB_MQTT_CONNECT_RATE_PER_IP)'),
+    mqttConnectBurstPerIp: z.coerce.number().int().min(1).default(200).describe('CONNECT attempts one IP address may make at once before its rate applies (env RB_MQTT_CONNECT_BURST_PER_IP)'),
+    mqttPublishRate: z.coerce
+      .number()
+      .min(1)
+      .default(2_000)
+      .describe('PUBLISH packets per second per gateway; over it the hub reads the gateway more slowly (delays, never drops) (env RB_MQTT_PUBLISH_RATE)'),
+    mqttPublishBurst: z.coerce.number().int().min(1).default(10_000).describe('PUBLISH packets a gateway may send at once before its rate applies (env RB_MQTT_PUBLISH_BURST)'),
+    mqttTlsPort: z.coerce.number().int().min(0).max(65535).default(8883).describe('MQTT over TLS port, used when tlsCert and tlsKey are set (env RB_MQTT_TLS_PORT)'),
+    tlsCert: z.string().min(1).optional().describe('PEM certificate (chain) file for the MQTT TLS listener; set together with tlsKey (env RB_TLS_CERT)'),
+    tlsKey: z.string().min(1).optional().describe('PEM private key file for the MQTT TLS listener (env RB_TLS_KEY)'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level (env RB_LOG_LEVEL)'),
   })
   .strict();
@@ -53,10 +104,25 @@ const ENV: Record<string, keyof HubConfigInput> = {
   RB_HTTP_PORT: 'httpPort',
   RB_MQTT_PORT: 'mqttPort',
   RB_INFLUX_URL: 'influxUrl',
+  RB_INFLUX_BATCH_SIZE: 'influxBatchSize',
+  RB_INFLUX_FLUSH_MS: 'influxFlushMs',
+  RB_INFLUX_RAW_RETENTION: 'influxRawRetention',
+  RB_INFLUX_HOURLY_RETENTION: 'influxHourlyRetention',
   RB_MAX_PAYLOAD_BYTES: 'maxPayloadBytes',
   RB_MAX_RESULT_BYTES: 'maxResultBytes',
   RB_DEDUP_WINDOW: 'dedupWindow',
   RB_LOG_LEVEL: 'logLevel',
+  RB_MQTT_MAX_PACKET_BYTES: 'mqttMaxPacketBytes',
+  RB_MQTT_MAX_CONNECT_BYTES: 'mqttMaxConnectBytes',
+  RB_MQTT_CONNECT_TIMEOUT_MS: 'mqttConnectTimeoutMs',
+  RB_MQTT_MAX_CONNECTIONS: 'mqttMaxConnections',
+  RB_MQTT_CONNECT_RATE_PER_IP: 'mqttConnectRatePerIp',
+  RB_MQTT_CONNECT_BURST_PER_IP: 'mqttConnectBurstPerIp',
+  RB_MQTT_PUBLISH_RATE: 'mqttPublishRate',
+  RB_MQTT_PUBLISH_BURST: 'mqttPublishBurst',
+  RB_MQTT_TLS_PORT: 'mqttTlsPort',
+  RB_TLS_CERT: 'tlsCert',
+  RB_TLS_KEY: 'tlsKey',
   RB_API_TOKEN: 'apiToken',
   RB_MAX_SNAPSHOT_BYTES: 'maxSnapshotBytes',
 };

@@ -3,14 +3,18 @@ import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { createApi } from './api/app.js';
 import { createBroker, type Broker } from './broker/broker.js';
+import { brokerLimits } from './broker/options.js';
 import { createBus, type Bus } from './bus.js';
 import type { HubConfig } from './config.js';
 import { createIngest } from './ingest/ingest.js';
 import { openDedupWindow } from './ingest/dedup.js';
+import { openDeadLetters } from './ingest/dead-letter.js';
+import { startRegistrySync } from './registry-sync.js';
 import { openSnapshotStore } from './snapshots.js';
 import { createCommands, type Commands } from './commands.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPush } from './push/push.js';
+import { createStateService, type StateOptionsInput } from './state/index.js';
 import { openRegistry, type Registry } from './registry.js';
 import { createStore, type EventStore } from './store/index.js';
 
@@ -31,6 +35,8 @@ export interface HubDeps {
   log: Logger;
   /** Replace the configured store (tests). */
   store?: EventStore;
+  /** Live-state options (hysteresis, time zone); defaults in hub/state/types.ts. */
+  state?: StateOptionsInput;
 }
 
 /**
@@ -47,6 +53,7 @@ export function createHub(deps: HubDeps): Hub {
   const store = deps.store ?? createStore(config, log);
   const dedup = openDedupWindow(config.dataDir, config.dedupWindow);
   const snapshots = openSnapshotStore(config.dataDir);
+  const deadLetters = openDeadLetters(config.dataDir, { log: log.child({ module: 'hub.dead-letters' }) });
   const ingest = createIngest({
     store,
     bus,
@@ -55,6 +62,7 @@ export function createHub(deps: HubDeps): Hub {
     maxPayloadBytes: config.maxPayloadBytes,
     maxResultBytes: config.maxResultBytes,
     dedup,
+    deadLetters,
   });
   const broker: Broker = createBroker({
     host: config.host,
@@ -64,7 +72,9 @@ export function createHub(deps: HubDeps): Hub {
     bus,
     metrics,
     log: log.child({ module: 'hub.broker' }),
+    limits: brokerLimits(config),
   });
+  const state = createStateService({ bus, store, options: deps.state, log: log.child({ module: 'hub.state' }) });
   const commands = createCommands({ broker, bus, log: log.child({ module: 'hub.commands' }) });
   const connected = new Set<string>();
   bus.on('gateway.connection', ({ estate, gateway, connected: up }) => {
@@ -77,6 +87,8 @@ export function createHub(deps: HubDeps): Hub {
     snapshots,
     bus,
     apiToken: config.apiToken,
+    deadLetters,
+    state,
     maxSnapshotBytes: config.maxSnapshotBytes,
     metrics,
     log: log.child({ module: 'hub.api' }),
@@ -103,8 +115,12 @@ export function createHub(deps: HubDeps): Hub {
         http.listen(config.httpPort, config.host, () => resolve());
       });
       started.push({ name: 'http', stop: () => new Promise((r) => { http.closeAllConnections(); http.close(() => r()); }) });
+      await state.start();
+      started.push({ name: 'state', stop: () => state.stop() });
       commands.start();
       started.push({ name: 'commands', stop: async () => commands.stop() });
+      const stopSync = startRegistrySync({ registry, bus, disconnect: (e, g) => broker.disconnect(e, g), log: log.child({ module: 'hub.registry' }) });
+      started.push({ name: 'registry-sync', stop: async () => stopSync() });
       await broker.start();
       started.push({ name: 'broker', stop: () => broker.stop() });
       log.info({ http: this.httpAddress(), mqtt: broker.address(), store: store.kind, dataDir: config.dataDir }, 'hub started');
@@ -116,6 +132,7 @@ export function createHub(deps: HubDeps): Hub {
       registry.close();
       dedup.close();
       snapshots.close();
+      deadLetters.close();
       log.info('hub stopped');
     },
     httpAddress() {

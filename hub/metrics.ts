@@ -55,6 +55,39 @@ export function createMetrics() {
       help: 'Events pushed to Socket.IO rooms',
       registers: [registry],
     }),
+    mqttOversize: new Counter({
+      name: 'rb_mqtt_oversize_total',
+      help: 'MQTT connections closed because a packet claimed more than the size limit, by phase (pre-connack, connected)',
+      labelNames: ['phase'] as const,
+      registers: [registry],
+    }),
+    mqttProtocolErrors: new Counter({
+      name: 'rb_mqtt_protocol_errors_total',
+      help: 'MQTT packets refused by the hub, by reason (malformed-length, empty-client-id, client-id-mismatch, topic-nul, topic-invalid-utf8)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    mqttConnectionsRefused: new Counter({
+      name: 'rb_mqtt_connections_refused_total',
+      help: 'MQTT connections refused before authentication, by reason (max-connections, ip-rate)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    mqttConnectionsOpen: new Gauge({
+      name: 'rb_mqtt_connections_open',
+      help: 'Open MQTT connections (TCP and TLS, authenticated or not)',
+      registers: [registry],
+    }),
+    mqttPublishDelayed: new Counter({
+      name: 'rb_mqtt_publish_delayed_total',
+      help: 'PUBLISH packets held back by the per-gateway rate limit (delayed, not dropped)',
+      registers: [registry],
+    }),
+    mqttPublishDelaySeconds: new Counter({
+      name: 'rb_mqtt_publish_delay_seconds_total',
+      help: 'Total time PUBLISH packets were held back by the per-gateway rate limit',
+      registers: [registry],
+    }),
   };
   return m;
 }

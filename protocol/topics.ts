@@ -77,3 +77,13 @@ export function parseTopic(topic: string): ParsedTopic | null {
   }
   return null;
 }
+
+/**
+ * The MQTT client id of a gateway: `rb.{estate}.{gateway}`. Ids cannot contain ".", so no two gateways
+ * share a client id (with "-" as the separator, estate "a-b"/gateway "c" and "a"/"b-c" would). The hub
+ * accepts a gateway only under its own client id, so nobody can take over another gateway's session.
+ */
+export function clientIdFor(estate: string, gateway: string): string {
+  checkIds({ estate, gateway });
+  return `${TOPIC_ROOT}.${estate}.${gateway}`;
+}

@@ -10,6 +10,10 @@ import type { EventStore } from '../store/types.js';
 import type { Bus } from '../bus.js';
 import type { SnapshotStore } from '../snapshots.js';
 import { snapshotRoutes } from './snapshots.js';
+import { stateRoutes } from './state.js';
+import type { StateService } from '../state/index.js';
+import { adminRoutes } from './admin.js';
+import type { DeadLetters } from '../ingest/dead-letter.js';
 import { VERSION } from '../../lib/version.js';
 
 /** A time bound: milliseconds since epoch or an ISO 8601 date-time. */
@@ -40,6 +44,10 @@ export interface ApiDeps {
   metrics: Metrics;
   log: Logger;
   startedAt: number;
+  /** Poison messages kept by ingest (admin API). */
+  deadLetters?: DeadLetters;
+  /** Live state (hub/state), served under /api/v1/state. */
+  state?: Pick<StateService, 'summaries' | 'estate' | 'device' | 'has'>;
   /** Extra health facts (e.g. connected gateways). */
   health?: () => Record<string, unknown>;
 }
@@ -90,6 +98,10 @@ export function createApi(deps: ApiDeps): Express {
       maxBytes: deps.maxSnapshotBytes,
     }),
   );
+
+  app.use(adminRoutes({ registry: deps.registry, deadLetters: deps.deadLetters, apiToken: deps.apiToken }));
+
+  if (deps.state) app.use(stateRoutes(deps.state));
 
   app.get('/api/v1/gateways', (_req, res) => {
     res.json({ items: deps.registry.listGateways() });

@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { clientIdFor } from '../../protocol/index.js';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { parseTopic, topics } from '../../protocol/index.js';
@@ -6,6 +6,11 @@ import type { Bus } from '../bus.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { Metrics } from '../metrics.js';
 import type { GatewayIdentity, Registry } from '../registry.js';
+import { KeyedBuckets } from './limits.js';
+import { startListeners, type Listeners } from './listeners.js';
+import { DEFAULT_BROKER_LIMITS, type BrokerLimits } from './options.js';
+import { PacketGuard } from './packet-guard.js';
+import { gatewayClientId, gatewayKey, topicProblem } from './policy.js';
 
 export interface BrokerDeps {
   host: string;
@@ -15,22 +20,30 @@ export interface BrokerDeps {
   bus: Bus;
   metrics: Metrics;
   log: Logger;
+  /** Sizes, timeouts, rates and TLS (brokerLimits(config)); default DEFAULT_BROKER_LIMITS. */
+  limits?: BrokerLimits;
 }
 
 export interface Broker {
   start(): Promise<void>;
   stop(): Promise<void>;
   address(): { host: string; port: number };
+  /** The MQTT over TLS listener, when a certificate is configured. */
+  tlsAddress(): { host: string; port: number } | null;
   /** Publish from the hub itself (commands), bypassing the gateway ACL. */
   publish(topic: string, payload: string, qos: 0 | 1): Promise<void>;
   /** Close the connection of one gateway (e.g. its secret was revoked). */
   disconnect(estate: string, gateway: string): void;
 }
 
-type RbClient = Client & { rb?: GatewayIdentity };
+type RbClient = Client & {
+  rb?: GatewayIdentity;
+  /** Decided in preConnect, answered with this CONNACK code by authenticate. */
+  refuse?: { returnCode: 2 | 3; reason: string; message: string };
+};
 
 /** Error carrying the CONNACK return code aedes sends ([MQTT-3.2.2-3], table 3.1). */
-function connackError(message: string, returnCode: 4 | 5): AuthenticateError {
+function connackError(message: string, returnCode: 2 | 3 | 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
@@ -42,16 +55,41 @@ function connackError(message: string, returnCode: 4 | 5): AuthenticateError {
  */
 export function createBroker(deps: BrokerDeps): Broker {
   const { registry, ingest, metrics, log, bus } = deps;
+  const limits = deps.limits ?? DEFAULT_BROKER_LIMITS;
   let aedes: Aedes | undefined;
-  let server: Server | undefined;
-  const sockets = new Set<Socket>();
+  let listeners: Listeners | undefined;
+  const connectRate = new KeyedBuckets(limits.connectRatePerIp, limits.connectBurstPerIp);
+  const publishRate = new KeyedBuckets(limits.publishRate, limits.publishBurst);
+  /** client id -> the gateway that first used it; catches ids two identities would share. */
+  const sessionOwners = new Map<string, string>();
+  const guardOf = (client: Client): PacketGuard | undefined => (client.conn instanceof PacketGuard ? client.conn : undefined);
 
   async function build(): Promise<Aedes> {
     const broker = await Aedes.createBroker({
-      connectTimeout: 10_000,
+      // a connection must complete CONNECT in time [MQTT-3.1.0-1]; slow or silent peers are closed
+      connectTimeout: limits.connectTimeoutMs,
       heartbeatInterval: 60_000,
+      preConnect(client, packet, done) {
+        const c = client as RbClient;
+        const ip = guardOf(client)?.remoteAddress ?? 'unknown';
+        if (!packet.clientId) {
+          // [MQTT-3.1.3-8]: CONNACK 2 for an empty id with CleanSession 0; a gateway always has one, so
+          // the hub refuses it with CleanSession 1 too instead of assigning one ([MQTT-3.1.3-6] is a MAY)
+          c.refuse = { returnCode: 2, reason: 'empty-client-id', message: 'identifier rejected: empty client id' };
+        } else if (!connectRate.get(ip).tryTake()) {
+          c.refuse = { returnCode: 3, reason: 'ip-rate', message: 'server unavailable: too many connection attempts' };
+        }
+        done(null, true);
+      },
       authenticate(client, username, password, done) {
         const c = client as RbClient;
+        if (c.refuse) {
+          const { returnCode, reason, message } = c.refuse;
+          if (reason === 'ip-rate') metrics.mqttConnectionsRefused.inc({ reason });
+          else metrics.mqttProtocolErrors.inc({ reason });
+          log.warn({ remote: guardOf(client)?.remoteAddress, username }, `MQTT connect refused: ${message}`);
+          return done(connackError(message, returnCode), false);
+        }
         if (!username || !password) {
           metrics.authFailures.inc({ reason: 'missing-credentials' });
           log.warn({ clientId: client.id }, 'MQTT connect refused: no username/password');
@@ -65,6 +103,13 @@ export function createBroker(deps: BrokerDeps): Broker {
               log.warn({ clientId: client.id, username }, 'MQTT connect refused: bad username or password');
               return done(connackError('bad username or password', 4), false);
             }
+            const owner = sessionOwners.get(client.id);
+            if (client.id !== gatewayClientId(who) || (owner !== undefined && owner !== gatewayKey(who))) {
+              metrics.mqttProtocolErrors.inc({ reason: 'client-id-mismatch' });
+              log.warn({ ...who, clientId: client.id }, `MQTT connect refused: client id must be ${gatewayClientId(who)}${owner ? ` (already the session of ${owner})` : ''}`);
+              return done(connackError('identifier rejected: client id does not match the gateway', 2), false);
+            }
+            sessionOwners.set(client.id, gatewayKey(who));
             c.rb = who;
             done(null, true);
           })
@@ -79,8 +124,16 @@ export function createBroker(deps: BrokerDeps): Broker {
         // against the ACL when that gateway connected.
         if (!c) return done(null);
         const who = c.rb;
-        const topic = parseTopic(packet.topic);
         if (!who) return done(new Error('not authenticated'));
+        const problem = topicProblem(packet.topic);
+        if (problem) {
+          // [MQTT-1.5.3-1], [MQTT-1.5.3-2]: close the connection; a refused message like any bad topic
+          metrics.mqttProtocolErrors.inc({ reason: problem });
+          metrics.rejected.inc({ reason: 'bad-topic' });
+          log.warn({ ...who, topic: JSON.stringify(packet.topic.slice(0, 200)) }, `publish refused: ${problem}; connection closed`);
+          return done(new Error(problem));
+        }
+        const topic = parseTopic(packet.topic);
         if (!topic) {
           metrics.rejected.inc({ reason: 'bad-topic' });
           log.warn({ ...who, topic: packet.topic.slice(0, 200) }, 'publish refused: not a Red Butler v1 topic');
@@ -91,20 +144,42 @@ export function createBroker(deps: BrokerDeps): Broker {
           log.warn({ ...who, topic: packet.topic }, 'publish refused: outside the gateway\'s own prefix');
           return done(new Error('topic outside ACL'));
         }
-        ingest
-          .handle(who, topic, packet.payload as Buffer)
-          .then((verdict) => {
-            if (verdict.action === 'accept' || verdict.action === 'drop') return done(null);
-            log.warn({ ...who, topic: packet.topic, reason: verdict.reason }, `publish not acknowledged: ${verdict.message}`);
-            done(new Error(verdict.message));
-          })
-          .catch((err: unknown) => {
-            log.error({ err }, 'ingest failed');
-            done(new Error('ingest failed'));
-          });
+        const store = (): void => {
+          ingest
+            .handle(who, topic, packet.payload as Buffer)
+            .then((verdict) => {
+              if (verdict.action === 'accept' || verdict.action === 'drop') return done(null);
+              log.warn({ ...who, topic: packet.topic, reason: verdict.reason }, `publish not acknowledged: ${verdict.message}`);
+              done(new Error(verdict.message));
+            })
+            .catch((err: unknown) => {
+              log.error({ err }, 'ingest failed');
+              done(new Error('ingest failed'));
+            });
+        };
+        // Over its rate a gateway is *delayed*: this publish waits for its token and the socket is not
+        // read meanwhile (TCP pushes back to the gateway). Dropping is no option: a QoS 1 PUBLISH
+        // must be stored before its PUBACK, and a gateway replaying its backlog must lose nothing.
+        const wait = publishRate.get(gatewayKey(who)).reserve();
+        if (wait <= 0) return store();
+        metrics.mqttPublishDelayed.inc();
+        metrics.mqttPublishDelaySeconds.inc(wait / 1000);
+        const conn = guardOf(c);
+        conn?.hold();
+        setTimeout(() => {
+          conn?.release();
+          store();
+        }, wait);
       },
       authorizeSubscribe(client, sub, done) {
         const who = (client as RbClient).rb;
+        const problem = topicProblem(sub.topic);
+        if (problem) {
+          // [MQTT-1.5.3-1], [MQTT-1.5.3-2]: close the connection rather than answer SUBACK 0x80
+          metrics.mqttProtocolErrors.inc({ reason: problem });
+          log.warn({ ...who, topic: JSON.stringify(sub.topic.slice(0, 200)) }, `subscribe refused: ${problem}; connection closed`);
+          return done(new Error(problem));
+        }
         const own = who ? parseTopic(sub.topic.replace('/+/', '/x/')) : null;
         const allowed =
           who !== undefined &&
@@ -119,6 +194,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       },
     });
     broker.on('clientReady', (client) => {
+      guardOf(client)?.connected();
       const who = (client as RbClient).rb;
       if (!who) return;
       metrics.gatewaysConnected.inc();
@@ -146,22 +222,13 @@ export function createBroker(deps: BrokerDeps): Broker {
 
   return {
     async start() {
-      aedes = await build();
-      const handle = aedes.handle.bind(aedes);
-      server = createServer({ noDelay: true }, (socket) => {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-        handle(socket);
-      });
-      await new Promise<void>((resolve, reject) => {
-        server!.once('error', reject);
-        server!.listen(deps.port, deps.host, () => resolve());
-      });
-      log.info(this.address(), 'MQTT broker listening');
+      const broker = await build();
+      aedes = broker;
+      listeners = await startListeners({ host: deps.host, port: deps.port, limits, metrics, log, handle: (conn) => broker.handle(conn) });
+      log.info({ ...this.address(), tls: this.tlsAddress(), maxPacketBytes: limits.maxPacketBytes }, 'MQTT broker listening');
     },
     async stop() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await listeners?.close();
       await new Promise<void>((resolve) => (aedes ? aedes.close(() => resolve()) : resolve()));
     },
     publish(topic, payload, qos) {
@@ -175,12 +242,10 @@ export function createBroker(deps: BrokerDeps): Broker {
     disconnect(estate, gateway) {
       // aedes keeps connected clients by id (not in its typings).
       const clients = (aedes as unknown as { clients?: Record<string, RbClient> } | undefined)?.clients;
-      const client = clients?.[`rb-${estate}-${gateway}`];
+      const client = clients?.[clientIdFor(estate, gateway)];
       if (client?.rb?.estate === estate && client.rb.gateway === gateway) client.close();
     },
-    address() {
-      const a = server?.address();
-      return a && typeof a === 'object' ? { host: a.address, port: a.port } : { host: deps.host, port: deps.port };
-    },
+    address: () => listeners?.address() ?? { host: deps.host, port: deps.port },
+    tlsAddress: () => listeners?.tlsAddress() ?? null,
   };
 }

@@ -1,10 +1,15 @@
 import type { Logger } from 'pino';
-import { CommandResult, GatewayStatus, decodeEvent, type ParsedTopic, type RbEvent } from '../../protocol/index.js';
+import { CommandResult, GatewayStatus, decodeEvent, topics, type ParsedTopic, type RbEvent } from '../../protocol/index.js';
 import type { Bus } from '../bus.js';
 import type { Metrics } from '../metrics.js';
 import type { EventStore } from '../store/types.js';
 import type { GatewayIdentity } from '../registry.js';
 import type { DedupWindow } from './dedup.js';
+import type { DeadLetters } from './dead-letter.js';
+
+function topicString(t: ParsedTopic): string {
+  return t.kind === 'status' ? topics.status(t.estate, t.gateway) : topics.device(t.kind, t.estate, t.gateway, t.device);
+}
 
 /**
  * What the broker should do with a publish:
@@ -29,6 +34,8 @@ export interface IngestDeps {
   maxResultBytes: number;
   /** Ids already accepted, kept across restarts. */
   dedup: DedupWindow;
+  /** Where dropped (poison) messages are kept with their reason; optional. */
+  deadLetters?: DeadLetters;
 }
 
 export interface Ingest {
@@ -40,9 +47,16 @@ export function createIngest(deps: IngestDeps): Ingest {
   // Writes in progress, so two copies of one event arriving together produce one store write.
   const pending = new Map<string, Promise<void>>();
 
-  function drop(reason: string, message: string, context: Record<string, unknown>): IngestVerdict {
+  type Raw = { who: GatewayIdentity; topic: ParsedTopic; payload: Buffer };
+  function dropMessage(raw: Raw, reason: string, message: string, context: Record<string, unknown>): IngestVerdict {
     metrics.rejected.inc({ reason });
     log.warn({ reason, ...context }, `rejected message: ${message}`);
+    // record() only queues (written in the background): the ack does not wait, and it cannot fail the drop.
+    try {
+      deps.deadLetters?.record({ estate: raw.who.estate, gateway: raw.who.gateway, topic: topicString(raw.topic), reason, message, payload: raw.payload });
+    } catch (err) {
+      log.error({ err }, 'dead letter not recorded');
+    }
     return { action: 'drop', reason, message };
   }
 
@@ -95,6 +109,8 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   return {
     async handle(who, topic, payload) {
+      const drop = (reason: string, message: string, context: Record<string, unknown>): IngestVerdict =>
+        dropMessage({ who, topic, payload }, reason, message, context);
       metrics.received.inc({ kind: topic.kind });
       const context = { estate: who.estate, gateway: who.gateway, kind: topic.kind };
       switch (topic.kind) {

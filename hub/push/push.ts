@@ -4,6 +4,7 @@ import { Server } from 'socket.io';
 import { isId, type GatewayStatus, type RbEvent } from '../../protocol/index.js';
 import type { Bus } from '../bus.js';
 import type { Metrics } from '../metrics.js';
+import type { StateChange } from '../state/types.js';
 
 /** Events the hub pushes to screens and phones. */
 export interface ServerToClient {
@@ -11,6 +12,8 @@ export interface ServerToClient {
   'gateway:status': (status: GatewayStatus) => void;
   /** An incident snapshot was stored for an event of the estate. */
   snapshot: (link: { eventId: string; sha256: string; device: string; camera: string; takenAt: number }) => void;
+  /** A live-state change (hub/state): `{estate, kind, key, value, ts}`, coalesced per key. */
+  state: (change: StateChange) => void;
 }
 /** Events clients send. Subscriptions are taken from the handshake for now. */
 export type ClientToServer = Record<string, never>;
@@ -66,6 +69,9 @@ export function createPush(deps: PushDeps): Push {
         }),
         bus.on('gateway.status', (status) => {
           io?.to(estateRoom(status.estate)).emit('gateway:status', status);
+        }),
+        bus.on('state', (change) => {
+          io?.to(estateRoom(change.estate)).emit('state', change);
         }),
         bus.on('snapshot', (l) => {
           io?.to(estateRoom(l.estate)).emit('snapshot', { eventId: l.eventId, sha256: l.sha256, device: l.device, camera: l.camera, takenAt: l.takenAt });

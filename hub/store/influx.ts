@@ -1,58 +1,54 @@
-import { FieldType, InfluxDB, type INanoDate, type IPoint, type IPoolOptions } from 'influx';
 import type { Logger } from '../../lib/log.js';
 import type { RbEvent } from '../../protocol/index.js';
+import { InfluxHttp, InfluxUnavailableError } from './influx-http.js';
+import { encodeEvent, MEASUREMENT, nsToMs, parseTimeNs } from './influx-line.js';
+import { checkRetention, DATABASE_NAME, DEFAULT_RETENTION, ensureSchema, hourlySelect, ident, RAW_RP, type Retention } from './influx-schema.js';
+import { InfluxSpool, type DeadLetter } from './influx-spool.js';
+import { InfluxWriter, type WriterStats } from './influx-writer.js';
 import type { EventQuery, EventStore } from './types.js';
+
+export { InfluxUnavailableError } from './influx-http.js';
+export type { WriterStats as InfluxStoreStats } from './influx-writer.js';
 
 export interface InfluxStoreOptions {
   /** `http(s)://[user:pass@]host[:port][/database]`; the database defaults to `redbutler`. */
   url: string;
   log: Logger;
-  /** Points per HTTP write; a batch this full is sent at once. */
+  /** SQLite file for points waiting for InfluxDB and for dead letters (`{dataDir}/influx-spool.db`). */
+  spoolFile: string;
+  /** Points per HTTP write (default 5,000). */
   batchSize?: number | undefined;
-  /** How long the first write of a batch waits for others to join it, ms. */
+  /** Longest a point waits for its batch to fill while a write is in flight, ms (default 100). */
   flushMs?: number | undefined;
-  /** An HTTP request without an answer after this long fails, ms. */
+  /** HTTP writes open at once (default 4). */
+  maxInFlight?: number | undefined;
+  /** An HTTP request without an answer after this long fails, ms (default 10,000). */
   requestTimeoutMs?: number | undefined;
+  /** A write still unanswered after this long is spooled and its callers released, ms (default 2,000). */
+  spoolAfterMs?: number | undefined;
+  /** Replay backoff bounds, ms (defaults 100 and 5,000). */
+  backoffMinMs?: number | undefined;
+  backoffMaxMs?: number | undefined;
+  /** Largest spool, points (default 10 million); beyond it writes fail and gateways keep their events. */
+  maxSpoolPoints?: number | undefined;
+  retention?: Partial<Retention> | undefined;
 }
 
-const MEASUREMENT = 'events';
+/** The InfluxDB store adds what an operator (and /metrics) needs to see about its writer. */
+export interface InfluxEventStore extends EventStore {
+  readonly kind: 'influxdb';
+  stats(): WriterStats;
+  /** The newest dead letters: event id, line, InfluxDB's reason, when. */
+  deadLetters(limit?: number): DeadLetter[];
+  /** Resolves true once the spool is empty and nothing is in flight, false after `timeoutMs`. */
+  drained(timeoutMs: number): Promise<boolean>;
+  /** Recompute the hourly counts for [from, to) ms (after a backlog older than the CQ's window). */
+  rollup(from: number, to: number): Promise<void>;
+}
+
 const DEFAULT_DATABASE = 'redbutler';
-const NS_PER_MS = 1_000_000n;
 
-/**
- * Point time in ns: `ts * 1e6 + seq % 1e6`. InfluxDB keys a point by (measurement, tag set, time)
- * and a second write with the same key replaces the first. Adding the gateway sequence number
- * keeps two events of one device in the same millisecond apart, while a re-delivered event (same
- * id, so same ts and seq) lands on its own key and replaces itself: idempotent by id without a
- * read before write. BigInt, because ts * 1e6 (~1.7e18) is far beyond 2^53 and a float would
- * round it; the influx package passes a numeric string through to the line protocol unchanged.
- */
-function pointTime(e: RbEvent): string {
-  return (BigInt(e.ts) * NS_PER_MS + BigInt(e.seq % 1_000_000)).toString();
-}
-
-/**
- * `data` as a JSON string field, with every `'` written as the JSON escape `\u0027` (JSON.parse
- * gives the same value back). The influx package's line-protocol escaper rewrites the first `\'`
- * of a string to `\\'` before escaping (grammar/escape.js, v5.12), which corrupts JSON such as
- * `"\\'"`; with no `'` in the text that rewrite never fires.
- */
-function encodeData(data: unknown): string {
-  return JSON.stringify(data).replace(/'/g, '\\u0027');
-}
-
-interface Row {
-  time: INanoDate;
-  id: string;
-  seq: number;
-  data: string;
-  estate: string;
-  gateway: string;
-  device: string;
-  type: string;
-}
-
-/** Filters in a fixed order, each a fixed InfluxQL fragment with a bound parameter (`params`). */
+/** Filters in a fixed order, each a fixed InfluxQL fragment with a bound parameter. */
 const FILTERS = [
   ['estate', '"estate" = $estate'],
   ['gateway', '"gateway" = $gateway'],
@@ -61,201 +57,155 @@ const FILTERS = [
   ['from', 'time >= $from'],
   ['to', 'time < $to'],
 ] as const;
+const COLUMNS = ['time', 'id', 'seq', 'data', 'estate', 'gateway', 'device', 'type'] as const;
 
-/** The pool's host backoff: short, because there is one host and callers retry on their own. */
-class Backoff implements NonNullable<IPoolOptions['backoff']> {
-  constructor(private readonly failures = 0) {}
-  getDelay = (): number => Math.min(1_000, 100 * 2 ** this.failures);
-  next = (): Backoff => new Backoff(this.failures + 1);
-  reset = (): Backoff => new Backoff(0);
-}
-
-interface Batch {
-  points: IPoint[];
-  done: Promise<void>;
-  resolve(): void;
-  reject(err: Error): void;
-}
-
-function newBatch(): Batch {
-  let resolve!: () => void;
-  let reject!: (err: Error) => void;
-  const done = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // Callers attach their handlers later; never report this promise as unhandled on its own.
-  done.catch(() => undefined);
-  return { points: [], done, resolve, reject };
-}
-
-/** Event store on InfluxDB 1.x: measurement `events`, one series per (estate, gateway, device, type). */
-export function createInfluxStore(opts: InfluxStoreOptions): EventStore {
+/** Event store on InfluxDB 1.x: measurement `events` in RP `raw`, one series per (estate, gateway, device, type). */
+export function createInfluxStore(opts: InfluxStoreOptions): InfluxEventStore {
   const log = opts.log.child({ module: 'hub.store.influx' });
-  const batchSize = opts.batchSize ?? 5000;
-  const flushMs = opts.flushMs ?? 50;
   const parsed = new URL(opts.url);
   const database = decodeURIComponent(parsed.pathname.replace(/^\/+|\/+$/g, '')) || DEFAULT_DATABASE;
-  // Where we write, for errors and logs; credentials stay out of it.
-  const target = `${parsed.protocol}//${parsed.host} db=${database}`;
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`influx url must be http(s): ${target}`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`influx url must be http(s): ${parsed.protocol}//${parsed.host}`);
+  if (!DATABASE_NAME.test(database)) throw new Error(`influx database name must match ${DATABASE_NAME}, got ${JSON.stringify(database)}`);
+  const batchSize = opts.batchSize ?? 5000;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  const retention = { ...DEFAULT_RETENTION, ...opts.retention };
+  checkRetention(retention);
+  const requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
+  const http = new InfluxHttp({ base: parsed, database, requestTimeoutMs });
+  let spool: InfluxSpool | undefined;
+  let writer: InfluxWriter | undefined;
 
-  const influx = new InfluxDB({
-    host: parsed.hostname,
-    port: parsed.port ? Number(parsed.port) : 8086,
-    protocol: parsed.protocol === 'https:' ? 'https' : 'http',
-    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-    database,
-    // No retries inside the client: a failed write is reported to its callers (ingest leaves the
-    // event unacknowledged and the gateway sends it again), never silently delayed.
-    pool: { maxRetries: 0, requestTimeout: opts.requestTimeoutMs ?? 10_000, backoff: new Backoff() },
-    schema: [
-      {
-        measurement: MEASUREMENT,
-        tags: ['estate', 'gateway', 'device', 'type'],
-        fields: { id: FieldType.STRING, seq: FieldType.INTEGER, data: FieldType.STRING, received_at: FieldType.INTEGER },
-      },
-    ],
-  });
-
-  let started = false;
-  let current: Batch | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const inFlight = new Set<Promise<void>>();
-  let lastNetworkError = '';
-
-  function describe(err: unknown): string {
-    const message = err instanceof Error ? err.message : String(err);
-    // After a network failure the client parks its only host for a moment and answers "No host
-    // available"; name the failure that parked it so the error says what is actually wrong.
-    if (message === 'No host available' && lastNetworkError) return `unreachable (${lastNetworkError})`;
-    if (err instanceof Error && 'code' in err && typeof err.code === 'string') lastNetworkError = message;
-    return message;
-  }
-
-  function flush(): void {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    const batch = current;
-    current = undefined;
-    if (!batch || batch.points.length === 0) return;
-    // Through a promise so that a synchronous throw (a field the schema rejects) rejects the batch
-    // instead of escaping from a timer callback and crashing the hub.
-    const sent = Promise.resolve()
-      .then(() => influx.writePoints(batch.points, { precision: 'n' }))
-      .then(
-        () => batch.resolve(),
-        (err: unknown) => {
-          const error = new Error(`InfluxDB write of ${batch.points.length} points to ${target} failed: ${describe(err)}`, {
-            cause: err,
-          });
-          log.warn({ err: error, points: batch.points.length }, 'influx write failed');
-          batch.reject(error);
-        },
-      )
-      .finally(() => inFlight.delete(sent));
-    inFlight.add(sent);
-  }
-
-  function toPoint(e: RbEvent, receivedAt: number): IPoint {
-    return {
-      measurement: MEASUREMENT,
-      tags: { estate: e.estate, gateway: e.gateway, device: e.device, type: e.type },
-      // received_at: on a re-delivery the replacing point carries the later arrival time.
-      fields: { id: e.id, seq: e.seq, data: encodeData(e.data), received_at: receivedAt },
-      timestamp: pointTime(e),
-    };
+  function running(): InfluxWriter {
+    if (!writer) throw new Error('influx event store is not started');
+    return writer;
   }
 
   return {
     kind: 'influxdb',
 
     async start() {
-      if (started) return;
+      if (writer) return;
       try {
-        const names = await influx.getDatabaseNames();
-        if (!names.includes(database)) {
-          await influx.createDatabase(database);
-          log.info({ database }, 'created influx database');
-        }
+        await ensureSchema(http, database, retention);
       } catch (err) {
-        throw new Error(`cannot open the event database on InfluxDB at ${target}: ${describe(err)}`, { cause: err });
+        throw new Error(`cannot open the event database on InfluxDB at ${http.target}: ${(err as Error).message}`, { cause: err });
       }
-      started = true;
-      log.info({ target }, 'influx event store started');
+      spool = new InfluxSpool(opts.spoolFile, opts.maxSpoolPoints);
+      writer = new InfluxWriter({
+        http,
+        spool,
+        log,
+        rp: RAW_RP,
+        batchSize,
+        flushMs: opts.flushMs ?? 100,
+        maxInFlight: opts.maxInFlight ?? 4,
+        spoolAfterMs: opts.spoolAfterMs ?? 2_000,
+        backoffMinMs: opts.backoffMinMs ?? 100,
+        backoffMaxMs: opts.backoffMaxMs ?? 5_000,
+      });
+      log.info({ target: http.target, spool: opts.spoolFile, spoolDepth: spool.depth(), retention }, 'influx event store started');
     },
 
     async stop() {
-      if (!started) return;
-      started = false;
-      flush();
-      // Let writes already sent finish, so no caller is left waiting on a dropped promise.
-      await Promise.allSettled([...inFlight]);
+      if (!writer) return;
+      const w = writer;
+      writer = undefined;
+      await w.stop();
+      log.info({ spoolDepth: spool?.depth() }, 'influx event store stopped');
+      spool?.close();
+      spool = undefined;
     },
 
     write(events) {
-      if (!started) return Promise.reject(new Error('influx event store is not started'));
-      if (events.length === 0) return Promise.resolve();
-      const receivedAt = Date.now();
-      // Every batch this call put a point in; a failed batch rejects each of its callers.
-      const joined = new Set<Promise<void>>();
-      for (const e of events) {
-        current ??= newBatch();
-        joined.add(current.done);
-        current.points.push(toPoint(e, receivedAt));
-        if (current.points.length >= batchSize) flush();
+      let w: InfluxWriter;
+      try {
+        w = running();
+      } catch (err) {
+        return Promise.reject(err as Error);
       }
-      if (current && !timer) timer = setTimeout(flush, flushMs);
-      return Promise.all(joined).then(() => undefined);
+      const receivedAt = Date.now();
+      const points = [];
+      for (const e of events) {
+        const encoded = encodeEvent(e, receivedAt);
+        // A point no retry can fix: kept with its reason, acknowledged, never sent.
+        if (encoded.ok) points.push({ id: String(e.id), line: encoded.line });
+        else w.deadLetter({ id: String(e.id), line: safeJson(e) }, encoded.reason);
+      }
+      return w.submit(points);
     },
 
     async query(q: EventQuery) {
-      if (!started) throw new Error('influx event store is not started');
+      const w = running();
       if (!Number.isInteger(q.limit) || q.limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${q.limit}`);
       if (q.limit === 0) return [];
       // Sent as InfluxDB `params`, never spliced into the query text. Times as RFC 3339 strings:
       // exact at ms, where an integer ns bound would be a float beyond 2^53 in JSON.
-      const placeholders: Record<string, string | number> = { limit: q.limit };
+      const params: Record<string, string | number> = { limit: q.limit };
       const where: string[] = [];
       for (const [key, fragment] of FILTERS) {
         const value = q[key];
         if (value === undefined) continue;
         if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new RangeError(`${key} must be an integer ms time, got ${value}`);
-        placeholders[key] = typeof value === 'number' ? new Date(value).toISOString() : value;
+        params[key] = typeof value === 'number' ? new Date(value).toISOString() : value;
         where.push(fragment);
       }
       const text =
-        `SELECT "id", "seq", "data", "estate", "gateway", "device", "type" FROM "${MEASUREMENT}"` +
+        `SELECT ${COLUMNS.slice(1).map(ident).join(', ')} FROM ${ident(RAW_RP)}.${ident(MEASUREMENT)}` +
         (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
         ' ORDER BY time DESC LIMIT $limit';
-      let rows: Row[];
+      let series;
       try {
-        // precision 'n': times come back as RFC 3339 strings with every ns digit (INanoDate); epoch
-        // numbers would be parsed by JSON.parse into floats and lose the low digits.
-        rows = await influx.query<Row>(text, { placeholders, precision: 'n' });
+        series = await http.query(text, params);
       } catch (err) {
-        throw new Error(`InfluxDB query on ${target} failed: ${describe(err)}`, { cause: err });
+        const depth = w.stats().spoolDepth;
+        if (err instanceof InfluxUnavailableError && depth > 0) {
+          throw new InfluxUnavailableError(`${err.message}; ${depth} events are spooled and will be written when it is back`, { cause: err });
+        }
+        throw err;
       }
-      const events = rows.map(
-        (r) =>
-          ({
-            v: 1 as const,
-            id: r.id,
-            seq: r.seq,
-            // BigInt division truncates: the ns remainder is seq % 1e6, always below 1 ms.
-            ts: Number(BigInt(r.time.getNanoTime()) / NS_PER_MS),
-            estate: r.estate,
-            gateway: r.gateway,
-            device: r.device,
-            type: r.type,
-            data: JSON.parse(r.data) as unknown,
-          }) as RbEvent,
-      );
+      const events: RbEvent[] = [];
+      for (const s of series) {
+        const at = COLUMNS.map((c) => s.columns.indexOf(c));
+        for (const row of s.values) {
+          const [time, id, seq, data, estate, gateway, device, type] = at.map((i) => row[i]);
+          events.push({
+            v: 1,
+            id,
+            seq,
+            ts: nsToMs(parseTimeNs(String(time))),
+            estate,
+            gateway,
+            device,
+            type,
+            data: JSON.parse(String(data)) as unknown,
+          } as RbEvent);
+        }
+      }
       // Time order already is (ts, seq % 1e6); this settles ties between series (two gateways at
       // the same ns) and a seq wrap inside one ms, so the order matches the SQLite store exactly.
       return events.sort((a, b) => b.ts - a.ts || b.seq - a.seq);
     },
+
+    stats: () => running().stats(),
+    deadLetters: (limit = 100) => {
+      if (!spool) throw new Error('influx event store is not started');
+      return spool.listDeadLetters(limit);
+    },
+    drained: (timeoutMs) => running().drained(timeoutMs),
+    async rollup(from, to) {
+      running();
+      await http.query(hourlySelect(database, 'time >= $from AND time < $to'), {
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+      });
+    },
   };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }

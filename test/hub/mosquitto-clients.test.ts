@@ -1,3 +1,4 @@
+import { clientIdFor } from '../../protocol/index.js';
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -53,7 +54,7 @@ function run(bin: string, args: string[]): Promise<Run> {
 }
 
 function connArgs(t: TestHub, c: GatewayCredentials): string[] {
-  return ['-h', '127.0.0.1', '-p', String(t.mqttPort), '-u', c.username, '-P', c.password, '-i', `rb-${c.estate}-${c.gateway}`];
+  return ['-h', '127.0.0.1', '-p', String(t.mqttPort), '-u', c.username, '-P', c.password, '-i', clientIdFor(c.estate, c.gateway)];
 }
 
 /**

@@ -1,3 +1,4 @@
+import { clientIdFor } from '../../protocol/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,7 +151,7 @@ export function connectGateway(mqttUrl: string, creds: GatewayCredentials, opts:
   return mqtt.connectAsync(mqttUrl, {
     username: creds.username,
     password: creds.password,
-    clientId: `rb-${creds.estate}-${creds.gateway}`,
+    clientId: clientIdFor(creds.estate, creds.gateway),
     clean: false,
     reconnectPeriod: 0,
     connectTimeout: 5_000,

@@ -1,96 +1,105 @@
-import { InfluxDB } from 'influx';
 import { describe, expect, it } from 'vitest';
-import { createInfluxStore } from '../../../hub/store/influx.js';
-import { silentLogger } from '../../../lib/log.js';
+import { InfluxUnavailableError } from '../../../hub/store/influx.js';
 import { useInfluxd } from '../../support/use-influxd.js';
 import { describeStore, makeEvent, newestFirst, T0 } from './contract.js';
+import { dropDatabase, influxStore, useTempDir } from './influx-support.js';
 
 // One real influxd for this file. Nothing is skipped when it is missing: every test fails with
 // "run scripts/ensure-deps.sh".
 const server = useInfluxd();
+const dir = useTempDir('rb-influx-store-');
 
 let n = 0;
+// The suite writes events of 2024 (and TS_MIN, year 2000): with the production raw retention of
+// 30 days InfluxDB would refuse them (they are dead-lettered; see influx-safety.test.ts), so the
+// contract runs with raw retention INF. Everything else is the production configuration.
 describeStore('influxdb', async () => {
   const database = `rb_contract_${++n}`;
   return {
-    store: createInfluxStore({ url: `${server().url}/${database}`, log: silentLogger() }),
-    cleanup: () => new InfluxDB(`${server().url}/${database}`).dropDatabase(database),
+    store: influxStore(server().url, database, dir(), { retention: { raw: 'INF' } }),
+    cleanup: () => dropDatabase(server().url, database),
   };
 });
 
-/** Retry `fn` until it resolves (the way ingest gets a redelivery), for at most `ms`. */
-async function eventually<T>(fn: () => Promise<T>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-async function timed<T>(p: Promise<T>): Promise<{ ms: number; result: PromiseSettledResult<T> }> {
-  const started = Date.now();
-  const [result] = await Promise.allSettled([p]);
-  return { ms: Date.now() - started, result: result as PromiseSettledResult<T> };
-}
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('influx event store across influxd outages', () => {
-  it('rejects writes clearly while influxd is stopped, and keeps earlier data after a restart', async () => {
-    const store = createInfluxStore({ url: `${server().url}/rb_outage`, log: silentLogger() });
+  it('spools writes while influxd is stopped, rejects reads clearly, and replays the spool when it returns', async () => {
+    const store = influxStore(server().url, 'rb_outage', dir(), { retention: { raw: 'INF' }, backoffMaxMs: 500 });
     await store.start();
     const before = [makeEvent('door.forced', { door: 1 }), makeEvent('door.closed', { door: 1 }, { ts: T0 + 1 })];
     await store.write(before);
+    expect(store.stats()).toMatchObject({ mode: 'direct', written: 2, spooled: 0 });
 
     await server().stopProcess();
-    // Three callers in one micro-batch: one failed HTTP write rejects each of them, fast.
+    // Durable means spooled now: every write resolves, fast.
     const started = Date.now();
-    const down = await Promise.allSettled([1, 2, 3].map((door) => store.write([makeEvent('door.opened', { door })])));
+    const down = Array.from({ length: 300 }, (_, i) => makeEvent('door.opened', { door: 1 + (i % 4) }, { ts: T0 + 10 + i }));
+    await Promise.all([0, 100, 200].map((i) => store.write(down.slice(i, i + 100))));
     expect(Date.now() - started).toBeLessThan(2_000);
-    for (const result of down) {
-      expect(result.status).toBe('rejected');
-      expect((result as PromiseRejectedResult).reason.message).toMatch(
-        /^InfluxDB write of 3 points to http:\/\/127\.0\.0\.1:\d+ db=rb_outage failed: .*ECONNREFUSED/,
-      );
-    }
-    // While the client has its only host parked, the error still names the real cause.
-    await expect(store.write([makeEvent('door.opened', { door: 3 })])).rejects.toThrow(/ECONNREFUSED/);
+    expect(store.stats()).toMatchObject({ mode: 'spool', spoolDepth: 300, spooled: 300, replayed: 0 });
+    expect(store.stats().lastError).toMatch(/ECONNREFUSED/);
+    const read = store.query({ limit: 10 });
+    await expect(read).rejects.toBeInstanceOf(InfluxUnavailableError);
+    await expect(read).rejects.toThrow(/InfluxDB at http:\/\/127\.0\.0\.1:\d+ db=rb_outage is unavailable: ECONNREFUSED; 300 events are spooled/);
+    await sleep(1_000); // the replayer keeps probing, backing off
+    expect(store.stats().retries).toBeGreaterThan(1);
 
     await server().startProcess();
-    const after = makeEvent('door.held', { door: 1, heldS: 30 }, { ts: T0 + 2 });
-    await eventually(() => store.write([after]), 5_000);
-    expect(await store.query({ limit: 100 })).toEqual([...before, after].sort(newestFirst));
+    const after = makeEvent('door.held', { door: 1, heldS: 30 }, { ts: T0 + 5_000 });
+    await store.write([after]); // spooled behind the backlog: one path, in order
+    expect(await store.drained(15_000)).toBe(true);
+    expect(store.stats()).toMatchObject({ mode: 'direct', spoolDepth: 0, spooled: 301, replayed: 301, deadLettered: 0 });
+    expect(await store.query({ limit: 1000 })).toEqual([...before, ...down, after].sort(newestFirst));
     await store.stop();
   });
 
+  it('replays what a stopped store left in its spool at the next start', async () => {
+    const opts = { retention: { raw: 'INF' }, spoolFile: `${dir()}/restart.db` } as const;
+    const first = influxStore(server().url, 'rb_restart', dir(), opts);
+    await first.start();
+    await server().stopProcess();
+    const events = Array.from({ length: 50 }, (_, i) => makeEvent('door.opened', { door: 1 }, { ts: T0 + i }));
+    await first.write(events);
+    await first.stop();
+    await server().startProcess();
+    const second = influxStore(server().url, 'rb_restart', dir(), opts);
+    await second.start();
+    expect(await second.drained(10_000)).toBe(true);
+    expect(second.stats()).toMatchObject({ replayed: 50, spoolDepth: 0 });
+    expect(await second.query({ limit: 100 })).toEqual([...events].sort(newestFirst));
+    await second.stop();
+  });
+
   it('keeps acknowledged writes through kill -9', async () => {
-    const store = createInfluxStore({ url: `${server().url}/rb_crash`, log: silentLogger() });
+    const store = influxStore(server().url, 'rb_crash', dir(), { retention: { raw: 'INF' } });
     await store.start();
     const events = Array.from({ length: 200 }, (_, i) => makeEvent('door.opened', { door: 1 }, { ts: T0 + i }));
     await store.write(events);
     await server().kill9();
     await server().startProcess();
-    expect(await eventually(() => store.query({ limit: 1000 }), 5_000)).toEqual([...events].sort(newestFirst));
+    expect(await store.query({ limit: 1000 })).toEqual([...events].sort(newestFirst));
     await store.stop();
   });
 
-  it('rejects a write within the request timeout when influxd hangs', async () => {
-    const store = createInfluxStore({ url: `${server().url}/rb_hang`, log: silentLogger(), requestTimeoutMs: 1_000 });
+  it('spools a write that influxd does not answer within spoolAfterMs, and writes it once it answers', async () => {
+    const store = influxStore(server().url, 'rb_hang', dir(), { retention: { raw: 'INF' }, spoolAfterMs: 500, requestTimeoutMs: 1_000, backoffMaxMs: 300 });
     await store.start();
     server().pause();
+    const event = makeEvent('door.opened', { door: 1 });
     try {
-      const hung = await timed(store.write([makeEvent('door.opened', { door: 1 })]));
-      expect(hung.result.status).toBe('rejected');
-      expect((hung.result as PromiseRejectedResult).reason.message).toMatch(/db=rb_hang failed: Request timed out/);
-      expect(hung.ms).toBeLessThan(3_000);
+      const started = Date.now();
+      await store.write([event]);
+      const ms = Date.now() - started;
+      expect(ms).toBeGreaterThanOrEqual(450);
+      expect(ms).toBeLessThan(1_500);
+      expect(store.stats()).toMatchObject({ mode: 'spool', spoolDepth: 1 });
+      expect(store.stats().lastError).toMatch(/no answer within 500 ms/);
     } finally {
       server().resume();
     }
-    const later = makeEvent('door.closed', { door: 1 });
-    await eventually(() => store.write([later]), 5_000);
-    expect(await store.query({ limit: 10 })).toContainEqual(later);
+    expect(await store.drained(10_000)).toBe(true);
+    expect(await store.query({ limit: 10 })).toEqual([event]);
     await store.stop();
   });
 });

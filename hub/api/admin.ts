@@ -1,0 +1,87 @@
+import express, { Router, type ErrorRequestHandler } from 'express';
+import { z } from 'zod';
+import { Id } from '../../protocol/index.js';
+import { RbError } from '../errors.js';
+import type { DeadLetters } from '../ingest/dead-letter.js';
+import type { Registry } from '../registry.js';
+import { apiTokenAuth } from './auth.js';
+
+export interface AdminRoutesDeps {
+  registry: Registry;
+  deadLetters: DeadLetters | undefined;
+  apiToken: string | undefined;
+}
+
+const GatewayBody = z.object({ estate: Id, gateway: Id }).strict();
+const GatewayParams = z.object({ estate: Id, gateway: Id });
+const DevicesQuery = z.object({ estate: Id.optional() }).strict();
+const DeadLettersQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    reason: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'must be a reason like malformed-json').optional(),
+  })
+  .strict();
+
+function parse<T extends z.ZodType>(schema: T, value: unknown, code: 'RB_ERR_BAD_QUERY' | 'RB_ERR_BAD_BODY' | 'RB_ERR_BAD_ID'): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new RbError(code, parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; '));
+  }
+  return parsed.data;
+}
+
+/**
+ * Registry administration, behind the hub's API token (Bearer `RB_API_TOKEN`) until users and roles
+ * exist:
+ *
+ * GET  /api/v1/admin/gateways                                  list (no secrets)
+ * POST /api/v1/admin/gateways {estate, gateway}                provision or re-activate -> credentials
+ * POST /api/v1/admin/gateways/{estate}/{gateway}/rotate        new secret -> credentials; old session closed
+ * POST /api/v1/admin/gateways/{estate}/{gateway}/revoke        -> {estate, gateway, revokedAt}; session closed
+ * GET  /api/v1/admin/devices?estate=                           devices seen in gateway status messages
+ * GET  /api/v1/admin/dead-letters?limit=&reason=               newest poison messages first
+ */
+export function adminRoutes(deps: AdminRoutesDeps): Router {
+  const { registry } = deps;
+  const router = Router();
+  router.use('/api/v1/admin', apiTokenAuth(deps.apiToken), express.json({ limit: '16kb' }));
+
+  router.get('/api/v1/admin/gateways', (_req, res) => {
+    res.json({ items: registry.listGateways() });
+  });
+
+  router.post('/api/v1/admin/gateways', async (req, res) => {
+    const body = parse(GatewayBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
+    res.status(201).json(await registry.addGateway(body.estate, body.gateway));
+  });
+
+  router.post('/api/v1/admin/gateways/:estate/:gateway/rotate', async (req, res) => {
+    const p = parse(GatewayParams, req.params, 'RB_ERR_BAD_ID');
+    res.json(await registry.rotateGateway(p.estate, p.gateway));
+  });
+
+  router.post('/api/v1/admin/gateways/:estate/:gateway/revoke', (req, res) => {
+    const p = parse(GatewayParams, req.params, 'RB_ERR_BAD_ID');
+    res.json(registry.revokeGateway(p.estate, p.gateway));
+  });
+
+  router.get('/api/v1/admin/devices', (req, res) => {
+    const q = parse(DevicesQuery, req.query, 'RB_ERR_BAD_QUERY');
+    res.json({ items: registry.listDevices(q) });
+  });
+
+  router.get('/api/v1/admin/dead-letters', (req, res) => {
+    const q = parse(DeadLettersQuery, req.query, 'RB_ERR_BAD_QUERY');
+    if (!deps.deadLetters) return res.json({ items: [], total: 0 });
+    deps.deadLetters.flush(); // include what arrived this very turn
+    res.json({ items: deps.deadLetters.list(q), total: deps.deadLetters.count() });
+  });
+
+  // A body that is not JSON is the client's mistake, not an internal error.
+  const badJson: ErrorRequestHandler = (err, _req, _res, next) => {
+    if ((err as { type?: string }).type === 'entity.parse.failed') return next(new RbError('RB_ERR_BAD_BODY', 'the body is not valid JSON'));
+    next(err);
+  };
+  router.use(badJson);
+  return router;
+}

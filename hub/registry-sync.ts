@@ -1,0 +1,33 @@
+import type { Logger } from 'pino';
+import type { Bus } from './bus.js';
+import type { Registry } from './registry.js';
+
+export interface RegistrySyncDeps {
+  registry: Registry;
+  bus: Bus;
+  /** Close one gateway's MQTT connection (the broker's `disconnect`). */
+  disconnect: (estate: string, gateway: string) => void;
+  log: Logger;
+  /** How often to look for changes written by another process (the CLI); default 1 s. */
+  pollMs?: number;
+}
+
+/**
+ * Keeps the registry and the running hub in step:
+ * - devices: every gateway status (announce, heartbeat, LWT) updates the `devices` table;
+ * - credentials: a rotate or revoke (REST in this process at once, CLI in another process within
+ *   `pollMs`) closes the gateway's connection; its reconnect then meets the new registry state.
+ */
+export function startRegistrySync(deps: RegistrySyncDeps): () => void {
+  const { registry, bus, log } = deps;
+  const offStatus = bus.on('gateway.status', (status) => registry.recordStatus(status));
+  const offChanges = registry.watchChanges((change) => {
+    if (change.kind === 'add') return;
+    log.info({ estate: change.estate, gateway: change.gateway, change: change.kind }, 'gateway credentials changed; closing its connection');
+    deps.disconnect(change.estate, change.gateway);
+  }, deps.pollMs);
+  return () => {
+    offStatus();
+    offChanges();
+  };
+}

@@ -1,0 +1,100 @@
+import type { RbEvent } from '../../protocol/index.js';
+
+/**
+ * InfluxDB 1.x line protocol for one event, written here rather than by the `influx` package: its
+ * escaper rewrites `\'` inside strings (grammar/escape.js, v5.12) and it gives no say over what a
+ * refused point becomes. Every value is checked before it is put on a line, so a point either
+ * encodes to exactly one line or is refused with a reason (and dead-lettered, never sent).
+ */
+export const MEASUREMENT = 'events';
+export const TAG_KEYS = ['estate', 'gateway', 'device', 'type'] as const;
+const NS_PER_MS = 1_000_000n;
+// InfluxDB 1.x accepts times in [-2^63 + 2, 2^63 - 2] ns (models.MinNanoTime / MaxNanoTime).
+const MIN_NS = -9_223_372_036_854_775_806n;
+const MAX_NS = 9_223_372_036_854_775_806n;
+/**
+ * Tag values: the protocol allows `[a-z0-9-]` ids and dotted types; anything outside a printable,
+ * backslash-free set is refused. A newline cannot be escaped in line protocol at all (it ends the
+ * point), and a trailing backslash would escape the separator after it; comma, `=` and space are
+ * escaped below, so they are safe.
+ */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const TAG_VALUE = /^[^\\\u0000-\u001f\u007f]{1,256}$/;
+
+export type Encoded = { ok: true; line: string } | { ok: false; reason: string };
+
+/** A tag value with `,`, `=` and space escaped; undefined when it cannot be made safe. */
+export function tagValue(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !TAG_VALUE.test(value)) return undefined;
+  return value.replace(/[,= ]/g, (c) => `\\${c}`);
+}
+
+/**
+ * A string field value in double quotes, `\` and `"` escaped (the two escapes InfluxDB 1.x undoes
+ * in a string field). Control characters are refused: JSON text and ULIDs never contain one raw.
+ */
+export function stringField(value: unknown): string | undefined {
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+  if (typeof value !== 'string' || /[\u0000-\u001f\u007f]/.test(value)) return undefined;
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** An integer field (`123i`); undefined for NaN, Infinity, fractions and unsafe integers. */
+export function intField(value: unknown): string | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? `${value}i` : undefined;
+}
+
+/**
+ * Point time in ns: `ts * 1e6 + seq % 1e6`. InfluxDB keys a point by (measurement, tag set, time)
+ * and a second write with the same key replaces the first. Adding the gateway sequence number
+ * keeps two events of one device in the same millisecond apart, while a re-delivered event (same
+ * id, so same ts and seq) lands on its own key and replaces itself: idempotent by id without a
+ * read before write. BigInt, because ts * 1e6 (~1.7e18) is far beyond 2^53.
+ */
+export function pointTime(ts: number, seq: number): bigint {
+  return BigInt(ts) * NS_PER_MS + BigInt(seq % 1_000_000);
+}
+
+/**
+ * `data` as JSON text. JSON.stringify escapes every control character (so no raw newline reaches
+ * the line) and turns NaN/Infinity nested in data into null, which is what the SQLite store keeps too.
+ */
+export function encodeEvent(e: RbEvent, receivedAt: number): Encoded {
+  const tags: string[] = [];
+  for (const key of TAG_KEYS) {
+    const v = tagValue(e[key]);
+    if (v === undefined) return { ok: false, reason: `unsafe tag ${key}=${JSON.stringify(e[key])}` };
+    tags.push(`${key}=${v}`);
+  }
+  const id = stringField(e.id);
+  if (id === undefined) return { ok: false, reason: `invalid field id=${JSON.stringify(e.id)}` };
+  const seq = intField(e.seq);
+  if (seq === undefined || e.seq < 0) return { ok: false, reason: `invalid field seq=${String(e.seq)}` };
+  const rec = intField(receivedAt);
+  if (rec === undefined) return { ok: false, reason: `invalid field received_at=${String(receivedAt)}` };
+  if (!Number.isSafeInteger(e.ts)) return { ok: false, reason: `invalid timestamp ts=${String(e.ts)}` };
+  const time = pointTime(e.ts, e.seq);
+  if (time < MIN_NS || time > MAX_NS) return { ok: false, reason: `timestamp out of range ts=${e.ts}` };
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(e.data ?? null);
+  } catch (err) {
+    return { ok: false, reason: `data is not JSON: ${(err as Error).message}` };
+  }
+  const data = stringField(json);
+  if (data === undefined) return { ok: false, reason: 'data is not JSON text' };
+  return { ok: true, line: `${MEASUREMENT},${tags.join(',')} id=${id},seq=${seq},data=${data},received_at=${rec} ${time}` };
+}
+
+/** An RFC 3339 time as InfluxDB returns it (`2024-05-01T08:00:00.000001Z`) to ns, exactly. */
+export function parseTimeNs(text: string): bigint {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(text);
+  const ms = m ? Date.parse(`${m[1]}Z`) : NaN;
+  if (!m || Number.isNaN(ms)) throw new Error(`unexpected time from InfluxDB: ${JSON.stringify(text)}`);
+  return BigInt(ms) * NS_PER_MS + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
+/** ns to ms; BigInt division truncates, and the ns remainder (seq % 1e6) is always below 1 ms. */
+export function nsToMs(ns: bigint): number {
+  return Number(ns / NS_PER_MS);
+}

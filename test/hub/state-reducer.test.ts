@@ -1,0 +1,236 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ulid } from 'ulid';
+import type { EventType, GatewayStatus, RbEvent } from '../../protocol/index.js';
+import { dayKey, nextMidnight } from '../../hub/state/clock.js';
+import { apply, tick } from '../../hub/state/reducer.js';
+import { createLiveState, StateOptionsSchema, type ApplyResult, type LiveState, type StateInput } from '../../hub/state/types.js';
+
+const opts = StateOptionsSchema.parse({});
+const E = 'maple-court';
+// 2026-03-10 10:00 in Shanghai (02:00 UTC).
+const T0 = Date.UTC(2026, 2, 10, 2, 0, 0);
+
+let seq = 1;
+function ev(type: EventType, data: Record<string, unknown>, over: Partial<RbEvent> = {}): StateInput {
+  const event = { v: 1, id: ulid(), seq: seq++, ts: Date.now(), estate: E, gateway: 'gw-1', device: 'gate-1', type, data, ...over } as RbEvent;
+  return { kind: 'event', event };
+}
+function status(over: Partial<GatewayStatus> = {}): StateInput {
+  return { kind: 'status', status: { v: 1, estate: E, gateway: 'gw-1', state: 'online', ts: Date.now(), reason: 'heartbeat', ...over } };
+}
+const health = (online: boolean): StateInput => status({ devices: { 'gate-1': { online } } });
+
+/**
+ * Drives the reducer the way the service does: apply now, and run tick for each wake when its time
+ * comes, on vitest's fake clock.
+ */
+function harness() {
+  const state: LiveState = createLiveState();
+  const changes: ApplyResult['changes'] = [];
+  const timers = new Map<string, NodeJS.Timeout>();
+  const handle = (r: ApplyResult): void => {
+    changes.push(...r.changes);
+    for (const w of r.wake) {
+      clearTimeout(timers.get(w.device));
+      timers.set(w.device, setTimeout(() => handle(tick(state, Date.now(), opts, w)), w.at - Date.now()));
+    }
+  };
+  return {
+    state,
+    changes,
+    feed: (input: StateInput) => handle(apply(state, input, Date.now(), opts)),
+    of: (kind: string) => changes.filter((c) => c.kind === kind),
+    es: () => state.estates.get(E)!,
+  };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(T0);
+});
+afterEach(() => vi.useRealTimers());
+
+describe('doors', () => {
+  it('follows open -> closed -> forced -> held, one change per transition', () => {
+    const h = harness();
+    h.feed(ev('door.opened', { door: 1 }));
+    h.feed(ev('door.opened', { door: 1 }));
+    vi.advanceTimersByTime(1000);
+    h.feed(ev('door.closed', { door: 1 }));
+    h.feed(ev('door.forced', { door: 2 }));
+    vi.advanceTimersByTime(1000);
+    h.feed(ev('door.held', { door: 2, heldS: 30 }));
+    expect(h.of('door').map((c) => [c.key, (c.value as { state: string }).state])).toEqual([
+      ['gate-1/1', 'open'],
+      ['gate-1/1', 'closed'],
+      ['gate-1/2', 'forced'],
+      ['gate-1/2', 'held'],
+    ]);
+    expect(h.es().doors.get('gate-1/2')).toMatchObject({ state: 'held', since: T0 + 2000, heldS: 30 });
+  });
+
+  it('ignores an older event replayed after a newer one', () => {
+    const h = harness();
+    h.feed(ev('door.closed', { door: 1 }, { ts: T0 }));
+    h.feed(ev('door.forced', { door: 1 }, { ts: T0 - 5000 }));
+    expect(h.es().doors.get('gate-1/1')?.state).toBe('closed');
+    expect(h.of('door')).toHaveLength(1);
+  });
+});
+
+describe('device online/offline with hysteresis', () => {
+  it('a first observation is declared at once', () => {
+    const h = harness();
+    h.feed(health(false));
+    expect(h.es().devices.get('gate-1')).toMatchObject({ online: false, gateway: 'gw-1' });
+    expect(h.of('device')).toHaveLength(1);
+  });
+
+  it('a flap shorter than offlineAfterMs produces no offline change', () => {
+    const h = harness();
+    h.feed(health(true));
+    expect(h.of('device')).toHaveLength(1);
+    h.feed(health(false));
+    vi.advanceTimersByTime(opts.offlineAfterMs - 1);
+    h.feed(health(true));
+    vi.advanceTimersByTime(10 * opts.offlineAfterMs);
+    expect(h.of('device')).toHaveLength(1);
+    expect(h.es().devices.get('gate-1')?.online).toBe(true);
+  });
+
+  it('offline for offlineAfterMs is declared, by the timer, with the time it went offline', () => {
+    const h = harness();
+    h.feed(health(true));
+    vi.advanceTimersByTime(1000);
+    h.feed(ev('device.offline', { reason: 'no answer' }));
+    vi.advanceTimersByTime(opts.offlineAfterMs - 1);
+    expect(h.es().devices.get('gate-1')?.online).toBe(true);
+    vi.advanceTimersByTime(1);
+    expect(h.of('device').at(-1)?.value).toMatchObject({ online: false, since: T0 + 1000, reason: 'no answer' });
+  });
+
+  it('comes back online only after onlineAfterMs; any fresh event counts as seen', () => {
+    const h = harness();
+    h.feed(health(false));
+    h.feed(ev('door.opened', { door: 1 }));
+    vi.advanceTimersByTime(opts.onlineAfterMs - 1);
+    expect(h.es().devices.get('gate-1')?.online).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(h.es().devices.get('gate-1')).toMatchObject({ online: true, lastSeen: T0 });
+    expect(h.of('device')).toHaveLength(2);
+  });
+
+  it('an old replayed event does not prove the device is up', () => {
+    const h = harness();
+    h.feed(health(false));
+    h.feed(ev('door.opened', { door: 1 }, { ts: T0 - 3_600_000 }));
+    vi.advanceTimersByTime(opts.onlineAfterMs * 2);
+    expect(h.es().devices.get('gate-1')?.online).toBe(false);
+    expect(h.es().doors.get('gate-1/1')?.state).toBe('open');
+  });
+
+  it('a gateway that disconnects takes its devices offline after the hysteresis, and says lwt', () => {
+    const h = harness();
+    h.feed({ kind: 'connection', estate: E, gateway: 'gw-1', connected: true });
+    h.feed(health(true));
+    h.feed({ kind: 'connection', estate: E, gateway: 'gw-1', connected: false });
+    expect(h.es().gateways.get('gw-1')).toMatchObject({ connected: false, state: 'offline', reason: 'lwt' });
+    vi.advanceTimersByTime(opts.offlineAfterMs);
+    expect(h.es().devices.get('gate-1')).toMatchObject({ online: false, reason: 'gateway-offline' });
+  });
+
+  it('a takeover (new connection before the old one ends) keeps the gateway connected', () => {
+    const h = harness();
+    h.feed({ kind: 'connection', estate: E, gateway: 'gw-1', connected: true });
+    h.feed({ kind: 'connection', estate: E, gateway: 'gw-1', connected: true });
+    h.feed({ kind: 'connection', estate: E, gateway: 'gw-1', connected: false });
+    expect(h.es().gateways.get('gw-1')?.connected).toBe(true);
+  });
+});
+
+describe('gateways', () => {
+  it('keeps the last status; ignores an older one; outbox pressure events set pressure', () => {
+    const h = harness();
+    h.feed(status({ version: '1.2.3', uptimeS: 10, outbox: { depth: 3, alarms: 0, bytes: 10, oldestAgeS: 1, droppedTotal: 0, droppedSinceStart: 0, pressure: false } }));
+    h.feed(status({ ts: T0 - 1, state: 'offline', reason: 'shutdown' }));
+    expect(h.es().gateways.get('gw-1')).toMatchObject({ state: 'online', version: '1.2.3', uptimeS: 10 });
+    h.feed(ev('gateway.outbox.pressure', { reason: 'cap', depth: 100, bytes: 1, maxRecords: 100, maxBytes: 10, droppedTotal: 5, droppedSinceStart: 5 }, { device: 'gw-1' }));
+    expect(h.es().gateways.get('gw-1')?.outbox).toMatchObject({ pressure: true, depth: 100, droppedTotal: 5 });
+    expect(h.es().devices.has('gw-1')).toBe(false);
+    vi.advanceTimersByTime(1);
+    h.feed(status({ state: 'offline', reason: 'shutdown' }));
+    expect(h.of('gateway').at(-1)?.value).toMatchObject({ state: 'offline', reason: 'shutdown', online: false });
+  });
+});
+
+describe('occupancy', () => {
+  const car = (type: 'vehicle.entered' | 'vehicle.exited', ts = Date.now()) =>
+    ev(type, { lane: 1, plate: '京A12345', list: 'allow' }, { device: 'barrier-1', ts });
+
+  it('counts in minus out and never goes negative', () => {
+    const h = harness();
+    h.feed(car('vehicle.exited'));
+    h.feed(car('vehicle.exited'));
+    expect(h.es().occupancy).toMatchObject({ count: 0, exited: 2 });
+    h.feed(car('vehicle.entered'));
+    h.feed(car('vehicle.entered'));
+    h.feed(car('vehicle.exited'));
+    expect(h.es().occupancy).toMatchObject({ day: '2026-03-10', count: 1, entered: 2, exited: 3 });
+    expect(h.of('occupancy').every((c) => (c.value as { count: number }).count >= 0)).toBe(true);
+  });
+
+  it('resets at local midnight (Asia/Shanghai) on tick and ignores yesterday replayed', () => {
+    const h = harness();
+    h.feed(car('vehicle.entered'));
+    const midnight = nextMidnight(Date.now(), opts.timeZone);
+    expect(midnight).toBe(Date.UTC(2026, 2, 10, 16, 0, 0)); // 00:00 +08:00 on the 11th
+    vi.setSystemTime(midnight - 1);
+    expect(tick(h.state, Date.now(), opts).changes).toHaveLength(0);
+    vi.setSystemTime(midnight);
+    const r = tick(h.state, Date.now(), opts);
+    expect(r.changes).toEqual([{ estate: E, kind: 'occupancy', key: E, value: { day: '2026-03-11', count: 0, entered: 0, exited: 0 }, ts: midnight }]);
+    h.feed(car('vehicle.entered', midnight - 60_000));
+    expect(h.es().occupancy.count).toBe(0);
+    h.feed(car('vehicle.entered'));
+    expect(h.es().occupancy.count).toBe(1);
+  });
+
+  it('rolls the day over on the next input even without a tick', () => {
+    const h = harness();
+    h.feed(car('vehicle.entered'));
+    vi.setSystemTime(T0 + 86_400_000);
+    h.feed(car('vehicle.exited'));
+    expect(h.es().occupancy).toMatchObject({ day: '2026-03-11', count: 0, entered: 0, exited: 1 });
+  });
+
+  it('computes days and midnights in other zones too', () => {
+    expect(dayKey(Date.UTC(2026, 2, 10, 16, 0, 0), 'Asia/Shanghai')).toBe('2026-03-11');
+    expect(dayKey(Date.UTC(2026, 2, 10, 16, 0, 0), 'UTC')).toBe('2026-03-10');
+    // Europe/Berlin switches to summer time on 2026-03-29: midnight of the 30th is 22:00 UTC.
+    expect(nextMidnight(Date.UTC(2026, 2, 29, 12), 'Europe/Berlin')).toBe(Date.UTC(2026, 2, 29, 22));
+  });
+});
+
+describe('cameras, barriers, bounds', () => {
+  it('tracks camera conditions and barrier lanes', () => {
+    const h = harness();
+    h.feed(ev('camera.motion', { state: true }, { device: 'cam-1' }));
+    h.feed(ev('camera.tamper', { state: true }, { device: 'cam-1' }));
+    h.feed(ev('camera.motion', { state: false }, { device: 'cam-1' }));
+    expect(h.of('camera').at(-1)?.value).toMatchObject({ device: 'cam-1', motion: false, tamper: true, signalLoss: false });
+    h.feed(ev('barrier.opened', { lane: 2 }, { device: 'barrier-1' }));
+    h.feed(ev('barrier.fault', { reason: 'motor' }, { device: 'barrier-1' }));
+    expect(h.of('barrier').map((c) => [c.key, (c.value as { state: string }).state])).toEqual([
+      ['barrier-1/2', 'open'],
+      ['barrier-1/1', 'fault'],
+    ]);
+  });
+
+  it('refuses devices beyond the per-estate bound', () => {
+    const state = createLiveState();
+    const small = { ...opts, maxDevicesPerEstate: 2 };
+    for (const device of ['a', 'b', 'c']) apply(state, ev('door.opened', { door: 1 }, { device }), Date.now(), small);
+    expect(state.estates.get(E)?.devices.size).toBe(2);
+    expect(state.refused).toBe(1);
+  });
+});
