@@ -11,6 +11,7 @@ import { openDedupWindow } from './ingest/dedup.js';
 import { openDeadLetters } from './ingest/dead-letter.js';
 import { startRegistrySync } from './registry-sync.js';
 import { openSnapshotStore } from './snapshots.js';
+import { registerStoreMetrics } from './store/metrics.js';
 import { createCommands, type Commands } from './commands.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPush } from './push/push.js';
@@ -51,6 +52,7 @@ export function createHub(deps: HubDeps): Hub {
   const bus = createBus(log.child({ module: 'hub.bus' }));
   const registry = openRegistry(config.dataDir);
   const store = deps.store ?? createStore(config, log);
+  registerStoreMetrics(metrics, store);
   const dedup = openDedupWindow(config.dataDir, config.dedupWindow);
   const snapshots = openSnapshotStore(config.dataDir);
   const deadLetters = openDeadLetters(config.dataDir, { log: log.child({ module: 'hub.dead-letters' }) });

@@ -75,6 +75,10 @@ describe('influxd stopped while events flow through a hub on InfluxDB', () => {
     expect(stats.spooled).toBeGreaterThan(0);
     expect(stats.replayed).toBe(stats.spooled);
     expect(stats.written + stats.replayed).toBeGreaterThanOrEqual(total);
+    // ...and /metrics says so.
+    expect(await hub.metric('rb_influx_spool_depth')).toBe(0);
+    expect(await hub.metric('rb_influx_points_spooled_total')).toBe(stats.spooled);
+    expect(await hub.metric('rb_influx_points_replayed_total')).toBe(stats.spooled);
 
     // Every event in InfluxDB exactly once: by the store and by raw InfluxQL.
     const stored = await store.query({ estate: 'influx-estate', limit: 100_000 });

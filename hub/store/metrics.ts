@@ -1,0 +1,56 @@
+import { Counter, Gauge } from 'prom-client';
+import type { Metrics } from '../metrics.js';
+import type { EventStore } from './types.js';
+import type { WriterStats } from './influx-writer-types.js';
+
+/**
+ * Expose the InfluxDB writer's counters on /metrics, read at scrape time (the writer keeps plain
+ * numbers; prom-client asks for them only when Prometheus does). No-op for the SQLite store.
+ */
+export function registerStoreMetrics(metrics: Metrics, store: EventStore): void {
+  const withStats = store as EventStore & { stats?: () => WriterStats };
+  if (store.kind !== 'influxdb' || typeof withStats.stats !== 'function') return;
+  const stats = (): WriterStats | undefined => {
+    try {
+      return withStats.stats!();
+    } catch {
+      return undefined; // not started yet
+    }
+  };
+  const registers = [metrics.registry];
+  const gauge = (name: string, help: string, read: (s: WriterStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const s = stats();
+        if (s) this.set(read(s));
+      },
+    });
+  // Counters from running totals: add what grew since the last scrape.
+  const counter = (name: string, help: string, read: (s: WriterStats) => number) => {
+    let last = 0;
+    return new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        const s = stats();
+        if (!s) return;
+        const now = read(s);
+        if (now > last) this.inc(now - last);
+        last = now;
+      },
+    });
+  };
+  gauge('rb_influx_spool_depth', 'Points waiting in the disk spool for InfluxDB', (s) => s.spoolDepth);
+  gauge('rb_influx_spool_mode', '1 while writes go to the spool (InfluxDB down or the spool not drained), else 0', (s) => (s.mode === 'spool' ? 1 : 0));
+  gauge('rb_influx_write_requests_in_flight', 'InfluxDB write requests in flight', (s) => s.inFlight);
+  gauge('rb_influx_dead_letters', 'Points refused for good, kept in the dead-letter table', (s) => s.deadLetterTotal);
+  counter('rb_influx_points_spooled_total', 'Points put in the disk spool', (s) => s.spooled);
+  counter('rb_influx_points_replayed_total', 'Spooled points written to InfluxDB', (s) => s.replayed);
+  counter('rb_influx_points_written_total', 'Points written to InfluxDB directly', (s) => s.written);
+  counter('rb_influx_points_dead_lettered_total', 'Points refused for good (InfluxDB 400 or not encodable)', (s) => s.deadLettered);
+  counter('rb_influx_write_retries_total', 'Failed InfluxDB write attempts that will be retried', (s) => s.retries);
+}
