@@ -24,8 +24,8 @@ export function runCli(args: string[]): Promise<string> {
   });
 }
 
-export function startCliProcess(args: string[]): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+export function startCliProcess(args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'], ...(env ? { env: { ...process.env, ...env } } : {}) });
 }
 
 export async function stopChild(p: ChildProcess): Promise<void> {
@@ -42,4 +42,11 @@ export function table(rows: Array<Record<string, string | number>>): string {
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c] ?? '').length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(width[i]!)).join('  ');
   return [line(cols), line(width.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c] ?? ''))))].join('\n');
+}
+
+/** The p-th percentile (nearest rank) of xs; 0 for an empty list. */
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return 0;
+  const s = Float64Array.from(xs).sort();
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }

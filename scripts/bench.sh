@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npm run -s build
 npx tsx bench/gateway.ts
+npx tsx bench/hub.ts

@@ -17,7 +17,7 @@ export const OnvifOptions = z
     pullTimeoutS: z.number().int().min(1).max(60).default(10).describe('PullMessages Timeout: how long the device may hold a pull, s'),
     subscriptionS: z.number().int().min(10).max(3_600).default(60).describe('Pull-point subscription lifetime asked for and renewed, s'),
     requestTimeoutMs: z.number().int().min(100).max(60_000).default(5_000).describe('Total time for one SOAP call (pulls add pullTimeoutS)'),
-    maxResponseBytes: z.number().int().min(4_096).max(4_194_304).default(131_072).describe('Largest SOAP answer accepted, bytes (the parser costs ~0.2 µs a character on the event loop)'),
+    maxResponseBytes: z.number().int().min(4_096).max(4_194_304).default(65_536).describe('Largest SOAP answer accepted, bytes (the parser costs ~0.2 µs a character on the event loop)'),
     snapshotMaxBytes: z.number().int().min(1_024).max(16_777_216).default(4_194_304).describe('Largest snapshot accepted, bytes'),
   })
   .strict();

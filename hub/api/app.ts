@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { Id } from '../../protocol/index.js';
+import { Id, Ulid } from '../../protocol/index.js';
 import { ERRORS, RbError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Registry } from '../registry.js';
-import type { EventStore } from '../store/types.js';
+import { COUNT_INTERVALS, type CountInterval, type EventPosition, type EventStore } from '../store/types.js';
 import type { Bus } from '../bus.js';
 import type { SnapshotStore } from '../snapshots.js';
 import { snapshotRoutes } from './snapshots.js';
@@ -22,17 +22,77 @@ const Time = z.union([
   z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
 ]);
 
+const EventType = z.string().regex(/^[a-z][a-z0-9.-]{0,63}$/, 'must be an event type like door.forced');
+
+/** What a cursor holds: the last item of the previous page. */
+const CursorBody = z
+  .object({
+    ts: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
+    seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    id: Ulid,
+  })
+  .strict();
+
+/** An opaque page cursor: base64url of JSON `{ts, seq, id}` of the last item of the previous page. */
+export function encodeCursor(pos: Required<EventPosition>): string {
+  return Buffer.from(JSON.stringify({ ts: pos.ts, seq: pos.seq, id: pos.id })).toString('base64url');
+}
+
+const Cursor = z
+  .string()
+  .max(256, 'is not a cursor from this API')
+  .transform((text, ctx) => {
+    let body: unknown;
+    try {
+      if (!/^[A-Za-z0-9_-]+$/.test(text)) throw new Error('not base64url');
+      body = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    } catch {
+      body = undefined;
+    }
+    const parsed = CursorBody.safeParse(body);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: 'is not a cursor from this API (pass nextCursor as given)' });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
+
 export const EventsQuery = z
   .object({
     estate: Id.optional(),
     gateway: Id.optional(),
     device: Id.optional(),
-    type: z.string().regex(/^[a-z][a-z0-9.-]{0,63}$/, 'must be an event type like door.forced').optional(),
+    type: EventType.optional(),
     from: Time.optional(),
     to: Time.optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
+    cursor: Cursor.optional(),
   })
   .strict();
+
+/** Most buckets one counts request may span (`(to - from) / interval`). */
+export const MAX_COUNT_BUCKETS = 10_000;
+
+export const CountsQuery = z
+  .object({
+    estate: Id.optional(),
+    device: Id.optional(),
+    type: EventType.optional(),
+    from: Time,
+    to: Time,
+    interval: z.enum(Object.keys(COUNT_INTERVALS) as [CountInterval, ...CountInterval[]]),
+  })
+  .strict()
+  .superRefine((q, ctx) => {
+    if (q.to <= q.from) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
+    else if (Math.ceil((q.to - q.from) / COUNT_INTERVALS[q.interval]) > MAX_COUNT_BUCKETS) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: `the range spans more than ${MAX_COUNT_BUCKETS} ${q.interval} buckets; narrow it or use a wider interval` });
+    }
+  });
+
+function badQuery(error: z.ZodError): RbError {
+  return new RbError('RB_ERR_BAD_QUERY', error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '));
+}
 
 export interface ApiDeps {
   store: EventStore;
@@ -71,21 +131,36 @@ export function createApi(deps: ApiDeps): Express {
 
   app.get('/api/v1/events', async (req, res) => {
     const parsed = EventsQuery.safeParse(req.query);
-    if (!parsed.success) {
-      throw new RbError(
-        'RB_ERR_BAD_QUERY',
-        parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '),
-      );
-    }
+    if (!parsed.success) throw badQuery(parsed.error);
+    const { cursor, limit, ...filters } = parsed.data;
     let items;
     try {
-      items = await store.query(parsed.data);
+      // One more than asked: whether it comes back says whether there is a next page.
+      items = await store.query({ ...filters, limit: limit + 1, before: cursor });
     } catch (err) {
       throw new RbError('RB_ERR_STORE_UNAVAILABLE', (err as Error).message);
     }
+    const more = items.length > limit;
+    if (more) items = items.slice(0, limit);
+    const last = items[items.length - 1];
     // Incident snapshots linked to these events (taken after the event, so kept beside it).
     const links = deps.snapshots.forEvents(items.map((e) => e.id));
-    res.json({ items: items.map((e) => (links.has(e.id) ? { ...e, snapshots: links.get(e.id) } : e)) });
+    res.json({
+      items: items.map((e) => (links.has(e.id) ? { ...e, snapshots: links.get(e.id) } : e)),
+      ...(more && last ? { nextCursor: encodeCursor({ ts: last.ts, seq: last.seq, id: last.id }) } : {}),
+    });
+  });
+
+  app.get('/api/v1/events/counts', async (req, res) => {
+    const parsed = CountsQuery.safeParse(req.query);
+    if (!parsed.success) throw badQuery(parsed.error);
+    let items;
+    try {
+      items = await store.counts(parsed.data);
+    } catch (err) {
+      throw new RbError('RB_ERR_STORE_UNAVAILABLE', (err as Error).message);
+    }
+    res.json({ items });
   });
 
   app.use(

@@ -1,11 +1,11 @@
 import type { Logger } from '../../lib/log.js';
-import type { RbEvent } from '../../protocol/index.js';
 import { InfluxHttp, InfluxUnavailableError } from './influx-http.js';
-import { encodeEvent, MEASUREMENT, nsToMs, parseTimeNs } from './influx-line.js';
-import { checkRetention, DATABASE_NAME, DEFAULT_RETENTION, ensureSchema, hourlySelect, ident, RAW_RP, type Retention } from './influx-schema.js';
+import { encodeEvent } from './influx-line.js';
+import { checkRetention, DATABASE_NAME, DEFAULT_RETENTION, ensureSchema, hourlySelect, RAW_RP, type Retention } from './influx-schema.js';
 import { InfluxSpool, type DeadLetter } from './influx-spool.js';
 import { InfluxWriter, type WriterStats } from './influx-writer.js';
-import type { EventQuery, EventStore } from './types.js';
+import { countEvents, queryEvents, type RunQuery } from './influx-query.js';
+import type { CountQuery, EventQuery, EventStore } from './types.js';
 
 export { InfluxUnavailableError } from './influx-http.js';
 export type { WriterStats as InfluxStoreStats } from './influx-writer.js';
@@ -48,17 +48,6 @@ export interface InfluxEventStore extends EventStore {
 
 const DEFAULT_DATABASE = 'redbutler';
 
-/** Filters in a fixed order, each a fixed InfluxQL fragment with a bound parameter. */
-const FILTERS = [
-  ['estate', '"estate" = $estate'],
-  ['gateway', '"gateway" = $gateway'],
-  ['device', '"device" = $device'],
-  ['type', '"type" = $type'],
-  ['from', 'time >= $from'],
-  ['to', 'time < $to'],
-] as const;
-const COLUMNS = ['time', 'id', 'seq', 'data', 'estate', 'gateway', 'device', 'type'] as const;
-
 /** Event store on InfluxDB 1.x: measurement `events` in RP `raw`, one series per (estate, gateway, device, type). */
 export function createInfluxStore(opts: InfluxStoreOptions): InfluxEventStore {
   const log = opts.log.child({ module: 'hub.store.influx' });
@@ -79,6 +68,20 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxEventStore {
     if (!writer) throw new Error('influx event store is not started');
     return writer;
   }
+
+  /** One read; when InfluxDB is down, says how many events wait in the spool. */
+  const run: RunQuery = async (text, params) => {
+    const w = running();
+    try {
+      return await http.query(text, params);
+    } catch (err) {
+      const depth = w.stats().spoolDepth;
+      if (err instanceof InfluxUnavailableError && depth > 0) {
+        throw new InfluxUnavailableError(`${err.message}; ${depth} events are spooled and will be written when it is back`, { cause: err });
+      }
+      throw err;
+    }
+  };
 
   return {
     kind: 'influxdb',
@@ -135,55 +138,13 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxEventStore {
     },
 
     async query(q: EventQuery) {
-      const w = running();
-      if (!Number.isInteger(q.limit) || q.limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${q.limit}`);
-      if (q.limit === 0) return [];
-      // Sent as InfluxDB `params`, never spliced into the query text. Times as RFC 3339 strings:
-      // exact at ms, where an integer ns bound would be a float beyond 2^53 in JSON.
-      const params: Record<string, string | number> = { limit: q.limit };
-      const where: string[] = [];
-      for (const [key, fragment] of FILTERS) {
-        const value = q[key];
-        if (value === undefined) continue;
-        if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new RangeError(`${key} must be an integer ms time, got ${value}`);
-        params[key] = typeof value === 'number' ? new Date(value).toISOString() : value;
-        where.push(fragment);
-      }
-      const text =
-        `SELECT ${COLUMNS.slice(1).map(ident).join(', ')} FROM ${ident(RAW_RP)}.${ident(MEASUREMENT)}` +
-        (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-        ' ORDER BY time DESC LIMIT $limit';
-      let series;
-      try {
-        series = await http.query(text, params);
-      } catch (err) {
-        const depth = w.stats().spoolDepth;
-        if (err instanceof InfluxUnavailableError && depth > 0) {
-          throw new InfluxUnavailableError(`${err.message}; ${depth} events are spooled and will be written when it is back`, { cause: err });
-        }
-        throw err;
-      }
-      const events: RbEvent[] = [];
-      for (const s of series) {
-        const at = COLUMNS.map((c) => s.columns.indexOf(c));
-        for (const row of s.values) {
-          const [time, id, seq, data, estate, gateway, device, type] = at.map((i) => row[i]);
-          events.push({
-            v: 1,
-            id,
-            seq,
-            ts: nsToMs(parseTimeNs(String(time))),
-            estate,
-            gateway,
-            device,
-            type,
-            data: JSON.parse(String(data)) as unknown,
-          } as RbEvent);
-        }
-      }
-      // Time order already is (ts, seq % 1e6); this settles ties between series (two gateways at
-      // the same ns) and a seq wrap inside one ms, so the order matches the SQLite store exactly.
-      return events.sort((a, b) => b.ts - a.ts || b.seq - a.seq);
+      running();
+      return queryEvents(run, q);
+    },
+
+    async counts(q: CountQuery) {
+      running();
+      return countEvents(run, q);
     },
 
     stats: () => running().stats(),

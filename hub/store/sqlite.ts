@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Logger } from '../../lib/log.js';
 import type { RbEvent } from '../../protocol/index.js';
-import type { EventQuery, EventStore } from './types.js';
+import { checkCountQuery, type CountQuery, type CountRow, type EventQuery, type EventStore } from './types.js';
 
 export interface SqliteStoreOptions {
   /** Database file path, or ':memory:' (tests). */
@@ -54,7 +54,24 @@ const FILTERS = [
   ['to', 'ts < @to'],
 ] as const;
 
-type FilterKey = (typeof FILTERS)[number][0];
+/**
+ * Keyset pagination: strictly older than the cursor in (ts desc, seq desc[, id desc]) order. A row
+ * value comparison, so SQLite seeks the (…, ts, seq) index instead of scanning.
+ */
+const BEFORE = {
+  beforeTs: '(ts, seq) < (@beforeTs, @beforeSeq)',
+  beforeId: '(ts, seq, id) < (@beforeTs, @beforeSeq, @beforeId)',
+} as const;
+
+type FilterKey = (typeof FILTERS)[number][0] | keyof typeof BEFORE;
+
+/** Filters `counts` takes, each one fixed fragment; `from` and `to` are always present. */
+const COUNT_FILTERS = [
+  ['estate', 'estate = @estate'],
+  ['device', 'device = @device'],
+  ['type', 'type = @type'],
+] as const;
+type CountFilterKey = (typeof COUNT_FILTERS)[number][0];
 
 function migrate(db: Database.Database, log: Logger): void {
   const current = db.pragma('user_version', { simple: true }) as number;
@@ -80,6 +97,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): EventStore {
   let insertMany: ((events: readonly RbEvent[], receivedAt: number) => void) | undefined;
   // One prepared statement per combination of filters in use (at most 2^6 of them).
   const selects = new Map<string, Database.Statement<Record<string, string | number>, Row>>();
+  const countSelects = new Map<string, Database.Statement<Record<string, string | number>, CountRow>>();
 
   function open(): Database.Database {
     if (!db) throw new Error('sqlite event store is not started');
@@ -90,13 +108,31 @@ export function createSqliteStore(opts: SqliteStoreOptions): EventStore {
     const cacheKey = keys.join(',');
     let stmt = selects.get(cacheKey);
     if (!stmt) {
-      const where = FILTERS.filter(([key]) => keys.includes(key)).map(([, sql]) => sql);
+      const where: string[] = FILTERS.filter(([key]) => keys.includes(key)).map(([, sql]) => sql);
+      for (const [key, sql] of Object.entries(BEFORE)) if (keys.includes(key as FilterKey)) where.push(sql);
       stmt = open().prepare<Record<string, string | number>, Row>(
         `SELECT id, estate, gateway, device, type, ts, seq, data FROM events
          ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY ts DESC, seq DESC LIMIT @limit`,
+         ORDER BY ts DESC, seq DESC, id DESC LIMIT @limit`,
       );
       selects.set(cacheKey, stmt);
+    }
+    return stmt;
+  }
+
+  function countSelect(keys: readonly CountFilterKey[]): Database.Statement<Record<string, string | number>, CountRow> {
+    const cacheKey = keys.join(',');
+    let stmt = countSelects.get(cacheKey);
+    if (!stmt) {
+      const where = [...COUNT_FILTERS.filter(([key]) => keys.includes(key)).map(([, sql]) => sql), 'ts >= @from', 'ts < @to'];
+      // Integer bucketing aligned to the epoch; the double modulo floors negative times too, as
+      // InfluxDB's GROUP BY time() does.
+      stmt = open().prepare<Record<string, string | number>, CountRow>(
+        `SELECT ts - ((ts % @interval) + @interval) % @interval AS start, type, count(*) AS count FROM events
+         WHERE ${where.join(' AND ')}
+         GROUP BY start, type ORDER BY start, type`,
+      );
+      countSelects.set(cacheKey, stmt);
     }
     return stmt;
   }
@@ -149,6 +185,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): EventStore {
     async stop() {
       if (!db) return;
       selects.clear();
+      countSelects.clear();
       insertMany = undefined;
       db.close();
       db = undefined;
@@ -171,6 +208,17 @@ export function createSqliteStore(opts: SqliteStoreOptions): EventStore {
         params[key] = value;
         keys.push(key);
       }
+      if (q.before) {
+        const { ts, seq, id } = q.before;
+        if (!Number.isSafeInteger(ts) || !Number.isSafeInteger(seq)) throw new RangeError(`before must hold integer ts and seq, got ${ts}, ${seq}`);
+        params.beforeTs = ts;
+        params.beforeSeq = seq;
+        if (id === undefined) keys.push('beforeTs');
+        else {
+          params.beforeId = id;
+          keys.push('beforeId');
+        }
+      }
       return select(keys)
         .all(params)
         .map((r) => ({
@@ -184,6 +232,19 @@ export function createSqliteStore(opts: SqliteStoreOptions): EventStore {
           type: r.type,
           data: JSON.parse(r.data) as unknown,
         }) as RbEvent);
+    },
+
+    async counts(q: CountQuery) {
+      const interval = checkCountQuery(q);
+      const params: Record<string, string | number> = { interval, from: q.from, to: q.to };
+      const keys: CountFilterKey[] = [];
+      for (const [key] of COUNT_FILTERS) {
+        const value = q[key];
+        if (value === undefined) continue;
+        params[key] = value;
+        keys.push(key);
+      }
+      return countSelect(keys).all(params);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { ulid } from 'ulid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EventQuery, EventStore } from '../../../hub/store/types.js';
+import { COUNT_INTERVALS, compareNewestFirst, type CountQuery, type CountRow, type EventPosition, type EventQuery, type EventStore } from '../../../hub/store/types.js';
 import { TS_MAX, TS_MIN, validateEvent, type EventType, type RbEvent } from '../../../protocol/index.js';
 
 /**
@@ -68,6 +68,50 @@ export function expected(all: readonly RbEvent[], q: EventQuery): RbEvent[] {
     )
     .sort(newestFirst)
     .slice(0, q.limit);
+}
+
+/** What a correct store's `counts` returns over `all` (the oracle for the counts tests). */
+export function expectedCounts(all: readonly RbEvent[], q: CountQuery): CountRow[] {
+  const width = COUNT_INTERVALS[q.interval];
+  const byKey = new Map<string, CountRow>();
+  for (const e of all) {
+    if (q.estate !== undefined && e.estate !== q.estate) continue;
+    if (q.device !== undefined && e.device !== q.device) continue;
+    if (q.type !== undefined && e.type !== q.type) continue;
+    if (e.ts < q.from || e.ts >= q.to) continue;
+    const start = e.ts - (((e.ts % width) + width) % width);
+    const key = `${start} ${e.type}`;
+    const row = byKey.get(key) ?? { start, type: e.type, count: 0 };
+    row.count += 1;
+    byKey.set(key, row);
+  }
+  return [...byKey.values()].sort((a, b) => a.start - b.start || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+}
+
+/**
+ * 250 events in 25 milliseconds (10 per ms), 5 devices; within a ms each seq is shared by 5 events
+ * of different devices, so only the id orders them. One ms holds seqs past 10⁶ (InfluxDB keys the
+ * point by seq mod 10⁶, out of seq order).
+ */
+function pagingSet(): RbEvent[] {
+  return Array.from({ length: 250 }, (_, i) => {
+    const ms = Math.floor(i / 10);
+    const seq = ms === 7 ? 999_998 + (i % 10) : 100_000 + Math.floor(i / 5);
+    return makeEvent('door.opened', { door: 1 + (i % 4) }, { ts: T0 + 3 * ms, seq, device: `gate-${i % 5}` });
+  });
+}
+
+/** Events for the counts tests: several minutes, hours and days, two types, two estates, bounds. */
+function countSet(): RbEvent[] {
+  const base = Date.UTC(2024, 4, 1, 0, 0, 0);
+  const offsets = [0, 1, 59_999, 60_000, 61_000, 299_999, 300_000, 3_599_999, 3_600_000, 3_600_001, 7_200_000, 86_399_999, 86_400_000, 90_000_000, 172_800_000];
+  const out: RbEvent[] = [];
+  offsets.forEach((off, i) => {
+    out.push(makeEvent('door.opened', { door: 1 }, { ts: base + off, device: `gate-${i % 2}` }));
+    if (i % 3 === 0) out.push(makeEvent('door.forced', { door: 1 }, { ts: base + off, estate: 'estate-b' }));
+    if (i % 4 === 0) out.push(makeEvent('door.held', { door: 1, heldS: 30 }, { ts: base + off, device: 'gate-1' }));
+  });
+  return out;
 }
 
 /** 2 estates x 2 gateways x 2 devices x 2 types x 3 times: every filter has rows to keep and drop. */
@@ -175,6 +219,77 @@ export function describeStore(name: string, factory: () => Promise<StoreUnderTes
       );
       await store.write(all);
       expect(await store.query({ limit: 10_000 })).toEqual(expected(all, { limit: 10_000 }));
+    });
+
+    it('pages through 250 events with limit 100, each exactly once and in order', async () => {
+      const all = pagingSet();
+      await store.write(all);
+      const want = [...all].sort(compareNewestFirst);
+      const got: RbEvent[] = [];
+      const sizes: number[] = [];
+      let before: EventPosition | undefined;
+      for (let i = 0; i < 10; i += 1) {
+        const page = await store.query({ limit: 100, before });
+        sizes.push(page.length);
+        if (page.length === 0) break;
+        got.push(...page);
+        const last = page[page.length - 1] as RbEvent;
+        before = { ts: last.ts, seq: last.seq, id: last.id };
+      }
+      expect(sizes).toEqual([100, 100, 50, 0]);
+      expect(got.map((e) => e.id)).toEqual(want.map((e) => e.id));
+      expect(got).toEqual(want);
+    });
+
+    it('pages with filters, and `before` without an id is strictly older in (ts, seq)', async () => {
+      const all = pagingSet();
+      await store.write(all);
+      const byDevice = [...all].filter((e) => e.device === 'gate-2').sort(compareNewestFirst);
+      const got: RbEvent[] = [];
+      let before: EventPosition | undefined;
+      for (;;) {
+        const page = await store.query({ device: 'gate-2', from: T0 + 3, limit: 7, before });
+        if (page.length === 0) break;
+        got.push(...page);
+        const last = page[page.length - 1] as RbEvent;
+        before = { ts: last.ts, seq: last.seq, id: last.id };
+      }
+      expect(got).toEqual(byDevice.filter((e) => e.ts >= T0 + 3));
+
+      const sorted = [...all].sort(compareNewestFirst);
+      for (const pivot of [sorted[0], sorted[17], sorted[75], sorted[249]] as RbEvent[]) {
+        const want = sorted.filter((e) => e.ts < pivot.ts || (e.ts === pivot.ts && e.seq < pivot.seq)).slice(0, 20);
+        expect(await store.query({ limit: 20, before: { ts: pivot.ts, seq: pivot.seq } })).toEqual(want);
+      }
+    });
+
+    it('counts events per interval and type, identically in every store', async () => {
+      const all = countSet();
+      await store.write(all);
+      const from = Date.UTC(2024, 4, 1, 0, 0, 0);
+      // Literal answer for one query, so every store is held to the same numbers.
+      expect(await store.counts({ from, to: from + 3 * 3_600_000, interval: '1h' })).toEqual([
+        { start: from, type: 'door.forced', count: 3 },
+        { start: from, type: 'door.held', count: 2 },
+        { start: from, type: 'door.opened', count: 8 },
+        { start: from + 3_600_000, type: 'door.forced', count: 1 },
+        { start: from + 3_600_000, type: 'door.held', count: 1 },
+        { start: from + 3_600_000, type: 'door.opened', count: 2 },
+        { start: from + 7_200_000, type: 'door.opened', count: 1 },
+      ]);
+      const queries: CountQuery[] = [
+        { from, to: from + 3 * 86_400_000, interval: '1m' },
+        { from, to: from + 3 * 86_400_000, interval: '5m' },
+        { from, to: from + 3 * 86_400_000, interval: '1h' },
+        { from, to: from + 3 * 86_400_000, interval: '1d' },
+        { from: from + 1, to: from + 3_600_000, interval: '5m' }, // from inside a bucket; to exclusive
+        { from: from + 30_000, to: from + 86_400_000, interval: '1h', type: 'door.opened' },
+        { from, to: from + 3 * 86_400_000, interval: '1d', estate: 'estate-b' },
+        { from, to: from + 3 * 86_400_000, interval: '1h', device: 'gate-1' },
+        { from, to: from + 3 * 86_400_000, interval: '1h', estate: "estate-a' OR 1=1 --" },
+        { from: from + 10 * 86_400_000, to: from + 11 * 86_400_000, interval: '1d' },
+      ];
+      for (const q of queries) expect(await store.counts(q), JSON.stringify(q)).toEqual(expectedCounts(all, q));
     });
 
     it('keeps unicode, quotes, backslashes and control characters in data intact', async () => {

@@ -1,0 +1,306 @@
+/**
+ * Hub benchmark (issue 4): N gateway processes publishing QoS 1 ~200-byte events → hub → InfluxDB,
+ * beside the same N publishers → bare Mosquitto → one Node mqtt.js QoS 1 subscriber in the same run
+ * (the baseline: a broker that does no work per message). Reports events/s stored, the ratio to the
+ * baseline, ingest latency (publish → PUBACK; the hub acks once the store has the event) and stored
+ * latency (publish → visible in InfluxDB, on a sample), hub RSS, and the hub's RSS with 10,000 idle
+ * authenticated gateway connections.
+ *
+ *   npm run bench:hub     (RB_BENCH_PUBLISHERS, RB_BENCH_DURATION_S, RB_BENCH_WARMUP_S, RB_BENCH_WINDOW,
+ *                          RB_BENCH_CONNECTIONS to resize)
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes, scryptSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { connect, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
+import { openRegistry } from '../hub/registry.js';
+import { clientIdFor, topics } from '../protocol/index.js';
+import { startInfluxd, type Influxd } from '../test/support/influxd.js';
+import { startMosquitto } from '../test/support/mosquitto.js';
+import { freePort } from '../test/support/ports.js';
+import { procRss, sleep, startCliProcess, stopChild, table, waitForPort } from './lib.js';
+
+const PUBLISHERS = Number(process.env.RB_BENCH_PUBLISHERS ?? 4);
+const DURATION_S = Number(process.env.RB_BENCH_DURATION_S ?? 10);
+const WARMUP_S = Number(process.env.RB_BENCH_WARMUP_S ?? 3);
+const WINDOW = Number(process.env.RB_BENCH_WINDOW ?? 100);
+const CONNECTIONS = Number(process.env.RB_BENCH_CONNECTIONS ?? 10_000);
+const SAMPLE_EVERY = 500;
+const ESTATE = 'bench-estate';
+const TOKEN = randomBytes(24).toString('base64url');
+const PUBLISHER = fileURLToPath(new URL('./publisher.ts', import.meta.url));
+const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
+
+interface PubReport { from_ms: number; to_ms: number; sent: number; acked: number; p50_ack_ms: number; p99_ack_ms: number; samples: number; samples_seen: number; p50_stored_ms: number; p99_stored_ms: number }
+interface Creds { gateway: string; username: string; password: string }
+
+/** Hub limits opened up for a benchmark: no per-gateway publish rate, no per-IP connect rate. */
+const HUB_ENV = {
+  RB_API_TOKEN: TOKEN,
+  RB_MQTT_PUBLISH_RATE: '1000000', RB_MQTT_PUBLISH_BURST: '1000000',
+  RB_MQTT_CONNECT_RATE_PER_IP: '1000000', RB_MQTT_CONNECT_BURST_PER_IP: '1000000',
+  RB_MQTT_MAX_CONNECTIONS: String(Math.max(20_000, CONNECTIONS + 1000)),
+};
+
+async function startHub(dataDir: string, influxUrl: string): Promise<{ proc: ReturnType<typeof startCliProcess>; http: string; mqtt: string }> {
+  const [httpPort, mqttPort] = [await freePort(), await freePort()];
+  const proc = startCliProcess(['hub', '--data-dir', dataDir, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1', '--influx-url', influxUrl, '--log-level', 'warn'], HUB_ENV);
+  const alive = (): boolean => proc.exitCode === null;
+  await waitForPort(httpPort, 30_000, alive);
+  await waitForPort(mqttPort, 30_000, alive);
+  return { proc, http: `http://127.0.0.1:${httpPort}`, mqtt: `mqtt://127.0.0.1:${mqttPort}` };
+}
+
+/** Provision through the admin REST API (the path an operator's tooling takes). */
+async function provision(http: string, gateway: string): Promise<Creds> {
+  const res = await fetch(`${http}/api/v1/admin/gateways`, {
+    method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ estate: ESTATE, gateway }),
+  });
+  if (res.status !== 201) throw new Error(`provisioning ${gateway}: HTTP ${res.status} ${await res.text()}`);
+  return { gateway, ...((await res.json()) as { username: string; password: string }) };
+}
+
+/** N publisher processes at once; resolves with their JSON reports. */
+function runPublishers(url: string, creds: Creds[], influx?: string): Promise<PubReport[]> {
+  return Promise.all(creds.map((c) => new Promise<PubReport>((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', PUBLISHER], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: {
+        ...process.env, RB_PUB_URL: url, RB_PUB_ESTATE: ESTATE, RB_PUB_GATEWAY: c.gateway, RB_PUB_USERNAME: c.username, RB_PUB_PASSWORD: c.password,
+        RB_PUB_WARMUP_MS: String(WARMUP_S * 1000), RB_PUB_DURATION_MS: String(DURATION_S * 1000), RB_PUB_WINDOW: String(WINDOW),
+        RB_PUB_SAMPLE_EVERY: String(SAMPLE_EVERY), ...(influx ? { RB_PUB_INFLUX: influx } : {}),
+      },
+    });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as PubReport) : reject(new Error(`publisher ${c.gateway} exited ${code}`))));
+  })));
+}
+
+async function influxCount(influx: Influxd, db: string, gateway: string, fromMs: number, toMs: number): Promise<number> {
+  const q = `SELECT count("id") FROM "raw"."events" WHERE "gateway" = $g AND time >= ${fromMs}ms AND time < ${toMs}ms`;
+  const res = await fetch(`${influx.url}/query?db=${db}&q=${encodeURIComponent(q)}&params=${encodeURIComponent(JSON.stringify({ g: gateway }))}`);
+  const body = (await res.json()) as { results?: Array<{ series?: Array<{ values?: unknown[][] }> }> };
+  return Number(body.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0);
+}
+
+/** Points stored for the measured windows, once the count stops growing (writer batches, spool replay). */
+async function storedCount(influx: Influxd, db: string, creds: Creds[], reports: PubReport[]): Promise<number> {
+  let last = -1;
+  for (let i = 0; i < 60; i++) {
+    const counts = await Promise.all(creds.map((c, k) => influxCount(influx, db, c.gateway, reports[k]!.from_ms, reports[k]!.to_ms)));
+    const total = counts.reduce((a, b) => a + b, 0);
+    if (total === last) return total;
+    last = total;
+    await sleep(500);
+  }
+  return last;
+}
+
+const sum = (rs: PubReport[], k: keyof PubReport): number => rs.reduce((a, r) => a + r[k], 0);
+const worst = (rs: PubReport[], k: keyof PubReport): number => Math.max(...rs.map((r) => r[k]));
+const mid = (rs: PubReport[], k: keyof PubReport): number => [...rs.map((r) => r[k])].sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
+
+/** Hub: N publishers → hub → InfluxDB. */
+async function hubRun(influx: Influxd, dir: string): Promise<Record<string, number>> {
+  const db = 'rb_bench';
+  const hub = await startHub(join(dir, 'hub'), `${influx.url}/${db}`);
+  try {
+    const creds = await Promise.all(Array.from({ length: PUBLISHERS }, (_, i) => provision(hub.http, `gw-${i + 1}`)));
+    log(`hub: ${PUBLISHERS} publishers, window ${WINDOW}, ${WARMUP_S} s warm-up + ${DURATION_S} s…`);
+    let peakDuring = 0;
+    const timer = setInterval(() => (peakDuring = Math.max(peakDuring, procRss(hub.proc.pid!).rssMb)), 250);
+    const reports = await runPublishers(hub.mqtt, creds, `${influx.url}/${db}`);
+    clearInterval(timer);
+    const stored = await storedCount(influx, db, creds, reports);
+    const rss = procRss(hub.proc.pid!);
+    return {
+      sent: sum(reports, 'sent'), acked: sum(reports, 'acked'), stored, events_per_s: stored / DURATION_S,
+      // Per publisher percentiles: the median publisher's p50, the worst publisher's p99.
+      p50_ingest_ms: mid(reports, 'p50_ack_ms'), p99_ingest_ms: worst(reports, 'p99_ack_ms'),
+      stored_samples: sum(reports, 'samples_seen'), stored_samples_taken: sum(reports, 'samples'),
+      p50_stored_ms: mid(reports, 'p50_stored_ms'), p99_stored_ms: worst(reports, 'p99_stored_ms'),
+      rss_mb: Math.max(peakDuring, rss.rssMb), rss_mb_peak: rss.peakMb,
+    };
+  } finally {
+    await stopChild(hub.proc);
+  }
+}
+
+/** Baseline: the same N publishers → bare Mosquitto → one mqtt.js QoS 1 subscriber. */
+async function mosquittoRun(): Promise<Record<string, number>> {
+  const mosquitto = await startMosquitto();
+  const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosquitto.port}`, { clientId: 'bench-subscriber', clean: true, reconnectPeriod: 0 });
+  try {
+    await sub.subscribeAsync('rb/v1/#', { qos: 1 });
+    const ts = new Map<string, number[]>();
+    sub.on('message', (_topic, payload) => {
+      const e = JSON.parse(payload.toString()) as { gateway: string; ts: number };
+      let xs = ts.get(e.gateway);
+      if (!xs) ts.set(e.gateway, (xs = []));
+      xs.push(e.ts);
+    });
+    const creds = Array.from({ length: PUBLISHERS }, (_, i) => ({ gateway: `gw-${i + 1}`, username: 'x', password: 'x' }));
+    log(`mosquitto: ${PUBLISHERS} publishers → 1 subscriber, ${WARMUP_S} s warm-up + ${DURATION_S} s…`);
+    const reports = await runPublishers(`mqtt://127.0.0.1:${mosquitto.port}`, creds);
+    // Let the subscriber drain what the broker still queues for it.
+    let last = -1;
+    for (let n = 0; n !== last; await sleep(500)) [last, n] = [n, [...ts.values()].reduce((a, xs) => a + xs.length, 0)];
+    const delivered = creds.reduce((a, c, k) => a + (ts.get(c.gateway) ?? []).filter((t) => t >= reports[k]!.from_ms && t < reports[k]!.to_ms).length, 0);
+    return { sent: sum(reports, 'sent'), delivered, events_per_s: delivered / DURATION_S, p50_ack_ms: mid(reports, 'p50_ack_ms'), p99_ack_ms: worst(reports, 'p99_ack_ms') };
+  } finally {
+    await sub.endAsync();
+    await mosquitto.stop();
+  }
+}
+
+// --- idle connections --------------------------------------------------------------------------
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+const str = (s: string): Buffer => Buffer.concat([Buffer.from([s.length >> 8, s.length & 0xff]), Buffer.from(s)]);
+const packet = (type: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([type]), varint(body.length), body]);
+
+/**
+ * One idle gateway over a raw socket (an mqtt.js client costs ~100 KiB in the bench process; 10k of
+ * them would measure the bench, not the hub): MQTT 3.1.1 CONNECT with credentials and its client id,
+ * then SUBSCRIBE to its command topic as the real gateway uplink does; resolves at SUBACK.
+ */
+function idleGateway(port: number, estate: string, gateway: string, password: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    let buf = Buffer.alloc(0);
+    let state: 'connack' | 'suback' = 'connack';
+    s.once('error', reject);
+    s.once('close', () => reject(new Error(`${gateway}: connection closed (${state})`)));
+    s.on('connect', () => {
+      const vh = Buffer.concat([str('MQTT'), Buffer.from([4, 0xc2, 0, 120])]); // v3.1.1, user+pass+clean, keepalive 120 s
+      s.write(packet(0x10, Buffer.concat([vh, str(clientIdFor(estate, gateway)), str(`${estate}.${gateway}`), str(password)])));
+    });
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (state === 'connack' && buf.length >= 4) {
+        if (buf[0] !== 0x20 || buf[3] !== 0) return reject(new Error(`${gateway}: CONNACK ${buf.subarray(0, 4).toString('hex')}`));
+        buf = buf.subarray(4);
+        state = 'suback';
+        s.write(packet(0x82, Buffer.concat([Buffer.from([0, 1]), str(topics.gatewayCommands(estate, gateway)), Buffer.from([1])])));
+      }
+      if (state === 'suback' && buf.length >= 5) {
+        if (buf[0] !== 0x90) return reject(new Error(`${gateway}: expected SUBACK, got ${buf.subarray(0, 5).toString('hex')}`));
+        s.removeAllListeners('close');
+        s.removeAllListeners('data');
+        resolve(s);
+      }
+    });
+  });
+}
+
+/**
+ * 10k idle gateways on a fresh hub. Provisioning writes the registry directly with a scrypt hash of
+ * N=16 (the hub reads N, r, p from the stored hash): with the production N=2^15 every login costs
+ * ~50-100 ms of CPU and 10k logins take 10+ minutes; the cost per held connection is the same.
+ */
+async function idleRun(influx: Influxd, dir: string): Promise<Record<string, number>> {
+  const dataDir = join(dir, 'hub-idle');
+  openRegistry(dataDir).close(); // create and migrate the schema
+  const ids = Array.from({ length: CONNECTIONS }, (_, i) => ({ estate: `idle-${Math.floor(i / 500)}`, gateway: `gw-${i}`, password: randomBytes(24).toString('base64url') }));
+  const db = new Database(join(dataDir, 'registry.db'));
+  const estate = db.prepare('INSERT OR IGNORE INTO estates (id) VALUES (?)');
+  const gw = db.prepare('INSERT INTO gateways (estate, gateway, username, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)');
+  db.transaction(() => {
+    for (const g of ids) {
+      const salt = randomBytes(16);
+      const key = scryptSync(g.password, salt, 32, { N: 16, r: 8, p: 1 });
+      estate.run(g.estate);
+      gw.run(g.estate, g.gateway, `${g.estate}.${g.gateway}`, `scrypt$16$8$1$${salt.toString('base64')}$${key.toString('base64')}`, Date.now());
+    }
+  })();
+  db.close();
+  const hub = await startHub(dataDir, `${influx.url}/rb_idle`);
+  const sockets: Socket[] = [];
+  try {
+    await sleep(2000);
+    const before = procRss(hub.proc.pid!).rssMb;
+    log(`idle: ${CONNECTIONS} authenticated gateway connections…`);
+    const start = performance.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: 100 }, async () => {
+      while (next < ids.length) {
+        const g = ids[next++]!;
+        sockets.push(await idleGateway(Number(new URL(hub.mqtt).port), g.estate, g.gateway, g.password));
+      }
+    }));
+    const connectS = (performance.now() - start) / 1000;
+    await sleep(5000); // idle: let the hub settle
+    const after = procRss(hub.proc.pid!).rssMb;
+    const perConn = (after - before) / CONNECTIONS;
+    return { connections: CONNECTIONS, connect_s: connectS, rss_mb_before: before, rss_mb_after: after, kib_per_connection: perConn * 1024, rss_mb_10k: before + perConn * 10_000 };
+  } finally {
+    for (const s of sockets) s.destroy();
+    await stopChild(hub.proc);
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'rb-bench-hub-'));
+  const influx = await startInfluxd();
+  try {
+    const only = process.env.RB_BENCH_ONLY; // 'hub', 'mosquitto' or 'idle', to profile one part
+    const h = !only || only === 'hub' ? await hubRun(influx, dir) : undefined;
+    const m = !only || only === 'mosquitto' ? await mosquittoRun() : undefined;
+    const idle = !only || only === 'idle' ? await idleRun(influx, dir) : undefined;
+    const ratio = h && m ? h.events_per_s! / m.events_per_s! : NaN;
+
+    if (h || m) console.log(`\nHub benchmark — ${PUBLISHERS} publisher processes, QoS 1, window ${WINDOW} each, ${WARMUP_S} s warm-up + ${DURATION_S} s measured; ${new Date().toISOString()}`);
+    const rows = [];
+    if (h) rows.push({ path: 'hub → InfluxDB (stored)', 'sent': h.sent!, 'events': h.stored!, 'events/s': Math.round(h.events_per_s!), 'vs mosquitto': m ? +ratio.toFixed(2) : '-', 'ack p50 ms': h.p50_ingest_ms!, 'ack p99 ms': h.p99_ingest_ms!, 'stored p50 ms': h.p50_stored_ms!, 'stored p99 ms': h.p99_stored_ms! });
+    if (m) rows.push({ path: 'bare mosquitto → 1 subscriber', 'sent': m.sent!, 'events': m.delivered!, 'events/s': Math.round(m.events_per_s!), 'vs mosquitto': 1, 'ack p50 ms': m.p50_ack_ms!, 'ack p99 ms': m.p99_ack_ms!, 'stored p50 ms': '-', 'stored p99 ms': '-' });
+    if (rows.length) console.log(table(rows));
+    if (h) {
+      console.log(`\nack = publish → PUBACK (ingest: the hub acks once InfluxDB or the spool has the event); stored = publish → visible in InfluxDB, polled every 20 ms for every ${SAMPLE_EVERY}th event (${h.stored_samples}/${h.stored_samples_taken} seen). p50 = median publisher, p99 = worst publisher.`);
+      console.log(`Hub RSS under load: ${h.rss_mb!.toFixed(0)} MiB (peak ${h.rss_mb_peak!.toFixed(0)} MiB).`);
+    }
+    if (idle) {
+      const measured = CONNECTIONS >= 10_000;
+      console.log(`\n${table([{ 'idle gateways': CONNECTIONS, 'connect s': idle.connect_s!, 'hub RSS before MiB': idle.rss_mb_before!, 'after MiB': idle.rss_mb_after!, 'KiB/conn': idle.kib_per_connection!, [`10k ${measured ? '(measured)' : '(extrapolated)'} MiB`]: idle.rss_mb_10k! }])}`);
+      console.log('Idle gateways: authenticated (CONNECT with credentials, own client id) and subscribed to their command topic; registry hashes use scrypt N=16 so 10k logins take seconds, not 10+ minutes.');
+    }
+    console.log('Targets: stored/s >= 0.7x bare mosquitto; 10k idle connections <= 1 GiB hub RSS.');
+
+    const out = {
+      bench: 'hub', when: new Date().toISOString(),
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model, mem_gb: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
+      publishers: PUBLISHERS, window: WINDOW, warmup_s: WARMUP_S, duration_s: DURATION_S,
+      ratio_vs_mosquitto: Number.isNaN(ratio) ? null : +ratio.toFixed(3),
+      events_per_s: h ? Math.round(h.events_per_s!) : null,
+      mosquitto_events_per_s: m ? Math.round(m.events_per_s!) : null,
+      p50_ingest_ms: h ? +h.p50_ingest_ms!.toFixed(2) : null, p99_ingest_ms: h ? +h.p99_ingest_ms!.toFixed(2) : null,
+      p50_stored_ms: h ? +h.p50_stored_ms!.toFixed(1) : null, p99_stored_ms: h ? +h.p99_stored_ms!.toFixed(1) : null,
+      rss_mb_hub_load: h ? Math.round(h.rss_mb!) : null,
+      rss_mb_10k_connections: idle ? Math.round(idle.rss_mb_10k!) : null,
+      rss_10k_connections_method: idle ? (CONNECTIONS >= 10_000 ? `measured with ${CONNECTIONS} connections` : `extrapolated linearly from ${CONNECTIONS} connections`) : null,
+      hub: h ?? null, mosquitto: m ?? null, idle: idle ?? null,
+    };
+    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+    writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+  } finally {
+    await influx.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
