@@ -79,13 +79,20 @@ function runPublishers(url: string, creds: Creds[], influx?: string): Promise<Pu
     });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as PubReport) : reject(new Error(`publisher ${c.gateway} exited ${code}`))));
+    // 'close', not 'exit': stdout may still hold the report when the process has exited.
+    p.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as PubReport) : reject(new Error(`publisher ${c.gateway} exited ${code}`))));
   })));
 }
 
 async function influxCount(influx: Influxd, db: string, gateway: string, fromMs: number, toMs: number): Promise<number> {
-  const q = `SELECT count("id") FROM "raw"."events" WHERE "gateway" = $g AND time >= ${fromMs}ms AND time < ${toMs}ms`;
-  const res = await fetch(`${influx.url}/query?db=${db}&q=${encodeURIComponent(q)}&params=${encodeURIComponent(JSON.stringify({ g: gateway }))}`);
+  // Bound parameters only, times too (RFC 3339 strings), as everywhere else.
+  const q = 'SELECT count("id") FROM "raw"."events" WHERE "gateway" = $g AND time >= $from AND time < $to';
+  const params = { g: gateway, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() };
+  const url = new URL('/query', influx.url);
+  url.searchParams.set('db', db);
+  url.searchParams.set('q', q);
+  url.searchParams.set('params', JSON.stringify(params));
+  const res = await fetch(url);
   const body = (await res.json()) as { results?: Array<{ series?: Array<{ values?: unknown[][] }> }> };
   return Number(body.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0);
 }
@@ -296,7 +303,9 @@ async function main(): Promise<void> {
       hub: h ?? null, mosquitto: m ?? null, idle: idle ?? null,
     };
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-    writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+    // A partial run (RB_BENCH_ONLY) goes to its own file, so latest.json always holds a whole run.
+    const name = process.env.RB_BENCH_ONLY ? `latest-${process.env.RB_BENCH_ONLY}.json` : 'latest.json';
+    writeFileSync(new URL(`./results/${name}`, import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
   } finally {
     await influx.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -20,7 +20,7 @@ export function runCli(args: string[]): Promise<string> {
     const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`red-butler ${args.join(' ')} exited ${code}`))));
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`red-butler ${args.join(' ')} exited ${code}`))));
   });
 }
 

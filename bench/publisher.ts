@@ -43,13 +43,21 @@ function event(i: number): RbEvent {
   } as RbEvent;
 }
 
-/** Poll InfluxDB (bound parameters for the tag and id; the time range is our own integer) until the point is there. */
+/** RFC 3339 with nanoseconds, as InfluxDB takes a time bound in a bound parameter. */
+function rfc3339Nano(ns: bigint): string {
+  const ms = new Date(Number(ns / 1_000_000n)).toISOString(); // ...T12:34:56.789Z
+  return `${ms.slice(0, 19)}.${String(ns % 1_000_000_000n).padStart(9, '0')}Z`;
+}
+
+/** Poll InfluxDB (bound parameters only) until the point is there. */
 async function storedDelay(e: RbEvent, t0: number, deadline: number): Promise<number | undefined> {
   const u = new URL(INFLUX!);
-  const db = u.pathname.slice(1);
   const ns = BigInt(e.ts) * 1_000_000n + BigInt(e.seq % 1_000_000);
-  const q = `SELECT count("id") FROM "raw"."events" WHERE "gateway" = $g AND "id" = $id AND time >= ${ns}ns AND time <= ${ns}ns`;
-  const url = `${u.origin}/query?db=${encodeURIComponent(db)}&q=${encodeURIComponent(q)}&params=${encodeURIComponent(JSON.stringify({ g: e.gateway, id: e.id }))}`;
+  const q = 'SELECT count("id") FROM "raw"."events" WHERE "gateway" = $g AND "id" = $id AND time >= $t AND time <= $t';
+  const url = new URL('/query', u.origin);
+  url.searchParams.set('db', u.pathname.slice(1));
+  url.searchParams.set('q', q);
+  url.searchParams.set('params', JSON.stringify({ g: e.gateway, id: e.id, t: rfc3339Nano(ns) }));
   while (Date.now() < deadline) {
     const res = await fetch(url);
     const body = (await res.json()) as { results?: Array<{ series?: Array<{ values?: unknown[][] }> }> };

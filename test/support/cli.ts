@@ -29,7 +29,8 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
       proc.kill('SIGKILL');
       reject(new Error(`red-butler ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 20_000} ms\n${stderr}`));
     }, opts.timeoutMs ?? 20_000);
-    proc.on('exit', (code) => {
+    // 'close', not 'exit': the pipes may still hold output when the process has exited.
+    proc.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
