@@ -4,48 +4,13 @@
  * writes it; test/docs/configuration.test.ts checks it is current.
  */
 import { writeFileSync } from 'node:fs';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { optionRows, toJsonSchema } from './lib/schema-table.js';
 import { GatewayConfigSchema } from '../gateway/config.js';
 import { HubConfigSchema } from '../hub/config.js';
 
-interface JsonSchema {
-  type?: string | string[];
-  description?: string;
-  default?: unknown;
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  items?: JsonSchema;
-  enum?: unknown[];
-  anyOf?: JsonSchema[];
-}
-
-function typeOf(s: JsonSchema): string {
-  if (s.enum) return s.enum.map((v) => JSON.stringify(v)).join(' | ');
-  if (s.anyOf) return [...new Set(s.anyOf.map(typeOf))].join(' | ');
-  if (s.type === 'array') return `${s.items ? typeOf(s.items) : 'any'}[]`;
-  return (Array.isArray(s.type) ? s.type.join('|') : s.type) ?? 'any';
-}
-
-const cell = (v: string) => v.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-
-function rows(schema: JsonSchema, prefix = ''): string[] {
-  const out: string[] = [];
-  for (const [key, prop] of Object.entries(schema.properties ?? {})) {
-    const path = prefix + key;
-    if (prop.type === 'object' && prop.properties) {
-      out.push(...rows(prop, `${path}.`));
-      continue;
-    }
-    const required = schema.required?.includes(key) && prop.default === undefined ? 'yes' : '';
-    const def = prop.default === undefined ? '' : `\`${JSON.stringify(prop.default)}\``;
-    out.push(`| \`${path}\` | ${cell(typeOf(prop))} | ${def} | ${required} | ${cell(prop.description ?? '')} |`);
-  }
-  return out;
-}
-
 function table(schema: z.ZodType): string[] {
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
-  return ['| key | type | default | required | description |', '|---|---|---|---|---|', ...rows(json)];
+  return ['| key | type | default | required | description |', '|---|---|---|---|---|', ...optionRows(toJsonSchema(schema), true)];
 }
 
 export function renderConfigDocs(): string {

@@ -5,30 +5,8 @@
  * (test/devices/docs.test.ts runs the same comparison).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { z } from 'zod';
+import { TABLE_HEAD, optionRows, toJsonSchema } from './lib/schema-table.js';
 import { driverRegistry } from '../devices/registry.js';
-
-interface JsonSchema {
-  type?: string | string[];
-  description?: string;
-  default?: unknown;
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  items?: JsonSchema;
-  enum?: unknown[];
-  anyOf?: JsonSchema[];
-  format?: string;
-}
-
-function typeOf(s: JsonSchema): string {
-  if (s.enum) return s.enum.map((v) => JSON.stringify(v)).join(' | ');
-  if (s.anyOf) return s.anyOf.map(typeOf).join(' | ');
-  if (s.type === 'array') return `${s.items ? typeOf(s.items) : 'any'}[]`;
-  if (s.type === 'object') return 'object';
-  return (Array.isArray(s.type) ? s.type.join('|') : s.type) ?? (s.format ?? 'any');
-}
-
-const cell = (v: string) => v.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 export function renderDeviceDocs(): string {
   const out = [
@@ -41,17 +19,11 @@ export function renderDeviceDocs(): string {
     '',
   ];
   for (const factory of [...driverRegistry.values()].sort((a, b) => a.name.localeCompare(b.name))) {
-    const schema = z.toJSONSchema(factory.options, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
     out.push(`## \`${factory.name}\``, '');
     out.push(`- kind: ${factory.kind}; vendor / protocol: ${factory.profile.vendor}`);
     out.push(`- events: ${factory.profile.events.map((e) => `\`${e}\``).join(', ')}`);
     out.push(`- commands: ${factory.profile.commands.length ? factory.profile.commands.map((c) => `\`${c}\``).join(', ') : '—'}`);
-    out.push('', '| option | type | default | required | description |', '|---|---|---|---|---|');
-    for (const [key, prop] of Object.entries(schema.properties ?? {})) {
-      const required = schema.required?.includes(key) && prop.default === undefined ? 'yes' : '';
-      const def = prop.default === undefined ? '' : `\`${JSON.stringify(prop.default)}\``;
-      out.push(`| \`${key}\` | ${cell(typeOf(prop))} | ${def} | ${required} | ${cell(prop.description ?? '')} |`);
-    }
+    out.push('', ...TABLE_HEAD, ...optionRows(toJsonSchema(factory.options), false));
     out.push('');
   }
   return out.join('\n');

@@ -1,16 +1,12 @@
 import { clientIdFor } from '../../protocol/index.js';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveHubConfig, type HubConfigInput } from '../../hub/config.js';
-import { createHub, type Hub } from '../../hub/main.js';
+import type { HubConfigInput } from '../../hub/config.js';
+import type { Hub } from '../../hub/main.js';
 import type { GatewayCredentials } from '../../hub/registry.js';
 import { topics } from '../../protocol/index.js';
-import { connectGateway, endClient, makeEvent, metricValue, publishOutcome, sleep, subscribeGranted, waitFor } from '../support/hub.js';
+import { connectGateway, makeEvent, publishOutcome, sleep, startTestHub, subscribeGranted, waitFor } from '../support/hub.js';
 
 /**
  * Broker hardening at the packet level, against a real aedes on a real port: packet sizes enforced
@@ -35,28 +31,8 @@ afterEach(async () => {
 });
 
 async function startHub(extra: Partial<HubConfigInput> = {}): Promise<H> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'rb-hardening-'));
-  const config = resolveHubConfig({ dataDir, host: '127.0.0.1', httpPort: 0, mqttPort: 0, logLevel: 'silent', ...extra }, {});
-  const hub = createHub({ config, log: pino({ level: 'silent' }) });
-  await hub.start();
-  const port = hub.mqttAddress().port;
-  const httpUrl = `http://127.0.0.1:${hub.httpAddress().port}`;
-  const clients: MqttClient[] = [];
-  h = {
-    hub,
-    port,
-    metric: async (name, labels) => metricValue(await (await fetch(`${httpUrl}/metrics`)).text(), name, labels),
-    async connect(creds, opts) {
-      const c = await connectGateway(`mqtt://127.0.0.1:${port}`, creds, opts);
-      clients.push(c);
-      return c;
-    },
-    async stop() {
-      await Promise.all(clients.map((c) => endClient(c)));
-      await hub.stop();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
+  const t = await startTestHub({ config: extra });
+  h = { hub: t.hub, port: t.mqttPort, metric: t.metric, connect: t.connect, stop: t.stop };
   return h;
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
 import { ulid } from 'ulid';
-import { resolveHubConfig } from '../../hub/config.js';
+import { resolveHubConfig, type HubConfigInput } from '../../hub/config.js';
 import { createHub, type Hub } from '../../hub/main.js';
 import type { GatewayCredentials } from '../../hub/registry.js';
 import type { EventStore } from '../../hub/store/types.js';
@@ -54,6 +54,8 @@ export interface TestHubOptions {
   dedupWindow?: number;
   /** RB_API_TOKEN: enables the snapshot read routes. */
   apiToken?: string;
+  /** Any other hub settings (broker limits, TLS...), as resolveHubConfig takes them. */
+  config?: Partial<HubConfigInput>;
 }
 
 export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> {
@@ -70,6 +72,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
         mqttPort: opts.mqttPort ?? 0,
         dedupWindow: opts.dedupWindow,
         apiToken: opts.apiToken,
+        ...opts.config,
         logLevel: 'silent',
         influxUrl: opts.influxUrl,
         maxPayloadBytes: opts.maxPayloadBytes,
