@@ -1,6 +1,7 @@
 import type { z } from 'zod';
-import type { AccessMethod, CommandName, DenyReason, EventType } from '../../protocol/index.js';
+import type { AccessMethod, CommandName, DenyReason } from '../../protocol/index.js';
 import type { DeviceProfile } from '../types.js';
+import { ACCESS_GATE_EVENTS } from './profile.js';
 
 /**
  * ZKTeco access-control event codes (the `event` field of an ADMS `rtlog` record) mapped to Red Butler
@@ -95,14 +96,7 @@ export type ZkCommand = (typeof ZKTECO_COMMANDS)[number];
 export const zktecoProfile = Object.freeze({
   kind: 'access-gate',
   vendor: 'ZKTeco (ADMS push)',
-  events: [
-    'access.granted',
-    'access.denied',
-    'door.opened',
-    'door.closed',
-    'door.forced',
-    'door.held',
-    'device.tamper',
-  ] as const satisfies readonly EventType[],
+  // The same events as every access gate; only the commands differ (no "always closed").
+  events: ACCESS_GATE_EVENTS,
   commands: ZKTECO_COMMANDS,
 } as const satisfies DeviceProfile);

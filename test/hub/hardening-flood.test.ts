@@ -3,13 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HubConfigInput } from '../../hub/config.js';
-import type { Hub } from '../../hub/main.js';
-import type { GatewayCredentials } from '../../hub/registry.js';
 import { topics } from '../../protocol/index.js';
-import { connectGateway, makeEvent, publishOutcome, sleep, startTestHub, waitFor, type PublishOutcome } from '../support/hub.js';
+import { connectGateway, makeEvent, publishOutcome, sleep, startTestHub, type TestHub, waitFor, type PublishOutcome } from '../support/hub.js';
 
 /**
  * Connection floods against a real aedes on a real port: thousands of peers that never CONNECT,
@@ -23,23 +20,14 @@ setFlagsFromString('--expose-gc');
 /** A full GC before reading RSS, so garbage not yet collected does not read as growth. */
 const gc = runInNewContext('gc') as () => void;
 
-interface H {
-  hub: Hub;
-  port: number;
-  metric(name: string, labels?: Record<string, string>): Promise<number>;
-  connect(creds: GatewayCredentials, opts?: IClientOptions): Promise<MqttClient>;
-  stop(): Promise<void>;
-}
-
-let h: H | undefined;
+let h: TestHub | undefined;
 afterEach(async () => {
   await h?.stop();
   h = undefined;
 });
 
-async function startHub(extra: Partial<HubConfigInput> = {}): Promise<H> {
-  const t = await startTestHub({ config: extra });
-  h = { hub: t.hub, port: t.mqttPort, metric: t.metric, connect: t.connect, stop: t.stop };
+async function startHub(extra: Partial<HubConfigInput> = {}): Promise<TestHub> {
+  h = await startTestHub({ config: extra });
   return h;
 }
 
@@ -100,7 +88,7 @@ describe('connection floods', () => {
       const peers: Array<{ closed: Promise<void> }> = [];
       const n = Math.min(batch, total - opened);
       for (let i = 0; i < n; i += 250) {
-        const group = Array.from({ length: Math.min(250, n - i) }, (_, j) => garbage(t.port, (opened + i + j) % 3));
+        const group = Array.from({ length: Math.min(250, n - i) }, (_, j) => garbage(t.mqttPort, (opened + i + j) % 3));
         peers.push(...(await Promise.all(group)));
       }
       opened += n;
@@ -138,9 +126,9 @@ describe('connection floods', () => {
   it('closes connections over mqttMaxConnections at once and counts them; the slots free up', async () => {
     const t = await startHub({ mqttMaxConnections: 20, mqttConnectTimeoutMs: 1_000 });
     const gw = await t.hub.registry.addGateway(E, 'gw-1');
-    const held = await Promise.all(Array.from({ length: 20 }, () => garbage(t.port, 0)));
+    const held = await Promise.all(Array.from({ length: 20 }, () => garbage(t.mqttPort, 0)));
     expect(await waitFor(async () => (await t.metric('rb_mqtt_connections_open')) === 20)).toBe(true);
-    const extra = await garbage(t.port, 0);
+    const extra = await garbage(t.mqttPort, 0);
     expect(await Promise.race([extra.closed.then(() => true), sleep(500).then(() => false)])).toBe(true);
     expect(await t.metric('rb_mqtt_connections_refused_total', { reason: 'max-connections' })).toBe(1);
     // the connect timeout frees the slots; a gateway gets in
@@ -152,7 +140,7 @@ describe('connection floods', () => {
     const t = await startHub({ mqttConnectRatePerIp: 0.5, mqttConnectBurstPerIp: 3 });
     const gw = await t.hub.registry.addGateway(E, 'gw-1');
     for (let i = 0; i < 3; i++) await (await t.connect(gw)).endAsync(true);
-    const err = await connectGateway(`mqtt://127.0.0.1:${t.port}`, gw).then(
+    const err = await connectGateway(`mqtt://127.0.0.1:${t.mqttPort}`, gw).then(
       (c) => c.endAsync(true).then(() => undefined),
       (e: unknown) => e as { code?: number },
     );

@@ -3,10 +3,9 @@ import { connect, type Socket } from 'node:net';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HubConfigInput } from '../../hub/config.js';
-import type { Hub } from '../../hub/main.js';
 import type { GatewayCredentials } from '../../hub/registry.js';
 import { topics } from '../../protocol/index.js';
-import { connectGateway, makeEvent, publishOutcome, sleep, startTestHub, subscribeGranted, waitFor } from '../support/hub.js';
+import { connectGateway, makeEvent, publishOutcome, sleep, startTestHub, type TestHub, subscribeGranted, waitFor } from '../support/hub.js';
 
 /**
  * Broker hardening at the packet level, against a real aedes on a real port: packet sizes enforced
@@ -16,23 +15,14 @@ import { connectGateway, makeEvent, publishOutcome, sleep, startTestHub, subscri
 const E = 'estate-a';
 const MiB = 1024 * 1024;
 
-interface H {
-  hub: Hub;
-  port: number;
-  metric(name: string, labels?: Record<string, string>): Promise<number>;
-  connect(creds: GatewayCredentials, opts?: IClientOptions): Promise<MqttClient>;
-  stop(): Promise<void>;
-}
-
-let h: H | undefined;
+let h: TestHub | undefined;
 afterEach(async () => {
   await h?.stop();
   h = undefined;
 });
 
-async function startHub(extra: Partial<HubConfigInput> = {}): Promise<H> {
-  const t = await startTestHub({ config: extra });
-  h = { hub: t.hub, port: t.mqttPort, metric: t.metric, connect: t.connect, stop: t.stop };
+async function startHub(extra: Partial<HubConfigInput> = {}): Promise<TestHub> {
+  h = await startTestHub({ config: extra });
   return h;
 }
 
@@ -92,7 +82,7 @@ describe('packet size, from the fixed header', () => {
     globalThis.gc?.();
     const rss0 = process.memoryUsage().rss;
     for (let round = 0; round < 5; round++) {
-      const s = await openSocket(t.port);
+      const s = await openSocket(t.mqttPort);
       s.on('error', () => {});
       const closed = closedWithin(s, 2_000);
       // fixed header: CONNECT, Remaining Length 268,435,455 (the largest encodable, 256 MiB - 1)
@@ -113,7 +103,7 @@ describe('packet size, from the fixed header', () => {
     expect(await t.metric('rb_mqtt_oversize_total', { phase: 'pre-connack' })).toBe(5);
 
     // a CONNECT just over the pre-CONNACK limit (8 KiB) is refused too; a real one still works
-    const s = await openSocket(t.port);
+    const s = await openSocket(t.mqttPort);
     const closed = closedWithin(s, 2_000);
     s.write(Buffer.concat([Buffer.from([0x10]), remainingLength(8 * 1024 + 1)]));
     expect(await closed).toBeGreaterThanOrEqual(0);
@@ -170,9 +160,9 @@ describe('packet size, from the fixed header', () => {
 });
 
 describe('client ids', () => {
-  async function refused(t: H, creds: GatewayCredentials, opts: IClientOptions): Promise<number | undefined> {
+  async function refused(t: TestHub, creds: GatewayCredentials, opts: IClientOptions): Promise<number | undefined> {
     try {
-      const c = await connectGateway(`mqtt://127.0.0.1:${t.port}`, creds, opts);
+      const c = await connectGateway(`mqtt://127.0.0.1:${t.mqttPort}`, creds, opts);
       await c.endAsync(true);
     } catch (err) {
       return (err as { code?: number }).code;
