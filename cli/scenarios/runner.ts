@@ -78,17 +78,11 @@ export async function runScenario(plan: Plan, o: RunOptions): Promise<Summary> {
   const summary: Summary = { scenario: o.scenario, elapsedMs: 0, sent: 0, failed: 0, byType: {}, byEstate: {} };
   for (const e of plan.estates) summary.byEstate[e.estate] = empty();
 
+  // Each device starts as soon as it is ready (a camera once its gateway has subscribed), so one slow
+  // camera does not hold every gate back; a device not ready by the deadline is left out.
   const readyBy = Date.now() + o.readyTimeoutMs;
-  const ready = await Promise.all(all.map((d) => d.ready(readyBy, o.signal)));
-  const devices = all.filter((d, i) => {
-    if (!ready[i]) o.progress(`simulate: ${d.estate}/${d.label} (${d.kind}) not ready after ${o.readyTimeoutMs} ms: left out`);
-    return ready[i];
-  });
-  if (devices.length === 0) {
-    await Promise.allSettled(all.map((d) => d.close()));
-    throw new Error('no device is ready to send');
-  }
-  const shares = devices.map((d) => mix.weight[d.kind]);
+  let readyCount = 0;
+  const shares = all.map((d) => mix.weight[d.kind]);
   const shareSum = shares.reduce((a, b) => a + b, 0);
   const counts = o.events !== undefined ? allocate(o.events, shares) : undefined;
   const startedAt = Date.now();
@@ -107,8 +101,14 @@ export async function runScenario(plan: Plan, o: RunOptions): Promise<Summary> {
   };
 
   async function lane(d: SimDevice, count: number | undefined, rate: number): Promise<void> {
+    if (!(await d.ready(readyBy, o.signal))) {
+      o.progress(`simulate: ${d.estate}/${d.label} (${d.kind}) not ready after ${o.readyTimeoutMs} ms: left out`);
+      return;
+    }
+    readyCount += 1;
     if (count === 0 || !(rate > 0)) return;
     const interval = 1000 / rate;
+    const laneStart = Date.now(); // a device that became ready late paces from then, not in a burst
     const visits = mix.visits[d.kind] as ReadonlyArray<Visit<DeviceKind>>;
     const access = d.kind === 'isapi' || d.kind === 'zkteco';
     let sent = 0;
@@ -116,7 +116,7 @@ export async function runScenario(plan: Plan, o: RunOptions): Promise<Summary> {
     for (let n = 1; !over(); n++) {
       const steps = access && o.forcedEvery !== undefined && n % o.forcedEvery === 0 ? ['forced', 'door-close'] : drawVisit(visits, o.random);
       for (const step of steps) {
-        await wait(Math.min(startedAt + sent * interval, deadline) - Date.now(), o.signal);
+        await wait(Math.min(laneStart + sent * interval, deadline) - Date.now(), o.signal);
         if (over()) break;
         sent += 1;
         record(d, step, await d.send(step).catch(() => false));
@@ -124,9 +124,9 @@ export async function runScenario(plan: Plan, o: RunOptions): Promise<Summary> {
     }
   }
 
-  const kinds = [...new Set(devices.map((d) => d.kind))].join(', ');
+  const kinds = [...new Set(all.map((d) => d.kind))].join(', ');
   o.progress(
-    `simulate: scenario ${o.scenario}, ${plan.estates.length} estate(s), ${devices.length} device(s) (${kinds}), ` +
+    `simulate: scenario ${o.scenario}, ${plan.estates.length} estate(s), ${all.length} device(s) (${kinds}), ` +
       `${o.rate} events/s${o.events !== undefined ? `, ${o.events} events` : ''}${o.durationS !== undefined ? `, up to ${o.durationS} s` : ''}`,
   );
   const line = (): string => {
@@ -135,9 +135,10 @@ export async function runScenario(plan: Plan, o: RunOptions): Promise<Summary> {
   };
   const ticker = setInterval(() => o.progress(line()), o.progressEveryMs);
   try {
-    await Promise.all(devices.map((d, i) => lane(d, counts?.[i], (o.rate * shares[i]!) / shareSum)));
+    await Promise.all(all.map((d, i) => lane(d, counts?.[i], (o.rate * shares[i]!) / shareSum)));
+    if (readyCount === 0) throw new Error('no device is ready to send');
     // Cameras: give the driver's pending pull the time to fetch the last notifications.
-    if (devices.some((d) => d.kind === 'onvif')) await wait(1_500, o.signal);
+    if (all.some((d) => d.kind === 'onvif')) await wait(1_500, o.signal);
   } finally {
     clearInterval(ticker);
     await Promise.allSettled(all.map((d) => d.close()));
