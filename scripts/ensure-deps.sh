@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the real services the tests and the demo use are installed (DESIGN.md, "What works
 # means here"): influxd (Debian package influxdb), mosquitto, mosquitto_pub / mosquitto_sub
-# (mosquitto-clients). Idempotent: installs only what is missing, prints one line per package it
+# (mosquitto-clients), headless chromium (browser tests) and docker-compose (compose-file
+# validation). Idempotent: installs only what is missing, prints one line per package it
 # installs, and nothing else when all is present. Starts no service.
 #
 #   scripts/ensure-deps.sh           install what is missing (needs root)
@@ -24,9 +25,8 @@ REQUIRED=(
   "mosquitto mosquitto"
   "mosquitto_pub mosquitto-clients"
   "mosquitto_sub mosquitto-clients"
-  # --- Chromium (headless, for page tests) comes with a later issue; add its pair here, e.g.
-  # "chromium chromium"
-  # --- end Chromium
+  "chromium chromium"
+  "docker-compose docker-compose"
 )
 
 have() { PATH="$search_path" command -v "$1" >/dev/null 2>&1; }
