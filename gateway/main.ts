@@ -80,7 +80,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   function status(reason: GatewayStatus['reason'], state: GatewayStatus['state'] = 'online'): GatewayStatus {
     const health: NonNullable<GatewayStatus['devices']> = {};
-    for (const [id, { driver }] of devices) health[id] = driver.health();
+    for (const [id, { driver, factory }] of devices) health[id] = { ...driver.health(), kind: factory.kind };
     const o = outbox.stats();
     const u = uplink.stats();
     return {

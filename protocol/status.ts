@@ -9,6 +9,7 @@ export const DeviceHealth = z
   .object({
     online: z.boolean(),
     lastSeen: z.number().int().nonnegative().optional().describe('ms since epoch of the last contact'),
+    kind: z.enum(['access-gate', 'barrier-gate', 'onvif-camera']).optional().describe('Device kind (its driver folder); alert rules such as camera.offline use it'),
   })
   .strict();
 
