@@ -1,8 +1,13 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { createHub } from '../hub/main.js';
 import { resolveHubConfig } from '../hub/config.js';
 import { RbError } from '../hub/errors.js';
 import { openRegistry, type Registry } from '../hub/registry.js';
+import { openAudit } from '../hub/audit.js';
+import { openPeople, type People } from '../hub/people/index.js';
+import { ROLES, Scope } from '../hub/people/scopes.js';
+import { parseDuration } from '../hub/people/tokens.js';
+import type { User } from '../hub/people/users.js';
 import { exitOnConfigError, intOption, rootLogger, runUntilSignal, logLevelOption } from './util.js';
 
 export function registerHubCommands(program: Command): void {
@@ -37,20 +42,23 @@ export function registerHubCommands(program: Command): void {
     });
 
   registerRegistryCommands(hub);
+  registerUserCommands(hub);
+}
+
+function refused(command: string, err: unknown): void {
+  const code = err instanceof RbError ? `${err.code}: ` : '';
+  process.stderr.write(`red-butler hub ${command}: ${code}${(err as Error).message}\n`);
+  process.exitCode = 2;
 }
 
 /** Open the registry, run `fn`, print its result as JSON; a refusal goes to stderr with exit code 2. */
 function withRegistry<T>(command: string, dataDir: string, fn: (registry: Registry) => T | Promise<T>): Promise<void> {
-  const registry = openRegistry(dataDir);
+  let registry: Registry | undefined;
   return Promise.resolve()
-    .then(() => fn(registry))
+    .then(() => fn((registry = openRegistry(dataDir))))
     .then((result) => void process.stdout.write(`${JSON.stringify(result)}\n`))
-    .catch((err: unknown) => {
-      const code = err instanceof RbError ? `${err.code}: ` : '';
-      process.stderr.write(`red-butler hub ${command}: ${code}${(err as Error).message}\n`);
-      process.exitCode = 2;
-    })
-    .finally(() => registry.close());
+    .catch((err: unknown) => refused(command, err))
+    .finally(() => registry?.close());
 }
 
 type GatewayOpts = { dataDir: string; estate: string; gateway: string };
@@ -91,9 +99,23 @@ function registerRegistryCommands(hub: Command): void {
     .requiredOption('--data-dir <dir>', "the hub's data folder")
     .requiredOption('--estate <id>', 'estate id ([a-z0-9-]{1,64})')
     .option('--street <id>', 'the street the estate belongs to (add the street first)')
+    .option('--grid <id>', "the city-management grid the estate belongs to (add the grid first; the estate takes the grid's street)")
     .option('--name <name>', 'display name')
-    .action((o: { dataDir: string; estate: string; street?: string; name?: string }) =>
-      withRegistry('estate add', o.dataDir, (r) => r.addEstate(o.estate, { street: o.street, name: o.name })),
+    .action((o: { dataDir: string; estate: string; street?: string; grid?: string; name?: string }) =>
+      withRegistry('estate add', o.dataDir, (r) => r.addEstate(o.estate, { street: o.street, grid: o.grid, name: o.name })),
+    );
+
+  hub
+    .command('grid')
+    .description('city-management grids (a patrol\'s beat) in the hub registry')
+    .command('add')
+    .description('add a grid (or update its street / name) and print it as JSON')
+    .requiredOption('--data-dir <dir>', "the hub's data folder")
+    .requiredOption('--grid <id>', 'grid id ([a-z0-9-]{1,64})')
+    .option('--street <id>', 'the street the grid belongs to (add the street first)')
+    .option('--name <name>', 'display name')
+    .action((o: { dataDir: string; grid: string; street?: string; name?: string }) =>
+      withRegistry('grid add', o.dataDir, (r) => r.addGrid(o.grid, { street: o.street, name: o.name })),
     );
 
   hub
@@ -105,4 +127,98 @@ function registerRegistryCommands(hub: Command): void {
     .requiredOption('--street <id>', 'street id ([a-z0-9-]{1,64})')
     .option('--name <name>', 'display name')
     .action((o: { dataDir: string; street: string; name?: string }) => withRegistry('street add', o.dataDir, (r) => r.addStreet(o.street, o.name)));
+}
+
+/** Open registry, people and audit log of a data dir, run `fn`, print its result as one JSON line. */
+function withPeople<T>(command: string, dataDir: string, fn: (p: { people: People; registry: Registry; audit: ReturnType<typeof openAudit> }) => T | Promise<T>): Promise<void> {
+  const opened: Array<{ close(): void }> = [];
+  return Promise.resolve()
+    .then(() => {
+      const registry = openRegistry(dataDir);
+      opened.push(registry);
+      // The CLI issues tokens with the hub's key; ttl and time zone here do not matter (add passes its own ttl).
+      const people = openPeople({ dataDir, registry, tokenTtl: '1h', timeZone: 'UTC', apiToken: undefined });
+      opened.push(people);
+      const audit = openAudit(dataDir);
+      opened.push(audit);
+      return fn({ people, registry, audit });
+    })
+    .then((result) => void process.stdout.write(`${JSON.stringify(result)}\n`))
+    .catch((err: unknown) => refused(command, err))
+    .finally(() => opened.reverse().forEach((o) => o.close()));
+}
+
+function scopeOption(value: string, previous: string[] = []): string[] {
+  if (!Scope.safeParse(value).success) throw new Error(`--scope "${value}" must be estate:<id>, grid:<id> or street:<id> (ids match [a-z0-9-]{1,64})`);
+  return [...previous, value];
+}
+
+function ttlOption(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new Error(`--ttl ${(err as Error).message}`);
+  }
+}
+
+const shown = (u: User) => ({ id: u.id, name: u.name, displayName: u.displayName, role: u.role, scopes: u.scopes, disabled: u.disabled, createdAt: u.createdAt });
+
+function registerUserCommands(hub: Command): void {
+  const user = hub.command('user').description('people who use the hub: volunteers, patrols, centers, admins (docs/alerts.md)');
+  user
+    .command('add')
+    .description('add a user and print {"id", "token"} as one JSON line (the token lasts --ttl)')
+    .requiredOption('--data-dir <dir>', "the hub's data folder")
+    .requiredOption('--name <name>', 'login name (letters, digits, . _ @ -; at most 64)')
+    .addOption(new Option('--role <role>', 'what the user may do').choices(ROLES).makeOptionMandatory())
+    .requiredOption('--scope <scope>', 'estate:<id>, grid:<id> or street:<id>; repeat for several', scopeOption)
+    .option('--display-name <text>', 'name shown on screens')
+    .option('--password <password>', 'password for POST /api/v1/auth/login (at least 8 characters); without one the user has only tokens')
+    .option('--ttl <duration>', 'lifetime of the printed token, e.g. 12h or 30d (default env RB_TOKEN_TTL or 1h)', ttlOption)
+    .action((o: { dataDir: string; name: string; role: User['role']; scope: string[]; displayName?: string; password?: string; ttl?: number }) =>
+      withPeople('user add', o.dataDir, async ({ people, registry, audit }) => {
+        const ttl = o.ttl ?? parseDuration(process.env.RB_TOKEN_TTL || '1h');
+        const added = await people.users.add({ name: o.name, displayName: o.displayName, role: o.role, scopes: o.scope, password: o.password });
+        for (const s of o.scope) {
+          if (registry.estatesInScope([s]).length === 0) process.stderr.write(`red-butler hub user add: warning: --scope ${s} covers no estate in the registry yet\n`);
+        }
+        audit.record({ actor: 'cli', action: 'user.add', target: `user:${added.id}`, detail: { name: added.name, role: added.role, scopes: added.scopes } });
+        const { token } = await people.tokens.issue(added, ttl);
+        return { id: added.id, token };
+      }),
+    );
+  user
+    .command('list')
+    .description('list users as JSON (no password hashes)')
+    .requiredOption('--data-dir <dir>', "the hub's data folder")
+    .action((o: { dataDir: string }) => withPeople('user list', o.dataDir, ({ people }) => people.users.list().map(shown)));
+  user
+    .command('passwd')
+    .description('set a user\'s password; tokens issued before stop working')
+    .requiredOption('--data-dir <dir>', "the hub's data folder")
+    .requiredOption('--name <name>', 'login name or id of the user')
+    .requiredOption('--password <password>', 'the new password (at least 8 characters)')
+    .action((o: { dataDir: string; name: string; password: string }) =>
+      withPeople('user passwd', o.dataDir, async ({ people, audit }) => {
+        const found = people.users.find(o.name);
+        if (!found) throw new RbError('RB_ERR_UNKNOWN_USER', `--name: no user ${JSON.stringify(o.name)} (see hub user list)`);
+        const u = await people.users.setPassword(found.id, o.password);
+        audit.record({ actor: 'cli', action: 'user.passwd', target: `user:${u.id}` });
+        return shown(u);
+      }),
+    );
+  user
+    .command('disable')
+    .description('disable a user: logins and every token refused from now on')
+    .requiredOption('--data-dir <dir>', "the hub's data folder")
+    .requiredOption('--name <name>', 'login name or id of the user')
+    .action((o: { dataDir: string; name: string }) =>
+      withPeople('user disable', o.dataDir, ({ people, audit }) => {
+        const found = people.users.find(o.name);
+        if (!found) throw new RbError('RB_ERR_UNKNOWN_USER', `--name: no user ${JSON.stringify(o.name)} (see hub user list)`);
+        const u = people.users.disable(found.id);
+        audit.record({ actor: 'cli', action: 'user.disable', target: `user:${u.id}` });
+        return shown(u);
+      }),
+    );
 }

@@ -14,6 +14,8 @@ export interface SendCommand {
   actor: Command['actor'];
   /** How long the command stays valid; the gateway refuses it after that. Default 30 s. */
   ttlMs?: number;
+  /** The command id (a ULID); given by the caller when it must answer with it before the result. */
+  id?: string;
 }
 
 export interface Commands {
@@ -63,7 +65,7 @@ export function createCommands(deps: { broker: Broker; bus: Bus; log: Logger }):
       const ttl = req.ttlMs ?? 30_000;
       const command = Command.parse({
         v: 1,
-        id: ulid(now),
+        id: req.id ?? ulid(now),
         device: req.device,
         name: req.name,
         args: req.args ?? {},

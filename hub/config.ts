@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../protocol/index.js';
 import { ConfigError, deepFreeze, zodProblems } from '../lib/config-errors.js';
+import { isTimeZone } from './state/types.js';
 
 export const HubConfigSchema = z
   .object({
@@ -50,7 +51,17 @@ export const HubConfigSchema = z
       .string()
       .min(16)
       .optional()
-      .describe('Bearer token for reading snapshots until users and roles exist (env RB_API_TOKEN, >= 16 chars)'),
+      .describe('Bearer token accepted as a built-in admin over every estate, for scripts and tests (env RB_API_TOKEN, >= 16 chars)'),
+    tokenTtl: z
+      .string()
+      .regex(/^[1-9]\d{0,5}[smhd]$/, 'a duration such as 30m, 1h, 12h or 7d')
+      .default('1h')
+      .describe('How long a user token (JWT) issued by login, refresh or `hub user add` stays valid, e.g. 1h (env RB_TOKEN_TTL)'),
+    timeZone: z
+      .string()
+      .refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai')
+      .default('Asia/Shanghai')
+      .describe('Time zone of duty rosters (weekly shifts), quiet hours and "today" (env RB_TIME_ZONE)'),
     maxSnapshotBytes: z.coerce
       .number()
       .int()
@@ -125,6 +136,8 @@ const ENV: Record<string, keyof HubConfigInput> = {
   RB_TLS_KEY: 'tlsKey',
   RB_API_TOKEN: 'apiToken',
   RB_MAX_SNAPSHOT_BYTES: 'maxSnapshotBytes',
+  RB_TOKEN_TTL: 'tokenTtl',
+  RB_TIME_ZONE: 'timeZone',
 };
 
 /**

@@ -18,6 +18,15 @@ import { createPush } from './push/push.js';
 import { createStateService, type StateOptionsInput } from './state/index.js';
 import { openRegistry, type Registry } from './registry.js';
 import { createStore, type EventStore } from './store/index.js';
+import { openAudit, type Audit } from './audit.js';
+import { openPeople, type People } from './people/index.js';
+import type { Roster } from './people/roster.js';
+import { createFacts, subscribeFacts, type FactsWriter } from './store/facts.js';
+import { openAlertStore, type AlertStore } from './alerts/store.js';
+import { createAlertService, alertView, type AlertService } from './alerts/service.js';
+import { maskForRole } from './alerts/privacy.js';
+import { alertRoutes } from './api/alerts.js';
+import { openPushLog } from './push/log.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -29,6 +38,14 @@ export interface Hub {
   readonly bus: Bus;
   readonly metrics: Metrics;
   readonly commands: Commands;
+  /** Facts for dashboards (InfluxDB; a no-op on SQLite): hub/store/facts.ts. */
+  readonly facts: FactsWriter;
+  /** Users, tokens (verifySocketToken for io.use), roster. */
+  readonly people: People;
+  readonly roster: Roster;
+  readonly audit: Audit;
+  readonly alerts: AlertService;
+  readonly alertStore: AlertStore;
 }
 
 export interface HubDeps {
@@ -51,8 +68,11 @@ export function createHub(deps: HubDeps): Hub {
   const metrics = createMetrics();
   const bus = createBus(log.child({ module: 'hub.bus' }));
   const registry = openRegistry(config.dataDir);
+  const people = openPeople({ dataDir: config.dataDir, registry, tokenTtl: config.tokenTtl, timeZone: config.timeZone, apiToken: config.apiToken });
+  const audit = openAudit(config.dataDir);
   const store = deps.store ?? createStore(config, log);
   registerStoreMetrics(metrics, store);
+  const facts = createFacts(store, log.child({ module: 'hub.facts' }));
   const dedup = openDedupWindow(config.dataDir, config.dedupWindow);
   const snapshots = openSnapshotStore(config.dataDir);
   const deadLetters = openDeadLetters(config.dataDir, { log: log.child({ module: 'hub.dead-letters' }) });
@@ -78,6 +98,26 @@ export function createHub(deps: HubDeps): Hub {
   });
   const state = createStateService({ bus, store, options: deps.state, log: log.child({ module: 'hub.state' }) });
   const commands = createCommands({ broker, bus, log: log.child({ module: 'hub.commands' }) });
+  const unsubscribeFacts = subscribeFacts({ bus, facts, store, estates: () => registry.listEstates() });
+  const alertStore = openAlertStore(config.dataDir);
+  const pushLog = openPushLog(config.dataDir);
+  // The HTTP server first, without its handler: push (Socket.IO) attaches to it, the alert service
+  // pushes through push, and the API (the request handler) serves the alert service.
+  const http: Server = createServer();
+  const push = createPush({
+    http,
+    bus,
+    metrics,
+    log: log.child({ module: 'hub.push' }),
+    pushLog,
+    verify: async (token) => {
+      const p = await people.verifySocketToken(token);
+      return { id: p.id, role: p.role, estates: p.allEstates ? 'all' : p.estates, ...(p.expiresAt ? { exp: p.expiresAt } : {}) };
+    },
+    mask: (_event, data) => maskForRole('volunteer', data),
+    onFullView: (p, estates) => audit.record({ actor: p.id === 'system' ? 'system' : `user:${p.id}`, action: 'view.personal.live', target: 'push', detail: { estates } }),
+  });
+  const alerts = createAlertService({ bus, store: alertStore, push, roster: people.roster, facts, log: log.child({ module: 'hub.alerts' }) });
   const connected = new Set<string>();
   bus.on('gateway.connection', ({ estate, gateway, connected: up }) => {
     if (up) connected.add(`${estate}/${gateway}`);
@@ -96,9 +136,25 @@ export function createHub(deps: HubDeps): Hub {
     log: log.child({ module: 'hub.api' }),
     startedAt,
     health: () => ({ gatewaysConnected: connected.size }),
+    people,
+    audit,
+    openAlerts: (estate) => alertStore.openAlerts(estate).map(alertView),
+    routes: [
+      alertRoutes({
+        people,
+        audit,
+        alerts,
+        store: alertStore,
+        events: store,
+        registry,
+        commands,
+        state,
+        timeZone: config.timeZone,
+        pushCommandResult: (estate, result) => push.toEstate(estate, 'command:result', result),
+      }),
+    ],
   });
-  const http: Server = createServer(app);
-  const push = createPush({ http, bus, metrics, log: log.child({ module: 'hub.push' }) });
+  http.on('request', app);
   const started: Array<{ name: string; stop: () => Promise<void> }> = [];
 
   return {
@@ -107,9 +163,16 @@ export function createHub(deps: HubDeps): Hub {
     bus,
     metrics,
     commands,
+    facts,
+    people,
+    roster: people.roster,
+    audit,
+    alerts,
+    alertStore,
     async start() {
       await store.start();
       started.push({ name: 'store', stop: () => store.stop() });
+      await facts.start();
       await push.start();
       started.push({ name: 'push', stop: () => push.stop() });
       await new Promise<void>((resolve, reject) => {
@@ -117,6 +180,8 @@ export function createHub(deps: HubDeps): Hub {
         http.listen(config.httpPort, config.host, () => resolve());
       });
       started.push({ name: 'http', stop: () => new Promise((r) => { http.closeAllConnections(); http.close(() => r()); }) });
+      alerts.start();
+      started.push({ name: 'alerts', stop: async () => alerts.stop() });
       await state.start();
       started.push({ name: 'state', stop: () => state.stop() });
       commands.start();
@@ -131,6 +196,11 @@ export function createHub(deps: HubDeps): Hub {
       for (const service of started.splice(0).reverse()) {
         await service.stop().catch((err: unknown) => log.error({ err, service: service.name }, 'stop failed'));
       }
+      unsubscribeFacts();
+      audit.close();
+      people.close();
+      alertStore.close();
+      pushLog.close();
       registry.close();
       dedup.close();
       snapshots.close();

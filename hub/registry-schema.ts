@@ -46,6 +46,14 @@ const MIGRATIONS: string[] = [
      kind TEXT NOT NULL,
      at INTEGER NOT NULL
    );`,
+  // 3: city-management grids (a patrol's beat) and each estate's grid, for scopes `grid:G`
+  `CREATE TABLE grids (
+     id TEXT PRIMARY KEY,
+     street TEXT REFERENCES streets(id),
+     name TEXT
+   );
+   ALTER TABLE estates ADD COLUMN grid TEXT REFERENCES grids(id);
+   CREATE INDEX estates_grid ON estates(grid);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

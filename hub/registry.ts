@@ -34,6 +34,19 @@ export interface DeviceRecord {
   online: boolean;
 }
 
+export interface EstateRecord {
+  id: string;
+  street: string | null;
+  grid: string | null;
+  name: string | null;
+}
+
+export interface GridRecord {
+  id: string;
+  street: string | null;
+  name: string | null;
+}
+
 /** A credential change (add, rotate, revoke), from this process or another one sharing the file. */
 export interface CredentialChange extends GatewayIdentity {
   seq: number;
@@ -53,8 +66,18 @@ export interface Registry {
   authenticate(username: string, password: string): Promise<GatewayIdentity | null>;
   listGateways(): GatewayRecord[];
   addStreet(id: string, name?: string): { id: string; name: string | null };
-  addEstate(id: string, opts?: { street?: string; name?: string }): { id: string; street: string | null; name: string | null };
-  listEstates(): Array<{ id: string; street: string | null; name: string | null }>;
+  /** Add a city-management grid (or update its street / name). */
+  addGrid(id: string, opts?: { street?: string; name?: string }): GridRecord;
+  listGrids(): GridRecord[];
+  /** Add an estate or update its street / grid / name; an estate given only a grid takes the grid's street. */
+  addEstate(id: string, opts?: { street?: string; grid?: string; name?: string }): EstateRecord;
+  listEstates(): EstateRecord[];
+  getEstate(id: string): EstateRecord | undefined;
+  /**
+   * Estate ids that scope strings cover: `estate:E` covers E (registered or not), `grid:G` every
+   * estate whose grid is G, `street:S` every estate whose street is S. Other strings cover nothing.
+   */
+  estatesInScope(scopes: readonly string[]): string[];
   /** Record the devices a gateway reports in its status (all offline when the gateway goes offline). */
   recordStatus(status: GatewayStatus, receivedAt?: number): void;
   listDevices(filter?: { estate?: string }): DeviceRecord[];
@@ -104,11 +127,19 @@ export function openRegistry(dataDir: string, opts: { authCache?: AuthCacheOptio
   const upsertStreet = db.prepare('INSERT INTO streets (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = COALESCE(excluded.name, name)');
   const streetRow = db.prepare<[string], { id: string; name: string | null }>('SELECT id, name FROM streets WHERE id = ?');
   const upsertEstate = db.prepare(
-    `INSERT INTO estates (id, street, name) VALUES (@id, @street, @name)
+    `INSERT INTO estates (id, street, grid, name) VALUES (@id, @street, @grid, @name)
+     ON CONFLICT (id) DO UPDATE SET street = COALESCE(excluded.street, street), grid = COALESCE(excluded.grid, grid), name = COALESCE(excluded.name, name)`,
+  );
+  const estateRow = db.prepare<[string], EstateRecord>('SELECT id, street, grid, name FROM estates WHERE id = ?');
+  const allEstates = db.prepare<[], EstateRecord>('SELECT id, street, grid, name FROM estates ORDER BY id');
+  const upsertGrid = db.prepare(
+    `INSERT INTO grids (id, street, name) VALUES (@id, @street, @name)
      ON CONFLICT (id) DO UPDATE SET street = COALESCE(excluded.street, street), name = COALESCE(excluded.name, name)`,
   );
-  const estateRow = db.prepare<[string], { id: string; street: string | null; name: string | null }>('SELECT id, street, name FROM estates WHERE id = ?');
-  const allEstates = db.prepare<[], { id: string; street: string | null; name: string | null }>('SELECT id, street, name FROM estates ORDER BY id');
+  const gridRow = db.prepare<[string], GridRecord>('SELECT id, street, name FROM grids WHERE id = ?');
+  const allGrids = db.prepare<[], GridRecord>('SELECT id, street, name FROM grids ORDER BY id');
+  const estatesOfGrid = db.prepare<[string], { id: string }>('SELECT id FROM estates WHERE grid = ?');
+  const estatesOfStreet = db.prepare<[string], { id: string }>('SELECT id FROM estates WHERE street = ?');
   const upsertDevice = db.prepare(
     `INSERT INTO devices (estate, gateway, device, first_seen, last_seen, online) VALUES (@estate, @gateway, @device, @seen, @seen, @online)
      ON CONFLICT (estate, gateway, device) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen), online = excluded.online`,
@@ -156,6 +187,11 @@ export function openRegistry(dataDir: string, opts: { authCache?: AuthCacheOptio
     rotatedAt: r.rotated_at,
     revokedAt: r.revoked_at,
   });
+
+  function mustStreet(street: string): void {
+    checkId('street', street);
+    if (!streetRow.get(street)) throw new RbError('RB_ERR_UNKNOWN_STREET', `no street ${street} in the registry; add it first (hub street add)`);
+  }
 
   function mustGet(estate: string, gateway: string): GatewayRow {
     checkId('estate', estate);
@@ -228,16 +264,45 @@ export function openRegistry(dataDir: string, opts: { authCache?: AuthCacheOptio
       upsertStreet.run(id, name ?? null);
       return streetRow.get(id)!;
     },
+    addGrid(id, o = {}) {
+      checkId('grid', id);
+      if (o.street !== undefined) mustStreet(o.street);
+      upsertGrid.run({ id, street: o.street ?? null, name: o.name ?? null });
+      return gridRow.get(id)!;
+    },
+    listGrids: () => allGrids.all(),
     addEstate(id, o = {}) {
       checkId('estate', id);
-      if (o.street !== undefined) {
-        checkId('street', o.street);
-        if (!streetRow.get(o.street)) throw new RbError('RB_ERR_UNKNOWN_STREET', `no street ${o.street} in the registry; add it first`);
+      if (o.street !== undefined) mustStreet(o.street);
+      let street = o.street;
+      if (o.grid !== undefined) {
+        checkId('grid', o.grid);
+        const grid = gridRow.get(o.grid);
+        if (!grid) throw new RbError('RB_ERR_UNKNOWN_GRID', `no grid ${o.grid} in the registry; add it first (hub grid add)`);
+        const estateStreet = street ?? estateRow.get(id)?.street ?? null;
+        if (grid.street !== null && estateStreet !== null && grid.street !== estateStreet) {
+          throw new RbError('RB_ERR_BAD_BODY', `grid ${o.grid} belongs to street ${grid.street}, not to street ${estateStreet}`);
+        }
+        street ??= grid.street ?? undefined;
       }
-      upsertEstate.run({ id, street: o.street ?? null, name: o.name ?? null });
+      upsertEstate.run({ id, street: street ?? null, grid: o.grid ?? null, name: o.name ?? null });
       return estateRow.get(id)!;
     },
     listEstates: () => allEstates.all(),
+    getEstate: (id) => estateRow.get(id),
+    estatesInScope(scopes) {
+      const out = new Set<string>();
+      for (const scope of scopes) {
+        const colon = scope.indexOf(':');
+        const kind = scope.slice(0, colon);
+        const id = scope.slice(colon + 1);
+        if (colon <= 0 || !isId(id)) continue;
+        if (kind === 'estate') out.add(id);
+        else if (kind === 'grid') for (const r of estatesOfGrid.all(id)) out.add(r.id);
+        else if (kind === 'street') for (const r of estatesOfStreet.all(id)) out.add(r.id);
+      }
+      return [...out].sort();
+    },
     recordStatus(status, receivedAt = Date.now()) {
       db.transaction(() => {
         if (status.state === 'offline') gatewayOffline.run(status.estate, status.gateway);

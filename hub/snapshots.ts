@@ -24,6 +24,8 @@ export interface SnapshotStore {
   /** Path of the file of one snapshot, or undefined. */
   file(sha256: string): string | undefined;
   forEvent(eventId: string): SnapshotLink[];
+  /** Estates whose events link this snapshot (for scope checks on reads). */
+  estatesOf(sha256: string): string[];
   /** sha256 list per event id, for a page of events. */
   forEvents(eventIds: readonly string[]): Map<string, string[]>;
   close(): void;
@@ -40,7 +42,8 @@ export function openSnapshotStore(dataDir: string): SnapshotStore {
     event_id TEXT NOT NULL, sha256 TEXT NOT NULL, estate TEXT NOT NULL, gateway TEXT NOT NULL,
     device TEXT NOT NULL, camera TEXT NOT NULL, taken_at INTEGER NOT NULL, received_at INTEGER NOT NULL,
     PRIMARY KEY (event_id, sha256)
-  ) WITHOUT ROWID`);
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS links_sha ON links(sha256)`);
   const insert = db.prepare(
     `INSERT OR IGNORE INTO links (event_id, sha256, estate, gateway, device, camera, taken_at, received_at)
      VALUES (@eventId, @sha256, @estate, @gateway, @device, @camera, @takenAt, @receivedAt)`,
@@ -51,6 +54,7 @@ export function openSnapshotStore(dataDir: string): SnapshotStore {
   const byEvents = db.prepare<[string], { event_id: string; sha256: string }>(
     'SELECT event_id, sha256 FROM links WHERE event_id IN (SELECT value FROM json_each(?)) ORDER BY taken_at',
   );
+  const estatesOfSha = db.prepare<[string], { estate: string }>('SELECT DISTINCT estate FROM links WHERE sha256 = ?');
   const pathOf = (sha: string) => join(dir, sha.slice(0, 2), `${sha}.jpg`);
   const toLink = (r: Row): SnapshotLink => ({
     eventId: r.event_id,
@@ -79,6 +83,7 @@ export function openSnapshotStore(dataDir: string): SnapshotStore {
       return existsSync(p) ? p : undefined;
     },
     forEvent: (eventId) => byEvent.all(eventId).map(toLink),
+    estatesOf: (sha) => estatesOfSha.all(sha).map((r) => r.estate),
     forEvents(ids) {
       const out = new Map<string, string[]>();
       if (ids.length === 0) return out;

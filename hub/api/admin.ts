@@ -1,15 +1,16 @@
-import express, { Router, type ErrorRequestHandler } from 'express';
+import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { Id } from '../../protocol/index.js';
 import { RbError } from '../errors.js';
 import type { DeadLetters } from '../ingest/dead-letter.js';
 import type { Registry } from '../registry.js';
-import { apiTokenAuth } from './auth.js';
+import { inScope, principalOf, requireEstate, roleGuard } from './user-auth.js';
 
 export interface AdminRoutesDeps {
   registry: Registry;
   deadLetters: DeadLetters | undefined;
-  apiToken: string | undefined;
+  /** User token or RB_API_TOKEN (user-auth.ts). */
+  auth: RequestHandler;
 }
 
 const GatewayBody = z.object({ estate: Id, gateway: Id }).strict();
@@ -31,8 +32,8 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, code: 'RB_ERR_BAD
 }
 
 /**
- * Registry administration, behind the hub's API token (Bearer `RB_API_TOKEN`) until users and roles
- * exist:
+ * Registry administration: `admin` users for the estates in their scope, and the hub's API token
+ * (Bearer `RB_API_TOKEN`, every estate). Dead letters may hold any estate's data: API token only.
  *
  * GET  /api/v1/admin/gateways                                  list (no secrets)
  * POST /api/v1/admin/gateways {estate, gateway}                provision or re-activate -> credentials
@@ -44,33 +45,40 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, code: 'RB_ERR_BAD
 export function adminRoutes(deps: AdminRoutesDeps): Router {
   const { registry } = deps;
   const router = Router();
-  router.use('/api/v1/admin', apiTokenAuth(deps.apiToken), express.json({ limit: '16kb' }));
+  router.use('/api/v1/admin', deps.auth, roleGuard('admin'), express.json({ limit: '16kb' }));
 
   router.get('/api/v1/admin/gateways', (_req, res) => {
-    res.json({ items: registry.listGateways() });
+    const who = principalOf(res);
+    res.json({ items: registry.listGateways().filter((g) => inScope(who, g.estate)) });
   });
 
   router.post('/api/v1/admin/gateways', async (req, res) => {
     const body = parse(GatewayBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
+    requireEstate(principalOf(res), body.estate);
     res.status(201).json(await registry.addGateway(body.estate, body.gateway));
   });
 
   router.post('/api/v1/admin/gateways/:estate/:gateway/rotate', async (req, res) => {
     const p = parse(GatewayParams, req.params, 'RB_ERR_BAD_ID');
+    requireEstate(principalOf(res), p.estate);
     res.json(await registry.rotateGateway(p.estate, p.gateway));
   });
 
   router.post('/api/v1/admin/gateways/:estate/:gateway/revoke', (req, res) => {
     const p = parse(GatewayParams, req.params, 'RB_ERR_BAD_ID');
+    requireEstate(principalOf(res), p.estate);
     res.json(registry.revokeGateway(p.estate, p.gateway));
   });
 
   router.get('/api/v1/admin/devices', (req, res) => {
     const q = parse(DevicesQuery, req.query, 'RB_ERR_BAD_QUERY');
-    res.json({ items: registry.listDevices(q) });
+    const who = principalOf(res);
+    if (q.estate !== undefined) requireEstate(who, q.estate);
+    res.json({ items: registry.listDevices(q).filter((d) => inScope(who, d.estate)) });
   });
 
   router.get('/api/v1/admin/dead-letters', (req, res) => {
+    if (principalOf(res).kind !== 'system') throw new RbError('RB_ERR_FORBIDDEN', 'dead letters may hold any estate\'s data: the hub API token (RB_API_TOKEN) only');
     const q = parse(DeadLettersQuery, req.query, 'RB_ERR_BAD_QUERY');
     if (!deps.deadLetters) return res.json({ items: [], total: 0 });
     deps.deadLetters.flush(); // include what arrived this very turn

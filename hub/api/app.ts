@@ -1,5 +1,8 @@
-import { readFileSync } from 'node:fs';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { maskForRole, seesFullData } from '../alerts/privacy.js';
+import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { Id, Ulid } from '../../protocol/index.js';
@@ -15,6 +18,12 @@ import type { StateService } from '../state/index.js';
 import { adminRoutes } from './admin.js';
 import type { DeadLetters } from '../ingest/dead-letter.js';
 import { VERSION } from '../../lib/version.js';
+import type { Audit } from '../audit.js';
+import type { People } from '../people/index.js';
+import type { RbEvent } from '../../protocol/index.js';
+import { peopleRoutes } from './people.js';
+import { rosterRoutes, type OpenAlerts } from './roster.js';
+import { estatesToRead, inScope, principalOf, userAuth } from './user-auth.js';
 
 /** A time bound: milliseconds since epoch or an ISO 8601 date-time. */
 const Time = z.union([
@@ -110,9 +119,26 @@ export interface ApiDeps {
   state?: Pick<StateService, 'summaries' | 'estate' | 'device' | 'has'>;
   /** Extra health facts (e.g. connected gateways). */
   health?: () => Record<string, unknown>;
+  /** Users, tokens, roster: every read route below takes a user token or RB_API_TOKEN. */
+  people: People;
+  audit: Audit;
+  /** Open alerts of an estate for the shift hand-over list (the alert store; `[]` until wired). */
+  openAlerts?: OpenAlerts;
+  /** More routers, mounted before the screens and the 404 (alerts, commands: hub/api/alerts.ts). */
+  routes?: Router[];
 }
 
-const INDEX_HTML = new URL('../web/index.html', import.meta.url);
+/** Newest first, as both stores order a query: ts, then seq, then id. */
+const newestFirst = (a: RbEvent, b: RbEvent): number => b.ts - a.ts || b.seq - a.seq || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+/** The built screens: dist/hub/web beside the compiled hub, or the repo's dist/hub/web when run from source. */
+function webDir(): string | undefined {
+  for (const url of [new URL('../web/', import.meta.url), new URL('../../dist/hub/web/', import.meta.url)]) {
+    const dir = fileURLToPath(url);
+    if (existsSync(join(dir, 'index.html'))) return dir;
+  }
+  return undefined;
+}
 
 /** The HTTP app: REST API, health, metrics and the page. Built apart from listen() so tests can use it. */
 export function createApi(deps: ApiDeps): Express {
@@ -129,14 +155,22 @@ export function createApi(deps: ApiDeps): Express {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  app.get('/api/v1/events', async (req, res) => {
+  const auth = userAuth(deps.people.principals);
+
+  app.get('/api/v1/events', auth, async (req, res) => {
     const parsed = EventsQuery.safeParse(req.query);
     if (!parsed.success) throw badQuery(parsed.error);
-    const { cursor, limit, ...filters } = parsed.data;
-    let items;
+    const { cursor, limit, estate, ...filters } = parsed.data;
+    const estates = estatesToRead(principalOf(res), estate);
+    let items: RbEvent[];
     try {
-      // One more than asked: whether it comes back says whether there is a next page.
-      items = await store.query({ ...filters, limit: limit + 1, before: cursor });
+      // One more than asked: whether it comes back says whether there is a next page. Several
+      // estates in scope: one query each with the same cursor, merged in the stores' order.
+      const one = (e: string | undefined) => store.query({ ...filters, estate: e, limit: limit + 1, before: cursor });
+      items =
+        estates === undefined || estates.length === 1
+          ? await one(estates?.[0])
+          : (await Promise.all(estates.map(one))).flat().sort(newestFirst).slice(0, limit + 1);
     } catch (err) {
       throw new RbError('RB_ERR_STORE_UNAVAILABLE', (err as Error).message);
     }
@@ -145,18 +179,38 @@ export function createApi(deps: ApiDeps): Express {
     const last = items[items.length - 1];
     // Incident snapshots linked to these events (taken after the event, so kept beside it).
     const links = deps.snapshots.forEvents(items.map((e) => e.id));
+    const p = principalOf(res);
+    const withLinks = items.map((e) => (links.has(e.id) ? { ...e, snapshots: links.get(e.id) } : e));
+    // Plates and person hashes: masked for volunteers and patrols; a full read is audited.
+    if (seesFullData(p.role) && p.kind === 'user' && withLinks.length > 0) {
+      deps.audit.record({ actor: `user:${p.id}`, action: 'view.personal', estate: estate ?? null, target: 'events', detail: { count: withLinks.length } });
+    }
     res.json({
-      items: items.map((e) => (links.has(e.id) ? { ...e, snapshots: links.get(e.id) } : e)),
+      items: seesFullData(p.role) ? withLinks : maskForRole(p.role, withLinks),
       ...(more && last ? { nextCursor: encodeCursor({ ts: last.ts, seq: last.seq, id: last.id }) } : {}),
     });
   });
 
-  app.get('/api/v1/events/counts', async (req, res) => {
+  app.get('/api/v1/events/counts', auth, async (req, res) => {
     const parsed = CountsQuery.safeParse(req.query);
     if (!parsed.success) throw badQuery(parsed.error);
+    const estates = estatesToRead(principalOf(res), parsed.data.estate);
     let items;
     try {
-      items = await store.counts(parsed.data);
+      if (estates === undefined || estates.length === 1) items = await store.counts({ ...parsed.data, estate: estates?.[0] });
+      else {
+        // Sum the per-estate buckets; same order as one query: start, then type.
+        const sums = new Map<string, { start: number; type: string; count: number }>();
+        for (const rows of await Promise.all(estates.map((e) => store.counts({ ...parsed.data, estate: e })))) {
+          for (const r of rows) {
+            const k = `${r.start}\u0000${r.type}`;
+            const sum = sums.get(k);
+            if (sum) sum.count += r.count;
+            else sums.set(k, { ...r });
+          }
+        }
+        items = [...sums.values()].sort((a, b) => a.start - b.start || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+      }
     } catch (err) {
       throw new RbError('RB_ERR_STORE_UNAVAILABLE', (err as Error).message);
     }
@@ -169,23 +223,31 @@ export function createApi(deps: ApiDeps): Express {
       registry: deps.registry,
       bus: deps.bus,
       log,
-      apiToken: deps.apiToken,
+      auth,
       maxBytes: deps.maxSnapshotBytes,
     }),
   );
 
-  app.use(adminRoutes({ registry: deps.registry, deadLetters: deps.deadLetters, apiToken: deps.apiToken }));
+  app.use(adminRoutes({ registry: deps.registry, deadLetters: deps.deadLetters, auth }));
 
-  if (deps.state) app.use(stateRoutes(deps.state));
+  app.use(peopleRoutes({ people: deps.people, audit: deps.audit, registry: deps.registry, log }));
+  app.use(rosterRoutes({ people: deps.people, audit: deps.audit, openAlerts: deps.openAlerts }));
 
-  app.get('/api/v1/gateways', (_req, res) => {
-    res.json({ items: deps.registry.listGateways() });
+  if (deps.state) app.use(stateRoutes(deps.state, auth));
+  for (const router of deps.routes ?? []) app.use(router);
+
+  app.get('/api/v1/gateways', auth, (_req, res) => {
+    const p = principalOf(res);
+    res.json({ items: deps.registry.listGateways().filter((g) => inScope(p, g.estate)) });
   });
 
-  let page: string | undefined;
-  app.get('/', (_req, res) => {
-    page ??= readFileSync(INDEX_HTML, 'utf8');
-    res.type('html').send(page);
+  // The screens (web/, bundled by scripts/build-web.mjs): hashed assets cached for good, the page
+  // never; client routes (/login, /me, /street, /estate/:id) get the page too (path routing).
+  const web = webDir();
+  if (web) app.use('/assets', express.static(join(web, 'assets'), { immutable: true, maxAge: '1y', index: false }));
+  app.get(['/', '/login', '/me', '/street', '/estate/:estate'], (_req, res) => {
+    if (!web) throw new RbError('RB_ERR_NOT_FOUND', 'the screens are not built: run npm run build');
+    res.set('Cache-Control', 'no-cache').sendFile(join(web, 'index.html'));
   });
 
   app.use((req) => {
@@ -193,12 +255,15 @@ export function createApi(deps: ApiDeps): Express {
   });
 
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    const type = (err as { type?: string }).type;
     const e =
       err instanceof RbError
         ? err
-        : (err as { type?: string }).type === 'entity.too.large'
+        : type === 'entity.too.large'
           ? new RbError('RB_ERR_TOO_LARGE', 'the body is larger than the hub accepts')
-          : new RbError('RB_ERR_INTERNAL', 'internal error');
+          : type === 'entity.parse.failed'
+            ? new RbError('RB_ERR_BAD_BODY', 'the body is not valid JSON')
+            : new RbError('RB_ERR_INTERNAL', 'internal error');
     if (e.status >= 500) log.error({ err, path: req.path, code: e.code }, 'request failed');
     else log.info({ path: req.path, code: e.code, msg: e.message }, 'request refused');
     res.status(e.status).json({ error: { code: e.code, title: ERRORS[e.code].title, message: e.message } });

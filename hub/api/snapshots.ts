@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { Id, Ulid } from '../../protocol/index.js';
@@ -6,7 +6,8 @@ import type { Bus } from '../bus.js';
 import { RbError } from '../errors.js';
 import type { GatewayIdentity, Registry } from '../registry.js';
 import { sha256Hex, type SnapshotStore } from '../snapshots.js';
-import { apiTokenAuth, gatewayAuth } from './auth.js';
+import { gatewayAuth } from './auth.js';
+import { inScope, principalOf } from './user-auth.js';
 
 const Sha = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 in lowercase hex');
 const UploadQuery = z
@@ -23,18 +24,19 @@ export interface SnapshotRoutesDeps {
   registry: Registry;
   bus: Bus;
   log: Logger;
-  apiToken: string | undefined;
+  /** User token or RB_API_TOKEN (user-auth.ts); reads are scoped by the estates the snapshot belongs to. */
+  auth: RequestHandler;
   maxBytes: number;
 }
 
 /**
  * PUT  /api/v1/snapshots/{sha256}?event=&device=&camera=&takenAt=   (gateway, Basic auth; body image/jpeg)
- * GET  /api/v1/snapshots/{sha256}                                    (Bearer API token)
- * GET  /api/v1/events/{id}/snapshots                                 (Bearer API token)
+ * GET  /api/v1/snapshots/{sha256}                                    (Bearer user token or API token; scoped)
+ * GET  /api/v1/events/{id}/snapshots                                 (Bearer user token or API token; scoped)
  */
 export function snapshotRoutes(deps: SnapshotRoutesDeps): Router {
   const router = Router();
-  const readToken = apiTokenAuth(deps.apiToken);
+  const readToken = deps.auth;
 
   router.put(
     '/api/v1/snapshots/:sha',
@@ -64,7 +66,10 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): Router {
 
   router.get('/api/v1/snapshots/:sha', readToken, (req, res) => {
     const sha = Sha.safeParse(req.params.sha);
-    const file = sha.success ? deps.snapshots.file(sha.data) : undefined;
+    const p = principalOf(res);
+    // Out of scope reads as absent: a 403 would confirm that the picture exists.
+    const allowed = sha.success && (p.allEstates || deps.snapshots.estatesOf(sha.data).some((e) => inScope(p, e)));
+    const file = sha.success && allowed ? deps.snapshots.file(sha.data) : undefined;
     if (!file) throw new RbError('RB_ERR_NOT_FOUND', 'no such snapshot');
     res.type('image/jpeg').set('Cache-Control', 'private, max-age=31536000, immutable').sendFile(file);
   });
@@ -72,7 +77,8 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): Router {
   router.get('/api/v1/events/:id/snapshots', readToken, (req, res) => {
     const id = Ulid.safeParse(req.params.id);
     if (!id.success) throw new RbError('RB_ERR_BAD_ID', 'event id must be a ULID');
-    res.json({ items: deps.snapshots.forEvent(id.data).map((l) => ({ ...l, url: `/api/v1/snapshots/${l.sha256}` })) });
+    const p = principalOf(res);
+    res.json({ items: deps.snapshots.forEvent(id.data).filter((l) => inScope(p, l.estate)).map((l) => ({ ...l, url: `/api/v1/snapshots/${l.sha256}` })) });
   });
   return router;
 }

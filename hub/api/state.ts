@@ -1,7 +1,8 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { Id } from '../../protocol/index.js';
 import { RbError } from '../errors.js';
 import type { StateService } from '../state/index.js';
+import { inScope, principalOf, requireEstate } from './user-auth.js';
 
 function id(value: unknown, what: string): string {
   const parsed = Id.safeParse(value);
@@ -14,15 +15,19 @@ function id(value: unknown, what: string): string {
  * GET /api/v1/state/estates                              summary per estate
  * GET /api/v1/state/estates/{estate}                     everything about one estate
  * GET /api/v1/state/estates/{estate}/devices/{device}    one device, its doors, lanes, camera
- * No authentication yet, like /api/v1/events (the alerts issue adds it).
+ * Each takes a user token or RB_API_TOKEN (`auth`); the list holds only estates in scope, an estate
+ * outside it is 403 (checked before "no live state", so a 404 does not tell what exists elsewhere).
  */
-export function stateRoutes(state: Pick<StateService, 'summaries' | 'estate' | 'device' | 'has'>): Router {
+export function stateRoutes(state: Pick<StateService, 'summaries' | 'estate' | 'device' | 'has'>, auth: RequestHandler): Router {
   const router = Router();
+  router.use('/api/v1/state', auth);
   router.get('/api/v1/state/estates', (_req, res) => {
-    res.json({ items: state.summaries() });
+    const p = principalOf(res);
+    res.json({ items: state.summaries().filter((s) => inScope(p, s.estate)) });
   });
   router.get('/api/v1/state/estates/:estate', (req, res) => {
     const estate = id(req.params.estate, 'estate');
+    requireEstate(principalOf(res), estate);
     const view = state.estate(estate);
     if (!view) throw new RbError('RB_ERR_NOT_FOUND', `no live state for estate ${estate}`);
     res.json(view);
@@ -30,6 +35,7 @@ export function stateRoutes(state: Pick<StateService, 'summaries' | 'estate' | '
   router.get('/api/v1/state/estates/:estate/devices/:device', (req, res) => {
     const estate = id(req.params.estate, 'estate');
     const device = id(req.params.device, 'device');
+    requireEstate(principalOf(res), estate);
     if (!state.has(estate)) throw new RbError('RB_ERR_NOT_FOUND', `no live state for estate ${estate}`);
     const view = state.device(estate, device);
     if (!view) throw new RbError('RB_ERR_UNKNOWN_DEVICE', `no device ${device} in estate ${estate}`);

@@ -1,24 +1,37 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
-import { Server } from 'socket.io';
-import { isId, type GatewayStatus, type RbEvent } from '../../protocol/index.js';
+import { Counter, Gauge } from 'prom-client';
+import { Server, type Socket } from 'socket.io';
+import { isId } from '../../protocol/index.js';
 import type { Bus } from '../bus.js';
 import type { Metrics } from '../metrics.js';
-import type { StateChange } from '../state/types.js';
+import type { PushEnvelope, PushLog } from './log.js';
 
-/** Events the hub pushes to screens and phones. */
-export interface ServerToClient {
-  event: (event: RbEvent) => void;
-  'gateway:status': (status: GatewayStatus) => void;
-  /** An incident snapshot was stored for an event of the estate. */
-  snapshot: (link: { eventId: string; sha256: string; device: string; camera: string; takenAt: number }) => void;
-  /** A live-state change (hub/state): `{estate, kind, key, value, ts}`, coalesced per key. */
-  state: (change: StateChange) => void;
+export type Role = 'volunteer' | 'patrol' | 'center' | 'admin';
+
+/** Who a socket belongs to, from its token (hub/people). `estates: 'all'` is the hub's own API token. */
+export interface PushPrincipal {
+  id: string;
+  role: Role;
+  estates: ReadonlySet<string> | 'all';
+  /** Token expiry, ms; the socket is disconnected then (the client reconnects with a fresh token). */
+  exp?: number;
 }
-/** Events clients send. Subscriptions are taken from the handshake for now. */
-export type ClientToServer = Record<string, never>;
-export interface SocketData {
+
+/** Masked (volunteer, patrol) or full (center, admin) personal data. */
+export const seesFullData = (role: Role): boolean => role === 'center' || role === 'admin';
+
+/** Envelope events the hub pushes; each is `{scope, seq, at, data}` (docs/alerts.md, "Live push"). */
+export const PUSH_EVENTS = ['alert:new', 'alert:update', 'alert:notify', 'device:state', 'event', 'command:result', 'gateway:status', 'snapshot'] as const;
+export type PushEvent = (typeof PUSH_EVENTS)[number];
+
+interface ServerToClient {
+  [event: string]: (envelope: Omit<PushEnvelope, 'event'>) => void;
+}
+interface SocketData {
+  principal: PushPrincipal;
   estates: string[];
+  since: Record<string, number>;
 }
 
 export interface PushDeps {
@@ -26,63 +39,195 @@ export interface PushDeps {
   bus: Bus;
   metrics: Metrics;
   log: Logger;
+  pushLog: PushLog;
+  /** Verify `handshake.auth.token`; rejects with an error whose `code` is RB_ERR_UNAUTHENTICATED. */
+  verify(token: string): Promise<PushPrincipal>;
+  /** Masks personal data for volunteers and patrols (hub/alerts/privacy.ts). */
+  mask(event: PushEvent, data: unknown): unknown;
+  /** Called when a center/admin socket subscribes to full personal data (audited). */
+  onFullView?(principal: PushPrincipal, estates: string[]): void;
+  /** Missed messages above which a reconnecting client gets `resync` instead of a replay. */
+  maxReplay?: number;
 }
 
 export interface Push {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Log and send a message of an estate to every socket that may see it. */
+  toEstate(estate: string, event: PushEvent, data: unknown, at?: number): PushEnvelope;
+  /** Log and send a message to one user's sockets, masked for the user's role as it is logged. */
+  toUser(userId: string, role: Role, event: PushEvent, data: unknown, at?: number): PushEnvelope;
+  /** Sockets connected now. */
+  connections(): number;
 }
 
-/** Room of everything that happens in one estate. */
-export const estateRoom = (estate: string): string => `estate:${estate}`;
+export const estateScope = (estate: string): string => `estate:${estate}`;
+export const userScope = (user: string): string => `user:${user}`;
+const fullRoom = (estate: string): string => `estate:${estate}:full`;
+const maskedRoom = (estate: string): string => `estate:${estate}:masked`;
+const ALL_FULL = 'all:full';
 
 /**
- * Live push over Socket.IO. A client names the estates it watches in `handshake.auth.estates` (or the
- * `estate` query parameter) and joins room `estate:{id}` for each; every accepted event goes to its
- * estate's room. Authentication and per-user scopes come with the users issue.
+ * Live push over Socket.IO with per-scope sequences and replay from SQLite (hub/push/log.ts).
+ *
+ * A socket authenticates with `handshake.auth.token`; it joins, for each estate in its scope (or the
+ * subset named in `auth.estates`), a masked or a full room by its role, and its own `user:U` room.
+ * A reconnecting client sends `auth.since = {scope: lastSeq}`; everything logged after that is
+ * replayed to it, in order, in the same tick as it joins its rooms, so no live message can fall
+ * between the replay and the live stream.
  */
 export function createPush(deps: PushDeps): Push {
-  const { bus, metrics, log } = deps;
-  let io: Server<ClientToServer, ServerToClient, Record<string, never>, SocketData> | undefined;
+  const { bus, metrics, log, pushLog } = deps;
+  const maxReplay = deps.maxReplay ?? 5000;
+  let io: Server<Record<string, never>, ServerToClient, Record<string, never>, SocketData> | undefined;
   const unsubscribe: Array<() => void> = [];
+  const expiryTimers = new Set<NodeJS.Timeout>();
+  const replayed = new Counter({ name: 'rb_push_replayed_total', help: 'Logged messages replayed to reconnecting sockets', registers: [metrics.registry] });
+  const resyncs = new Counter({ name: 'rb_push_resyncs_total', help: 'Reconnects that missed more than the replay limit (told to reload)', registers: [metrics.registry] });
+  const refused = new Counter({ name: 'rb_push_refused_total', help: 'Socket.IO handshakes refused, by code', labelNames: ['code'] as const, registers: [metrics.registry] });
+  function handshakeError(code: string, message: string): Error {
+    refused.inc({ code });
+    const err = new Error(message) as Error & { data: { code: string } };
+    err.data = { code };
+    return err;
+  }
+  new Gauge({
+    name: 'rb_push_sockets',
+    help: 'Socket.IO clients connected now',
+    registers: [metrics.registry],
+    collect() {
+      this.set(io?.engine.clientsCount ?? 0);
+    },
+  });
 
-  return {
+  function send(env: PushEnvelope, rooms: { full: string[]; masked: string[] }): void {
+    if (!io) return;
+    const wire = { scope: env.scope, seq: env.seq, at: env.at, data: env.data };
+    if (rooms.full.length) io.to(rooms.full).emit(env.event, wire);
+    if (rooms.masked.length) io.to(rooms.masked).emit(env.event, { ...wire, data: deps.mask(env.event as PushEvent, env.data) });
+  }
+
+  function replay(socket: Socket<Record<string, never>, ServerToClient, Record<string, never>, SocketData>): void {
+    const { principal, estates, since } = socket.data;
+    const full = seesFullData(principal.role);
+    for (const [scope, after] of Object.entries(since)) {
+      const allowed = scope === userScope(principal.id) || (scope.startsWith('estate:') && estates.includes(scope.slice(7)));
+      if (!allowed) continue;
+      const rows = pushLog.after(scope, after, maxReplay);
+      if (rows === null) {
+        socket.emit('resync', { scope, seq: pushLog.last(scope), at: Date.now(), data: null });
+        resyncs.inc();
+        continue;
+      }
+      for (const env of rows) {
+        // A user's own scope was logged masked for that user already.
+        const data = full || scope.startsWith('user:') ? env.data : deps.mask(env.event as PushEvent, env.data);
+        socket.emit(env.event, { scope: env.scope, seq: env.seq, at: env.at, data });
+      }
+      replayed.inc(rows.length);
+    }
+  }
+
+  const push: Push = {
     async start() {
-      io = new Server(deps.http, { serveClient: true, maxHttpBufferSize: 64 * 1024 });
+      io = new Server(deps.http, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
       io.use((socket, next) => {
-        const auth = socket.handshake.auth as { estates?: unknown };
-        const query = socket.handshake.query.estate;
-        const requested = Array.isArray(auth.estates) ? auth.estates : typeof query === 'string' ? query.split(',') : [];
-        const estates = requested.filter(isId).slice(0, 100);
-        if (estates.length === 0) return next(new Error('name at least one estate id (auth.estates or ?estate=)'));
-        socket.data.estates = estates;
-        next();
+        const auth = (socket.handshake.auth ?? {}) as { token?: unknown; estates?: unknown; since?: unknown };
+        if (typeof auth.token !== 'string' || auth.token.length === 0 || auth.token.length > 4096) {
+          return next(handshakeError('RB_ERR_UNAUTHENTICATED', 'a token is required (handshake auth.token)'));
+        }
+        deps
+          .verify(auth.token)
+          .then((principal) => {
+            const wanted = Array.isArray(auth.estates) ? auth.estates.filter(isId).slice(0, 1000) : undefined;
+            const inScope = (e: string): boolean => principal.estates === 'all' || principal.estates.has(e);
+            if (wanted && wanted.some((e) => !inScope(e))) {
+              return next(handshakeError('RB_ERR_FORBIDDEN', 'auth.estates names an estate outside your scope'));
+            }
+            const estates = wanted ?? (principal.estates === 'all' ? [] : [...principal.estates]);
+            const since: Record<string, number> = {};
+            if (auth.since && typeof auth.since === 'object') {
+              for (const [scope, seq] of Object.entries(auth.since as Record<string, unknown>).slice(0, 1000)) {
+                if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) since[scope] = seq;
+              }
+            }
+            socket.data = { principal, estates, since };
+            next();
+          })
+          .catch((err: unknown) => {
+            const code = (err as { code?: string }).code ?? 'RB_ERR_UNAUTHENTICATED';
+            next(handshakeError(code, err instanceof Error ? err.message : 'invalid token'));
+          });
       });
       io.on('connection', (socket) => {
-        for (const estate of socket.data.estates) void socket.join(estateRoom(estate));
-        log.debug({ id: socket.id, estates: socket.data.estates }, 'socket connected');
+        const { principal, estates } = socket.data;
+        const full = seesFullData(principal.role);
+        const rooms = [userScope(principal.id)];
+        if (principal.estates === 'all' && estates.length === 0) rooms.push(ALL_FULL);
+        for (const e of estates) rooms.push(full ? fullRoom(e) : maskedRoom(e));
+        void socket.join(rooms);
+        replay(socket);
+        if (full && deps.onFullView) deps.onFullView(principal, principal.estates === 'all' && estates.length === 0 ? ['*'] : estates);
+        if (principal.exp) {
+          const timer = setTimeout(() => {
+            expiryTimers.delete(timer);
+            socket.emit('session:expired', { scope: userScope(principal.id), seq: 0, at: Date.now(), data: null });
+            socket.disconnect(true);
+          }, Math.max(0, principal.exp - Date.now()));
+          timer.unref();
+          expiryTimers.add(timer);
+          socket.once('disconnect', () => {
+            clearTimeout(timer);
+            expiryTimers.delete(timer);
+          });
+        }
+        log.debug({ id: socket.id, user: principal.id, role: principal.role, estates }, 'socket connected');
       });
       unsubscribe.push(
         bus.on('event', (event) => {
-          io?.to(estateRoom(event.estate)).emit('event', event);
+          push.toEstate(event.estate, 'event', event);
           metrics.pushed.inc();
         }),
         bus.on('gateway.status', (status) => {
-          io?.to(estateRoom(status.estate)).emit('gateway:status', status);
+          push.toEstate(status.estate, 'gateway:status', status);
         }),
         bus.on('state', (change) => {
-          io?.to(estateRoom(change.estate)).emit('state', change);
+          push.toEstate(change.estate, 'device:state', change, change.ts);
         }),
         bus.on('snapshot', (l) => {
-          io?.to(estateRoom(l.estate)).emit('snapshot', { eventId: l.eventId, sha256: l.sha256, device: l.device, camera: l.camera, takenAt: l.takenAt });
+          push.toEstate(l.estate, 'snapshot', { eventId: l.eventId, sha256: l.sha256, device: l.device, camera: l.camera, takenAt: l.takenAt });
         }),
       );
+      const pruneTimer = setInterval(() => {
+        try {
+          pushLog.prune();
+        } catch (err) {
+          log.warn({ err }, 'push log prune failed');
+        }
+      }, 3600_000);
+      pruneTimer.unref();
+      unsubscribe.push(() => clearInterval(pruneTimer));
     },
     async stop() {
       for (const off of unsubscribe.splice(0)) off();
+      for (const t of expiryTimers) clearTimeout(t);
+      expiryTimers.clear();
       // io.close() would also close the shared HTTP server; the API owns it, so only drop the sockets.
       io?.disconnectSockets(true);
       io?.engine.close();
+      pushLog.flush();
     },
+    toEstate(estate, event, data, at) {
+      const env = pushLog.append(estateScope(estate), event, data, at);
+      send(env, { full: [fullRoom(estate), ALL_FULL], masked: [maskedRoom(estate)] });
+      return env;
+    },
+    toUser(userId, role, event, data, at) {
+      const env = pushLog.append(userScope(userId), event, seesFullData(role) ? data : deps.mask(event, data), at);
+      send(env, { full: [userScope(userId)], masked: [] });
+      return env;
+    },
+    connections: () => io?.engine.clientsCount ?? 0,
   };
+  return push;
 }

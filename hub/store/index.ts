@@ -21,6 +21,7 @@ export function createStore(config: HubConfig, log: Logger): EventStore {
         batchSize: config.influxBatchSize,
         flushMs: config.influxFlushMs,
         retention: { raw: config.influxRawRetention, hourly: config.influxHourlyRetention },
+        journal: true, // ack at local-disk latency; InfluxDB round trips off the ingest path
       })
     : createSqliteStore({ file: join(config.dataDir, 'events.db'), log: log });
 }

@@ -12,6 +12,8 @@ const NS_PER_MS = 1_000_000n;
 // InfluxDB 1.x accepts times in [-2^63 + 2, 2^63 - 2] ns (models.MinNanoTime / MaxNanoTime).
 const MIN_NS = -9_223_372_036_854_775_806n;
 const MAX_NS = 9_223_372_036_854_775_806n;
+/** Largest ts (ms) whose point time is below MAX_NS whatever seq mod 10⁶ adds. */
+const MAX_FAST_MS = 9_223_372_036_853;
 /**
  * Tag values: the protocol allows `[a-z0-9-]` ids and dotted types; anything outside a printable,
  * backslash-free set is refused. A newline cannot be escaped in line protocol at all (it ends the
@@ -21,12 +23,18 @@ const MAX_NS = 9_223_372_036_854_775_806n;
 // eslint-disable-next-line no-control-regex -- refusing control characters is the point
 const TAG_VALUE = /^[^\\\u0000-\u001f\u007f]{1,256}$/;
 
+const TAG_ESCAPE = /[,= ]/;
+const TAG_ESCAPES = /[,= ]/g;
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const STRING_ESCAPES = /[\\"]/g;
+
 export type Encoded = { ok: true; line: string } | { ok: false; reason: string };
 
 /** A tag value with `,`, `=` and space escaped; undefined when it cannot be made safe. */
 export function tagValue(value: unknown): string | undefined {
   if (typeof value !== 'string' || !TAG_VALUE.test(value)) return undefined;
-  return value.replace(/[,= ]/g, (c) => `\\${c}`);
+  return TAG_ESCAPE.test(value) ? value.replace(TAG_ESCAPES, '\\$&') : value;
 }
 
 /**
@@ -34,9 +42,8 @@ export function tagValue(value: unknown): string | undefined {
  * in a string field). Control characters are refused: JSON text and ULIDs never contain one raw.
  */
 export function stringField(value: unknown): string | undefined {
-  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  if (typeof value !== 'string' || /[\u0000-\u001f\u007f]/.test(value)) return undefined;
-  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  if (typeof value !== 'string' || CONTROL.test(value)) return undefined;
+  return `"${value.replace(STRING_ESCAPES, '\\$&')}"`;
 }
 
 /** An integer field (`123i`); undefined for NaN, Infinity, fractions and unsafe integers. */
@@ -73,8 +80,15 @@ export function encodeEvent(e: RbEvent, receivedAt: number): Encoded {
   const rec = intField(receivedAt);
   if (rec === undefined) return { ok: false, reason: `invalid field received_at=${String(receivedAt)}` };
   if (!Number.isSafeInteger(e.ts)) return { ok: false, reason: `invalid timestamp ts=${String(e.ts)}` };
-  const time = pointTime(e.ts, e.seq);
-  if (time < MIN_NS || time > MAX_NS) return { ok: false, reason: `timestamp out of range ts=${e.ts}` };
+  let time: string;
+  if (e.ts >= 1 && e.ts <= MAX_FAST_MS) {
+    // pointTime without BigInt (the hot path): ts·10⁶ + seq mod 10⁶ is ts's digits then 6 more.
+    time = `${e.ts}${String(e.seq % 1_000_000).padStart(6, '0')}`;
+  } else {
+    const ns = pointTime(e.ts, e.seq);
+    if (ns < MIN_NS || ns > MAX_NS) return { ok: false, reason: `timestamp out of range ts=${e.ts}` };
+    time = String(ns);
+  }
   let json: string | undefined;
   try {
     json = JSON.stringify(e.data ?? null);
@@ -97,4 +111,55 @@ export function parseTimeNs(text: string): bigint {
 /** ns to ms; BigInt division truncates, and the ns remainder (seq % 1e6) is always below 1 ms. */
 export function nsToMs(ns: bigint): number {
   return Number(ns / NS_PER_MS);
+}
+
+/** A field of a generic point with its InfluxDB type (a field keeps one type per shard). */
+export type PointField =
+  | { kind: 'int'; value: number }
+  | { kind: 'float'; value: number }
+  | { kind: 'string'; value: string }
+  | { kind: 'bool'; value: boolean };
+
+/** A generic point (facts: gateway status, alert transitions...). `ts` in ms; a fraction keeps µs. */
+export interface Point {
+  measurement: string;
+  tags: Record<string, string>;
+  fields: Record<string, PointField>;
+  ts: number;
+}
+
+/** Measurement, tag and field keys: plain identifiers only, so they never need escaping. */
+export const POINT_KEY = /^[a-z][a-z0-9_]{0,63}$/;
+
+/**
+ * Line protocol for a generic point, under the same rules as an event: tag values through
+ * `tagValue` (control characters and backslashes refused), string fields through `stringField`,
+ * numbers finite (integers safe), time in InfluxDB's range. Tags are sorted (InfluxDB's own order).
+ */
+export function encodePoint(p: Point): Encoded {
+  if (!POINT_KEY.test(p.measurement)) return { ok: false, reason: `unsafe measurement ${JSON.stringify(p.measurement)}` };
+  const tags: string[] = [];
+  for (const key of Object.keys(p.tags).sort()) {
+    if (!POINT_KEY.test(key)) return { ok: false, reason: `unsafe tag key ${JSON.stringify(key)}` };
+    const v = tagValue(p.tags[key]);
+    if (v === undefined) return { ok: false, reason: `unsafe tag ${key}=${JSON.stringify(p.tags[key])}` };
+    tags.push(`,${key}=${v}`);
+  }
+  const fields: string[] = [];
+  for (const [key, f] of Object.entries(p.fields)) {
+    if (!POINT_KEY.test(key)) return { ok: false, reason: `unsafe field key ${JSON.stringify(key)}` };
+    let text: string | undefined;
+    if (f.kind === 'int') text = intField(f.value);
+    else if (f.kind === 'float') text = typeof f.value === 'number' && Number.isFinite(f.value) ? String(f.value) : undefined;
+    else if (f.kind === 'string') text = stringField(f.value);
+    else text = typeof f.value === 'boolean' ? String(f.value) : undefined;
+    if (text === undefined) return { ok: false, reason: `invalid ${f.kind} field ${key}=${String(f.value)}` };
+    fields.push(`${key}=${text}`);
+  }
+  if (fields.length === 0) return { ok: false, reason: 'a point needs at least one field' };
+  if (!Number.isFinite(p.ts)) return { ok: false, reason: `invalid timestamp ts=${String(p.ts)}` };
+  const whole = Math.floor(p.ts);
+  const time = BigInt(whole) * NS_PER_MS + BigInt(Math.round((p.ts - whole) * 1000)) * 1000n;
+  if (time < MIN_NS || time > MAX_NS) return { ok: false, reason: `timestamp out of range ts=${p.ts}` };
+  return { ok: true, line: `${p.measurement}${tags.join('')} ${fields.join(',')} ${time}` };
 }

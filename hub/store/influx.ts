@@ -1,6 +1,7 @@
 import type { Logger } from '../../lib/log.js';
 import { InfluxHttp, InfluxUnavailableError } from './influx-http.js';
-import { encodeEvent } from './influx-line.js';
+import { encodeEvent, encodePoint, type Point } from './influx-line.js';
+import { ensureFactsSchema } from './facts.js';
 import { checkRetention, DATABASE_NAME, DEFAULT_RETENTION, ensureSchema, hourlySelect, RAW_RP, type Retention } from './influx-schema.js';
 import { InfluxSpool, type DeadLetter } from './influx-spool.js';
 import { InfluxWriter, type WriterStats } from './influx-writer.js';
@@ -32,6 +33,8 @@ export interface InfluxStoreOptions {
   /** Largest spool, points (default 10 million); beyond it writes fail and gateways keep their events. */
   maxSpoolPoints?: number | undefined;
   retention?: Partial<Retention> | undefined;
+  /** Acknowledge writes once in the local journal, not once InfluxDB has them (the hub does; see influx-writer.ts). */
+  journal?: boolean | undefined;
 }
 
 /** The InfluxDB store adds what an operator (and /metrics) needs to see about its writer. */
@@ -44,6 +47,13 @@ export interface InfluxEventStore extends EventStore {
   drained(timeoutMs: number): Promise<boolean>;
   /** Recompute the hourly counts for [from, to) ms (after a backlog older than the CQ's window). */
   rollup(from: number, to: number): Promise<void>;
+  /**
+   * Generic points (facts, hub/store/facts.ts) through the same batches, spool and dead letters as
+   * events; resolves once durable. An unencodable point is dead-lettered, never sent.
+   */
+  writePoints(points: readonly Point[]): Promise<void>;
+  /** Create the facts' hourly continuous queries (hub/store/facts.ts); the hub calls it after start. */
+  ensureFactsSchema(): Promise<void>;
 }
 
 const DEFAULT_DATABASE = 'redbutler';
@@ -72,6 +82,7 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxEventStore {
   /** One read; when InfluxDB is down, says how many events wait in the spool. */
   const run: RunQuery = async (text, params) => {
     const w = running();
+    await w.settled(); // read what was acknowledged (journaled) before this query
     try {
       return await http.query(text, params);
     } catch (err) {
@@ -105,6 +116,7 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxEventStore {
         spoolAfterMs: opts.spoolAfterMs ?? 2_000,
         backoffMinMs: opts.backoffMinMs ?? 100,
         backoffMaxMs: opts.backoffMaxMs ?? 5_000,
+        journal: opts.journal,
       });
       log.info({ target: http.target, spool: opts.spoolFile, spoolDepth: spool.depth(), retention }, 'influx event store started');
     },
@@ -135,6 +147,28 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxEventStore {
         else w.deadLetter({ id: String(e.id), line: safeJson(e) }, encoded.reason);
       }
       return w.submit(points);
+    },
+
+    async ensureFactsSchema() {
+      running();
+      await ensureFactsSchema(http, database);
+    },
+
+    writePoints(points) {
+      let w: InfluxWriter;
+      try {
+        w = running();
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      const lines = [];
+      for (const p of points) {
+        const id = `${p.measurement}@${p.ts}`;
+        const encoded = encodePoint(p);
+        if (encoded.ok) lines.push({ id, line: encoded.line });
+        else w.deadLetter({ id, line: safeJson(p) }, encoded.reason);
+      }
+      return w.submit(lines);
     },
 
     async query(q: EventQuery) {

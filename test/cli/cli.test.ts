@@ -76,14 +76,15 @@ describe('red-butler CLI', () => {
   });
 
   it('demo serves events at /api/v1/events within 30 s of start', async () => {
+    const DEMO_TOKEN = 'demo-test-token-0123456789';
     const [httpPort, mqttPort, pushPort] = [await freePort(), await freePort(), await freePort()];
-    const demo = startCli(['demo', '--data-dir', join(dir, 'demo'), '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--push-port', String(pushPort), '--rate', '10']);
+    const demo = startCli(['demo', '--data-dir', join(dir, 'demo'), '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--push-port', String(pushPort), '--rate', '10'], { RB_API_TOKEN: DEMO_TOKEN });
     try {
       const started = Date.now();
       let items: unknown[] = [];
       while (Date.now() - started < 30_000 && items.length === 0) {
         await new Promise((r) => setTimeout(r, 500));
-        const res = await fetch(`http://127.0.0.1:${httpPort}/api/v1/events?estate=demo-estate`).catch(() => undefined);
+        const res = await fetch(`http://127.0.0.1:${httpPort}/api/v1/events?estate=demo-estate`, { headers: { authorization: `Bearer ${DEMO_TOKEN}` } }).catch(() => undefined);
         if (res?.ok) items = ((await res.json()) as { items: unknown[] }).items;
       }
       expect(items.length, demo.output()).toBeGreaterThan(0);

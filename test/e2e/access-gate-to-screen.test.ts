@@ -16,6 +16,8 @@ import { useInfluxd } from '../support/use-influxd.js';
 
 const SALT = 'e2e-salt-0123456789abcdef';
 const ESTATE = 'maple-court';
+const API_TOKEN = 'e2e-api-token-0123456789';
+const authHeaders = { authorization: `Bearer ${API_TOKEN}` };
 const GATEWAY = 'gw-1';
 const DEVICE = 'gate-east';
 const hash = (v: string) => createHmac('sha256', SALT).update(v).digest('hex').slice(0, 32);
@@ -80,6 +82,7 @@ describe('end to end: ISAPI push -> gateway -> MQTT -> hub -> InfluxDB and Socke
       mqttPort: 0,
       influxUrl: `${influxd().url}/rb_e2e`,
       logLevel: 'silent',
+      apiToken: API_TOKEN,
     });
     hub = createHub({ config, log: silentLogger() });
     await hub.start();
@@ -96,8 +99,8 @@ describe('end to end: ISAPI push -> gateway -> MQTT -> hub -> InfluxDB and Socke
       }),
     });
     await gateway.start();
-    socket = ioClient(`http://127.0.0.1:${hub.httpAddress().port}`, { auth: { estates: [ESTATE] }, transports: ['websocket'] });
-    socket.on('event', (e: RbEvent) => received.push(e));
+    socket = ioClient(`http://127.0.0.1:${hub.httpAddress().port}`, { auth: { estates: [ESTATE], token: API_TOKEN }, transports: ['websocket'] });
+    socket.on('event', (m: { scope: string; seq: number; data: RbEvent }) => received.push(m.data));
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('connect_error', reject);
@@ -128,7 +131,7 @@ describe('end to end: ISAPI push -> gateway -> MQTT -> hub -> InfluxDB and Socke
     await waitFor(() => received.length >= sent.length);
 
     // Read back through the hub's API (InfluxDB store) and straight from influxd.
-    const res = await fetch(`http://127.0.0.1:${hub.httpAddress().port}/api/v1/events?estate=${ESTATE}&limit=100`);
+    const res = await fetch(`http://127.0.0.1:${hub.httpAddress().port}/api/v1/events?estate=${ESTATE}&limit=100`, { headers: authHeaders });
     const { items } = (await res.json()) as { items: RbEvent[] };
     expect(items).toHaveLength(sent.length);
     const raw = await fetch(`${influxd().url}/query?db=rb_e2e&q=${encodeURIComponent('SELECT count("id") FROM "events"')}`);
@@ -174,7 +177,7 @@ describe('end to end: ISAPI push -> gateway -> MQTT -> hub -> InfluxDB and Socke
     await waitFor(() => received.length >= before + 1);
     await new Promise((r) => setTimeout(r, 300));
     expect(received.length).toBe(before + 1);
-    const res = await fetch(`http://127.0.0.1:${hub.httpAddress().port}/api/v1/events?type=door.forced&limit=100`);
+    const res = await fetch(`http://127.0.0.1:${hub.httpAddress().port}/api/v1/events?type=door.forced&limit=100`, { headers: authHeaders });
     const { items } = (await res.json()) as { items: RbEvent[] };
     expect(items.filter((e) => (e.data as { source?: { serial?: number } }).source?.serial === first.serialNo)).toHaveLength(1);
   });

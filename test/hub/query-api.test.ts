@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 async function get(path: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${t.httpUrl}${path}`);
+  const res = await fetch(`${t.httpUrl}${path}`, { headers: { authorization: `Bearer ${t.apiToken}` } });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 

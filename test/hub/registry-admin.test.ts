@@ -51,9 +51,16 @@ describe('admin REST', () => {
     expect(await api('GET', '/api/v1/admin/devices?estate=a/b')).toMatchObject({ status: 400, json: { error: { code: 'RB_ERR_BAD_QUERY' } } });
   });
 
-  it('without RB_API_TOKEN the admin routes are closed', async () => {
-    t = await startTestHub();
-    expect(await api('GET', '/api/v1/admin/gateways')).toMatchObject({ status: 503, json: { error: { code: 'RB_ERR_AUTH_NOT_CONFIGURED' } } });
+  it('without RB_API_TOKEN the admin routes take admin users only, scoped to their estates', async () => {
+    t = await startTestHub({ apiToken: null });
+    expect(await api('GET', '/api/v1/admin/gateways')).toMatchObject({ status: 401, json: { error: { code: 'RB_ERR_UNAUTHENTICATED' } } });
+    const volunteer = await t.addUser({ name: 'vera', role: 'volunteer', scopes: [`estate:${E}`] });
+    expect(await api('GET', '/api/v1/admin/gateways', undefined, volunteer.token)).toMatchObject({ status: 403, json: { error: { code: 'RB_ERR_FORBIDDEN' } } });
+    const admin = await t.addUser({ name: 'ada', role: 'admin', scopes: [`estate:${E}`] });
+    expect(await api('POST', '/api/v1/admin/gateways', { estate: E, gateway: 'gw-1' }, admin.token)).toMatchObject({ status: 201 });
+    expect(await api('POST', '/api/v1/admin/gateways', { estate: 'other', gateway: 'gw-1' }, admin.token)).toMatchObject({ status: 403, json: { error: { code: 'RB_ERR_FORBIDDEN' } } });
+    expect(await api('GET', '/api/v1/admin/dead-letters', undefined, admin.token)).toMatchObject({ status: 403 });
+    expect((await api('GET', '/api/v1/admin/gateways', undefined, admin.token)).json.items).toMatchObject([{ estate: E, gateway: 'gw-1' }]);
   });
 
   it('add -> connect and announce devices -> rotate closes the session, old secret refused -> revoke closes it, refused after', async () => {

@@ -30,13 +30,13 @@ describe('schema', () => {
     open.pop();
     // Make it look like the old file: only `gateways`, user_version 0.
     const db = new Database(join(dir, 'registry.db'));
-    db.exec('DROP TABLE devices; DROP TABLE credential_changes; DROP TABLE estates; DROP TABLE streets; ALTER TABLE gateways DROP COLUMN rotated_at;');
+    db.exec('DROP TABLE devices; DROP TABLE credential_changes; DROP TABLE estates; DROP TABLE grids; DROP TABLE streets; ALTER TABLE gateways DROP COLUMN rotated_at;');
     db.pragma('user_version = 0');
     db.close();
 
     const r = fresh(dir);
     expect(await r.authenticate(creds.username, creds.password)).toEqual({ estate: 'maple', gateway: 'gw-1' });
-    expect(r.listEstates()).toEqual([{ id: 'maple', street: null, name: null }]);
+    expect(r.listEstates()).toEqual([{ id: 'maple', street: null, grid: null, name: null }]);
     const check = new Database(join(dir, 'registry.db'), { readonly: true });
     expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     check.close();
@@ -100,8 +100,8 @@ describe('streets, estates, devices', () => {
     const r = fresh();
     expect(r.addStreet('east-street', 'East Street')).toEqual({ id: 'east-street', name: 'East Street' });
     expect(() => r.addEstate('maple', { street: 'nowhere' })).toThrow(expect.objectContaining({ code: 'RB_ERR_UNKNOWN_STREET' }));
-    expect(r.addEstate('maple', { name: 'Maple Court' })).toEqual({ id: 'maple', street: null, name: 'Maple Court' });
-    expect(r.addEstate('maple', { street: 'east-street' })).toEqual({ id: 'maple', street: 'east-street', name: 'Maple Court' });
+    expect(r.addEstate('maple', { name: 'Maple Court' })).toEqual({ id: 'maple', street: null, grid: null, name: 'Maple Court' });
+    expect(r.addEstate('maple', { street: 'east-street' })).toEqual({ id: 'maple', street: 'east-street', grid: null, name: 'Maple Court' });
   });
 
   it('devices come from gateway status; an offline gateway takes its devices offline', () => {

@@ -25,7 +25,7 @@ let barrier: BarrierGateSimulator;
 const pushes: StateChange[] = [];
 
 async function get(path: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(hub.httpUrl + path, { signal: AbortSignal.timeout(5_000) });
+  const res = await fetch(hub.httpUrl + path, { signal: AbortSignal.timeout(5_000), headers: { authorization: `Bearer ${hub.apiToken}` } });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 type Estate = {
@@ -45,8 +45,8 @@ beforeAll(async () => {
     { id: 'gate-1', driver: 'hikvision-isapi', options: {} },
     { id: 'barrier-1', driver: 'hikvision-anpr', options: { lanes: [{ lane: 1, direction: 'in' }, { lane: 2, direction: 'out' }] } },
   ];
-  socket = ioClient(hub.httpUrl, { auth: { estates: [ESTATE] }, transports: ['websocket'] });
-  socket.on('state', (c: StateChange) => void pushes.push(c));
+  socket = ioClient(hub.httpUrl, { auth: { estates: [ESTATE], token: hub.apiToken }, transports: ['websocket'] });
+  socket.on('device:state', (m: { data: StateChange }) => void pushes.push(m.data));
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);

@@ -32,7 +32,7 @@ describe('live state after a hub restart', () => {
 
     const second = await startTestHub({ dataDir: dir });
     hubs.push(second);
-    const res = await fetch(`${second.httpUrl}/api/v1/state/estates/elm-court`);
+    const res = await fetch(`${second.httpUrl}/api/v1/state/estates/elm-court`, { headers: { authorization: `Bearer ${second.apiToken}` } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { doors: unknown[]; barriers: unknown[]; occupancy: unknown; gateways: unknown[] };
     expect(body.doors).toEqual(

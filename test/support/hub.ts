@@ -31,8 +31,17 @@ export interface TestHub {
    * hub does not expose `name` at all (a typo must not read as "0, as expected").
    */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
-  /** `GET /api/v1/events` with these query parameters; throws unless the answer is 200. */
+  /** `GET /api/v1/events` with these query parameters (as the hub's API token); throws unless the answer is 200. */
   events(query?: Record<string, string | number>): Promise<RbEvent[]>;
+  /** The hub's RB_API_TOKEN (built-in admin), unless started with `apiToken: null`. */
+  readonly apiToken: string | undefined;
+  /**
+   * One REST call: JSON body in and out; `token` defaults to the API token, `null` sends none.
+   * Never throws on an HTTP status.
+   */
+  api(method: string, path: string, opts?: { token?: string | null; body?: unknown }): Promise<{ status: number; json: Record<string, unknown> }>;
+  /** Add a user straight in the hub's people store and issue a token for it. */
+  addUser(input: { name: string; role: 'volunteer' | 'patrol' | 'center' | 'admin'; scopes: string[]; password?: string; displayName?: string }): Promise<{ id: string; token: string }>;
   /** connectGateway() against this hub; the client is ended by stop(). */
   connect(creds: GatewayCredentials, opts?: IClientOptions): Promise<MqttClient>;
   /** End the clients from connect(), stop the hub, remove the data dir. Idempotent. */
@@ -52,15 +61,19 @@ export interface TestHubOptions {
   mqttPort?: number;
   /** Remember this many event ids for deduplication (default: the hub's default). */
   dedupWindow?: number;
-  /** RB_API_TOKEN: enables the snapshot read routes. */
-  apiToken?: string;
+  /** RB_API_TOKEN, the built-in admin token; default TEST_API_TOKEN, `null` = none. */
+  apiToken?: string | null;
   /** Any other hub settings (broker limits, TLS...), as resolveHubConfig takes them. */
   config?: Partial<HubConfigInput>;
 }
 
+/** The API token a test hub has unless told otherwise (helpers such as events() send it). */
+export const TEST_API_TOKEN = 'test-api-token-0123456789';
+
 export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'rb-test-hub-')));
+  const apiToken = opts.apiToken === null ? undefined : (opts.apiToken ?? TEST_API_TOKEN);
   let hub: Hub;
   try {
     // env {}: RB_* variables of whoever runs the tests must not change what the tests exercise.
@@ -71,7 +84,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
         httpPort: opts.httpPort ?? 0,
         mqttPort: opts.mqttPort ?? 0,
         dedupWindow: opts.dedupWindow,
-        apiToken: opts.apiToken,
+        apiToken,
         ...opts.config,
         logLevel: 'silent',
         influxUrl: opts.influxUrl,
@@ -99,7 +112,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
   let stopped = false;
 
   async function getText(path: string): Promise<string> {
-    const res = await fetch(httpUrl + path, { signal: AbortSignal.timeout(5_000) });
+    const res = await fetch(httpUrl + path, { signal: AbortSignal.timeout(5_000), headers: apiToken ? { authorization: `Bearer ${apiToken}` } : {} });
     const body = await res.text();
     if (res.status !== 200) throw new Error(`GET ${path}: HTTP ${res.status}: ${body.slice(0, 500)}`);
     return body;
@@ -111,7 +124,29 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
     httpUrl,
     mqttUrl,
     mqttPort,
+    apiToken,
     provision: (estate, gateway) => hub.registry.addGateway(estate, gateway),
+    async api(method, path, o = {}) {
+      const token = o.token === undefined ? apiToken : (o.token ?? undefined);
+      const res = await fetch(httpUrl + path, {
+        method,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await res.text();
+      let json: Record<string, unknown>;
+      try {
+        json = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        json = { text };
+      }
+      return { status: res.status, json };
+    },
+    async addUser(input) {
+      const user = await hub.people.users.add(input);
+      return { id: user.id, token: (await hub.people.tokens.issue(user)).token };
+    },
     async metric(name, labels = {}) {
       return metricValue(await getText('/metrics'), name, labels);
     },

@@ -1,0 +1,112 @@
+import type { RuleName } from './settings.js';
+
+/**
+ * The rule engine's memory: a plain, JSON-serialisable object (the caller may persist it), one entry
+ * per estate. Every record is capped (MEMORY_LIMITS); at a cap the oldest inserted entry is dropped.
+ * Times are hub time (ms) except `denied`, which holds device times (see rules.ts).
+ */
+export interface RuleMemory {
+  v: 1;
+  estates: Record<string, EstateMemory>;
+}
+
+/** A timer: act at `due` unless `raised` already. */
+interface Timer {
+  gateway: string;
+  device: string;
+  due: number;
+  raised: boolean;
+}
+
+export interface DoorTimer extends Timer {
+  door: number;
+  openedAt: number;
+  eventId?: string;
+}
+
+export interface VisitorTimer extends Timer {
+  plate: string;
+  lane?: number;
+  enteredAt: number;
+  eventId: string;
+}
+
+export interface OfflineTimer extends Timer {
+  rule: 'camera.offline' | 'gateway.offline';
+  since: number;
+}
+
+/** An alert this engine raised and has not cleared yet; `clearAt` while the auto-resolve waits out `clearAfterS`. */
+export interface ActiveAlert {
+  rule: RuleName;
+  gateway: string;
+  device: string;
+  key: string;
+  at: number;
+  clearAt?: number;
+  clearEventId?: string;
+}
+
+export interface EstateMemory {
+  /** Doors seen open, keyed `{device}/{door}`. */
+  doors: Record<string, DoorTimer>;
+  /** Device times of the latest access.denied per device (at most the burst count). */
+  denied: Record<string, number[]>;
+  /** Visitor vehicles in, keyed `p:{plate}`. */
+  visitors: Record<string, VisitorTimer>;
+  /** Offline timers, keyed `{rule}|{device}`. */
+  offline: Record<string, OfflineTimer>;
+  /** Devices known to be cameras (from their camera.* events), for device inputs without a kind. */
+  cameras: Record<string, number>;
+  /** Keyed `{rule}|{device}|{key}`. */
+  active: Record<string, ActiveAlert>;
+  /** Earliest due timer or pending clear of this estate, or null. */
+  wakeAt: number | null;
+}
+
+/** Caps per estate. */
+export const MEMORY_LIMITS = {
+  doors: 1_000,
+  denied: 1_000,
+  visitors: 2_000,
+  offline: 1_000,
+  cameras: 2_000,
+  active: 2_000,
+} as const;
+
+/** An empty memory. */
+export function createRuleMemory(): RuleMemory {
+  return { v: 1, estates: {} };
+}
+
+export function emptyEstate(): EstateMemory {
+  return { doors: {}, denied: {}, visitors: {}, offline: {}, cameras: {}, active: {}, wakeAt: null };
+}
+
+/** Insert or replace; a new key at the cap drops the oldest inserted keys first. */
+export function put<T>(rec: Record<string, T>, key: string, value: T, cap: number): void {
+  if (!Object.hasOwn(rec, key)) {
+    const keys = Object.keys(rec);
+    for (let i = 0; keys.length - i >= cap; i++) delete rec[keys[i]!];
+  }
+  rec[key] = value;
+}
+
+export const activeId = (rule: string, device: string, key: string): string => `${rule}|${device}|${key}`;
+
+/** Earliest instant anything in this estate needs a tick. */
+export function estateWake(m: EstateMemory): number | null {
+  let at = Infinity;
+  for (const rec of [m.doors, m.visitors, m.offline] as Record<string, Timer>[]) {
+    for (const t of Object.values(rec)) if (!t.raised && t.due < at) at = t.due;
+  }
+  for (const a of Object.values(m.active)) if (a.clearAt !== undefined && a.clearAt < at) at = a.clearAt;
+  return at === Infinity ? null : at;
+}
+
+/** Earliest wake over all estates. */
+export function memoryWake(memory: RuleMemory): number | null {
+  let at: number | null = null;
+  for (const m of Object.values(memory.estates)) if (m.wakeAt !== null && (at === null || m.wakeAt < at)) at = m.wakeAt;
+  return at;
+}

@@ -1,0 +1,383 @@
+import { createHash } from 'node:crypto';
+import type { RbEvent } from '../../protocol/index.js';
+import { inDailyWindow } from './hours.js';
+import {
+  activeId,
+  emptyEstate,
+  estateWake,
+  MEMORY_LIMITS as CAP,
+  memoryWake,
+  put,
+  type EstateMemory,
+  type OfflineTimer,
+  type RuleMemory,
+} from './memory.js';
+import { maintenanceEnd, type AlertSettings, type RuleName } from './settings.js';
+
+export { createRuleMemory, MEMORY_LIMITS, type RuleMemory } from './memory.js';
+
+/**
+ * The alert rules of docs/alerts.md as one pure function: (memory, input, now, settings) → (memory,
+ * actions, wakeAt). No clock, no timers, no I/O: the caller feeds bus inputs, and a `tick` at
+ * `wakeAt`. Wall-clock decisions (night, maintenance) and timers use hub time `now`, which does not
+ * drift like a cheap device clock; only the denied-access window measures device times, because it is
+ * about the gaps between one device's own events (a replayed backlog must not look like a burst).
+ */
+
+export type RuleInput =
+  | { kind: 'event'; event: RbEvent }
+  | { kind: 'device'; estate: string; gateway: string; device: string; deviceKind?: string; online: boolean; since: number }
+  | { kind: 'gateway'; estate: string; gateway: string; online: boolean; pressure?: boolean }
+  | { kind: 'tick' };
+
+/** Open an alert, or count a repeat on the unresolved alert with the same estate + device + rule + key. */
+export interface RaiseAction {
+  type: 'raise';
+  rule: RuleName;
+  estate: string;
+  gateway: string;
+  device: string;
+  key: string;
+  severity: number;
+  at: number;
+  eventId?: string;
+  snapshots?: string[];
+  data: Record<string, unknown>;
+}
+
+/** The condition cleared: resolve the unresolved alert with this estate + device + rule + key, if any. */
+export interface ClearAction {
+  type: 'clear';
+  rule: RuleName;
+  estate: string;
+  gateway: string;
+  device: string;
+  key: string;
+  at: number;
+  eventId?: string;
+}
+
+export type AlertAction = RaiseAction | ClearAction;
+
+export interface RuleResult {
+  memory: RuleMemory;
+  actions: AlertAction[];
+  /** Earliest time a `tick` is needed, or null when no timer is pending. */
+  wakeAt: number | null;
+}
+
+/** A short hash of a plate, for alert keys: keys are not masked, so they carry no plate. */
+export const plateKey = (plate: string): string => `visitor:${createHash('sha256').update(plate).digest('hex').slice(0, 16)}`;
+
+const CAMERA_KINDS = new Set(['onvif-camera', 'camera']);
+/** Rules with an auto-resolve condition (docs/alerts.md, last column of the rules table). */
+const CLEARABLE = new Set<RuleName>([
+  'door.forced', 'door.held', 'device.tamper', 'vehicle.overstay', 'camera.offline', 'camera.signalLoss', 'gateway.offline', 'gateway.pressure',
+]);
+
+/**
+ * Apply one input. `memory` is not modified: the estates the input touches are copied. `settingsOf`
+ * returns the resolved settings of an estate (see resolveSettings).
+ */
+export function evaluate(
+  memory: RuleMemory,
+  input: RuleInput,
+  now: number,
+  settingsOf: (estate: string) => AlertSettings,
+): RuleResult {
+  const next: RuleMemory = { v: 1, estates: { ...memory.estates } };
+  const actions: AlertAction[] = [];
+  const touch = (estate: string): Ctx => {
+    // Copy on write: the estate object now, each record on its first write (Ctx.rec), each entry
+    // replaced rather than changed. A deep copy per event costs milliseconds at a thousand entries.
+    const m = { ...(memory.estates[estate] ?? emptyEstate()) };
+    next.estates[estate] = m;
+    return new Ctx(estate, m, settingsOf(estate), now, actions);
+  };
+  const ctxs: Ctx[] = [];
+  if (input.kind === 'tick') {
+    for (const [estate, m] of Object.entries(memory.estates)) if (m.wakeAt !== null && m.wakeAt <= now) ctxs.push(touch(estate));
+  } else {
+    const ctx = touch(input.kind === 'event' ? input.event.estate : input.estate);
+    ctxs.push(ctx);
+    if (input.kind === 'event') onEvent(ctx, input.event);
+    else if (input.kind === 'device') onDevice(ctx, input);
+    else onGateway(ctx, input);
+  }
+  for (const ctx of ctxs) {
+    // Scan the timers only when one is due, and recompute the wake only after a write: an event that
+    // touches no timer costs the same with a thousand doors open as with none.
+    if (ctx.dirty) ctx.m.wakeAt = estateWake(ctx.m);
+    if (ctx.m.wakeAt !== null && ctx.m.wakeAt <= now) {
+      runTimers(ctx);
+      ctx.m.wakeAt = estateWake(ctx.m);
+    }
+  }
+  return { memory: next, actions, wakeAt: memoryWake(next) };
+}
+
+/**
+ * Remember alerts that are open in the store (after a restart with an empty memory), so that their
+ * clearing condition (door closed, device online) resolves them.
+ */
+export function seedActive(
+  memory: RuleMemory,
+  alerts: ReadonlyArray<{ estate: string; gateway: string; device: string; rule: string; key: string; openedAt: number }>,
+): RuleMemory {
+  const next: RuleMemory = { v: 1, estates: { ...memory.estates } };
+  for (const a of alerts) {
+    const prev = next.estates[a.estate] ?? emptyEstate();
+    const m = (next.estates[a.estate] = { ...prev, active: { ...prev.active } });
+    const id = activeId(a.rule, a.device, a.key);
+    if (!m.active[id]) put(m.active, id, { rule: a.rule as RuleName, gateway: a.gateway, device: a.device, key: a.key, at: a.openedAt }, CAP.active);
+    m.wakeAt = estateWake(m);
+  }
+  return next;
+}
+
+type Outcome = 'raised' | 'disabled' | 'maintenance';
+type Rec = Exclude<keyof EstateMemory, 'wakeAt'>;
+
+class Ctx {
+  private readonly copied = new Set<Rec>();
+  constructor(
+    readonly estate: string,
+    readonly m: EstateMemory,
+    readonly s: AlertSettings,
+    readonly now: number,
+    readonly actions: AlertAction[],
+  ) {}
+
+  get dirty(): boolean {
+    return this.copied.size > 0;
+  }
+
+  /** A record of this estate's memory that may be written (copied on first use). */
+  rec<K extends Rec>(name: K): EstateMemory[K] {
+    if (!this.copied.has(name)) {
+      this.m[name] = { ...this.m[name] };
+      this.copied.add(name);
+    }
+    return this.m[name];
+  }
+
+  set<K extends Rec>(name: K, key: string, value: EstateMemory[K][string]): void {
+    put(this.rec(name) as Record<string, EstateMemory[K][string]>, key, value, CAP[name]);
+  }
+
+  del(name: Rec, key: string): void {
+    if (Object.hasOwn(this.m[name], key)) delete this.rec(name)[key];
+  }
+
+  raise(
+    rule: RuleName,
+    gateway: string,
+    device: string,
+    key: string,
+    data: Record<string, unknown>,
+    extra: { severity?: number; eventId?: string; snapshots?: string[] | undefined } = {},
+  ): Outcome {
+    if (!this.s.rules[rule].enabled) return 'disabled';
+    if (maintenanceEnd(this.s, device, this.now) !== undefined) return 'maintenance';
+    // The condition is back before its auto-resolve hold-off ended: the same alert goes on. Rules
+    // that never auto-resolve are not remembered: they would only crowd out the ones that do.
+    if (!this.keep(rule, device, key) && CLEARABLE.has(rule)) this.set('active', activeId(rule, device, key), { rule, gateway, device, key, at: this.now });
+    const { severity = this.s.rules[rule].severity, eventId, snapshots } = extra;
+    this.actions.push({
+      type: 'raise', rule, estate: this.estate, gateway, device, key, severity, at: this.now, data,
+      ...(eventId ? { eventId } : {}),
+      ...(snapshots?.length ? { snapshots } : {}),
+    });
+    return 'raised';
+  }
+
+  /** The condition cleared; resolve after `clearAfterS` unless it comes back first. */
+  clear(rule: RuleName, device: string, key: string, eventId?: string): void {
+    const id = activeId(rule, device, key);
+    const a = this.m.active[id];
+    if (!a || a.clearAt !== undefined) return;
+    this.set('active', id, { ...a, clearAt: this.now + this.s.clearAfterS * 1000, ...(eventId ? { clearEventId: eventId } : {}) });
+  }
+
+  /** The condition is still (or again) present: forget a pending auto-resolve. */
+  keep(rule: RuleName, device: string, key: string): boolean {
+    const id = activeId(rule, device, key);
+    const a = this.m.active[id];
+    if (!a) return false;
+    if (a.clearAt !== undefined) {
+      const { clearAt: _c, clearEventId: _e, ...rest } = a;
+      this.set('active', id, rest);
+    }
+    return true;
+  }
+}
+
+/** Event data for an alert: without vendor source and snapshot list, plus type and device time. */
+function dataOf(e: RbEvent): Record<string, unknown> {
+  const { source: _s, snapshots: _p, ...rest } = e.data as Record<string, unknown>;
+  return { type: e.type, ts: e.ts, ...rest };
+}
+
+function onEvent(ctx: Ctx, e: RbEvent): void {
+  const { m, s, now } = ctx;
+  const ref = { eventId: e.id };
+  switch (e.type) {
+    case 'door.opened': {
+      const k = `${e.device}/${e.data.door}`;
+      if (s.rules['door.held'].enabled && !m.doors[k]) {
+        const due = now + s.rules['door.held'].heldS * 1000;
+        ctx.set('doors', k, { gateway: e.gateway, device: e.device, door: e.data.door, openedAt: now, due, raised: false, eventId: e.id });
+      }
+      return;
+    }
+    case 'door.closed': {
+      ctx.del('doors', `${e.device}/${e.data.door}`);
+      ctx.clear('door.held', e.device, `door:${e.data.door}`, e.id);
+      ctx.clear('door.forced', e.device, `door:${e.data.door}`, e.id);
+      return;
+    }
+    case 'door.forced': {
+      const night = inDailyWindow(now, s.nightHours, s.timeZone);
+      const r = s.rules['door.forced'];
+      ctx.raise('door.forced', e.gateway, e.device, `door:${e.data.door}`, { ...dataOf(e), night }, { ...ref, severity: night ? r.nightSeverity : r.severity });
+      // A forced door does not also start the held timer: the more severe alert is already open.
+      ctx.del('doors', `${e.device}/${e.data.door}`);
+      return;
+    }
+    case 'door.held': {
+      const k = `${e.device}/${e.data.door}`;
+      ctx.raise('door.held', e.gateway, e.device, `door:${e.data.door}`, dataOf(e), ref);
+      const t = m.doors[k];
+      ctx.set('doors', k, t ? { ...t, raised: true } : { gateway: e.gateway, device: e.device, door: e.data.door, openedAt: now, due: now, raised: true, eventId: e.id });
+      return;
+    }
+    case 'access.denied': {
+      const r = s.rules['access.denied.burst'];
+      if (!r.enabled) return;
+      const times = (m.denied[e.device] ?? []).filter((t) => t > e.ts - r.windowS * 1000 && t <= e.ts);
+      times.push(e.ts);
+      if (times.length >= r.count) {
+        // Start counting again: the next burst counts as a repeat on the same alert.
+        ctx.set('denied', e.device, []);
+        ctx.raise('access.denied.burst', e.gateway, e.device, '', { ...dataOf(e), count: times.length, windowS: r.windowS }, ref);
+      } else ctx.set('denied', e.device, times.slice(-r.count));
+      return;
+    }
+    case 'device.tamper':
+      ctx.raise('device.tamper', e.gateway, e.device, '', dataOf(e), ref);
+      return;
+    case 'camera.tamper':
+    case 'camera.signalLoss': {
+      if (!Object.hasOwn(m.cameras, e.device)) ctx.set('cameras', e.device, now);
+      const rule = e.type === 'camera.tamper' ? 'device.tamper' : 'camera.signalLoss';
+      if (e.data.state) ctx.raise(rule, e.gateway, e.device, '', dataOf(e), { ...ref, snapshots: e.data.snapshots });
+      else ctx.clear(rule, e.device, '', e.id);
+      return;
+    }
+    case 'camera.motion': {
+      if (!Object.hasOwn(m.cameras, e.device)) ctx.set('cameras', e.device, now);
+      const zones = s.rules['motion.night'].zones;
+      const inZone = zones.some((z) => z.device === e.device && (z.rule === undefined || z.rule === e.data.rule));
+      if (e.data.state && inZone && inDailyWindow(now, s.nightHours, s.timeZone)) {
+        ctx.raise('motion.night', e.gateway, e.device, `zone:${e.data.rule ?? ''}`, dataOf(e), { ...ref, snapshots: e.data.snapshots });
+      }
+      return;
+    }
+    case 'barrier.fault':
+      ctx.raise('barrier.fault', e.gateway, e.device, `lane:${e.data.lane ?? 1}`, dataOf(e), ref);
+      return;
+    case 'vehicle.entered':
+    case 'vehicle.exited':
+    case 'vehicle.denied': {
+      const d = e.data;
+      if (d.list === 'block' || (e.type === 'vehicle.denied' && e.data.reason === 'blocklist')) {
+        ctx.raise('plate.blocklisted', e.gateway, e.device, `lane:${d.lane ?? 1}`, dataOf(e), { ...ref, snapshots: d.snapshots });
+      }
+      if (e.type !== 'vehicle.denied' && d.plate) onVisitor(ctx, e, d.plate, e.type === 'vehicle.entered');
+      return;
+    }
+    case 'gateway.outbox.pressure':
+      ctx.raise('gateway.pressure', e.gateway, e.device, '', dataOf(e), ref);
+      return;
+    default:
+      return;
+  }
+}
+
+function onVisitor(ctx: Ctx, e: RbEvent & { data: { lane?: number; list: string } }, plate: string, entered: boolean): void {
+  const { m, s, now } = ctx;
+  const k = `p:${plate}`;
+  const prev = m.visitors[k];
+  if (prev) {
+    // Its exit, or a new entry after an exit the camera missed: either way it is no longer overstaying.
+    ctx.del('visitors', k);
+    if (prev.raised) ctx.clear('vehicle.overstay', prev.device, plateKey(plate), e.id);
+  }
+  if (!entered || e.data.list !== 'other' || !s.rules['vehicle.overstay'].enabled) return;
+  const due = now + s.rules['vehicle.overstay'].overstayMinutes * 60_000;
+  ctx.set('visitors', k, {
+    gateway: e.gateway, device: e.device, plate, enteredAt: now, due, raised: false, eventId: e.id,
+    ...(e.data.lane !== undefined ? { lane: e.data.lane } : {}),
+  });
+}
+
+function onDevice(ctx: Ctx, i: Extract<RuleInput, { kind: 'device' }>): void {
+  const isCamera = i.deviceKind !== undefined ? CAMERA_KINDS.has(i.deviceKind) : Object.hasOwn(ctx.m.cameras, i.device);
+  if (!isCamera) return;
+  if (i.deviceKind && !Object.hasOwn(ctx.m.cameras, i.device)) ctx.set('cameras', i.device, ctx.now);
+  offline(ctx, 'camera.offline', i.gateway, i.device, i.online, Math.min(i.since, ctx.now), ctx.s.rules['camera.offline'].afterS);
+}
+
+function onGateway(ctx: Ctx, i: Extract<RuleInput, { kind: 'gateway' }>): void {
+  offline(ctx, 'gateway.offline', i.gateway, i.gateway, i.online, ctx.now, ctx.s.rules['gateway.offline'].afterS);
+  if (i.pressure === false) ctx.clear('gateway.pressure', i.gateway, '');
+}
+
+function offline(ctx: Ctx, rule: OfflineTimer['rule'], gateway: string, device: string, online: boolean, since: number, afterS: number): void {
+  const k = `${rule}|${device}`;
+  if (online) {
+    ctx.del('offline', k);
+    ctx.clear(rule, device, '');
+    return;
+  }
+  if (ctx.m.offline[k]) return; // already counting (or raised)
+  // Offline again while its alert waits to auto-resolve: the same alert goes on.
+  const raised = ctx.keep(rule, device, '');
+  if (!raised && !ctx.s.rules[rule].enabled) return;
+  ctx.set('offline', k, { rule, gateway, device, since, due: since + afterS * 1000, raised });
+}
+
+/** Raise what is due, emit the auto-resolves whose hold-off ended. */
+function runTimers(ctx: Ctx): void {
+  const { m, now } = ctx;
+  const fire = <K extends 'doors' | 'visitors' | 'offline'>(name: K, k: string, t: EstateMemory[K][string], raise: () => Outcome): void => {
+    if (t.raised || t.due > now) return;
+    const outcome = raise();
+    if (outcome === 'maintenance') ctx.set(name, k, { ...t, due: maintenanceEnd(ctx.s, t.device, now) ?? now + 60_000 });
+    else ctx.set(name, k, { ...t, raised: true }); // raised, or the rule is switched off: either way this timer is done
+  };
+  for (const [k, t] of Object.entries(m.doors)) {
+    fire('doors', k, t, () =>
+      ctx.raise('door.held', t.gateway, t.device, `door:${t.door}`, { type: 'door.held', door: t.door, heldS: Math.round((now - t.openedAt) / 1000), timer: true }, t.eventId ? { eventId: t.eventId } : {}),
+    );
+  }
+  for (const [k, t] of Object.entries(m.visitors)) {
+    fire('visitors', k, t, () =>
+      ctx.raise('vehicle.overstay', t.gateway, t.device, plateKey(t.plate), {
+        type: 'vehicle.overstay', plate: t.plate, enteredAt: t.enteredAt, minutes: Math.round((now - t.enteredAt) / 60_000),
+        ...(t.lane !== undefined ? { lane: t.lane } : {}),
+      }, { eventId: t.eventId }),
+    );
+  }
+  for (const [k, t] of Object.entries(m.offline)) {
+    fire('offline', k, t, () => ctx.raise(t.rule, t.gateway, t.device, '', { type: t.rule, since: t.since, offlineS: Math.round((now - t.since) / 1000) }));
+  }
+  for (const [id, a] of Object.entries(m.active)) {
+    if (a.clearAt === undefined || a.clearAt > now) continue;
+    ctx.del('active', id);
+    ctx.actions.push({
+      type: 'clear', rule: a.rule, estate: ctx.estate, gateway: a.gateway, device: a.device, key: a.key, at: now,
+      ...(a.clearEventId ? { eventId: a.clearEventId } : {}),
+    });
+  }
+}

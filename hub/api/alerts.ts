@@ -1,0 +1,267 @@
+import express, { Router, type Response } from 'express';
+import { ulid } from 'ulid';
+import { z } from 'zod';
+import { COMMANDS, Id, Ulid, parseCommandArgs, type CommandName } from '../../protocol/index.js';
+import { alertView, type AlertService } from '../alerts/service.js';
+import { maskForRole, seesFullData } from '../alerts/privacy.js';
+import type { AlertStore } from '../alerts/store.js';
+import type { Audit } from '../audit.js';
+import type { Commands } from '../commands.js';
+import { RbError } from '../errors.js';
+import type { People } from '../people/index.js';
+import { actorOf, type Principal } from '../people/principals.js';
+import type { Role } from '../people/scopes.js';
+import type { Registry } from '../registry.js';
+import type { StateService } from '../state/index.js';
+import type { EventStore } from '../store/types.js';
+import { parseOr } from './people.js';
+import { estatesToRead, inScope, principalOf, requireEstate, requireRole, userAuth } from './user-auth.js';
+
+export interface AlertRoutesDeps {
+  people: People;
+  audit: Audit;
+  alerts: AlertService;
+  store: AlertStore;
+  events: EventStore;
+  registry: Registry;
+  commands: Commands;
+  state?: Pick<StateService, 'estate'>;
+  /** Where command results are pushed (the estate's room). */
+  pushCommandResult(estate: string, result: Record<string, unknown>): void;
+  timeZone: string;
+}
+
+const STATES = ['open', 'acknowledged', 'escalated', 'resolved'] as const;
+/** A comma-separated query parameter (`state=open,escalated`). */
+const csv = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? v.split(',').filter(Boolean) : v), z.array(item).min(1).max(20));
+const ListQuery = z
+  .object({
+    estate: Id.optional(),
+    state: csv(z.enum(STATES)).optional(),
+    severity: csv(z.coerce.number().int().min(1).max(4)).optional(),
+    rule: csv(z.string().max(64)).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    before: Ulid.optional(),
+  })
+  .strict();
+const AckBody = z.object({ note: z.string().max(2000).optional() }).strict();
+const ResolveBody = z.object({ note: z.string().trim().min(1, 'a note saying what was done is required').max(2000) }).strict();
+const AssignBody = z.object({ user: z.string().min(1).max(64).nullable() }).strict();
+const CommentBody = z.object({ text: z.string().trim().min(1).max(2000) }).strict();
+const CommandBody = z
+  .object({
+    estate: Id,
+    device: Id,
+    name: z.enum(Object.keys(COMMANDS) as [CommandName, ...CommandName[]]),
+    args: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+/** Who may send which command: opening a door or a barrier is the volunteers' daily work; lists are the center's. */
+const COMMAND_ROLES: Record<string, readonly Role[]> = {
+  'plates.set': ['center', 'admin'],
+  'door.alwaysOpen': ['center', 'admin'],
+  'door.alwaysClosed': ['center', 'admin'],
+};
+const ANY_ROLE: readonly Role[] = ['volunteer', 'patrol', 'center', 'admin'];
+
+/** Local midnight (start of today) in a time zone, ms. */
+export function startOfLocalDay(now: number, timeZone: string): { start: number; date: string } {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).formatToParts(now);
+  const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
+  const sinceMidnight = ((get('hour') * 60 + get('minute')) * 60 + get('second')) * 1000 + (now % 1000);
+  const date = `${get('year')}-${String(get('month')).padStart(2, '0')}-${String(get('day')).padStart(2, '0')}`;
+  return { start: now - sinceMidnight, date };
+}
+
+/**
+ * Alerts, commands and the figures screens show (docs/alerts.md). Every route is scoped: an alert
+ * outside the caller's estates is "not found", a list holds only estates in scope, and volunteers and
+ * patrols get plates and person hashes masked. A center or admin reading unmasked personal data is
+ * audited (`view.personal`), one entry per request.
+ */
+export function alertRoutes(deps: AlertRoutesDeps): Router {
+  const { people, audit, alerts, store } = deps;
+  const router = Router();
+  const auth = userAuth(people.principals);
+  const json = express.json({ limit: '16kb' });
+
+  /** The value as this principal may see it; a full view of personal data is audited. */
+  function shown<T>(p: Principal, value: T, what: { estate?: string | undefined; target: string; count?: number }): T {
+    if (!seesFullData(p.role)) return maskForRole(p.role, value);
+    audit.record({ actor: actorOf(p), action: 'view.personal', estate: what.estate ?? null, target: what.target, detail: what.count !== undefined ? { count: what.count } : null });
+    return value;
+  }
+
+  function alertInScope(p: Principal, id: string) {
+    const parsed = Ulid.safeParse(id);
+    if (!parsed.success) throw new RbError('RB_ERR_BAD_ID', 'an alert id is a ULID');
+    const alert = store.get(id);
+    // Out of scope reads as absent: the answer must not confirm that an alert exists elsewhere.
+    if (!alert || !inScope(p, alert.estate)) throw new RbError('RB_ERR_NOT_FOUND', `no alert ${id}`);
+    return alert;
+  }
+
+  const respond = (res: Response, p: Principal, alert: Parameters<typeof alertView>[0]) =>
+    res.json(shown(p, alertView(alert), { estate: alert.estate, target: `alert:${alert.id}` }));
+
+  router.get('/api/v1/alerts', auth, (req, res) => {
+    const p = principalOf(res);
+    const q = parseOr(ListQuery, req.query, 'RB_ERR_BAD_QUERY');
+    const estates = estatesToRead(p, q.estate) ?? deps.registry.listEstates().map((e) => e.id);
+    const page = store.list({ estates, state: q.state, severity: q.severity, rule: q.rule, limit: q.limit, before: q.before });
+    const items = page.items.map(alertView);
+    res.json({ items: shown(p, items, { estate: q.estate, target: 'alerts', count: items.length }), next: page.next });
+  });
+
+  router.get('/api/v1/alerts/:id', auth, (req, res) => {
+    const p = principalOf(res);
+    respond(res, p, alertInScope(p, String(req.params.id)));
+  });
+
+  const transition = (name: 'ack' | 'resolve' | 'assign' | 'comment') =>
+    router.post(`/api/v1/alerts/:id/${name}`, auth, json, (req, res) => {
+      const p = principalOf(res);
+      const alert = alertInScope(p, String(req.params.id));
+      const actor = actorOf(p);
+      let detail: Record<string, unknown> = {};
+      if (name === 'ack') {
+        const body = parseOr(AckBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
+        const change = alerts.acknowledge(alert.id, actor, body.note);
+        detail = { changed: change.changed, note: body.note };
+      } else if (name === 'resolve') {
+        const body = parseOr(ResolveBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
+        const change = alerts.resolve(alert.id, actor, body.note);
+        detail = { changed: change.changed, note: body.note };
+      } else if (name === 'assign') {
+        const body = parseOr(AssignBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
+        let assignee: string | null = null;
+        if (body.user !== null) {
+          const user = people.users.find(body.user) ?? people.users.get?.(body.user);
+          if (!user) throw new RbError('RB_ERR_UNKNOWN_USER', `no user ${body.user}`);
+          assignee = `user:${user.id}`;
+        }
+        const change = alerts.assign(alert.id, assignee, actor);
+        detail = { changed: change.changed, assignee };
+      } else {
+        const body = parseOr(CommentBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
+        const c = alerts.comment(alert.id, actor, body.text);
+        detail = { comment: c.id };
+      }
+      audit.record({ actor, action: `alert.${name}`, estate: alert.estate, target: `alert:${alert.id}`, detail });
+      respond(res, p, store.get(alert.id)!);
+    });
+  transition('ack');
+  transition('resolve');
+  transition('assign');
+  transition('comment');
+
+  router.get('/api/v1/estates/:estate/alert-settings', auth, (req, res) => {
+    const p = principalOf(res);
+    const estate = parseOr(Id, req.params.estate, 'RB_ERR_BAD_QUERY');
+    requireEstate(p, estate);
+    res.json(store.settings(estate));
+  });
+
+  router.put('/api/v1/estates/:estate/alert-settings', auth, json, (req, res) => {
+    const p = principalOf(res);
+    requireRole(p, 'center', 'admin');
+    const estate = parseOr(Id, req.params.estate, 'RB_ERR_BAD_QUERY');
+    requireEstate(p, estate);
+    const saved = store.saveSettings(estate, req.body ?? {});
+    audit.record({ actor: actorOf(p), action: 'alert.settings', estate, target: `estate:${estate}`, detail: req.body as Record<string, unknown> });
+    alerts.wake();
+    res.json(saved);
+  });
+
+  router.post('/api/v1/commands', auth, json, (req, res) => {
+    const p = principalOf(res);
+    const body = parseOr(CommandBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
+    requireEstate(p, body.estate);
+    requireRole(p, ...(COMMAND_ROLES[body.name] ?? ANY_ROLE));
+    const args = parseCommandArgs(body.name, body.args);
+    if (!args.ok) throw new RbError('RB_ERR_BAD_BODY', `args: ${args.message}`);
+    const device = deps.registry.listDevices({ estate: body.estate }).find((d) => d.device === body.device);
+    if (!device) throw new RbError('RB_ERR_UNKNOWN_DEVICE', `no device ${body.device} in estate ${body.estate} (devices are learnt from gateway status)`);
+    const actor = actorOf(p);
+    const commandId = ulid();
+    const pending = deps.commands.send({
+      id: commandId,
+      estate: body.estate,
+      gateway: device.gateway,
+      device: body.device,
+      name: body.name,
+      args: args.args,
+      actor: { id: actor, name: p.name.slice(0, 100), role: p.role },
+    });
+    // Answer at once with the id; the gateway's answer is pushed and audited when it comes.
+    void pending
+      .then(({ command, result }) => {
+        audit.record({ actor, action: 'command.result', estate: body.estate, target: `device:${body.device}`, detail: { id: command.id, name: body.name, status: result.status, code: result.code ?? null } });
+        deps.pushCommandResult(body.estate, { id: command.id, estate: body.estate, device: body.device, name: body.name, actor, result });
+      })
+      .catch((err: unknown) => {
+        const code = (err as { code?: string }).code ?? 'RB_ERR_INTERNAL';
+        audit.record({ actor, action: 'command.failed', estate: body.estate, target: `device:${body.device}`, detail: { name: body.name, code } });
+        deps.pushCommandResult(body.estate, { id: commandId, estate: body.estate, device: body.device, name: body.name, actor, error: { code, message: err instanceof Error ? err.message : String(err) } });
+      });
+    audit.record({ actor, action: 'command.send', estate: body.estate, target: `device:${body.device}`, detail: { id: commandId, name: body.name, args: args.args } });
+    res.status(202).json({ id: commandId, estate: body.estate, device: body.device, gateway: device.gateway, name: body.name });
+  });
+
+  router.get('/api/v1/estates/:estate/today', auth, async (req, res) => {
+    const p = principalOf(res);
+    const estate = parseOr(Id, req.params.estate, 'RB_ERR_BAD_QUERY');
+    requireEstate(p, estate);
+    const now = Date.now();
+    const { start, date } = startOfLocalDay(now, deps.timeZone);
+    const count = async (type: string): Promise<number> => {
+      const rows = await deps.events.counts({ estate, type, from: start, to: now + 1, interval: '1d' });
+      return rows.reduce((n, r) => n + r.count, 0);
+    };
+    const [entries, vehiclesIn, vehiclesOut] = await Promise.all([count('access.granted'), count('vehicle.entered'), count('vehicle.exited')]);
+    const stats = store.stats({ estates: [estate], from: start, to: now + 1 });
+    res.json({
+      estate,
+      date,
+      timeZone: deps.timeZone,
+      entries,
+      vehiclesIn,
+      vehiclesOut,
+      occupancy: deps.state?.estate(estate)?.occupancy.count ?? null,
+      alertsOpened: stats.opened,
+      alertsResolved: stats.resolved,
+      medianAckS: stats.medianAckS,
+    });
+  });
+
+  router.get('/api/v1/overview', auth, (_req, res) => {
+    const p = principalOf(res);
+    const estates = deps.registry.listEstates().filter((e) => inScope(p, e.id));
+    const ids = estates.map((e) => e.id);
+    const open = store.openCounts(ids);
+    const now = Date.now();
+    res.json({
+      estates: estates.map((e) => {
+        const s = deps.state?.estate(e.id)?.summary;
+        return {
+          id: e.id,
+          name: e.name,
+          grid: e.grid,
+          street: e.street,
+          gatewaysOnline: s?.gateways.online ?? 0,
+          gatewaysTotal: s?.gateways.total ?? 0,
+          devicesOffline: s?.devices.offline ?? 0,
+          devicesTotal: s?.devices.total ?? 0,
+          doorsForced: s?.doors.forced ?? 0,
+          pressure: s?.pressure ?? false,
+          openAlerts: open[e.id],
+        };
+      }),
+      response: store.stats({ estates: ids, from: now - 7 * 24 * 3600_000, to: now + 1 }),
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,109 @@
+import { statSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT, UnsecuredJWT } from 'jose';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openPeopleDb } from '../../../hub/people/schema.js';
+import { createTokens, loadSigningKey, parseDuration, type Tokens } from '../../../hub/people/tokens.js';
+import { createUsers, type Users } from '../../../hub/people/users.js';
+
+let dir: string;
+let db: ReturnType<typeof openPeopleDb>;
+let users: Users;
+let now = Date.parse('2025-03-03T08:00:00Z');
+const clock = () => now;
+let tokens: Tokens;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rb-people-'));
+  db = openPeopleDb(dir);
+  users = createUsers(db, clock);
+  tokens = createTokens({ dataDir: dir, users, ttl: '1h', now: clock });
+});
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const refused = (p: Promise<unknown>, message: RegExp) => expect(p).rejects.toMatchObject({ code: 'RB_ERR_UNAUTHENTICATED', message: expect.stringMatching(message) });
+
+describe('users', () => {
+  it('adds users with validated role and scopes; names are unique; no hash leaves the store', async () => {
+    const u = await users.add({ name: 'wang.li', displayName: '王丽', role: 'volunteer', scopes: ['estate:maple', 'estate:maple'], password: 'correct horse' });
+    expect(u).toMatchObject({ name: 'wang.li', displayName: '王丽', role: 'volunteer', scopes: ['estate:maple'], disabled: false, tokenVersion: 1, hasPassword: true });
+    expect(u.id).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
+    expect(JSON.stringify(users.list())).not.toContain('scrypt');
+    await expect(users.add({ name: 'wang.li', role: 'patrol', scopes: ['grid:g1'] })).rejects.toMatchObject({ code: 'RB_ERR_CONFLICT' });
+    await expect(users.add({ name: 'x', role: 'king' as 'admin', scopes: ['estate:a'] })).rejects.toMatchObject({ code: 'RB_ERR_BAD_BODY', message: expect.stringMatching(/role/) });
+    for (const scope of ['estate:Maple', 'city:x', 'estate:', 'grid:a/b']) {
+      await expect(users.add({ name: `n-${scope.length}`, role: 'volunteer', scopes: [scope] })).rejects.toMatchObject({ code: 'RB_ERR_BAD_BODY', message: expect.stringMatching(/scopes\.0/) });
+    }
+    await expect(users.add({ name: 'no-scope', role: 'volunteer', scopes: [] })).rejects.toMatchObject({ code: 'RB_ERR_BAD_BODY' });
+    await expect(users.add({ name: 'short', role: 'volunteer', scopes: ['estate:a'], password: 'short' })).rejects.toMatchObject({ message: expect.stringMatching(/8 characters/) });
+  });
+
+  it('checks passwords (salted scrypt); a disabled user or a user without password cannot log in', async () => {
+    const a = await users.add({ name: 'a', role: 'admin', scopes: ['street:s'], password: 'password-a' });
+    const b = await users.add({ name: 'b', role: 'admin', scopes: ['street:s'], password: 'password-a' });
+    await users.add({ name: 'tokens-only', role: 'volunteer', scopes: ['estate:e'] });
+    const hashes = db.prepare('SELECT password_hash FROM users WHERE id IN (?, ?)').all(a.id, b.id) as Array<{ password_hash: string }>;
+    expect(hashes[0]!.password_hash).not.toBe(hashes[1]!.password_hash); // per-user salt
+    expect(await users.checkPassword('a', 'password-a')).toMatchObject({ id: a.id });
+    expect(await users.checkPassword('a', 'password-b')).toBeNull();
+    expect(await users.checkPassword('nobody', 'password-a')).toBeNull();
+    expect(await users.checkPassword('tokens-only', '')).toBeNull();
+    users.disable('a');
+    expect(await users.checkPassword('a', 'password-a')).toBeNull();
+  });
+});
+
+describe('tokens', () => {
+  it('the key is 32 random bytes in jwt.key, mode 0600, made once and shared', () => {
+    const key = loadSigningKey(dir);
+    expect(key.length).toBe(32);
+    expect(statSync(join(dir, 'jwt.key')).mode & 0o777).toBe(0o600);
+    expect(Buffer.from(loadSigningKey(dir)).equals(Buffer.from(key))).toBe(true);
+    writeFileSync(join(dir, 'jwt.key'), 'short');
+    expect(() => loadSigningKey(dir)).toThrow(/32 bytes/);
+  });
+
+  it('issues HS256 tokens with sub/name/role/scopes/ver/iat/exp/iss that verify to the current user', async () => {
+    const u = await users.add({ name: 'v', role: 'volunteer', scopes: ['estate:maple'] });
+    const { token, expiresAt } = await tokens.issue(u);
+    expect(expiresAt).toBe(Math.floor(now / 1000) * 1000 + 3_600_000);
+    const [header, payload] = token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>);
+    expect(header).toMatchObject({ alg: 'HS256' });
+    expect(payload).toEqual({ sub: u.id, name: 'v', role: 'volunteer', scopes: ['estate:maple'], ver: 1, iat: now / 1000, exp: now / 1000 + 3600, iss: 'red-butler' });
+    expect(await tokens.verify(token)).toMatchObject({ id: u.id });
+    expect(parseDuration('12h')).toBe(43_200_000);
+    expect(() => parseDuration('12 hours')).toThrow(/12 hours/);
+  });
+
+  it('refuses expired, forged, unsigned, foreign-issuer tokens and tokens of disabled users or old versions', async () => {
+    const u = await users.add({ name: 'v', role: 'volunteer', scopes: ['estate:maple'], password: 'password-1' });
+    const { token } = await tokens.issue(u, 60_000);
+    now += 61_000;
+    await refused(tokens.verify(token), /expired/);
+    now -= 61_000;
+
+    const otherKey = new Uint8Array(32).fill(7);
+    const claims = { name: 'v', role: 'admin', scopes: ['street:s'], ver: 1 };
+    const forged = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(u.id).setIssuer('red-butler').setIssuedAt().setExpirationTime('1h').sign(otherKey);
+    await refused(tokens.verify(forged), /signature/);
+    const unsigned = new UnsecuredJWT(claims).setSubject(u.id).setIssuer('red-butler').setExpirationTime('1h').encode();
+    await refused(tokens.verify(unsigned), /not valid/);
+    const key = loadSigningKey(dir);
+    const foreign = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(u.id).setIssuer('someone-else').setIssuedAt(now / 1000).setExpirationTime(now / 1000 + 60).sign(key);
+    await refused(tokens.verify(foreign), /iss/);
+    const ghost = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('01J00000000000000000000000').setIssuer('red-butler').setIssuedAt(now / 1000).setExpirationTime(now / 1000 + 60).sign(key);
+    await refused(tokens.verify(ghost), /does not exist/);
+    await refused(tokens.verify('garbage'), /not valid/);
+
+    await users.setPassword(u.id, 'password-2');
+    await refused(tokens.verify(token), /password change/);
+    const fresh = await tokens.issue(users.get(u.id)!);
+    expect(await tokens.verify(fresh.token)).toMatchObject({ tokenVersion: 2 });
+    users.disable(u.id);
+    await refused(tokens.verify(fresh.token), /disabled|password change/);
+  });
+});
