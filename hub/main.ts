@@ -173,13 +173,14 @@ export function createHub(deps: HubDeps): Hub {
       await store.start();
       started.push({ name: 'store', stop: () => store.stop() });
       await facts.start();
-      await push.start();
-      started.push({ name: 'push', stop: () => push.stop() });
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject);
         http.listen(config.httpPort, config.host, () => resolve());
       });
       started.push({ name: 'http', stop: () => new Promise((r) => { http.closeAllConnections(); http.close(() => r()); }) });
+      // After the HTTP server so that it stops first: open WebSockets would hold http.close() back.
+      await push.start();
+      started.push({ name: 'push', stop: () => push.stop() });
       alerts.start();
       started.push({ name: 'alerts', stop: async () => alerts.stop() });
       await state.start();
