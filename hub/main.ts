@@ -117,7 +117,12 @@ export function createHub(deps: HubDeps): Hub {
     mask: (_event, data) => maskForRole('volunteer', data),
     onFullView: (p, estates) => audit.record({ actor: p.id === 'system' ? 'system' : `user:${p.id}`, action: 'view.personal.live', target: 'push', detail: { estates } }),
   });
-  const alerts = createAlertService({ bus, store: alertStore, push, roster: people.roster, facts, log: log.child({ module: 'hub.alerts' }) });
+  const nameOf = (actor: string): string | undefined => {
+    if (!actor.startsWith('user:')) return undefined;
+    const user = people.users.get(actor.slice(5));
+    return user ? (user.displayName ?? user.name) : undefined;
+  };
+  const alerts = createAlertService({ bus, store: alertStore, push, roster: people.roster, facts, nameOf, log: log.child({ module: 'hub.alerts' }) });
   const connected = new Set<string>();
   bus.on('gateway.connection', ({ estate, gateway, connected: up }) => {
     if (up) connected.add(`${estate}/${gateway}`);
@@ -138,7 +143,7 @@ export function createHub(deps: HubDeps): Hub {
     health: () => ({ gatewaysConnected: connected.size }),
     people,
     audit,
-    openAlerts: (estate) => alertStore.openAlerts(estate).map(alertView),
+    openAlerts: (estate) => alertStore.openAlerts(estate).map((a) => alertView(a, nameOf)),
     routes: [
       alertRoutes({
         people,
@@ -150,6 +155,7 @@ export function createHub(deps: HubDeps): Hub {
         commands,
         state,
         timeZone: config.timeZone,
+        nameOf,
         pushCommandResult: (estate, result) => push.toEstate(estate, 'command:result', result),
       }),
     ],

@@ -23,15 +23,29 @@ export interface AlertServiceDeps {
   facts: Pick<FactsWriter, 'write'>;
   log: Logger;
   now?: () => number;
+  /** People's names for the views (who acknowledged, resolved, is assigned). */
+  nameOf?: NameOf;
 }
 
 /** An alert as the API and push send it: snapshot links carry the URL screens fetch them from. */
 export type AlertView = Omit<Alert, 'snapshots'> & { snapshots: Array<{ sha256: string; eventId: string; url: string }> };
 
-export const alertView = <T extends Alert>(a: T): Omit<T, 'snapshots'> & { snapshots: AlertView['snapshots'] } => ({
-  ...a,
-  snapshots: a.snapshots.map((s) => ({ ...s, url: `/api/v1/snapshots/${s.sha256}` })),
-});
+/** The display name of an actor (`user:<id>`), if it is a person the hub knows. */
+export type NameOf = (actor: string) => string | undefined;
+
+export function alertView<T extends Alert>(
+  a: T,
+  nameOf?: NameOf,
+): Omit<T, 'snapshots'> & { snapshots: AlertView['snapshots']; acknowledgedByName?: string; resolvedByName?: string; assigneeName?: string } {
+  const names: Record<string, string> = {};
+  if (nameOf) {
+    for (const [field, actor] of [['acknowledgedByName', a.acknowledgedBy], ['resolvedByName', a.resolvedBy], ['assigneeName', a.assignee]] as const) {
+      const name = actor ? nameOf(actor) : undefined;
+      if (name) names[field] = name;
+    }
+  }
+  return { ...a, ...names, snapshots: a.snapshots.map((s) => ({ ...s, url: `/api/v1/snapshots/${s.sha256}` })) };
+}
 
 export interface AlertService {
   start(): void;
@@ -68,7 +82,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
   const fact = (alert: Alert, transition: AlertTransition, at: number): void => facts.write([alertFact(alert, transition, at)]);
 
   function publish(alert: Alert, event: 'alert:new' | 'alert:update', at: number): void {
-    push.toEstate(alert.estate, event, alertView(alert), at);
+    push.toEstate(alert.estate, event, alertView(alert, deps.nameOf), at);
   }
 
   /** Notify who the escalation policy says, now; records the level in the store. */
@@ -77,7 +91,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     if (decision.notify) {
       const level = decision.level as EscalationLevel;
       const change = store.escalate(alert.id, level, at);
-      const view = alertView(change.alert);
+      const view = alertView(change.alert, deps.nameOf);
       const people = roster.recipients(level, alert.estate, at);
       for (const person of people) push.toUser(person.id, person.role, 'alert:notify', { alert: view, level, reason: decision.notify }, at);
       if (level > alert.level) {

@@ -2,7 +2,7 @@ import express, { Router, type Response } from 'express';
 import { ulid } from 'ulid';
 import { z } from 'zod';
 import { COMMANDS, Id, Ulid, parseCommandArgs, type CommandName } from '../../protocol/index.js';
-import { alertView, type AlertService } from '../alerts/service.js';
+import { alertView, type AlertService, type NameOf } from '../alerts/service.js';
 import { maskForRole, seesFullData } from '../alerts/privacy.js';
 import type { AlertStore } from '../alerts/store.js';
 import type { Audit } from '../audit.js';
@@ -29,6 +29,7 @@ export interface AlertRoutesDeps {
   /** Where command results are pushed (the estate's room). */
   pushCommandResult(estate: string, result: Record<string, unknown>): void;
   timeZone: string;
+  nameOf?: NameOf;
 }
 
 const STATES = ['open', 'acknowledged', 'escalated', 'resolved'] as const;
@@ -104,14 +105,14 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
   }
 
   const respond = (res: Response, p: Principal, alert: Parameters<typeof alertView>[0]) =>
-    res.json(shown(p, alertView(alert), { estate: alert.estate, target: `alert:${alert.id}` }));
+    res.json(shown(p, alertView(alert, deps.nameOf), { estate: alert.estate, target: `alert:${alert.id}` }));
 
   router.get('/api/v1/alerts', auth, (req, res) => {
     const p = principalOf(res);
     const q = parseOr(ListQuery, req.query, 'RB_ERR_BAD_QUERY');
     const estates = estatesToRead(p, q.estate) ?? deps.registry.listEstates().map((e) => e.id);
     const page = store.list({ estates, state: q.state, severity: q.severity, rule: q.rule, limit: q.limit, before: q.before });
-    const items = page.items.map(alertView);
+    const items = page.items.map((a) => alertView(a, deps.nameOf));
     res.json({ items: shown(p, items, { estate: q.estate, target: 'alerts', count: items.length }), next: page.next });
   });
 

@@ -217,8 +217,12 @@ describe('alerts: who sees what, masking, replay after being away', () => {
       expect(new Set(seqs).size).toBe(seqs.length);
       const forMissed = replayed.filter((g) => g.env.data.id === missed.id).map((g) => `${g.event}:${g.env.data.state}:${g.env.data.count}`);
       expect(forMissed).toEqual(['alert:new:open:1', 'alert:update:open:2', 'alert:update:acknowledged:2', 'alert:update:resolved:2']);
-      // Replayed data is masked for the volunteer, as live data is.
+      // Replayed data is masked for the volunteer, as live data is: who acknowledged shows reduced.
       expect(JSON.stringify(replayed)).not.toContain('苏A12345');
+      const acked = replayed.find((g) => g.env.data.id === missed.id && g.env.data.state === 'acknowledged')!;
+      expect(acked.env.data.acknowledgedByName).toBe('c***');
+      const full = await t2.api('GET', `/api/v1/alerts/${String(missed.id)}`, { token: tok['center']! });
+      expect(full.json.acknowledgedByName).toBe('center');
     } finally {
       await t2.stop();
     }

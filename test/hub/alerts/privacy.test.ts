@@ -80,4 +80,11 @@ describe('maskForRole', () => {
     for (let i = 0; i < 40; i++) deep = { d: deep };
     expect(JSON.stringify(maskForRole('volunteer', deep))).not.toContain('12345');
   });
+
+  it('reduces the names of people on an alert view for volunteers and patrols, not for the center', () => {
+    const view = { id: 'x', acknowledgedByName: '张三丰', resolvedByName: '李四', assigneeName: 'Wang', data: { name: 'kept: not a person field' } };
+    expect(maskForRole('volunteer', view)).toEqual({ id: 'x', acknowledgedByName: '张**', resolvedByName: '李*', assigneeName: 'W***', data: { name: 'kept: not a person field' } });
+    expect(maskForRole('patrol', view).acknowledgedByName).toBe('张**');
+    expect(maskForRole('center', view)).toBe(view);
+  });
 });
