@@ -6,3 +6,4 @@ bash scripts/ensure-deps.sh
 npm run -s build
 npx tsx bench/gateway.ts
 npx tsx bench/hub.ts
+npx tsx bench/alerts.ts
