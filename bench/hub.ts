@@ -4,10 +4,13 @@
  * (the baseline: a broker that does no work per message). Reports events/s stored, the ratio to the
  * baseline, ingest latency (publish → PUBACK; the hub acks once the store has the event) and stored
  * latency (publish → visible in InfluxDB, on a sample), hub RSS, and the hub's RSS with 10,000 idle
- * authenticated gateway connections.
+ * authenticated gateway connections. Also CPU µs per event of the hub, influxd and Mosquitto over the
+ * measured window (stable on a busy machine, where events/s is not) and the hub's own ingest times
+ * from its /metrics.
  *
  *   npm run bench:hub     (RB_BENCH_PUBLISHERS, RB_BENCH_DURATION_S, RB_BENCH_WARMUP_S, RB_BENCH_WINDOW,
- *                          RB_BENCH_CONNECTIONS to resize)
+ *                          RB_BENCH_CONNECTIONS to resize; RB_BENCH_ONLY=hub|mosquitto|idle for one part;
+ *                          RB_BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the hub)
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, scryptSync } from 'node:crypto';
@@ -23,7 +26,7 @@ import { clientIdFor, topics } from '../protocol/index.js';
 import { startInfluxd, type Influxd } from '../test/support/influxd.js';
 import { startMosquitto } from '../test/support/mosquitto.js';
 import { freePort } from '../test/support/ports.js';
-import { procRss, sleep, startCliProcess, stopChild, table, waitForPort } from './lib.js';
+import { childPid, cpuMeter, procRss, sleep, startCliProcess, stopChild, table, waitForPort } from './lib.js';
 
 const PUBLISHERS = Number(process.env.RB_BENCH_PUBLISHERS ?? 4);
 const DURATION_S = Number(process.env.RB_BENCH_DURATION_S ?? 10);
@@ -46,10 +49,12 @@ const HUB_ENV = {
   RB_MQTT_CONNECT_RATE_PER_IP: '1000000', RB_MQTT_CONNECT_BURST_PER_IP: '1000000',
   RB_MQTT_MAX_CONNECTIONS: String(Math.max(20_000, CONNECTIONS + 1000)),
 };
+/** Extra node flags for the hub process only, e.g. RB_BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const HUB_NODE_ARGS = (process.env.RB_BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 async function startHub(dataDir: string, influxUrl: string): Promise<{ proc: ReturnType<typeof startCliProcess>; http: string; mqtt: string }> {
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
-  const proc = startCliProcess(['hub', '--data-dir', dataDir, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1', '--influx-url', influxUrl, '--log-level', 'warn'], HUB_ENV);
+  const proc = startCliProcess(['hub', '--data-dir', dataDir, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1', '--influx-url', influxUrl, '--log-level', 'warn'], HUB_ENV, HUB_NODE_ARGS);
   const alive = (): boolean => proc.exitCode === null;
   await waitForPort(httpPort, 30_000, alive);
   await waitForPort(mqttPort, 30_000, alive);
@@ -110,6 +115,26 @@ async function storedCount(influx: Influxd, db: string, creds: Creds[], reports:
   return last;
 }
 
+/**
+ * Mean times the hub measures itself (/metrics, whole run): PUBLISH → verdict inside the hub, and
+ * each ingest stage. Set against the publishers' ack latency, they say whether the wait is in the
+ * hub's ingest or before it (sockets, the broker's parser, a busy CPU).
+ */
+async function hubIngestTimes(http: string): Promise<Record<string, number>> {
+  const res = await fetch(`${http}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const text = await res.text();
+  const mean = (name: string, labels = ''): number => {
+    const get = (part: string): number => Number(new RegExp(`^${name}_${part}${labels ? `\\{${labels}\\}` : ''} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    return (get('sum') / get('count')) * 1000;
+  };
+  const out: Record<string, number> = { hub_mean_ack_ms: mean('rb_ingest_ack_seconds') };
+  for (const stage of ['validate', 'queue', 'store', 'dedup']) out[`hub_mean_${stage}_ms`] = mean('rb_ingest_stage_seconds', `stage="${stage}"`);
+  const batch = /^rb_ingest_batch_events_sum (\S+)$/m.exec(text)?.[1];
+  const batches = /^rb_ingest_batch_events_count (\S+)$/m.exec(text)?.[1];
+  out.hub_mean_batch_events = Number(batch) / Number(batches);
+  return out;
+}
+
 const sum = (rs: PubReport[], k: keyof PubReport): number => rs.reduce((a, r) => a + r[k], 0);
 const worst = (rs: PubReport[], k: keyof PubReport): number => Math.max(...rs.map((r) => r[k]));
 const mid = (rs: PubReport[], k: keyof PubReport): number => [...rs.map((r) => r[k])].sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
@@ -123,10 +148,16 @@ async function hubRun(influx: Influxd, dir: string): Promise<Record<string, numb
     log(`hub: ${PUBLISHERS} publishers, window ${WINDOW}, ${WARMUP_S} s warm-up + ${DURATION_S} s…`);
     let peakDuring = 0;
     const timer = setInterval(() => (peakDuring = Math.max(peakDuring, procRss(hub.proc.pid!).rssMb)), 250);
+    // CPU of the hub and of influxd over the measured window (publishers take ~1 s to start).
+    const cpu = cpuMeter([hub.proc.pid, childPid('influxd')]);
+    const cpuStart = setTimeout(() => cpu.start(), WARMUP_S * 1000 + 1000);
     const reports = await runPublishers(hub.mqtt, creds, `${influx.url}/${db}`);
+    const [hubCores, influxCores] = cpu.stop();
+    clearTimeout(cpuStart);
     clearInterval(timer);
     const stored = await storedCount(influx, db, creds, reports);
     const rss = procRss(hub.proc.pid!);
+    const inside = await hubIngestTimes(hub.http);
     return {
       sent: sum(reports, 'sent'), acked: sum(reports, 'acked'), stored, events_per_s: stored / DURATION_S,
       // Per publisher percentiles: the median publisher's p50, the worst publisher's p99.
@@ -134,6 +165,11 @@ async function hubRun(influx: Influxd, dir: string): Promise<Record<string, numb
       stored_samples: sum(reports, 'samples_seen'), stored_samples_taken: sum(reports, 'samples'),
       p50_stored_ms: mid(reports, 'p50_stored_ms'), p99_stored_ms: worst(reports, 'p99_stored_ms'),
       rss_mb: Math.max(peakDuring, rss.rssMb), rss_mb_peak: rss.peakMb,
+      hub_cpu_cores: hubCores!, influxd_cpu_cores: influxCores!,
+      // CPU per stored event: robust to a busy machine, unlike events/s.
+      hub_cpu_us_per_event: (hubCores! * 1e6) / (stored / DURATION_S),
+      influxd_cpu_us_per_event: (influxCores! * 1e6) / (stored / DURATION_S),
+      ...inside,
     };
   } finally {
     await stopChild(hub.proc);
@@ -155,12 +191,19 @@ async function mosquittoRun(): Promise<Record<string, number>> {
     });
     const creds = Array.from({ length: PUBLISHERS }, (_, i) => ({ gateway: `gw-${i + 1}`, username: 'x', password: 'x' }));
     log(`mosquitto: ${PUBLISHERS} publishers → 1 subscriber, ${WARMUP_S} s warm-up + ${DURATION_S} s…`);
+    const cpu = cpuMeter([mosquitto.pid]);
+    const cpuStart = setTimeout(() => cpu.start(), WARMUP_S * 1000 + 1000);
     const reports = await runPublishers(`mqtt://127.0.0.1:${mosquitto.port}`, creds);
+    const [mosquittoCores] = cpu.stop();
+    clearTimeout(cpuStart);
     // Let the subscriber drain what the broker still queues for it.
     let last = -1;
     for (let n = 0; n !== last; await sleep(500)) [last, n] = [n, [...ts.values()].reduce((a, xs) => a + xs.length, 0)];
     const delivered = creds.reduce((a, c, k) => a + (ts.get(c.gateway) ?? []).filter((t) => t >= reports[k]!.from_ms && t < reports[k]!.to_ms).length, 0);
-    return { sent: sum(reports, 'sent'), delivered, events_per_s: delivered / DURATION_S, p50_ack_ms: mid(reports, 'p50_ack_ms'), p99_ack_ms: worst(reports, 'p99_ack_ms') };
+    return {
+      sent: sum(reports, 'sent'), delivered, events_per_s: delivered / DURATION_S, p50_ack_ms: mid(reports, 'p50_ack_ms'), p99_ack_ms: worst(reports, 'p99_ack_ms'),
+      mosquitto_cpu_cores: mosquittoCores!, mosquitto_cpu_us_per_event: (mosquittoCores! * 1e6) / (delivered / DURATION_S),
+    };
   } finally {
     await sub.endAsync();
     await mosquitto.stop();
@@ -278,8 +321,9 @@ async function main(): Promise<void> {
     if (m) rows.push({ path: 'bare mosquitto → 1 subscriber', 'sent': m.sent!, 'events': m.delivered!, 'events/s': Math.round(m.events_per_s!), 'vs mosquitto': 1, 'ack p50 ms': m.p50_ack_ms!, 'ack p99 ms': m.p99_ack_ms!, 'stored p50 ms': '-', 'stored p99 ms': '-' });
     if (rows.length) console.log(table(rows));
     if (h) {
-      console.log(`\nack = publish → PUBACK (ingest: the hub acks once InfluxDB or the spool has the event); stored = publish → visible in InfluxDB, polled every 20 ms for every ${SAMPLE_EVERY}th event (${h.stored_samples}/${h.stored_samples_taken} seen). p50 = median publisher, p99 = worst publisher.`);
-      console.log(`Hub RSS under load: ${h.rss_mb!.toFixed(0)} MiB (peak ${h.rss_mb_peak!.toFixed(0)} MiB).`);
+      console.log(`\nack = publish → PUBACK (ingest: the hub acks once the event is durable: in the InfluxDB store's local journal, or its spool); stored = publish → visible in InfluxDB, polled every 20 ms for every ${SAMPLE_EVERY}th event (${h.stored_samples}/${h.stored_samples_taken} seen). p50 = median publisher, p99 = worst publisher.`);
+      console.log(`Inside the hub (its /metrics, means): PUBLISH → verdict ${h.hub_mean_ack_ms!.toFixed(2)} ms; validate ${h.hub_mean_validate_ms!.toFixed(3)} ms/message; per batch of ${h.hub_mean_batch_events!.toFixed(1)} events: queue ${h.hub_mean_queue_ms!.toFixed(2)} ms, store ${h.hub_mean_store_ms!.toFixed(2)} ms, dedup ${h.hub_mean_dedup_ms!.toFixed(2)} ms.`);
+      console.log(`Hub RSS under load: ${h.rss_mb!.toFixed(0)} MiB (peak ${h.rss_mb_peak!.toFixed(0)} MiB). CPU over the measured window: hub ${h.hub_cpu_cores!.toFixed(2)} cores = ${h.hub_cpu_us_per_event!.toFixed(1)} µs/event, influxd ${h.influxd_cpu_cores!.toFixed(2)} cores = ${h.influxd_cpu_us_per_event!.toFixed(1)} µs/event${m ? `; mosquitto ${m.mosquitto_cpu_cores!.toFixed(2)} cores = ${m.mosquitto_cpu_us_per_event!.toFixed(1)} µs/event` : ''}.`);
     }
     if (idle) {
       const measured = CONNECTIONS >= 10_000;
@@ -298,6 +342,7 @@ async function main(): Promise<void> {
       p50_ingest_ms: h ? +h.p50_ingest_ms!.toFixed(2) : null, p99_ingest_ms: h ? +h.p99_ingest_ms!.toFixed(2) : null,
       p50_stored_ms: h ? +h.p50_stored_ms!.toFixed(1) : null, p99_stored_ms: h ? +h.p99_stored_ms!.toFixed(1) : null,
       rss_mb_hub_load: h ? Math.round(h.rss_mb!) : null,
+      hub_cpu_us_per_event: h ? +h.hub_cpu_us_per_event!.toFixed(1) : null,
       rss_mb_10k_connections: idle ? Math.round(idle.rss_mb_10k!) : null,
       rss_10k_connections_method: idle ? (CONNECTIONS >= 10_000 ? `measured with ${CONNECTIONS} connections` : `extrapolated linearly from ${CONNECTIONS} connections`) : null,
       hub: h ?? null, mosquitto: m ?? null, idle: idle ?? null,

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../bin/red-butler.js', import.meta.url));
@@ -15,6 +15,49 @@ export function procRss(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: kb('VmRSS:') / 1024, peakMb: kb('VmHWM:') / 1024 };
 }
 
+/** CPU time (user + system) a process has used so far, in seconds (/proc/{pid}/stat, 100 ticks/s). */
+export function procCpuS(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime: fields 14 and 15
+}
+
+/** Pid of this process's child whose command name is `comm` (e.g. influxd), if any. */
+export function childPid(comm: string): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (name === comm && ppid === process.pid) return Number(d);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/**
+ * CPU a set of processes uses over a window: call start() when the window opens, stop() when it
+ * closes; cores = CPU seconds / wall seconds.
+ */
+export function cpuMeter(pids: Array<number | undefined>): { start(): void; stop(): number[] } {
+  let t0 = 0;
+  let c0: number[] = [];
+  const read = (): number[] => pids.map((p) => (p === undefined ? NaN : procCpuS(p)));
+  return {
+    start() {
+      t0 = performance.now();
+      c0 = read();
+    },
+    stop() {
+      const wall = (performance.now() - t0) / 1000;
+      return read().map((c, i) => (c - c0[i]!) / wall);
+    },
+  };
+}
+
 export function runCli(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -24,8 +67,8 @@ export function runCli(args: string[]): Promise<string> {
   });
 }
 
-export function startCliProcess(args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'], ...(env ? { env: { ...process.env, ...env } } : {}) });
+export function startCliProcess(args: string[], env?: NodeJS.ProcessEnv, nodeArgs: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'], ...(env ? { env: { ...process.env, ...env } } : {}) });
 }
 
 export async function stopChild(p: ChildProcess): Promise<void> {

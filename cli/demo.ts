@@ -10,8 +10,23 @@ import { resolveHubConfig } from '../hub/config.js';
 import { createLogger } from '../lib/log.js';
 import { exitOnConfigError, intOption, numberOption, logLevelOption } from './util.js';
 
+const STREET = { id: 'demo-street', name: '幸福街道' };
+const GRID = { id: 'demo-grid', name: '第一网格' };
 const ESTATE = 'demo-estate';
+const ESTATE_NAME = '枫林苑';
+/** A second, smaller estate of the same street (one gate, one barrier), so the street has two tiles. */
+const ESTATE_2 = { id: 'demo-estate-2', name: '桂花园', gate: 'gate-main', barrier: 'barrier-main' };
 const GATEWAY = 'gw-1';
+/**
+ * Demo people, one per role, with passwords everyone can read in the README: this is a demo on
+ * localhost. The volunteer is on duty around the clock.
+ */
+export const DEMO_USERS = [
+  { name: 'volunteer', displayName: '王志愿', role: 'volunteer', scopes: [`estate:${ESTATE}`], password: 'demo-volunteer' },
+  { name: 'volunteer2', displayName: '李志愿', role: 'volunteer', scopes: [`estate:${ESTATE_2.id}`], password: 'demo-volunteer' },
+  { name: 'patrol', displayName: '赵巡查', role: 'patrol', scopes: [`grid:${GRID.id}`], password: 'demo-patrol' },
+  { name: 'center', displayName: '街道物业服务中心', role: 'center', scopes: [`street:${STREET.id}`], password: 'demo-center' },
+] as const;
 /** The demo estate: two Hikvision access gates, a ZKTeco controller, a barrier with ANPR and a camera. */
 const ACCESS_GATES = [
   { id: 'gate-east', name: '东门' },
@@ -75,7 +90,7 @@ export function registerDemoCommand(program: Command): void {
     .description('run a whole estate on this machine: hub + one gateway + simulated access gates, barrier and camera, embedded storage')
     .option('--http-port <port>', 'hub HTTP port (env RB_HTTP_PORT, default 8080)', intOption('--http-port'))
     .option('--mqtt-port <port>', 'hub MQTT port (env RB_MQTT_PORT, default 1883)', intOption('--mqtt-port'))
-    .option('--push-port <port>', "gateway's device push port", intOption('--push-port'), 8091)
+    .option('--push-port <port>', "first gateway's device push port (the second estate's gateway takes the next one)", intOption('--push-port'), 8091)
     .option('--data-dir <dir>', 'demo data folder (env RB_DATA_DIR)', process.env.RB_DATA_DIR ?? '.rb-demo')
     .addOption(logLevelOption())
     .option('--rate <n>', 'simulated device events per second', numberOption('--rate'), 3)
@@ -98,7 +113,18 @@ export function registerDemoCommand(program: Command): void {
       const log = createLogger({ name: 'demo', level });
       const hub = createHub({ config, log });
       await hub.start();
+      hub.registry.addStreet(STREET.id, STREET.name);
+      hub.registry.addGrid(GRID.id, { street: STREET.id, name: GRID.name });
+      hub.registry.addEstate(ESTATE, { street: STREET.id, grid: GRID.id, name: ESTATE_NAME });
+      hub.registry.addEstate(ESTATE_2.id, { street: STREET.id, grid: GRID.id, name: ESTATE_2.name });
+      for (const u of DEMO_USERS) {
+        const user = hub.people.users.find(u.name) ?? (await hub.people.users.add({ ...u, scopes: [...u.scopes] }));
+        if (u.role === 'volunteer' && hub.roster.listShifts({ user: user.id }).length === 0) {
+          for (let weekday = 1; weekday <= 7; weekday++) hub.roster.addShift({ user: user.id, estate: u.scopes[0].slice(7), weekday, start: '00:00', end: '24:00' });
+        }
+      }
       const creds = await hub.registry.addGateway(ESTATE, GATEWAY);
+      const creds2 = await hub.registry.addGateway(ESTATE_2.id, GATEWAY);
       const mqtt = hub.mqttAddress();
       const http = hub.httpAddress();
 
@@ -130,10 +156,30 @@ export function registerDemoCommand(program: Command): void {
         }),
         { mode: 0o600 },
       );
+      const gatewayConfig2 = join(dataDir, 'gateway-2.yaml');
+      writeFileSync(
+        gatewayConfig2,
+        stringify({
+          estate: ESTATE_2.id,
+          gateway: GATEWAY,
+          hub: { url: `mqtt://127.0.0.1:${mqtt.port}`, httpUrl: `http://127.0.0.1:${http.port}`, username: creds2.username, password: creds2.password },
+          privacy: { salt: demoSecret(dataDir, 'demo-salt') },
+          dataDir: join(dataDir, 'gateway-2'),
+          devicePush: { host: '127.0.0.1', port: opts.pushPort + 1 },
+          heartbeatS: 15,
+          log: { level },
+          devices: [
+            { id: ESTATE_2.gate, driver: 'hikvision-isapi', name: '正门' },
+            { id: ESTATE_2.barrier, driver: 'hikvision-anpr', name: '道闸', options: { lanes: [{ lane: 1, direction: 'in' }, { lane: 2, direction: 'out' }] } },
+          ],
+        }),
+        { mode: 0o600 },
+      );
+      let up = 0;
       const connected = new Promise<void>((r) => hub.bus.on('gateway.connection', (c) => {
-        if (c.connected) r();
+        if (c.connected && ++up === 2) r();
       }));
-      const children = [child(['gateway', '--config', gatewayConfig], 'gateway')];
+      const children = [child(['gateway', '--config', gatewayConfig], 'gateway'), child(['gateway', '--config', gatewayConfig2], 'gateway-2')];
       await Promise.race([connected, new Promise((r) => setTimeout(r, 15_000))]);
       // The simulated estate: every device kind, normal-day traffic. The camera is served by the
       // simulator on the port the gateway config points at.
@@ -150,6 +196,7 @@ export function registerDemoCommand(program: Command): void {
               barriers: [BARRIER.id],
               cameras: [{ id: CAMERA.id, port: cameraPort, username: CAMERA.username, password: CAMERA.password }],
             },
+            { estate: ESTATE_2.id, gatewayUrl: `http://127.0.0.1:${opts.pushPort + 1}`, accessGates: [ESTATE_2.gate], barriers: [ESTATE_2.barrier] },
           ],
         }),
       );
@@ -162,13 +209,15 @@ export function registerDemoCommand(program: Command): void {
         [
           '',
           '红管家 Red Butler demo is running',
-          `  command center:  ${url}`,
+          `  screens:         ${url}  (log in as one of the people below)`,
+          ...DEMO_USERS.map((u) => `    ${u.role.padEnd(9)} ${u.name.padEnd(10)} password ${u.password}`),
+          `  command center:  ${url}estate/${ESTATE}   street overview: ${url}street`,
           `  events API:      ${url}api/v1/events?limit=20`,
           `  metrics:         ${url}metrics`,
           `  MQTT broker:     mqtt://127.0.0.1:${mqtt.port}`,
           `  gateway config:  ${gatewayConfig}`,
           `  gateway credentials: ${JSON.stringify(creds)}`,
-          `  API token (snapshots): ${config.apiToken}`,
+          `  API token (admin, scripts): ${config.apiToken}`,
           '  Ctrl+C stops everything.',
           '',
         ].join('\n'),

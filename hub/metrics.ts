@@ -50,6 +50,30 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    /**
+     * Ingest stages. `validate`: per message (JSON, schema, topic match). `dedup`, `store`: per ingest
+     * batch (the events of one event-loop turn), the dedup window's write and the store write.
+     * `queue`: per batch, from its first event's arrival to the batch being written.
+     */
+    ingestStage: new Histogram({
+      name: 'rb_ingest_stage_seconds',
+      help: 'Time in each ingest stage: validate (per message), queue, store, dedup (per batch of one event-loop turn)',
+      labelNames: ['stage'] as const,
+      buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    ingestAck: new Histogram({
+      name: 'rb_ingest_ack_seconds',
+      help: 'Time from a PUBLISH reaching the broker\'s authorizePublish to its verdict (the PUBACK follows at once), rate-limit delay included',
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    ingestBatch: new Histogram({
+      name: 'rb_ingest_batch_events',
+      help: 'Events per ingest batch (one store write and one dedup transaction each)',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+      registers: [registry],
+    }),
     pushed: new Counter({
       name: 'rb_push_events_total',
       help: 'Events pushed to Socket.IO rooms',

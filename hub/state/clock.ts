@@ -28,10 +28,20 @@ function wallClock(ms: number, timeZone: string): { y: number; m: number; d: num
   return { y: parts.year!, m: parts.month!, d: parts.day!, h: parts.hour!, min: parts.minute!, s: parts.second! };
 }
 
+/** The last answer per zone and the UTC minute it holds for: dayKey runs for every event. */
+const dayCache = new Map<string, { minute: number; key: string }>();
+
 /** The local day of `ms` in `timeZone`, as `YYYY-MM-DD` (sorts as a string). */
 export function dayKey(ms: number, timeZone: string): string {
-  const { y, m, d } = wallClock(ms, timeZone);
-  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+  const minute = Math.floor(ms / 60_000);
+  const hit = dayCache.get(timeZone);
+  if (hit?.minute === minute) return hit.key;
+  const { y, m, d, s } = wallClock(ms, timeZone);
+  const key = `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+  // The whole UTC minute is the same local day when the zone's offset is whole minutes (every zone
+  // since the 1970s; some older local mean times were not): the local and UTC seconds then agree.
+  if (s === new Date(ms).getUTCSeconds()) dayCache.set(timeZone, { minute, key });
+  return key;
 }
 
 /** Offset of local wall time from UTC at `ms`, in ms (Asia/Shanghai: +8 h). */

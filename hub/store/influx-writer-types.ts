@@ -18,6 +18,12 @@ export interface WriterOptions {
   spoolAfterMs: number;
   backoffMinMs: number;
   backoffMaxMs: number;
+  /**
+   * Resolve submit() once the points are in the local write-ahead journal instead of once InfluxDB
+   * (or the spool) has them: acknowledgement at local-disk latency, the InfluxDB round trip off the
+   * ingest path. Queries still read what was submitted before them (settled()).
+   */
+  journal?: boolean | undefined;
 }
 
 export interface WriterStats {

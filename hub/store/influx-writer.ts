@@ -3,8 +3,16 @@ import type { WriterOptions, WriterStats } from './influx-writer-types.js';
 
 export type { WriterOptions, WriterStats } from './influx-writer-types.js';
 
+/** One journal row: the points of one submit() still waiting for InfluxDB (or the spool). */
+interface Chunk {
+  n: number;
+  pending: number;
+}
+
 interface Batch {
   points: SpoolPoint[];
+  /** Journal rows this batch holds points of, and how many. */
+  chunks: Map<Chunk, number>;
   resolve(): void;
   reject(err: Error): void;
   done: Promise<void>;
@@ -18,7 +26,7 @@ function newBatch(): Batch {
     reject = rej;
   });
   done.catch(() => undefined); // callers attach their own handlers
-  return { points: [], done, resolve, reject };
+  return { points: [], chunks: new Map(), done, resolve, reject };
 }
 
 type Delivery = { ok: true; dead: number } | { ok: false; message: string };
@@ -26,9 +34,10 @@ type Delivery = { ok: true; dead: number } | { ok: false; message: string };
 /**
  * Batches points to InfluxDB with at most `maxInFlight` requests open; every point is either
  * written, spooled (durable on disk, replayed later in spool order) or dead-lettered. `submit`
- * resolves once one of these is true, so it keeps the store's promise "resolves once durable"
- * while InfluxDB is down or slow. While anything is spooled, new points are spooled too, so the
- * replay is the single path to InfluxDB until the spool is empty again.
+ * resolves once the points are durable: journaled on the way to InfluxDB (see InfluxSpool), or
+ * spooled, so it keeps the store's promise "resolves once durable" at local-disk latency while
+ * InfluxDB is slow or down. While anything is spooled, new points are spooled too, so the replay
+ * is the single path to InfluxDB until the spool is empty again.
  */
 export class InfluxWriter {
   private readonly o: WriterOptions;
@@ -51,6 +60,12 @@ export class InfluxWriter {
 
   constructor(opts: WriterOptions) {
     this.o = opts;
+    // Points a crashed run acknowledged (journaled) but may not have written go to the spool first.
+    const recovered = opts.spool.recoverJournal();
+    if (recovered > 0) {
+      this.s.spooled += recovered;
+      opts.log.warn({ points: recovered }, 'influx journal of a previous run moved to the spool; replaying');
+    }
     // Points left from a previous run are replayed before anything goes direct.
     if (opts.spool.depth() > 0) {
       this.degraded = true;
@@ -69,10 +84,20 @@ export class InfluxWriter {
       }
       return Promise.resolve();
     }
+    // Journal mode: durable from here, the caller (ingest) acknowledges without waiting for InfluxDB.
+    let chunk: Chunk | undefined;
+    if (this.o.journal) {
+      try {
+        chunk = { n: this.o.spool.journal(points), pending: points.length };
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    }
     const joined = new Set<Promise<void>>();
     for (const p of points) {
       this.current ??= newBatch();
-      joined.add(this.current.done);
+      if (!chunk) joined.add(this.current.done);
+      else this.current.chunks.set(chunk, (this.current.chunks.get(chunk) ?? 0) + 1);
       this.current.points.push(p);
       if (this.current.points.length >= this.o.batchSize) this.cut();
     }
@@ -80,7 +105,21 @@ export class InfluxWriter {
     // requests in flight finish, up to flushMs; a request that ends sends it earlier (pump()).
     if (this.current && !this.timer) this.timer = setTimeout(() => this.cut(), this.inFlight === 0 ? 0 : this.o.flushMs);
     this.pump();
-    return Promise.all(joined).then(() => undefined);
+    return chunk ? Promise.resolve() : Promise.all(joined).then(() => undefined);
+  }
+
+  /** A batch is written or spooled: forget the journal rows none of whose points are left in flight. */
+  private settle(batch: Batch): void {
+    if (batch.chunks.size === 0) return;
+    const done: number[] = [];
+    for (const [chunk, k] of batch.chunks) if ((chunk.pending -= k) === 0) done.push(chunk.n);
+    batch.chunks.clear();
+    try {
+      this.o.spool.release(done);
+    } catch (err) {
+      // Harmless for correctness: a row left behind is replayed (idempotently) at the next start.
+      this.o.log.warn({ err }, 'influx journal rows not released');
+    }
   }
 
   private cut(): void {
@@ -117,6 +156,7 @@ export class InfluxWriter {
       released = true;
       if (outcome.ok) {
         this.s.written += batch.points.length - outcome.dead;
+        this.settle(batch);
         return batch.resolve();
       }
       this.spoolBatch(batch, outcome.message);
@@ -166,8 +206,10 @@ export class InfluxWriter {
     this.failed(reason);
     try {
       this.toSpool(batch.points);
+      this.settle(batch);
       batch.resolve();
     } catch (err) {
+      // The points stay in the journal (acknowledged, durable): the next start replays them.
       batch.reject(new Error(`InfluxDB write to ${this.o.http.target} failed (${reason}) and spooling failed: ${(err as Error).message}`));
     }
   }
@@ -186,6 +228,7 @@ export class InfluxWriter {
         try {
           this.o.spool.append(b.points);
           this.s.spooled += b.points.length;
+          this.settle(b);
           b.resolve();
         } catch (err) {
           b.reject(err as Error);
@@ -280,6 +323,17 @@ export class InfluxWriter {
     this.wake?.();
     await Promise.allSettled([...this.sends]);
     await this.replaying;
+  }
+
+  /**
+   * Resolves once every point submitted so far is written or spooled (at most spoolAfterMs for a
+   * hung InfluxDB). Queries wait for it, so an acknowledged event is visible to the next read
+   * unless InfluxDB is down (spooled points are not visible until replayed).
+   */
+  async settled(): Promise<void> {
+    if (!this.current && this.open.size === 0) return;
+    this.cut();
+    await Promise.allSettled([...this.open]);
   }
 
   /** Resolves once the spool is empty and nothing is in flight (tests, shutdown drains). */

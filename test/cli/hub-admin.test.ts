@@ -31,6 +31,7 @@ describe('red-butler hub gateway|estate|street', () => {
     expect(await json(['hub', 'estate', 'add', '--data-dir', d, '--estate', 'maple', '--street', 'east', '--name', 'Maple Court'])).toEqual({
       id: 'maple',
       street: 'east',
+      grid: null,
       name: 'Maple Court',
     });
 
