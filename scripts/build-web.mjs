@@ -1,0 +1,55 @@
+// Bundle the screens (web/src, Preact + socket.io-client) into dist/hub/web: minified, content-hashed
+// assets under assets/ and an index.html that names them. Prints each file's size and gzip size and
+// fails when the gzipped JavaScript passes the budget, so the app stays small for estate PCs and phones.
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+/** Gzipped JavaScript budget (KiB). Preact + signals + socket.io-client + the views are ~35 KiB. */
+const JS_BUDGET_KIB = 120;
+const OUT = 'dist/hub/web';
+
+rmSync(OUT, { recursive: true, force: true });
+mkdirSync(`${OUT}/assets`, { recursive: true });
+
+const result = await build({
+  entryPoints: { app: 'web/src/main.tsx' },
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome100', 'safari15', 'firefox100'],
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  outdir: `${OUT}/assets`,
+  entryNames: '[name]-[hash]',
+  sourcemap: false,
+  metafile: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  tsconfig: 'web/tsconfig.json',
+});
+
+const outputs = Object.keys(result.metafile.outputs);
+const js = outputs.find((f) => f.endsWith('.js'));
+const css = outputs.find((f) => f.endsWith('.css'));
+if (!js || !css) throw new Error(`build-web: expected one .js and one .css output, got ${outputs.join(', ')}`);
+const html = readFileSync('web/index.html', 'utf8')
+  .replace('{{js}}', `/assets/${basename(js)}`)
+  .replace('{{css}}', `/assets/${basename(css)}`);
+writeFileSync(`${OUT}/index.html`, html);
+
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+let jsGzip = 0;
+for (const file of [`${OUT}/index.html`, ...outputs]) {
+  const size = statSync(file).size;
+  const gz = gzipSync(readFileSync(file), { level: 9 }).length;
+  if (file.endsWith('.js')) jsGzip += gz;
+  console.log(`build-web: ${file.padEnd(44)} ${kib(size).padStart(10)}  gzip ${kib(gz).padStart(9)}`);
+}
+console.log(`build-web: JavaScript gzip ${kib(jsGzip)} of a ${JS_BUDGET_KIB} KiB budget`);
+if (jsGzip > JS_BUDGET_KIB * 1024) {
+  console.error(`build-web: the gzipped JavaScript (${kib(jsGzip)}) is over its budget of ${JS_BUDGET_KIB} KiB`);
+  process.exit(1);
+}
