@@ -1,35 +1,14 @@
 /**
  * Local wall-clock windows ("22:00"–"06:00") in an IANA time zone, for night hours and quiet hours.
- * Intl only, no dependency. Formatters are cached: building an Intl.DateTimeFormat costs far more
- * than using one.
+ * Intl only, through lib/zoned.ts (shared with the duty roster).
  */
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', { timeZone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit' });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
+import { localTime, toMinute } from '../../lib/zoned.js';
 
 /** "HH:MM" → minutes after midnight. */
-export function parseHm(hm: string): number {
-  const [h, m] = hm.split(':').map(Number);
-  return h! * 60 + m!;
-}
+export const parseHm = toMinute;
 
 /** Minutes after local midnight of `ms` in `timeZone` (0..1439). */
-export function localMinute(ms: number, timeZone: string): number {
-  let h = 0;
-  let m = 0;
-  for (const p of formatter(timeZone).formatToParts(ms)) {
-    if (p.type === 'hour') h = Number(p.value);
-    else if (p.type === 'minute') m = Number(p.value);
-  }
-  return h * 60 + m;
-}
+export const localMinute = (ms: number, timeZone: string): number => localTime(ms, timeZone).minute;
 
 /** A daily window `[from, to)` in local time; `to <= from` crosses midnight; `from === to` is empty. */
 export interface DailyWindow {

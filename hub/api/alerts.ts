@@ -1,5 +1,6 @@
 import express, { Router, type Response } from 'express';
 import { ulid } from 'ulid';
+import { localTime, zonedInstant } from '../../lib/zoned.js';
 import { z } from 'zod';
 import { COMMANDS, Id, Ulid, parseCommandArgs, type CommandName } from '../../protocol/index.js';
 import { alertView, type AlertService, type NameOf } from '../alerts/service.js';
@@ -67,13 +68,11 @@ const COMMAND_ROLES: Record<string, readonly Role[]> = {
 };
 const ANY_ROLE: readonly Role[] = ['volunteer', 'patrol', 'center', 'admin'];
 
-/** Local midnight (start of today) in a time zone, ms. */
+/** Local midnight (start of today) in a time zone, ms, and the local date. */
 export function startOfLocalDay(now: number, timeZone: string): { start: number; date: string } {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).formatToParts(now);
-  const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
-  const sinceMidnight = ((get('hour') * 60 + get('minute')) * 60 + get('second')) * 1000 + (now % 1000);
-  const date = `${get('year')}-${String(get('month')).padStart(2, '0')}-${String(get('day')).padStart(2, '0')}`;
-  return { start: now - sinceMidnight, date };
+  const l = localTime(now, timeZone);
+  const date = `${l.year}-${String(l.month).padStart(2, '0')}-${String(l.day).padStart(2, '0')}`;
+  return { start: zonedInstant(l.year, l.month, l.day, 0, timeZone), date };
 }
 
 /**

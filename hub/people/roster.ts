@@ -6,7 +6,7 @@ import { RbError } from '../errors.js';
 import type { EstateRecord, Registry } from '../registry.js';
 import { covers, type Role } from './scopes.js';
 import type { User, Users } from './users.js';
-import { localTime, toMinute, zonedInstant } from './zoned.js';
+import { localTime, toMinute, zonedInstant } from '../../lib/zoned.js';
 
 const HhMm = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'a time of day "HH:MM" (00:00-24:00)');
 

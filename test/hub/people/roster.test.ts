@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createRoster, type Roster } from '../../../hub/people/roster.js';
 import { openPeopleDb } from '../../../hub/people/schema.js';
 import { createUsers, type Users } from '../../../hub/people/users.js';
-import { localTime, zonedInstant } from '../../../hub/people/zoned.js';
+import { localTime, zonedInstant } from '../../../lib/zoned.js';
 import { openRegistry, type Registry } from '../../../hub/registry.js';
 
 /** The roster over real SQLite, time from fake timers. 2025-03-03 is a Monday; Shanghai is UTC+8. */
