@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs npm dependencies if needed, the Debian services
-# the tests use for real (influxd, mosquitto, mosquitto-clients), builds the CLI, then runs vitest.
+# the tests use for real (influxd, mosquitto, mosquitto-clients, chromium, docker-compose), builds the
+# CLI and the screens, then runs vitest.
 # Writes the runner's JSON report to test-results/report.json. Extra arguments go to vitest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,18 +10,22 @@ if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.
   echo "test: installing npm dependencies (npm ci)…"
   npm ci --no-audit --no-fund
 fi
-echo "test: checking Debian packages (influxdb, mosquitto, mosquitto-clients)…"
+echo "test: checking Debian packages (influxdb, mosquitto, mosquitto-clients, chromium, docker-compose)…"
 bash scripts/ensure-deps.sh
 echo "test: building…"
 npm run -s build
 mkdir -p test-results
 rm -f test-results/report*.json
-# Two passes: everything else (two workers, real services), then the hostile-device tests alone,
-# because they assert event-loop blocking under 50 ms, which only means something on a quiet machine.
+# Three passes: everything else (two workers, real services); the browser tests (headless chromium
+# beside a hub, a gateway and simulators: one worker, so two browsers do not starve each other on two
+# cores); then the hostile-device tests alone, because they assert event-loop blocking under 50 ms,
+# which only means something on a quiet machine.
 echo "test: running vitest…"
 rc=0
-npx vitest run --exclude 'test/devices/hostile/**' --reporter=default --reporter=json --outputFile.json=test-results/report.json "$@" || rc=$?
+npx vitest run --exclude 'test/devices/hostile/**' --exclude 'test/browser/**' --reporter=default --reporter=json --outputFile.json=test-results/report.json "$@" || rc=$?
 if [[ $# -eq 0 ]]; then
+  echo "test: running the browser tests (headless chromium)…"
+  npx vitest run test/browser --maxWorkers=1 --reporter=default --reporter=json --outputFile.json=test-results/report-browser.json || rc=$?
   echo "test: running the hostile-device tests on their own…"
   npx vitest run test/devices/hostile --reporter=default --reporter=json --outputFile.json=test-results/report-hostile.json || rc=$?
 fi
