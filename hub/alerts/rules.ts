@@ -85,6 +85,12 @@ export function evaluate(
   now: number,
   settingsOf: (estate: string) => AlertSettings,
 ): RuleResult {
+  // Fast path: an event no rule reacts to (most traffic: access.granted, ...) in an estate with no
+  // timer due changes nothing, so nothing is copied and the memory is returned as it is.
+  if (input.kind === 'event' && !REACTS.has(input.event.type)) {
+    const m = memory.estates[input.event.estate];
+    if (!m || m.wakeAt === null || m.wakeAt > now) return { memory, actions: [], wakeAt: wakeOf(memory) };
+  }
   const next: RuleMemory = { v: 1, estates: { ...memory.estates } };
   const actions: AlertAction[] = [];
   const touch = (estate: string): Ctx => {
@@ -113,7 +119,24 @@ export function evaluate(
       ctx.m.wakeAt = estateWake(ctx.m);
     }
   }
-  return { memory: next, actions, wakeAt: memoryWake(next) };
+  const wakeAt = memoryWake(next);
+  wakes.set(next, wakeAt);
+  return { memory: next, actions, wakeAt };
+}
+
+/** Event types onEvent acts on; any other event only runs the due timers of its estate. */
+const REACTS = new Set<string>([
+  'door.opened', 'door.closed', 'door.forced', 'door.held', 'access.denied', 'device.tamper', 'camera.tamper',
+  'camera.signalLoss', 'camera.motion', 'barrier.fault', 'vehicle.entered', 'vehicle.exited', 'vehicle.denied',
+  'gateway.outbox.pressure',
+]);
+
+/** memoryWake of memories evaluate returned (never modified afterwards), so the fast path does not rescan. */
+const wakes = new WeakMap<RuleMemory, number | null>();
+function wakeOf(memory: RuleMemory): number | null {
+  let at = wakes.get(memory);
+  if (at === undefined) wakes.set(memory, (at = memoryWake(memory)));
+  return at;
 }
 
 /**

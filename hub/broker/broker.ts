@@ -6,7 +6,7 @@ import type { Bus } from '../bus.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { Metrics } from '../metrics.js';
 import type { GatewayIdentity, Registry } from '../registry.js';
-import { KeyedBuckets } from './limits.js';
+import { KeyedBuckets, type TokenBucket } from './limits.js';
 import { startListeners, type Listeners } from './listeners.js';
 import { DEFAULT_BROKER_LIMITS, type BrokerLimits } from './options.js';
 import { PacketGuard } from './packet-guard.js';
@@ -38,6 +38,9 @@ export interface Broker {
 
 type RbClient = Client & {
   rb?: GatewayIdentity;
+  /** Its topic prefix and its publish-rate bucket, looked up once at CONNECT rather than per PUBLISH. */
+  rbPrefix?: string;
+  rbRate?: TokenBucket;
   /** Decided in preConnect, answered with this CONNACK code by authenticate. */
   refuse?: { returnCode: 2 | 3; reason: string; message: string };
 };
@@ -119,6 +122,9 @@ export function createBroker(deps: BrokerDeps): Broker {
             }
             sessionOwners.set(client.id, gatewayKey(who));
             c.rb = who;
+            c.rbPrefix = topics.gatewayPrefix(who.estate, who.gateway);
+            // The gateway's bucket outlives its connections (a reconnect does not refill the burst).
+            c.rbRate = publishRate.get(gatewayKey(who));
             done(null, true);
           })
           .catch((err: unknown) => {
@@ -131,7 +137,7 @@ export function createBroker(deps: BrokerDeps): Broker {
         // A null client is aedes publishing the will of a gateway that is already gone; it was checked
         // against the ACL when that gateway connected.
         if (!c) return done(null);
-        const received = process.hrtime.bigint();
+        const received = performance.now();
         const who = c.rb;
         if (!who) return done(new Error('not authenticated'));
         const problem = topicProblem(packet.topic);
@@ -148,7 +154,7 @@ export function createBroker(deps: BrokerDeps): Broker {
           log.warn({ ...who, topic: packet.topic.slice(0, 200) }, 'publish refused: not a Red Butler v1 topic');
           return done(new Error('topic not allowed'));
         }
-        if (!packet.topic.startsWith(topics.gatewayPrefix(who.estate, who.gateway))) {
+        if (!packet.topic.startsWith(c.rbPrefix ?? topics.gatewayPrefix(who.estate, who.gateway))) {
           metrics.rejected.inc({ reason: 'acl' });
           log.warn({ ...who, topic: packet.topic }, 'publish refused: outside the gateway\'s own prefix');
           return done(new Error('topic outside ACL'));
@@ -159,7 +165,7 @@ export function createBroker(deps: BrokerDeps): Broker {
           ingest
             .handle(who, topic, packet.payload as Buffer)
             .then((verdict) => {
-              ackSeconds.observe(Number(process.hrtime.bigint() - received) / 1e9);
+              ackSeconds.observe((performance.now() - received) / 1000);
               if (verdict.action === 'accept' || verdict.action === 'drop') return done(null);
               log.warn({ ...who, topic: packet.topic, reason: verdict.reason }, `publish not acknowledged: ${verdict.message}`);
               done(new Error(verdict.message));
@@ -172,7 +178,7 @@ export function createBroker(deps: BrokerDeps): Broker {
         // Over its rate a gateway is *delayed*: this publish waits for its token and the socket is not
         // read meanwhile (TCP pushes back to the gateway). Dropping is no option: a QoS 1 PUBLISH
         // must be stored before its PUBACK, and a gateway replaying its backlog must lose nothing.
-        const wait = publishRate.get(gatewayKey(who)).reserve();
+        const wait = (c.rbRate ?? publishRate.get(gatewayKey(who))).reserve();
         if (wait <= 0) return store();
         metrics.mqttPublishDelayed.inc();
         metrics.mqttPublishDelaySeconds.inc(wait / 1000);

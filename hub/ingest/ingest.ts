@@ -42,7 +42,8 @@ export interface Ingest {
   handle(who: GatewayIdentity, topic: ParsedTopic, payload: Buffer): Promise<IngestVerdict>;
 }
 
-const seconds = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e9;
+/** Seconds since a performance.now() reading (a double: no BigInt allocated per event, unlike hrtime.bigint). */
+const since = (from: number): number => (performance.now() - from) / 1000;
 
 export function createIngest(deps: IngestDeps): Ingest {
   const { store, bus, metrics, log, dedup } = deps;
@@ -54,8 +55,10 @@ export function createIngest(deps: IngestDeps): Ingest {
     store: metrics.ingestStage.labels('store'),
     dedup: metrics.ingestStage.labels('dedup'),
   };
-  // Writes in progress, so two copies of one event arriving together produce one store write.
-  const pending = new Map<string, Promise<void>>();
+  // Writes in progress, so two copies of one event arriving together produce one store write: the
+  // second copy waits for the first one's verdict.
+  type Waiter = { event: RbEvent; resolve: (v: IngestVerdict) => void; copies?: Array<(v: IngestVerdict) => void> };
+  const pending = new Map<string, Waiter>();
 
   type Raw = { who: GatewayIdentity; topic: ParsedTopic; payload: Buffer };
   function dropMessage(raw: Raw, reason: string, message: string, context: Record<string, unknown>): IngestVerdict {
@@ -73,17 +76,36 @@ export function createIngest(deps: IngestDeps): Ingest {
   // Events accepted in one event-loop turn are stored together: one store write (one transaction, or
   // one InfluxDB request) and one dedup transaction for the batch instead of one per event. aedes
   // hands every publish of a socket read to authorizePublish at once, so a busy gateway fills batches.
-  type Waiter = { event: RbEvent; resolve: (v: IngestVerdict) => void };
   let batch: Waiter[] = [];
-  let batchSince = 0n;
+  let batchSince = 0;
   let flushing: NodeJS.Immediate | undefined;
+  const ACCEPT: IngestVerdict = Object.freeze({ action: 'accept' });
+
+  function settle(w: Waiter, verdict: IngestVerdict): void {
+    pending.delete(w.event.id);
+    w.resolve(verdict);
+    if (w.copies) for (const c of w.copies) c(verdict);
+  }
+
+  // Bus events of stored batches wait here for the next turn: the verdicts resolve first, so aedes
+  // writes the batch's PUBACKs (and reads the gateways' next packets) before the listeners (push and
+  // its log, live state, alert rules, facts) run. The ack still follows the store write and the
+  // dedup commit; the bus keeps the order in which events were stored, so each device's order too.
+  let toEmit: RbEvent[] = [];
+  let emitting: NodeJS.Immediate | undefined;
+  function emitStored(): void {
+    emitting = undefined;
+    const events = toEmit;
+    toEmit = [];
+    for (const e of events) bus.emit('event', e);
+  }
 
   async function flush(): Promise<void> {
     flushing = undefined;
     const waiters = batch;
     batch = [];
-    const started = process.hrtime.bigint();
-    stage.queue.observe(Number(started - batchSince) / 1e9);
+    const started = performance.now();
+    stage.queue.observe((started - batchSince) / 1000);
     metrics.ingestBatch.observe(waiters.length);
     const events = waiters.map((w) => w.event);
     try {
@@ -91,59 +113,80 @@ export function createIngest(deps: IngestDeps): Ingest {
     } catch (err) {
       metrics.rejected.inc({ reason: 'store' }, events.length);
       log.error({ err, events: events.length }, 'event store write failed; the gateways will send these events again');
-      for (const w of waiters) w.resolve({ action: 'retry', reason: 'store', message: (err as Error).message });
+      const verdict: IngestVerdict = { action: 'retry', reason: 'store', message: (err as Error).message };
+      for (const w of waiters) settle(w, verdict);
       return;
-    } finally {
-      for (const e of events) pending.delete(e.id);
     }
-    const stored = seconds(started);
+    const stored = since(started);
     stage.store.observe(stored);
-    const dedupStarted = process.hrtime.bigint();
-    dedup.addMany(events.map((e) => e.id));
-    stage.dedup.observe(seconds(dedupStarted));
+    const dedupStarted = performance.now();
+    try {
+      dedup.addMany(events.map((e) => e.id));
+    } catch (err) {
+      // Stored (idempotently) but not remembered: not acknowledged, the gateway sends them again.
+      log.error({ err, events: events.length }, 'dedup window write failed; the gateways will send these events again');
+      const verdict: IngestVerdict = { action: 'retry', reason: 'dedup', message: (err as Error).message };
+      for (const w of waiters) settle(w, verdict);
+      return;
+    }
+    stage.dedup.observe(since(dedupStarted));
     metrics.accepted.inc(waiters.length);
     for (const w of waiters) {
       metrics.storeLatency.observe(stored);
-      bus.emit('event', w.event);
-      w.resolve({ action: 'accept' });
+      settle(w, ACCEPT);
     }
+    if (toEmit.length === 0) toEmit = events;
+    else for (const e of events) toEmit.push(e);
+    emitting ??= setImmediate(emitStored);
   }
 
-  async function storeEvent(event: RbEvent): Promise<IngestVerdict> {
+  function storeEvent(event: RbEvent): Promise<IngestVerdict> {
     const inFlight = pending.get(event.id);
     if (inFlight || dedup.has(event.id)) {
-      // Stored already, or being stored by this very batch: acknowledge once that write is done.
+      // Stored already, or being stored by this very batch: answer as that write does.
       metrics.deduplicated.inc();
-      if (inFlight) await inFlight.catch(() => undefined);
-      return { action: 'accept' };
+      if (!inFlight) return Promise.resolve(ACCEPT);
+      return new Promise<IngestVerdict>((resolve) => (inFlight.copies ??= []).push(resolve));
     }
-    const verdict = new Promise<IngestVerdict>((resolve) => batch.push({ event, resolve }));
-    pending.set(event.id, verdict.then(() => undefined));
-    if (!flushing) {
-      batchSince = process.hrtime.bigint();
-      flushing = setImmediate(() => void flush());
+    return new Promise<IngestVerdict>((resolve) => {
+      const w: Waiter = { event, resolve };
+      batch.push(w);
+      pending.set(event.id, w);
+      if (!flushing) {
+        batchSince = performance.now();
+        flushing = setImmediate(() => void flush());
+      }
+    });
+  }
+
+  function handleEvent(who: GatewayIdentity, topic: Extract<ParsedTopic, { device: string }>, payload: Buffer): Promise<IngestVerdict> {
+    // The hot path: no context object, no label lookup unless the message is refused; a plain
+    // function (not async), so an event costs one promise, its verdict.
+    receivedEvent.inc();
+    const started = performance.now();
+    const result = decodeEvent(payload, deps.maxPayloadBytes);
+    if (!result.ok || result.event.estate !== topic.estate || result.event.gateway !== topic.gateway || result.event.device !== topic.device) {
+      const context = { estate: who.estate, gateway: who.gateway, kind: topic.kind, device: topic.device };
+      const raw = { who, topic, payload };
+      return Promise.resolve(
+        result.ok
+          ? dropMessage(raw, 'topic-mismatch', 'envelope estate/gateway/device differ from the topic', { ...context, id: result.event.id })
+          : dropMessage(raw, result.reason, result.message, { ...context, bytes: payload.length }),
+      );
     }
-    return verdict;
+    stage.validate.observe(since(started));
+    return storeEvent(result.event);
   }
 
   return {
-    async handle(who, topic, payload) {
+    handle(who, topic, payload) {
+      return topic.kind === 'event' ? handleEvent(who, topic, payload) : handleOther(who, topic, payload);
+    },
+  };
+
+  async function handleOther(who: GatewayIdentity, topic: ParsedTopic, payload: Buffer): Promise<IngestVerdict> {
       const drop = (reason: string, message: string, context: Record<string, unknown>): IngestVerdict =>
         dropMessage({ who, topic, payload }, reason, message, context);
-      if (topic.kind === 'event') {
-        // The hot path: no context object, no label lookup unless the message is refused.
-        receivedEvent.inc();
-        const started = process.hrtime.bigint();
-        const result = decodeEvent(payload, deps.maxPayloadBytes);
-        const context = (): Record<string, unknown> => ({ estate: who.estate, gateway: who.gateway, kind: topic.kind, device: topic.device });
-        if (!result.ok) return drop(result.reason, result.message, { ...context(), bytes: payload.length });
-        const e = result.event;
-        if (e.estate !== topic.estate || e.gateway !== topic.gateway || e.device !== topic.device) {
-          return drop('topic-mismatch', 'envelope estate/gateway/device differ from the topic', { ...context(), id: e.id });
-        }
-        stage.validate.observe(seconds(started));
-        return storeEvent(e);
-      }
       metrics.received.inc({ kind: topic.kind });
       const context = { estate: who.estate, gateway: who.gateway, kind: topic.kind };
       switch (topic.kind) {
@@ -184,7 +227,8 @@ export function createIngest(deps: IngestDeps): Ingest {
         case 'cmd':
           metrics.rejected.inc({ reason: 'acl' });
           return { action: 'refuse', reason: 'acl', message: 'gateways do not publish commands' };
+        case 'event':
+          return handleEvent(who, topic, payload);
       }
-    },
-  };
+  }
 }

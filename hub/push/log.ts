@@ -70,7 +70,17 @@ export function openPushLog(dataDir: string, opts: PushLogOptions = {}): PushLog
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
-  const insert: Statement = db.prepare('INSERT OR REPLACE INTO push_log (scope, seq, at, event, data) VALUES (?, ?, ?, ?, ?)');
+  // Rows go in with multi-row INSERTs (chunks of 64, 16, 4, 1 rows, each statement prepared once):
+  // one native call per chunk instead of one per row; logging runs for every pushed event.
+  const inserts = new Map<number, Statement>();
+  const insertOf = (rows: number): Statement => {
+    let stmt = inserts.get(rows);
+    if (!stmt) {
+      stmt = db.prepare(`INSERT OR REPLACE INTO push_log (scope, seq, at, event, data) VALUES ${new Array<string>(rows).fill('(?, ?, ?, ?, ?)').join(', ')}`);
+      inserts.set(rows, stmt);
+    }
+    return stmt;
+  };
   const maxSeq = db.prepare('SELECT max(seq) AS m FROM push_log WHERE scope = ?').pluck();
   const select = db.prepare('SELECT scope, seq, at, event, data FROM push_log WHERE scope = ? AND seq > ? ORDER BY seq LIMIT ?');
   const countRows = db.prepare('SELECT count(*) FROM push_log').pluck();
@@ -78,10 +88,19 @@ export function openPushLog(dataDir: string, opts: PushLogOptions = {}): PushLog
   const nthAt = db.prepare('SELECT at FROM push_log ORDER BY at DESC LIMIT 1 OFFSET ?').pluck();
 
   const seqs = new Map<string, number>();
-  let buffer: Array<[string, number, number, string, string]> = [];
+  /** Buffered rows, flat: scope, seq, at, event, data (JSON) for each. */
+  let buffer: Array<string | number> = [];
   let scheduled = false;
-  const writeAll = db.transaction((rows: typeof buffer) => {
-    for (const r of rows) insert.run(r);
+  const COLS = 5;
+  const CHUNKS = [64, 16, 4, 1];
+  const writeAll = db.transaction((values: Array<string | number>) => {
+    const rows = values.length / COLS;
+    let at = 0;
+    for (const size of CHUNKS) {
+      if (rows - at < size) continue;
+      const stmt = insertOf(size);
+      for (; rows - at >= size; at += size) stmt.run(values.slice(at * COLS, (at + size) * COLS));
+    }
   });
 
   function nextSeq(scope: string): number {
@@ -98,8 +117,8 @@ export function openPushLog(dataDir: string, opts: PushLogOptions = {}): PushLog
   const log: PushLog = {
     append(scope, event, data, at = Date.now()) {
       const seq = nextSeq(scope);
-      buffer.push([scope, seq, at, event, JSON.stringify(data)]);
-      if (buffer.length >= bufferRows) log.flush();
+      buffer.push(scope, seq, at, event, JSON.stringify(data));
+      if (buffer.length >= bufferRows * COLS) log.flush();
       else if (!scheduled) {
         scheduled = true;
         setImmediate(() => log.flush());

@@ -100,11 +100,32 @@ export function createPush(deps: PushDeps): Push {
     },
   });
 
-  function send(env: PushEnvelope, rooms: { full: string[]; masked: string[] }): void {
+  /**
+   * Emit to the rooms that have a socket in them now. Most events reach no screen (nobody watches
+   * most estates most of the time): then nothing is encoded or masked, only logged for replay.
+   */
+  function send(env: PushEnvelope, full: readonly string[], masked: string | undefined): void {
     if (!io) return;
+    const rooms = io.sockets.adapter.rooms;
+    let fullTo: string[] | undefined;
+    for (const r of full) if (rooms.get(r)?.size) (fullTo ??= []).push(r);
+    const maskedTo = masked !== undefined && rooms.get(masked)?.size ? masked : undefined;
+    if (!fullTo && !maskedTo) return;
     const wire = { scope: env.scope, seq: env.seq, at: env.at, data: env.data };
-    if (rooms.full.length) io.to(rooms.full).emit(env.event, wire);
-    if (rooms.masked.length) io.to(rooms.masked).emit(env.event, { ...wire, data: deps.mask(env.event as PushEvent, env.data) });
+    if (fullTo) io.to(fullTo).emit(env.event, wire);
+    if (maskedTo) io.to(maskedTo).emit(env.event, { ...wire, data: deps.mask(env.event as PushEvent, env.data) });
+  }
+
+  /** Scope and room names of an estate, built once (toEstate runs for every event). */
+  const estateNames = new Map<string, { scope: string; full: readonly string[]; masked: string }>();
+  function namesOf(estate: string): { scope: string; full: readonly string[]; masked: string } {
+    let n = estateNames.get(estate);
+    if (!n) {
+      if (estateNames.size >= 10_000) estateNames.clear();
+      n = { scope: estateScope(estate), full: [fullRoom(estate), ALL_FULL], masked: maskedRoom(estate) };
+      estateNames.set(estate, n);
+    }
+    return n;
   }
 
   function replay(socket: Socket<Record<string, never>, ServerToClient, Record<string, never>, SocketData>): void {
@@ -218,13 +239,14 @@ export function createPush(deps: PushDeps): Push {
       pushLog.flush();
     },
     toEstate(estate, event, data, at) {
-      const env = pushLog.append(estateScope(estate), event, data, at);
-      send(env, { full: [fullRoom(estate), ALL_FULL], masked: [maskedRoom(estate)] });
+      const names = namesOf(estate);
+      const env = pushLog.append(names.scope, event, data, at);
+      send(env, names.full, names.masked);
       return env;
     },
     toUser(userId, role, event, data, at) {
       const env = pushLog.append(userScope(userId), event, seesFullData(role) ? data : deps.mask(event, data), at);
-      send(env, { full: [userScope(userId)], masked: [] });
+      send(env, [userScope(userId)], undefined);
       return env;
     },
     connections: () => io?.engine.clientsCount ?? 0,

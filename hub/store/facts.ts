@@ -164,17 +164,22 @@ export function subscribeFacts(w: FactsWiring): () => void {
     w.bus.on('gateway.connection', ({ estate, gateway, connected }) =>
       w.facts.write([{ measurement: 'gateway_status', tags: { estate, gateway, street: street(estate) }, fields: { online: connected ? 1 : 0 }, ts: Date.now() }]),
     ),
-    w.bus.on('event', async (e) => {
+    // Runs for every event: not async, so the other types cost a comparison, not a promise.
+    w.bus.on('event', (e) => {
       if (e.type !== 'device.offline' && e.type !== 'device.online') return;
-      const fields: FactPoint['fields'] = { online: e.type === 'device.online' ? 1 : 0 };
-      if (e.type === 'device.online') {
-        const since = await offlineSince(w.store, e);
-        if (since !== undefined) fields.offline_s = (e.ts - since) / 1000;
-      }
-      w.facts.write([{ measurement: 'device_availability', tags: { estate: e.estate, gateway: e.gateway, device: e.device }, fields, ts: e.ts }]);
+      return availabilityFact(w, e);
     }),
   ];
   return () => offs.forEach((off) => off());
+}
+
+async function availabilityFact(w: FactsWiring, e: RbEvent): Promise<void> {
+  const fields: FactPoint['fields'] = { online: e.type === 'device.online' ? 1 : 0 };
+  if (e.type === 'device.online') {
+    const since = await offlineSince(w.store, e);
+    if (since !== undefined) fields.offline_s = (e.ts - since) / 1000;
+  }
+  w.facts.write([{ measurement: 'device_availability', tags: { estate: e.estate, gateway: e.gateway, device: e.device }, fields, ts: e.ts }]);
 }
 
 /** When the device went offline, if its latest availability event before `e` is an offline one. */
