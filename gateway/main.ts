@@ -56,6 +56,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     log: log.child({ module: 'gateway.push' }),
   });
   const devices = new Map<string, { driver: Driver; factory: DriverFactory }>();
+  const namesOf = new Map(config.devices.filter((d) => d.name).map((d) => [d.id, d.name!]));
   const camerasOf = new Map(config.devices.filter((d) => d.cameras?.length).map((d) => [d.id, d.cameras!]));
   const snapshots = createSnapshotService({
     dataDir: config.dataDir,
@@ -80,7 +81,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   function status(reason: GatewayStatus['reason'], state: GatewayStatus['state'] = 'online'): GatewayStatus {
     const health: NonNullable<GatewayStatus['devices']> = {};
-    for (const [id, { driver, factory }] of devices) health[id] = { ...driver.health(), kind: factory.kind };
+    for (const [id, { driver, factory }] of devices) {
+      const name = namesOf.get(id);
+      health[id] = { ...driver.health(), kind: factory.kind, ...(name ? { name } : {}) };
+    }
     const o = outbox.stats();
     const u = uplink.stats();
     return {

@@ -10,6 +10,7 @@ export const DeviceHealth = z
     online: z.boolean(),
     lastSeen: z.number().int().nonnegative().optional().describe('ms since epoch of the last contact'),
     kind: z.enum(['access-gate', 'barrier-gate', 'onvif-camera']).optional().describe('Device kind (its driver folder); alert rules such as camera.offline use it'),
+    name: z.string().max(100).optional().describe('Human name from the gateway config, e.g. "东门"; screens show it'),
   })
   .strict();
 

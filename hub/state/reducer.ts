@@ -266,6 +266,8 @@ function onStatus(state: LiveState, es: EstateState, s: GatewayStatus, now: numb
     const dev = deviceOf(state, es, s.gateway, id, now, opts);
     if (!dev) continue;
     if (health.lastSeen !== undefined) dev.lastSeen = Math.max(dev.lastSeen ?? 0, health.lastSeen);
+    if (health.name !== undefined) dev.name = health.name;
+    if (health.kind !== undefined) dev.kind = health.kind;
     observe(es, dev, health.online, 'status', now, opts, out);
   }
 }

@@ -66,6 +66,9 @@ export interface GatewayState {
 export interface DeviceState {
   device: string;
   gateway: string;
+  /** From the gateway's status: the configured human name and the device kind. */
+  name?: string | undefined;
+  kind?: string | undefined;
   /** Declared (debounced) state; null until the first observation. */
   online: boolean | null;
   /** Hub time the declared state began. */

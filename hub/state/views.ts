@@ -22,6 +22,8 @@ export const gatewayView = (g: GatewayState) => ({
 export const deviceView = (d: DeviceState) => ({
   device: d.device,
   gateway: d.gateway,
+  name: d.name,
+  kind: d.kind,
   online: d.online,
   since: d.since,
   lastSeen: d.lastSeen,

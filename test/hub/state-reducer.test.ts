@@ -234,3 +234,13 @@ describe('cameras, barriers, bounds', () => {
     expect(state.refused).toBe(1);
   });
 });
+
+describe('device names and kinds', () => {
+  it('come from the gateway status and show in the device view', () => {
+    const h = harness();
+    h.feed(status({ devices: { 'gate-1': { online: true, kind: 'access-gate', name: '东门' }, 'cam-1': { online: true, kind: 'onvif-camera' } } }));
+    expect(h.es().devices.get('gate-1')).toMatchObject({ name: '东门', kind: 'access-gate' });
+    expect(h.es().devices.get('cam-1')).toMatchObject({ kind: 'onvif-camera' });
+    expect(h.es().devices.get('cam-1')?.name).toBeUndefined();
+  });
+});

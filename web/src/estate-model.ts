@@ -3,6 +3,8 @@ import type { BarrierView, CameraView, DeviceView, DoorView, EstateStateView, Rb
 /** One tile of the command-center screen: a device with everything the live state knows of it. */
 export interface Tile {
   id: string;
+  /** The configured name (e.g. 东门), when the gateway gave one. */
+  name?: string;
   kind: 'gate' | 'barrier' | 'camera' | 'device';
   online: boolean | null;
   doors: DoorView[];
@@ -60,18 +62,21 @@ export function tiles(view: EstateStateView): Tile[] {
       const doors = view.doors.filter((d) => d.device === id).sort((a, b) => a.door - b.door);
       const barriers = view.barriers.filter((b) => b.device === id).sort((a, b) => a.lane - b.lane);
       const camera = view.cameras.find((c) => c.device === id);
-      const online = view.devices.find((d) => d.device === id)?.online ?? null;
-      const kind = camera ? 'camera' : barriers.length ? 'barrier' : doors.length ? 'gate' : guessKind(id);
+      const dev = view.devices.find((d) => d.device === id);
+      const online = dev?.online ?? null;
+      const kind = dev?.kind ? KINDS[dev.kind] : camera ? 'camera' : barriers.length ? 'barrier' : doors.length ? 'gate' : guessKind(id);
       let level: Tile['level'] = 'ok';
       if (doors.some((d) => d.state === 'open') || camera?.motion) level = 'warn';
       if (doors.some((d) => d.state === 'forced' || d.state === 'held') || barriers.some((b) => b.state === 'fault') || camera?.tamper || camera?.signalLoss) level = 'alarm';
       if (online === false) level = 'off';
-      return { id, kind, online, doors, barriers, ...(camera ? { camera } : {}), level };
+      return { id, ...(dev?.name ? { name: dev.name } : {}), kind, online, doors, barriers, ...(camera ? { camera } : {}), level };
     })
     .sort((a, b) => order[a.kind] - order[b.kind] || a.id.localeCompare(b.id));
 }
 
-/** A device that has reported nothing but its presence: guess its kind from its id. */
+const KINDS: Record<NonNullable<DeviceView['kind']>, Tile['kind']> = { 'access-gate': 'gate', 'barrier-gate': 'barrier', 'onvif-camera': 'camera' };
+
+/** A device whose gateway did not say its kind and that reported nothing yet: guess from its id. */
 function guessKind(id: string): Tile['kind'] {
   if (/cam/.test(id)) return 'camera';
   if (/barrier|lane|anpr|park/.test(id)) return 'barrier';

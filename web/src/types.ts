@@ -99,6 +99,9 @@ export interface StateChange {
 export interface DeviceView {
   device: string;
   gateway: string;
+  /** The configured human name (e.g. 东门) and kind, from the gateway's status. */
+  name?: string;
+  kind?: 'access-gate' | 'barrier-gate' | 'onvif-camera';
   online: boolean | null;
   since: number;
   lastSeen?: number;

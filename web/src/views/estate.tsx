@@ -203,7 +203,8 @@ function DeviceTile(props: { tile: Tile; occupancy: number }) {
           {tile.online === false ? t('dev.offline') : tile.online ? t('dev.online') : t('dev.unknown')}
         </span>
       </header>
-      <h3>{tile.id}</h3>
+      <h3>{tile.name ?? tile.id}</h3>
+      {tile.name && <p class="muted id">{tile.id}</p>}
       {tile.doors.map((d) => (
         <p key={d.door} class={`cond door-${d.state}`}>
           {t('door.n', { n: d.door })}: {tOr('door', d.state)}
