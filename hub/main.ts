@@ -23,7 +23,7 @@ import { openPeople, type People } from './people/index.js';
 import type { Roster } from './people/roster.js';
 import { createFacts, subscribeFacts, type FactsWriter } from './store/facts.js';
 import { openAlertStore, type AlertStore } from './alerts/store.js';
-import { createAlertService, alertView, type AlertService } from './alerts/service.js';
+import { createAlertService, alertView, type AlertService, type NameOf } from './alerts/service.js';
 import { maskForRole } from './alerts/privacy.js';
 import { alertRoutes } from './api/alerts.js';
 import { openPushLog } from './push/log.js';
@@ -117,11 +117,19 @@ export function createHub(deps: HubDeps): Hub {
     mask: (_event, data) => maskForRole('volunteer', data),
     onFullView: (p, estates) => audit.record({ actor: p.id === 'system' ? 'system' : `user:${p.id}`, action: 'view.personal.live', target: 'push', detail: { estates } }),
   });
-  const nameOf = (actor: string): string | undefined => {
-    if (!actor.startsWith('user:')) return undefined;
-    const user = people.users.get(actor.slice(5));
-    return user ? (user.displayName ?? user.name) : undefined;
-  };
+  // Device names as the gateways configured them (status `devices[id].name`), for alert views.
+  const deviceNames = new Map<string, string>();
+  bus.on('gateway.status', (s) => {
+    for (const [id, h] of Object.entries(s.devices ?? {})) if (h.name && deviceNames.size < 100_000) deviceNames.set(`${s.estate}/${id}`, h.name);
+  });
+  const nameOf: NameOf = Object.assign(
+    (actor: string): string | undefined => {
+      if (!actor.startsWith('user:')) return undefined;
+      const user = people.users.get(actor.slice(5));
+      return user ? (user.displayName ?? user.name) : undefined;
+    },
+    { device: (estate: string, device: string) => deviceNames.get(`${estate}/${device}`) },
+  );
   const alerts = createAlertService({ bus, store: alertStore, push, roster: people.roster, facts, nameOf, log: log.child({ module: 'hub.alerts' }) });
   const connected = new Set<string>();
   bus.on('gateway.connection', ({ estate, gateway, connected: up }) => {

@@ -30,14 +30,22 @@ export interface AlertServiceDeps {
 /** An alert as the API and push send it: snapshot links carry the URL screens fetch them from. */
 export type AlertView = Omit<Alert, 'snapshots'> & { snapshots: Array<{ sha256: string; eventId: string; url: string }> };
 
-/** The display name of an actor (`user:<id>`), if it is a person the hub knows. */
-export type NameOf = (actor: string) => string | undefined;
+/**
+ * Names for alert views: of an actor (`user:<id>`) if it is a person the hub knows, and of a device
+ * as its gateway configured it (e.g. 东门).
+ */
+export interface NameOf {
+  (actor: string): string | undefined;
+  device?: (estate: string, device: string) => string | undefined;
+}
 
 export function alertView<T extends Alert>(
   a: T,
   nameOf?: NameOf,
-): Omit<T, 'snapshots'> & { snapshots: AlertView['snapshots']; acknowledgedByName?: string; resolvedByName?: string; assigneeName?: string } {
+): Omit<T, 'snapshots'> & { snapshots: AlertView['snapshots']; acknowledgedByName?: string; resolvedByName?: string; assigneeName?: string; deviceName?: string } {
   const names: Record<string, string> = {};
+  const deviceName = nameOf?.device?.(a.estate, a.device);
+  if (deviceName) names.deviceName = deviceName;
   if (nameOf) {
     for (const [field, actor] of [['acknowledgedByName', a.acknowledgedBy], ['resolvedByName', a.resolvedBy], ['assigneeName', a.assignee]] as const) {
       const name = actor ? nameOf(actor) : undefined;

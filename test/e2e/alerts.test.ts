@@ -22,7 +22,7 @@ interface Envelope<T = Record<string, unknown>> {
   at: number;
   data: T;
 }
-type AlertMsg = { id: string; estate: string; rule: string; state: string; count: number; level: number; snapshots: Array<{ sha256: string; url: string }>; resolvedBy?: string; resolution?: string };
+type AlertMsg = { id: string; deviceName?: string; estate: string; rule: string; state: string; count: number; level: number; snapshots: Array<{ sha256: string; url: string }>; resolvedBy?: string; resolution?: string };
 interface Inbox {
   socket: Socket;
   got: Array<{ event: string; at: number; env: Envelope }>;
@@ -93,7 +93,7 @@ describe('alerts end to end: forced door → on-duty volunteer → escalation �
     const raw = gatewayConfig({ creds, mqttPort: t.mqttPort, dataDir: join(dir, 'gw') });
     raw.hub = { ...(raw.hub as object), httpUrl: t.httpUrl };
     raw.devices = [
-      { id: 'gate-east', driver: 'hikvision-isapi', options: {}, cameras: ['cam-east'] },
+      { id: 'gate-east', driver: 'hikvision-isapi', name: '东门', options: {}, cameras: ['cam-east'] },
       { id: 'door-north', driver: 'hikvision-isapi', options: {} },
       { id: 'cam-east', driver: 'onvif', options: { address: camera.deviceUrl(), ...CAM, pullTimeoutS: 1, requestTimeoutMs: 2_000 } },
     ];
@@ -122,7 +122,7 @@ describe('alerts end to end: forced door → on-duty volunteer → escalation �
     await waitFor(() => volA!.of('alert:notify').length > 0, 5_000);
     const notify = volA!.of('alert:notify')[0]!;
     expect(notify.scope).toBe(`user:${ids['vol-a']}`);
-    expect(notify.data).toMatchObject({ level: 0, reason: 'new', alert: { estate: ESTATE_A, rule: 'door.forced', state: 'open', count: 1 } });
+    expect(notify.data).toMatchObject({ level: 0, reason: 'new', alert: { estate: ESTATE_A, rule: 'door.forced', state: 'open', count: 1, deviceName: '东门' } });
     const alertId = notify.data.alert!.id;
     const created = volA!.of('alert:new');
     expect(created).toHaveLength(1);

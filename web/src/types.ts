@@ -54,6 +54,8 @@ export interface Alert {
   resolvedAt?: number;
   resolvedBy?: string;
   resolvedByName?: string;
+  /** The device's configured name (e.g. 东门), when its gateway gave one. */
+  deviceName?: string;
   resolution?: string;
   level?: number;
   assignee?: string;

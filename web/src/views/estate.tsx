@@ -232,7 +232,7 @@ function ScreenAlert(props: { alert: Alert; now: number; names: (a?: string, nam
     <li class={`alert-row sev-row-${a.severity} ${a.state}`} data-alert-id={a.id} data-state={a.state}>
       <div class="alert-text">
         <p class="alert-head">
-          <SeverityBadge severity={a.severity} /> <b>{tOr('rule', a.rule)}</b> <span class="device">{a.device}</span>
+          <SeverityBadge severity={a.severity} /> <b>{tOr('rule', a.rule)}</b> <span class="device">{a.deviceName ?? a.device}</span>
           {(a.count ?? 1) > 1 && <span class="muted"> · {t('alert.count', { n: a.count ?? 1 })}</span>}
         </p>
         <p class="alert-meta">

@@ -136,7 +136,7 @@ function AlertCard(props: { alert: Alert; now: number; names: (a?: string, name?
         <SeverityBadge severity={a.severity} /> <b>{tOr('rule', a.rule)}</b>
       </p>
       <p class="alert-meta">
-        {a.device} · <Age at={a.openedAt} now={props.now} />
+        {a.deviceName ?? a.device} · <Age at={a.openedAt} now={props.now} />
         {(a.count ?? 1) > 1 && <> · {t('alert.count', { n: a.count ?? 1 })}</>}
       </p>
       <p class="alert-meta">
@@ -287,7 +287,7 @@ function HandoverList(props: { now: Person[]; next: Person[]; alerts: Alert[]; c
         <ol class="handover-alerts">
           {props.alerts.map((a) => (
             <li key={a.id}>
-              <SeverityBadge severity={a.severity} /> {tOr('rule', a.rule)} · {a.device} · <Age at={a.openedAt} now={props.clock} />
+              <SeverityBadge severity={a.severity} /> {tOr('rule', a.rule)} · {a.deviceName ?? a.device} · <Age at={a.openedAt} now={props.clock} />
             </li>
           ))}
         </ol>
