@@ -98,6 +98,7 @@ export function EstateView(props: { estate: string }) {
   const sorted = useMemo(() => alerts.slice().sort((a, b) => b.severity - a.severity || b.openedAt - a.openedAt), [alerts]);
   const role = session.value?.user.role;
 
+  const deviceNames = new Map(state.devices.filter((d) => d.name).map((d) => [d.device, d.name!]));
   return (
     <div class="screen">
       <TopBar title={t('estate.title', { name })}>
@@ -169,7 +170,7 @@ export function EstateView(props: { estate: string }) {
         <ol class="ticker-list" aria-live="off">
           {events.map((e) => (
             <li key={e.id} class={ALARM_EVENTS.has(e.type) ? 'alarm' : ''}>
-              <time>{formatTime(e.ts)}</time> <b>{e.device}</b> {tOr('ev', e.type)} <span class="muted">{eventDetail(e)}</span>
+              <time>{formatTime(e.ts)}</time> <b>{deviceNames.get(e.device) ?? e.device}</b> {tOr('ev', e.type)} <span class="muted">{eventDetail(e)}</span>
             </li>
           ))}
         </ol>
