@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { RbError } from '../errors.js';
 import type { GatewayIdentity, Registry } from '../registry.js';
@@ -22,22 +21,5 @@ export function gatewayAuth(registry: Registry): RequestHandler {
         next();
       })
       .catch(next);
-  };
-}
-
-/**
- * Until users and roles exist (alerts issue), reading personal media (snapshots) takes the hub's API
- * token (`RB_API_TOKEN`) as a Bearer token. Without a configured token those routes are closed.
- */
-export function apiTokenAuth(token: string | undefined): RequestHandler {
-  const expected = token ? Buffer.from(token) : undefined;
-  return (req, _res, next) => {
-    if (!expected) return next(new RbError('RB_ERR_AUTH_NOT_CONFIGURED', 'set RB_API_TOKEN (hub apiToken) to serve snapshots'));
-    const m = /^Bearer (\S{1,200})$/.exec(req.headers.authorization ?? '');
-    const given = m ? Buffer.from(m[1]!) : Buffer.alloc(0);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return next(new RbError('RB_ERR_UNAUTHENTICATED', 'a valid Bearer token is required'));
-    }
-    next();
   };
 }
