@@ -13,8 +13,10 @@ import {
   type RuleMemory,
 } from './memory.js';
 import { maintenanceEnd, type AlertSettings, type RuleName } from './settings.js';
+import type { AlertAction, RuleInput, RuleResult } from './actions.js';
 
 export { createRuleMemory, MEMORY_LIMITS, type RuleMemory } from './memory.js';
+export type { AlertAction, ClearAction, RaiseAction, RuleInput, RuleResult } from './actions.js';
 
 /**
  * The alert rules of docs/alerts.md as one pure function: (memory, input, now, settings) → (memory,
@@ -23,48 +25,6 @@ export { createRuleMemory, MEMORY_LIMITS, type RuleMemory } from './memory.js';
  * drift like a cheap device clock; only the denied-access window measures device times, because it is
  * about the gaps between one device's own events (a replayed backlog must not look like a burst).
  */
-
-export type RuleInput =
-  | { kind: 'event'; event: RbEvent }
-  | { kind: 'device'; estate: string; gateway: string; device: string; deviceKind?: string; online: boolean; since: number }
-  | { kind: 'gateway'; estate: string; gateway: string; online: boolean; pressure?: boolean }
-  | { kind: 'tick' };
-
-/** Open an alert, or count a repeat on the unresolved alert with the same estate + device + rule + key. */
-export interface RaiseAction {
-  type: 'raise';
-  rule: RuleName;
-  estate: string;
-  gateway: string;
-  device: string;
-  key: string;
-  severity: number;
-  at: number;
-  eventId?: string;
-  snapshots?: string[];
-  data: Record<string, unknown>;
-}
-
-/** The condition cleared: resolve the unresolved alert with this estate + device + rule + key, if any. */
-export interface ClearAction {
-  type: 'clear';
-  rule: RuleName;
-  estate: string;
-  gateway: string;
-  device: string;
-  key: string;
-  at: number;
-  eventId?: string;
-}
-
-export type AlertAction = RaiseAction | ClearAction;
-
-export interface RuleResult {
-  memory: RuleMemory;
-  actions: AlertAction[];
-  /** Earliest time a `tick` is needed, or null when no timer is pending. */
-  wakeAt: number | null;
-}
 
 /** A short hash of a plate, for alert keys: keys are not masked, so they carry no plate. */
 export const plateKey = (plate: string): string => `visitor:${createHash('sha256').update(plate).digest('hex').slice(0, 16)}`;
