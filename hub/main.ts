@@ -130,7 +130,7 @@ export function createHub(deps: HubDeps): Hub {
     },
     { device: (estate: string, device: string) => deviceNames.get(`${estate}/${device}`) },
   );
-  const alerts = createAlertService({ bus, store: alertStore, push, roster: people.roster, facts, nameOf, log: log.child({ module: 'hub.alerts' }) });
+  const alerts = createAlertService({ bus, store: alertStore, push, roster: people.roster, facts, nameOf, estates: () => registry.listEstates().map((e) => e.id), log: log.child({ module: 'hub.alerts' }) });
   const connected = new Set<string>();
   bus.on('gateway.connection', ({ estate, gateway, connected: up }) => {
     if (up) connected.add(`${estate}/${gateway}`);

@@ -25,6 +25,8 @@ export interface AlertServiceDeps {
   now?: () => number;
   /** People's names for the views (who acknowledged, resolved, is assigned). */
   nameOf?: NameOf;
+  /** Every estate the hub knows (registry), to re-seed the rules with their open alerts at start. */
+  estates?: () => string[];
 }
 
 /** An alert as the API and push send it: snapshot links carry the URL screens fetch them from. */
@@ -198,10 +200,10 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
   return {
     start() {
       running = true;
-      // Alerts open before a restart: their clearing conditions still resolve them.
-      const open = new Map<string, Alert[]>();
-      for (const c of store.dueForEscalation(Number.MAX_SAFE_INTEGER)) open.set(c.estate, []);
-      for (const estate of open.keys()) memory = seedActive(memory, store.openAlerts(estate));
+      // Alerts open before a restart (acknowledged or not): their clearing conditions still resolve them.
+      const estates = new Set(deps.estates?.() ?? []);
+      for (const c of store.dueForEscalation(Number.MAX_SAFE_INTEGER)) estates.add(c.estate);
+      for (const estate of estates) memory = seedActive(memory, store.openAlerts(estate));
       unsubscribe.push(
         bus.on('event', (event) => run({ kind: 'event', event })),
         bus.on('gateway.status', (status) => {
