@@ -63,4 +63,15 @@ describe('push log', () => {
     expect(log.after('estate:a', 0, 100)!.map((r) => r.data)).toEqual([2, 3, 4]);
     log.close();
   });
+
+  it('still replays after a client was away 5 minutes (and 6 days): only the 7-day retention drops rows', () => {
+    const log = openPushLog(tmp());
+    const t0 = Date.UTC(2026, 10, 27, 8, 0, 0);
+    for (let i = 0; i < 5; i++) log.append('estate:a', 'alert:update', { i }, t0 + i * 1000);
+    expect(log.prune(t0 + 5 * 60_000)).toBe(0);
+    expect(log.after('estate:a', 1, 100)!.map((r) => r.data)).toEqual([{ i: 1 }, { i: 2 }, { i: 3 }, { i: 4 }]);
+    expect(log.prune(t0 + 6 * 24 * 3600_000)).toBe(0);
+    expect(log.prune(t0 + 7 * 24 * 3600_000 + 2500)).toBe(3);
+    log.close();
+  });
 });
