@@ -191,10 +191,20 @@ export function createHub(deps: HubDeps): Hub {
         http.once('error', reject);
         http.listen(config.httpPort, config.host, () => resolve());
       });
-      started.push({ name: 'http', stop: () => new Promise((r) => { http.closeAllConnections(); http.close(() => r()); }) });
-      // After the HTTP server so that it stops first: open WebSockets would hold http.close() back.
       await push.start();
-      started.push({ name: 'push', stop: () => push.stop() });
+      // One stop for both, in this order: stop accepting connections, then drop the sockets (push
+      // refuses new handshakes from then on), then end every HTTP connection left (keep-alive,
+      // long-polling). Otherwise a screen could reconnect in between and hold a socket to a hub that
+      // is stopping, showing itself live; and an open WebSocket would hold http.close() back.
+      started.push({
+        name: 'http',
+        stop: async () => {
+          const closed = new Promise<void>((r) => http.close(() => r()));
+          await push.stop();
+          http.closeAllConnections();
+          await closed;
+        },
+      });
       alerts.start();
       started.push({ name: 'alerts', stop: async () => alerts.stop() });
       await state.start();

@@ -82,6 +82,8 @@ export function createPush(deps: PushDeps): Push {
   let io: Server<Record<string, never>, ServerToClient, Record<string, never>, SocketData> | undefined;
   const unsubscribe: Array<() => void> = [];
   const expiryTimers = new Set<NodeJS.Timeout>();
+  /** Set by stop(): no new handshake is taken from then on. */
+  let stopping = false;
   const replayed = new Counter({ name: 'rb_push_replayed_total', help: 'Logged messages replayed to reconnecting sockets', registers: [metrics.registry] });
   const resyncs = new Counter({ name: 'rb_push_resyncs_total', help: 'Reconnects that missed more than the replay limit (told to reload)', registers: [metrics.registry] });
   const refused = new Counter({ name: 'rb_push_refused_total', help: 'Socket.IO handshakes refused, by code', labelNames: ['code'] as const, registers: [metrics.registry] });
@@ -151,8 +153,10 @@ export function createPush(deps: PushDeps): Push {
 
   const push: Push = {
     async start() {
+      stopping = false;
       io = new Server(deps.http, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
       io.use((socket, next) => {
+        if (stopping) return next(handshakeError('RB_ERR_UNAVAILABLE', 'the hub is stopping'));
         const auth = (socket.handshake.auth ?? {}) as { token?: unknown; estates?: unknown; since?: unknown };
         if (typeof auth.token !== 'string' || auth.token.length === 0 || auth.token.length > 4096) {
           return next(handshakeError('RB_ERR_UNAUTHENTICATED', 'a token is required (handshake auth.token)'));
@@ -230,6 +234,7 @@ export function createPush(deps: PushDeps): Push {
       unsubscribe.push(() => clearInterval(pruneTimer));
     },
     async stop() {
+      stopping = true;
       for (const off of unsubscribe.splice(0)) off();
       for (const t of expiryTimers) clearTimeout(t);
       expiryTimers.clear();
