@@ -170,19 +170,24 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     return next;
   }
 
+  /** The wake the pending timer serves: arm() runs after every event, and most leave it as it is. */
+  let armedFor: number | null = null;
   function arm(): void {
     if (!running) return;
-    const candidates = [ruleWake, escalationWake].filter((w): w is number => w !== null);
+    const target = ruleWake === null ? escalationWake : escalationWake === null ? ruleWake : Math.min(ruleWake, escalationWake);
+    if (timer && target === armedFor) return;
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (candidates.length === 0) return;
-    const delay = Math.min(MAX_SLEEP_MS, Math.max(0, Math.min(...candidates) - now()));
+    armedFor = target;
+    if (target === null) return;
+    const delay = Math.min(MAX_SLEEP_MS, Math.max(0, target - now()));
     timer = setTimeout(onTimer, delay);
     timer.unref();
   }
 
   function onTimer(): void {
     timer = undefined;
+    armedFor = null;
     const at = now();
     if (ruleWake !== null && ruleWake <= at) run({ kind: 'tick' });
     escalationWake = sweep(at);
