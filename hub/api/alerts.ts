@@ -4,7 +4,6 @@ import { localTime, zonedInstant } from '../../lib/zoned.js';
 import { z } from 'zod';
 import { COMMANDS, Id, Ulid, parseCommandArgs, type CommandName } from '../../protocol/index.js';
 import { alertView, type AlertService, type NameOf } from '../alerts/service.js';
-import { maskForRole, seesFullData } from '../alerts/privacy.js';
 import type { AlertStore } from '../alerts/store.js';
 import type { Audit } from '../audit.js';
 import type { Commands } from '../commands.js';
@@ -16,6 +15,7 @@ import type { Registry } from '../registry.js';
 import type { StateService } from '../state/index.js';
 import type { EventStore } from '../store/types.js';
 import { parseOr } from './people.js';
+import { personalView } from './personal.js';
 import { estatesToRead, inScope, principalOf, requireEstate, requireRole, userAuth } from './user-auth.js';
 
 export interface AlertRoutesDeps {
@@ -87,12 +87,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
   const auth = userAuth(people.principals);
   const json = express.json({ limit: '16kb' });
 
-  /** The value as this principal may see it; a full view of personal data is audited. */
-  function shown<T>(p: Principal, value: T, what: { estate?: string | undefined; target: string; count?: number }): T {
-    if (!seesFullData(p.role)) return maskForRole(p.role, value);
-    audit.record({ actor: actorOf(p), action: 'view.personal', estate: what.estate ?? null, target: what.target, detail: what.count !== undefined ? { count: what.count } : null });
-    return value;
-  }
+  const shown = <T>(p: Principal, value: T, what: Parameters<typeof personalView>[3]): T => personalView(audit, p, value, what);
 
   function alertInScope(p: Principal, id: string) {
     const parsed = Ulid.safeParse(id);
@@ -138,7 +133,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
         const body = parseOr(AssignBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
         let assignee: string | null = null;
         if (body.user !== null) {
-          const user = people.users.find(body.user) ?? people.users.get?.(body.user);
+          const user = people.users.find(body.user);
           if (!user) throw new RbError('RB_ERR_UNKNOWN_USER', `no user ${body.user}`);
           assignee = `user:${user.id}`;
         }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { maskForRole, seesFullData } from '../alerts/privacy.js';
+import { personalView } from './personal.js';
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -179,14 +179,10 @@ export function createApi(deps: ApiDeps): Express {
     const last = items[items.length - 1];
     // Incident snapshots linked to these events (taken after the event, so kept beside it).
     const links = deps.snapshots.forEvents(items.map((e) => e.id));
-    const p = principalOf(res);
     const withLinks = items.map((e) => (links.has(e.id) ? { ...e, snapshots: links.get(e.id) } : e));
-    // Plates and person hashes: masked for volunteers and patrols; a full read is audited.
-    if (seesFullData(p.role) && p.kind === 'user' && withLinks.length > 0) {
-      deps.audit.record({ actor: `user:${p.id}`, action: 'view.personal', estate: estate ?? null, target: 'events', detail: { count: withLinks.length } });
-    }
     res.json({
-      items: seesFullData(p.role) ? withLinks : maskForRole(p.role, withLinks),
+      // Plates and person hashes: masked for volunteers and patrols; a full read is audited.
+      items: personalView(deps.audit, principalOf(res), withLinks, { estate, target: 'events', count: withLinks.length }),
       ...(more && last ? { nextCursor: encodeCursor({ ts: last.ts, seq: last.seq, id: last.id }) } : {}),
     });
   });
