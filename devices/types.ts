@@ -66,11 +66,53 @@ export interface DriverContext<Options = Record<string, unknown>> {
    */
   emit(event: DraftEvent): Promise<void>;
   routes: PushRoutes;
+  /** Count every request the driver makes to its device, with its outcome (the gateway's /metrics); absent in unit tests. absent in unit tests. */
+  meter?: DeviceMeter | undefined;
+}
+
+/** How one request to a device ended: answered, refused our credentials, timed out, or failed otherwise. */
+export type RequestOutcome = 'ok' | 'auth-failed' | 'timeout' | 'error';
+
+export interface DeviceMeter {
+  /** One request (a SOAP call, an HTTP command or poll) to the device; `op` is a fixed name such as "PullMessages". */
+  request(op: string, outcome: RequestOutcome): void;
+}
+
+/**
+ * What a device is, as far as the gateway can tell:
+ * - `online`: an authenticated call succeeded lately (reachable *and* usable);
+ * - `auth-failed`: it answers, but refuses the configured credentials (fix the config, then reload);
+ * - `offline`: it does not answer.
+ */
+export type DeviceState = 'online' | 'offline' | 'auth-failed';
+
+/** Make, model and firmware as the device reports them (ONVIF GetDeviceInformation, ISAPI deviceInfo). */
+export interface DeviceInfo {
+  manufacturer?: string | undefined;
+  model?: string | undefined;
+  firmware?: string | undefined;
+  serial?: string | undefined;
+  hardwareId?: string | undefined;
+}
+
+/** A device that works but misbehaves (e.g. answers PullMessages at once): reported, never fatal. */
+export interface DeviceWarning {
+  code: 'pull-early';
+  message: string;
+  /** When the warning was first raised, ms. */
+  since: number;
 }
 
 export interface DeviceHealth {
+  /** True only when `state` is `online`. */
   online: boolean;
+  /** Absent for drivers that cannot tell auth-failed from offline (treated as online/offline). */
+  state?: DeviceState | undefined;
   lastSeen?: number | undefined;
+  /** The last error, one line, for installers (never a credential). */
+  error?: string | undefined;
+  info?: DeviceInfo | undefined;
+  warnings?: DeviceWarning[] | undefined;
 }
 
 /** A command the gateway has validated (schema, profile, expiry, once-only) and hands to a driver. */

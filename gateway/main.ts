@@ -198,6 +198,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
             if (!r.stored) log.debug({ device: device.id, reason: r.reason }, 'routine event dropped at the outbox cap');
           },
           routes: push.routes,
+          meter: { request: () => undefined },
         });
         devices.set(device.id, { driver, factory });
         await driver.start();

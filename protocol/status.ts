@@ -5,10 +5,38 @@ import { Id } from './ids.js';
  * Gateway status on `rb/v1/{estate}/{gateway}/status`, retained. The same schema is the MQTT Last
  * Will: the broker publishes `{state: "offline", reason: "lwt"}` when the gateway vanishes.
  */
+const Text = (max: number) => z.string().max(max);
+
+export const DeviceInfo = z
+  .object({
+    manufacturer: Text(64).optional(),
+    model: Text(64).optional(),
+    firmware: Text(64).optional(),
+    serial: Text(64).optional(),
+    hardwareId: Text(64).optional(),
+  })
+  .strict()
+  .describe('Make, model and firmware as the device reports them (ONVIF GetDeviceInformation)');
+
+export const DeviceWarning = z
+  .object({
+    code: z.enum(['pull-early']).describe('pull-early: the camera answers PullMessages at once instead of holding it; the gateway paces its pulls'),
+    message: Text(200),
+    since: z.number().int().nonnegative().describe('When the warning was first raised, ms since epoch'),
+  })
+  .strict();
+
 export const DeviceHealth = z
   .object({
-    online: z.boolean(),
+    online: z.boolean().describe('True only when an authenticated call to the device succeeded lately'),
+    state: z
+      .enum(['online', 'offline', 'auth-failed'])
+      .optional()
+      .describe('online; offline (no answer); auth-failed (answers but refuses the configured credentials). Absent: online/offline by `online`'),
     lastSeen: z.number().int().nonnegative().optional().describe('ms since epoch of the last contact'),
+    error: Text(200).optional().describe('The last error, one line (never a credential)'),
+    info: DeviceInfo.optional(),
+    warnings: z.array(DeviceWarning).max(8).optional().describe('Misbehaviour the gateway works around'),
     kind: z.enum(['access-gate', 'barrier-gate', 'onvif-camera']).optional().describe('Device kind (its driver folder); alert rules such as camera.offline use it'),
     name: z.string().max(100).optional().describe('Human name from the gateway config, e.g. "东门"; screens show it'),
   })
