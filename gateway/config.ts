@@ -82,6 +82,23 @@ export const GatewayConfigSchema = z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
       .default({ level: 'info' }),
+    metrics: z
+      .object({
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .optional()
+          .describe('Port of the local /metrics (Prometheus) and /healthz listener; absent (the default): no listener. 0 picks a free port (logged)'),
+        host: z
+          .string()
+          .min(1)
+          .default('127.0.0.1')
+          .describe('Address that listener binds: loopback, so only this machine reads it; 0.0.0.0 shows device names, models and errors to the whole network'),
+      })
+      .strict()
+      .default({ host: '127.0.0.1' }),
     devices: z.array(Device).min(1).describe('Devices this gateway drives'),
   })
   .strict();

@@ -11,6 +11,7 @@ import type { GatewayConfig } from './config.js';
 import { randomEventId, stableEventId } from './event-id.js';
 import type { AppendResult, Outbox } from './outbox.js';
 import { createSqliteOutbox } from './outbox-sqlite.js';
+import { createGatewayObserver } from './observe.js';
 import { createPressureMonitor } from './pressure.js';
 import { createSnapshotService } from './snapshots.js';
 import { createPushServer } from './push-server.js';
@@ -29,6 +30,8 @@ export interface Gateway {
   /** Where devices push to (the real port when configured as 0). */
   pushAddress(): { host: string; port: number };
   status(): GatewayStatus;
+  /** Apply a re-read config file: devices are restarted as needed; other keys need a restart. */
+  reload(next: GatewayConfig): Promise<ReloadResult>;
   readonly outbox: Outbox;
   readonly uplink: Uplink;
   readonly commands: CommandExecutor;
@@ -37,6 +40,8 @@ export interface Gateway {
 /** Composition root of the gateway: the only place that builds its services. */
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, log } = deps;
+  /** The devices in effect (reload() replaces them); every other key stays as started. */
+  let current = config;
   const startedAt = Date.now();
   const outbox =
     deps.outbox ??
@@ -56,8 +61,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     log: log.child({ module: 'gateway.push' }),
   });
   const devices = new Map<string, { driver: Driver; factory: DriverFactory }>();
-  const namesOf = new Map(config.devices.filter((d) => d.name).map((d) => [d.id, d.name!]));
-  const camerasOf = new Map(config.devices.filter((d) => d.cameras?.length).map((d) => [d.id, d.cameras!]));
+  const namesOf = new Map<string, string>();
+  const camerasOf = new Map<string, string[]>();
   const snapshots = createSnapshotService({
     dataDir: config.dataDir,
     hubUrl: config.hub.httpUrl,
@@ -75,6 +80,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
   });
   let heartbeat: NodeJS.Timeout | undefined;
+  let statusSoon: NodeJS.Timeout | undefined;
+  const sendStatusSoon = (): void => {
+    statusSoon = undefined;
+    void uplink.publishStatus(status('heartbeat'));
+  };
 
   const hash = (value: string): string =>
     createHmac('sha256', config.privacy.salt).update(value, 'utf8').digest('hex').slice(0, 32);
@@ -161,6 +171,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const result = await outbox.append(event);
     pressure.observe(result);
     uplink.kick();
+    // A device changed state: the hub gets the gateway status (state, error, info) now, not at the heartbeat.
+    if (event.type === 'device.online' || event.type === 'device.offline') statusSoon ??= setTimeout(sendStatusSoon, 50);
     const cameras = camerasOf.get(device);
     if (cameras && result.stored && isAlarmEvent(event)) snapshots.capture(event, cameras);
     return result;
@@ -173,46 +185,32 @@ export function createGateway(deps: GatewayDeps): Gateway {
     onChange: () => void uplink.publishStatus(status('heartbeat')),
   });
 
+  // Local /metrics and /healthz (off unless metrics.port is set); it reads the same status as the hub gets.
+  const observer = createGatewayObserver({ config, log: log.child({ module: 'gateway.observe' }), status: () => status('heartbeat'), uplink });
+
   return {
     outbox,
     uplink,
     commands,
     pushAddress: () => push.address(),
     status: () => status('heartbeat'),
+    reload,
     async start() {
       await outbox.start();
-      for (const device of config.devices) {
-        const factory = driverRegistry.get(device.driver);
-        if (!factory) throw new Error(`devices: unknown driver "${device.driver}"`); // config validation prevents this
-        const driver = factory.create({
-          estate: config.estate,
-          gateway: config.gateway,
-          device: { id: device.id, driver: device.driver, name: device.name, options: device.options },
-          options: factory.options.parse(device.options),
-          log: log.child({ module: `driver.${device.driver}`, device: device.id }),
-          hash,
-          emit: async (draft) => {
-            const r = await accept(device.id, draft);
-            // A routine event refused at the cap is counted and reported; the device still gets its 200
-            // (re-posting would not make room).
-            if (!r.stored) log.debug({ device: device.id, reason: r.reason }, 'routine event dropped at the outbox cap');
-          },
-          routes: push.routes,
-          meter: { request: () => undefined },
-        });
-        devices.set(device.id, { driver, factory });
-        await driver.start();
-      }
+      for (const device of config.devices) await startDevice(device);
       await push.start();
       await uplink.start();
       snapshots.start();
       heartbeat = setInterval(() => void uplink.publishStatus(status('heartbeat')), config.heartbeatS * 1000);
       heartbeat.unref();
+      await observer.start();
       const o = outbox.stats();
       log.info({ estate: config.estate, gateway: config.gateway, devices: devices.size, push: push.address(), backlog: o.depth }, 'gateway started');
     },
     async stop() {
+      await observer.stop();
       if (heartbeat) clearInterval(heartbeat);
+      clearTimeout(statusSoon);
       pressure.stop();
       // Reverse order of start: stop taking pushes, then drivers, then tell the hub, then the stores.
       await push.stop();
@@ -224,4 +222,76 @@ export function createGateway(deps: GatewayDeps): Gateway {
       log.info('gateway stopped');
     },
   };
+
+  async function startDevice(device: GatewayConfig['devices'][number]): Promise<void> {
+    const factory = driverRegistry.get(device.driver);
+    if (!factory) throw new Error(`devices: unknown driver "${device.driver}"`); // config validation prevents this
+    if (device.name) namesOf.set(device.id, device.name);
+    else namesOf.delete(device.id);
+    if (device.cameras?.length) camerasOf.set(device.id, device.cameras);
+    else camerasOf.delete(device.id);
+    const driver = factory.create({
+      estate: config.estate,
+      gateway: config.gateway,
+      device: { id: device.id, driver: device.driver, name: device.name, options: device.options },
+      options: factory.options.parse(device.options),
+      log: log.child({ module: `driver.${device.driver}`, device: device.id }),
+      hash,
+      emit: async (draft) => {
+        const r = await accept(device.id, draft);
+        // A routine event refused at the cap is counted and reported; the device still gets its 200
+        // (re-posting would not make room).
+        if (!r.stored) log.debug({ device: device.id, reason: r.reason }, 'routine event dropped at the outbox cap');
+      },
+      routes: push.routes,
+      meter: observer.meter(device.id),
+    });
+    devices.set(device.id, { driver, factory });
+    await driver.start();
+  }
+
+  /**
+   * Apply a re-read config (SIGHUP): devices added, removed or changed (driver, name, options,
+   * cameras) are stopped and started afresh, the others keep running; keys outside `devices` need a
+   * restart and are only reported. The hub hears the new device list at once.
+   */
+  async function reload(next: GatewayConfig): Promise<ReloadResult> {
+    const result: ReloadResult = { added: [], removed: [], restarted: [], needsRestart: [] };
+    for (const key of Object.keys(next) as Array<keyof GatewayConfig>) {
+      if (key !== 'devices' && JSON.stringify(next[key]) !== JSON.stringify(current[key])) result.needsRestart.push(key);
+    }
+    const before = new Map(current.devices.map((d) => [d.id, d]));
+    const after = new Map(next.devices.map((d) => [d.id, d]));
+    const stopOne = async (id: string): Promise<void> => {
+      const entry = devices.get(id);
+      devices.delete(id);
+      namesOf.delete(id);
+      camerasOf.delete(id);
+      await entry?.driver.stop().catch((err: unknown) => log.warn({ err, device: id }, 'driver did not stop cleanly'));
+    };
+    for (const [id] of before) {
+      if (after.has(id)) continue;
+      await stopOne(id);
+      result.removed.push(id);
+    }
+    for (const [id, d] of after) {
+      const old = before.get(id);
+      if (old && JSON.stringify(old) === JSON.stringify(d)) continue;
+      if (old) await stopOne(id);
+      await startDevice(d);
+      (old ? result.restarted : result.added).push(id);
+    }
+    current = { ...current, devices: next.devices };
+    log.info(result, result.needsRestart.length ? `config reloaded; ${result.needsRestart.join(', ')} changed and need a restart` : 'config reloaded');
+    void uplink.publishStatus(status('heartbeat'));
+    return result;
+  }
+}
+
+export interface ReloadResult {
+  added: string[];
+  removed: string[];
+  restarted: string[];
+  /** Top-level config keys that changed but only take effect after a restart. */
+  needsRestart: string[];
 }
