@@ -7,7 +7,7 @@ import { exitOnConfigError, runUntilSignal, logLevelOption } from './util.js';
 export function registerGatewayCommand(program: Command): void {
   program
     .command('gateway')
-    .description('run an estate gateway: device drivers, outbox and the MQTT uplink to the hub')
+    .description('run an estate gateway: device drivers, outbox and the MQTT uplink to the hub; SIGHUP re-reads the config file (devices added, removed or changed restart; other keys need a restart)')
     .option('--config <file>', 'gateway config file (YAML)')
     .addOption(logLevelOption())
     .option('--check-config <file>', 'validate a config file, print every error with its key path, and exit')
@@ -35,6 +35,21 @@ export function registerGatewayCommand(program: Command): void {
       const log = createLogger({ name: 'gateway', level });
       const gateway = createGateway({ config, log });
       runUntilSignal(log, () => gateway.stop());
+      // SIGHUP: read the file again and apply it (devices restart as needed); a bad file changes nothing.
+      const file = opts.config;
+      let reloading = Promise.resolve();
+      process.on('SIGHUP', () => {
+        reloading = reloading.then(async () => {
+          let next;
+          try {
+            next = loadGatewayConfig(file);
+          } catch (err) {
+            log.error({ err: err instanceof Error ? err.message : String(err) }, `config reload refused: ${file} is not valid; the gateway keeps the config it runs`);
+            return;
+          }
+          await gateway.reload(next).catch((err: unknown) => log.error({ err }, 'config reload failed'));
+        });
+      });
       await gateway.start();
     });
 }

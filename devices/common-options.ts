@@ -30,6 +30,16 @@ export const deviceBaseUrl = (example: string) =>
       return !url.username && !url.password && !url.search && !url.hash;
     }, `must be a base URL such as ${example}, without credentials, query or fragment`);
 
+/** How often an ISAPI device's login is checked (GET /ISAPI/System/deviceInfo); 0 = never. */
+export const healthPollMs = () =>
+  z
+    .number()
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .default(30_000)
+    .describe('How often the gateway checks that the device accepts its account (GET /ISAPI/System/deviceInfo with Digest; a refusal shows as auth-failed), ms; needs address and username; 0 = never');
+
 /** A device account name: what HTTP Digest and WS-UsernameToken can carry. */
 export const deviceUsername = () => z.string().regex(/^[\x20-\x7e]{1,64}$/, { message: 'must be 1-64 printable ASCII characters' });
 

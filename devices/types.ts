@@ -66,7 +66,7 @@ export interface DriverContext<Options = Record<string, unknown>> {
    */
   emit(event: DraftEvent): Promise<void>;
   routes: PushRoutes;
-  /** Count every request the driver makes to its device, with its outcome (the gateway's /metrics); absent in unit tests. absent in unit tests. */
+  /** Count every request the driver makes to its device, with its outcome (the gateway's /metrics); absent in unit tests. */
   meter?: DeviceMeter | undefined;
 }
 

@@ -62,6 +62,17 @@ export const DEVICE_EVENT_TYPES = {
   'camera.tamper': { alarm: true, data: z.object(camera).strict() },
   'camera.signalLoss': { alarm: true, data: z.object(camera).strict() },
   /** A device stopped answering (polling with hysteresis) or came back. */
-  'device.offline': { alarm: false, data: z.object({ reason: z.string().max(200).optional() }).strict() },
+  'device.offline': {
+    alarm: false,
+    data: z
+      .object({
+        reason: z.string().max(200).optional(),
+        state: z
+          .enum(['offline', 'auth-failed'])
+          .optional()
+          .describe('offline: no answer; auth-failed: the device answers but refuses the configured credentials'),
+      })
+      .strict(),
+  },
   'device.online': { alarm: false, data: z.object({}).strict() },
 } as const;

@@ -1,6 +1,7 @@
 import { TS_MAX, TS_MIN } from '../../protocol/index.js';
 import type { DraftEvent, Driver, DriverCommand, DriverContext, DriverFactory, PushRequest, PushResponse } from '../types.js';
 import { multipartBoundary, parseMultipart } from '../multipart.js';
+import { createIsapiHealth } from '../isapi-health.js';
 import { createPushIntake } from '../push-intake.js';
 import { safeXmlReader } from '../safe-xml.js';
 import { createDoorControl, type DoorResult } from './isapi-commands.js';
@@ -160,6 +161,9 @@ export function createIsapiDriver(ctx: DriverContext<IsapiOptions>): IsapiDriver
   const execute = createDoorControl({ ...options, deviceId: ctx.device.id, log });
   const path = options.path ?? `/isapi/${ctx.device.id}`;
   const intake = createPushIntake({ ...options, reasons: REJECT_REASONS, log, label: 'isapi push', emit: ctx.emit });
+  const probe = createIsapiHealth({
+    ...options, deviceId: ctx.device.id, pollMs: options.healthPollMs, requestTimeoutMs: options.commandTimeoutMs, log, meter: ctx.meter, emit: ctx.emit, pushHealth: intake.health,
+  });
   const { refuse } = intake;
   const counters = { accepted: 0, heartbeats: 0, ignored: 0 };
 
@@ -263,11 +267,13 @@ export function createIsapiDriver(ctx: DriverContext<IsapiOptions>): IsapiDriver
       ctx.routes.register(path, handle);
       const commands = { address: options.address ?? null, auth: options.username ? 'digest' : 'none' };
       log.info({ path, allowFrom: options.allowFrom, commands }, 'isapi driver listening for pushes');
+      probe.start();
     },
     async stop() {
+      probe.stop();
       ctx.routes.unregister(path);
     },
-    health: intake.health,
+    health: probe.health,
     execute,
     stats: () => ({ ...counters, rejected: intake.rejected(), lastSeen: intake.lastSeen() }),
   };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { allowFrom, deviceBaseUrl, devicePassword, deviceUsername, passwordNeedsUsername, positiveMs, pushPath } from '../common-options.js';
+import { allowFrom, deviceBaseUrl, healthPollMs, devicePassword, deviceUsername, passwordNeedsUsername, positiveMs, pushPath } from '../common-options.js';
 
 /**
  * The `options` block of a `hikvision-isapi` device in the gateway config. Push side: where the
@@ -25,6 +25,7 @@ export const IsapiOptions = z
     password: devicePassword().optional().describe('Password of that account; never logged'),
     commandTimeoutMs: positiveMs(5_000, 60_000)
       .describe('Total time a device gets to answer one command (capped further by the command expiry)'),
+    healthPollMs: healthPollMs(),
   })
   .strict()
   .refine(...passwordNeedsUsername);

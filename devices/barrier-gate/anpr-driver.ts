@@ -1,3 +1,4 @@
+import { createIsapiHealth } from '../isapi-health.js';
 import { createPushIntake } from '../push-intake.js';
 import type { DraftEvent, Driver, DriverCommand, DriverContext, DriverFactory, PushRequest, PushResponse } from '../types.js';
 import { createAnprControl, type AnprCommandResult } from './anpr-commands.js';
@@ -69,6 +70,9 @@ export function createAnprDriver(ctx: DriverContext<AnprOptions>): AnprDriver {
   const path = options.path ?? `/anpr/${ctx.device.id}`;
   const laneDirection = new Map(options.lanes.map((l) => [l.lane, l.direction]));
   const intake = createPushIntake({ ...options, reasons: REJECT_REASONS, log, label: 'anpr push', emit: ctx.emit });
+  const probe = createIsapiHealth({
+    ...options, deviceId: ctx.device.id, pollMs: options.healthPollMs, requestTimeoutMs: options.commandTimeoutMs, log, meter: ctx.meter, emit: ctx.emit, pushHealth: intake.health,
+  });
   const { refuse } = intake;
   const counters = { accepted: 0, heartbeats: 0, ignored: 0, unreadable: 0 };
   const kept = new Map<string, KeptPicture>();
@@ -144,11 +148,13 @@ export function createAnprDriver(ctx: DriverContext<AnprOptions>): AnprDriver {
       ctx.routes.register(path, handle);
       const commands = { address: options.address ?? null, auth: options.username ? 'digest' : 'none' };
       log.info({ path, allowFrom: options.allowFrom, lanes: options.lanes, commands }, 'anpr driver listening for pushes');
+      probe.start();
     },
     async stop() {
+      probe.stop();
       ctx.routes.unregister(path);
     },
-    health: intake.health,
+    health: probe.health,
     execute,
     stats: () => ({ ...counters, rejected: intake.rejected(), lastSeen: intake.lastSeen() }),
     pictures: () => [...kept.values()],

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { allowFrom, deviceBaseUrl, devicePassword, deviceUsername, passwordNeedsUsername, positiveMs, pushPath } from '../common-options.js';
+import { allowFrom, deviceBaseUrl, healthPollMs, devicePassword, deviceUsername, passwordNeedsUsername, positiveMs, pushPath } from '../common-options.js';
 
 /**
  * The `options` block of a `hikvision-anpr` device in the gateway config. Push side: where the camera
@@ -45,6 +45,7 @@ export const AnprOptions = z
     listChannel: LaneNo.default(1).describe('ISAPI Traffic channel that holds the plate lists (1 on single-lane cameras)'),
     commandTimeoutMs: positiveMs(5_000, 60_000)
       .describe('Time the camera gets to answer one request (capped further by the command expiry)'),
+    healthPollMs: healthPollMs(),
   })
   .strict()
   .refine(...passwordNeedsUsername);

@@ -1,6 +1,18 @@
 import { COMMANDS, TS_MAX, TS_MIN } from '../../protocol/index.js';
-import { DeviceCommandError, type DeviceHealth, type DraftEvent, type Driver, type DriverCommand, type DriverContext, type DriverFactory } from '../types.js';
+import {
+  DeviceCommandError,
+  type DeviceHealth,
+  type DeviceInfo,
+  type DeviceState,
+  type DeviceWarning,
+  type DraftEvent,
+  type Driver,
+  type DriverCommand,
+  type DriverContext,
+  type DriverFactory,
+} from '../types.js';
 import { OnvifOptions } from './options.js';
+import { PullPacer } from './pacing.js';
 import { onvifCameraProfile } from './profile.js';
 import { OnvifSession, type Notification } from './session.js';
 import { OnvifError } from './soap-client.js';
@@ -9,8 +21,15 @@ import { OnvifError } from './soap-client.js';
  * ONVIF Profile S cameras, polled: the driver speaks SOAP 1.2 itself (soap-client.ts, session.ts).
  * Start: GetSystemDateAndTime (clock offset for every UsernameToken), GetServices/GetCapabilities
  * (service addresses), GetProfiles (first profile), CreatePullPointSubscription; then a pull loop
- * (PullMessages with Timeout, Renew before the end) turns notifications into camera.* events, and a
- * health poll (GetSystemDateAndTime) with hysteresis emits device.offline / device.online.
+ * (PullMessages with Timeout, Renew before the end, paced when the device answers early: pacing.ts)
+ * turns notifications into camera.* events, and a health poll with hysteresis emits device.offline /
+ * device.online.
+ *
+ * Health means usable: GetSystemDateAndTime needs no login (Core Spec §8.3.1) and GetServices /
+ * GetCapabilities often need none either, so a camera refusing our credentials used to look online.
+ * Every poll therefore ends with GetDeviceInformation, which needs a login (READ_SYSTEM class); a
+ * refusal puts the device in `auth-failed` at once (the clock was synced just before, so it is not a
+ * stale token), and the same answer gives make, model and firmware.
  */
 export const DRIVER_NAME = 'onvif';
 export { OnvifOptions };
@@ -25,6 +44,10 @@ const TOPICS: ReadonlyMap<string, { type: 'camera.motion' | 'camera.tamper' | 'c
 
 export interface OnvifStats {
   online: boolean;
+  state: DeviceState;
+  /** PullMessages answered, and of those answered early with nothing (the pacer waited after them). */
+  pulls: number;
+  earlyPulls: number;
   /** Session set up (clock, services, profile). */
   connected: boolean;
   subscribed: boolean;
@@ -60,12 +83,15 @@ export function mapNotification(n: Notification, offsetMs: number, now = Date.no
 
 export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver {
   const { log, options: o } = ctx;
-  const session = new OnvifSession(o);
+  const session = new OnvifSession(o, ctx.meter);
   const stopping = new AbortController();
-  const counts = { events: 0, ignored: 0, pullErrors: 0 };
+  const counts = { events: 0, ignored: 0, pullErrors: 0, pulls: 0 };
+  const pacer = new PullPacer({ requestedMs: o.pullTimeoutS * 1000 });
   let running = false;
   let connected = false;
-  let online = false;
+  let state: DeviceState = 'offline';
+  let info: DeviceInfo | undefined;
+  let warning: DeviceWarning | undefined;
   let fails = 0;
   let oks = 0;
   let lastSeen: number | undefined;
@@ -87,8 +113,16 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
     });
   const note = (err: unknown): string => (lastError = err instanceof Error ? err.message : String(err));
 
+  /** GetDeviceInformation: proves the credentials work; keeps make, model and firmware. */
+  async function identify(): Promise<void> {
+    const got = await session.deviceInformation(stopping.signal);
+    if (JSON.stringify(got) !== JSON.stringify(info)) log.info({ ...got }, 'onvif device information');
+    info = got;
+  }
+
   async function connect(): Promise<void> {
     await session.syncClock(stopping.signal);
+    await identify();
     await session.discoverServices(stopping.signal);
     await session.loadProfile(stopping.signal);
     connected = true;
@@ -100,10 +134,24 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
       await connect();
       return true;
     } catch (err) {
-      const auth = err instanceof OnvifError && err.kind === 'auth';
-      log[auth ? 'error' : 'warn']({ err: note(err) }, auth ? 'onvif device refused the credentials' : 'onvif session setup failed');
+      if (isAuth(err)) await authFailed(err);
+      else log.warn({ err: note(err) }, 'onvif session setup failed');
       return false;
     }
+  }
+
+  const isAuth = (err: unknown): boolean => err instanceof OnvifError && err.kind === 'auth';
+
+  /** The device answers but refuses the configured credentials: its own state, reported at once. */
+  async function authFailed(err: unknown): Promise<void> {
+    const reason = note(err).slice(0, 200);
+    [fails, oks] = [0, 0];
+    connected = false;
+    sub = undefined;
+    if (state === 'auth-failed') return;
+    state = 'auth-failed';
+    log.error({ err: reason }, `onvif device ${ctx.device.id} refuses the configured credentials: check devices[${ctx.device.id}].options.username / password, then reload the gateway`);
+    await emit({ type: 'device.offline', ts: Date.now(), data: { reason, state: 'auth-failed' } });
   }
 
   async function emit(draft: DraftEvent): Promise<void> {
@@ -114,27 +162,34 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
     }
   }
 
-  /** One health poll; transitions only after `offlineAfterFails` / `onlineAfterOks` in a row. */
+  /**
+   * One health poll: the clock (no login), then GetDeviceInformation (login). offline ⇄ online only
+   * after `offlineAfterFails` / `onlineAfterOks` in a row; a refused login is `auth-failed` at once,
+   * and working credentials end it at once.
+   */
   async function poll(): Promise<void> {
     try {
       await session.syncClock(stopping.signal);
       lastSeen = Date.now();
+      await identify();
       [fails, oks] = [0, oks + 1];
-      if (!online && oks >= o.onlineAfterOks) {
-        online = true;
-        log.info('onvif device back online');
+      if (state !== 'online' && (state === 'auth-failed' || oks >= o.onlineAfterOks)) {
+        log.info({ was: state }, 'onvif device online');
+        state = 'online';
+        lastError = undefined;
         await emit({ type: 'device.online', ts: Date.now(), data: {} });
       }
       if (!connected) await tryConnect();
     } catch (err) {
       if (!running) return;
+      if (isAuth(err)) return authFailed(err);
       [fails, oks] = [fails + 1, 0];
       const reason = note(err).slice(0, 200);
-      if (online && fails >= o.offlineAfterFails) {
-        online = false;
+      if (state !== 'offline' && fails >= o.offlineAfterFails) {
+        state = 'offline';
         sub = undefined; // the device may have rebooted: subscribe afresh when it is back
         log.warn({ reason }, 'onvif device offline');
-        await emit({ type: 'device.offline', ts: Date.now(), data: { reason } });
+        await emit({ type: 'device.offline', ts: Date.now(), data: { reason, state: 'offline' } });
       }
     }
   }
@@ -149,7 +204,19 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
     if (sub.expiresAt - Date.now() < o.pullTimeoutS * 1000 + o.requestTimeoutMs + 2_000) {
       sub.expiresAt = await session.renew(sub.address, stopping.signal);
     }
-    for (const n of await session.pull(sub.address, stopping.signal)) {
+    const started = Date.now();
+    const messages = await session.pull(sub.address, stopping.signal);
+    counts.pulls += 1;
+    const pace = pacer.record({ elapsedMs: Date.now() - started, messages: messages.length });
+    if (pace.change === 'raised') {
+      const message = `answers PullMessages at once instead of holding it up to ${o.pullTimeoutS} s; pulls paced to at most 1/s`;
+      warning = { code: 'pull-early', message, since: Date.now() };
+      log.warn({ earlyPulls: pacer.early }, `onvif device ${message} (camera firmware does not follow ONVIF Core §9.2)`);
+    } else if (pace.change === 'cleared') {
+      warning = undefined;
+      log.info('onvif device holds PullMessages again; pacing ended');
+    }
+    for (const n of messages) {
       const draft = mapNotification(n, session.clockOffsetMs);
       if (typeof draft === 'string') {
         counts.ignored += 1;
@@ -159,12 +226,13 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
       counts.events += 1;
       await emit(draft);
     }
+    if (pace.waitMs > 0) await sleep(pace.waitMs);
   }
 
   async function pullLoop(): Promise<void> {
     let backoff = 200;
     while (running) {
-      if (!connected || !online) {
+      if (!connected || state !== 'online') {
         await sleep(Math.min(o.pollMs, 1_000));
         continue;
       }
@@ -206,8 +274,10 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
   return {
     async start() {
       running = true;
-      online = await tryConnect();
-      if (online) lastSeen = Date.now();
+      if (await tryConnect()) {
+        state = 'online';
+        lastSeen = Date.now();
+      }
       if (connected) {
         try {
           sub = await session.subscribe(stopping.signal);
@@ -225,9 +295,16 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
       await loop;
       const address = sub?.address;
       sub = undefined;
-      if (address && online) await session.unsubscribe(address).catch(() => undefined);
+      if (address && state === 'online') await session.unsubscribe(address).catch(() => undefined);
     },
-    health: (): DeviceHealth => ({ online, lastSeen }),
+    health: (): DeviceHealth => ({
+      online: state === 'online',
+      state,
+      lastSeen,
+      ...(state !== 'online' && lastError ? { error: lastError.slice(0, 200) } : {}),
+      ...(info ? { info } : {}),
+      ...(warning ? { warnings: [warning] } : {}),
+    }),
     async execute(c) {
       const signal = AbortSignal.any([c.signal, stopping.signal]);
       const attempt = async (): Promise<Record<string, unknown>> => {
@@ -249,7 +326,7 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
         throw new DeviceCommandError(timeout ? 'RB_ERR_DEVICE_TIMEOUT' : 'RB_ERR_DEVICE_FAILED', note(err));
       }
     },
-    stats: () => ({ ...counts, online, connected, subscribed: sub !== undefined, clockOffsetMs: session.clockOffsetMs, lastError }),
+    stats: () => ({ ...counts, earlyPulls: pacer.early, online: state === 'online', state, connected, subscribed: sub !== undefined, clockOffsetMs: session.clockOffsetMs, lastError }),
   };
 }
 

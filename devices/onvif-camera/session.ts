@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { deviceRequest, DeviceRequestError } from '../http-digest.js';
+import type { DeviceMeter } from '../types.js';
+import { readDeviceInfo, type DeviceInfo } from './device-info.js';
 import type { OnvifOptions } from './options.js';
 import { asList, attr, duration, esc, isXml, NS, path, readDateTime, text, type Xml } from './soap.js';
 import { OnvifError, soapCall } from './soap-client.js';
@@ -32,9 +34,32 @@ export class OnvifSession {
   xaddr = { media: '', ptz: '', events: '' };
   profileToken = '';
 
-  constructor(private readonly o: OnvifOptions) {}
+  constructor(
+    private readonly o: OnvifOptions,
+    /** Told the outcome of every request to the device (the gateway's per-device metrics). */
+    private readonly meter?: DeviceMeter,
+  ) {}
 
-  private call(c: Call): Promise<Xml> {
+  private count(op: string, err?: unknown): void {
+    if (!this.meter) return;
+    if (err === undefined) return this.meter.request(op, 'ok');
+    const kind = err instanceof OnvifError ? err.kind : undefined;
+    if (kind === 'aborted') return; // we stopped it: not the device's doing
+    this.meter.request(op, kind === 'auth' ? 'auth-failed' : kind === 'timeout' ? 'timeout' : 'error');
+  }
+
+  private async call(c: Call): Promise<Xml> {
+    try {
+      const res = await this.request(c);
+      this.count(c.op);
+      return res;
+    } catch (err) {
+      this.count(c.op, err);
+      throw err;
+    }
+  }
+
+  private request(c: Call): Promise<Xml> {
     const auth = c.op === 'GetSystemDateAndTime' ? {} : { username: this.o.username, password: this.o.password };
     return soapCall({
       url: c.url,
@@ -58,6 +83,16 @@ export class OnvifSession {
     // The device read its clock somewhere in the round trip: take the midpoint; it reports whole seconds.
     this.clockOffsetMs = device - Math.round((sent + Date.now()) / 2);
     return this.clockOffsetMs;
+  }
+
+  /**
+   * GetDeviceInformation (Core Spec §8.3.1 "Device Information"): make, model, firmware, serial and
+   * hardware id, each trimmed, stripped of control characters and capped at 64 characters
+   * (device-info.ts). Authenticated like every call but GetSystemDateAndTime: most cameras refuse it
+   * anonymously, so a refusal (OnvifError kind "auth") also tells that the credentials are wrong.
+   */
+  async deviceInformation(signal?: AbortSignal): Promise<DeviceInfo> {
+    return readDeviceInfo(await this.call({ url: this.o.address, ns: NS.tds, op: 'GetDeviceInformation', signal }));
   }
 
   /** Service addresses: GetServices (Core Spec §8.1.2.1), falling back to GetCapabilities (§8.1.2.2). */
@@ -187,11 +222,13 @@ export class OnvifSession {
     let got;
     try {
       got = await deviceRequest({ method: 'GET', url: uri, username: this.o.username, password: this.o.password, deadlineMs: this.o.requestTimeoutMs, maxResponseBytes: this.o.snapshotMaxBytes, signal });
+      if (got.status !== 200) throw new OnvifError(got.status === 401 ? 'auth' : 'http', `snapshot: HTTP ${got.status}`);
+      this.count('snapshot');
     } catch (err) {
-      if (err instanceof DeviceRequestError) throw new OnvifError(err.kind === 'bad-request' || err.kind === 'bad-challenge' ? 'http' : err.kind, `snapshot: ${err.message}`);
-      throw err;
+      const e = err instanceof DeviceRequestError ? new OnvifError(err.kind === 'bad-request' || err.kind === 'bad-challenge' ? 'http' : err.kind, `snapshot: ${err.message}`) : err;
+      this.count('snapshot', e);
+      throw e;
     }
-    if (got.status !== 200) throw new OnvifError(got.status === 401 ? 'auth' : 'http', `snapshot: HTTP ${got.status}`);
     const jpeg = got.body;
     // A JPEG starts with SOI (FF D8) and ends with EOI (FF D9), ITU-T T.81 §B.2.1.
     if (jpeg.length < 4 || jpeg[0] !== 0xff || jpeg[1] !== 0xd8 || jpeg[jpeg.length - 2] !== 0xff || jpeg[jpeg.length - 1] !== 0xd9) {

@@ -27,10 +27,17 @@ export interface OnvifSimulatorOptions {
   clockOffsetMs?: number;
   /** Largest |Created − device time| accepted, ms (default 30 s). */
   createdWindowMs?: number;
-  /** UDP port of the WS-Discovery responder (0 picks one); false: none. Default 0. */
+  /** UDP port of the WS-Discovery responder (0 picks one); false: none. Default 0 (3702 with discoveryMulticast). */
   discoveryPort?: number | false;
+  /** The responder joins 239.255.255.250 on the interface of `host`, as a real camera (simulator-discovery.ts). */
+  discoveryMulticast?: boolean;
   /** Longest a PullMessages is held open, ms (default 60 s, the ONVIF minimum a device must support). */
   maxPullWaitMs?: number;
+  /**
+   * 'hold' (default, as ONVIF asks): an empty PullMessages waits for news up to its Timeout.
+   * 'immediate': answer at once with whatever is queued, even nothing (firmware seen in the field).
+   */
+  pullMode?: 'hold' | 'immediate';
 }
 
 export interface PtzExecution {
@@ -68,6 +75,10 @@ export interface OnvifSimulator {
   deviceNow(): number;
   /** Answer the next n SOAP requests with a malformed body. */
   garbageNext(n: number): void;
+  /** Switch between holding empty pulls (ONVIF) and answering them at once (misbehaving firmware). */
+  setPullMode(mode: 'hold' | 'immediate'): void;
+  /** PullMessages requests answered so far. */
+  pulls(): number;
   ptz(): PtzState;
   executions(): PtzExecution[];
   snapshots(): number;
@@ -101,6 +112,8 @@ export function createOnvifSimulator(o: OnvifSimulatorOptions): OnvifSimulator {
   let offline = false;
   let garbage = 0;
   let snapshots = 0;
+  let pullMode = o.pullMode ?? 'hold';
+  let pulls = 0;
   let discovery: DiscoveryResponder | undefined;
   const server = createServer((req, res) => void handle(req, res));
   server.on('connection', (socket) => offline && socket.destroy());
@@ -239,7 +252,8 @@ export function createOnvifSimulator(o: OnvifSimulatorOptions): OnvifSimulator {
     // PullMessages (Core Spec §9.2): answer at once when messages wait, else hold up to Timeout.
     const limit = Math.max(1, Math.min(1000, Number(arg('MessageLimit') ?? 1) || 1));
     const wait = Math.min(maxWait, parseDuration(arg('Timeout')) ?? 10_000);
-    if (sub.queue.length === 0) {
+    pulls += 1;
+    if (sub.queue.length === 0 && pullMode === 'hold') {
       sub.wake?.(); // one waiter per pull point: a newer pull releases the older one
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => (sub.wake = undefined, resolve()), wait);
@@ -258,7 +272,8 @@ export function createOnvifSimulator(o: OnvifSimulatorOptions): OnvifSimulator {
         const endpoint = `urn:uuid:${createHash('sha1').update(base()).digest('hex').slice(0, 8)}-0000-4000-8000-000000000001`;
         const scopes = ['onvif://www.onvif.org/type/video_encoder', 'onvif://www.onvif.org/type/ptz', 'onvif://www.onvif.org/name/RedButler-SIM'];
         discovery = await startDiscoveryResponder({
-          host: o.host ?? '127.0.0.1', port: o.discoveryPort ?? 0, endpoint, scopes, answering: () => !offline, xaddrs: () => [xaddrs().device],
+          host: o.host ?? '127.0.0.1', port: o.discoveryPort ?? (o.discoveryMulticast ? 3702 : 0), endpoint, scopes, answering: () => !offline, xaddrs: () => [xaddrs().device],
+          multicast: o.discoveryMulticast === true,
         });
       }
     },
@@ -290,6 +305,8 @@ export function createOnvifSimulator(o: OnvifSimulatorOptions): OnvifSimulator {
     setClockOffset: (ms) => void (offsetMs = ms),
     deviceNow: now,
     garbageNext: (n) => void (garbage = n),
+    setPullMode: (mode) => void (pullMode = mode),
+    pulls: () => pulls,
     ptz: () => ({ ...ptz, velocity: { ...ptz.velocity } }),
     executions: () => [...log],
     snapshots: () => snapshots,

@@ -64,6 +64,16 @@ export function responseStatusXml(url: string, code: number, text: string, sub: 
   );
 }
 
+/** `GET /ISAPI/System/deviceInfo` as firmware writes it (Hikvision ISAPI core protocol, System/deviceInfo). */
+export function deviceInfoXml(model: string, what: string): string {
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<DeviceInfo version="2.0" xmlns="${ISAPI_XMLNS}">\n` +
+    `<deviceName>Red Butler simulated ${what}</deviceName>\n<deviceID>88</deviceID>\n<model>${model.replace(/[<>&]/g, '')}</model>\n` +
+    `<serialNumber>${model.replace(/[<>&]/g, '')}20260101CCRRSIM0001</serialNumber>\n<macAddress>44:19:b6:00:00:01</macAddress>\n` +
+    `<firmwareVersion>V3.2.30</firmwareVersion>\n<firmwareReleasedDate>build 260101</firmwareReleasedDate>\n<deviceType>${what === 'camera' ? 'IPCamera' : 'ACS'}</deviceType>\n</DeviceInfo>\n`
+  );
+}
+
 function send(res: ServerResponse, status: number, body: string, type = XML_TYPE): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
   res.end(body);
@@ -110,6 +120,8 @@ export async function startDigestServer(o: DigestServerOptions): Promise<DeviceS
     const method = req.method ?? '';
     const auth = verify(req, method);
     if (auth !== true) return challenge(res, auth === 'stale');
+    // Every ISAPI device answers System/deviceInfo; the gateway uses it to check its login.
+    if (method === 'GET' && req.url === '/ISAPI/System/deviceInfo') return send(res, 200, deviceInfoXml(realm, o.what));
     await o.handle({ method, url: req.url ?? '', body }, (status, text, type) => send(res, status, text, type));
   }
 

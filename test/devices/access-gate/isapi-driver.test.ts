@@ -316,7 +316,7 @@ describe('hikvision-isapi driver: health, limits and options', () => {
     const h = await harness({ options: { offlineAfterMs: 150 } });
     const sim = createAccessGateSimulator({ target: h.url('/isapi/gate-1'), deviceName: 'g' });
     try {
-      expect(h.driver.health()).toEqual({ online: false, lastSeen: undefined });
+      expect(h.driver.health()).toEqual({ online: false, state: 'offline', lastSeen: undefined });
       expect((await sim.heartbeat()).status).toBe(200);
       expect(h.driver.health().online).toBe(true);
       expect(h.driver.health().lastSeen).toBeGreaterThan(Date.now() - 1_000);
@@ -372,7 +372,7 @@ describe('hikvision-isapi driver: health, limits and options', () => {
     expect(getDriverFactory('nope')).toBeUndefined();
     expect(isapiDriverFactory.kind).toBe('access-gate');
     expect(isapiDriverFactory.profile).toBe(accessGateProfile);
-    expect(isapiDriverFactory.options.parse({})).toEqual({ offlineAfterMs: 90_000, commandTimeoutMs: 5_000 });
+    expect(isapiDriverFactory.options.parse({})).toEqual({ offlineAfterMs: 90_000, commandTimeoutMs: 5_000, healthPollMs: 30_000 });
     expect(isapiDriverFactory.options.safeParse({ allowFrom: ['not-an-ip'] }).success).toBe(false);
     expect(isapiDriverFactory.options.safeParse({ path: 'no-slash' }).success).toBe(false);
     expect(isapiDriverFactory.options.safeParse({ pth: '/typo' }).success).toBe(false);
@@ -380,7 +380,7 @@ describe('hikvision-isapi driver: health, limits and options', () => {
       estate: 'e',
       gateway: 'g',
       device: { id: 'd', driver: 'hikvision-isapi', options: {} },
-      options: { offlineAfterMs: 1, commandTimeoutMs: 5_000 },
+      options: { offlineAfterMs: 1, commandTimeoutMs: 5_000, healthPollMs: 0 },
       log: silentLogger(),
       hash,
       emit: async () => undefined,

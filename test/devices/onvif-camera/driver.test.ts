@@ -170,3 +170,71 @@ describe('mapNotification', () => {
     expect(mapNotification(n('tns1:VideoSource/SignalLoss', { State: 'false' }, 'Initialized'), 0)).toMatch(/initial/);
   });
 });
+
+describe('onvif driver: health means usable, pacing, device information', () => {
+  let sim: OnvifSimulator;
+  beforeAll(async () => {
+    sim = await startSim();
+  });
+  afterAll(async () => {
+    await sim?.stop();
+  });
+
+  it('records make, model and firmware from GetDeviceInformation and counts every request', async () => {
+    const run = await startDriver(sim);
+    try {
+      const h = run.driver.health();
+      expect(h.state).toBe('online');
+      expect(h.info).toMatchObject({ manufacturer: expect.any(String), model: expect.any(String), firmware: expect.any(String) });
+      expect(run.requests).toContainEqual({ op: 'GetDeviceInformation', outcome: 'ok' });
+      expect(run.requests).toContainEqual({ op: 'GetSystemDateAndTime', outcome: 'ok' });
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it('a wrong password is auth-failed at once (not online, not offline), reported once, with a clear error', async () => {
+    const run = await startDriver(sim, { password: 'wrong-password' });
+    try {
+      const h = run.driver.health();
+      expect(h).toMatchObject({ online: false, state: 'auth-failed' });
+      expect(h.error).toMatch(/refused the credentials/);
+      // The clock poll (no login) keeps working; the state stays auth-failed, announced once.
+      await new Promise((r) => setTimeout(r, 400));
+      expect(run.driver.health().state).toBe('auth-failed');
+      const offline = run.drafts.filter((d) => d.type === 'device.offline');
+      expect(offline).toHaveLength(1);
+      expect(offline[0]?.data).toMatchObject({ state: 'auth-failed', reason: expect.stringMatching(/refused the credentials/) });
+      expect(run.requests.some((r) => r.outcome === 'auth-failed')).toBe(true);
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it('paces a camera that answers PullMessages at once to about 1 pull/s, warns, and ends the warning when it holds again', async () => {
+    const run = await startDriver(sim, { pullTimeoutS: 2 });
+    try {
+      await until(() => run.driver.stats().subscribed);
+      sim.setPullMode('immediate');
+      const from = sim.pulls();
+      // The third early answer in a row raises the warning (after ~1 s + 2 s of pacing).
+      expect(await until(() => run.driver.health().warnings !== undefined, 10_000)).toBe(true);
+      expect(run.driver.health().warnings?.[0]).toMatchObject({ code: 'pull-early', message: expect.stringMatching(/at most 1\/s/) });
+      expect(run.driver.health().state).toBe('online');
+      const window = sim.pulls();
+      await new Promise((r) => setTimeout(r, 3_000));
+      // Unpaced, this camera drew thousands of pulls a second; paced, at most one a second.
+      expect(sim.pulls() - window).toBeLessThanOrEqual(3);
+      expect(sim.pulls() - from).toBeLessThanOrEqual(8);
+      // Events still arrive while paced.
+      sim.raise('motion', true);
+      expect(await until(() => run.drafts.some((d) => d.type === 'camera.motion'), 10_000)).toBe(true);
+      sim.setPullMode('hold');
+      expect(await until(() => run.driver.health().warnings === undefined, 12_000)).toBe(true);
+      expect(run.driver.stats().earlyPulls).toBeGreaterThanOrEqual(3);
+    } finally {
+      sim.setPullMode('hold');
+      await run.stop();
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { createOnvifDriver, OnvifOptions, type OnvifDriver } from '../../../devices/onvif-camera/driver.js';
 import { createOnvifSimulator, type OnvifSimulator, type OnvifSimulatorOptions } from '../../../devices/onvif-camera/simulator.js';
-import type { DraftEvent, DriverCommand } from '../../../devices/types.js';
+import type { DraftEvent, DriverCommand, RequestOutcome } from '../../../devices/types.js';
 import { silentLogger } from '../../../lib/log.js';
 import type { CommandName } from '../../../protocol/index.js';
 
@@ -19,6 +19,8 @@ export async function startSim(o: Partial<OnvifSimulatorOptions> = {}): Promise<
 export interface Run {
   driver: OnvifDriver;
   drafts: DraftEvent[];
+  /** Every request the driver reported to its meter. */
+  requests: Array<{ op: string; outcome: RequestOutcome }>;
   stop(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export async function startDriver(sim: OnvifSimulator, options: Record<string, u
   const raw = { address: sim.deviceUrl(), username: USER, password: PASS, ...FAST, ...options };
   const opts = OnvifOptions.parse(raw);
   const drafts: DraftEvent[] = [];
+  const requests: Run['requests'] = [];
   const driver = createOnvifDriver({
     estate: 'e1',
     gateway: 'g1',
@@ -35,9 +38,10 @@ export async function startDriver(sim: OnvifSimulator, options: Record<string, u
     hash: (v) => v,
     emit: async (d) => void drafts.push(d),
     routes: { register: () => undefined, unregister: () => undefined },
+    meter: { request: (op, outcome) => void requests.push({ op, outcome }) },
   });
   await driver.start();
-  return { driver, drafts, stop: () => driver.stop() };
+  return { driver, drafts, requests, stop: () => driver.stop() };
 }
 
 let seq = 0;
