@@ -6,7 +6,19 @@ import type { RuleName } from './settings.js';
 
 export type RuleInput =
   | { kind: 'event'; event: RbEvent }
-  | { kind: 'device'; estate: string; gateway: string; device: string; deviceKind?: string; online: boolean; since: number }
+  | {
+      kind: 'device';
+      estate: string;
+      gateway: string;
+      device: string;
+      deviceKind?: string;
+      online: boolean;
+      since: number;
+      /** The device answers but refuses the gateway's credentials. */
+      condition?: 'auth-failed';
+      /** Codes of the misbehaviour the gateway reports for it (e.g. pull-early). */
+      warnings?: string[];
+    }
   | { kind: 'gateway'; estate: string; gateway: string; online: boolean; pressure?: boolean }
   | { kind: 'tick' };
 

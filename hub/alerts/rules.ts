@@ -33,7 +33,10 @@ const CAMERA_KINDS = new Set(['onvif-camera', 'camera']);
 /** Rules with an auto-resolve condition (docs/alerts.md, last column of the rules table). */
 const CLEARABLE = new Set<RuleName>([
   'door.forced', 'door.held', 'device.tamper', 'vehicle.overstay', 'camera.offline', 'camera.signalLoss', 'gateway.offline', 'gateway.pressure',
+  'device.attention',
 ]);
+/** What device.attention is raised for: one alert per device and problem (its key). */
+const ATTENTION = ['auth-failed', 'pull-early'] as const;
 
 /**
  * Apply one input. `memory` is not modified: the estates the input touches are copied. `settingsOf`
@@ -305,10 +308,28 @@ function onVisitor(ctx: Ctx, e: RbEvent & { data: { lane?: number; list: string 
 }
 
 function onDevice(ctx: Ctx, i: Extract<RuleInput, { kind: 'device' }>): void {
+  attention(ctx, i);
   const isCamera = i.deviceKind !== undefined ? CAMERA_KINDS.has(i.deviceKind) : Object.hasOwn(ctx.m.cameras, i.device);
   if (!isCamera) return;
   if (i.deviceKind && !Object.hasOwn(ctx.m.cameras, i.device)) ctx.set('cameras', i.device, ctx.now);
-  offline(ctx, 'camera.offline', i.gateway, i.device, i.online, Math.min(i.since, ctx.now), ctx.s.rules['camera.offline'].afterS);
+  // A camera refusing our credentials is reachable: device.attention says what to fix, not camera.offline.
+  const reachable = i.online || i.condition === 'auth-failed';
+  offline(ctx, 'camera.offline', i.gateway, i.device, reachable, Math.min(i.since, ctx.now), ctx.s.rules['camera.offline'].afterS);
+}
+
+/** device.attention: open while the device refuses our credentials or misbehaves; clears when that ends. */
+function attention(ctx: Ctx, i: Extract<RuleInput, { kind: 'device' }>): void {
+  for (const problem of ATTENTION) {
+    const present = problem === 'auth-failed' ? i.condition === 'auth-failed' : (i.warnings ?? []).includes(problem);
+    if (!present) {
+      ctx.clear('device.attention', i.device, problem);
+      continue;
+    }
+    // Once per episode: the device input repeats on every change of the device.
+    if (ctx.keep('device.attention', i.device, problem)) continue;
+    const data = { type: 'device.attention', problem, ...(i.deviceKind ? { kind: i.deviceKind } : {}) };
+    ctx.raise('device.attention', i.gateway, i.device, problem, data);
+  }
 }
 
 function onGateway(ctx: Ctx, i: Extract<RuleInput, { kind: 'gateway' }>): void {

@@ -230,6 +230,8 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
               ...(deviceKind ? { deviceKind } : {}),
               online: value.online,
               since: typeof value.since === 'number' ? value.since : change.ts,
+              ...(value.condition === 'auth-failed' ? { condition: 'auth-failed' as const } : {}),
+              ...(Array.isArray(value.warnings) ? { warnings: (value.warnings as Array<{ code?: unknown }>).map((w) => String(w.code)) } : {}),
             });
           } else if (change.kind === 'gateway' && typeof value.online === 'boolean') {
             const outbox = value.outbox as { pressure?: boolean } | undefined;

@@ -105,6 +105,7 @@ export const RulesSchema = z
       .prefault({})
       .describe('gateway.offline: a gateway stays offline'),
     'gateway.pressure': rule(2, 'gateway.pressure: the gateway outbox is dropping routine events'),
+    'device.attention': rule(1, 'device.attention: a device needs an installer (refuses the credentials, or misbehaves, e.g. answers PullMessages at once)'),
   })
   .strict()
   .prefault({})

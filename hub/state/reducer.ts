@@ -128,6 +128,9 @@ function gatewayOf(es: EstateState, gateway: string, now: number): GatewayState 
   return gw;
 }
 
+/** What of a device's details a screen shows besides online/offline, to tell whether they changed. */
+const detailsKey = (d: DeviceState): string => JSON.stringify([d.condition, d.error, d.info, d.warnings]);
+
 /** Record an observation of a device; the declared state follows once the hysteresis allows. */
 function observe(es: EstateState, dev: DeviceState, online: boolean, reason: string, now: number, opts: Opts, out: Out): void {
   if (!online) dev.reason = reason;
@@ -175,6 +178,14 @@ function onEvent(state: LiveState, es: EstateState, e: RbEvent, now: number, opt
   }
   const dev = deviceOf(state, es, e.gateway, e.device, now, opts);
   if (!dev) return;
+  if (e.type === 'device.offline' || e.type === 'device.online') {
+    const condition = e.type === 'device.offline' && e.data.state === 'auth-failed' ? 'auth-failed' : undefined;
+    if (condition !== dev.condition) {
+      dev.condition = condition;
+      if (e.type === 'device.offline') dev.error = e.data.reason;
+      out.add(es, 'device', dev.device, deviceView(dev));
+    }
+  }
   if (e.type === 'device.offline') observe(es, dev, false, e.data.reason ?? 'device.offline', now, opts, out);
   else if (e.ts >= now - opts.offlineAfterMs) {
     // A fresh event proves the device is up; a replayed old one proves nothing about now.
@@ -268,7 +279,15 @@ function onStatus(state: LiveState, es: EstateState, s: GatewayStatus, now: numb
     if (health.lastSeen !== undefined) dev.lastSeen = Math.max(dev.lastSeen ?? 0, health.lastSeen);
     if (health.name !== undefined) dev.name = health.name;
     if (health.kind !== undefined) dev.kind = health.kind;
-    observe(es, dev, health.online, 'status', now, opts, out);
+    const before = detailsKey(dev);
+    dev.condition = health.state === 'auth-failed' ? 'auth-failed' : undefined;
+    dev.error = health.error;
+    if (health.info !== undefined) dev.info = health.info;
+    dev.warnings = health.warnings;
+    const shown = dev.online;
+    observe(es, dev, health.online, health.state === 'auth-failed' ? 'auth-failed' : 'status', now, opts, out);
+    // Details are news of their own (auth-failed, a warning, the firmware), hysteresis or not.
+    if (detailsKey(dev) !== before && shown === dev.online) out.add(es, 'device', dev.device, deviceView(dev));
   }
 }
 

@@ -80,7 +80,21 @@ export interface DeviceState {
   reason?: string | undefined;
   /** Last contact: from gateway status `lastSeen` or a fresh event (ms). */
   lastSeen?: number | undefined;
+  /**
+   * Shown at once, without hysteresis: the device answers but refuses the gateway's credentials
+   * (gateway status `state`, or a device.offline event with state auth-failed); a device.online ends it.
+   */
+  condition?: 'auth-failed' | undefined;
+  /** The gateway's last error for the device, one line (status `error`). */
+  error?: string | undefined;
+  /** Make, model and firmware as the device reports them (status `info`). */
+  info?: DeviceInfo | undefined;
+  /** Misbehaviour the gateway works around (status `warnings`). */
+  warnings?: DeviceWarning[] | undefined;
 }
+
+export type DeviceInfo = NonNullable<GatewayStatus['devices']>[string]['info'];
+export type DeviceWarning = NonNullable<NonNullable<GatewayStatus['devices']>[string]['warnings']>[number];
 
 export type DoorValue = 'open' | 'closed' | 'forced' | 'held';
 export interface DoorState {

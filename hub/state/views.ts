@@ -28,6 +28,10 @@ export const deviceView = (d: DeviceState) => ({
   since: d.since,
   lastSeen: d.lastSeen,
   reason: d.online === false ? d.reason : undefined,
+  condition: d.condition,
+  error: d.condition || d.online === false ? d.error : undefined,
+  info: d.info,
+  warnings: d.warnings?.length ? d.warnings : undefined,
   /** The observation waiting out its hysteresis, if any. */
   pending: d.online !== null && d.observed !== d.online ? { online: d.observed, since: d.observedSince } : undefined,
 });

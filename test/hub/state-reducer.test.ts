@@ -244,3 +244,32 @@ describe('device names and kinds', () => {
     expect(h.es().devices.get('cam-1')?.name).toBeUndefined();
   });
 });
+
+describe('device details: auth-failed, make and model, warnings', () => {
+  const info = { manufacturer: 'Hikvision', model: 'DS-2CD2T47', firmware: 'V5.7.3' };
+  it('shows auth-failed at once from the status (the offline declaration still waits its hysteresis) and clears with device.online', () => {
+    const h = harness();
+    h.feed(status({ devices: { 'gate-1': { online: true, state: 'online', info } } }));
+    expect(h.of('device').at(-1)?.value).toMatchObject({ online: true, info });
+    vi.advanceTimersByTime(1000);
+    h.feed(status({ devices: { 'gate-1': { online: false, state: 'auth-failed', error: 'GetDeviceInformation: refused', info } } }));
+    expect(h.of('device').at(-1)?.value).toMatchObject({ online: true, condition: 'auth-failed', error: 'GetDeviceInformation: refused' });
+    const count = h.of('device').length;
+    // The same status again is no news.
+    h.feed(status({ devices: { 'gate-1': { online: false, state: 'auth-failed', error: 'GetDeviceInformation: refused', info } } }));
+    expect(h.of('device')).toHaveLength(count);
+    vi.advanceTimersByTime(opts.offlineAfterMs);
+    expect(h.of('device').at(-1)?.value).toMatchObject({ online: false, condition: 'auth-failed', reason: 'auth-failed' });
+    h.feed(ev('device.online', {}));
+    expect(h.of('device').at(-1)?.value).toMatchObject({ condition: undefined });
+  });
+
+  it('takes auth-failed from a device.offline event too, and shows a warning and the firmware', () => {
+    const h = harness();
+    h.feed(ev('device.offline', { reason: 'HTTP 401', state: 'auth-failed' }));
+    expect(h.es().devices.get('gate-1')).toMatchObject({ condition: 'auth-failed', error: 'HTTP 401' });
+    const warnings = [{ code: 'pull-early' as const, message: 'answers PullMessages at once', since: T0 }];
+    h.feed(status({ devices: { 'gate-1': { online: true, state: 'online', info, warnings } } }));
+    expect(h.of('device').at(-1)?.value).toMatchObject({ condition: undefined, warnings, info });
+  });
+});

@@ -7,6 +7,12 @@ export interface Tile {
   name?: string;
   kind: 'gate' | 'barrier' | 'camera' | 'device';
   online: boolean | null;
+  /** 'auth-failed': reachable but refusing the gateway's credentials; an installer must fix the config. */
+  condition?: 'auth-failed';
+  /** "Hikvision DS-2CD2T47 · V5.7.3", when the device told the gateway. */
+  model?: string;
+  /** Codes of the misbehaviour the gateway works around (e.g. pull-early). */
+  warnings: string[];
   doors: DoorView[];
   barriers: BarrierView[];
   camera?: CameraView;
@@ -68,8 +74,15 @@ export function tiles(view: EstateStateView): Tile[] {
       let level: Tile['level'] = 'ok';
       if (doors.some((d) => d.state === 'open') || camera?.motion) level = 'warn';
       if (doors.some((d) => d.state === 'forced' || d.state === 'held') || barriers.some((b) => b.state === 'fault') || camera?.tamper || camera?.signalLoss) level = 'alarm';
-      if (online === false) level = 'off';
-      return { id, ...(dev?.name ? { name: dev.name } : {}), kind, online, doors, barriers, ...(camera ? { camera } : {}), level };
+      if (online === false || dev?.condition) level = 'off';
+      const model = [dev?.info?.manufacturer, dev?.info?.model].filter(Boolean).join(' ');
+      const firmware = dev?.info?.firmware;
+      return {
+        id, ...(dev?.name ? { name: dev.name } : {}), kind, online, doors, barriers, ...(camera ? { camera } : {}), level,
+        ...(dev?.condition ? { condition: dev.condition } : {}),
+        ...(model || firmware ? { model: [model, firmware].filter(Boolean).join(' · ') } : {}),
+        warnings: (dev?.warnings ?? []).map((w) => w.code),
+      };
     })
     .sort((a, b) => order[a.kind] - order[b.kind] || a.id.localeCompare(b.id));
 }

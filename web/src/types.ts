@@ -108,6 +108,11 @@ export interface DeviceView {
   since: number;
   lastSeen?: number;
   reason?: string;
+  /** The device answers but refuses the gateway's credentials (shown at once, before the offline delay). */
+  condition?: 'auth-failed';
+  error?: string;
+  info?: { manufacturer?: string; model?: string; firmware?: string; serial?: string };
+  warnings?: Array<{ code: string; message: string; since: number }>;
 }
 export interface DoorView {
   device: string;

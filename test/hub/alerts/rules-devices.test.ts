@@ -195,3 +195,33 @@ describe('remembered alerts', () => {
     expect(Object.values(en.memory.estates[E]!.active).map((a) => a.rule)).toEqual(['door.forced']);
   });
 });
+
+describe('device.attention', () => {
+  const dev = (over: Record<string, unknown> = {}) =>
+    ({ kind: 'device', estate: E, gateway: GW, device: 'cam-1', deviceKind: 'onvif-camera', online: false, since: DAY, ...over }) as const;
+
+  it('raises once for a camera refusing the credentials, not camera.offline, and clears when the login works', () => {
+    const en = new Engine({ clearAfterS: 0 });
+    expect(en.feed(dev({ condition: 'auth-failed' }), DAY)).toMatchObject([
+      { type: 'raise', rule: 'device.attention', device: 'cam-1', key: 'auth-failed', severity: 1, data: { problem: 'auth-failed', kind: 'onvif-camera' } },
+    ]);
+    // The same input again (a status heartbeat) is the same episode.
+    expect(en.feed(dev({ condition: 'auth-failed' }), DAY + 30 * S)).toEqual([]);
+    en.runUntil(DAY + 3600 * S);
+    expect(en.raises().map((a) => a.rule)).toEqual(['device.attention']);
+    expect(en.feed(dev({ online: true }), DAY + 3601 * S)).toMatchObject([{ type: 'clear', rule: 'device.attention', key: 'auth-failed' }]);
+  });
+
+  it('raises for a pull-early warning on an online camera, one alert per problem, and clears with the warning', () => {
+    const en = new Engine({ clearAfterS: 0 });
+    expect(en.feed(dev({ online: true, warnings: ['pull-early'] }), DAY)).toMatchObject([{ rule: 'device.attention', key: 'pull-early' }]);
+    expect(en.feed(dev({ online: true, warnings: ['pull-early'], condition: 'auth-failed' }), DAY + S)).toMatchObject([{ rule: 'device.attention', key: 'auth-failed' }]);
+    const cleared = en.feed(dev({ online: true }), DAY + 2 * S);
+    expect(cleared.map((a) => [a.type, a.key]).sort()).toEqual([['clear', 'auth-failed'], ['clear', 'pull-early']]);
+  });
+
+  it('an access gate in auth-failed raises it too; switched off, nothing', () => {
+    expect(new Engine().feed(dev({ device: 'gate-1', deviceKind: 'access-gate', condition: 'auth-failed' }), DAY)).toMatchObject([{ rule: 'device.attention', device: 'gate-1' }]);
+    expect(new Engine({ rules: { 'device.attention': { enabled: false } } }).feed(dev({ condition: 'auth-failed' }), DAY)).toEqual([]);
+  });
+});

@@ -200,12 +200,23 @@ function DeviceTile(props: { tile: Tile; occupancy: number }) {
     <article class={`tile lvl-${tile.level}`} data-device={tile.id}>
       <header>
         <span class="kind">{t(`kind.${tile.kind}` as MessageKey)}</span>
-        <span class={`dot ${tile.online === false ? 'bad' : tile.online ? 'ok' : 'unknown'}`}>
-          {tile.online === false ? t('dev.offline') : tile.online ? t('dev.online') : t('dev.unknown')}
-        </span>
+        {tile.condition === 'auth-failed' ? (
+          <span class="dot bad" data-condition="auth-failed" title={t('dev.authFailed.hint')}>
+            {t('dev.authFailed')}
+          </span>
+        ) : (
+          <span class={`dot ${tile.online === false ? 'bad' : tile.online ? 'ok' : 'unknown'}`}>
+            {tile.online === false ? t('dev.offline') : tile.online ? t('dev.online') : t('dev.unknown')}
+          </span>
+        )}
       </header>
       <h3>{tile.name ?? tile.id}</h3>
-      {tile.name && <p class="muted id">{tile.id}</p>}
+      {(tile.name || tile.model) && <p class="muted id">{[tile.name ? tile.id : '', tile.model ?? ''].filter(Boolean).join(' · ')}</p>}
+      {tile.warnings.map((w) => (
+        <p key={w} class="cond warn" data-warning={w}>
+          {tOr('dev.warning', w)}
+        </p>
+      ))}
       {tile.doors.map((d) => (
         <p key={d.door} class={`cond door-${d.state}`}>
           {t('door.n', { n: d.door })}: {tOr('door', d.state)}
