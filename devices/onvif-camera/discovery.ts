@@ -20,6 +20,14 @@ export interface DiscoverOptions {
   targets?: ReadonlyArray<{ address: string; port: number }>;
   /** Local address to bind (default any). */
   bind?: string;
+  /**
+   * Local IPv4 addresses to send a multicast probe out of, one copy each (IP_MULTICAST_IF). Default:
+   * the system's choice, the route to 239.255.255.250, which on a gateway with an uplink and a camera
+   * LAN is often the uplink.
+   */
+  interfaces?: readonly string[];
+  /** Told of an answer to our probe whose XAddrs all lie outside `subnets` (so it is not returned). */
+  outside?: (camera: DiscoveredCamera) => void;
 }
 
 export interface DiscoveredCamera {
@@ -32,7 +40,8 @@ export interface DiscoveredCamera {
   from: string;
 }
 
-const MULTICAST = { address: '239.255.255.250', port: 3702 };
+/** WS-Discovery's IPv4 multicast group and port (WS-Discovery 2005/04, ad hoc mode; ONVIF Core Spec §7.3). */
+export const WS_DISCOVERY_MULTICAST = { address: '239.255.255.250', port: 3702 } as const;
 const MAX_DATAGRAM = 16 * 1024;
 
 /** "192.168.1.0/24" → a test for IPv4 addresses. Throws on a malformed block. */
@@ -72,13 +81,18 @@ export async function discover(o: DiscoverOptions): Promise<DiscoveredCamera[]> 
     if (text(path(doc, 'Envelope', 'Header', 'RelatesTo')) !== messageId) return; // not an answer to our probe
     for (const match of asList(path(doc, 'Envelope', 'Body', 'ProbeMatches', 'ProbeMatch')).slice(0, 16)) {
       const endpoint = text(path(match, 'EndpointReference', 'Address'));
-      const xaddrs = (text(path(match, 'XAddrs')) ?? '').split(/\s+/).filter((x) => {
+      const urls = (text(path(match, 'XAddrs')) ?? '').split(/\s+/).filter((x) => {
         if (!URL.canParse(x)) return false;
         const u = new URL(x);
-        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && allowed(u.hostname);
-      });
-      if (!endpoint || xaddrs.length === 0) continue;
+        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username;
+      }).slice(0, 8);
+      const xaddrs = urls.filter((x) => allowed(new URL(x).hostname));
+      if (!endpoint) continue;
       const scopes = (text(path(match, 'Scopes')) ?? '').split(/\s+/).filter(Boolean).slice(0, 32);
+      if (xaddrs.length === 0) {
+        if (urls.length > 0 && !found.has(endpoint)) o.outside?.({ endpoint, xaddrs: urls, scopes, from: rinfo.address });
+        continue;
+      }
       const prev = found.get(endpoint);
       found.set(endpoint, { endpoint, xaddrs: [...new Set([...(prev?.xaddrs ?? []), ...xaddrs])], scopes, from: rinfo.address });
     }
@@ -90,7 +104,24 @@ export async function discover(o: DiscoverOptions): Promise<DiscoveredCamera[]> 
   socket.on('error', () => undefined); // late ICMP errors from unreachable targets: nothing to do
   try {
     const probe = Buffer.from(probeMessage(messageId));
-    for (const t of o.targets ?? [MULTICAST]) socket.send(probe, t.port, t.address);
+    const sent = (t: { address: string; port: number }): Promise<void> =>
+      new Promise((resolve) => socket.send(probe, t.port, t.address, () => resolve()));
+    for (const t of o.targets ?? [WS_DISCOVERY_MULTICAST]) {
+      if (t.address !== WS_DISCOVERY_MULTICAST.address || !o.interfaces?.length) {
+        await sent(t);
+        continue;
+      }
+      // One copy out of each interface; the option is read when the datagram goes out, so each send
+      // is awaited before the next interface is set.
+      for (const local of o.interfaces) {
+        try {
+          socket.setMulticastInterface(local);
+        } catch {
+          continue; // the address went away since the caller listed it
+        }
+        await sent(t);
+      }
+    }
     await new Promise((resolve) => setTimeout(resolve, o.timeoutMs));
   } finally {
     socket.close();
