@@ -242,6 +242,12 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
       } catch (err) {
         if (!running) return;
         counts.pullErrors += 1;
+        // The pull point refused our login (the password was changed on the camera): that is the
+        // device's state, not a pull-point problem; the health poll ends it when the login works.
+        if (isAuth(err)) {
+          await authFailed(err);
+          continue;
+        }
         log.warn({ err: note(err) }, 'onvif pull failed; subscribing again');
         sub = undefined; // unknown/expired pull point, garbage or network: start a fresh one
         await sleep(backoff);

@@ -79,6 +79,8 @@ export interface OnvifSimulator {
   setPullMode(mode: 'hold' | 'immediate'): void;
   /** PullMessages requests answered so far. */
   pulls(): number;
+  /** Change the device account's password (as someone at the camera's web page would). */
+  setPassword(password: string): void;
   ptz(): PtzState;
   executions(): PtzExecution[];
   snapshots(): number;
@@ -100,7 +102,9 @@ const PATHS = { device: '/onvif/device_service', media: '/onvif/media_service', 
 export function createOnvifSimulator(o: OnvifSimulatorOptions): OnvifSimulator {
   let offsetMs = o.clockOffsetMs ?? 0;
   const now = (): number => Date.now() + offsetMs;
-  const verifier = createVerifier({ username: o.username, password: o.password, windowMs: o.createdWindowMs ?? 30_000 });
+  // The verifier reads the account on every request, so setPassword() takes effect at once.
+  const account = { username: o.username, password: o.password, windowMs: o.createdWindowMs ?? 30_000 };
+  const verifier = createVerifier(account);
   const maxWait = o.maxPullWaitMs ?? 60_000;
   const snapshotPath = `/onvif/snapshot/${randomBytes(8).toString('hex')}.jpg`;
   const presets: SimPreset[] = [{ token: '1', name: 'Gate' }, { token: '2', name: 'Car park' }];
@@ -307,6 +311,7 @@ export function createOnvifSimulator(o: OnvifSimulatorOptions): OnvifSimulator {
     garbageNext: (n) => void (garbage = n),
     setPullMode: (mode) => void (pullMode = mode),
     pulls: () => pulls,
+    setPassword: (password) => void (account.password = password),
     ptz: () => ({ ...ptz, velocity: { ...ptz.velocity } }),
     executions: () => [...log],
     snapshots: () => snapshots,

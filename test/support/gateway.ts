@@ -46,8 +46,7 @@ export async function startGatewayInProcess(raw: Record<string, unknown>): Promi
 }
 
 /** Run `red-butler gateway --config` as its own process; resolves once its push port answers. */
-export async function startGatewayProcess(dir: string, raw: Record<string, unknown>, pushPort: number) {
-  const file = join(dir, `gateway-${Date.now()}.yaml`);
+export async function startGatewayProcess(dir: string, raw: Record<string, unknown>, pushPort: number, file = join(dir, `gateway-${Date.now()}.yaml`)) {
   writeFileSync(file, stringify({ ...raw, devicePush: { host: '127.0.0.1', port: pushPort } }));
   const proc = startCli(['gateway', '--config', file]);
   const deadline = Date.now() + 15_000;
