@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { logLevelOption } from './util.js';
+import { registerSimulateCameraCommand } from './simulate-camera.js';
 import { resolvePlan } from './scenarios/plan.js';
 import { runScenario, type Summary } from './scenarios/runner.js';
 import { SCENARIOS, type ScenarioName } from './scenarios/scenarios.js';
@@ -97,8 +98,8 @@ Example:
 `;
 
 export function registerSimulateCommand(program: Command): void {
-  program
-    .command('simulate')
+  const simulate = program.command('simulate');
+  simulate
     .description('simulate estates: access gates, barriers and cameras sending realistic traffic to real gateways')
     .option('--gateway-url <urls>', "each estate's gateway push listener, comma-separated, optionally named: [estate=]http://host:port")
     .option('--plan <file>', 'JSON/YAML plan of estates, gateway URLs and devices (instead of --gateway-url)')
@@ -131,4 +132,5 @@ export function registerSimulateCommand(program: Command): void {
         process.exitCode = 2;
       }
     });
+  registerSimulateCameraCommand(simulate);
 }

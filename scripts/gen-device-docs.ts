@@ -16,6 +16,7 @@ export function renderDeviceDocs(): string {
     '',
     'Each device in a gateway config names a `driver` and gives its `options`. The gateway checks the',
     'options against the schema below when it loads the config (`red-butler gateway --check-config FILE`).',
+    'ONVIF cameras can be found on the LAN, with ready entries: see [Discovering cameras](#discovering-cameras).',
     '',
   ];
   for (const factory of [...driverRegistry.values()].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -26,8 +27,83 @@ export function renderDeviceDocs(): string {
     out.push('', ...TABLE_HEAD, ...optionRows(toJsonSchema(factory.options), false));
     out.push('');
   }
+  out.push(DISCOVERING);
   return out.join('\n');
 }
+
+/** Hand-written: how an installer finds ONVIF cameras (cli/discover.ts). The sample is from a run against two simulated cameras (`simulate camera`) on a test LAN. */
+const DISCOVERING = `## Discovering cameras
+
+\`red-butler discover\` finds the ONVIF cameras on the LAN of the machine it runs on (run it on the
+gateway), tells their make, model and firmware, checks a user and password on each, and prints
+\`devices:\` entries for the gateway config.
+
+\`\`\`sh
+red-butler discover [--timeout 3] [--subnet CIDR]... [--username U] [--password P | env RB_DISCOVER_PASSWORD] [--yaml | --json]
+\`\`\`
+
+1. It sends one WS-Discovery Probe for ONVIF devices (\`dn:NetworkVideoTransmitter\`) to
+   239.255.255.250:3702, one copy out of each local interface with an address in the subnets, and
+   collects answers for \`--timeout\` seconds (default 3).
+2. Only answers whose device service URL lies in the subnets are kept: by default the subnets of this
+   machine's IPv4 interfaces except loopback (127.0.0.0/8 only when there is no other, for simulated
+   cameras). \`--subnet\` (repeatable, or comma-separated) replaces them. An answer from elsewhere, such
+   as a new camera still on its factory address, is named on stderr with a \`--subnet\` hint.
+3. Each camera is asked for its clock (GetSystemDateAndTime, open to anyone), then with \`--username\`
+   for its device information (GetDeviceInformation, ONVIF Core Spec §8.3.1), signed with that user
+   (WS-UsernameToken digest, the clock offset applied). That is one login attempt per camera, so a
+   wrong password does not lock a camera out. Without credentials, or when they are refused, it asks
+   once more anonymously; most cameras refuse, and make and model show as \`?\`.
+
+Output: a table on stdout, progress on stderr. Exit code 0 when at least one camera answered, 1 when
+none did, 2 on a usage error (bad \`--subnet\`, \`--yaml\` with \`--json\`...).
+
+\`\`\`text
+$ red-butler discover --username admin --password cam-pass-1
+discover: probing 239.255.255.250:3702 from 192.168.1.2 for 3 s; accepting cameras in 192.168.1.0/24…
+discover: 2 camera(s) answered; asking each for its clock and device information…
+地址 address                              厂商 make  型号 model  固件 firmware  序列号 serial  时钟 clock  凭据 credentials
+http://192.168.1.64/onvif/device_service  RedButler  SIM-PTZ-1   V5.7.3         RB0001         0 s         ok
+http://192.168.1.65/onvif/device_service  ?          ?           ?              ?              -612 s      refused: wrong user or password
+
+? 未知 unknown: the camera tells its make and model only to a user it accepts
+http://192.168.1.65/onvif/device_service: 时钟偏差 the camera clock is off by -612 s; the gateway copes, but set NTP on the camera
+\`\`\`
+
+The credentials column says \`ok\`, \`refused: wrong user or password\`, \`not checked: no --username\`,
+\`unreachable: …\` (the camera answered the probe but not HTTP) or \`error: …\`.
+
+\`--yaml\` prints entries to paste under \`devices:\` (\`--json\`: one JSON document with everything above).
+The password given to \`discover\` is never printed: each entry holds the placeholder
+\`<camera password>\`, to be replaced (the gateway would try it literally and report the camera
+\`auth-failed\`). Ids are made from the address; rename them before the gateway first runs, as they
+are part of the MQTT topics.
+
+\`\`\`yaml
+devices:
+  # RedButler, SIM-PTZ-1, firmware V5.7.3, serial RB0001; credentials: ok
+  - id: cam-192-168-1-64
+    name: RedButler-SIM
+    driver: onvif
+    options:
+      address: http://192.168.1.64/onvif/device_service
+      username: admin
+      password: <camera password>
+\`\`\`
+
+Good to know:
+
+- Pass the password in \`RB_DISCOVER_PASSWORD\` rather than \`--password\`: it stays out of the shell
+  history and the process list.
+- WS-Discovery does not cross routers: a camera on another VLAN or subnet is not found. Add it by its
+  address (\`http://<ip>/onvif/device_service\`).
+- Many cameras ship with ONVIF off, or with ONVIF users apart from their web users (Hikvision:
+  Configuration → Network → Advanced Settings → Integration Protocol). A camera that is found but
+  refuses a user that works in its web page usually needs that ONVIF user.
+- Try it without hardware: \`red-butler simulate camera --host <this machine's LAN address> --username admin\`
+  (password in \`RB_SIM_CAMERA_PASSWORD\`) runs a simulated camera that answers probes on
+  239.255.255.250:3702.
+`;
 
 const target = new URL('../docs/devices.md', import.meta.url);
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {

@@ -81,10 +81,11 @@ export async function discover(o: DiscoverOptions): Promise<DiscoveredCamera[]> 
     if (text(path(doc, 'Envelope', 'Header', 'RelatesTo')) !== messageId) return; // not an answer to our probe
     for (const match of asList(path(doc, 'Envelope', 'Body', 'ProbeMatches', 'ProbeMatch')).slice(0, 16)) {
       const endpoint = text(path(match, 'EndpointReference', 'Address'));
-      const urls = (text(path(match, 'XAddrs')) ?? '').split(/\s+/).filter((x) => {
-        if (!URL.canParse(x)) return false;
+      // Kept normalised (href): one spelling per URL, and what the CLI prints is percent-encoded.
+      const urls = (text(path(match, 'XAddrs')) ?? '').split(/\s+/).flatMap((x) => {
+        if (!URL.canParse(x)) return [];
         const u = new URL(x);
-        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username;
+        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username ? [u.href] : [];
       }).slice(0, 8);
       const xaddrs = urls.filter((x) => allowed(new URL(x).hostname));
       if (!endpoint) continue;

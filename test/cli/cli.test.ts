@@ -9,7 +9,7 @@ const dir = mkdtempSync(join(tmpdir(), 'rb-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('red-butler CLI', () => {
-  it.each([[[]], [['hub']], [['hub', 'gateway', 'add']], [['gateway']], [['simulate']], [['demo']]])(
+  it.each([[[]], [['hub']], [['hub', 'gateway', 'add']], [['gateway']], [['simulate']], [['simulate', 'camera']], [['demo']], [['discover']]])(
     '%j --help explains the command',
     async (args) => {
       const r = await runCli([...args, '--help']);
@@ -17,6 +17,19 @@ describe('red-butler CLI', () => {
       expect(r.stdout).toMatch(/^Usage: red-butler/);
     },
   );
+
+  it('an unknown command says so, suggests the nearest one and exits 2 (a usage error)', async () => {
+    const r = await runCli(['foo']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error: unknown command 'foo'");
+    expect(r.stdout).toBe('');
+    const typo = await runCli(['discovr']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('(Did you mean discover?)');
+    const option = await runCli(['hub', '--no-such-flag']);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain("unknown option '--no-such-flag'");
+  });
 
   it('hub and demo take --http-port, --mqtt-port and --data-dir', async () => {
     for (const cmd of ['hub', 'demo']) {

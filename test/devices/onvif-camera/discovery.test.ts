@@ -48,6 +48,14 @@ describe('WS-Discovery', () => {
     expect(await discover({ subnets: ['192.168.0.0/16'], timeoutMs: 200, targets })).toEqual([]);
   });
 
+  it('tells the caller of answers whose XAddrs are all outside the subnets', async () => {
+    const ignored: string[] = [];
+    const targets = [sim.discoveryPort(), outside.port].map((port) => ({ address: '127.0.0.1', port }));
+    const found = await discover({ subnets: ['127.0.0.0/8'], timeoutMs: 300, targets, outside: (c) => ignored.push(...c.xaddrs) });
+    expect(found).toHaveLength(1);
+    expect(ignored).toEqual(['http://10.9.9.9/onvif/device_service']);
+  });
+
   it('an offline device does not answer', async () => {
     sim.goOffline();
     try {
