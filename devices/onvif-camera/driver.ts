@@ -25,7 +25,7 @@ import { OnvifError } from './soap-client.js';
  * turns notifications into camera.* events, and a health poll with hysteresis emits device.offline /
  * device.online.
  *
- * Health means usable: GetSystemDateAndTime needs no login (Core Spec §8.3.1) and GetServices /
+ * Health means usable: GetSystemDateAndTime needs no login (Core Spec, access class PRE_AUTH) and GetServices /
  * GetCapabilities often need none either, so a camera refusing our credentials used to look online.
  * Every poll therefore ends with GetDeviceInformation, which needs a login (READ_SYSTEM class); a
  * refusal puts the device in `auth-failed` at once (the clock was synced just before, so it is not a

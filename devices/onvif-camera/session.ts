@@ -74,7 +74,7 @@ export class OnvifSession {
     });
   }
 
-  /** GetSystemDateAndTime, unauthenticated (Core Spec §8.3.1); updates and returns the clock offset. */
+  /** GetSystemDateAndTime, unauthenticated (Core Spec, "GetSystemDateAndTime", access class PRE_AUTH); updates and returns the clock offset. */
   async syncClock(signal?: AbortSignal): Promise<number> {
     const sent = Date.now();
     const res = await this.call({ url: this.o.address, ns: NS.tds, op: 'GetSystemDateAndTime', signal });

@@ -38,7 +38,7 @@ function dateTime(ms: number): string {
   );
 }
 
-/** Device service, GetSystemDateAndTime (Core Spec §8.3.1 "Get system date and time"). */
+/** Device service, GetSystemDateAndTime (Core Spec, access class PRE_AUTH: answered without a login). */
 export function systemDateAndTime(deviceMs: number): string {
   const local = deviceMs + 8 * 3_600_000; // the simulated camera sits in China Standard Time
   return (
