@@ -27,9 +27,42 @@ export function renderDeviceDocs(): string {
     out.push('', ...TABLE_HEAD, ...optionRows(toJsonSchema(factory.options), false));
     out.push('');
   }
-  out.push(DISCOVERING);
+  out.push(STATES, DISCOVERING);
   return out.join('\n');
 }
+
+/** Hand-written: what a device's state means (devices/types.ts DeviceHealth) and how each driver decides it. */
+const STATES = `## Device states
+
+Every device is in one of three states, in the gateway status, its \`/healthz\`, at the hub and on the
+command-center screen:
+
+| state | screen | meaning | what to do |
+|---|---|---|---|
+| \`online\` | 在线 / online | an authenticated call to the device succeeded lately | — |
+| \`offline\` | 离线 / offline | the device does not answer | power, cable, address |
+| \`auth-failed\` | 认证失败 / login refused | the device answers but refuses the configured user or password | fix \`username\` / \`password\` in the gateway config, then \`kill -HUP <gateway pid>\` (or restart it) |
+
+How each driver tells:
+
+- \`onvif\`: every \`pollMs\` GetSystemDateAndTime (no login, for the clock), then GetDeviceInformation
+  (login; also gives make, model and firmware, shown at the hub). A refusal there or on the pull point is
+  \`auth-failed\` at once; offline and back online wait \`offlineAfterFails\` / \`onlineAfterOks\` polls.
+- \`hikvision-isapi\`, \`hikvision-anpr\`: online while the device pushes (within \`offlineAfterMs\`). With
+  \`address\` and \`username\` set, also \`GET /ISAPI/System/deviceInfo\` with Digest every \`healthPollMs\`:
+  401/403 is \`auth-failed\` (a door command would fail the same way), an answer counts as online and gives
+  the model and firmware.
+- \`zkteco-adms\`: online while it polls the gateway; ADMS has no login to check.
+
+A device that works but misbehaves carries a warning. \`pull-early\`: the camera answers PullMessages at
+once instead of holding it up to \`pullTimeoutS\` (ONVIF Core §9.2); the gateway then waits at least 1 s
+between pulls, doubling to 8 s while it goes on, so the camera and the gateway are not hammered (events
+still arrive, up to 8 s late). \`auth-failed\` and warnings open a \`device.attention\` alert (severity 1) at
+the hub, one per device and problem, resolved when the problem ends.
+
+SIGHUP makes the gateway re-read its config file: devices that were added, removed or changed restart,
+the others keep running; other keys are logged as needing a restart; an invalid file changes nothing.
+`;
 
 /** Hand-written: how an installer finds ONVIF cameras (cli/discover.ts). The sample is from a run against two simulated cameras (`simulate camera`) on a test LAN. */
 const DISCOVERING = `## Discovering cameras
