@@ -99,6 +99,15 @@ export const HubConfigSchema = z
       .default(2_000)
       .describe('PUBLISH packets per second per gateway; over it the hub reads the gateway more slowly (delays, never drops) (env RB_MQTT_PUBLISH_RATE)'),
     mqttPublishBurst: z.coerce.number().int().min(1).default(10_000).describe('PUBLISH packets a gateway may send at once before its rate applies (env RB_MQTT_PUBLISH_BURST)'),
+    mqttMaxRetainedBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(64 * 1024)
+      .describe(
+        'Largest gateway status the broker keeps as the retained message of its status topic, the only topic it retains (one message per gateway); a bigger status is still ingested when valid, but not retained (env RB_MQTT_MAX_RETAINED_BYTES)',
+      ),
     mqttTlsPort: z.coerce.number().int().min(0).max(65535).default(8883).describe('MQTT over TLS port, used when tlsCert and tlsKey are set (env RB_MQTT_TLS_PORT)'),
     tlsCert: z.string().min(1).optional().describe('PEM certificate (chain) file for the MQTT TLS listener; set together with tlsKey (env RB_TLS_CERT)'),
     tlsKey: z.string().min(1).optional().describe('PEM private key file for the MQTT TLS listener (env RB_TLS_KEY)'),
@@ -131,6 +140,7 @@ const ENV: Record<string, keyof HubConfigInput> = {
   RB_MQTT_CONNECT_BURST_PER_IP: 'mqttConnectBurstPerIp',
   RB_MQTT_PUBLISH_RATE: 'mqttPublishRate',
   RB_MQTT_PUBLISH_BURST: 'mqttPublishBurst',
+  RB_MQTT_MAX_RETAINED_BYTES: 'mqttMaxRetainedBytes',
   RB_MQTT_TLS_PORT: 'mqttTlsPort',
   RB_TLS_CERT: 'tlsCert',
   RB_TLS_KEY: 'tlsKey',

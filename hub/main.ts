@@ -211,7 +211,13 @@ export function createHub(deps: HubDeps): Hub {
       started.push({ name: 'state', stop: () => state.stop() });
       commands.start();
       started.push({ name: 'commands', stop: async () => commands.stop() });
-      const stopSync = startRegistrySync({ registry, bus, disconnect: (e, g) => broker.disconnect(e, g), log: log.child({ module: 'hub.registry' }) });
+      const stopSync = startRegistrySync({
+        registry,
+        bus,
+        disconnect: (e, g) => broker.disconnect(e, g),
+        revoke: (e, g) => broker.revoke(e, g),
+        log: log.child({ module: 'hub.registry' }),
+      });
       started.push({ name: 'registry-sync', stop: async () => stopSync() });
       await broker.start();
       started.push({ name: 'broker', stop: () => broker.stop() });

@@ -107,6 +107,22 @@ export function createMetrics() {
       help: 'PUBLISH packets held back by the per-gateway rate limit (delayed, not dropped)',
       registers: [registry],
     }),
+    mqttRetainStripped: new Counter({
+      name: 'rb_mqtt_retain_stripped_total',
+      help: 'Gateway PUBLISHes with RETAIN 1 acknowledged but not retained, by topic kind and reason (topic: not a status topic; too-large: over mqttMaxRetainedBytes; dropped: ingest refused the payload; revoked: the gateway was revoked)',
+      labelNames: ['kind', 'reason'] as const,
+      registers: [registry],
+    }),
+    mqttRetainedMessages: new Gauge({
+      name: 'rb_mqtt_retained_messages',
+      help: 'Retained messages the broker holds (at most one per gateway: its status)',
+      registers: [registry],
+    }),
+    mqttRetainedBytes: new Gauge({
+      name: 'rb_mqtt_retained_bytes',
+      help: 'Payload bytes of the retained messages the broker holds',
+      registers: [registry],
+    }),
     mqttPublishDelaySeconds: new Counter({
       name: 'rb_mqtt_publish_delay_seconds_total',
       help: 'Total time PUBLISH packets were held back by the per-gateway rate limit',

@@ -11,6 +11,7 @@ import { startListeners, type Listeners } from './listeners.js';
 import { DEFAULT_BROKER_LIMITS, type BrokerLimits } from './options.js';
 import { PacketGuard } from './packet-guard.js';
 import { gatewayClientId, gatewayKey, topicProblem } from './policy.js';
+import { retainProblem, watchRetained, type NotRetained } from './retained.js';
 
 export interface BrokerDeps {
   host: string;
@@ -32,8 +33,13 @@ export interface Broker {
   tlsAddress(): { host: string; port: number } | null;
   /** Publish from the hub itself (commands), bypassing the gateway ACL. */
   publish(topic: string, payload: string, qos: 0 | 1): Promise<void>;
-  /** Close the connection of one gateway (e.g. its secret was revoked). */
+  /** Close the connection of one gateway (e.g. its secret was rotated). */
   disconnect(estate: string, gateway: string): void;
+  /**
+   * A gateway was revoked: close its connection and free what the broker keeps for it, its retained
+   * status (its Last Will, published as the connection closes, is then not retained either).
+   */
+  revoke(estate: string, gateway: string): Promise<void>;
 }
 
 type RbClient = Client & {
@@ -41,6 +47,8 @@ type RbClient = Client & {
   /** Its topic prefix and its publish-rate bucket, looked up once at CONNECT rather than per PUBLISH. */
   rbPrefix?: string;
   rbRate?: TokenBucket;
+  /** Set by revoke(): nothing this connection publishes is retained any more, its will included. */
+  rbRevoked?: boolean;
   /** Decided in preConnect, answered with this CONNACK code by authenticate. */
   refuse?: { returnCode: 2 | 3; reason: string; message: string };
 };
@@ -67,12 +75,15 @@ export function createBroker(deps: BrokerDeps): Broker {
   const sessionOwners = new Map<string, string>();
   const ackSeconds = metrics.ingestAck;
   /**
-   * Event PUBLISHes that ingest consumed in authorizePublish. No MQTT client can subscribe to an
-   * event topic (the ACL grants a gateway its own cmd topics only) and the hub reads events in
-   * process, so aedes's routing of each one after the PUBACK (retained check, offline-subscription
-   * lookup, topic-tree match, 'publish' event) has no receiver: skipped (measured: ~6 % of the hub's CPU per event).
+   * Gateway PUBLISHes that ingest consumed in authorizePublish: every one except a status to be
+   * retained (retained.ts). No MQTT client can subscribe to a gateway's topics (the ACL grants a
+   * gateway its own cmd topics only) and the hub reads them in process, so aedes's routing of each
+   * one after the PUBACK (retained store, offline-subscription lookup, topic-tree match, 'publish'
+   * event) has no receiver: skipped (measured: ~6 % of the hub's CPU per event). A payload ingest
+   * dropped is thus never routed nor retained.
    */
   const consumed = new WeakSet<object>();
+  const stripped = (kind: string, reason: NotRetained): void => metrics.mqttRetainStripped.inc({ kind, reason });
   const guardOf = (client: Client): PacketGuard | undefined => (client.conn instanceof PacketGuard ? client.conn : undefined);
 
   async function build(): Promise<Aedes> {
@@ -159,14 +170,33 @@ export function createBroker(deps: BrokerDeps): Broker {
           log.warn({ ...who, topic: packet.topic }, 'publish refused: outside the gateway\'s own prefix');
           return done(new Error('topic outside ACL'));
         }
-        // Consumed here, routed nowhere (see `consumed` below).
-        if (topic.kind === 'event' && !packet.retain) consumed.add(packet);
+        // Retained only: the gateway's own status, within the size cap, once ingest accepts it
+        // (retained.ts); any other RETAIN 1 is stripped, the PUBLISH acknowledged as usual.
+        let retain = false;
+        if (packet.retain) {
+          const problem = c.rbRevoked ? 'revoked' : retainProblem(topic, packet.payload.length, limits.maxRetainedBytes);
+          if (problem) {
+            packet.retain = false;
+            stripped(topic.kind, problem);
+          } else retain = true;
+        }
+        // Consumed here, routed nowhere (see `consumed` above).
+        if (!retain) consumed.add(packet);
         const store = (): void => {
           ingest
             .handle(who, topic, packet.payload as Buffer)
             .then((verdict) => {
               ackSeconds.observe((performance.now() - received) / 1000);
-              if (verdict.action === 'accept' || verdict.action === 'drop') return done(null);
+              if (verdict.action === 'accept') return done(null);
+              if (verdict.action === 'drop') {
+                // Acknowledged (a retry cannot fix it), never routed nor retained: a refused status
+                // leaves the last good one in place.
+                if (retain) {
+                  consumed.add(packet);
+                  stripped(topic.kind, 'dropped');
+                }
+                return done(null);
+              }
               log.warn({ ...who, topic: packet.topic, reason: verdict.reason }, `publish not acknowledged: ${verdict.message}`);
               done(new Error(verdict.message));
             })
@@ -216,8 +246,14 @@ export function createBroker(deps: BrokerDeps): Broker {
     // aedes calls broker.publish(packet, client, done) right after writing a QoS 1 PUBACK.
     (broker as unknown as { publish: typeof route }).publish = (packet, client, done) => {
       if (consumed.delete(packet)) return done?.(null);
+      // A status accepted for retaining whose gateway was revoked before its PUBACK was written.
+      if ((client as RbClient | null)?.rbRevoked) {
+        if ((packet as { retain?: boolean }).retain) stripped('status', 'revoked');
+        return done?.(null);
+      }
       route(packet, client, done);
     };
+    watchRetained((broker as unknown as { persistence: unknown }).persistence, { maxBytes: limits.maxRetainedBytes, metrics, log });
     broker.on('clientReady', (client) => {
       guardOf(client)?.connected();
       const who = (client as RbClient).rb;
@@ -245,6 +281,20 @@ export function createBroker(deps: BrokerDeps): Broker {
     return broker;
   }
 
+  /** The connected client of one gateway (aedes keeps connected clients by id, not in its typings). */
+  function clientOf(estate: string, gateway: string): RbClient | undefined {
+    const clients = (aedes as unknown as { clients?: Record<string, RbClient> } | undefined)?.clients;
+    const client = clients?.[clientIdFor(estate, gateway)];
+    return client?.rb?.estate === estate && client.rb.gateway === gateway ? client : undefined;
+  }
+
+  function publish(packet: { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean }): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!aedes) return reject(new Error('broker not started'));
+      aedes.publish({ cmd: 'publish', dup: false, ...packet }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
   return {
     async start() {
       const broker = await build();
@@ -257,18 +307,20 @@ export function createBroker(deps: BrokerDeps): Broker {
       await new Promise<void>((resolve) => (aedes ? aedes.close(() => resolve()) : resolve()));
     },
     publish(topic, payload, qos) {
-      return new Promise((resolve, reject) => {
-        if (!aedes) return reject(new Error('broker not started'));
-        aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, (err) =>
-          err ? reject(err) : resolve(),
-        );
-      });
+      return publish({ topic, payload: Buffer.from(payload), qos, retain: false });
     },
     disconnect(estate, gateway) {
-      // aedes keeps connected clients by id (not in its typings).
-      const clients = (aedes as unknown as { clients?: Record<string, RbClient> } | undefined)?.clients;
-      const client = clients?.[clientIdFor(estate, gateway)];
-      if (client?.rb?.estate === estate && client.rb.gateway === gateway) client.close();
+      clientOf(estate, gateway)?.close();
+    },
+    async revoke(estate, gateway) {
+      const client = clientOf(estate, gateway);
+      if (client) {
+        client.rbRevoked = true;
+        client.close();
+      }
+      // [MQTT-3.3.1-10], [MQTT-3.3.1-11]: a zero-byte retained PUBLISH removes the topic's retained
+      // message (and tells any subscriber); it passes through watchRetained, which updates the gauges.
+      if (aedes) await publish({ topic: topics.status(estate, gateway), payload: Buffer.alloc(0), qos: 0, retain: true });
     },
     address: () => listeners?.address() ?? { host: deps.host, port: deps.port },
     tlsAddress: () => listeners?.tlsAddress() ?? null,

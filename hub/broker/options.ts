@@ -12,6 +12,8 @@ export interface BrokerLimits {
   connectBurstPerIp: number;
   publishRate: number;
   publishBurst: number;
+  /** Largest retained message kept: a gateway's status (see retained.ts). */
+  maxRetainedBytes: number;
   /** MQTT over TLS listener; absent = plain TCP only. */
   tls?: { port: number; cert: Buffer; key: Buffer };
 }
@@ -42,6 +44,7 @@ export function brokerLimits(config: HubConfig): BrokerLimits {
     connectBurstPerIp: config.mqttConnectBurstPerIp,
     publishRate: config.mqttPublishRate,
     publishBurst: config.mqttPublishBurst,
+    maxRetainedBytes: config.mqttMaxRetainedBytes,
     ...(tls ? { tls } : {}),
   };
 }
@@ -56,4 +59,5 @@ export const DEFAULT_BROKER_LIMITS: BrokerLimits = {
   connectBurstPerIp: 200,
   publishRate: 2_000,
   publishBurst: 10_000,
+  maxRetainedBytes: 64 * 1024,
 };
