@@ -9,7 +9,7 @@ export * from './commands.js';
 export const DELIVERY = {
   event: { qos: 1, retain: false },
   status: { qos: 1, retain: true },
-  state: { qos: 1, retain: true },
+  state: { qos: 1, retain: false },
   cmd: { qos: 1, retain: false },
   'cmd/result': { qos: 1, retain: false },
 } as const;
