@@ -76,6 +76,8 @@ export type RequestOutcome = 'ok' | 'auth-failed' | 'timeout' | 'error';
 export interface DeviceMeter {
   /** One request (a SOAP call, an HTTP command or poll) to the device; `op` is a fixed name such as "PullMessages". */
   request(op: string, outcome: RequestOutcome): void;
+  /** One occurrence of a misbehaviour the driver works around (e.g. an early empty PullMessages answer). */
+  misbehaved?(code: DeviceWarning['code']): void;
 }
 
 /**

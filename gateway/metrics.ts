@@ -56,6 +56,12 @@ export function createGatewayMetrics(deps: GatewayMetricsDeps): GatewayMetrics {
     labelNames: ['device', 'state'] as const,
     registers,
   });
+  const misbehaviour = new Counter({
+    name: 'rb_gateway_device_misbehaviour_total',
+    help: 'Misbehaviour a device showed and the gateway worked around, by code (pull-early: a PullMessages answered at once with nothing)',
+    labelNames: ['device', 'code'] as const,
+    registers,
+  });
   const deviceWarnings = new Gauge({
     name: 'rb_gateway_device_warnings',
     help: 'Misbehaviours the gateway works around for a device (e.g. pull-early)',
@@ -142,6 +148,9 @@ export function createGatewayMetrics(deps: GatewayMetricsDeps): GatewayMetrics {
             else ops.add(op);
           }
           requests.inc({ device, op, outcome: OUTCOMES.has(outcome) ? outcome : 'error' });
+        },
+        misbehaved(code) {
+          misbehaviour.inc({ device, code: code === 'pull-early' ? code : 'other' });
         },
       };
     },

@@ -207,7 +207,9 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
     const started = Date.now();
     const messages = await session.pull(sub.address, stopping.signal);
     counts.pulls += 1;
+    const early = pacer.early;
     const pace = pacer.record({ elapsedMs: Date.now() - started, messages: messages.length });
+    if (pacer.early > early) ctx.meter?.misbehaved?.('pull-early');
     if (pace.change === 'raised') {
       const message = `answers PullMessages at once instead of holding it up to ${o.pullTimeoutS} s; pulls paced to at most 1/s`;
       warning = { code: 'pull-early', message, since: Date.now() };

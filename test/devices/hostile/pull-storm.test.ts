@@ -72,6 +72,8 @@ describe('a camera that answers PullMessages at once, beside an access gate', ()
     console.log(`pull storm: ${pulls} pulls in ${seconds.toFixed(1)} s (${(pulls / seconds).toFixed(2)}/s), event-loop p99 ${(p99 * 1000).toFixed(1)} ms, RSS growth ${(rssGrowth / MiB).toFixed(2)} MiB, ${serial} gate events`);
 
     expect(pulls / seconds).toBeLessThanOrEqual(1.1);
+    // Each early answer is counted (the warmup's three and the storm's).
+    expect(metricValue(text, 'rb_gateway_device_misbehaviour_total', { device: 'cam-1', code: 'pull-early' })).toBeGreaterThanOrEqual(3 + pulls - 1);
     expect(p99).toBeLessThan(0.05);
     expect(rssGrowth).toBeLessThan(5 * MiB);
     // Every gate event reached the hub, once.
