@@ -23,20 +23,8 @@ const dir = mkdtempSync(join(tmpdir(), 'rb-retained-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A QoS 1 PUBLISH with RETAIN 1: PUBACK (`acked`), the connection closed (`closed`), or neither in 10 s. */
-function publishRetained(client: MqttClient, topic: string, payload: string | Buffer): Promise<PublishOutcome> {
-  return new Promise((resolve) => {
-    if (!client.connected) return resolve('closed');
-    const finish = (outcome: PublishOutcome): void => {
-      clearTimeout(timer);
-      client.removeListener('close', onClose);
-      resolve(outcome);
-    };
-    const onClose = (): void => finish('closed');
-    const timer = setTimeout(() => finish('timeout'), 10_000);
-    client.once('close', onClose);
-    client.publish(topic, payload, { qos: 1, retain: true }, (err) => finish(err ? { error: err.message } : 'acked'));
-  });
-}
+const publishRetained = (client: MqttClient, topic: string, payload: string | Buffer): Promise<PublishOutcome> =>
+  publishOutcome(client, topic, payload, 10_000, { retain: true });
 
 function status(overrides: Partial<GatewayStatus> = {}): GatewayStatus {
   return { v: 1, estate: E, gateway: G, state: 'online', ts: Date.now(), reason: 'connected', version: '1.0.0', ...overrides };

@@ -214,6 +214,7 @@ export function publishOutcome(
   topic: string,
   payload: string | Buffer,
   timeoutMs = 5_000,
+  opts: { retain?: boolean } = {},
 ): Promise<PublishOutcome> {
   return new Promise((resolve) => {
     if (!client.connected) return resolve('closed');
@@ -225,7 +226,7 @@ export function publishOutcome(
     const onClose = (): void => finish('closed');
     const timer = setTimeout(() => finish('timeout'), timeoutMs);
     client.once('close', onClose);
-    client.publish(topic, payload, { qos: 1 }, (err) => finish(err ? { error: err.message } : 'acked'));
+    client.publish(topic, payload, { qos: 1, retain: opts.retain === true }, (err) => finish(err ? { error: err.message } : 'acked'));
   });
 }
 
