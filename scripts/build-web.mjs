@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:f
 import { basename } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { iconFiles } from './icons.mjs';
 
 /** Gzipped JavaScript budget (KiB). Preact + signals + socket.io-client + the views are ~35 KiB. */
 const JS_BUDGET_KIB = 120;
@@ -39,10 +40,13 @@ const html = readFileSync('web/index.html', 'utf8')
   .replace('{{js}}', `/assets/${basename(js)}`)
   .replace('{{css}}', `/assets/${basename(css)}`);
 writeFileSync(`${OUT}/index.html`, html);
+// Favicon, app icons and the web app manifest, generated (scripts/icons.mjs): served from the web root.
+const icons = iconFiles();
+for (const [name, body] of Object.entries(icons)) writeFileSync(`${OUT}/${name}`, body);
 
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 let jsGzip = 0;
-for (const file of [`${OUT}/index.html`, ...outputs]) {
+for (const file of [`${OUT}/index.html`, ...outputs, ...Object.keys(icons).map((n) => `${OUT}/${n}`)]) {
   const size = statSync(file).size;
   const gz = gzipSync(readFileSync(file), { level: 9 }).length;
   if (file.endsWith('.js')) jsGzip += gz;

@@ -128,6 +128,13 @@ export interface ApiDeps {
   routes?: Router[];
 }
 
+/** The screens' own paths (web/src/router.ts): answered with the app's page and 200. */
+export const CLIENT_ROUTES = ['/', '/login', '/me', '/street', '/roster', '/admin', '/estate/:estate'];
+/** Files at the root of the built screens (scripts/icons.mjs). */
+const WEB_ROOT_FILES = ['favicon.ico', 'favicon.svg', 'icon-192.png', 'icon-512.png', 'apple-touch-icon.png', 'manifest.webmanifest'];
+/** Never answered with the page: a client of these wants JSON (or a file), not the app. */
+const API_PATHS = /^\/(api|assets|socket\.io|metrics|healthz)(\/|$)/;
+
 /** Newest first, as both stores order a query: ts, then seq, then id. */
 const newestFirst = (a: RbEvent, b: RbEvent): number => b.ts - a.ts || b.seq - a.seq || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
@@ -238,12 +245,24 @@ export function createApi(deps: ApiDeps): Express {
   });
 
   // The screens (web/, bundled by scripts/build-web.mjs): hashed assets cached for good, the page
-  // never; client routes (/login, /me, /street, /estate/:id) get the page too (path routing).
+  // never; client routes (web/src/router.ts) get the page too (path routing).
   const web = webDir();
   if (web) app.use('/assets', express.static(join(web, 'assets'), { immutable: true, maxAge: '1y', index: false }));
-  app.get(['/', '/login', '/me', '/street', '/estate/:estate'], (_req, res) => {
+  // Favicon, app icons and manifest (scripts/icons.mjs): browsers ask for /favicon.ico on every load.
+  app.get(WEB_ROOT_FILES.map((f) => `/${f}`), (req, res) => {
+    if (!web) throw new RbError('RB_ERR_NOT_FOUND', 'the screens are not built: run npm run build');
+    res.set('Cache-Control', 'public, max-age=86400').sendFile(join(web, req.path.slice(1)));
+  });
+  app.get(CLIENT_ROUTES, (_req, res) => {
     if (!web) throw new RbError('RB_ERR_NOT_FOUND', 'the screens are not built: run npm run build');
     res.set('Cache-Control', 'no-cache').sendFile(join(web, 'index.html'));
+  });
+  // Any other page a browser asks for: the app, with status 404, so it shows its own not-found page
+  // instead of raw JSON. API paths, assets and non-HTML clients keep the JSON error below.
+  app.use((req, res, next) => {
+    const page = (req.method === 'GET' || req.method === 'HEAD') && !API_PATHS.test(req.path) && req.accepts(['json', 'html']) === 'html';
+    if (!web || !page) return next();
+    res.status(404).set('Cache-Control', 'no-cache').sendFile(join(web, 'index.html'));
   });
 
   app.use((req) => {

@@ -30,6 +30,8 @@ const onDutyUser = (u: User) => ({ id: u.id, name: u.name, displayName: u.displa
  * GET|POST /api/v1/roster/shifts        DELETE /api/v1/roster/shifts/:id
  * GET|POST /api/v1/roster/exceptions    DELETE /api/v1/roster/exceptions/:id
  * GET /api/v1/roster/on-duty?estate=E   GET /api/v1/roster/handover?estate=E
+ * GET /api/v1/roster/people?estate=E    (center, admin) who covers the estate: names for the roster
+ *                                        screen and for assigning an alert (GET /users is admin-only)
  */
 export function rosterRoutes(deps: RosterRoutesDeps): Router {
   const { people, audit } = deps;
@@ -102,6 +104,15 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
     const { estate } = parseOr(EstateQuery, req.query, 'RB_ERR_BAD_QUERY');
     requireEstate(principalOf(res), estate);
     res.json(duty(estate, Date.now()));
+  });
+
+  router.get('/api/v1/roster/people', (req, res) => {
+    const p = principalOf(res);
+    requireRole(p, 'center', 'admin');
+    const { estate } = parseOr(EstateQuery, req.query, 'RB_ERR_BAD_QUERY');
+    requireEstate(p, estate);
+    const items = (['volunteer', 'patrol', 'center', 'admin'] as const).flatMap((role) => roster.covering(role, estate).map((u) => ({ ...onDutyUser(u), role })));
+    res.json({ estate, items });
   });
 
   router.get('/api/v1/roster/handover', async (req, res) => {
