@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Make sure the real services the tests and the demo use are installed (DESIGN.md, "What works
 # means here"): influxd (Debian package influxdb), mosquitto, mosquitto_pub / mosquitto_sub
-# (mosquitto-clients), headless chromium (browser tests) and docker-compose (compose-file
-# validation). Idempotent: installs only what is missing, prints one line per package it
-# installs, and nothing else when all is present. Starts no service.
+# (mosquitto-clients), headless chromium (browser tests), docker-compose (compose-file
+# validation) and a CJK font (fonts-wqy-microhei): the screens are in Chinese, and a browser
+# without a CJK font draws every Chinese character as a box (browser tests, screenshots, a kiosk).
+# Idempotent: installs only what is missing, prints one line per package it installs, and
+# nothing else when all is present. Starts no service.
 #
 #   scripts/ensure-deps.sh           install what is missing (needs root)
 #   scripts/ensure-deps.sh --check   only report; exit 1 if something is missing
@@ -31,6 +33,19 @@ REQUIRED=(
 
 have() { PATH="$search_path" command -v "$1" >/dev/null 2>&1; }
 
+# A font is no binary: the CJK font counts as present when fontconfig knows a font for Chinese
+# (`fc-list :lang=zh`, any package: fonts-noto-cjk does as well), or when fontconfig is absent
+# and the WenQuanYi file is there.
+CJK_FONT_PKG=fonts-wqy-microhei
+CJK_FONT_FILE=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+have_cjk_font() {
+  if have fc-list; then
+    [[ -n "$(fc-list :lang=zh family 2>/dev/null | head -n 1)" ]]
+  else
+    [[ -f "$CJK_FONT_FILE" ]]
+  fi
+}
+
 missing_pkgs=()
 for pair in "${REQUIRED[@]}"; do
   read -r bin pkg <<<"$pair"
@@ -39,6 +54,7 @@ for pair in "${REQUIRED[@]}"; do
     [[ " ${missing_pkgs[*]-} " == *" $pkg "* ]] || missing_pkgs+=("$pkg")
   fi
 done
+have_cjk_font || missing_pkgs+=("$CJK_FONT_PKG")
 
 if [[ ${#missing_pkgs[@]} -eq 0 ]]; then
   exit 0
@@ -87,3 +103,7 @@ for pair in "${REQUIRED[@]}"; do
     exit 1
   fi
 done
+if ! have_cjk_font; then
+  echo "ensure-deps: no CJK font after installing $CJK_FONT_PKG (fc-list :lang=zh is empty)" >&2
+  exit 1
+fi
