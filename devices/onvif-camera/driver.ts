@@ -89,6 +89,7 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
   const pacer = new PullPacer({ requestedMs: o.pullTimeoutS * 1000 });
   let running = false;
   let connected = false;
+  let everConnected = false;
   let state: DeviceState = 'offline';
   let info: DeviceInfo | undefined;
   let warning: DeviceWarning | undefined;
@@ -132,10 +133,15 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
   async function tryConnect(): Promise<boolean> {
     try {
       await connect();
+      everConnected = true;
       return true;
     } catch (err) {
       if (isAuth(err)) await authFailed(err);
-      else log.warn({ err: note(err) }, 'onvif session setup failed');
+      // A camera that is not up yet when the gateway starts (a power cut brings both back, the camera
+      // boots slower) is no fault: say calmly that we retry, once. The health poll does the retrying.
+      else if (!everConnected && err instanceof OnvifError && (err.kind === 'network' || err.kind === 'timeout')) {
+        log.warn({ address: o.address, err: note(err) }, `camera not reachable yet; retrying every ${o.pollMs / 1000} s`);
+      } else log.warn({ err: note(err) }, 'onvif session setup failed');
       return false;
     }
   }

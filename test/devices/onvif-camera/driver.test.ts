@@ -9,6 +9,8 @@ import { deviceRequest } from '../../../devices/http-digest.js';
 import { DeviceCommandError, type DraftEvent } from '../../../devices/types.js';
 import { getDriverFactory } from '../../../devices/registry.js';
 import { validateEvent } from '../../../protocol/index.js';
+import { captureLog } from '../../support/hub.js';
+import { freePort } from '../../support/ports.js';
 import { command, PASS, startDriver, startSim, until, USER, type Run } from './harness.js';
 
 const TEN_MIN = 10 * 60_000;
@@ -155,6 +157,27 @@ describe('onvif driver: credentials and health', () => {
       expect(count('device.offline')).toBe(1);
     } finally {
       await run.stop();
+    }
+  });
+});
+
+describe('onvif driver: a camera that comes up after the gateway', () => {
+  it('says once, calmly, that it retries (a warning, no error), and is online once the camera is up', async () => {
+    const port = await freePort();
+    const { log, lines } = captureLog('debug');
+    const run = await startDriver(`http://127.0.0.1:${port}/onvif/device_service`, {}, log);
+    let sim: OnvifSimulator | undefined;
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // several polls while nothing listens
+      const warnings = lines.filter((l) => l.level >= 40);
+      expect(warnings.map((l) => l.msg)).toEqual(['camera not reachable yet; retrying every 0.06 s']);
+      expect(warnings[0]!.level).toBe(40); // warn, not error
+      sim = await startSim({ port });
+      expect(await until(() => run.driver.health().online && run.driver.stats().subscribed)).toBe(true);
+      expect(lines.filter((l) => l.level >= 40)).toHaveLength(1);
+    } finally {
+      await run.stop();
+      await sim?.stop();
     }
   });
 });

@@ -1,7 +1,7 @@
 import { createOnvifDriver, OnvifOptions, type OnvifDriver } from '../../../devices/onvif-camera/driver.js';
 import { createOnvifSimulator, type OnvifSimulator, type OnvifSimulatorOptions } from '../../../devices/onvif-camera/simulator.js';
 import type { DraftEvent, DriverCommand, RequestOutcome } from '../../../devices/types.js';
-import { silentLogger } from '../../../lib/log.js';
+import { silentLogger, type Logger } from '../../../lib/log.js';
 import type { CommandName } from '../../../protocol/index.js';
 
 export const USER = 'operator';
@@ -24,8 +24,9 @@ export interface Run {
   stop(): Promise<void>;
 }
 
-export async function startDriver(sim: OnvifSimulator, options: Record<string, unknown> = {}): Promise<Run> {
-  const raw = { address: sim.deviceUrl(), username: USER, password: PASS, ...FAST, ...options };
+/** `sim`: the simulator, or the device service URL of one that is not started yet. */
+export async function startDriver(sim: OnvifSimulator | string, options: Record<string, unknown> = {}, log: Logger = silentLogger()): Promise<Run> {
+  const raw = { address: typeof sim === 'string' ? sim : sim.deviceUrl(), username: USER, password: PASS, ...FAST, ...options };
   const opts = OnvifOptions.parse(raw);
   const drafts: DraftEvent[] = [];
   const requests: Run['requests'] = [];
@@ -34,7 +35,7 @@ export async function startDriver(sim: OnvifSimulator, options: Record<string, u
     gateway: 'g1',
     device: { id: 'cam-1', driver: 'onvif', options: raw },
     options: opts,
-    log: silentLogger(),
+    log,
     hash: (v) => v,
     emit: async (d) => void drafts.push(d),
     routes: { register: () => undefined, unregister: () => undefined },
