@@ -128,7 +128,10 @@ export function createHub(deps: HubDeps): Hub {
       const user = people.users.get(actor.slice(5));
       return user ? (user.displayName ?? user.name) : undefined;
     },
-    { device: (estate: string, device: string) => deviceNames.get(`${estate}/${device}`) },
+    {
+      device: (estate: string, device: string) => deviceNames.get(`${estate}/${device}`),
+      estate: (estate: string) => registry.getEstate(estate)?.name ?? undefined,
+    },
   );
   const alerts = createAlertService({ bus, store: alertStore, push, roster: people.roster, facts, nameOf, estates: () => registry.listEstates().map((e) => e.id), log: log.child({ module: 'hub.alerts' }) });
   const connected = new Set<string>();

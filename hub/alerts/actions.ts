@@ -37,9 +37,15 @@ export interface RaiseAction {
   data: Record<string, unknown>;
 }
 
-/** The condition cleared: resolve the unresolved alert with this estate + device + rule + key, if any. */
+/**
+ * The condition cleared for the unresolved alert with this estate + device + rule + key, if any.
+ * `resolve: true` — the alert resolves by `system` (a state rule whose estate lets it auto-resolve,
+ * after the clearAfterS hold-off); `resolve: false` — it is only stamped `conditionClearedAt` and
+ * waits for a person (alarm rules always, state rules where the estate switched autoResolve off).
+ */
 export interface ClearAction {
   type: 'clear';
+  resolve: boolean;
   rule: RuleName;
   estate: string;
   gateway: string;

@@ -12,7 +12,7 @@ import {
   type OfflineTimer,
   type RuleMemory,
 } from './memory.js';
-import { maintenanceEnd, type AlertSettings, type RuleName } from './settings.js';
+import { autoResolves, maintenanceEnd, type AlertSettings, type RuleName } from './settings.js';
 import type { AlertAction, RuleInput, RuleResult } from './actions.js';
 
 export { createRuleMemory, MEMORY_LIMITS, type RuleMemory } from './memory.js';
@@ -30,7 +30,7 @@ export type { AlertAction, ClearAction, RaiseAction, RuleInput, RuleResult } fro
 export const plateKey = (plate: string): string => `visitor:${createHash('sha256').update(plate).digest('hex').slice(0, 16)}`;
 
 const CAMERA_KINDS = new Set(['onvif-camera', 'camera']);
-/** Rules with an auto-resolve condition (docs/alerts.md, last column of the rules table). */
+/** Rules with a clearing condition (docs/alerts.md, last column of the rules table): it resolves or stamps them. */
 const CLEARABLE = new Set<RuleName>([
   'door.forced', 'door.held', 'device.tamper', 'vehicle.overstay', 'camera.offline', 'camera.signalLoss', 'gateway.offline', 'gateway.pressure',
   'device.attention',
@@ -104,14 +104,16 @@ function wakeOf(memory: RuleMemory): number | null {
 
 /**
  * Remember alerts that are open in the store (after a restart with an empty memory), so that their
- * clearing condition (door closed, device online) resolves them.
+ * clearing condition (door closed, device online) resolves or stamps them. Alerts already stamped
+ * (`conditionClearedAt`) are left out: their condition is clear, and a return raises a repeat.
  */
 export function seedActive(
   memory: RuleMemory,
-  alerts: ReadonlyArray<{ estate: string; gateway: string; device: string; rule: string; key: string; openedAt: number }>,
+  alerts: ReadonlyArray<{ estate: string; gateway: string; device: string; rule: string; key: string; openedAt: number; conditionClearedAt?: number }>,
 ): RuleMemory {
   const next: RuleMemory = { v: 1, estates: { ...memory.estates } };
   for (const a of alerts) {
+    if (a.conditionClearedAt !== undefined) continue;
     const prev = next.estates[a.estate] ?? emptyEstate();
     const m = (next.estates[a.estate] = { ...prev, active: { ...prev.active } });
     const id = activeId(a.rule, a.device, a.key);
@@ -166,7 +168,7 @@ class Ctx {
     if (!this.s.rules[rule].enabled) return 'disabled';
     if (maintenanceEnd(this.s, device, this.now) !== undefined) return 'maintenance';
     // The condition is back before its auto-resolve hold-off ended: the same alert goes on. Rules
-    // that never auto-resolve are not remembered: they would only crowd out the ones that do.
+    // with no clearing condition are not remembered: they would only crowd out the ones that have one.
     if (!this.keep(rule, device, key) && CLEARABLE.has(rule)) this.set('active', activeId(rule, device, key), { rule, gateway, device, key, at: this.now });
     const { severity = this.s.rules[rule].severity, eventId, snapshots } = extra;
     this.actions.push({
@@ -177,11 +179,24 @@ class Ctx {
     return 'raised';
   }
 
-  /** The condition cleared; resolve after `clearAfterS` unless it comes back first. */
+  /**
+   * The condition cleared. An alert that resolves by itself does so after `clearAfterS` unless the
+   * condition comes back first; one a person must resolve (alarms) is stamped at once — the screen
+   * shows "门已关闭 03:12" with the time the door closed, not half a minute later — and forgotten
+   * here: if the condition comes back, the next raise is a repeat, which removes the stamp.
+   */
   clear(rule: RuleName, device: string, key: string, eventId?: string): void {
     const id = activeId(rule, device, key);
     const a = this.m.active[id];
     if (!a || a.clearAt !== undefined) return;
+    if (!autoResolves(this.s, rule)) {
+      this.del('active', id);
+      this.actions.push({
+        type: 'clear', resolve: false, rule, estate: this.estate, gateway: a.gateway, device, key, at: this.now,
+        ...(eventId ? { eventId } : {}),
+      });
+      return;
+    }
     this.set('active', id, { ...a, clearAt: this.now + this.s.clearAfterS * 1000, ...(eventId ? { clearEventId: eventId } : {}) });
   }
 
@@ -379,8 +394,9 @@ function runTimers(ctx: Ctx): void {
   for (const [id, a] of Object.entries(m.active)) {
     if (a.clearAt === undefined || a.clearAt > now) continue;
     ctx.del('active', id);
+    // Asked again now: the estate may have switched auto-resolve off during the hold-off.
     ctx.actions.push({
-      type: 'clear', rule: a.rule, estate: ctx.estate, gateway: a.gateway, device: a.device, key: a.key, at: now,
+      type: 'clear', resolve: autoResolves(ctx.s, a.rule), rule: a.rule, estate: ctx.estate, gateway: a.gateway, device: a.device, key: a.key, at: now,
       ...(a.clearEventId ? { eventId: a.clearEventId } : {}),
     });
   }

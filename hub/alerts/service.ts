@@ -33,21 +33,31 @@ export interface AlertServiceDeps {
 export type AlertView = Omit<Alert, 'snapshots'> & { snapshots: Array<{ sha256: string; eventId: string; url: string }> };
 
 /**
- * Names for alert views: of an actor (`user:<id>`) if it is a person the hub knows, and of a device
- * as its gateway configured it (e.g. 东门).
+ * Names for alert views: of an actor (`user:<id>`) if it is a person the hub knows, of a device as
+ * its gateway configured it (e.g. 东门), and of an estate as the registry has it (e.g. 枫林苑).
  */
 export interface NameOf {
   (actor: string): string | undefined;
   device?: (estate: string, device: string) => string | undefined;
+  estate?: (estate: string) => string | undefined;
 }
 
 export function alertView<T extends Alert>(
   a: T,
   nameOf?: NameOf,
-): Omit<T, 'snapshots'> & { snapshots: AlertView['snapshots']; acknowledgedByName?: string; resolvedByName?: string; assigneeName?: string; deviceName?: string } {
+): Omit<T, 'snapshots'> & {
+  snapshots: AlertView['snapshots'];
+  acknowledgedByName?: string;
+  resolvedByName?: string;
+  assigneeName?: string;
+  deviceName?: string;
+  estateName?: string;
+} {
   const names: Record<string, string> = {};
   const deviceName = nameOf?.device?.(a.estate, a.device);
   if (deviceName) names.deviceName = deviceName;
+  const estateName = nameOf?.estate?.(a.estate);
+  if (estateName) names.estateName = estateName;
   if (nameOf) {
     for (const [field, actor] of [['acknowledgedByName', a.acknowledgedBy], ['resolvedByName', a.resolvedBy], ['assigneeName', a.assignee]] as const) {
       const name = actor ? nameOf(actor) : undefined;
@@ -104,6 +114,8 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
       const view = alertView(change.alert, deps.nameOf);
       const people = roster.recipients(level, alert.estate, at);
       for (const person of people) push.toUser(person.id, person.role, 'alert:notify', { alert: view, level, reason: decision.notify }, at);
+      // Who was reached at which level, for the alert's timeline.
+      store.notified(alert.id, { at, level, reason: decision.notify, actors: people.map((p) => `user:${p.id}`) });
       if (level > alert.level) {
         publish(change.alert, 'alert:update', at);
         fact(change.alert, 'escalated', at);
@@ -129,10 +141,11 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
             publish(alert, 'alert:update', at);
           }
         } else {
+          // resolve: false stamps conditionClearedAt and leaves the alert to a person (alarms).
           const change = store.clear(action);
           if (change?.changed) {
             publish(change.alert, 'alert:update', at);
-            fact(change.alert, 'resolved', at);
+            if (action.resolve) fact(change.alert, 'resolved', at);
           }
         }
       } catch (err) {
@@ -205,7 +218,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
   return {
     start() {
       running = true;
-      // Alerts open before a restart (acknowledged or not): their clearing conditions still resolve them.
+      // Alerts open before a restart (acknowledged or not): their clearing conditions still resolve or stamp them.
       const estates = new Set(deps.estates?.() ?? []);
       for (const c of store.dueForEscalation(Number.MAX_SAFE_INTEGER)) estates.add(c.estate);
       for (const estate of estates) memory = seedActive(memory, store.openAlerts(estate));

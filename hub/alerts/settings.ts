@@ -111,6 +111,33 @@ export const RulesSchema = z
   .prefault({})
   .describe('Per-rule switches, severities and thresholds');
 
+/**
+ * Alarm-class rules: a person signs them off. When their condition clears (the forced door closes, the
+ * tamper state goes false) the alert is stamped `conditionClearedAt` and stays open; it never resolves
+ * by itself. docs/alerts.md, "Alarms are signed off by a person".
+ */
+export const ALARM_RULES = ['door.forced', 'device.tamper', 'plate.blocklisted', 'camera.signalLoss'] as const;
+/** Rules whose condition is only a state (a door held, a device offline): auto-resolve per estate, on by default. */
+export const STATE_RULES = ['door.held', 'camera.offline', 'gateway.offline', 'gateway.pressure', 'vehicle.overstay', 'device.attention'] as const;
+
+const alarmKey = (rule: string) =>
+  z
+    .boolean()
+    .default(false)
+    .refine((v) => v === false, { message: `${rule} is an alarm: a person resolves it, so autoResolve.${rule} cannot be true` })
+    .describe(`${rule} is an alarm and never resolves by itself (always false)`);
+const stateKey = (rule: string) =>
+  z.boolean().default(true).describe(`Resolve ${rule} by itself once its condition stayed clear clearAfterS; false = stamp it and wait for a person`);
+
+export const AutoResolveSchema = z
+  .object({
+    ...(Object.fromEntries(ALARM_RULES.map((r) => [r, alarmKey(r)])) as Record<(typeof ALARM_RULES)[number], ReturnType<typeof alarmKey>>),
+    ...(Object.fromEntries(STATE_RULES.map((r) => [r, stateKey(r)])) as Record<(typeof STATE_RULES)[number], ReturnType<typeof stateKey>>),
+  })
+  .strict()
+  .prefault({})
+  .describe('Per rule: whether an alert resolves by itself when its condition clears (state rules only; alarms always wait for a person)');
+
 export const AlertSettingsSchema = z
   .object({
     timeZone: z
@@ -134,6 +161,7 @@ export const AlertSettingsSchema = z
       .max(3600)
       .default(30)
       .describe('Auto-resolve only after the condition stayed clear this long; a repeat before that counts on the same alert (flapping)'),
+    autoResolve: AutoResolveSchema,
     escalation: z
       .object({
         ackMinutes: z
@@ -187,6 +215,13 @@ export function resolveSettings(partial: unknown = {}): AlertSettings {
     throw new RbError('RB_ERR_BAD_BODY', `invalid alert settings: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, issues);
   }
   return deepFreeze(r.data);
+}
+
+/** Whether an alert of `rule` resolves by itself when its condition clears (false: stamped, a person resolves it). */
+export function autoResolves(settings: AlertSettings, rule: string): boolean {
+  if ((ALARM_RULES as readonly string[]).includes(rule)) return false;
+  const v = (settings.autoResolve as Record<string, boolean | undefined>)[rule];
+  return v ?? true;
 }
 
 /** Whether `device` is inside one of the estate's maintenance windows at `at`. */

@@ -71,6 +71,23 @@ const MIGRATIONS: string[] = [
      json TEXT NOT NULL,
      updated_at INTEGER NOT NULL
    );`,
+  // 2: alarms are signed off by a person — the condition-cleared stamp; what happened besides
+  // transitions and comments (notifications, repeats, the condition clearing) for the timeline;
+  // resolved alerts by resolution time for the history.
+  `ALTER TABLE alerts ADD COLUMN cleared_at INTEGER;
+   ALTER TABLE alerts ADD COLUMN cleared_event TEXT;
+   CREATE TABLE alert_activity (
+     alert TEXT NOT NULL REFERENCES alerts(id),
+     at INTEGER NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('notified', 'repeat', 'condition-cleared')),
+     actor TEXT,
+     level INTEGER,
+     reason TEXT,
+     event_id TEXT,
+     count INTEGER
+   );
+   CREATE INDEX alert_activity_alert ON alert_activity(alert, kind);
+   CREATE INDEX alerts_resolved ON alerts(resolved_at DESC, id DESC) WHERE state = 'resolved';`,
 ];
 
 export const ALERTS_SCHEMA_VERSION = MIGRATIONS.length;

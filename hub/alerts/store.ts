@@ -5,8 +5,9 @@ import { monotonicFactory } from 'ulid';
 import { RbError } from '../errors.js';
 import type { ClearAction, RaiseAction } from './rules.js';
 import { DEFAULT_SETTINGS, resolveSettings, type AlertSettings } from './settings.js';
+import { createActivityLog } from './store-activity.js';
 import { migrateAlerts } from './store-schema.js';
-import type { Alert, AlertComment, AlertDetail, AlertQuery, AlertState, Change, EscalationCandidate } from './types.js';
+import type { Alert, AlertComment, AlertDetail, AlertQuery, AlertState, Change, EscalationCandidate, HistoryQuery } from './types.js';
 
 /**
  * Alerts and their lifecycle in SQLite (`{dataDir}/alerts.db`, WAL). Every write is one transaction;
@@ -15,16 +16,22 @@ import type { Alert, AlertComment, AlertDetail, AlertQuery, AlertState, Change, 
  * is also a partial unique index, so the database itself refuses a second open alert per key.
  */
 
-export type { Alert, AlertComment, AlertDetail, AlertQuery, AlertState, Change, EscalationCandidate, Transition } from './types.js';
+export type { Alert, AlertActivity, AlertComment, AlertDetail, AlertQuery, AlertState, Change, EscalationCandidate, HistoryQuery, Transition } from './types.js';
 
 export interface AlertStore {
   /** Open an alert, or count a repeat on the unresolved one with the same key (an event already linked is ignored). */
   raise(action: RaiseAction): { alert: Alert; created: boolean; changed: boolean };
-  /** Resolve the unresolved alert with the action's key by `system`, resolution "cleared"; null when there is none. */
-  clear(action: Pick<ClearAction, 'estate' | 'device' | 'rule' | 'key' | 'at' | 'eventId'>): Change | null;
+  /**
+   * The condition of the unresolved alert with the action's key cleared; null when there is none.
+   * `resolve` (default true): resolve it by `system`, resolution "cleared". `resolve: false`: stamp
+   * `conditionClearedAt` (once; a repeat removes the stamp) and leave it for a person.
+   */
+  clear(action: Pick<ClearAction, 'estate' | 'device' | 'rule' | 'key' | 'at' | 'eventId'> & { resolve?: boolean }): Change | null;
   acknowledge(id: string, actor: string, note?: string, at?: number): Change;
   /** Record a notification at `level`: a higher level moves the alert to `escalated`; the same level stamps notifiedAt only. */
   escalate(id: string, level: number, at: number): Change;
+  /** Record who was notified (`user:<id>` each) at `level`, and why, for the timeline. */
+  notified(id: string, n: { at: number; level: number; reason: string; actors: readonly string[] }): void;
   resolve(id: string, actor: string, note: string, at?: number): Change;
   /** Assign to a user (`user:<id>`), or unassign with null. */
   assign(id: string, assignee: string | null, actor: string, at?: number): Change;
@@ -32,8 +39,12 @@ export interface AlertStore {
   /** Link a snapshot to the alerts holding its event; kept for an hour for a raise still to come. Returns the alerts changed. */
   linkSnapshot(eventId: string, sha256: string, at?: number): Alert[];
   get(id: string): AlertDetail | undefined;
-  /** Newest first (opened_at, then id); `next` is the cursor of the following page or null. */
+  /** Newest first (opened_at, then id), or by severity then age; `next` is the cursor of the following page or null. */
   list(query: AlertQuery): { items: Alert[]; next: string | null };
+  /** Resolved alerts by resolution time, newest first; `next` as in list. */
+  history(query: HistoryQuery): { items: Alert[]; next: string | null };
+  /** Resolved alerts per rule with resolvedAt in [from, to). */
+  resolvedCounts(query: Omit<HistoryQuery, 'limit' | 'before'>): Record<string, number>;
   /** Unresolved alerts of an estate, oldest first (hand-over list; at most 1,000). */
   openAlerts(estate: string): Alert[];
   /** Open and escalated (unacknowledged) alerts opened at or before `now`, oldest first. */
@@ -71,12 +82,14 @@ const MAX_SNAPSHOTS_PER_EVENT = 16;
 const PENDING_MS = 3_600_000;
 const PENDING_MAX = 10_000;
 const ACTOR = /^(system|user:[^\s]{1,128})$/;
+/** A filter value as SQLite's json_each reads it; null = no filter. */
+const arr = <T>(v: T | readonly T[] | undefined): string | null => (v === undefined ? null : JSON.stringify(Array.isArray(v) ? v : [v]));
 
 type Row = {
   id: string; estate: string; gateway: string; device: string; rule: string; key: string; severity: number;
   state: AlertState; count: number; opened_at: number; last_at: number; ack_at: number | null; ack_by: string | null;
   resolved_at: number | null; resolved_by: string | null; resolution: string | null; level: number;
-  notified_at: number | null; assignee: string | null; data: string;
+  notified_at: number | null; assignee: string | null; data: string; cleared_at: number | null; cleared_event: string | null;
 };
 type EventRow = { alert: string; event_id: string; snapshots: string };
 
@@ -94,6 +107,7 @@ export function openAlertStore(dataDir: string): AlertStore {
   migrateAlerts(db);
   const newId = monotonicFactory();
   const settingsCache = new Map<string, AlertSettings>();
+  const activity = createActivityLog(db);
 
   const q = {
     byId: db.prepare<[string], Row>('SELECT * FROM alerts WHERE id = ?'),
@@ -104,7 +118,11 @@ export function openAlertStore(dataDir: string): AlertStore {
       `INSERT INTO alerts (id, estate, gateway, device, rule, key, severity, state, count, opened_at, last_at, level, data)
        VALUES (@id, @estate, @gateway, @device, @rule, @key, @severity, 'open', 1, @at, @at, 0, @data)`,
     ),
-    repeat: db.prepare('UPDATE alerts SET count = count + 1, last_at = MAX(last_at, @at), severity = MAX(severity, @severity), gateway = @gateway, data = @data WHERE id = @id'),
+    // A repeat: the condition is back, so a condition-cleared stamp no longer holds.
+    repeat: db.prepare(
+      'UPDATE alerts SET count = count + 1, last_at = MAX(last_at, @at), severity = MAX(severity, @severity), gateway = @gateway, data = @data, cleared_at = NULL, cleared_event = NULL WHERE id = @id',
+    ),
+    stamp: db.prepare('UPDATE alerts SET cleared_at = ?, cleared_event = ? WHERE id = ? AND cleared_at IS NULL'),
     transition: db.prepare('INSERT INTO alert_transitions (alert, at, actor, "from", "to", note) VALUES (?, ?, ?, ?, ?, ?)'),
     eventsOf: db.prepare<[string], EventRow>('SELECT alert, event_id, snapshots FROM alert_events WHERE alert IN (SELECT value FROM json_each(?)) ORDER BY rowid'),
     linked: db.prepare<[string, string], { n: number }>('SELECT 1 AS n FROM alert_events WHERE alert = ? AND event_id = ?'),
@@ -133,6 +151,31 @@ export function openAlertStore(dataDir: string): AlertStore {
          AND (@rules IS NULL OR rule IN (SELECT value FROM json_each(@rules)))
          AND (@bAt IS NULL OR opened_at < @bAt OR (opened_at = @bAt AND id < @bId))
        ORDER BY opened_at DESC, id DESC LIMIT @limit`,
+    ),
+    // Severity first (highest), then the longest waiting; the cursor continues after (severity, opened_at, id).
+    listBySeverity: db.prepare<Record<string, unknown>, Row>(
+      `SELECT * FROM alerts
+       WHERE estate IN (SELECT value FROM json_each(@estates))
+         AND (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
+         AND (@severities IS NULL OR severity IN (SELECT value FROM json_each(@severities)))
+         AND (@rules IS NULL OR rule IN (SELECT value FROM json_each(@rules)))
+         AND (@bAt IS NULL OR severity < @bSev OR (severity = @bSev AND (opened_at > @bAt OR (opened_at = @bAt AND id > @bId))))
+       ORDER BY severity DESC, opened_at ASC, id ASC LIMIT @limit`,
+    ),
+    history: db.prepare<Record<string, unknown>, Row>(
+      `SELECT * FROM alerts
+       WHERE state = 'resolved' AND resolved_at >= @from AND resolved_at < @to
+         AND estate IN (SELECT value FROM json_each(@estates))
+         AND (@rules IS NULL OR rule IN (SELECT value FROM json_each(@rules)))
+         AND (@bAt IS NULL OR resolved_at < @bAt OR (resolved_at = @bAt AND id < @bId))
+       ORDER BY resolved_at DESC, id DESC LIMIT @limit`,
+    ),
+    resolvedCounts: db.prepare<Record<string, unknown>, { rule: string; n: number }>(
+      `SELECT rule, COUNT(*) AS n FROM alerts
+       WHERE state = 'resolved' AND resolved_at >= @from AND resolved_at < @to
+         AND estate IN (SELECT value FROM json_each(@estates))
+         AND (@rules IS NULL OR rule IN (SELECT value FROM json_each(@rules)))
+       GROUP BY rule`,
     ),
     open: db.prepare<[string], Row>("SELECT * FROM alerts WHERE estate = ? AND state <> 'resolved' ORDER BY opened_at, id LIMIT 1000"),
     due: db.prepare<[number], { id: string; estate: string; severity: number; state: 'open' | 'escalated'; level: number; opened_at: number; notified_at: number | null }>(
@@ -177,6 +220,8 @@ export function openAlertStore(dataDir: string): AlertStore {
       if (r.resolution !== null) a.resolution = r.resolution;
       if (r.notified_at !== null) a.notifiedAt = r.notified_at;
       if (r.assignee !== null) a.assignee = r.assignee;
+      if (r.cleared_at !== null) a.conditionClearedAt = r.cleared_at;
+      if (r.cleared_event !== null) a.conditionClearedEvent = r.cleared_event;
       return a;
     });
   }
@@ -223,6 +268,7 @@ export function openAlertStore(dataDir: string): AlertStore {
           if (action.eventId && q.linked.get(cur.id, action.eventId)) return { alert: toAlerts([cur])[0]!, created: false, changed: false };
           const data = JSON.stringify({ ...(JSON.parse(cur.data) as object), ...action.data });
           q.repeat.run({ id: cur.id, at: action.at, severity: action.severity, gateway: action.gateway, data });
+          activity.repeat(cur.id, action.at, cur.count + 1, action.eventId);
           if (action.eventId) linkEvent(cur.id, action.eventId, action.at, snapshots);
           return { alert: alertOf(cur.id), created: false, changed: true };
         }
@@ -237,6 +283,13 @@ export function openAlertStore(dataDir: string): AlertStore {
     clear(action) {
       const cur = q.byKey.get(action.estate, action.device, action.rule, action.key);
       if (!cur) return null;
+      if (action.resolve === false) {
+        return db.transaction((): Change => {
+          const stamped = q.stamp.run(action.at, action.eventId ?? null, cur.id).changes > 0;
+          if (stamped) activity.conditionCleared(cur.id, action.at, action.eventId);
+          return { alert: alertOf(cur.id), changed: stamped };
+        }).immediate();
+      }
       const note = action.eventId ? `cleared by event ${action.eventId}` : 'cleared';
       return transition(cur.id, 'system', note, action.at, (r) =>
         r.state === 'resolved' ? null : { state: 'resolved', resolved_at: action.at, resolved_by: 'system', resolution: 'cleared' },
@@ -262,6 +315,11 @@ export function openAlertStore(dataDir: string): AlertStore {
         }
         return transition(id, 'system', `level ${level}`, at, () => ({ state: 'escalated', level, notified_at: at }));
       }).immediate();
+    },
+
+    notified(id, n) {
+      for (const actor of n.actors) checkActor(actor);
+      db.transaction(() => activity.notified(id, n.at, n.level, n.reason, n.actors)).immediate();
     },
 
     resolve(id, actor, note, at = Date.now()) {
@@ -310,7 +368,7 @@ export function openAlertStore(dataDir: string): AlertStore {
       const row = q.byId.get(id);
       if (!row) return undefined;
       const transitions = q.transitionsOf.all(id).map((t) => ({ at: t.at, actor: t.actor, from: t.from, to: t.to, ...(t.note !== null ? { note: t.note } : {}) }));
-      return { ...toAlerts([row])[0]!, transitions, comments: q.commentsOf.all(id) };
+      return { ...toAlerts([row])[0]!, transitions, comments: q.commentsOf.all(id), activity: activity.of(id) };
     },
 
     stats({ estates, from, to }) {
@@ -341,19 +399,41 @@ export function openAlertStore(dataDir: string): AlertStore {
       if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new RbError('RB_ERR_BAD_QUERY', 'limit must be 1..500');
       let bAt: number | null = null;
       let bId: string | null = null;
+      let bSev: number | null = null;
       if (query.before !== undefined) {
         const b = q.byId.get(query.before);
         if (!b) throw new RbError('RB_ERR_BAD_QUERY', 'unknown cursor');
-        [bAt, bId] = [b.opened_at, b.id];
+        [bAt, bId, bSev] = [b.opened_at, b.id, b.severity];
       }
-      const arr = <T>(v: T | readonly T[] | undefined): string | null => (v === undefined ? null : JSON.stringify(Array.isArray(v) ? v : [v]));
-      const rows = q.list.all({
+      const rows = (query.sort === 'severity' ? q.listBySeverity : q.list).all({
         estates: JSON.stringify(query.estates), states: arr(query.state), severities: arr(query.severity), rules: arr(query.rule),
-        bAt, bId, limit: limit + 1,
+        bAt, bId, limit: limit + 1, ...(query.sort === 'severity' ? { bSev } : {}),
       });
       const more = rows.length > limit;
       const items = toAlerts(rows.slice(0, limit));
       return { items, next: more ? items[items.length - 1]!.id : null };
+    },
+
+    history(query) {
+      const limit = query.limit ?? 500;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new RbError('RB_ERR_BAD_QUERY', 'limit must be 1..500');
+      let bAt: number | null = null;
+      let bId: string | null = null;
+      if (query.before !== undefined) {
+        const b = q.byId.get(query.before);
+        if (!b || b.resolved_at === null) throw new RbError('RB_ERR_BAD_QUERY', 'unknown cursor');
+        [bAt, bId] = [b.resolved_at, b.id];
+      }
+      const rows = q.history.all({ estates: JSON.stringify(query.estates), rules: arr(query.rule), from: query.from, to: query.to, bAt, bId, limit: limit + 1 });
+      const more = rows.length > limit;
+      const items = toAlerts(rows.slice(0, limit));
+      return { items, next: more ? items[items.length - 1]!.id : null };
+    },
+
+    resolvedCounts(query) {
+      const out: Record<string, number> = {};
+      for (const r of q.resolvedCounts.all({ estates: JSON.stringify(query.estates), rules: arr(query.rule), from: query.from, to: query.to })) out[r.rule] = r.n;
+      return out;
     },
 
     openAlerts: (estate) => toAlerts(q.open.all(estate)),

@@ -13,7 +13,8 @@ import { startTestHub, waitFor, type TestHub } from '../support/hub.js';
  * Issue 6, "must show", across real processes' boundaries: ISAPI simulator → gateway → MQTT → hub
  * rules → alert store → Socket.IO at the volunteer on duty, with the ONVIF camera's snapshot linked;
  * escalation to the grid's patrol on a real (short) timeout; acknowledgement stops it; the door
- * closing resolves the alert; a flapping door is one alert with a count.
+ * closing stamps the alert (an alarm is signed off by a person, issue 15) and the volunteer resolves
+ * it with a note; a flapping door is one alert with a count.
  */
 
 interface Envelope<T = Record<string, unknown>> {
@@ -22,7 +23,10 @@ interface Envelope<T = Record<string, unknown>> {
   at: number;
   data: T;
 }
-type AlertMsg = { id: string; deviceName?: string; estate: string; rule: string; state: string; count: number; level: number; snapshots: Array<{ sha256: string; url: string }>; resolvedBy?: string; resolution?: string };
+type AlertMsg = {
+  id: string; deviceName?: string; estate: string; estateName?: string; rule: string; state: string; count: number; level: number;
+  snapshots: Array<{ sha256: string; url: string }>; resolvedBy?: string; resolution?: string; conditionClearedAt?: number;
+};
 interface Inbox {
   socket: Socket;
   got: Array<{ event: string; at: number; env: Envelope }>;
@@ -45,7 +49,7 @@ async function listen(url: string, token: string, extra: Record<string, unknown>
   return { socket, got, of: (event) => got.filter((g) => g.event === event).map((g) => g.env) as never };
 }
 
-describe('alerts end to end: forced door → on-duty volunteer → escalation → acknowledgement → auto-resolve', () => {
+describe('alerts end to end: forced door → on-duty volunteer → escalation → acknowledgement → door closed → resolved by a person', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rb-alerts-e2e-'));
   let t: TestHub;
   let gateway: Gateway;
@@ -111,7 +115,7 @@ describe('alerts end to end: forced door → on-duty volunteer → escalation �
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('reaches the on-duty volunteer with the snapshot, escalates to the grid patrol on time, stops when acknowledged, resolves when the door closes', async () => {
+  it('reaches the on-duty volunteer with the snapshot, escalates to the grid patrol on time, stops when acknowledged, is stamped when the door closes and resolved by a person', async () => {
     const [volA, volA2, volB, patrol1, patrol2, center] = await Promise.all(
       ['vol-a', 'vol-a2', 'vol-b', 'patrol-1', 'patrol-2', 'center'].map((n) => listen(t.httpUrl, tokens[n]!)),
     );
@@ -122,7 +126,7 @@ describe('alerts end to end: forced door → on-duty volunteer → escalation �
     await waitFor(() => volA!.of('alert:notify').length > 0, 5_000);
     const notify = volA!.of('alert:notify')[0]!;
     expect(notify.scope).toBe(`user:${ids['vol-a']}`);
-    expect(notify.data).toMatchObject({ level: 0, reason: 'new', alert: { estate: ESTATE_A, rule: 'door.forced', state: 'open', count: 1, deviceName: '东门' } });
+    expect(notify.data).toMatchObject({ level: 0, reason: 'new', alert: { estate: ESTATE_A, estateName: '枫林苑', rule: 'door.forced', state: 'open', count: 1, deviceName: '东门' } });
     const alertId = notify.data.alert!.id;
     const created = volA!.of('alert:new');
     expect(created).toHaveLength(1);
@@ -151,11 +155,21 @@ describe('alerts end to end: forced door → on-duty volunteer → escalation �
     expect(center!.of('alert:notify')).toHaveLength(0);
     expect(patrol1!.of('alert:notify')).toHaveLength(1);
 
-    // The door closes: resolved by the system after the 1 s hold-off.
+    // The door closes: a forced door is an alarm, so the alert is stamped (pushed at once) and stays
+    // acknowledged, well past the 1 s hold-off that resolves state rules; a person signs it off.
+    const closedAt = Date.now();
     expect((await gate.send('door-close')).status).toBe(200);
+    await waitFor(() => volA!.of('alert:update').some((u) => u.data.id === alertId && u.data.conditionClearedAt !== undefined), 8_000);
+    const stamped = volA!.of('alert:update').find((u) => u.data.id === alertId && u.data.conditionClearedAt !== undefined)!;
+    expect(stamped.data).toMatchObject({ state: 'acknowledged' });
+    expect(stamped.data.conditionClearedAt!).toBeGreaterThanOrEqual(closedAt - 1_000);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(volA!.of('alert:update').some((u) => u.data.id === alertId && u.data.state === 'resolved')).toBe(false);
+    const resolve = await t.api('POST', `/api/v1/alerts/${alertId}/resolve`, { token: tokens['vol-a']!, body: { note: '门已关好，锁已检查' } });
+    expect(resolve.status).toBe(200);
     await waitFor(() => volA!.of('alert:update').some((u) => u.data.id === alertId && u.data.state === 'resolved'), 8_000);
     const resolved = volA!.of('alert:update').find((u) => u.data.state === 'resolved')!;
-    expect(resolved.data).toMatchObject({ resolvedBy: 'system', resolution: 'cleared' });
+    expect(resolved.data).toMatchObject({ resolvedBy: `user:${ids['vol-a']}`, resolution: '门已关好，锁已检查' });
 
     // Nobody outside estate A's chain saw any of it.
     for (const outsider of [volB!, patrol2!]) {
@@ -174,7 +188,7 @@ describe('alerts end to end: forced door → on-duty volunteer → escalation �
     expect(transitions[0]).toBe('open:system');
     expect(transitions).toContain('escalated:system');
     expect(transitions.filter((x) => x === `acknowledged:user:${ids['vol-a']}`)).toHaveLength(1);
-    expect(transitions[transitions.length - 1]).toBe('resolved:system');
+    expect(transitions[transitions.length - 1]).toBe(`resolved:user:${ids['vol-a']}`);
   }, 60_000);
 
   it('a flapping door (forced and closed 20 times within a minute) is one alert with count 20', async () => {

@@ -12,20 +12,25 @@ describe('device.tamper, camera.signalLoss, barrier.fault, gateway.pressure', ()
     expect(en.event(ev('device.tamper', { zone: 1 }))).toMatchObject([{ rule: 'device.tamper', key: '', severity: 3, data: { zone: 1 } }]);
   });
 
-  it('camera tamper raises device.tamper (with snapshots) and clears when its state goes false', () => {
+  it('camera tamper raises device.tamper (with snapshots); its state going false stamps the alarm at once, a person resolves it', () => {
     const en = new Engine();
     const on = ev('camera.tamper', { state: true, snapshots: [SHA] }, { device: 'cam-1' });
     const [a] = en.event(on) as RaiseAction[];
     expect(a).toMatchObject({ rule: 'device.tamper', device: 'cam-1', severity: 3, snapshots: [SHA], eventId: on.id });
     expect(a!.data).not.toHaveProperty('snapshots');
-    en.event(ev('camera.tamper', { state: false }, { device: 'cam-1' }), DAY + 10 * S);
-    expect(en.runUntil(DAY + 40 * S)).toMatchObject([{ type: 'clear', rule: 'device.tamper', device: 'cam-1', key: '' }]);
+    const off = ev('camera.tamper', { state: false }, { device: 'cam-1' });
+    expect(en.event(off, DAY + 10 * S)).toEqual([
+      { type: 'clear', resolve: false, rule: 'device.tamper', estate: E, gateway: GW, device: 'cam-1', key: '', at: DAY + 10 * S, eventId: off.id },
+    ]);
+    expect(en.runUntil(DAY + 40 * S)).toEqual([]);
+    // Tampered again: a repeat of the same alert (the store removes the stamp).
+    expect(en.event(ev('camera.tamper', { state: true }, { device: 'cam-1' }), DAY + 50 * S)).toMatchObject([{ type: 'raise', rule: 'device.tamper', device: 'cam-1' }]);
   });
 
-  it('camera.signalLoss raises severity 3 on true and clears on false', () => {
+  it('camera.signalLoss raises severity 3 on true; false stamps it (an alarm: no auto-resolve)', () => {
     const en = new Engine({ clearAfterS: 0 });
     expect(en.event(ev('camera.signalLoss', { state: true }, { device: 'cam-1' }))).toMatchObject([{ rule: 'camera.signalLoss', severity: 3 }]);
-    expect(en.event(ev('camera.signalLoss', { state: false }, { device: 'cam-1' }), DAY + S)).toMatchObject([{ type: 'clear', rule: 'camera.signalLoss' }]);
+    expect(en.event(ev('camera.signalLoss', { state: false }, { device: 'cam-1' }), DAY + S)).toMatchObject([{ type: 'clear', resolve: false, rule: 'camera.signalLoss' }]);
   });
 
   it('barrier.fault raises per lane and never clears', () => {

@@ -35,40 +35,39 @@ describe('door.forced', () => {
     expect(late.event(ev('door.forced', { door: 1 }), sh(2026, 3, 11, 0, 30))).toMatchObject([{ severity: 4 }]);
   });
 
-  it('auto-resolves when that door closes and stays closed for clearAfterS', () => {
+  it('is an alarm: when that door closes the alert is stamped at once (resolve false), never resolved by the engine', () => {
     const en = new Engine();
     en.event(ev('door.forced', { door: 1 }));
     const closed = ev('door.closed', { door: 2 });
     expect(en.event(closed, DAY + 1 * S)).toEqual([]); // another door: nothing
     const close1 = ev('door.closed', { door: 1 });
-    expect(en.event(close1, DAY + 2 * S)).toEqual([]);
-    expect(en.wakeAt).toBe(DAY + 32 * S);
-    expect(en.runUntil(DAY + 31 * S)).toEqual([]);
-    expect(en.runUntil(DAY + 32 * S)).toEqual([
-      { type: 'clear', rule: 'door.forced', estate: E, gateway: GW, device: 'gate-1', key: 'door:1', at: DAY + 32 * S, eventId: close1.id },
+    expect(en.event(close1, DAY + 2 * S)).toEqual([
+      { type: 'clear', resolve: false, rule: 'door.forced', estate: E, gateway: GW, device: 'gate-1', key: 'door:1', at: DAY + 2 * S, eventId: close1.id },
     ]);
+    // No hold-off timer: nothing more comes, however long the door stays closed.
     expect(en.wakeAt).toBeNull();
+    expect(en.runUntil(DAY + 3600 * S)).toEqual([]);
+    expect(en.event(ev('door.closed', { door: 1 }), DAY + 3601 * S)).toEqual([]);
   });
 
-  it('clears at once with clearAfterS 0', () => {
+  it('stays an alarm whatever autoResolve and clearAfterS say (the settings refuse true for it)', () => {
     const en = new Engine({ clearAfterS: 0 });
     en.event(ev('door.forced', { door: 1 }));
-    expect(en.event(ev('door.closed', { door: 1 }), DAY + S)).toMatchObject([{ type: 'clear', rule: 'door.forced', key: 'door:1' }]);
+    expect(en.event(ev('door.closed', { door: 1 }), DAY + S)).toMatchObject([{ type: 'clear', resolve: false, rule: 'door.forced', key: 'door:1' }]);
+    expect(() => resolveSettings({ autoResolve: { 'door.forced': true } })).toThrow(/autoResolve\.door\.forced/);
   });
 
-  it('a flapping door (forced/closed 20 times a minute) repeats one key and clears once, after it stops', () => {
+  it('a flapping door (forced/closed 20 times a minute) repeats one key: each close stamps, each forced is a repeat', () => {
     const en = new Engine();
     for (let i = 0; i < 20; i++) {
-      en.event(ev('door.forced', { door: 1 }, { ts: DAY + i * 3 * S }));
-      en.event(ev('door.closed', { door: 1 }, { ts: DAY + i * 3 * S + 1500 }));
+      en.event(ev('door.forced', { door: 1 }, { ts: DAY + i * 3 * S }), DAY + i * 3 * S);
+      en.event(ev('door.closed', { door: 1 }, { ts: DAY + i * 3 * S + 1500 }), DAY + i * 3 * S + 1500);
     }
     const raises = en.raises('door.forced');
     expect(raises).toHaveLength(20);
     expect(new Set(raises.map((r) => `${r.device}|${r.key}`))).toEqual(new Set(['gate-1|door:1']));
-    expect(en.clears()).toEqual([]);
-    en.runUntil(DAY + 600 * S);
-    expect(en.clears()).toHaveLength(1);
-    expect(en.clears()[0]!.at).toBe(DAY + 57 * S + 1500 + 30 * S);
+    expect(en.clears().map((c) => [c.at, (c as { resolve: boolean }).resolve])).toEqual(Array.from({ length: 20 }, (_, i) => [DAY + i * 3 * S + 1500, false]));
+    expect(en.runUntil(DAY + 600 * S)).toEqual([]);
   });
 });
 
@@ -222,7 +221,10 @@ describe('memory', () => {
   it('seedActive lets a restarted engine clear an alert opened before the restart', () => {
     const mem = seedActive(createRuleMemory(), [{ estate: E, gateway: GW, device: 'gate-1', rule: 'door.forced', key: 'door:1', openedAt: DAY - 3600 * S }]);
     const r = evaluate(mem, { kind: 'event', event: ev('door.closed', { door: 1 }) }, DAY, () => resolveSettings({ clearAfterS: 0 }));
-    expect(r.actions).toMatchObject([{ type: 'clear', rule: 'door.forced', key: 'door:1' }]);
+    expect(r.actions).toMatchObject([{ type: 'clear', resolve: false, rule: 'door.forced', key: 'door:1' }]);
+    // One already stamped before the restart is not seeded: its condition is clear already.
+    const stamped = seedActive(createRuleMemory(), [{ estate: E, gateway: GW, device: 'gate-1', rule: 'door.forced', key: 'door:1', openedAt: DAY - 3600 * S, conditionClearedAt: DAY - 60 * S }]);
+    expect(evaluate(stamped, { kind: 'event', event: ev('door.closed', { door: 1 }) }, DAY, () => resolveSettings({})).actions).toEqual([]);
   });
 
   it('wakeAt is the earliest timer over every estate', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RbError } from '../../../hub/errors.js';
-import type { RaiseAction } from '../../../hub/alerts/rules.js';
+import type { AlertAction, RaiseAction } from '../../../hub/alerts/rules.js';
 import { ALERTS_SCHEMA_VERSION } from '../../../hub/alerts/store-schema.js';
 import { openAlertStore, type AlertStore } from '../../../hub/alerts/store.js';
 import { DAY, E, Engine, ev, GW } from './fixtures.js';
@@ -99,17 +99,29 @@ describe('raise and dedup', () => {
 });
 
 describe('flapping door end to end: rules → store', () => {
-  it('20 forced/closed in a minute make one alert with count 20, resolved by system once it stays closed', () => {
+  it('20 forced/closed in a minute make one alert with count 20, open and stamped with the last close until a person resolves it', () => {
     const en = new Engine();
+    const apply = (actions: AlertAction[]): void => {
+      for (const a of actions) if (a.type === 'raise') store.raise(a);
+      else store.clear(a);
+    };
+    let lastClose = '';
     for (let i = 0; i < 20; i++) {
-      for (const a of en.event(ev('door.forced', { door: 1 }, { ts: DAY + i * 3 * S }))) if (a.type === 'raise') store.raise(a);
-      en.event(ev('door.closed', { door: 1 }, { ts: DAY + i * 3 * S + 1500 }));
+      apply(en.event(ev('door.forced', { door: 1 }, { ts: DAY + i * 3 * S }), DAY + i * 3 * S));
+      const close = ev('door.closed', { door: 1 }, { ts: DAY + i * 3 * S + 1500 });
+      lastClose = close.id;
+      apply(en.event(close, DAY + i * 3 * S + 1500));
     }
-    for (const a of en.runUntil(DAY + 3600 * S)) if (a.type === 'clear') store.clear(a);
+    apply(en.runUntil(DAY + 3600 * S));
     const { items } = store.list({ estates: [E] });
     expect(items).toHaveLength(1);
-    expect(items[0]).toMatchObject({ count: 20, state: 'resolved', resolvedBy: 'system', resolution: 'cleared' });
+    expect(items[0]).toMatchObject({ count: 20, state: 'open', conditionClearedAt: DAY + 57 * S + 1500, conditionClearedEvent: lastClose });
     expect(items[0]!.events).toHaveLength(20);
+    // The timeline keeps the latest 20 repeats (19 here) and one condition-cleared per close.
+    const activity = store.get(items[0]!.id)!.activity;
+    expect(activity.filter((x) => x.kind === 'repeat').map((x) => (x as { count: number }).count)).toEqual(Array.from({ length: 19 }, (_, i) => i + 2));
+    expect(activity.filter((x) => x.kind === 'condition-cleared')).toHaveLength(20);
+    expect(store.resolve(items[0]!.id, 'user:v1', '门已修好', DAY + 4000 * S).alert).toMatchObject({ state: 'resolved', resolvedBy: 'user:v1', resolution: '门已修好' });
   });
 });
 
