@@ -8,8 +8,11 @@ export type Role = 'volunteer' | 'patrol' | 'center' | 'admin';
 
 const PREFIX = /^(\p{Script=Han})([A-Z])$/u;
 const MAX_DEPTH = 16;
-/** Names of people an alert view carries (who acknowledged, resolved, is assigned); reduced for volunteers. */
-const NAME_FIELDS = new Set(['acknowledgedByName', 'resolvedByName', 'assigneeName']);
+/**
+ * Names of people an alert view carries (who acknowledged, resolved, is assigned; who did what in its
+ * timeline); reduced for volunteers. An `assigned` timeline entry carries the assignee's name in `text`.
+ */
+const NAME_FIELDS = new Set(['acknowledgedByName', 'resolvedByName', 'assigneeName', 'actorName']);
 
 /**
  * Mask a licence plate: `苏A12345` → `苏A·1**45`, `粤BD12345` → `粤B·D***45`. The province character
@@ -47,7 +50,8 @@ export const seesFullData = (role: string): boolean => role === 'center' || role
 /**
  * Mask the personal data in an alert or an event for `role`: every string field named `plate`
  * (and every string in a `plates` array), `person` and `credential` anywhere in the value, and the
- * people's names of an alert view (`acknowledgedByName`, `resolvedByName`, `assigneeName`, reduced). Full
+ * people's names of an alert view (`acknowledgedByName`, `resolvedByName`, `assigneeName`, a timeline's
+ * `actorName` and an `assigned` entry's `text`, reduced). Full
  * roles get the value itself; others a copy. Never modifies its input.
  */
 export function maskForRole<T>(role: Role | string, value: T): T {
@@ -64,6 +68,7 @@ function mask(value: unknown, depth: number): unknown {
     if (typeof v === 'string' && k === 'plate') out[k] = maskPlate(v);
     else if (typeof v === 'string' && (k === 'person' || k === 'credential')) out[k] = shortHash(v);
     else if (typeof v === 'string' && NAME_FIELDS.has(k)) out[k] = reduceName(v);
+    else if (typeof v === 'string' && k === 'text' && (value as { kind?: unknown }).kind === 'assigned') out[k] = reduceName(v);
     else if (k === 'plates' && Array.isArray(v)) out[k] = v.map((p) => (typeof p === 'string' ? maskPlate(p) : mask(p, depth + 1)));
     else out[k] = mask(v, depth + 1);
   }

@@ -14,6 +14,7 @@ import type { Role } from '../people/scopes.js';
 import type { Registry } from '../registry.js';
 import type { StateService } from '../state/index.js';
 import type { EventStore } from '../store/types.js';
+import { alertDetailView } from './alert-detail.js';
 import { parseOr } from './people.js';
 import { personalView } from './personal.js';
 import { estatesToRead, inScope, principalOf, requireEstate, requireRole, userAuth } from './user-auth.js';
@@ -44,6 +45,20 @@ const ListQuery = z
     severity: csv(z.coerce.number().int().min(1).max(4)).optional(),
     rule: csv(z.string().max(64)).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
+    before: Ulid.optional(),
+    sort: z.enum(['opened', 'severity']).default('opened'),
+  })
+  .strict();
+const DAY_MS = 86_400_000;
+/** The longest history one request may span. */
+export const MAX_HISTORY_DAYS = 92;
+const HistoryQuery = z
+  .object({
+    from: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    to: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    estate: Id.optional(),
+    rule: csv(z.string().max(64)).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(500),
     before: Ulid.optional(),
   })
   .strict();
@@ -98,25 +113,55 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
     return alert;
   }
 
-  const respond = (res: Response, p: Principal, alert: Parameters<typeof alertView>[0]) =>
-    res.json(shown(p, alertView(alert, deps.nameOf), { estate: alert.estate, target: `alert:${alert.id}` }));
+  /** The detail view (timeline, linked events, names), masked or audited for this principal. */
+  const respond = async (res: Response, p: Principal, detail: NonNullable<ReturnType<AlertStore['get']>>) => {
+    const view = await alertDetailView(detail, { events: deps.events, nameOf: deps.nameOf });
+    res.json(shown(p, view, { estate: detail.estate, target: `alert:${detail.id}` }));
+  };
 
   router.get('/api/v1/alerts', auth, (req, res) => {
     const p = principalOf(res);
     const q = parseOr(ListQuery, req.query, 'RB_ERR_BAD_QUERY');
     const estates = estatesToRead(p, q.estate) ?? deps.registry.listEstates().map((e) => e.id);
-    const page = store.list({ estates, state: q.state, severity: q.severity, rule: q.rule, limit: q.limit, before: q.before });
+    const page = store.list({ estates, state: q.state, severity: q.severity, rule: q.rule, limit: q.limit, before: q.before, sort: q.sort });
     const items = page.items.map((a) => alertView(a, deps.nameOf));
     res.json({ items: shown(p, items, { estate: q.estate, target: 'alerts', count: items.length }), next: page.next });
   });
 
-  router.get('/api/v1/alerts/:id', auth, (req, res) => {
+  // Before /alerts/:id, which would take "history" for an id.
+  router.get('/api/v1/alerts/history', auth, (req, res) => {
     const p = principalOf(res);
-    respond(res, p, alertInScope(p, String(req.params.id)));
+    const q = parseOr(HistoryQuery, req.query, 'RB_ERR_BAD_QUERY');
+    const to = q.to ?? Date.now();
+    const from = q.from ?? to - 7 * DAY_MS;
+    if (to <= from) throw new RbError('RB_ERR_BAD_QUERY', 'to: must be after from');
+    if (to - from > MAX_HISTORY_DAYS * DAY_MS) throw new RbError('RB_ERR_BAD_QUERY', `to: the range spans more than ${MAX_HISTORY_DAYS} days; narrow it`);
+    const estates = estatesToRead(p, q.estate) ?? deps.registry.listEstates().map((e) => e.id);
+    const page = store.history({ estates, rule: q.rule, from, to, limit: q.limit, before: q.before });
+    // Days in the hub's time zone, newest first, each with its counts per rule over the whole day
+    // (within from..to), not only over the items of this page.
+    const days: Array<{ day: string; counts: Record<string, number>; items: ReturnType<typeof alertView>[] }> = [];
+    for (const a of page.items) {
+      const { start, date } = startOfLocalDay(a.resolvedAt!, deps.timeZone);
+      let day = days[days.length - 1];
+      if (day?.day !== date) {
+        const l = localTime(a.resolvedAt!, deps.timeZone);
+        const end = zonedInstant(l.year, l.month, l.day + 1, 0, deps.timeZone);
+        day = { day: date, counts: store.resolvedCounts({ estates, rule: q.rule, from: Math.max(from, start), to: Math.min(to, end) }), items: [] };
+        days.push(day);
+      }
+      day.items.push(alertView(a, deps.nameOf));
+    }
+    res.json({ from, to, timeZone: deps.timeZone, days: shown(p, days, { estate: q.estate, target: 'alerts.history', count: page.items.length }), next: page.next });
+  });
+
+  router.get('/api/v1/alerts/:id', auth, async (req, res) => {
+    const p = principalOf(res);
+    await respond(res, p, alertInScope(p, String(req.params.id)));
   });
 
   const transition = (name: 'ack' | 'resolve' | 'assign' | 'comment') =>
-    router.post(`/api/v1/alerts/:id/${name}`, auth, json, (req, res) => {
+    router.post(`/api/v1/alerts/:id/${name}`, auth, json, async (req, res) => {
       const p = principalOf(res);
       const alert = alertInScope(p, String(req.params.id));
       const actor = actorOf(p);
@@ -145,7 +190,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
         detail = { comment: c.id };
       }
       audit.record({ actor, action: `alert.${name}`, estate: alert.estate, target: `alert:${alert.id}`, detail });
-      respond(res, p, store.get(alert.id)!);
+      await respond(res, p, store.get(alert.id)!);
     });
   transition('ack');
   transition('resolve');
