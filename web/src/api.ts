@@ -1,4 +1,5 @@
-import { clearSession, session } from './session.js';
+import { noteServerDate } from './clock.js';
+import { clearSession, refreshing, refreshSession, session } from './session.js';
 import { t } from './i18n/index.js';
 
 /** A refused or failed request, with what the hub said (`{error: {code, message}}`). */
@@ -28,6 +29,8 @@ export interface RequestOptions {
   /** Do not log out on 401 (the login request itself). */
   anonymous?: boolean;
   signal?: AbortSignal;
+  /** Internal: this is the retry after a refresh (a second 401 signs out). */
+  retried?: boolean;
 }
 
 export function authHeader(): Record<string, string> {
@@ -35,11 +38,16 @@ export function authHeader(): Record<string, string> {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
-/** JSON over the hub's REST API with the session's Bearer token. A 401 ends the session. */
+/**
+ * JSON over the hub's REST API with the session's Bearer token. A 401 gets one token refresh and a
+ * retry; a second 401 (or a refused refresh) ends the session.
+ */
 export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  if (!opts.anonymous) await refreshing();
   const headers: Record<string, string> = { accept: 'application/json', ...(opts.anonymous ? {} : authHeader()) };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
+  const sentAt = Date.now();
   try {
     res = await fetch(path, {
       method: opts.method ?? 'GET',
@@ -50,6 +58,7 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
   } catch (err) {
     throw new ApiError(0, 'NETWORK', (err as Error).message, path.split('?')[0]!);
   }
+  noteServerDate(res.headers.get('date'), sentAt, Date.now());
   const text = await res.text();
   let body: unknown;
   try {
@@ -60,7 +69,12 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
   if (!res.ok) {
     const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
     const e = new ApiError(res.status, error?.code ?? '', error?.message ?? '', path.split('?')[0]!);
-    if (res.status === 401 && !opts.anonymous) clearSession(t('error.session'));
+    if (res.status === 401 && !opts.anonymous) {
+      const sent = headers.authorization;
+      // Renewed meanwhile by another request, or renewable now: try once more with the new token.
+      if (!opts.retried && (authHeader().authorization !== sent || (await refreshSession()))) return api<T>(path, { ...opts, retried: true });
+      clearSession(t('error.session'));
+    }
     throw e;
   }
   return body as T;

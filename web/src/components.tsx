@@ -5,7 +5,7 @@ import { formatAge, formatTime } from './format.js';
 import { lang, t, toggleLang, tOr } from './i18n/index.js';
 import { connection, downSince, resyncing } from './live.js';
 import { navigate } from './router.js';
-import { clearSession, session } from './session.js';
+import { endSession, session } from './session.js';
 import type { Alert, SnapshotRef } from './types.js';
 
 export function LangButton() {
@@ -17,32 +17,35 @@ export function LangButton() {
 }
 
 export function logout(): void {
-  clearSession();
+  void endSession();
   clearSnapshots();
   navigate('/login');
 }
 
-/** The top bar of every view: title, connection pill, who is logged in, language, log out. */
-export function TopBar(props: { title: string; children?: ComponentChildren }) {
+/**
+ * The top bar of every view: title, connection pill, who is logged in, language, log out. `compact`
+ * (the phone) keeps it on one line at 360 px: short labels, no name.
+ */
+export function TopBar(props: { title: string; children?: ComponentChildren; compact?: boolean }) {
   const user = session.value?.user;
   const c = connection.value;
   return (
-    <header class="topbar">
+    <header class={`topbar${props.compact ? ' compact' : ''}`}>
       <h1>{props.title}</h1>
       {props.children}
       <span class="spacer" />
       <span class={`pill conn-${c}`} data-testid="conn">
-        {c === 'connected' ? t('conn.live') : c === 'disconnected' ? t('conn.offline') : t('conn.connecting')}
+        {c === 'connected' ? t('conn.live') : c === 'disconnected' ? t('conn.offline') : props.compact ? t('conn.short.connecting') : t('conn.connecting')}
       </span>
-      {user && (
+      {user && !props.compact && (
         <span class="who">
           {user.displayName ?? user.name} · {t(`role.${user.role}`)}
         </span>
       )}
       <LangButton />
       {user && (
-        <button type="button" class="btn ghost" onClick={logout}>
-          {t('nav.logout')}
+        <button type="button" class="btn ghost" onClick={logout} data-testid="logout">
+          {props.compact ? t('nav.logoutShort') : t('nav.logout')}
         </button>
       )}
     </header>
@@ -89,7 +92,8 @@ export function clearSnapshots(): void {
   blobs.clear();
 }
 
-function snapshotBlob(ref: SnapshotRef): Promise<string> {
+/** An object URL of the snapshot, fetched once with the Bearer token. */
+export function snapshotBlob(ref: SnapshotRef): Promise<string> {
   let p = blobs.get(ref.sha256);
   if (!p) {
     // <img src> cannot send the Bearer header: fetch it and show an object URL.
@@ -126,15 +130,20 @@ export function Snapshot(props: { snap: SnapshotRef | undefined; class?: string;
   return <img class={cls} src={src} alt={t('alert.snapshot')} data-sha={sha} />;
 }
 
-/** Who did what to an alert, in words. */
+/** Who did what to an alert, in words, once: "我 已确认", not "已确认 · 我 已确认". */
 export function AlertStatus(props: { alert: Alert; names: (actor?: string, name?: string) => string }) {
   const a = props.alert;
+  const text =
+    a.state === 'resolved' && a.resolvedBy
+      ? t('alert.resolvedBy', { who: props.names(a.resolvedBy, a.resolvedByName) })
+      : a.state !== 'resolved' && a.acknowledgedBy
+        ? t('alert.ackBy', { who: props.names(a.acknowledgedBy, a.acknowledgedByName) })
+        : a.state === 'open' || a.state === 'escalated'
+          ? `${tOr('state', a.state)} · ${t('alert.notAcked')}`
+          : tOr('state', a.state);
   return (
     <span class={`state state-${a.state}`} data-testid="alert-state">
-      {tOr('state', a.state)}
-      {a.state === 'resolved' && a.resolvedBy ? ` · ${t('alert.resolvedBy', { who: props.names(a.resolvedBy, a.resolvedByName) })}` : ''}
-      {a.state !== 'resolved' && a.acknowledgedBy ? ` · ${t('alert.ackBy', { who: props.names(a.acknowledgedBy, a.acknowledgedByName) })}` : ''}
-      {a.state === 'open' || a.state === 'escalated' ? ` · ${t('alert.notAcked')}` : ''}
+      {text}
     </span>
   );
 }

@@ -1,3 +1,4 @@
+import { eventDetail as labelEventDetail } from './labels.js';
 import type { BarrierView, CameraView, DeviceView, DoorView, EstateStateView, RbEvent, StateChange } from './types.js';
 
 /** One tile of the command-center screen: a device with everything the live state knows of it. */
@@ -97,13 +98,5 @@ function guessKind(id: string): Tile['kind'] {
   return 'device';
 }
 
-/** A short detail of an event for the ticker: door, lane, plate (masked by the hub as it is). */
-export function eventDetail(e: RbEvent): string {
-  const d = e.data ?? {};
-  const parts: string[] = [];
-  if (typeof d.door === 'number') parts.push(`#${d.door}`);
-  if (typeof d.lane === 'number') parts.push(`L${d.lane}`);
-  if (typeof d.plate === 'string') parts.push(d.plate);
-  if (typeof d.method === 'string') parts.push(d.method);
-  return parts.join(' · ');
-}
+/** A short detail of an event for the ticker, in words: 1号门 · 刷卡, 2号车道 · plate (masked by the hub as it is). */
+export const eventDetail = (e: RbEvent): string => labelEventDetail(e);

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { serverNow } from './clock.js';
 import { lang, t } from './i18n/index.js';
 
 /**
@@ -22,9 +23,9 @@ function fmt(kind: 'time' | 'datetime'): Intl.DateTimeFormat {
 export const formatTime = (ms: number): string => fmt('time').format(ms);
 export const formatDateTime = (ms: number): string => fmt('datetime').format(ms);
 
-/** "3 minutes ago" in the viewer's language. */
+/** "3 minutes ago" in the viewer's language; never in the future (a time past `now` reads "now"). */
 export function formatAge(ms: number, now: number): string {
-  const s = Math.round((ms - now) / 1000);
+  const s = Math.min(0, Math.round((ms - now) / 1000));
   const rtf = new Intl.RelativeTimeFormat(lang.value, { numeric: 'auto' });
   const a = Math.abs(s);
   if (a < 60) return rtf.format(s, 'second');
@@ -41,11 +42,11 @@ export function formatDuration(s: number | null | undefined): string {
   return t('dur.h', { n: Math.round(s / 360) / 10 });
 }
 
-/** The current time, re-read every `stepMs` so ages and clocks move. */
+/** The hub's current time (clock.ts), re-read every `stepMs` so ages and clocks move. */
 export function useNow(stepMs = 1_000): number {
-  const [now, setNow] = useState(Date.now());
+  const [now, setNow] = useState(serverNow());
   useEffect(() => {
-    const id = setInterval(() => setNow(Date.now()), stepMs);
+    const id = setInterval(() => setNow(serverNow()), stepMs);
     return () => clearInterval(id);
   }, [stepMs]);
   return now;

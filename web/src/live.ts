@@ -1,8 +1,9 @@
 import { signal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { io, type Socket } from 'socket.io-client';
+import { noteServerTime } from './clock.js';
 import { t } from './i18n/index.js';
-import { clearSession, session } from './session.js';
+import { clearSession, refreshSession, session } from './session.js';
 import type { Envelope } from './types.js';
 
 /**
@@ -56,6 +57,7 @@ function dispatch(event: string, msg: unknown): void {
     data = msg.data;
     const last = seqs.get(msg.scope);
     const at = typeof msg.at === 'number' ? msg.at : Date.now();
+    if (typeof msg.at === 'number') noteServerTime(msg.at);
     if (last && msg.seq <= last.seq) {
       // A replayed message already seen: drop it. A lower seq with a newer time means the hub's
       // sequence restarted: take it, and reload what this scope shows.
@@ -110,7 +112,12 @@ export function startLive(): void {
   });
   s.on('connect_error', (err: Error & { data?: { code?: string } }) => {
     if (err.data?.code === 'RB_ERR_UNAUTHENTICATED') {
-      clearSession(t('error.session'));
+      // The token expired while we were away (a phone asleep): renew it once, then reconnect with it.
+      void refreshSession().then((ok) => {
+        if (socket !== s) return;
+        if (ok) s.connect();
+        else clearSession(t('error.session'));
+      });
       return;
     }
     connection.value = 'disconnected';
@@ -127,6 +134,15 @@ export function stopLive(): void {
   seqs.clear();
   connection.value = 'connecting';
   downSince.value = null;
+}
+
+/** Listen to one push event outside any component (e.g. command results); returns the unsubscribe. */
+export function onLive<T>(event: string, handler: (data: T, env?: Envelope<T>) => void): () => void {
+  const h = handler as unknown as Handler;
+  let set = handlers.get(event);
+  if (!set) handlers.set(event, (set = new Set()));
+  set.add(h);
+  return () => void set.delete(h);
 }
 
 /** Listen to one push event (the envelope unwrapped) while the component is mounted. */

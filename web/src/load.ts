@@ -10,10 +10,13 @@ export interface Loaded<T> {
   set: (update: (prev: T | undefined) => T | undefined) => void;
 }
 
-/** GET `path` (null = nothing to load) into component state; `reload` re-fetches. */
+/**
+ * GET `path` (null = nothing to load) into component state; `reload` re-fetches. The error is kept as
+ * it came and put in words when the caller renders, so a language switch translates it too.
+ */
 export function useLoad<T>(path: string | null, map: (raw: unknown) => T = (r) => r as T): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(path !== null);
   const gen = useRef(0);
   const pathRef = useRef(path);
@@ -31,10 +34,10 @@ export function useLoad<T>(path: string | null, map: (raw: unknown) => T = (r) =
       setData(mapRef.current(raw));
       setError(null);
     } catch (err) {
-      if (mine === gen.current) setError(describeError(err));
+      if (mine === gen.current) setError(err);
     } finally {
       if (mine === gen.current) setLoading(false);
     }
   }, []);
-  return { data, error, loading, reload, set: (u) => setData((prev) => u(prev)) };
+  return { data, error: error === null ? null : describeError(error), loading, reload, set: (u) => setData((prev) => u(prev)) };
 }

@@ -61,6 +61,7 @@ export function toHandover(raw: unknown): Handover {
  */
 export function actorName(actor: string | undefined, people: Person[], me?: { id: string }, name?: string): string {
   if (!actor) return '';
+  if (actor === 'system') return t('tl.system');
   if (!actor.startsWith('user:')) return actor;
   const id = actor.slice(5);
   if (me && me.id === id) return t('actor.me');

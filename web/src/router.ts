@@ -1,26 +1,48 @@
 import { signal } from '@preact/signals';
 
-/** Path routing: `/login`, `/me`, `/street`, `/estate/:id`. The hub answers each with the app. */
+/**
+ * Path routing: `/login`, `/me`, `/street`, `/estate/:id`, `/roster`, `/admin`. The hub answers each
+ * with the app (hub/api/app.ts CLIENT_ROUTES); any other path gets the app with a 404 and `notFound`.
+ */
 export type Route =
   | { name: 'login' }
-  | { name: 'me' }
+  | { name: 'me'; tab?: 'history' | 'handover'; alert?: string }
   | { name: 'street' }
   | { name: 'estate'; estate: string }
-  | { name: 'home' };
+  | { name: 'roster' }
+  | { name: 'admin' }
+  | { name: 'home' }
+  | { name: 'notFound'; path: string };
 
-export function parseRoute(path: string): Route {
-  const estate = /^\/estate\/([a-z0-9-]{1,64})\/?$/.exec(path);
-  if (estate) return { name: 'estate', estate: estate[1]! };
-  if (path === '/me' || path === '/me/') return { name: 'me' };
-  if (path === '/street' || path === '/street/') return { name: 'street' };
-  if (path === '/login') return { name: 'login' };
-  return { name: 'home' };
+/** The phone's own pages ride on the query (`/me?tab=history`, `/me?alert=<id>`): one client route. */
+function meRoute(query: string): Route {
+  const q = new URLSearchParams(query);
+  const tab = q.get('tab');
+  const alert = q.get('alert');
+  return {
+    name: 'me',
+    ...(tab === 'history' || tab === 'handover' ? { tab } : {}),
+    ...(alert && /^[0-9A-Za-z]{1,64}$/.test(alert) ? { alert } : {}),
+  };
 }
 
-export const route = signal<Route>(parseRoute(location.pathname));
+export function parseRoute(url: string): Route {
+  const [path = '', query = ''] = url.split('?');
+  const estate = /^\/estate\/([a-z0-9-]{1,64})\/?$/.exec(path);
+  if (estate) return { name: 'estate', estate: estate[1]! };
+  if (path === '/me' || path === '/me/') return meRoute(query);
+  if (path === '/street' || path === '/street/') return { name: 'street' };
+  if (path === '/login') return { name: 'login' };
+  if (path === '/roster' || path === '/roster/') return { name: 'roster' };
+  if (path === '/admin' || path === '/admin/') return { name: 'admin' };
+  if (path === '/' || path === '') return { name: 'home' };
+  return { name: 'notFound', path };
+}
+
+export const route = signal<Route>(parseRoute(location.pathname + location.search));
 
 export function navigate(path: string, replace = false): void {
-  if (path !== location.pathname) {
+  if (path !== location.pathname + location.search) {
     if (replace) history.replaceState(null, '', path);
     else history.pushState(null, '', path);
   }
@@ -28,5 +50,5 @@ export function navigate(path: string, replace = false): void {
 }
 
 addEventListener('popstate', () => {
-  route.value = parseRoute(location.pathname);
+  route.value = parseRoute(location.pathname + location.search);
 });

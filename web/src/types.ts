@@ -16,6 +16,9 @@ export interface User {
 export interface LoginResponse {
   token: string;
   expiresAt: number | string;
+  /** Lives longer than the token; POST /api/v1/auth/refresh {refreshToken} renews both. */
+  refreshToken?: string;
+  refreshExpiresAt?: number | string;
   user: User;
 }
 
@@ -56,13 +59,74 @@ export interface Alert {
   resolvedByName?: string;
   /** The device's configured name (e.g. 东门), when its gateway gave one. */
   deviceName?: string;
+  /** The estate's name (e.g. 枫林苑). */
+  estateName?: string;
+  /** When the alarm's condition cleared (the door closed) while nobody has resolved it yet (ms). */
+  conditionClearedAt?: number;
   resolution?: string;
   level?: number;
   assignee?: string;
+  assigneeName?: string;
   events?: string[];
   snapshots?: SnapshotRef[];
   data?: Record<string, unknown>;
   seq?: number;
+}
+
+export type TimelineKind = 'raised' | 'repeat' | 'notified' | 'acknowledged' | 'escalated' | 'assigned' | 'comment' | 'condition-cleared' | 'resolved';
+
+export interface TimelineEntry {
+  at: number;
+  kind: TimelineKind | string;
+  actor?: string;
+  actorName?: string;
+  level?: number;
+  note?: string;
+  /** Comment text; for `assigned`, the assignee's name (absent when unassigned). */
+  text?: string;
+  eventId?: string;
+  /** Why a notification went out: new, escalated, renotify. */
+  reason?: string;
+  /** For `repeat`: the alert's count after it. */
+  count?: number;
+  /** For `assigned`: `user:<id>`, or null when unassigned. */
+  assignee?: string | null;
+}
+
+export interface LinkedEvent {
+  id: string;
+  type: string;
+  ts: number;
+  device: string;
+  deviceName?: string;
+  data?: Record<string, unknown>;
+}
+
+/** `GET /api/v1/alerts/:id`: the alert with what happened to it. */
+export interface AlertDetail extends Alert {
+  timeline?: TimelineEntry[];
+  /** Repeats the timeline leaves out (the hub keeps the latest ones). */
+  repeatsOmitted?: number;
+  linkedEvents?: LinkedEvent[];
+  /** Older hubs: transitions and comments instead of a timeline. */
+  transitions?: Array<{ at: number; actor?: string; from?: string; to: string; note?: string | null }>;
+  comments?: Array<{ id?: string; at: number; actor?: string; actorName?: string; text: string }>;
+}
+
+/** `GET /api/v1/alerts/history`: resolved alerts by day (the hub's time zone), newest day first. */
+export interface HistoryPage {
+  days: Array<{ day: string; counts: Record<string, number>; items: Alert[] }>;
+  next?: string | null;
+}
+
+/** A shift hand-over note (`POST /api/v1/roster/handover`, push `handover:new`, `lastHandover`). */
+export interface HandoverNote {
+  id?: string;
+  estate: string;
+  at: number;
+  note: string;
+  by?: string;
+  byName?: string;
 }
 
 export interface Page<T> {
@@ -113,6 +177,8 @@ export interface DeviceView {
   error?: string;
   info?: { manufacturer?: string; model?: string; firmware?: string; serial?: string };
   warnings?: Array<{ code: string; message: string; since: number }>;
+  /** Cameras the gateway's config links to this device (its alarms come with their snapshots). */
+  cameras?: string[];
 }
 export interface DoorView {
   device: string;

@@ -1,27 +1,46 @@
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { addSnapshot, isOpen, loadUnresolved, newestFirst, upsert, type SnapshotLink } from '../alerts.js';
-import { api, describeError } from '../api.js';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { addSnapshot, isOpen, loadUnresolved, upsert, type SnapshotLink } from '../alerts.js';
+import { describeError } from '../api.js';
 import { Age, AlertStatus, ErrorNote, SeverityBadge, Snapshot, TopBar } from '../components.js';
 import { useNow } from '../format.js';
 import { t, tOr } from '../i18n/index.js';
+import { conditionCleared } from '../labels.js';
 import { useLive, useSync } from '../live.js';
 import { useLoad } from '../load.js';
-import { actorName, toHandover, type Person } from '../people.js';
+import { actorName, toHandover } from '../people.js';
+import { navigate, route } from '../router.js';
 import { session } from '../session.js';
-import type { Alert, CommandResultPush, EstateRef, EstateStateView } from '../types.js';
+import type { Alert, EstateRef, EstateStateView, HandoverNote } from '../types.js';
+import { AlertActions } from './alert-actions.js';
+import { AlertDetail } from './alert-detail.js';
+import { PhoneCommands } from './phone-commands.js';
+import { HandoverPanel, toNote } from './phone-handover.js';
+import { PhoneHistory } from './phone-history.js';
 
-/** The volunteer's phone (360×740, touch): my open alerts, ack/resolve, open a door, hand-over. */
+/** Most urgent first; among equals the oldest first (it has waited longest). */
+export const bySeverityThenAge = (a: Alert, b: Alert): number => b.severity - a.severity || a.openedAt - b.openedAt || (a.id < b.id ? -1 : 1);
+
+/**
+ * The volunteer's phone (360×740, touch): open alerts of my scope (live), their detail, history,
+ * remote opening, hand-over. Its pages ride on the query (`/me?tab=history`, `/me?alert=<id>`).
+ */
 export function PhoneView() {
   const user = session.value!.user;
+  const r = route.value;
+  const tab = r.name === 'me' ? (r.alert ? 'alert' : (r.tab ?? 'alerts')) : 'alerts';
   const now = useNow(5_000);
   const me = useLoad<{ estates?: EstateRef[] }>('/api/v1/me');
   const estates = me.data?.estates ?? [];
+  const estateNames = useMemo(() => new Map(estates.map((e) => [e.id, e.name ?? e.id])), [estates]);
+  // One estate in scope: that one. Several (a patrol): all of them until one is picked.
   const [picked, setPicked] = useState<string | null>(null);
-  const estate = picked ?? estates[0]?.id ?? null;
+  const estate = picked ?? (estates.length === 1 ? estates[0]!.id : null);
   const [alerts, setAlerts] = useState<Alert[]>([]);
-  const [alertsError, setAlertsError] = useState<string | null>(null);
+  const [alertsError, setAlertsError] = useState<unknown>(null);
   const [flash, setFlash] = useState<string | null>(null);
-  const handover = useLoad(estate ? `/api/v1/roster/handover?estate=${estate}` : null, toHandover);
+  const [note, setNote] = useState<HandoverNote | null>(null);
+  const [noteSeen, setNoteSeen] = useState(true);
+  const handover = useLoad(estate ? `/api/v1/roster/handover?estate=${estate}` : null, (raw) => ({ ...toHandover(raw), last: toNote((raw as { lastHandover?: unknown })?.lastHandover) }));
   const devices = useLoad<EstateStateView>(estate ? `/api/v1/state/estates/${estate}` : null);
 
   const scopes = [`user:${user.id}`, ...estates.map((e) => `estate:${e.id}`)];
@@ -33,13 +52,18 @@ export function PhoneView() {
           setAlerts(list);
           setAlertsError(null);
         })
-        .catch((err) => setAlertsError(describeError(err))),
+        .catch((err) => setAlertsError(err)),
+      handover.reload(),
+      devices.reload(),
     ]);
   });
   useEffect(() => {
     void handover.reload();
     void devices.reload();
   }, [estate]);
+  useEffect(() => {
+    if (handover.data?.last) setNote((n) => (n && n.at >= handover.data!.last!.at ? n : handover.data!.last!));
+  }, [handover.data]);
 
   const onAlert = (a: Alert) => setAlerts((list) => upsert(list, a));
   useLive<Alert>('alert:new', onAlert);
@@ -50,21 +74,40 @@ export function PhoneView() {
     setFlash(n.alert.id);
     navigator.vibrate?.(200);
   });
+  useLive<unknown>('handover:new', (raw) => {
+    const n = toNote(raw);
+    if (!n || (estate && n.estate !== estate)) return;
+    setNote(n);
+    if (n.by !== `user:${user.id}` && n.by !== user.id) setNoteSeen(false);
+  });
 
-  const open = useMemo(() => alerts.filter(isOpen).sort(newestFirst), [alerts]);
+  const open = useMemo(() => alerts.filter((a) => isOpen(a) && (!picked || a.estate === picked)).sort(bySeverityThenAge), [alerts, picked]);
+  const deviceNames = useMemo(() => new Map((devices.data?.devices ?? []).filter((d) => d.name).map((d) => [d.device, d.name!])), [devices.data]);
   const people = [...(handover.data?.now ?? []), ...(handover.data?.next ?? [])];
   const names = (actor?: string, name?: string) => actorName(actor, people, session.value?.user, name);
+  const showEstate = estates.length > 1;
+  const go = (query: string) => navigate(`/me${query}`);
 
   return (
     <div class="phone">
-      <TopBar title={t('me.title')} />
+      <TopBar title={t('me.title')} compact />
+      <nav class="phone-tabs" aria-label={t('me.title')}>
+        {(['alerts', 'history', 'handover'] as const).map((k) => (
+          <button key={k} type="button" class={`tab${tab === k ? ' on' : ''}`} aria-current={tab === k ? 'page' : undefined} data-tab={k} onClick={() => go(k === 'alerts' ? '' : `?tab=${k}`)}>
+            {t(`me.tab.${k}`)}
+            {k === 'alerts' && open.length > 0 && <span class="count">{open.length}</span>}
+            {k === 'handover' && !noteSeen && <span class="dot-new" aria-hidden="true" />}
+          </button>
+        ))}
+      </nav>
       <main class="phone-main">
         <ErrorNote what={t('me.estate')} error={me.error} onRetry={() => void me.reload()} />
         {me.data && estates.length === 0 && <p class="muted">{t('me.noEstates')}</p>}
-        {estates.length > 1 && (
+        {estates.length > 1 && tab !== 'alert' && (
           <label class="field">
             {t('me.estate')}
-            <select value={estate ?? ''} onChange={(e) => setPicked(e.currentTarget.value)}>
+            <select value={picked ?? ''} onChange={(e) => setPicked(e.currentTarget.value || null)} data-testid="estate-picker">
+              <option value="">{t('me.allEstates')}</option>
               {estates.map((e) => (
                 <option key={e.id} value={e.id}>
                   {e.name ?? e.id}
@@ -73,225 +116,94 @@ export function PhoneView() {
             </select>
           </label>
         )}
-        <section aria-labelledby="h-mine">
-          <h2 id="h-mine">
-            {t('alerts.title')} <span class="count">{open.length}</span>
-          </h2>
-          <ErrorNote what={t('alerts.title')} error={alertsError} />
-          {open.length === 0 && !alertsError && <p class="muted">{t('alerts.none')}</p>}
-          <ul class="cards">
-            {open.map((a) => (
-              <AlertCard key={a.id} alert={a} now={now} names={names} flash={flash === a.id} onChange={onAlert} />
-            ))}
-          </ul>
-        </section>
-        {estate && (
-          <section aria-labelledby="h-cmd">
-            <h2 id="h-cmd">{t('cmd.title')}</h2>
-            <ErrorNote what={t('cmd.title')} error={devices.error} onRetry={() => void devices.reload()} />
-            {devices.data && <Commands estate={estate} state={devices.data} />}
-          </section>
+        {tab === 'alert' && r.name === 'me' && r.alert && (
+          <AlertDetail key={r.alert} id={r.alert} initial={alerts.find((a) => a.id === r.alert)} size="compact" estateNames={estateNames} deviceNames={deviceNames} people={people} cameraLinked={null} onClose={() => (history.length > 1 ? history.back() : go(''))} onChange={onAlert} />
         )}
-        {estate && (
-          <section aria-labelledby="h-handover">
-            <h2 id="h-handover">{t('handover.title')}</h2>
-            <ErrorNote what={t('handover.title')} error={handover.error} onRetry={() => void handover.reload()} />
-            {handover.data && <HandoverList now={handover.data.now} next={handover.data.next} alerts={handover.data.alerts} clock={now} />}
-          </section>
+        {tab === 'history' && <PhoneHistory estate={picked} estateNames={estateNames} showEstate={showEstate} names={names} onOpen={(id) => go(`?alert=${id}`)} />}
+        {tab === 'handover' && (
+          <HandoverPanel estate={estate} loaded={handover} alerts={estate ? open.filter((a) => a.estate === estate).sort((a, b) => a.openedAt - b.openedAt) : []} note={note} onNote={setNote} onSeen={() => setNoteSeen(true)} now={now} />
+        )}
+        {tab === 'alerts' && (
+          <>
+            {!noteSeen && note && (
+              <p class="notice" role="status">
+                {t('handover.new', { who: note.byName ?? names(note.by) })}{' '}
+                <button type="button" class="btn small" onClick={() => go('?tab=handover')}>
+                  {t('handover.view')}
+                </button>
+              </p>
+            )}
+            <section aria-labelledby="h-mine">
+              <h2 id="h-mine">
+                {t('alerts.title')} <span class="count">{open.length}</span>
+              </h2>
+              <ErrorNote what={t('alerts.title')} error={alertsError ? describeError(alertsError) : null} />
+              {open.length === 0 && !alertsError && <p class="muted">{t('alerts.none')}</p>}
+              <ul class="cards">
+                {open.map((a) => (
+                  <AlertCard key={a.id} alert={a} now={now} names={names} flash={flash === a.id} onChange={onAlert} estateName={showEstate ? (a.estateName ?? estateNames.get(a.estate) ?? a.estate) : undefined} deviceName={a.deviceName ?? (a.estate === estate ? deviceNames.get(a.device) : undefined)} onOpen={() => go(`?alert=${a.id}`)} />
+                ))}
+              </ul>
+            </section>
+            <section aria-labelledby="h-cmd">
+              <h2 id="h-cmd">{t('cmd.title')}</h2>
+              {estate ? (
+                <>
+                  <ErrorNote what={t('cmd.title')} error={devices.error && !isNoState(devices.error) ? devices.error : null} onRetry={() => void devices.reload()} />
+                  {devices.data ? <PhoneCommands estate={estate} state={devices.data} /> : devices.error && isNoState(devices.error) ? <p class="muted">{t('cmd.none')}</p> : null}
+                </>
+              ) : (
+                estates.length > 1 && <p class="muted">{t('me.pickEstate')}</p>
+              )}
+            </section>
+          </>
         )}
       </main>
     </div>
   );
 }
 
-function AlertCard(props: { alert: Alert; now: number; names: (a?: string, name?: string) => string; flash: boolean; onChange: (a: Alert) => void }) {
+/** An estate whose gateway never reported has no live state: nothing to open, not an error. */
+const isNoState = (error: string): boolean => /no live state/.test(error);
+
+function AlertCard(props: { alert: Alert; now: number; names: (a?: string, name?: string) => string; flash: boolean; onChange: (a: Alert) => void; estateName?: string; deviceName?: string; onOpen: () => void }) {
   const a = props.alert;
-  const [resolving, setResolving] = useState(false);
-  const [note, setNote] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const snap = a.snapshots?.[a.snapshots.length - 1];
-
-  async function act(kind: 'ack' | 'resolve') {
-    if (kind === 'resolve' && !note.trim()) {
-      setError(t('alert.noteRequired'));
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      const updated = await api<Alert | undefined>(`/api/v1/alerts/${a.id}/${kind}`, { method: 'POST', body: kind === 'resolve' ? { note: note.trim() } : {} });
-      if (updated && typeof updated === 'object' && updated.id === a.id) props.onChange(updated);
-      if (kind === 'resolve') setResolving(false);
-    } catch (err) {
-      setError(t('alert.failed', { detail: describeError(err) }));
-    } finally {
-      setBusy(false);
-    }
-  }
-
+  const cleared = conditionCleared(a);
   return (
-    <li class={`card sev-row-${a.severity} ${props.flash ? 'flash' : ''}`} data-alert-id={a.id} data-state={a.state}>
+    <li class={`card sev-row-${a.severity} ${props.flash ? 'flash' : ''}`} data-alert-id={a.id} data-state={a.state} data-estate={a.estate}>
       <p class="alert-head">
         <SeverityBadge severity={a.severity} /> <b>{tOr('rule', a.rule)}</b>
       </p>
       <p class="alert-meta">
-        {a.deviceName ?? a.device} · <Age at={a.openedAt} now={props.now} />
+        {props.estateName && (
+          <>
+            <span class="estate" data-testid="card-estate">
+              {props.estateName}
+            </span>
+            {' · '}
+          </>
+        )}
+        {props.deviceName ?? a.device} · <Age at={a.openedAt} now={props.now} />
         {(a.count ?? 1) > 1 && <> · {t('alert.count', { n: a.count ?? 1 })}</>}
       </p>
+      {cleared && (
+        <p class="cleared" data-testid="cleared">
+          {cleared}
+        </p>
+      )}
       <p class="alert-meta">
         <AlertStatus alert={a} names={props.names} />
       </p>
-      <Snapshot snap={snap} class="photo" hideEmpty />
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
+      {snap && (
+        <button type="button" class="snapshot-open" onClick={props.onOpen} aria-label={t('alert.details')}>
+          <Snapshot snap={snap} class="photo" hideEmpty />
+        </button>
       )}
-      {resolving ? (
-        <div class="resolve">
-          <label>
-            {t('alert.note')}
-            <textarea rows={3} value={note} placeholder={t('alert.notePlaceholder')} onInput={(e) => setNote(e.currentTarget.value)} />
-          </label>
-          <div class="actions">
-            <button type="button" class="btn primary" disabled={busy} onClick={() => void act('resolve')}>
-              {t('alert.confirmResolve')}
-            </button>
-            <button type="button" class="btn" disabled={busy} onClick={() => setResolving(false)}>
-              {t('alert.cancel')}
-            </button>
-          </div>
-        </div>
-      ) : (
-        <div class="actions">
-          {a.state !== 'acknowledged' && (
-            <button type="button" class="btn primary" disabled={busy} onClick={() => void act('ack')}>
-              {t('alert.ack')}
-            </button>
-          )}
-          <button type="button" class="btn" disabled={busy} onClick={() => setResolving(true)}>
-            {t('alert.resolve')}
-          </button>
-        </div>
-      )}
+      <AlertActions alert={a} onChange={props.onChange} />
+      <button type="button" class="btn ghost details" onClick={props.onOpen} data-testid="details">
+        {t('alert.details')} ›
+      </button>
     </li>
-  );
-}
-
-interface Target {
-  device: string;
-  name: 'door.open' | 'barrier.open';
-  args: Record<string, number>;
-  label: string;
-}
-
-type CommandPhase =
-  | { phase: 'confirm'; target: Target }
-  | { phase: 'sending'; target: Target; id?: string }
-  | { phase: 'done'; target: Target; ok: boolean; text: string };
-
-const RESULT_WAIT_S = 20;
-
-/** Open a door or raise a barrier: pick, confirm, send, show the device's answer. */
-function Commands(props: { estate: string; state: EstateStateView }) {
-  const targets: Target[] = [
-    ...props.state.doors.map((d) => ({ device: d.device, name: 'door.open' as const, args: { door: d.door }, label: t('cmd.door.open', { device: d.device, target: t('door.n', { n: d.door }) }) })),
-    ...props.state.barriers.map((b) => ({ device: b.device, name: 'barrier.open' as const, args: { lane: b.lane }, label: t('cmd.barrier.open', { device: b.device, target: t('lane.n', { n: b.lane }) }) })),
-  ];
-  const [cmd, setCmd] = useState<CommandPhase | null>(null);
-  const pending = useRef<string | null>(null);
-  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  useEffect(() => () => clearTimeout(timer.current), []);
-
-  const finish = (target: Target, r: CommandResultPush['result'] | undefined) => {
-    clearTimeout(timer.current);
-    pending.current = null;
-    const ok = r?.status === 'ok';
-    setCmd({ phase: 'done', target, ok, text: ok ? t('cmd.ok', { action: target.label }) : t('cmd.failed', { action: target.label, code: r?.code ?? r?.message ?? '?' }) });
-  };
-  useLive<CommandResultPush>('command:result', (r) => {
-    if (cmd && cmd.phase === 'sending' && r.id === pending.current) finish(cmd.target, r.result);
-  });
-
-  async function send(target: Target) {
-    setCmd({ phase: 'sending', target });
-    try {
-      const res = await api<{ id: string; result?: CommandResultPush['result'] }>('/api/v1/commands', { method: 'POST', body: { estate: props.estate, device: target.device, name: target.name, args: target.args } });
-      if (res.result) return finish(target, res.result);
-      pending.current = res.id;
-      setCmd({ phase: 'sending', target, id: res.id });
-      timer.current = setTimeout(() => {
-        pending.current = null;
-        setCmd({ phase: 'done', target, ok: false, text: t('cmd.timeout', { action: target.label, s: RESULT_WAIT_S }) });
-      }, RESULT_WAIT_S * 1000);
-    } catch (err) {
-      setCmd({ phase: 'done', target, ok: false, text: t('alert.failed', { detail: describeError(err) }) });
-    }
-  }
-
-  if (targets.length === 0) return <p class="muted">{t('cmd.none')}</p>;
-  return (
-    <div class="commands">
-      {cmd?.phase === 'confirm' ? (
-        <div class="confirm" role="alertdialog" aria-labelledby="cmd-q">
-          <p id="cmd-q">{t('cmd.confirm', { action: cmd.target.label })}</p>
-          <div class="actions">
-            <button type="button" class="btn danger" onClick={() => void send(cmd.target)} autoFocus>
-              {t('cmd.yes')}
-            </button>
-            <button type="button" class="btn" onClick={() => setCmd(null)}>
-              {t('alert.cancel')}
-            </button>
-          </div>
-        </div>
-      ) : (
-        <div class="cmd-buttons">
-          {targets.map((x) => (
-            <button key={`${x.device}/${x.name}/${JSON.stringify(x.args)}`} type="button" class="btn" disabled={cmd?.phase === 'sending'} onClick={() => setCmd({ phase: 'confirm', target: x })}>
-              {x.label}
-            </button>
-          ))}
-        </div>
-      )}
-      {cmd?.phase === 'sending' && (
-        <p class="cmd-status" role="status">
-          {t('cmd.sending')}
-        </p>
-      )}
-      {cmd?.phase === 'done' && (
-        <p class={`cmd-status ${cmd.ok ? 'ok' : 'error'}`} role="status" data-testid="cmd-result">
-          {cmd.text}
-        </p>
-      )}
-    </div>
-  );
-}
-
-function HandoverList(props: { now: Person[]; next: Person[]; alerts: Alert[]; clock: number }) {
-  const names = (list: Person[]) => (list.length ? list.map((p) => p.name).join('、') : t('none'));
-  return (
-    <div class="handover">
-      <p>
-        <b>{t('handover.now')}</b>: {names(props.now)}
-      </p>
-      <p>
-        <b>{t('handover.next')}</b>: {names(props.next)}
-      </p>
-      <p>
-        <b>{t('handover.open')}</b>
-      </p>
-      {props.alerts.length === 0 ? (
-        <p class="muted">{t('alerts.none')}</p>
-      ) : (
-        <ol class="handover-alerts">
-          {props.alerts.map((a) => (
-            <li key={a.id}>
-              <SeverityBadge severity={a.severity} /> {tOr('rule', a.rule)} · {a.deviceName ?? a.device} · <Age at={a.openedAt} now={props.clock} />
-            </li>
-          ))}
-        </ol>
-      )}
-    </div>
   );
 }
