@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import type { AlertState } from './types.js';
 
 /**
  * Alert store schema (`{dataDir}/alerts.db`), versioned with `PRAGMA user_version` like
@@ -102,3 +103,14 @@ export function migrateAlerts(db: Database): void {
     }
   }).immediate();
 }
+
+/** A row of `alerts` as the latest schema has it. */
+export type Row = {
+  id: string; estate: string; gateway: string; device: string; rule: string; key: string; severity: number;
+  state: AlertState; count: number; opened_at: number; last_at: number; ack_at: number | null; ack_by: string | null;
+  resolved_at: number | null; resolved_by: string | null; resolution: string | null; level: number;
+  notified_at: number | null; assignee: string | null; data: string; cleared_at: number | null; cleared_event: string | null;
+};
+
+/** A filter value as SQLite's json_each reads it; null = no filter. */
+export const arr = <T>(v: T | readonly T[] | undefined): string | null => (v === undefined ? null : JSON.stringify(Array.isArray(v) ? v : [v]));

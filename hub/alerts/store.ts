@@ -6,8 +6,9 @@ import { RbError } from '../errors.js';
 import type { ClearAction, RaiseAction } from './rules.js';
 import { DEFAULT_SETTINGS, resolveSettings, type AlertSettings } from './settings.js';
 import { createActivityLog } from './store-activity.js';
-import { migrateAlerts } from './store-schema.js';
-import type { Alert, AlertComment, AlertDetail, AlertQuery, AlertState, Change, EscalationCandidate, HistoryQuery } from './types.js';
+import { createReports, type AlertReports } from './store-reports.js';
+import { arr, migrateAlerts, type Row } from './store-schema.js';
+import type { Alert, AlertComment, AlertDetail, AlertQuery, AlertState, Change, EscalationCandidate } from './types.js';
 
 /**
  * Alerts and their lifecycle in SQLite (`{dataDir}/alerts.db`, WAL). Every write is one transaction;
@@ -16,9 +17,10 @@ import type { Alert, AlertComment, AlertDetail, AlertQuery, AlertState, Change, 
  * is also a partial unique index, so the database itself refuses a second open alert per key.
  */
 
+export type { AlertStats } from './store-reports.js';
 export type { Alert, AlertActivity, AlertComment, AlertDetail, AlertQuery, AlertState, Change, EscalationCandidate, HistoryQuery, Transition } from './types.js';
 
-export interface AlertStore {
+export interface AlertStore extends AlertReports {
   /** Open an alert, or count a repeat on the unresolved one with the same key (an event already linked is ignored). */
   raise(action: RaiseAction): { alert: Alert; created: boolean; changed: boolean };
   /**
@@ -41,18 +43,10 @@ export interface AlertStore {
   get(id: string): AlertDetail | undefined;
   /** Newest first (opened_at, then id), or by severity then age; `next` is the cursor of the following page or null. */
   list(query: AlertQuery): { items: Alert[]; next: string | null };
-  /** Resolved alerts by resolution time, newest first; `next` as in list. */
-  history(query: HistoryQuery): { items: Alert[]; next: string | null };
-  /** Resolved alerts per rule with resolvedAt in [from, to). */
-  resolvedCounts(query: Omit<HistoryQuery, 'limit' | 'before'>): Record<string, number>;
   /** Unresolved alerts of an estate, oldest first (hand-over list; at most 1,000). */
   openAlerts(estate: string): Alert[];
   /** Open and escalated (unacknowledged) alerts opened at or before `now`, oldest first. */
   dueForEscalation(now: number): EscalationCandidate[];
-  /** Response figures over alerts opened in [from, to) of these estates (screens, street overview). */
-  stats(q: { estates: readonly string[]; from: number; to: number }): AlertStats;
-  /** Unresolved alerts per estate and severity. */
-  openCounts(estates: readonly string[]): Record<string, Record<'1' | '2' | '3' | '4', number>>;
   /** The estate's resolved settings (defaults when none are stored). */
   settings(estate: string): AlertSettings;
   /** Validate and store an estate's settings override (replaces the previous one); returns them resolved. */
@@ -60,37 +54,12 @@ export interface AlertStore {
   close(): void;
 }
 
-/** Alerts opened in a window and how fast people answered them. */
-export interface AlertStats {
-  opened: number;
-  resolved: number;
-  acknowledged: number;
-  escalated: number;
-  medianAckS: number | null;
-  p90AckS: number | null;
-  medianResolveS: number | null;
-}
-
-const median = (xs: number[], p = 0.5): number | null => {
-  if (xs.length === 0) return null;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-};
-
 const MAX_EVENTS = 100;
 const MAX_SNAPSHOTS_PER_EVENT = 16;
 const PENDING_MS = 3_600_000;
 const PENDING_MAX = 10_000;
 const ACTOR = /^(system|user:[^\s]{1,128})$/;
-/** A filter value as SQLite's json_each reads it; null = no filter. */
-const arr = <T>(v: T | readonly T[] | undefined): string | null => (v === undefined ? null : JSON.stringify(Array.isArray(v) ? v : [v]));
 
-type Row = {
-  id: string; estate: string; gateway: string; device: string; rule: string; key: string; severity: number;
-  state: AlertState; count: number; opened_at: number; last_at: number; ack_at: number | null; ack_by: string | null;
-  resolved_at: number | null; resolved_by: string | null; resolution: string | null; level: number;
-  notified_at: number | null; assignee: string | null; data: string; cleared_at: number | null; cleared_event: string | null;
-};
 type EventRow = { alert: string; event_id: string; snapshots: string };
 
 function checkActor(actor: string): void {
@@ -162,32 +131,9 @@ export function openAlertStore(dataDir: string): AlertStore {
          AND (@bAt IS NULL OR severity < @bSev OR (severity = @bSev AND (opened_at > @bAt OR (opened_at = @bAt AND id > @bId))))
        ORDER BY severity DESC, opened_at ASC, id ASC LIMIT @limit`,
     ),
-    history: db.prepare<Record<string, unknown>, Row>(
-      `SELECT * FROM alerts
-       WHERE state = 'resolved' AND resolved_at >= @from AND resolved_at < @to
-         AND estate IN (SELECT value FROM json_each(@estates))
-         AND (@rules IS NULL OR rule IN (SELECT value FROM json_each(@rules)))
-         AND (@bAt IS NULL OR resolved_at < @bAt OR (resolved_at = @bAt AND id < @bId))
-       ORDER BY resolved_at DESC, id DESC LIMIT @limit`,
-    ),
-    resolvedCounts: db.prepare<Record<string, unknown>, { rule: string; n: number }>(
-      `SELECT rule, COUNT(*) AS n FROM alerts
-       WHERE state = 'resolved' AND resolved_at >= @from AND resolved_at < @to
-         AND estate IN (SELECT value FROM json_each(@estates))
-         AND (@rules IS NULL OR rule IN (SELECT value FROM json_each(@rules)))
-       GROUP BY rule`,
-    ),
     open: db.prepare<[string], Row>("SELECT * FROM alerts WHERE estate = ? AND state <> 'resolved' ORDER BY opened_at, id LIMIT 1000"),
     due: db.prepare<[number], { id: string; estate: string; severity: number; state: 'open' | 'escalated'; level: number; opened_at: number; notified_at: number | null }>(
       "SELECT id, estate, severity, state, level, opened_at, notified_at FROM alerts WHERE state IN ('open', 'escalated') AND opened_at <= ? ORDER BY opened_at, id",
-    ),
-    statsRows: db.prepare<[string, number, number], { opened_at: number; ack_at: number | null; resolved_at: number | null; resolved_by: string | null; level: number }>(
-      `SELECT opened_at, ack_at, resolved_at, resolved_by, level FROM alerts
-       WHERE estate IN (SELECT value FROM json_each(?)) AND opened_at >= ? AND opened_at < ?`,
-    ),
-    openCounts: db.prepare<[string], { estate: string; severity: number; n: number }>(
-      `SELECT estate, severity, COUNT(*) AS n FROM alerts
-       WHERE state <> 'resolved' AND estate IN (SELECT value FROM json_each(?)) GROUP BY estate, severity`,
     ),
     settings: db.prepare<[string], { json: string }>('SELECT json FROM estate_settings WHERE estate = ?'),
     saveSettings: db.prepare(
@@ -226,6 +172,7 @@ export function openAlertStore(dataDir: string): AlertStore {
     });
   }
   const alertOf = (id: string): Alert => toAlerts([rowOf(id)])[0]!;
+  const reports = createReports(db, toAlerts);
   function rowOf(id: string): Row {
     const row = q.byId.get(id);
     if (!row) throw new RbError('RB_ERR_NOT_FOUND', `no alert ${JSON.stringify(id)}`);
@@ -371,29 +318,6 @@ export function openAlertStore(dataDir: string): AlertStore {
       return { ...toAlerts([row])[0]!, transitions, comments: q.commentsOf.all(id), activity: activity.of(id) };
     },
 
-    stats({ estates, from, to }) {
-      const rows = q.statsRows.all(JSON.stringify(estates), from, to);
-      const ack = rows.filter((r) => r.ack_at !== null).map((r) => (r.ack_at! - r.opened_at) / 1000);
-      const res = rows.filter((r) => r.resolved_at !== null).map((r) => (r.resolved_at! - r.opened_at) / 1000);
-      return {
-        opened: rows.length,
-        resolved: res.length,
-        acknowledged: ack.length,
-        escalated: rows.filter((r) => r.level > 0).length,
-        medianAckS: median(ack),
-        p90AckS: median(ack, 0.9),
-        medianResolveS: median(res),
-      };
-    },
-    openCounts(estates) {
-      const out: Record<string, Record<'1' | '2' | '3' | '4', number>> = {};
-      for (const e of estates) out[e] = { '1': 0, '2': 0, '3': 0, '4': 0 };
-      for (const r of q.openCounts.all(JSON.stringify(estates))) {
-        const key = String(Math.min(4, Math.max(1, r.severity))) as '1' | '2' | '3' | '4';
-        if (out[r.estate]) out[r.estate]![key] += r.n;
-      }
-      return out;
-    },
     list(query) {
       const limit = query.limit ?? 50;
       if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new RbError('RB_ERR_BAD_QUERY', 'limit must be 1..500');
@@ -414,27 +338,7 @@ export function openAlertStore(dataDir: string): AlertStore {
       return { items, next: more ? items[items.length - 1]!.id : null };
     },
 
-    history(query) {
-      const limit = query.limit ?? 500;
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new RbError('RB_ERR_BAD_QUERY', 'limit must be 1..500');
-      let bAt: number | null = null;
-      let bId: string | null = null;
-      if (query.before !== undefined) {
-        const b = q.byId.get(query.before);
-        if (!b || b.resolved_at === null) throw new RbError('RB_ERR_BAD_QUERY', 'unknown cursor');
-        [bAt, bId] = [b.resolved_at, b.id];
-      }
-      const rows = q.history.all({ estates: JSON.stringify(query.estates), rules: arr(query.rule), from: query.from, to: query.to, bAt, bId, limit: limit + 1 });
-      const more = rows.length > limit;
-      const items = toAlerts(rows.slice(0, limit));
-      return { items, next: more ? items[items.length - 1]!.id : null };
-    },
-
-    resolvedCounts(query) {
-      const out: Record<string, number> = {};
-      for (const r of q.resolvedCounts.all({ estates: JSON.stringify(query.estates), rules: arr(query.rule), from: query.from, to: query.to })) out[r.rule] = r.n;
-      return out;
-    },
+    ...reports,
 
     openAlerts: (estate) => toAlerts(q.open.all(estate)),
 
