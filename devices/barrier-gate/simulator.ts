@@ -3,6 +3,7 @@ import { Agent, request } from 'node:http';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { EventType } from '../../protocol/index.js';
 import { isapiDateTime } from '../access-gate/simulator.js';
+import { createSnapshotRenderer, plateJpeg } from '../sim/scene.js';
 import { startDeviceServer, type BarrierExecution, type DeviceListenOptions, type DeviceServer, type DeviceState } from './simulator-device.js';
 
 export type { BarrierExecution, DeviceListenOptions };
@@ -98,25 +99,6 @@ const BOUNDARY = 'MIME_boundary';
 const XMLNS = 'http://www.isapi.org/ver20/XMLSchema';
 const esc = (s: string): string => s.replace(/[<>&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&amp;'));
 
-/**
- * A valid baseline JPEG (ITU-T T.81) of one 8x8 mid-grey block, built by hand: quantisation table of
- * ones, one-code Huffman tables (DC category 0, AC end-of-block), scan bits "00" padded with ones.
- */
-export function tinyJpeg(): Buffer {
-  const seg = (marker: number, payload: number[]): number[] => [0xff, marker, (payload.length + 2) >> 8, (payload.length + 2) & 0xff, ...payload];
-  const bits = (table: number): number[] => [table, 1, ...new Array<number>(15).fill(0), 0x00];
-  return Buffer.from([
-    0xff, 0xd8, // SOI
-    ...seg(0xdb, [0x00, ...new Array<number>(64).fill(1)]), // DQT 0, 8-bit
-    ...seg(0xc0, [8, 0, 8, 0, 8, 1, 1, 0x11, 0]), // SOF0: 8-bit, 8x8, one component, table 0
-    ...seg(0xc4, bits(0x00)), // DHT DC 0
-    ...seg(0xc4, bits(0x10)), // DHT AC 0
-    ...seg(0xda, [1, 1, 0x00, 0, 63, 0]), // SOS
-    0x3f, // DC diff category 0 ("0"), EOB ("0"), then padding ones
-    0xff, 0xd9, // EOI
-  ]);
-}
-
 export function createBarrierGateSimulator(opts: BarrierGateSimulatorOptions): BarrierGateSimulator {
   const url = new URL(opts.target);
   const log = opts.log ?? silentLogger();
@@ -134,6 +116,18 @@ export function createBarrierGateSimulator(opts: BarrierGateSimulatorOptions): B
   const pushes = new Set<Promise<unknown>>();
   let server: DeviceServer | undefined;
   let visitors = 0;
+  // Pictures as a camera sends them: the plate crop (kept per plate: one jpeg-js call each) and the
+  // 640×360 scene with the time burnt in (sim/scene.ts).
+  const scene = createSnapshotRenderer(opts.deviceName ?? 'Entrance');
+  const plates = new Map<string, Buffer>();
+  const plateCrop = (plate: string): Buffer => {
+    let jpeg = plates.get(plate);
+    if (!jpeg) {
+      if (plates.size >= 64) plates.delete(plates.keys().next().value as string);
+      plates.set(plate, (jpeg = plateJpeg(plate)));
+    }
+    return jpeg;
+  };
 
   const listOf = (plate: string): NonNullable<SentAlert['list']> =>
     state.block.has(plate) ? 'blockList' : state.allow.has(plate) ? 'allowList' : 'otherList';
@@ -168,14 +162,17 @@ export function createBarrierGateSimulator(opts: BarrierGateSimulatorOptions): B
     return envelope('barrierGateStatus', ms, 1, inner, uuid);
   }
 
-  function multipart(xmlText: string, pictures: boolean): Buffer {
+  function multipart(xmlText: string, pictures: { plate: string; ms: number } | undefined): Buffer {
     const part = (name: string, type: string, body: Buffer): Buffer[] => [
       Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}"\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n`),
       body,
       Buffer.from('\r\n'),
     ];
     const chunks = part('anpr.xml', 'application/xml', Buffer.from(xmlText));
-    if (pictures) chunks.push(...part('licensePlatePicture.jpg', 'image/jpeg', tinyJpeg()), ...part('detectionPicture.jpg', 'image/jpeg', tinyJpeg()));
+    if (pictures) {
+      const detection = scene.render(pictures.ms, `RedButler ANPR simulator ${new Date(pictures.ms).toISOString().slice(0, 19)}Z`);
+      chunks.push(...part('licensePlatePicture.jpg', 'image/jpeg', plateCrop(pictures.plate)), ...part('detectionPicture.jpg', 'image/jpeg', detection));
+    }
     chunks.push(Buffer.from(`--${BOUNDARY}--\r\n`));
     return Buffer.concat(chunks);
   }
@@ -224,7 +221,7 @@ export function createBarrierGateSimulator(opts: BarrierGateSimulatorOptions): B
     const plate = kind === 'unreadable' ? undefined : (o.plate ?? fallback ?? '京A00000');
     const list = plate === undefined ? 'otherList' : listOf(plate);
     const xmlText = anprXml(plate, lane, o.direction ?? (out ? 'reverse' : 'forward'), list, ms, uuid);
-    const answer = await post(multipart(xmlText, o.pictures ?? true), `multipart/form-data; boundary=${BOUNDARY}`);
+    const answer = await post(multipart(xmlText, (o.pictures ?? true) ? { plate: plate ?? '', ms } : undefined), `multipart/form-data; boundary=${BOUNDARY}`);
     if (list === 'allowList' && (opts.autoOpen ?? true) && server) {
       state.barrier.set(lane, 2);
       pushStatus(lane, 2);

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { makeJpeg } from './jpeg.js';
+import { createSnapshotRenderer } from '../sim/scene.js';
 import { envelope, faultEnvelope, isXml, parseDuration, parseXml, path, text, type Xml } from './soap.js';
 import * as r from './simulator-soap.js';
 import { startDiscoveryResponder, type DiscoveryResponder } from './simulator-discovery.js';
@@ -15,7 +15,8 @@ export type { AuthRefusal, SimEventKind };
  * Device, Media, PTZ and Event services (ONVIF Core, Media, PTZ specs; answer shapes in
  * simulator-soap.ts), WS-Security PasswordDigest on everything but GetSystemDateAndTime
  * (simulator-security.ts), a device clock that may run `clockOffsetMs` ahead of ours, pull-point
- * subscriptions with long-polling PullMessages, a JPEG snapshot URL, and a WS-Discovery responder.
+ * subscriptions with long-polling PullMessages, a JPEG snapshot URL (a 640×360 scene with the time
+ * burnt in: sim/scene.ts), and a WS-Discovery responder.
  */
 export interface OnvifSimulatorOptions {
   host?: string;
@@ -25,6 +26,8 @@ export interface OnvifSimulatorOptions {
   password: string;
   /** Device clock minus real time, ms (e.g. 600_000: ten minutes ahead). */
   clockOffsetMs?: number;
+  /** Burnt into the snapshots beside the device time, in ASCII (default "ONVIF SIM"). */
+  name?: string;
   /** Largest |Created − device time| accepted, ms (default 30 s). */
   createdWindowMs?: number;
   /** UDP port of the WS-Discovery responder (0 picks one); false: none. Default 0 (3702 with discoveryMulticast). */
@@ -107,6 +110,7 @@ export function createOnvifSimulator(o: OnvifSimulatorOptions): OnvifSimulator {
   const verifier = createVerifier(account);
   const maxWait = o.maxPullWaitMs ?? 60_000;
   const snapshotPath = `/onvif/snapshot/${randomBytes(8).toString('hex')}.jpg`;
+  const pictures = createSnapshotRenderer(o.name ?? 'ONVIF SIM');
   const presets: SimPreset[] = [{ token: '1', name: 'Gate' }, { token: '2', name: 'Car park' }];
   const subs = new Map<string, Subscription>();
   const log: PtzExecution[] = [];
@@ -155,7 +159,9 @@ export function createOnvifSimulator(o: OnvifSimulatorOptions): OnvifSimulator {
     const url = new URL(req.url ?? '/', 'http://device');
     if (req.method === 'GET' && url.pathname === snapshotPath) {
       snapshots += 1;
-      const jpeg = makeJpeg(`RedButler ONVIF simulator ${new Date(now()).toISOString()}`, Math.floor(now() / 1000));
+      // 640×360, the device time burnt in (and in a COM segment, for tests): sim/scene.ts.
+      const at = now();
+      const jpeg = pictures.render(at, `RedButler ONVIF simulator ${new Date(at).toISOString().slice(0, 19)}Z`);
       return void res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length }).end(jpeg);
     }
     if (req.method !== 'POST') return void res.writeHead(405).end();

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anprDriverFactory, AnprOptions, type AnprRejectReason } from '../../../devices/barrier-gate/anpr-driver.js';
 import { MAX_XML_BYTES, normalisePlate } from '../../../devices/barrier-gate/anpr-parse.js';
 import { barrierGateProfile } from '../../../devices/barrier-gate/profile.js';
-import { createBarrierGateSimulator, tinyJpeg, type BarrierGateSimulator, type SimKind } from '../../../devices/barrier-gate/simulator.js';
+import { createBarrierGateSimulator, DEFAULT_ALLOW, type BarrierGateSimulator, type SimKind } from '../../../devices/barrier-gate/simulator.js';
+import { plateJpeg } from '../../../devices/sim/scene.js';
 import { getDriverFactory } from '../../../devices/registry.js';
 import type { DraftEvent } from '../../../devices/types.js';
 import { validateEvent } from '../../../protocol/index.js';
@@ -77,7 +78,7 @@ describe('hikvision-anpr driver over HTTP, driven by the simulator', () => {
 
   it('keeps the plate picture per event, out of the event', async () => {
     const sent = await sim.send('allow-in', { at: AT });
-    expect(h.driver.picture(sent.uuid)?.bytes.equals(tinyJpeg())).toBe(true);
+    expect(h.driver.picture(sent.uuid)?.bytes.equals(plateJpeg(DEFAULT_ALLOW[0]!))).toBe(true); // the plate crop, not the scene
     expect(JSON.stringify(h.drafts.at(-1))).not.toContain('jpg');
     const unpictured = await sim.send('allow-in', { pictures: false });
     expect(h.driver.picture(unpictured.uuid)).toBeUndefined();
@@ -106,7 +107,7 @@ describe('hikvision-anpr driver over HTTP, driven by the simulator', () => {
     ['entity expansion', 'doctype', `<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>${alert('<ANPR><licensePlate>&b;</licensePlate></ANPR>')}`, 'application/xml'],
     ['deep nesting', 'invalid-xml', alert(deep), 'application/xml'],
     ['an oversize XML part', 'too-large', multipart([['anpr.xml', 'application/xml', Buffer.from(alert(`<pad>${'x'.repeat(MAX_XML_BYTES)}</pad>${READ}`))]]), 'multipart/form-data; boundary=B'],
-    ['multipart without XML', 'no-xml', multipart([['licensePlatePicture.jpg', 'image/jpeg', tinyJpeg()]]), 'multipart/form-data; boundary=B'],
+    ['multipart without XML', 'no-xml', multipart([['licensePlatePicture.jpg', 'image/jpeg', plateJpeg('京A12345')]]), 'multipart/form-data; boundary=B'],
     ['multipart without boundary', 'bad-multipart', 'x', 'multipart/form-data'],
     ['another document', 'not-an-alert', '<ResponseStatus><statusCode>1</statusCode></ResponseStatus>', 'application/xml'],
     ['a time without offset', 'bad-date', alert(READ, '2026-11-27T19:00:00'), 'application/xml'],

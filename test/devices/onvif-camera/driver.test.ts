@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapNotification } from '../../../devices/onvif-camera/driver.js';
-import { jpegComment } from '../../../devices/onvif-camera/jpeg.js';
+import { jpegComment } from '../../../devices/sim/jpeg.js';
 import { envelope, NS, securityHeader } from '../../../devices/onvif-camera/soap.js';
 import { OnvifError, soapCall } from '../../../devices/onvif-camera/soap-client.js';
 import type { OnvifSimulator } from '../../../devices/onvif-camera/simulator.js';
