@@ -115,8 +115,19 @@ export function scheduleRefresh(): void {
  * hub refused (the caller signs out); a network failure keeps the session and retries later.
  */
 export function refreshSession(): Promise<boolean> {
-  inflight ??= doRefresh().finally(() => (inflight = null));
+  inflight ??= acrossTabs(doRefresh).finally(() => (inflight = null));
   return inflight;
+}
+
+/**
+ * One tab refreshes at a time (Web Locks): the hub rotates the refresh token and treats a used one
+ * coming back as stolen, revoking the whole login — two tabs refreshing with the same token at once
+ * would sign the person out everywhere. Inside the lock a tab first looks whether another one has
+ * renewed the session already.
+ */
+function acrossTabs<T>(fn: () => Promise<T>): Promise<T> {
+  // The lock is held until fn's promise settles, and request() resolves with its value.
+  return 'locks' in navigator ? (navigator.locks.request('rb.session.refresh', fn) as unknown as Promise<T>) : fn();
 }
 
 /** Wait for a refresh that is under way (requests sent meanwhile would carry the old token). */

@@ -127,6 +127,8 @@ export interface HandoverNote {
   note: string;
   by?: string;
   byName?: string;
+  /** Names of who was on duty next when it was handed over. */
+  to?: string[];
 }
 
 export interface Page<T> {

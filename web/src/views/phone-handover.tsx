@@ -5,7 +5,7 @@ import { formatDateTime } from '../format.js';
 import { t, tOr } from '../i18n/index.js';
 import { conditionCleared } from '../labels.js';
 import type { Loaded } from '../load.js';
-import type { Handover, Person } from '../people.js';
+import { toPeople, type Handover, type Person } from '../people.js';
 import type { Alert, HandoverNote } from '../types.js';
 
 /** A hand-over note as the hub sends it (POST answer, `handover:new`, `lastHandover`), read tolerantly. */
@@ -15,8 +15,9 @@ export function toNote(raw: unknown): HandoverNote | null {
   const src = (o.handover && typeof o.handover === 'object' ? o.handover : o) as Record<string, unknown>;
   const at = typeof src.at === 'number' ? src.at : typeof src.createdAt === 'number' ? src.createdAt : NaN;
   if (typeof src.note !== 'string' || typeof src.estate !== 'string' || !Number.isFinite(at)) return null;
-  const by = src.by ?? src.user ?? src.actor;
-  const byName = src.byName ?? src.userName ?? src.actorName ?? src.name;
+  const by = src.from ?? src.by ?? src.user ?? src.actor;
+  const byName = src.fromName ?? src.byName ?? src.userName ?? src.actorName;
+  const to = Array.isArray(src.to) ? toPeople(src.to).map((p) => p.name) : [];
   return {
     estate: src.estate,
     at,
@@ -24,6 +25,7 @@ export function toNote(raw: unknown): HandoverNote | null {
     ...(typeof src.id === 'string' ? { id: src.id } : {}),
     ...(typeof by === 'string' ? { by } : {}),
     ...(typeof byName === 'string' ? { byName } : {}),
+    ...(to.length ? { to } : {}),
   };
 }
 
@@ -91,7 +93,7 @@ export function HandoverPanel(props: {
         {props.note ? (
           <>
             <p class="muted">
-              {props.note.byName ?? t('none')} · {formatDateTime(props.note.at)}
+              {props.note.to?.length ? t('handover.fromTo', { from: props.note.byName ?? t('none'), to: props.note.to.join('、') }) : (props.note.byName ?? t('none'))} · {formatDateTime(props.note.at)}
             </p>
             <p class="note-text">{props.note.note}</p>
           </>
