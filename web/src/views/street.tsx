@@ -1,113 +1,143 @@
-import { useRef } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { upsert } from '../alerts.js';
+import { api, describeError } from '../api.js';
 import { ErrorNote, TopBar } from '../components.js';
-import { formatDuration } from '../format.js';
+import { formatDuration, formatTime, useNow } from '../format.js';
 import { t } from '../i18n/index.js';
 import { useLive, useSync } from '../live.js';
 import { useLoad } from '../load.js';
-import { navigate } from '../router.js';
-import type { Overview, OverviewEstate } from '../types.js';
+import { actorName } from '../people.js';
+import { byUrgency, usePaging, type ScreenAlert } from '../screen-alerts.js';
+import { session } from '../session.js';
+import type { Overview, OverviewEstate, Page } from '../types.js';
+import { AlertPanel } from './alert-panel.js';
+import { ScreenNav } from './nav.js';
+import { Pager, ScreenAlertRow } from './screen-alert-row.js';
+import { EstateTile, healthOf, rank, useGridLayout } from './street-grid.js';
 
-type Health = 'ok' | 'warn' | 'bad' | 'none';
+export { healthOf } from './street-grid.js';
 
-/**
- * Red: a gateway down or a major/critical alert open. Amber: devices offline or minor alerts. Grey: no
- * gateway installed yet (nothing to judge by).
- */
-export function healthOf(e: OverviewEstate): Health {
-  const open = (s: '1' | '2' | '3' | '4') => e.openAlerts[s] ?? 0;
-  if (e.gatewaysOnline < e.gatewaysTotal || open('3') + open('4') > 0) return 'bad';
-  if (e.gatewaysTotal === 0) return 'none';
-  if (e.devicesOffline > 0 || open('1') + open('2') > 0) return 'warn';
-  return 'ok';
+/** The overview as the hub sends it, with the street's name when it gives one. */
+type StreetOverview = Overview & { street?: { id: string; name?: string | null } | null; streets?: Array<{ id: string; name?: string | null }> };
+type NamedEstate = OverviewEstate & { streetName?: string | null };
+
+/** The street's name: from the overview, else the estates' street (its id when nothing names it). */
+function streetName(o: StreetOverview | undefined): string | null {
+  if (!o) return null;
+  if (o.street?.name) return o.street.name;
+  const ids = [...new Set(o.estates.map((e) => e.street).filter((s): s is string => !!s))];
+  const named = ids.map((id) => o.streets?.find((s) => s.id === id)?.name ?? (o.estates as NamedEstate[]).find((e) => e.street === id && e.streetName)?.streetName ?? id);
+  return named.length ? named.join('、') : null;
 }
 
-/** The street property-service center's desktop: every estate in scope, by health; drill down. */
+const UNRESOLVED = 'open,escalated,acknowledged';
+
+/**
+ * The street property-service center's wall (1920×1080, no scrolling): every estate in scope as a
+ * tile coloured by health (2 to 60 and more fill the screen), and the open alerts of all of them,
+ * most urgent first, to act on.
+ */
 export function StreetView() {
-  const overview = useLoad<Overview>('/api/v1/overview');
-  useSync([], overview.reload);
+  const now = useNow(1_000);
+  const overview = useLoad<StreetOverview>('/api/v1/overview');
+  const [alerts, setAlerts] = useState<ScreenAlert[]>([]);
+  const [alertsError, setAlertsError] = useState<string | null>(null);
+  const [selected, setSelected] = useState<ScreenAlert | null>(null);
+
+  const loadAlerts = () =>
+    api<Page<ScreenAlert>>(`/api/v1/alerts?state=${UNRESOLVED}&limit=500`).then(
+      (p) => (setAlerts(p.items), setAlertsError(null)),
+      (err) => setAlertsError(describeError(err)),
+    );
+  useSync([], () => Promise.all([overview.reload(), loadAlerts()]));
   // Pushes only say that something changed; the overview is computed by the hub: re-read it, at most every 2 s.
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const soon = () => {
     if (!timer.current) timer.current = setTimeout(() => ((timer.current = undefined), void overview.reload()), 2_000);
   };
-  useLive('alert:new', soon);
-  useLive('alert:update', soon);
+  useEffect(() => () => clearTimeout(timer.current), []);
+  const onAlert = (a: ScreenAlert) => {
+    setAlerts((list) => (a.state === 'resolved' ? list.filter((x) => x.id !== a.id) : upsert(list, a)));
+    setSelected((s) => (s && s.id === a.id ? a : s));
+    soon();
+  };
+  useLive<ScreenAlert>('alert:new', onAlert);
+  useLive<ScreenAlert>('alert:update', onAlert);
   useLive('device:state', soon);
 
   const data = overview.data;
-  const estates = (data?.estates ?? []).slice().sort((a, b) => rank(healthOf(b)) - rank(healthOf(a)) || a.id.localeCompare(b.id));
+  const estates = (data?.estates ?? []).slice().sort((a, b) => rank(healthOf(b)) - rank(healthOf(a)) || (a.name ?? a.id).localeCompare(b.name ?? b.id));
+  const estateNames = useMemo(() => new Map((data?.estates ?? []).map((e) => [e.id, e.name ?? e.id])), [data]);
+  const named = useMemo(() => alerts.map((a) => (a.estateName ? a : { ...a, estateName: estateNames.get(a.estate) })).sort(byUrgency), [alerts, estateNames]);
+  const listRef = useRef<HTMLUListElement>(null);
+  const paging = usePaging(named, listRef);
+  const gridRef = useRef<HTMLUListElement>(null);
+  const layout = useGridLayout(gridRef, estates.length);
+  const names = (actor?: string, n?: string) => actorName(actor, [], session.value?.user, n);
+  const street = streetName(data);
+  const escalated = alerts.filter((a) => a.state === 'escalated').length;
+
   return (
-    <div class="street">
-      <TopBar title={t('street.title')} />
+    <div class={`street ${selected ? 'with-panel' : ''}`}>
+      <TopBar title={street ? t('street.titleOf', { name: street }) : t('street.title')}>
+        <ScreenNav />
+        <span class="clock" aria-hidden="true">
+          {formatTime(now)}
+        </span>
+      </TopBar>
       <main class="street-main">
-        <ErrorNote what={t('street.title')} error={overview.error} onRetry={() => void overview.reload()} />
-        {data && (
-          <section class="response" aria-labelledby="h-resp">
-            <h2 id="h-resp">{t('street.response')}</h2>
-            <dl class="counts wide">
-              <div>
-                <dt>{t('street.medianAck')}</dt>
-                <dd>{formatDuration(data.response.medianAckS)}</dd>
-              </div>
-              <div>
-                <dt>{t('street.medianResolve')}</dt>
-                <dd>{formatDuration(data.response.medianResolveS)}</dd>
-              </div>
-              <div>
-                <dt>{t('street.p90Ack')}</dt>
-                <dd>{formatDuration(data.response.p90AckS)}</dd>
-              </div>
-              <div>
-                <dt>{t('street.escalated')}</dt>
-                <dd>{data.response.escalated}</dd>
-              </div>
-            </dl>
-          </section>
-        )}
-        {data && estates.length === 0 && <p class="muted">{t('street.none')}</p>}
-        <ul class="estate-tiles">
-          {estates.map((e) => (
-            <EstateTile key={e.id} estate={e} />
-          ))}
-        </ul>
+        <div class="street-left">
+          <ErrorNote what={t('street.title')} error={overview.error} onRetry={() => void overview.reload()} />
+          {data && (
+            <section class="response" aria-labelledby="h-resp">
+              <h2 id="h-resp">{t('street.response')}</h2>
+              <dl class="counts wide">
+                <div>
+                  <dt>{t('street.estates')}</dt>
+                  <dd data-testid="estate-count">{data.estates.length}</dd>
+                </div>
+                <div>
+                  <dt>{t('street.medianAck')}</dt>
+                  <dd>{formatDuration(data.response.medianAckS)}</dd>
+                </div>
+                <div>
+                  <dt>{t('street.medianResolve')}</dt>
+                  <dd>{formatDuration(data.response.medianResolveS)}</dd>
+                </div>
+                <div>
+                  <dt>{t('street.p90Ack')}</dt>
+                  <dd>{formatDuration(data.response.p90AckS)}</dd>
+                </div>
+                <div>
+                  <dt>{t('street.escalated')}</dt>
+                  <dd>{data.response.escalated}</dd>
+                </div>
+              </dl>
+            </section>
+          )}
+          {data && estates.length === 0 && <p class="muted">{t('street.none')}</p>}
+          <ul class="estate-tiles" ref={gridRef} data-cols={layout.cols} data-density={layout.density} style={{ gridTemplateColumns: `repeat(${layout.cols}, minmax(0, 1fr))`, gridTemplateRows: `repeat(${layout.rows}, minmax(0, ${layout.rows === 1 ? '300px' : '1fr'}))` }}>
+            {estates.map((e) => (
+              <EstateTile key={e.id} estate={e} density={layout.density} />
+            ))}
+          </ul>
+        </div>
+        <section class="panel street-alerts" aria-labelledby="h-street-alerts">
+          <h2 id="h-street-alerts">
+            {t('street.alerts')} <span class="count">{alerts.length}</span>
+            {escalated > 0 && <span class="pill bad escalated-count">{t('street.escalatedNow', { n: escalated })}</span>}
+          </h2>
+          <ErrorNote what={t('street.alerts')} error={alertsError} onRetry={() => void loadAlerts()} />
+          {named.length === 0 && !alertsError && <p class="muted big-empty">{t('alerts.none')}</p>}
+          <ul class="alert-list paged" ref={listRef}>
+            {paging.rows.map((a) => (
+              <ScreenAlertRow key={a.id} alert={a} now={now} names={names} showEstate selected={selected?.id === a.id} onOpen={setSelected} />
+            ))}
+          </ul>
+          <Pager paging={paging} />
+        </section>
       </main>
+      {selected && <AlertPanel alert={selected} estateNames={estateNames} onClose={() => setSelected(null)} onChange={onAlert} />}
     </div>
-  );
-}
-
-const rank = (h: Health): number => ({ bad: 3, warn: 2, ok: 1, none: 0 })[h];
-
-function EstateTile(props: { estate: OverviewEstate }) {
-  const e = props.estate;
-  const health = healthOf(e);
-  const href = `/estate/${e.id}`;
-  const name = e.name ?? e.id;
-  return (
-    <li>
-      <a
-        class={`estate-tile health-${health}`}
-        href={href}
-        data-estate={e.id}
-        aria-label={t('street.open', { name })}
-        onClick={(ev) => {
-          if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
-          ev.preventDefault();
-          navigate(href);
-        }}
-      >
-        <h3>{name}</h3>
-        <p class="health-label">{t(`street.health.${health}`)}</p>
-        <p>{t('street.gateways', { online: e.gatewaysOnline, total: e.gatewaysTotal })}</p>
-        <p>{t('street.devicesOffline', { n: e.devicesOffline, total: e.devicesTotal })}</p>
-        <p class="sev-counts">
-          <span class="label">{t('street.openAlerts')}</span>
-          {(['4', '3', '2', '1'] as const).map((s) => (
-            <span key={s} class={`sev sev-${s} ${(e.openAlerts[s] ?? 0) === 0 ? 'zero' : ''}`} title={t(`sev.${s}`)}>
-              {t(`sev.${s}`)} {e.openAlerts[s] ?? 0}
-            </span>
-          ))}
-        </p>
-      </a>
-    </li>
   );
 }

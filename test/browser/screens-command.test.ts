@@ -1,0 +1,138 @@
+import type { Browser, Page } from 'playwright-core';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fitsViewport, keepShot, overflowing, setLang, watch, type PageWatch } from './checks.js';
+import { API_TOKEN, ESTATE_A, PASSWORD, STREET, VIEWPORTS, launchChromium, loggedIn, startWorld, waitLive, type World } from './support.js';
+
+/**
+ * Issue 15, item 3: the command center acts. The center acknowledges, assigns, comments and resolves an
+ * alert from the 1920×1080 screen (the same confirmations as the phone: resolving needs a note), the
+ * volunteer's socket sees the assignment live, a door tile shows its open alarm, and an overflowing
+ * list pages with "+N more". No console error, no failed request, no text wider than its box.
+ */
+/** Boxes of the fixed 1920×1080 layout that must not cut their content at the bottom either. */
+const VERTICAL = '.tiles, article.tile, .alert-list, .side .panel, .alert-row';
+
+describe('screens: the command center acts', () => {
+  let world: World;
+  let browser: Browser;
+  let page: Page;
+  let seen: PageWatch;
+  let volId = '';
+  let volSocket: Socket | undefined;
+  const updates: Array<{ id: string; state: string; assignee?: string }> = [];
+
+  beforeAll(async () => {
+    world = await startWorld([
+      { name: 'vol-a', role: 'volunteer', scope: `estate:${ESTATE_A}` },
+      { name: 'center-1', role: 'center', scope: `street:${STREET}` },
+    ]);
+    const users = (await (await fetch(`${world.hub.httpUrl}/api/v1/users`, { headers: { authorization: `Bearer ${API_TOKEN}` } })).json()) as { items: Array<{ id: string; name: string }> };
+    volId = users.items.find((u) => u.name === 'vol-a')!.id;
+    // The volunteer's phone, as a socket: logs in and listens to its estate.
+    const login = (await (await fetch(`${world.hub.httpUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'vol-a', password: PASSWORD }) })).json()) as { token: string };
+    volSocket = ioClient(world.hub.httpUrl, { auth: { token: login.token }, transports: ['websocket'], reconnection: false });
+    volSocket.on('alert:update', (env: { data: { id: string; state: string; assignee?: string } }) => updates.push(env.data));
+    await new Promise<void>((resolve, reject) => {
+      volSocket!.once('connect', () => resolve());
+      volSocket!.once('connect_error', reject);
+    });
+    browser = await launchChromium();
+    const opened = await loggedIn(browser, world.hub.httpUrl, 'center-1', VIEWPORTS.screen, `/estate/${ESTATE_A}`);
+    page = opened.page;
+    await page.waitForURL(`**/estate/${ESTATE_A}`);
+    seen = watch(page);
+    await waitLive(page);
+  }, 120_000);
+
+  afterAll(async () => {
+    volSocket?.close();
+    await browser?.close();
+    await world?.stop();
+  });
+
+  it('acknowledges, assigns, comments and resolves from the big screen; the volunteer sees the assignment live', async () => {
+    expect((await world.gate.send('forced', { door: 1 })).status).toBe(200);
+    const row = page.locator('li.alert-row[data-state]').filter({ hasText: '门被强行打开' }).first();
+    await row.waitFor({ timeout: 20_000 });
+    const id = (await row.getAttribute('data-alert-id'))!;
+    // The door tile shows the alarm, not just the door's state, and keeps it after the door closes.
+    const alarm = page.locator(`article.tile[data-device="gate-east"] .tile-alarm[data-alert-id="${id}"]`);
+    await alarm.waitFor({ timeout: 10_000 });
+    expect(await alarm.textContent()).toContain('门被强行打开');
+    expect(await page.locator('article.tile[data-device="gate-east"]').getAttribute('class')).toMatch(/lvl-alarm/);
+    expect((await world.gate.send('door-close', { door: 1 })).status).toBe(200);
+    await page.locator('article.tile[data-device="gate-east"] .cond.door-closed').waitFor({ timeout: 10_000 });
+    expect(await alarm.count()).toBe(1);
+
+    // Open the alert's panel with a click (touch works the same): the shared alert detail, large.
+    await row.click();
+    const panel = page.locator(`[data-testid=alert-panel][data-alert-id="${id}"]`);
+    const detail = panel.locator('article.alert-detail');
+    await detail.waitFor();
+    await panel.getByRole('button', { name: '确认', exact: true }).click();
+    await expect.poll(() => detail.getAttribute('data-state'), { timeout: 10_000 }).toBe('acknowledged');
+    await expect.poll(() => row.getAttribute('data-state'), { timeout: 10_000 }).toBe('acknowledged');
+
+    // Assign to the volunteer: its phone's socket gets the update live.
+    await panel.locator('[data-testid=assign] select').selectOption(volId);
+    await expect.poll(() => updates.some((u) => u.id === id && u.assignee === `user:${volId}`), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain('指派给 vol-a');
+    await expect.poll(() => panel.locator('[data-testid=assignee]').textContent(), { timeout: 10_000 }).toContain('vol-a');
+
+    // A comment shows in the timeline.
+    await panel.locator('form.comment textarea').fill('已通知保安到北门查看');
+    await panel.getByRole('button', { name: '添加备注' }).click();
+    await expect.poll(() => panel.locator('[data-testid=timeline]').textContent(), { timeout: 10_000 }).toContain('已通知保安到北门查看');
+    await keepShot(page, 'command-center-panel');
+
+    // Resolving needs a note, as on the phone.
+    await panel.getByRole('button', { name: '解决', exact: true }).click();
+    await panel.getByRole('button', { name: '提交并解决' }).click();
+    await expect.poll(() => panel.locator('.alert-actions .error').textContent(), { timeout: 5_000 }).toBe('请填写处理说明');
+    await panel.locator('.resolve textarea').fill('门已检查，锁具正常');
+    await panel.getByRole('button', { name: '提交并解决' }).click();
+    await expect.poll(() => detail.getAttribute('data-state'), { timeout: 10_000 }).toBe('resolved');
+    await expect.poll(() => updates.some((u) => u.id === id && u.state === 'resolved'), { timeout: 10_000 }).toBe(true);
+    await page.locator(`.alert-list.resolved li.alert-row[data-alert-id="${id}"]`).waitFor({ timeout: 10_000 });
+    await expect.poll(() => alarm.count(), { timeout: 10_000 }).toBe(0);
+    await page.locator('[data-testid=panel-close]').click();
+    await panel.waitFor({ state: 'detached' });
+    expect(seen.errors).toEqual([]);
+    expect(seen.failed).toEqual([]);
+  }, 120_000);
+
+  it('an overflowing alert list says "+N more" and pages; the screen still fits', async () => {
+    for (let door = 2; door <= 13; door++) expect((await world.gate.send('forced', { door })).status).toBe(200);
+    await expect.poll(() => page.locator('#h-alerts .count').textContent(), { timeout: 20_000 }).toBe('12');
+    const pager = page.locator('[data-testid=pager]');
+    await pager.waitFor({ timeout: 10_000 });
+    // The page holds what fits (measured after layout); the rest is counted, not cut off.
+    const rows = page.locator('.alert-list.paged > li');
+    await expect.poll(async () => `${await pager.locator('.more').textContent()}/${12 - (await rows.count())}`, { timeout: 5_000 }).toMatch(/^还有 (\d+) 条\/\1$/);
+    expect(await rows.count()).toBeGreaterThan(1);
+    const first = await page.locator('.alert-list.paged > li').first().getAttribute('data-alert-id');
+    await page.locator('[data-testid=pager-next]').click();
+    await expect.poll(() => page.locator('.alert-list.paged > li').first().getAttribute('data-alert-id')).not.toBe(first);
+    expect((await fitsViewport(page)).fits).toBe(true);
+    await keepShot(page, 'command-center-paged');
+    expect(seen.errors).toEqual([]);
+    expect(seen.failed).toEqual([]);
+  }, 120_000);
+
+  it('fits 1920x1080 with no text wider than its box, in Chinese and in English', async () => {
+    for (const lang of ['zh-CN', 'en'] as const) {
+      await setLang(page, lang);
+      await page.locator('li.alert-row').first().click();
+      await page.locator('[data-testid=alert-panel]').waitFor();
+      await page.waitForTimeout(500);
+      expect(await overflowing(page, VERTICAL), lang).toEqual([]);
+      expect((await fitsViewport(page)).fits, lang).toBe(true);
+      await keepShot(page, `command-center-${lang}`);
+      await page.keyboard.press('Escape');
+    }
+    await setLang(page, 'zh-CN');
+    expect(seen.errors).toEqual([]);
+    expect(seen.failed).toEqual([]);
+  }, 60_000);
+});
