@@ -1,5 +1,5 @@
 import { noteServerDate } from './clock.js';
-import { clearSession, refreshing, refreshSession, session } from './session.js';
+import { refreshing, refreshSession, session, sessionRefused } from './session.js';
 import { t } from './i18n/index.js';
 
 /** A refused or failed request, with what the hub said (`{error: {code, message}}`). */
@@ -73,7 +73,7 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
       const sent = headers.authorization;
       // Renewed meanwhile by another request, or renewable now: try once more with the new token.
       if (!opts.retried && (authHeader().authorization !== sent || (await refreshSession()))) return api<T>(path, { ...opts, retried: true });
-      clearSession(t('error.session'));
+      sessionRefused();
     }
     throw e;
   }

@@ -2,8 +2,7 @@ import { signal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { io, type Socket } from 'socket.io-client';
 import { noteServerTime } from './clock.js';
-import { t } from './i18n/index.js';
-import { clearSession, refreshSession, session } from './session.js';
+import { refreshSession, session, sessionRefused } from './session.js';
 import type { Envelope } from './types.js';
 
 /**
@@ -116,7 +115,7 @@ export function startLive(): void {
       void refreshSession().then((ok) => {
         if (socket !== s) return;
         if (ok) s.connect();
-        else clearSession(t('error.session'));
+        else sessionRefused();
       });
       return;
     }

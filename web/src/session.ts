@@ -1,4 +1,5 @@
 import { signal } from '@preact/signals';
+import type { MessageKey } from './i18n/index.js';
 import type { LoginResponse, Role, User } from './types.js';
 
 /**
@@ -47,8 +48,8 @@ function write(s: Session | null): void {
 }
 
 export const session = signal<Session | null>(read());
-/** Why the user is on the login screen, if not by choice (expired token). */
-export const logoutReason = signal<string | null>(null);
+/** Why the user is on the login screen, if not by choice (a catalogue key: worded when shown). */
+export const logoutReason = signal<MessageKey | null>(null);
 
 export interface TokenAnswer extends Omit<LoginResponse, 'user'> {
   user?: User;
@@ -71,11 +72,21 @@ export function setSession(res: TokenAnswer, user?: User): Session {
   return s;
 }
 
-export function clearSession(reason: string | null = null): void {
+export function clearSession(reason: MessageKey | null = null): void {
   write(null);
   logoutReason.value = reason;
   session.value = null;
   if (refreshTimer) clearTimeout(refreshTimer);
+}
+
+/**
+ * The hub refused the session (and its refresh): say why as well as we can tell — the refresh token
+ * ran out, or it was revoked (a password change, a logout elsewhere).
+ */
+export function sessionRefused(): void {
+  const s = session.value;
+  const expired = !s?.refreshToken || (s.refreshExpiresAt ?? Infinity) <= Date.now();
+  clearSession(expired ? 'error.session' : 'error.signedOut');
 }
 
 /** Log out here and at the hub (the refresh token is revoked; best effort when the hub is away). */

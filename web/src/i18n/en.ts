@@ -24,6 +24,7 @@ export const en: Messages = {
   'error.forbidden': 'Outside your scope',
   'error.network': 'Cannot reach the hub',
   'error.session': 'Your session has expired; please log in again',
+  'error.signedOut': 'You were signed out (the password changed or the session was ended elsewhere); please log in again',
   'error.http': 'HTTP {status} {code}',
   'loading': 'Loading…',
   'retry': 'Retry',

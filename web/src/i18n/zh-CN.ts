@@ -22,6 +22,7 @@ export const zhCN = {
   'error.forbidden': '超出你的权限范围',
   'error.network': '无法连接服务器',
   'error.session': '登录已过期，请重新登录',
+  'error.signedOut': '登录已失效（密码已修改或已在别处退出），请重新登录',
   'error.http': 'HTTP {status} {code}',
   'loading': '加载中…',
   'retry': '重试',

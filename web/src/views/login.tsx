@@ -45,7 +45,7 @@ export function LoginView(props: { next: string | null }) {
         <h2>{t('login.title')}</h2>
         {logoutReason.value && !error && (
           <p class="error" role="alert">
-            {logoutReason.value}
+            {t(logoutReason.value)}
           </p>
         )}
         <label>
