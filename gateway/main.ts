@@ -22,6 +22,8 @@ export interface GatewayDeps {
   log: Logger;
   /** Defaults to the durable SQLite outbox in `config.dataDir`. */
   outbox?: Outbox;
+  /** Pressure event timing (pressure.ts defaults: repeat 60 s, quiet 30 s); tests shorten it. */
+  pressure?: { repeatMs?: number; quietMs?: number };
 }
 
 export interface Gateway {
@@ -133,6 +135,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...config.uplink,
     subscriptions: [topics.gatewayCommands(config.estate, config.gateway)],
     onConnect: () => void uplink.publishStatus(status('connected')),
+    onAck: (seq) => {
+      pressureAcks.get(seq)?.();
+      pressureAcks.delete(seq);
+    },
     onMessage: (topic, payload) => {
       const t = parseTopic(topic);
       if (t?.kind !== 'cmd' || t.estate !== config.estate || t.gateway !== config.gateway) {
@@ -154,13 +160,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
 
   /** Stamp the envelope and keep the event; resolves once the outbox has it. */
-  async function accept(device: string, draft: DraftEvent): Promise<AppendResult> {
+  async function accept(device: string, draft: DraftEvent, seq = outbox.nextSeq()): Promise<AppendResult> {
     // The type is part of the key: a device whose serial counter restarted must not alias another event.
     const key = draft.dedupKey !== undefined ? `${config.estate}/${config.gateway}/${device}/${draft.type}/${draft.dedupKey}` : undefined;
     const event = {
       v: 1,
       id: key ? stableEventId(draft.ts, key) : randomEventId(draft.ts),
-      seq: outbox.nextSeq(),
+      seq,
       ts: draft.ts,
       estate: config.estate,
       gateway: config.gateway,
@@ -178,11 +184,19 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return result;
   }
 
+  // Pressure events the monitor waits on until the hub has them (the uplink calls onAck per PUBACK).
+  const pressureAcks = new Map<number, () => void>();
   const pressure = createPressureMonitor({
     outbox,
     log: log.child({ module: 'gateway.pressure' }),
-    emit: (data) => accept(config.gateway, { type: 'gateway.outbox.pressure', ts: Date.now(), data }).then(() => undefined),
+    emit: async (data) => {
+      const seq = outbox.nextSeq();
+      const delivered = new Promise<void>((resolve) => pressureAcks.set(seq, resolve));
+      await accept(config.gateway, { type: 'gateway.outbox.pressure', ts: Date.now(), data }, seq);
+      return { delivered };
+    },
     onChange: () => void uplink.publishStatus(status('heartbeat')),
+    ...deps.pressure,
   });
 
   // Local /metrics and /healthz (off unless metrics.port is set); it reads the same status as the hub gets.

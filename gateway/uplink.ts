@@ -20,6 +20,8 @@ export interface UplinkOptions {
   backoffMaxMs?: number;
   /** Called on every (re)connection, e.g. to publish a fresh status. */
   onConnect?: (sessionPresent: boolean) => void;
+  /** The hub acknowledged (PUBACK) the event of this outbox seq. */
+  onAck?: (seq: number) => void;
   /** A message on a subscribed topic (commands). */
   onMessage?: (topic: string, payload: Buffer) => void;
   /** Topic filters to (re)subscribe at QoS 1 whenever the broker has no session for us. */
@@ -121,6 +123,7 @@ export function createUplink(opts: UplinkOptions): Uplink {
               counters.acked++;
               counters.lastHubContact = Date.now();
               outbox.ack(record.seq);
+              opts.onAck?.(record.seq);
             }
             if (gen !== generation) return; // an old connection's publish: already forgotten
             inflight.delete(record.seq);

@@ -28,12 +28,21 @@ describe('outbox at its cap while the uplink is down', () => {
   it('keeps every alarm, drops the oldest routine events, counts and reports the drops', async () => {
     hub = await startTestHub();
     const statuses: GatewayStatus[] = [];
-    hub.hub.bus.on('gateway.status', (s) => void statuses.push(s));
+    // What the hub had stored of pressure events when each status came: the closing event must be in before the
+    // status that ends the pressure (or the hub would reopen the alert of an episode that is over).
+    const pressureSeen: RbEvent[] = [];
+    const pressureBefore = new Map<GatewayStatus, number>();
+    hub.hub.bus.on('event', (e) => void (e.type === 'gateway.outbox.pressure' && pressureSeen.push(e)));
+    hub.hub.bus.on('gateway.status', (s) => {
+      statuses.push(s);
+      pressureBefore.set(s, pressureSeen.length);
+    });
     proxy = await startTcpProxy(hub.mqttPort);
     proxy.setDown(true); // the estate's uplink is down from the start
     const creds = await hub.provision('cap-estate', 'gw-1');
     gateway = await startGatewayInProcess(
       gatewayConfig({ creds, mqttPort: proxy.port, dataDir: join(dir, 'gw'), outbox: { maxRecords: CAP }, heartbeatS: 1 }),
+      { pressure: { quietMs: 2_000 } },
     );
     const sim = createAccessGateSimulator({ target: `http://127.0.0.1:${gateway.pushAddress().port}/isapi/gate-1`, deviceName: 'gate-1', format: 'json' });
     const t0 = Date.now() - 86_400_000;
@@ -70,5 +79,16 @@ describe('outbox at its cap while the uplink is down', () => {
     // The status the hub holds says so too.
     await waitFor(() => statuses.some((s) => s.outbox?.pressure === true && s.outbox.droppedTotal === dropped), 10_000);
     expect(statuses.some((s) => s.outbox?.pressure === true && s.outbox.droppedTotal === dropped)).toBe(true);
+
+    // The first event was made at the first drop; the closing one, once the drops stopped, has the true count.
+    expect(pressure[0]!.data.droppedTotal).toBeLessThan(dropped);
+    const over = (s: GatewayStatus): boolean => s.outbox?.pressure === false && s.outbox.droppedTotal === dropped;
+    expect(await waitFor(() => statuses.some(over), 15_000)).toBe(true);
+    const all = (await hub.hub.store.query({ estate: 'cap-estate', type: 'gateway.outbox.pressure', limit: 100 })) as typeof pressure;
+    const last = all.reduce((a, b) => (b.data.droppedTotal > a.data.droppedTotal ? b : a));
+    expect(last.data).toMatchObject({ droppedTotal: dropped, droppedSinceStart: dropped });
+    const firstOver = statuses.find(over)!;
+    expect(pressureSeen.slice(0, pressureBefore.get(firstOver)).some((e) => (e.data as { droppedTotal: number }).droppedTotal === dropped)).toBe(true);
+    expect(gateway.status().outbox?.pressure).toBe(false);
   }, 90_000);
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { AccessGateSimulator, SendOptions, SentEvent, SimKind } from '../../devices/access-gate/simulator.js';
 import { validateGatewayConfig } from '../../gateway/config.js';
-import { createGateway, type Gateway } from '../../gateway/main.js';
+import { createGateway, type Gateway, type GatewayDeps } from '../../gateway/main.js';
 import { silentLogger } from '../../lib/log.js';
 import type { GatewayCredentials } from '../../hub/registry.js';
 import { startCli, stopProcess } from './cli.js';
@@ -39,8 +39,8 @@ export function gatewayConfig(c: GatewayConfigInput): Record<string, unknown> {
   };
 }
 
-export async function startGatewayInProcess(raw: Record<string, unknown>): Promise<Gateway> {
-  const gateway = createGateway({ config: validateGatewayConfig(raw), log: silentLogger() });
+export async function startGatewayInProcess(raw: Record<string, unknown>, deps: Omit<Partial<GatewayDeps>, 'config'> = {}): Promise<Gateway> {
+  const gateway = createGateway({ config: validateGatewayConfig(raw), log: silentLogger(), ...deps });
   await gateway.start();
   return gateway;
 }
