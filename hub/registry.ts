@@ -66,6 +66,8 @@ export interface Registry {
   authenticate(username: string, password: string): Promise<GatewayIdentity | null>;
   listGateways(): GatewayRecord[];
   addStreet(id: string, name?: string): { id: string; name: string | null };
+  /** Every street with its name (the street overview names its street). */
+  listStreets(): Array<{ id: string; name: string | null }>;
   /** Add a city-management grid (or update its street / name). */
   addGrid(id: string, opts?: { street?: string; name?: string }): GridRecord;
   listGrids(): GridRecord[];
@@ -126,6 +128,7 @@ export function openRegistry(dataDir: string, opts: { authCache?: AuthCacheOptio
   const lastChange = db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM credential_changes');
   const upsertStreet = db.prepare('INSERT INTO streets (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = COALESCE(excluded.name, name)');
   const streetRow = db.prepare<[string], { id: string; name: string | null }>('SELECT id, name FROM streets WHERE id = ?');
+  const allStreets = db.prepare<[], { id: string; name: string | null }>('SELECT id, name FROM streets ORDER BY id');
   const upsertEstate = db.prepare(
     `INSERT INTO estates (id, street, grid, name) VALUES (@id, @street, @grid, @name)
      ON CONFLICT (id) DO UPDATE SET street = COALESCE(excluded.street, street), grid = COALESCE(excluded.grid, grid), name = COALESCE(excluded.name, name)`,
@@ -271,6 +274,7 @@ export function openRegistry(dataDir: string, opts: { authCache?: AuthCacheOptio
       return gridRow.get(id)!;
     },
     listGrids: () => allGrids.all(),
+    listStreets: () => allStreets.all(),
     addEstate(id, o = {}) {
       checkId('estate', id);
       if (o.street !== undefined) mustStreet(o.street);

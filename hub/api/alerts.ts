@@ -299,6 +299,8 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
           openAlerts: open[e.id],
         };
       }),
+      // The streets of these estates, by name: the street overview is titled with its street.
+      streets: deps.registry.listStreets().filter((st) => estates.some((e) => e.street === st.id)),
       response: store.stats({ estates: ids, from: now - 7 * 24 * 3600_000, to: now + 1 }),
     });
   });

@@ -89,3 +89,13 @@ describe('GET /api/v1/roster/people', () => {
     expect((await t.api('GET', '/api/v1/roster/people', { token: cen.token })).status).toBe(400);
   });
 });
+
+describe('GET /api/v1/overview', () => {
+  it('names the streets of the estates in scope (the street overview is titled with its street)', async () => {
+    const ok = await t.api('GET', '/api/v1/overview');
+    expect(ok.status).toBe(200);
+    expect(ok.json.streets).toEqual([{ id: 'east', name: '幸福街道' }]);
+    const cen = await t.addUser({ name: 'cen-streets', role: 'center', scopes: ['street:east'], password: 'cen-streets-pw' });
+    expect((await t.api('GET', '/api/v1/overview', { token: cen.token })).json).toMatchObject({ streets: [{ id: 'east', name: '幸福街道' }], estates: [{ id: 'estate-a' }] });
+  });
+});
