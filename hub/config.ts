@@ -57,6 +57,13 @@ export const HubConfigSchema = z
       .regex(/^[1-9]\d{0,5}[smhd]$/, 'a duration such as 30m, 1h, 12h or 7d')
       .default('1h')
       .describe('How long a user token (JWT) issued by login, refresh or `hub user add` stays valid, e.g. 1h (env RB_TOKEN_TTL)'),
+    refreshTtl: z
+      .string()
+      .regex(/^[1-9]\d{0,5}[smhd]$/, 'a duration such as 12h, 7d or 30d')
+      .default('30d')
+      .describe(
+        'How long a refresh token from login stays valid without use, e.g. 30d: each use rotates it and starts its lifetime again, so a phone used within that time stays signed in (env RB_REFRESH_TTL)',
+      ),
     timeZone: z
       .string()
       .refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai')
@@ -147,6 +154,7 @@ const ENV: Record<string, keyof HubConfigInput> = {
   RB_API_TOKEN: 'apiToken',
   RB_MAX_SNAPSHOT_BYTES: 'maxSnapshotBytes',
   RB_TOKEN_TTL: 'tokenTtl',
+  RB_REFRESH_TTL: 'refreshTtl',
   RB_TIME_ZONE: 'timeZone',
 };
 

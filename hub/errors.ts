@@ -8,6 +8,7 @@ export const ERRORS = {
   RB_ERR_BAD_SNAPSHOT: { status: 400, title: 'Invalid snapshot' },
   RB_ERR_BAD_BODY: { status: 400, title: 'Invalid request body' },
   RB_ERR_UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  RB_ERR_TOKEN_REVOKED: { status: 401, title: 'Signed out: the refresh token was revoked or used already' },
   RB_ERR_FORBIDDEN: { status: 403, title: 'Outside your scope or role' },
   RB_ERR_RATE_LIMITED: { status: 429, title: 'Too many attempts; wait and try again' },
   RB_ERR_CONFLICT: { status: 409, title: 'Conflicts with an existing record' },

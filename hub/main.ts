@@ -68,7 +68,7 @@ export function createHub(deps: HubDeps): Hub {
   const metrics = createMetrics();
   const bus = createBus(log.child({ module: 'hub.bus' }));
   const registry = openRegistry(config.dataDir);
-  const people = openPeople({ dataDir: config.dataDir, registry, tokenTtl: config.tokenTtl, timeZone: config.timeZone, apiToken: config.apiToken });
+  const people = openPeople({ dataDir: config.dataDir, registry, tokenTtl: config.tokenTtl, refreshTtl: config.refreshTtl, timeZone: config.timeZone, apiToken: config.apiToken });
   const audit = openAudit(config.dataDir);
   const store = deps.store ?? createStore(config, log);
   registerStoreMetrics(metrics, store);
@@ -155,6 +155,7 @@ export function createHub(deps: HubDeps): Hub {
     people,
     audit,
     openAlerts: (estate) => alertStore.openAlerts(estate).map((a) => alertView(a, nameOf)),
+    pushHandover: (estate, handover) => push.toEstate(estate, 'handover:new', handover, handover.at),
     routes: [
       alertRoutes({
         people,
@@ -195,6 +196,9 @@ export function createHub(deps: HubDeps): Hub {
         http.listen(config.httpPort, config.host, () => resolve());
       });
       await push.start();
+      // Signed out everywhere: a password change or a disable (REST, or the CLI in another process) drops the user's sockets.
+      const offSignOut = people.onSignOut((userId) => push.disconnectUser(userId, 'signed-out'));
+      started.push({ name: 'sign-outs', stop: async () => offSignOut() });
       // One stop for both, in this order: stop accepting connections, then drop the sockets (push
       // refuses new handshakes from then on), then end every HTTP connection left (keep-alive,
       // long-polling). Otherwise a screen could reconnect in between and hold a socket to a hub that

@@ -22,7 +22,7 @@ import type { Audit } from '../audit.js';
 import type { People } from '../people/index.js';
 import type { RbEvent } from '../../protocol/index.js';
 import { peopleRoutes } from './people.js';
-import { rosterRoutes, type OpenAlerts } from './roster.js';
+import { rosterRoutes, type OpenAlerts, type PushHandover } from './roster.js';
 import { estatesToRead, inScope, principalOf, userAuth } from './user-auth.js';
 
 /** A time bound: milliseconds since epoch or an ISO 8601 date-time. */
@@ -124,6 +124,8 @@ export interface ApiDeps {
   audit: Audit;
   /** Open alerts of an estate for the shift hand-over list (the alert store; `[]` until wired). */
   openAlerts?: OpenAlerts;
+  /** Push a new hand-over to the estate's rooms (`handover:new`). */
+  pushHandover?: PushHandover;
   /** More routers, mounted before the screens and the 404 (alerts, commands: hub/api/alerts.ts). */
   routes?: Router[];
 }
@@ -234,7 +236,7 @@ export function createApi(deps: ApiDeps): Express {
   app.use(adminRoutes({ registry: deps.registry, deadLetters: deps.deadLetters, auth }));
 
   app.use(peopleRoutes({ people: deps.people, audit: deps.audit, registry: deps.registry, log }));
-  app.use(rosterRoutes({ people: deps.people, audit: deps.audit, openAlerts: deps.openAlerts }));
+  app.use(rosterRoutes({ people: deps.people, audit: deps.audit, openAlerts: deps.openAlerts, pushHandover: deps.pushHandover }));
 
   if (deps.state) app.use(stateRoutes(deps.state, auth));
   for (const router of deps.routes ?? []) app.use(router);

@@ -10,7 +10,7 @@ import { actorOf, type Principal } from '../people/principals.js';
 import { parseScope } from '../people/scopes.js';
 import { NewUser, Password, type User } from '../people/users.js';
 import type { Registry } from '../registry.js';
-import { estatesToRead, inScope, principalOf, requireRole, userAuth } from './user-auth.js';
+import { bearer, estatesToRead, inScope, principalOf, requireRole, userAuth } from './user-auth.js';
 
 export interface PeopleRoutesDeps {
   people: People;
@@ -21,6 +21,7 @@ export interface PeopleRoutesDeps {
 }
 
 const LoginBody = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(200) }).strict();
+const RefreshBody = z.object({ refreshToken: z.string().min(1).max(200) }).strict();
 const PasswordBody = z.object({ password: Password }).strict();
 const AuditQuery = z
   .object({
@@ -41,8 +42,10 @@ export function parseOr<T extends z.ZodType>(schema: T, value: unknown, code: 'R
 }
 
 /**
- * POST /api/v1/auth/login {name, password}       -> {token, expiresAt, user}   (failed tries limited per name + ip)
- * POST /api/v1/auth/refresh                       -> {token, expiresAt, user}
+ * POST /api/v1/auth/login {name, password}       -> {token, expiresAt, refreshToken, refreshExpiresAt, user}   (failed tries limited per name + ip)
+ * POST /api/v1/auth/refresh {refreshToken}        -> {token, expiresAt, refreshToken, refreshExpiresAt, user}  (rotates; no Authorization)
+ * POST /api/v1/auth/refresh  (Bearer access token) -> {token, expiresAt, user}
+ * POST /api/v1/auth/logout {refreshToken}         -> {revoked}
  * GET  /api/v1/me                                 -> {user, estates: [{id, name, grid, street}]}
  * GET  /api/v1/users            POST /api/v1/users {name, displayName?, role, scopes, password?}
  * POST /api/v1/users/:id/password {password}      POST /api/v1/users/:id/disable      (admin, scoped)
@@ -71,14 +74,32 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
     }
     limiter.succeeded(body.name, ip);
     audit.record({ actor: `user:${user.id}`, action: 'auth.login', target: `user:${user.id}`, detail: { ip } });
-    res.json({ ...(await people.tokens.issue(user)), user: publicUser(user) });
+    res.json({ ...(await people.tokens.issue(user)), ...people.refresh.issue(user), user: publicUser(user) });
   });
 
-  router.post('/api/v1/auth/refresh', auth, async (_req, res) => {
-    const p = principalOf(res);
+  // Either a refresh token in the body (a phone coming back after its access token expired: no
+  // Authorization needed, the token rotates) or, as before, a valid access token as Bearer.
+  router.post('/api/v1/auth/refresh', json, async (req, res) => {
+    const hasBody = req.body && typeof req.body === 'object' && Object.keys(req.body as object).length > 0;
+    if (hasBody) {
+      const body = parseOr(RefreshBody, req.body, 'RB_ERR_BAD_BODY');
+      const { user, refreshToken, refreshExpiresAt } = people.refresh.rotate(body.refreshToken);
+      res.json({ ...(await people.tokens.issue(user)), refreshToken, refreshExpiresAt, user: publicUser(user) });
+      return;
+    }
+    const p = await people.principals.fromToken(bearer(req.headers.authorization));
     if (p.kind === 'system') throw new RbError('RB_ERR_FORBIDDEN', 'the hub API token is not refreshed; it does not expire');
     const user = people.users.get(p.id)!;
     res.json({ ...(await people.tokens.issue(user)), user: publicUser(user) });
+  });
+
+  // Sign this login out: its refresh token (and every earlier one of the same login) is revoked.
+  // Idempotent; an unknown token answers revoked: false. The access token runs out by itself.
+  router.post('/api/v1/auth/logout', json, (req, res) => {
+    const body = parseOr(RefreshBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
+    const r = people.refresh.revoke(body.refreshToken);
+    if (r.user) audit.record({ actor: `user:${r.user}`, action: 'auth.logout', target: `user:${r.user}` });
+    res.json({ revoked: r.revoked });
   });
 
   router.get('/api/v1/me', auth, (_req, res) => {
@@ -134,7 +155,10 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
     const target = p.kind === 'user' && (req.params.id === p.id || req.params.id === p.name) ? people.users.get(p.id)! : (requireRole(p, 'admin'), mustSee(p, String(req.params.id)));
     const user = await people.users.setPassword(target.id, body.password);
     audit.record({ actor: actorOf(p), action: 'user.passwd', target: `user:${user.id}` });
-    res.json({ user: publicUser(user) });
+    // Every session of the user is signed out (tokens, refresh tokens, sockets). Whoever changed their
+    // own password gets a new session at once, so the phone in their hand stays signed in.
+    const own = p.kind === 'user' && p.id === user.id;
+    res.json({ user: publicUser(user), ...(own ? { ...(await people.tokens.issue(user)), ...people.refresh.issue(user) } : {}) });
   });
 
   router.post('/api/v1/users/:id/disable', auth, (req, res) => {

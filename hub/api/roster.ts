@@ -6,21 +6,26 @@ import { RbError } from '../errors.js';
 import type { People } from '../people/index.js';
 import { actorOf } from '../people/principals.js';
 import { NewException, NewShift } from '../people/roster.js';
+import type { Handover } from '../people/handovers.js';
 import type { User } from '../people/users.js';
 import { parseOr } from './people.js';
 import { estatesToRead, principalOf, requireEstate, requireRole, userAuth } from './user-auth.js';
 
 /** Open alerts of an estate (the alert store's; `[]` until it exists). */
 export type OpenAlerts = (estate: string) => ReadonlyArray<Record<string, unknown>> | Promise<ReadonlyArray<Record<string, unknown>>>;
+/** Where a new hand-over goes live: the estate's rooms (hub/push, `handover:new`). */
+export type PushHandover = (estate: string, handover: Handover) => unknown;
 
 export interface RosterRoutesDeps {
   people: People;
   audit: Audit;
   openAlerts?: OpenAlerts;
+  pushHandover?: PushHandover;
 }
 
 const ListQuery = z.object({ estate: Id.optional(), user: z.string().max(64).optional(), after: z.coerce.number().int().min(0).optional() }).strict();
 const EstateQuery = z.object({ estate: Id }).strict();
+const HandoverBody = z.object({ estate: Id, note: z.string().trim().min(1, 'a hand-over note is required').max(2000) }).strict();
 const onDutyUser = (u: User) => ({ id: u.id, name: u.name, displayName: u.displayName });
 
 /**
@@ -29,7 +34,8 @@ const onDutyUser = (u: User) => ({ id: u.id, name: u.name, displayName: u.displa
  *
  * GET|POST /api/v1/roster/shifts        DELETE /api/v1/roster/shifts/:id
  * GET|POST /api/v1/roster/exceptions    DELETE /api/v1/roster/exceptions/:id
- * GET /api/v1/roster/on-duty?estate=E   GET /api/v1/roster/handover?estate=E
+ * GET /api/v1/roster/on-duty?estate=E   GET /api/v1/roster/handover?estate=E (with lastHandover)
+ * POST /api/v1/roster/handover {estate, note}  (anyone whose scope covers the estate: 交班, pushed live)
  * GET /api/v1/roster/people?estate=E    (center, admin) who covers the estate: names for the roster
  *                                        screen and for assigning an alert (GET /users is admin-only)
  */
@@ -119,7 +125,24 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
     const { estate } = parseOr(EstateQuery, req.query, 'RB_ERR_BAD_QUERY');
     requireEstate(principalOf(res), estate);
     const alerts = [...((await deps.openAlerts?.(estate)) ?? [])].sort((a, b) => Number(a.openedAt ?? 0) - Number(b.openedAt ?? 0));
-    res.json({ ...duty(estate, Date.now()), alerts });
+    res.json({ ...duty(estate, Date.now()), alerts, lastHandover: people.handovers.last(estate) });
+  });
+
+  // 交班: the caller hands the estate over with a note to whoever is on duty now besides them (or,
+  // when nobody is, to the next shift), as the roster says at this moment; their phones get it live.
+  router.post('/api/v1/roster/handover', (req, res) => {
+    const p = principalOf(res);
+    const body = parseOr(HandoverBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
+    requireEstate(p, body.estate);
+    const at = Date.now();
+    const others = (users: User[]) => users.filter((u) => p.kind === 'system' || u.id !== p.id).map(onDutyUser);
+    let to = others(roster.onDuty(body.estate, at));
+    if (to.length === 0) to = others(roster.nextOnDuty(body.estate, at)?.users ?? []);
+    const fromName = p.kind === 'system' ? 'system' : (people.users.get(p.id)?.displayName ?? p.name);
+    const handover = people.handovers.add({ estate: body.estate, from: actorOf(p), fromName, note: body.note, at, to });
+    audit.record({ actor: actorOf(p), action: 'roster.handover', estate: body.estate, target: `handover:${handover.id}`, detail: { to: to.map((u) => u.id) } });
+    deps.pushHandover?.(body.estate, handover);
+    res.status(201).json(handover);
   });
 
   return router;

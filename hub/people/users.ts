@@ -3,6 +3,7 @@ import { ulid } from 'ulid';
 import { z } from 'zod';
 import { RbError } from '../errors.js';
 import { hashSecret, verifySecret } from '../registry-secrets.js';
+import { revokeUserRefreshTokens } from './refresh.js';
 import { Role, Scopes } from './scopes.js';
 
 export interface User {
@@ -43,9 +44,9 @@ export interface Users {
   /** `id` or name. */
   find(idOrName: string): User | undefined;
   list(): User[];
-  /** New password; bumps the token version, so every token issued before is refused. */
+  /** New password; bumps the token version and revokes the refresh tokens, so every session before it is signed out. */
   setPassword(id: string, password: string): Promise<User>;
-  /** Disable (idempotent); bumps the token version. */
+  /** Disable (idempotent); bumps the token version and revokes the refresh tokens. */
   disable(id: string): User;
   /** The user when the name exists, is enabled, has a password and it matches; otherwise null. */
   checkPassword(name: string, password: string): Promise<User | null>;
@@ -133,12 +134,18 @@ export function createUsers(db: Database, now: () => number = () => Date.now()):
     async setPassword(id, password) {
       const row = mustGet(id);
       const hash = await hashSecret(parse(Password, password));
-      setHash.run(hash, row.id);
+      db.transaction(() => {
+        setHash.run(hash, row.id);
+        revokeUserRefreshTokens(db, row.id, now());
+      }).immediate();
       return toUser(byId.get(row.id)!);
     },
     disable(id) {
       const row = mustGet(id);
-      setDisabled.run(row.id);
+      db.transaction(() => {
+        setDisabled.run(row.id);
+        revokeUserRefreshTokens(db, row.id, now());
+      }).immediate();
       return toUser(byId.get(row.id)!);
     },
     async checkPassword(name, password) {

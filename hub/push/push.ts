@@ -22,7 +22,7 @@ export interface PushPrincipal {
 export const seesFullData = (role: Role): boolean => role === 'center' || role === 'admin';
 
 /** Envelope events the hub pushes; each is `{scope, seq, at, data}` (docs/alerts.md, "Live push"). */
-export const PUSH_EVENTS = ['alert:new', 'alert:update', 'alert:notify', 'device:state', 'event', 'command:result', 'gateway:status', 'snapshot'] as const;
+export const PUSH_EVENTS = ['alert:new', 'alert:update', 'alert:notify', 'device:state', 'event', 'command:result', 'gateway:status', 'snapshot', 'handover:new'] as const;
 export type PushEvent = (typeof PUSH_EVENTS)[number];
 
 interface ServerToClient {
@@ -57,6 +57,11 @@ export interface Push {
   toEstate(estate: string, event: PushEvent, data: unknown, at?: number): PushEnvelope;
   /** Log and send a message to one user's sockets, masked for the user's role as it is logged. */
   toUser(userId: string, role: Role, event: PushEvent, data: unknown, at?: number): PushEnvelope;
+  /**
+   * Sign a user out of every socket now (password changed, user disabled): `session:revoked` first,
+   * then disconnect. Its token is refused from then on, so the client cannot reconnect with it.
+   */
+  disconnectUser(userId: string, reason: string): number;
   /** Sockets connected now. */
   connections(): number;
 }
@@ -253,6 +258,16 @@ export function createPush(deps: PushDeps): Push {
       const env = pushLog.append(userScope(userId), event, seesFullData(role) ? data : deps.mask(event, data), at);
       send(env, [userScope(userId)], undefined);
       return env;
+    },
+    disconnectUser(userId, reason) {
+      if (!io) return 0;
+      const room = userScope(userId);
+      const n = io.sockets.adapter.rooms.get(room)?.size ?? 0;
+      if (n === 0) return 0;
+      io.to(room).emit('session:revoked', { scope: room, seq: 0, at: Date.now(), data: { reason } });
+      io.in(room).disconnectSockets(true);
+      log.info({ user: userId, sockets: n, reason }, 'user signed out of its sockets');
+      return n;
     },
     connections: () => io?.engine.clientsCount ?? 0,
   };
