@@ -97,17 +97,14 @@ export function AlertActions(props: { alert: Alert; onChange: (a: Alert) => void
             </button>
           )}
           {others.length > 0 && (
-            <label class="inline">
-              <span class="sr-only">{t('alert.assignTo')}</span>
-              <select value="" disabled={busy !== null} onChange={(e) => e.currentTarget.value && void act('assign', { user: e.currentTarget.value })}>
-                <option value="">{t('alert.assignPick')}</option>
-                {others.map((p) => (
-                  <option key={p.id} value={p.id}>
-                    {p.name}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <select aria-label={t('alert.assignTo')} value="" disabled={busy !== null} onChange={(e) => e.currentTarget.value && void act('assign', { user: e.currentTarget.value })}>
+              <option value="">{t('alert.assignPick')}</option>
+              {others.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
           )}
           {a.assignee && (
             <button type="button" class="btn" disabled={busy !== null} onClick={() => void act('assign', { user: null })}>
