@@ -5,11 +5,11 @@ import type { Alert } from './types.js';
 /** Alerts as the big screens show them: the hub's alert view (names of estate, device, people; conditionClearedAt). */
 export type ScreenAlert = Alert;
 
-const WAITING: Record<string, number> = { escalated: 0, open: 1, acknowledged: 2, resolved: 3 };
+const WAITING: Record<string, number> = { escalated: 0, open: 0, acknowledged: 1, resolved: 2 };
 
 /**
- * The order a desk works in: nobody acknowledged yet before acknowledged, then severity (highest
- * first), then age (the longest waiting first).
+ * The order a desk works in: what nobody has acknowledged yet before what someone has, then severity
+ * (highest first), then age (the longest waiting first).
  */
 export function byUrgency(a: ScreenAlert, b: ScreenAlert): number {
   return (WAITING[a.state] ?? 9) - (WAITING[b.state] ?? 9) || b.severity - a.severity || a.openedAt - b.openedAt || (a.id < b.id ? -1 : 1);

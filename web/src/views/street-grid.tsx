@@ -20,37 +20,40 @@ export function healthOf(e: OverviewEstate): Health {
 
 export const rank = (h: Health): number => ({ bad: 3, warn: 2, ok: 1, none: 0 })[h];
 
-/** How much a tile can say: everything, the essentials, or name and alarms only. */
-export type Density = 'l' | 'm' | 's';
+/** How much a tile can say: everything (in large type for a few estates), the essentials, or name and alarms only. */
+export type Density = 'xl' | 'l' | 'm' | 's';
 
 export interface GridLayout {
   cols: number;
   rows: number;
+  /** Row height, px. */
+  height: number;
   density: Density;
 }
 
 const GAP = 12;
 /** Tiles are about this much wider than high; never higher than MAX_H (2 estates are not two walls). */
 const ASPECT = 1.5;
-const MAX_H = 300;
+const MAX_H = 420;
 
 /**
  * Columns and rows that show `n` tiles in `w`×`h` without scrolling, as large as possible: from 2
  * estates (big tiles, every figure) to 60 and more (small tiles, name and alarms).
  */
 export function gridLayout(n: number, w: number, h: number): GridLayout {
-  let best: GridLayout & { score: number } = { cols: 1, rows: Math.max(1, n), density: 's', score: -1 };
+  let best = { cols: 1, rows: Math.max(1, n), score: -1 };
+  // On a tie, more columns: side by side reads better than a stack on a wide screen.
   for (let cols = 1; cols <= Math.max(1, n); cols++) {
     const rows = Math.ceil(n / cols);
     const tw = (w - GAP * (cols - 1)) / cols;
     const th = Math.min(MAX_H, (h - GAP * (rows - 1)) / rows);
     const score = Math.min(tw, th * ASPECT);
-    if (score > best.score) best = { cols, rows, density: 's', score };
+    if (score >= best.score) best = { cols, rows, score };
   }
   const tw = (w - GAP * (best.cols - 1)) / best.cols;
-  const th = Math.min(MAX_H, (h - GAP * (best.rows - 1)) / best.rows);
-  const density: Density = th >= 190 && tw >= 250 ? 'l' : th >= 118 && tw >= 170 ? 'm' : 's';
-  return { cols: best.cols, rows: best.rows, density };
+  const th = Math.max(44, Math.floor(Math.min(MAX_H, (h - GAP * (best.rows - 1)) / best.rows)));
+  const density: Density = th >= 300 && tw >= 420 ? 'xl' : th >= 190 && tw >= 250 ? 'l' : th >= 118 && tw >= 170 ? 'm' : 's';
+  return { cols: best.cols, rows: best.rows, height: th, density };
 }
 
 /** The grid for `n` tiles in the element, re-laid on every resize. */
@@ -65,7 +68,7 @@ export function useGridLayout(ref: RefObject<HTMLElement | null>, n: number): Gr
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
-  return size.w > 0 ? gridLayout(n, size.w, size.h) : { cols: Math.min(4, Math.max(1, n)), rows: Math.ceil(n / 4), density: 'm' };
+  return size.w > 0 ? gridLayout(n, size.w, size.h) : { cols: Math.min(4, Math.max(1, n)), rows: Math.ceil(n / 4), height: 120, density: 'm' };
 }
 
 const SEVERITIES = ['4', '3', '2', '1'] as const;
@@ -77,11 +80,11 @@ export function EstateTile(props: { estate: OverviewEstate; density: Density }) 
   const name = e.name ?? e.id;
   const open = (s: (typeof SEVERITIES)[number]) => e.openAlerts?.[s] ?? 0;
   const total = SEVERITIES.reduce((n, s) => n + open(s), 0);
-  const d = props.density;
+  const d = props.density === 'xl' ? 'l' : props.density;
   return (
     <li class="estate-cell">
       <a
-        class={`estate-tile health-${health} density-${d}`}
+        class={`estate-tile health-${health} density-${props.density}`}
         href={href}
         data-estate={e.id}
         aria-label={t('street.open', { name })}

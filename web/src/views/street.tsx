@@ -116,7 +116,7 @@ export function StreetView() {
             </section>
           )}
           {data && estates.length === 0 && <p class="muted">{t('street.none')}</p>}
-          <ul class="estate-tiles" ref={gridRef} data-cols={layout.cols} data-density={layout.density} style={{ gridTemplateColumns: `repeat(${layout.cols}, minmax(0, 1fr))`, gridTemplateRows: `repeat(${layout.rows}, minmax(0, ${layout.rows === 1 ? '300px' : '1fr'}))` }}>
+          <ul class="estate-tiles" ref={gridRef} data-cols={layout.cols} data-density={layout.density} style={{ gridTemplateColumns: `repeat(${layout.cols}, minmax(0, 1fr))`, gridTemplateRows: `repeat(${layout.rows}, ${layout.height}px)` }}>
             {estates.map((e) => (
               <EstateTile key={e.id} estate={e} density={layout.density} />
             ))}
