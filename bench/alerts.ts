@@ -71,8 +71,9 @@ async function main(): Promise<void> {
     const bg = await api(base, 'POST', '/api/v1/admin/gateways', { estate: ESTATE, gateway: 'gw-bg' });
     await api(base, 'POST', '/api/v1/users', { name: 'bench-volunteer', role: 'volunteer', scopes: [`estate:${ESTATE}`], password: 'bench-password-1' });
     const login = await api(base, 'POST', '/api/v1/auth/login', { name: 'bench-volunteer', password: 'bench-password-1' });
-    // Every forced door opens a new alert: the door closing resolves it at once (no hold-off).
-    await api(base, 'PUT', `/api/v1/estates/${ESTATE}/alert-settings`, { clearAfterS: 0, quietHours: { maxSeverity: 0 } });
+    // Every forced door opens a new alert: a forced door is an alarm, so after the door closes the
+    // bench resolves it as a person would (REST), and the next forced door is a new alert.
+    await api(base, 'PUT', `/api/v1/estates/${ESTATE}/alert-settings`, { quietHours: { maxSeverity: 0 } });
 
     const gwDir = join(dir, 'gw');
     mkdirSync(gwDir, { recursive: true });
@@ -95,7 +96,11 @@ async function main(): Promise<void> {
     const socket = ioClient(base, { auth: { token: login.token }, transports: ['websocket'] });
     const waiting: Array<(at: number) => void> = [];
     const resolvedWaiting: Array<() => void> = [];
-    socket.on('alert:new', () => waiting.shift()?.(performance.now()));
+    let lastAlert = '';
+    socket.on('alert:new', (env: { data: { id: string } }) => {
+      lastAlert = env.data.id;
+      waiting.shift()?.(performance.now());
+    });
     socket.on('alert:update', (env: { data: { state: string } }) => {
       if (env.data.state === 'resolved') resolvedWaiting.shift()?.();
     });
@@ -121,6 +126,7 @@ async function main(): Promise<void> {
         out.push((await arrived) - t0);
         const resolved = new Promise<void>((r) => resolvedWaiting.push(r));
         await sim.send('door-close');
+        await api(base, 'POST', `/api/v1/alerts/${lastAlert}/resolve`, { note: 'bench' });
         await Promise.race([resolved, sleep(5_000)]);
         await sleep(20);
         if ((i + 1) % 50 === 0) process.stderr.write(`bench:alerts ${label}: ${i + 1}/${n}\n`);
