@@ -2,7 +2,9 @@
  * Small layer over @grafana/grafana-foundation-sdk: the SDK has typed builders for dashboards,
  * variables and panels but (0.0.21) no InfluxDB query type, so InfluxQL targets are built here.
  * Every panel and variable uses the provisioned datasource `rb-influx`; panel ids and grid positions
- * are assigned in order, so a dashboard is a list of panel specs.
+ * are assigned in order, so a dashboard is a list of panel specs. A spec is written once in both
+ * languages (i18n.ts) and built per language; field config (names, units, thresholds, value
+ * mappings, links) is written as Grafana's JSON model (fields.ts).
  */
 import * as barchart from '@grafana/grafana-foundation-sdk/barchart';
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
@@ -12,9 +14,13 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+import { fieldConfig, resolveUrl, type ColumnSpec, type LinkSpec, type Steps, type ValueMap } from './fields.js';
+import { pick, t, type Lang, type Text } from './i18n.js';
+import { estateVariable, hubUrlVariable, streetVariable } from './variables.js';
 
 export const DATASOURCE_UID = 'rb-influx';
 export const DATASOURCE: common.DataSourceRef = { type: 'influxdb', uid: DATASOURCE_UID };
+export { uidFor } from './fields.js';
 
 /** An InfluxQL target in raw mode, as Grafana's InfluxDB datasource stores it. */
 export interface InfluxTarget extends cog.Dataquery {
@@ -37,8 +43,8 @@ class InfluxQueryBuilder implements cog.Builder<cog.Dataquery> {
 export interface QuerySpec {
   /** InfluxQL with Grafana's macros: $timeFilter, $__interval, $estate, $street. */
   q: string;
-  /** Series name pattern ($tag_estate, $col). */
-  alias?: string;
+  /** Series name pattern ($tag_estate_name, $col), or a name in each language. */
+  alias?: string | Text;
   format?: 'time_series' | 'table';
 }
 
@@ -46,8 +52,8 @@ export type PanelKind = 'timeseries' | 'stat' | 'table' | 'barchart' | 'state-ti
 
 export interface PanelSpec {
   kind: PanelKind;
-  title: string;
-  description: string;
+  title: Text;
+  description: Text;
   queries: QuerySpec[];
   unit?: string;
   /** Width in grid columns (24 per row) and height in rows; defaults 12 x 8 (stat: 6 x 4). */
@@ -57,7 +63,33 @@ export interface PanelSpec {
   interval?: string;
   transformations?: dashboard.DataTransformerConfig[];
   stacked?: boolean;
+  /** Colour steps for every field (stat background, time series line and area). */
+  thresholds?: Steps;
+  /** Value → name (and colour) for every field. */
+  mappings?: ValueMap;
+  /** Series names by the name Grafana gives them (the alias): event types, rules, severities. */
+  legend?: Record<string, Text>;
+  /** Per field (table column) by name; `$time` is the time field. */
+  columns?: Record<string, ColumnSpec>;
+  /** Table: initial sort by a column's display name. */
+  sortBy?: { column: Text; desc: boolean };
 }
+
+export interface DashboardSpec {
+  uid: string;
+  title: Text;
+  description: Text;
+  /** Default time range, e.g. `now-7d`. */
+  from: string;
+  /** `multi`: street overview style, several estates and All; `single`: one estate (its names and links). */
+  estate: 'multi' | 'single';
+  /** Links in the dashboard's top bar besides the list of the other dashboards. */
+  links?: LinkSpec[];
+  panels: PanelSpec[];
+}
+
+/** The tag every dashboard of one language carries; the top bar lists the dashboards by it. */
+export const langTag = (lang: Lang): string => `rb-${lang}`;
 
 type AnyPanelBuilder = timeseries.PanelBuilder | stat.PanelBuilder | table.PanelBuilder | barchart.PanelBuilder | statetimeline.PanelBuilder;
 
@@ -71,6 +103,7 @@ function panelBuilder(spec: PanelSpec): AnyPanelBuilder {
     case 'stat':
       return new stat.PanelBuilder()
         .graphMode(common.BigValueGraphMode.None)
+        .colorMode(spec.thresholds ? common.BigValueColorMode.Background : common.BigValueColorMode.Value)
         .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false));
     case 'table':
       return new table.PanelBuilder();
@@ -81,57 +114,33 @@ function panelBuilder(spec: PanelSpec): AnyPanelBuilder {
   }
 }
 
-/** Street and estate, chained: the estate list narrows to the chosen streets (docs/storage.md, Facts). */
-export function variables(): Array<cog.Builder<dashboard.VariableModel>> {
-  const all: dashboard.VariableOption = { text: 'All', value: '$__all', selected: true };
-  return [
-    new dashboard.QueryVariableBuilder('street')
-      .label('Street')
-      .description('Street (街道) of the estates; from the hub registry, written with every gateway status')
-      .datasource(DATASOURCE)
-      .query('SHOW TAG VALUES FROM "raw"."gateway_status" WITH KEY = "street"')
-      .refresh(dashboard.VariableRefresh.OnDashboardLoad)
-      .sort(dashboard.VariableSort.AlphabeticalAsc)
-      .multi(true)
-      .includeAll(true)
-      .current(all),
-    new dashboard.QueryVariableBuilder('estate')
-      .label('Estate')
-      .description('Estates of the chosen streets')
-      .datasource(DATASOURCE)
-      .query('SHOW TAG VALUES FROM "raw"."gateway_status" WITH KEY = "estate" WHERE "street" =~ /^$street$/')
-      .refresh(dashboard.VariableRefresh.OnDashboardLoad)
-      .sort(dashboard.VariableSort.AlphabeticalAsc)
-      .multi(true)
-      .includeAll(true)
-      .current(all),
-  ];
+/** The variables of a dashboard: street, estate (names shown, ids as values), hub_url. */
+export function variables(spec: Pick<DashboardSpec, 'estate'>, lang: Lang): Array<cog.Builder<dashboard.VariableModel>> {
+  return [streetVariable(lang), estateVariable(spec.estate, lang), hubUrlVariable(lang)];
 }
 
-export interface DashboardSpec {
-  uid: string;
-  title: string;
-  description: string;
-  /** Default time range, e.g. `now-7d`. */
-  from: string;
-  panels: PanelSpec[];
-}
+const DASHBOARDS_LINK = t('红管家看板', 'Red Butler dashboards');
 
-/** The dashboard as Grafana's JSON model (what the file provider loads). */
-export function buildDashboard(spec: DashboardSpec): dashboard.Dashboard {
-  const b = new dashboard.DashboardBuilder(spec.title)
-    .uid(spec.uid)
-    .description(spec.description)
-    .tags(['red-butler'])
+/** The dashboard as Grafana's JSON model (what the file provider loads), in one language. */
+export function buildDashboard(spec: DashboardSpec, lang: Lang = 'zh-CN'): dashboard.Dashboard {
+  const b = new dashboard.DashboardBuilder(pick(spec.title, lang))
+    .uid(resolveUrl(`{uid:${spec.uid}}`, lang))
+    .description(pick(spec.description, lang))
+    .tags(['red-butler', langTag(lang)])
     .editable()
     .timezone('browser')
     .refresh('1m')
     .time({ from: spec.from, to: 'now' })
-    .tooltip(dashboard.DashboardCursorSync.Crosshair);
-  for (const v of variables()) b.withVariable(v);
+    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .link(new dashboard.DashboardLinkBuilder(pick(DASHBOARDS_LINK, lang)).type(dashboard.DashboardLinkType.Dashboards).tags([langTag(lang)]).asDropdown(true).includeVars(true).keepTime(true));
+  for (const l of spec.links ?? []) {
+    b.link(new dashboard.DashboardLinkBuilder(pick(l.title, lang)).type(dashboard.DashboardLinkType.Link).url(resolveUrl(l.url, lang)).targetBlank(l.blank ?? false).icon('external link'));
+  }
+  for (const v of variables(spec, lang)) b.withVariable(v);
   let x = 0;
   let y = 0;
   let rowHeight = 0;
+  const built: dashboard.Panel[] = [];
   spec.panels.forEach((p, i) => {
     const w = p.w ?? (p.kind === 'stat' ? 6 : 12);
     const h = p.h ?? (p.kind === 'stat' ? 4 : 8);
@@ -140,24 +149,32 @@ export function buildDashboard(spec: DashboardSpec): dashboard.Dashboard {
       y += rowHeight;
       rowHeight = 0;
     }
-    const panel = panelBuilder(p).id(i + 1).title(p.title).description(p.description).datasource(DATASOURCE).gridPos({ x, y, w, h });
-    if (p.unit) panel.unit(p.unit);
+    const panel = panelBuilder(p).id(i + 1).title(pick(p.title, lang)).description(pick(p.description, lang)).datasource(DATASOURCE).gridPos({ x, y, w, h });
     if (p.interval) panel.interval(p.interval);
-    for (const t of p.transformations ?? []) panel.withTransformation(t);
+    for (const tr of p.transformations ?? []) panel.withTransformation(tr);
     p.queries.forEach((q, n) => {
+      const alias = typeof q.alias === 'object' ? pick(q.alias, lang) : q.alias;
       const target: Omit<InfluxTarget, '_implementsDataqueryVariant'> = {
         refId: String.fromCharCode(65 + n),
         datasource: DATASOURCE,
         query: q.q,
         rawQuery: true,
         resultFormat: q.format ?? (p.kind === 'table' ? 'table' : 'time_series'),
-        ...(q.alias ? { alias: q.alias } : {}),
+        ...(alias ? { alias } : {}),
       };
       panel.withTarget(new InfluxQueryBuilder(target));
     });
-    b.withPanel(panel);
+    const json = panel.build() as dashboard.Panel & { options?: Record<string, unknown> };
+    json.fieldConfig = fieldConfig(json.fieldConfig, p, lang);
+    if (p.sortBy) json.options = { ...json.options, sortBy: [{ displayName: pick(p.sortBy.column, lang), desc: p.sortBy.desc }] };
+    built.push(json);
     x += w;
     rowHeight = Math.max(rowHeight, h);
   });
-  return b.build();
+  const model = b.build();
+  model.panels = built;
+  // The SDK sets `placement: inControlsMenu` (a Grafana 12 option that tucks a link into a menu):
+  // left out, the links show in the top bar as Grafana 10 and 11 draw them.
+  for (const link of model.links ?? []) delete (link as { placement?: unknown }).placement;
+  return model;
 }

@@ -3,6 +3,7 @@ import type { GatewayStatus, RbEvent } from '../../protocol/index.js';
 import type { Bus } from '../bus.js';
 import type { InfluxHttp } from './influx-http.js';
 import type { Point, PointField } from './influx-line.js';
+import { NameBook, type EstateEntry } from './facts-names.js';
 import { HOURLY_RP, ident, RAW_RP } from './influx-schema.js';
 import type { EventStore } from './types.js';
 
@@ -23,8 +24,14 @@ export interface FactPoint {
 export interface FactsWriter {
   /** `influxdb`: points go to InfluxDB; `none`: the SQLite store, points are dropped. */
   readonly kind: 'influxdb' | 'none';
-  /** Never throws and never rejects: a failure is logged, an unencodable point dead-lettered. */
+  /**
+   * Never throws and never rejects: a failure is logged, an unencodable point dead-lettered. Every
+   * point gets `estate_name` / `device_name` tags from `names`; an `alerts` point also updates its
+   * alert's row in `alerts_open` (alertOpenFact).
+   */
   write(points: readonly FactPoint[]): void;
+  /** Estate and device names (hub/store/facts-names.ts); subscribeFacts feeds it. */
+  readonly names: NameBook;
   /** After the store started: the facts' hourly continuous queries (InfluxDB). */
   start(): Promise<void>;
 }
@@ -43,7 +50,8 @@ type Kind = PointField['kind'];
  */
 export const FACT_FIELDS: Record<string, Record<string, Kind>> = {
   gateway_status: { online: 'int', outbox_depth: 'int', outbox_alarms: 'int', dropped_total: 'int', reconnects: 'int', uptime_s: 'float' },
-  alerts: { alert_id: 'string', count: 'int', level: 'int', open_delta: 'int', ack_s: 'float', resolve_s: 'float' },
+  alerts: { alert_id: 'string', count: 'int', level: 'int', open_delta: 'int', ack_s: 'float', resolve_s: 'float', opened_at: 'int' },
+  alerts_open: { severity: 'int', level: 'int', count: 'int', opened_at: 'int', resolved_at: 'int' },
   device_availability: { online: 'int', offline_s: 'float' },
 };
 
@@ -64,19 +72,25 @@ function isSink(store: EventStore): store is EventStore & PointSink {
 
 /** The facts writer of a store: InfluxDB's writer path, or a documented no-op for SQLite. */
 export function createFacts(store: EventStore, log?: Logger): FactsWriter {
-  if (!isSink(store)) return { kind: 'none', write: () => undefined, start: async () => undefined };
+  const names = new NameBook();
+  if (!isSink(store)) return { kind: 'none', names, write: () => undefined, start: async () => undefined };
   return {
     kind: 'influxdb',
+    names,
     start: () => store.ensureFactsSchema(),
     write(points) {
       if (points.length === 0) return;
-      store.writePoints(points.map(toPoint)).catch((err: unknown) => log?.warn({ err, points: points.length }, 'facts not written'));
+      const all = points.flatMap((p) => {
+        const tagged = names.tag(p);
+        const open = alertOpenFact(tagged);
+        return open ? [tagged, open] : [tagged];
+      });
+      store.writePoints(all.map(toPoint)).catch((err: unknown) => log?.warn({ err, points: all.length }, 'facts not written'));
     },
   };
 }
 
-/** Street tag value for an estate the registry gives no street. */
-export const NO_STREET = 'unassigned';
+export { NO_STREET } from './facts-names.js';
 
 /** One `gateway_status` point from a status message (announce, heartbeat, shutdown, LWT). */
 export function gatewayStatusFact(s: GatewayStatus, street: string, receivedAt = Date.now()): FactPoint {
@@ -116,11 +130,37 @@ export function alertFact(alert: AlertLike, transition: AlertTransition, at: num
     count: alert.count,
     level: alert.level,
     open_delta: transition === 'opened' ? 1 : transition === 'resolved' ? -1 : 0,
+    opened_at: Math.floor(alert.openedAt),
   };
   if (transition === 'acknowledged') fields.ack_s = Math.max(0, at - alert.openedAt) / 1000;
   if (transition === 'resolved') fields.resolve_s = Math.max(0, at - alert.openedAt) / 1000;
   const tags = { estate: alert.estate, rule: alert.rule, severity: String(alert.severity), transition };
   return { measurement: 'alerts', tags, fields, ts: Math.floor(at) + (fnv1a(alert.id) % 1000) / 1000 };
+}
+
+/**
+ * The alert's row in `alerts_open`, from one of its `alerts` points: one point per alert, at its
+ * opening time (plus the same µs spread as alertFact), tag `estate` only, so that every transition
+ * writes the same series and time and InfluxDB merges the fields into one point (a point written
+ * again with the same series and time takes the union of the fields, the newer value winning:
+ * docs.influxdata.com/influxdb/v1.8/troubleshooting/frequently-asked-questions/#how-does-influxdb-handle-duplicate-points).
+ * The last transition's `state`, `level`, `severity` overwrite the earlier ones; `resolved_at` is
+ * written only by the resolution, so no later-arriving write of an earlier transition (two writes in
+ * flight at once, a request left to finish while its batch is spooled) can take it away: the
+ * dashboards' table of open alerts filters on `state` in InfluxQL and drops a row with
+ * `resolved_at` in Grafana. Undefined for other measurements or an `alerts` point without
+ * `opened_at` (written before this field existed).
+ */
+export function alertOpenFact(p: FactPoint): FactPoint | undefined {
+  if (p.measurement !== 'alerts') return undefined;
+  const { alert_id: id, opened_at: openedAt, level, count } = p.fields;
+  const { estate, rule, severity, transition, estate_name: name } = p.tags;
+  if (typeof id !== 'string' || typeof openedAt !== 'number' || !estate || !rule || !transition) return undefined;
+  const fields: FactPoint['fields'] = { alert_id: id, rule, severity: Number(severity), state: transition, opened_at: openedAt, estate_name: name ?? estate };
+  if (typeof level === 'number') fields.level = level;
+  if (typeof count === 'number') fields.count = count;
+  if (transition === 'resolved') fields.resolved_at = Math.floor(p.ts);
+  return { measurement: 'alerts_open', tags: { estate }, fields, ts: openedAt + (fnv1a(id) % 1000) / 1000 };
 }
 
 function fnv1a(text: string): number {
@@ -134,35 +174,31 @@ export interface FactsWiring {
   facts: FactsWriter;
   /** For `offline_s`: the device's last offline/online events before an online event. */
   store: EventStore;
-  /** The registry's estates with their street (read at most once a minute). */
-  estates: () => ReadonlyArray<{ id: string; street: string | null }>;
-}
-
-/** Street of an estate from the registry, cached for `ttlMs` (a re-assigned estate moves within it). */
-export function streetLookup(estates: FactsWiring['estates'], ttlMs = 60_000): (estate: string) => string {
-  let cache = new Map<string, string>();
-  let readAt = -Infinity;
-  return (estate) => {
-    if (Date.now() - readAt > ttlMs) {
-      cache = new Map(estates().map((e) => [e.id, e.street ?? NO_STREET]));
-      readAt = Date.now();
-    }
-    return cache.get(estate) ?? NO_STREET;
-  };
+  /** The registry's estates with their street and name (read at most once a minute). */
+  estates: () => ReadonlyArray<EstateEntry>;
 }
 
 /**
  * Gateway status and connection changes become `gateway_status` points; device.offline/online
  * events become `device_availability` points, with `offline_s` on the way back (from the store, so
- * a hub restart in between loses nothing). Returns the unsubscribe function.
+ * a hub restart in between loses nothing). The names (registry estates, device names of each
+ * status) go to the writer's NameBook, and the lookup points due go with each status
+ * (hub/store/facts-names.ts). Returns the unsubscribe function.
  */
 export function subscribeFacts(w: FactsWiring): () => void {
   if (w.facts.kind === 'none') return () => undefined;
-  const street = streetLookup(w.estates);
+  const names = w.facts.names;
+  names.source(w.estates);
   const offs = [
-    w.bus.on('gateway.status', (s) => w.facts.write([gatewayStatusFact(s, street(s.estate))])),
+    w.bus.on('gateway.status', (s) => {
+      names.learn(s);
+      w.facts.write([gatewayStatusFact(s, names.street(s.estate)), ...names.changes([s.estate])]);
+    }),
     w.bus.on('gateway.connection', ({ estate, gateway, connected }) =>
-      w.facts.write([{ measurement: 'gateway_status', tags: { estate, gateway, street: street(estate) }, fields: { online: connected ? 1 : 0 }, ts: Date.now() }]),
+      w.facts.write([
+        { measurement: 'gateway_status', tags: { estate, gateway, street: names.street(estate) }, fields: { online: connected ? 1 : 0 }, ts: Date.now() },
+        ...names.changes([estate]),
+      ]),
     ),
     // Runs for every event: not async, so the other types cost a comparison, not a promise.
     w.bus.on('event', (e) => {

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { generateFiles } from '../../dashboards/src/index.js';
+import { HUB_URL_PLACEHOLDER } from '../../dashboards/src/variables.js';
 
 /**
  * docker-compose.yml validated by Debian's docker-compose (1.29, installed by scripts/ensure-deps.sh),
@@ -59,11 +61,31 @@ describe('docker-compose.yml', () => {
     for (const [target, source] of [
       ['/etc/grafana/provisioning/datasources', 'dashboards/provisioning/datasources'],
       ['/etc/grafana/provisioning/dashboards', 'dashboards/provisioning/dashboards'],
-      ['/var/lib/grafana/dashboards/red-butler', 'dashboards/json'],
+      ['/etc/red-butler/dashboards', 'dashboards/json'],
+      ['/etc/red-butler/grafana-start.sh', 'dashboards/grafana-start.sh'],
     ] as const) {
       expect(grafana[target], target).toEqual({ source: join(dir, source), mode: 'ro' });
     }
+    // The entrypoint copies the dashboards to where the provider reads them, with the hub's address.
+    const gf = config.services.grafana! as Service & { entrypoint?: string[] };
+    expect(gf.entrypoint).toEqual(['/bin/sh', '/etc/red-butler/grafana-start.sh']);
+    expect(gf.environment!.RB_HUB_URL).toBe('http://localhost:8080');
     expect(config.services.devices!.command!.slice(0, 3)).toEqual(['simulate', '--gateway-url', 'http://gateway:8091']);
+  });
+
+  it('grafana-start.sh puts RB_HUB_URL into a copy of every dashboard and refuses a URL that is not one', async () => {
+    const out = join(dir, 'grafana-dashboards');
+    const env = { ...process.env, RB_DASHBOARDS_SRC: join(repo, 'dashboards', 'json'), RB_DASHBOARDS_DST: out, RB_GRAFANA_RUN: 'true' };
+    await run('sh', [join(repo, 'dashboards', 'grafana-start.sh')], { env: { ...env, RB_HUB_URL: 'http://192.168.1.10:8080/' } });
+    for (const [path, content] of generateFiles()) {
+      if (!path.startsWith('json/')) continue;
+      const copy = readFileSync(join(out, path.slice('json/'.length)), 'utf8');
+      expect(copy, path).toBe(content.replaceAll(HUB_URL_PLACEHOLDER, 'http://192.168.1.10:8080'));
+      expect(copy, path).toContain('"http://192.168.1.10:8080"');
+    }
+    for (const bad of ['http://x/a&b', 'ftp://x', 'http://x/"', 'http://x y']) {
+      await expect(run('sh', [join(repo, 'dashboards', 'grafana-start.sh')], { env: { ...env, RB_HUB_URL: bad } }), bad).rejects.toThrow(/RB_HUB_URL must be/);
+    }
   });
 
   it('commits no secrets: every variable the compose file reads is in .env.example', () => {

@@ -1,0 +1,156 @@
+import type { GatewayStatus } from '../../protocol/index.js';
+import type { FactPoint } from './facts.js';
+
+/**
+ * Names for the dashboards. InfluxDB keys everything by ids (`maple-court`, `gate-east`); a street
+ * office reads names (枫林苑, 东门). The hub knows them: the registry's estate names
+ * (`hub estate add --name`) and the device names of the gateway config, sent in every gateway
+ * status (`devices[id].name`). They reach Grafana two ways (docs/storage.md, "Facts"):
+ *
+ * - as tags next to the id on the facts (`estate_name` on every fact with an `estate` tag,
+ *   `device_name` next to `device`): a function of the id, so no new series except when a name
+ *   changes (the old and the new name are then two series, as they were at the time);
+ * - as lookup measurements `estate_names` and `device_names`, one point per name written when it is
+ *   first seen, when it changes, and again after a day (so the raw retention never drops a name
+ *   still in use): the dashboards' variables read `label` = `id|name` (Grafana splits it with
+ *   named `value`/`text` groups), and tables of raw events join `name` by id.
+ */
+
+/** Street tag value for an estate the registry gives no street. */
+export const NO_STREET = 'unassigned';
+
+/** A name is written again after this long even when unchanged (raw retention is 30 days). */
+export const NAME_REFRESH_MS = 24 * 3_600_000;
+
+const MAX_NAME = 64;
+
+/**
+ * A name safe as an InfluxDB tag value (hub/store/influx-line.ts refuses control characters and
+ * backslashes: a fact with one would be dead-lettered whole), trimmed and at most 64 characters;
+ * undefined when nothing is left.
+ */
+export function cleanName(name: string | null | undefined): string | undefined {
+  if (typeof name !== 'string') return undefined;
+  // eslint-disable-next-line no-control-regex -- removing control characters is the point
+  const text = name.replace(/[\u0000-\u001f\u007f\\]/g, ' ').replace(/\s+/g, ' ').trim();
+  return text ? [...text].slice(0, MAX_NAME).join('') : undefined;
+}
+
+export interface EstateEntry {
+  id: string;
+  street: string | null;
+  name: string | null;
+}
+
+export interface NameBookOptions {
+  /** The registry's estates (read at most once a minute; an unknown estate re-reads at most once a second). */
+  estates?: () => ReadonlyArray<EstateEntry>;
+  ttlMs?: number;
+  now?: () => number;
+}
+
+/**
+ * What the hub knows of names, in memory: estates from the registry, devices from gateway status.
+ * `changes()` returns the lookup points due (new, changed, or written more than a day ago).
+ */
+export class NameBook {
+  private estates = new Map<string, { street: string; name: string | undefined }>();
+  private devices = new Map<string, { estate: string; device: string; name: string | undefined }>();
+  /** Estates seen in gateway status or connections, registered or not. */
+  private seen = new Set<string>();
+  private readAt = -Infinity;
+  /** Last written lookup value and when, per `estate` or `estate/device` key. */
+  private written = new Map<string, { value: string; at: number }>();
+  private readonly now: () => number;
+  private readonly ttlMs: number;
+
+  private estatesSource: NameBookOptions['estates'];
+
+  constructor(o: NameBookOptions = {}) {
+    this.now = o.now ?? (() => Date.now());
+    this.ttlMs = o.ttlMs ?? 60_000;
+    this.estatesSource = o.estates;
+  }
+
+  /** Where the registry's estates come from (the hub's registry; set by subscribeFacts). */
+  source(estates: NonNullable<NameBookOptions['estates']>): void {
+    this.estatesSource = estates;
+    this.readAt = -Infinity;
+  }
+
+  private read(estate?: string): void {
+    if (!this.estatesSource) return;
+    const age = this.now() - this.readAt;
+    const miss = estate !== undefined && !this.estates.has(estate);
+    if (age <= this.ttlMs && !(miss && age > 1_000)) return;
+    const next = new Map<string, { street: string; name: string | undefined }>();
+    for (const e of this.estatesSource()) next.set(e.id, { street: e.street ?? NO_STREET, name: cleanName(e.name) });
+    this.estates = next;
+    this.readAt = this.now();
+  }
+
+  street(estate: string): string {
+    this.read(estate);
+    return this.estates.get(estate)?.street ?? NO_STREET;
+  }
+
+  /** The estate's name, or its id when it has none. */
+  estateName(estate: string): string {
+    this.read(estate);
+    return this.estates.get(estate)?.name ?? estate;
+  }
+
+  /** The device's name from its gateway's status, or its id. */
+  deviceName(estate: string, device: string): string {
+    return this.devices.get(`${estate}/${device}`)?.name ?? device;
+  }
+
+  /** Learn the device names a gateway status carries (a device without a name keeps its id). */
+  learn(status: GatewayStatus): void {
+    for (const [device, health] of Object.entries(status.devices ?? {})) {
+      this.devices.set(`${status.estate}/${device}`, { estate: status.estate, device, name: cleanName(health.name) });
+    }
+  }
+
+  /**
+   * Lookup points due now: every registry estate, every estate seen in `seen` (a gateway's estate
+   * that the registry does not list is named by its id), every device learnt.
+   */
+  changes(seen: readonly string[] = []): FactPoint[] {
+    for (const e of seen) this.seen.add(e);
+    this.read(seen.find((e) => !this.estates.has(e)));
+    const at = this.now();
+    const out: FactPoint[] = [];
+    const due = (key: string, value: string): boolean => {
+      const last = this.written.get(key);
+      if (last && last.value === value && at - last.at < NAME_REFRESH_MS) return false;
+      this.written.set(key, { value, at });
+      return true;
+    };
+    const ids = new Set([...this.estates.keys(), ...this.seen]);
+    for (const id of ids) {
+      const name = this.estateName(id);
+      const street = this.street(id);
+      if (due(id, `${street}\n${name}`)) out.push({ measurement: 'estate_names', tags: { estate: id }, fields: { name, street, label: `${id}|${name}` }, ts: at });
+    }
+    for (const d of this.devices.values()) {
+      const name = d.name ?? d.device;
+      if (due(`${d.estate}/${d.device}`, name)) out.push({ measurement: 'device_names', tags: { estate: d.estate, device: d.device }, fields: { name, label: `${d.device}|${name}` }, ts: at });
+    }
+    return out;
+  }
+
+  /**
+   * The fact with `estate_name` (and `device_name`) tags beside its ids, unless it has them. The
+   * lookup measurements themselves are left as they are.
+   */
+  tag(p: FactPoint): FactPoint {
+    if (p.measurement === 'estate_names' || p.measurement === 'device_names') return p;
+    const { estate, device } = p.tags;
+    if (estate === undefined) return p;
+    const tags = { ...p.tags };
+    tags.estate_name ??= this.estateName(estate);
+    if (device !== undefined) tags.device_name ??= this.deviceName(estate, device);
+    return { ...p, tags };
+  }
+}
