@@ -23,6 +23,7 @@ interface SimulateOptions {
   format: 'json' | 'multipart';
   seed?: number;
   readyTimeout: number;
+  retryFor: number;
   progressEvery: number;
 }
 
@@ -30,6 +31,11 @@ interface SimulateOptions {
 const int = (min: number) => (value: string): number => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
+  return n;
+};
+const nonNegative = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0');
   return n;
 };
 const positive = (value: string): number => {
@@ -63,6 +69,7 @@ export async function runSimulation(opts: SimulateOptions, signal: AbortSignal):
     ...(opts.forcedEvery !== undefined && { forcedEvery: opts.forcedEvery }),
     format: opts.format,
     readyTimeoutMs: opts.readyTimeout * 1000,
+    retryForMs: opts.retryFor * 1000,
     progressEveryMs: opts.progressEvery * 1000,
     random: opts.seed !== undefined ? seeded(opts.seed) : Math.random,
     signal,
@@ -88,9 +95,15 @@ A --plan file (JSON or YAML) lists them per estate, and the ONVIF cameras the si
       barriers: [barrier-1]
       cameras: [{ id: cam-1, port: 18001, username: admin, password: admin12345 }]
 
+Delivery: like the real controllers, access gates and barriers post an event again (same serial
+number, time and body) until the gateway takes it, for up to --retry-for seconds: a gateway that
+restarts during a run loses nothing. Cameras do not: a notification raised while the gateway has no
+pull point open is gone, as on a real camera.
+
 Output: progress lines on stderr; at the end one JSON line on stdout:
-  { scenario, sent, failed, elapsedMs, byType, byEstate: { <estate>: { sent, failed, byType } } }
-byType counts the events the gateways took, by the event type their drivers make of them.
+  { scenario, sent, failed, reposts, elapsedMs, byType, byEstate: { <estate>: { sent, failed, reposts, byType } } }
+byType counts the events the gateways took, by the event type their drivers make of them; reposts
+counts the posts repeated because a gateway did not take an event at first.
 
 Example:
   red-butler simulate --estates 3 --gateway-url a=http://127.0.0.1:8091,b=http://127.0.0.1:8092,c=http://127.0.0.1:8093 \\
@@ -116,6 +129,7 @@ export function registerSimulateCommand(program: Command): void {
     .addOption(new Option('--format <format>', 'ISAPI access-gate push body format').choices(['multipart', 'json']).default('multipart'))
     .option('--seed <n>', 'seed the random traffic, to repeat a run', int(0))
     .option('--ready-timeout <seconds>', 'how long cameras get for their gateway to subscribe', positive, 30)
+    .option('--retry-for <seconds>', 're-post an event the gateway did not take (same serial number and time) for up to this long; 0: never', nonNegative, 600)
     .option('--progress-every <seconds>', 'seconds between progress lines on stderr', positive, 2)
     .addOption(logLevelOption())
     .addHelpText('after', HELP)

@@ -2,6 +2,7 @@ import { createAccessGateSimulator, type SimKind as IsapiKind } from '../../devi
 import { createZktecoSimulator, type ZkSimKind } from '../../devices/access-gate/zkteco-simulator.js';
 import { createBarrierGateSimulator, type SimKind as AnprKind } from '../../devices/barrier-gate/simulator.js';
 import { createOnvifSimulator, type SimEventKind } from '../../devices/onvif-camera/simulator.js';
+import type { RepostOptions } from '../../devices/sim/repost.js';
 import type { EstatePlan } from './plan.js';
 import type { CameraStep, DeviceKind } from './scenarios.js';
 
@@ -27,11 +28,16 @@ const always = (): Promise<boolean> => Promise.resolve(true);
 export interface DeviceOptions {
   format: 'json' | 'multipart';
   timeoutMs: number;
+  /** Access gates and barriers re-post an event the gateway did not take (sim/repost.ts); none: one post. */
+  retry?: Omit<RepostOptions, 'onRepost'> | undefined;
+  /** Each re-post, by estate. */
+  onRepost?: (estate: string) => void;
 }
 
 export async function createDevices(e: EstatePlan, o: DeviceOptions): Promise<SimDevice[]> {
   const out: SimDevice[] = [];
   const url = base(e.gatewayUrl);
+  const retry = o.retry && { retry: { ...o.retry, onRepost: () => o.onRepost?.(e.estate) } };
   e.accessGates.forEach((id, i) => {
     const sim = createAccessGateSimulator({ target: `${url}/isapi/${id}`, deviceName: id, ipAddress: `192.168.1.${10 + i}`, format: o.format, timeoutMs: o.timeoutMs });
     out.push({
@@ -39,7 +45,7 @@ export async function createDevices(e: EstatePlan, o: DeviceOptions): Promise<Si
       kind: 'isapi',
       label: id,
       ready: always,
-      send: async (step) => (await sim.send(step as IsapiKind)).status === 200,
+      send: async (step) => (await sim.send(step as IsapiKind, { ...retry })).status === 200,
       close: async () => sim.stop(),
     });
   });
@@ -53,7 +59,7 @@ export async function createDevices(e: EstatePlan, o: DeviceOptions): Promise<Si
       ready: always,
       // The ADMS server answers "OK" when it took the records.
       send: async (step) => {
-        const a = await sim.send(step as ZkSimKind);
+        const a = await sim.send(step as ZkSimKind, { ...retry });
         return a.status === 200 && a.body.trim().startsWith('OK');
       },
       close: () => sim.stop(),
@@ -69,9 +75,9 @@ export async function createDevices(e: EstatePlan, o: DeviceOptions): Promise<Si
       ready: always,
       send: async (step) => {
         const kind = step as AnprKind;
-        if (kind.startsWith('barrier') || kind === 'fault') return (await sim.send(kind, { lane })).status === 200;
+        if (kind.startsWith('barrier') || kind === 'fault') return (await sim.send(kind, { lane, ...retry })).status === 200;
         lane = kind === 'allow-out' ? 2 : 1;
-        return (await sim.send(kind)).status === 200;
+        return (await sim.send(kind, { ...retry })).status === 200;
       },
       close: () => sim.close(),
     });

@@ -15,6 +15,8 @@ export interface RunOptions {
   format: 'json' | 'multipart';
   /** How long cameras get for the gateway's driver to subscribe (ms). */
   readyTimeoutMs: number;
+  /** Access gates and barriers re-post an event the gateway did not take for up to this long (ms); 0: never. */
+  retryForMs?: number;
   progressEveryMs: number;
   random: () => number;
   signal: AbortSignal;
@@ -29,6 +31,8 @@ export interface Counts {
   failed: number;
   /** The events the gateway took, by the type its driver makes of them: what the hub should store. */
   byType: ByType;
+  /** Posts repeated because the gateway did not take an event (it was restarting, or said 503). */
+  reposts: number;
 }
 export interface Summary extends Counts {
   scenario: ScenarioName;
@@ -36,7 +40,7 @@ export interface Summary extends Counts {
   byEstate: Record<string, Counts>;
 }
 
-const empty = (): Counts => ({ sent: 0, failed: 0, byType: {} });
+const empty = (): Counts => ({ sent: 0, failed: 0, byType: {}, reposts: 0 });
 
 /** Split `total` over `shares` in whole numbers that add up to it (largest remainder). */
 export function allocate(total: number, shares: number[]): number[] {
@@ -69,14 +73,24 @@ export async function runScenario(plan: Plan, o: RunOptions): Promise<Summary> {
     throw new Error('--scenario: camera-failure needs cameras; list them per estate in a --plan file');
   }
   const all: SimDevice[] = [];
+  const summary: Summary = { scenario: o.scenario, elapsedMs: 0, sent: 0, failed: 0, byType: {}, reposts: 0, byEstate: {} };
+  for (const e of plan.estates) summary.byEstate[e.estate] = empty();
+  const retryForMs = o.retryForMs ?? 0;
+  const devices = {
+    format: o.format,
+    timeoutMs: 10_000,
+    ...(retryForMs > 0 && { retry: { signal: o.signal, giveUpAfterMs: retryForMs } }),
+    onRepost: (estate: string) => {
+      summary.reposts += 1;
+      summary.byEstate[estate]!.reposts += 1;
+    },
+  };
   try {
-    for (const e of plan.estates) all.push(...(await createDevices(e, { format: o.format, timeoutMs: 10_000 })));
+    for (const e of plan.estates) all.push(...(await createDevices(e, devices)));
   } catch (err) {
     await Promise.allSettled(all.map((d) => d.close()));
     throw err;
   }
-  const summary: Summary = { scenario: o.scenario, elapsedMs: 0, sent: 0, failed: 0, byType: {}, byEstate: {} };
-  for (const e of plan.estates) summary.byEstate[e.estate] = empty();
 
   // Each device starts as soon as it is ready (a camera once its gateway has subscribed), so one slow
   // camera does not hold every gate back; a device not ready by the deadline is left out.
@@ -131,7 +145,7 @@ export async function runScenario(plan: Plan, o: RunOptions): Promise<Summary> {
   );
   const line = (): string => {
     const secs = (Date.now() - startedAt) / 1000;
-    return `simulate: ${Math.round(secs)}s, ${summary.sent}${o.events !== undefined ? `/${o.events}` : ''} events sent, ${summary.failed} failed, ${Math.round(summary.sent / Math.max(secs, 0.001))}/s`;
+    return `simulate: ${Math.round(secs)}s, ${summary.sent}${o.events !== undefined ? `/${o.events}` : ''} events sent, ${summary.failed} failed, ${summary.reposts} re-posts, ${Math.round(summary.sent / Math.max(secs, 0.001))}/s`;
   };
   const ticker = setInterval(() => o.progress(line()), o.progressEveryMs);
   try {

@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:http';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { EventType } from '../../protocol/index.js';
+import { postUntilAccepted, type RepostOptions } from '../sim/repost.js';
 import { startDeviceServer, type DeviceListenOptions, type DeviceServer, type DeviceState, type DoorExecution } from './simulator-device.js';
 import { runTraffic, type RunOptions, type RunResult } from './simulator-traffic.js';
 
@@ -67,6 +68,8 @@ export interface SendOptions {
   format?: 'json' | 'multipart';
   /** Attach a picture part (multipart only). Default: on for face events. */
   picture?: boolean;
+  /** Re-post the same event (same serialNo, time and body) until the gateway answers 200 (sim/repost.ts). */
+  retry?: RepostOptions;
 }
 
 export type IsapiEventJson = Record<string, unknown> & {
@@ -233,10 +236,11 @@ export function createAccessGateSimulator(opts: AccessGateSimulatorOptions): Acc
     const withPicture = format === 'multipart' && (o.picture ?? kind.startsWith('face'));
     if (withPicture) json.AccessControllerEvent.picturesNumber = 1;
     const text = JSON.stringify(json);
-    const answer =
+    const [body, contentType] =
       format === 'json'
-        ? await post(Buffer.from(text), 'application/json; charset="UTF-8"')
-        : await post(multipart(text, withPicture ? picture() : undefined), `multipart/form-data; boundary=${BOUNDARY}`);
+        ? [Buffer.from(text), 'application/json; charset="UTF-8"']
+        : [multipart(text, withPicture ? picture() : undefined), `multipart/form-data; boundary=${BOUNDARY}`];
+    const answer = o.retry ? await postUntilAccepted(() => post(body, contentType), (a) => a.status === 200, o.retry) : await post(body, contentType);
     log.debug({ kind, serialNo, status: answer.status }, 'simulated isapi event posted');
     return { kind, serialNo, json, ...answer };
   }

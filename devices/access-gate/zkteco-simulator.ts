@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { EventType } from '../../protocol/index.js';
+import { postUntilAccepted, type RepostOptions } from '../sim/repost.js';
 import { decodeControlDevice } from './zkteco-commands.js';
 import type { ZkCommand } from './zkteco-codes.js';
 
@@ -47,6 +48,8 @@ export interface ZkSendOptions {
   at?: number;
   /** Send this event code instead of the kind's. */
   event?: number;
+  /** Re-post the same record (same index and time) until the server answers OK (sim/repost.ts). */
+  retry?: RepostOptions;
 }
 
 export interface ZkHttpAnswer {
@@ -149,8 +152,9 @@ export function createZktecoSimulator(o: ZktecoSimulatorOptions): ZktecoSimulato
 
   async function send(kind: ZkSimKind, s: ZkSendOptions = {}): Promise<ZkSentRecord> {
     const idx = s.index ?? ++index;
-    const line = record(kind, s, idx);
-    const answer = await http('POST', rtlogPath(), `${line}\n`);
+    const line = record(kind, { ...s, at: s.at ?? Date.now() }, idx);
+    const post = (): Promise<ZkHttpAnswer> => http('POST', rtlogPath(), `${line}\n`);
+    const answer = s.retry ? await postUntilAccepted(post, (a) => a.status === 200 && a.body.trim().startsWith('OK'), s.retry) : await post();
     log.debug({ kind, index: idx, status: answer.status }, 'simulated rtlog posted');
     return { ...answer, index: idx, line };
   }

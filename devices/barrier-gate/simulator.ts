@@ -3,6 +3,7 @@ import { Agent, request } from 'node:http';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { EventType } from '../../protocol/index.js';
 import { isapiDateTime } from '../access-gate/simulator.js';
+import { postUntilAccepted, type RepostOptions } from '../sim/repost.js';
 import { createSnapshotRenderer, plateJpeg } from '../sim/scene.js';
 import { startDeviceServer, type BarrierExecution, type DeviceListenOptions, type DeviceServer, type DeviceState } from './simulator-device.js';
 
@@ -59,6 +60,8 @@ export interface SendOptions {
   at?: Date | number;
   /** Attach the JPEG parts (ANPR kinds only). Default true. */
   pictures?: boolean;
+  /** Re-post the same alert (same UUID, time and body) until the gateway answers 200 (sim/repost.ts). */
+  retry?: RepostOptions;
 }
 
 export interface HttpAnswer {
@@ -196,6 +199,11 @@ export function createBarrierGateSimulator(opts: BarrierGateSimulatorOptions): B
     });
   }
 
+  /** One post, or re-posts of the same body until a 200. */
+  function deliver(body: Buffer, contentType: string, retry: RepostOptions | undefined): Promise<HttpAnswer> {
+    return retry ? postUntilAccepted(() => post(body, contentType), (a) => a.status === 200, retry) : post(body, contentType);
+  }
+
   /** Push a barrier status in the background (after a command or an auto-open); awaited by close(). */
   function pushStatus(lane: number, status: 0 | 1 | 2): void {
     const p = post(Buffer.from(statusXml(lane, status, Date.now(), randomUUID())), 'application/xml; charset="UTF-8"')
@@ -212,7 +220,7 @@ export function createBarrierGateSimulator(opts: BarrierGateSimulatorOptions): B
       const status = kind === 'barrier-open' ? 2 : kind === 'barrier-close' ? 1 : 0;
       state.barrier.set(lane, status);
       const xmlText = statusXml(lane, status, ms, uuid);
-      return { kind, uuid, xml: xmlText, ...(await post(Buffer.from(xmlText), 'application/xml; charset="UTF-8"')) };
+      return { kind, uuid, xml: xmlText, ...(await deliver(Buffer.from(xmlText), 'application/xml; charset="UTF-8"', o.retry)) };
     }
     const out = kind === 'allow-out';
     const lane = o.lane ?? (out ? 2 : 1);
@@ -221,7 +229,7 @@ export function createBarrierGateSimulator(opts: BarrierGateSimulatorOptions): B
     const plate = kind === 'unreadable' ? undefined : (o.plate ?? fallback ?? '京A00000');
     const list = plate === undefined ? 'otherList' : listOf(plate);
     const xmlText = anprXml(plate, lane, o.direction ?? (out ? 'reverse' : 'forward'), list, ms, uuid);
-    const answer = await post(multipart(xmlText, (o.pictures ?? true) ? { plate: plate ?? '', ms } : undefined), `multipart/form-data; boundary=${BOUNDARY}`);
+    const answer = await deliver(multipart(xmlText, (o.pictures ?? true) ? { plate: plate ?? '', ms } : undefined), `multipart/form-data; boundary=${BOUNDARY}`, o.retry);
     if (list === 'allowList' && (opts.autoOpen ?? true) && server) {
       state.barrier.set(lane, 2);
       pushStatus(lane, 2);
