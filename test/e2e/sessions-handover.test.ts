@@ -142,6 +142,18 @@ describe('sessions: refresh tokens, signed out everywhere; hand-over pushed to t
     expect((await refresh(s.refreshToken)).status).toBe(401);
   });
 
+  it('disabling a user does the same: sockets dropped, access and refresh tokens refused', async () => {
+    const { id } = await t.addUser({ name: 'leaving', role: 'volunteer', scopes: [`estate:${A}`], password: 'leaving-password' });
+    const s = await login('leaving', 'leaving-password');
+    const sock = await listen(t.httpUrl, s.token);
+    sockets.push(sock.socket);
+    expect((await t.api('POST', `/api/v1/users/${id}/disable`)).status).toBe(200);
+    expect(await waitFor(() => sock.disconnected(), 5_000)).toBe(true);
+    expect(sock.got.find((g) => g.event === 'session:revoked')?.env.data).toEqual({ reason: 'signed-out' });
+    expect((await t.api('GET', '/api/v1/me', { token: s.token })).status).toBe(401);
+    expect((await refresh(s.refreshToken)).json).toMatchObject({ error: { code: 'RB_ERR_TOKEN_REVOKED' } });
+  });
+
   it('hand-over: the next on-duty volunteer gets handover:new live, GET returns it as lastHandover, another estate gets 403 and nothing', async () => {
     const a = await login('vol-a', 'vol-a-password');
     const a2 = await login('vol-a2', 'vol-a2-password');
