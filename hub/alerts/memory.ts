@@ -110,3 +110,24 @@ export function memoryWake(memory: RuleMemory): number | null {
   for (const m of Object.values(memory.estates)) if (m.wakeAt !== null && (at === null || m.wakeAt < at)) at = m.wakeAt;
   return at;
 }
+
+/**
+ * Remember alerts that are open in the store (after a restart with an empty memory), so that their
+ * clearing condition (door closed, device online) resolves or stamps them. Alerts already stamped
+ * (`conditionClearedAt`) are left out: their condition is clear, and a return raises a repeat.
+ */
+export function seedActive(
+  memory: RuleMemory,
+  alerts: ReadonlyArray<{ estate: string; gateway: string; device: string; rule: string; key: string; openedAt: number; conditionClearedAt?: number }>,
+): RuleMemory {
+  const next: RuleMemory = { v: 1, estates: { ...memory.estates } };
+  for (const a of alerts) {
+    if (a.conditionClearedAt !== undefined) continue;
+    const prev = next.estates[a.estate] ?? emptyEstate();
+    const m = (next.estates[a.estate] = { ...prev, active: { ...prev.active } });
+    const id = activeId(a.rule, a.device, a.key);
+    if (!m.active[id]) put(m.active, id, { rule: a.rule as RuleName, gateway: a.gateway, device: a.device, key: a.key, at: a.openedAt }, MEMORY_LIMITS.active);
+    m.wakeAt = estateWake(m);
+  }
+  return next;
+}

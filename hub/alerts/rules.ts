@@ -15,7 +15,7 @@ import {
 import { autoResolves, maintenanceEnd, type AlertSettings, type RuleName } from './settings.js';
 import type { AlertAction, RuleInput, RuleResult } from './actions.js';
 
-export { createRuleMemory, MEMORY_LIMITS, type RuleMemory } from './memory.js';
+export { createRuleMemory, MEMORY_LIMITS, seedActive, type RuleMemory } from './memory.js';
 export type { AlertAction, ClearAction, RaiseAction, RuleInput, RuleResult } from './actions.js';
 
 /**
@@ -100,27 +100,6 @@ function wakeOf(memory: RuleMemory): number | null {
   let at = wakes.get(memory);
   if (at === undefined) wakes.set(memory, (at = memoryWake(memory)));
   return at;
-}
-
-/**
- * Remember alerts that are open in the store (after a restart with an empty memory), so that their
- * clearing condition (door closed, device online) resolves or stamps them. Alerts already stamped
- * (`conditionClearedAt`) are left out: their condition is clear, and a return raises a repeat.
- */
-export function seedActive(
-  memory: RuleMemory,
-  alerts: ReadonlyArray<{ estate: string; gateway: string; device: string; rule: string; key: string; openedAt: number; conditionClearedAt?: number }>,
-): RuleMemory {
-  const next: RuleMemory = { v: 1, estates: { ...memory.estates } };
-  for (const a of alerts) {
-    if (a.conditionClearedAt !== undefined) continue;
-    const prev = next.estates[a.estate] ?? emptyEstate();
-    const m = (next.estates[a.estate] = { ...prev, active: { ...prev.active } });
-    const id = activeId(a.rule, a.device, a.key);
-    if (!m.active[id]) put(m.active, id, { rule: a.rule as RuleName, gateway: a.gateway, device: a.device, key: a.key, at: a.openedAt }, CAP.active);
-    m.wakeAt = estateWake(m);
-  }
-  return next;
 }
 
 type Outcome = 'raised' | 'disabled' | 'maintenance';
