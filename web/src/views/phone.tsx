@@ -86,6 +86,11 @@ export function PhoneView() {
   const people = [...(handover.data?.now ?? []), ...(handover.data?.next ?? [])];
   const names = (actor?: string, name?: string) => actorName(actor, people, session.value?.user, name);
   const showEstate = estates.length > 1;
+  // Whether the alert's device has a camera linked (its gateway's config says so); unknown: null.
+  const cameraLinked = (a: Alert | undefined): boolean | null => {
+    const cams = a && a.estate === estate ? devices.data?.devices.find((d) => d.device === a.device)?.cameras : undefined;
+    return cams ? cams.length > 0 : null;
+  };
   const go = (query: string) => navigate(`/me${query}`);
 
   return (
@@ -117,7 +122,7 @@ export function PhoneView() {
           </label>
         )}
         {tab === 'alert' && r.name === 'me' && r.alert && (
-          <AlertDetail key={r.alert} id={r.alert} initial={alerts.find((a) => a.id === r.alert)} size="compact" estateNames={estateNames} deviceNames={deviceNames} people={people} cameraLinked={null} onClose={() => (history.length > 1 ? history.back() : go(''))} onChange={onAlert} />
+          <AlertDetail key={r.alert} id={r.alert} initial={alerts.find((a) => a.id === r.alert)} size="compact" estateNames={estateNames} deviceNames={deviceNames} people={people} cameraLinked={cameraLinked(alerts.find((a) => a.id === r.alert))} onClose={() => (history.length > 1 ? history.back() : go(''))} onChange={onAlert} />
         )}
         {tab === 'history' && <PhoneHistory estate={picked} estateNames={estateNames} showEstate={showEstate} names={names} onOpen={(id) => go(`?alert=${id}`)} />}
         {tab === 'handover' && (
