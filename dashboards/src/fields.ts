@@ -28,6 +28,8 @@ export interface ColumnSpec {
   title?: Text;
   unit?: string;
   decimals?: number;
+  /** Shown where the value is missing (an estate with no row in that query). */
+  noValue?: string;
   /** Kept in the data (links read it) but not shown. */
   hidden?: boolean;
   width?: number;
@@ -77,6 +79,7 @@ function columnProperties(c: ColumnSpec, lang: Lang): Property[] {
   if (c.title) props.push({ id: 'displayName', value: pick(c.title, lang) });
   if (c.unit) props.push({ id: 'unit', value: c.unit });
   if (c.decimals !== undefined) props.push({ id: 'decimals', value: c.decimals });
+  if (c.noValue !== undefined) props.push({ id: 'noValue', value: c.noValue });
   if (c.hidden) props.push({ id: 'custom.hidden', value: true });
   if (c.width) props.push({ id: 'custom.width', value: c.width });
   if (c.mappings) props.push({ id: 'mappings', value: mappings(c.mappings, lang) });

@@ -47,9 +47,9 @@ export const streetOverview: DashboardSpec = {
       columns: {
         estate: HIDDEN,
         name: ESTATE_NAME,
-        gateways_online: { title: t('在线网关', 'Gateways online') },
-        open_alerts: { title: t('未关闭告警', 'Open alerts'), thresholds: OPEN_STEPS },
-        events: { title: t('事件', 'Events') },
+        gateways_online: { title: t('在线网关', 'Gateways online'), noValue: '0' },
+        open_alerts: { title: t('未关闭告警', 'Open alerts'), thresholds: OPEN_STEPS, noValue: '0' },
+        events: { title: t('事件', 'Events'), noValue: '0' },
       },
       sortBy: { column: t('未关闭告警', 'Open alerts'), desc: true },
     },

@@ -43,7 +43,7 @@ export interface EstateEntry {
 }
 
 export interface NameBookOptions {
-  /** The registry's estates (read at most once a minute; an unknown estate re-reads at most once a second). */
+  /** The registry's estates (read at most once a minute, and once more for an estate not in the last read). */
   estates?: () => ReadonlyArray<EstateEntry>;
   ttlMs?: number;
   now?: () => number;
@@ -55,10 +55,14 @@ export interface NameBookOptions {
  */
 export class NameBook {
   private estates = new Map<string, { street: string; name: string | undefined }>();
-  private devices = new Map<string, { estate: string; device: string; name: string | undefined }>();
+  /** Device names by estate, then device id (undefined: the status gave none). */
+  private devices = new Map<string, Map<string, string | undefined>>();
   /** Estates seen in gateway status or connections, registered or not. */
   private seen = new Set<string>();
+  /** Estates looked up and not found since the last read: not worth another read before the next. */
+  private missed = new Set<string>();
   private readAt = -Infinity;
+  private sweptAt = -Infinity;
   /** Last written lookup value and when, per `estate` or `estate/device` key. */
   private written = new Map<string, { value: string; at: number }>();
   private readonly now: () => number;
@@ -78,14 +82,16 @@ export class NameBook {
     this.readAt = -Infinity;
   }
 
+  /** Re-read the registry when the last read is older than the TTL, or for an estate it did not list (once). */
   private read(estate?: string): void {
     if (!this.estatesSource) return;
-    const age = this.now() - this.readAt;
-    const miss = estate !== undefined && !this.estates.has(estate);
-    if (age <= this.ttlMs && !(miss && age > 1_000)) return;
+    const miss = estate !== undefined && !this.estates.has(estate) && !this.missed.has(estate);
+    if (this.now() - this.readAt <= this.ttlMs && !miss) return;
     const next = new Map<string, { street: string; name: string | undefined }>();
     for (const e of this.estatesSource()) next.set(e.id, { street: e.street ?? NO_STREET, name: cleanName(e.name) });
     this.estates = next;
+    this.missed.clear();
+    if (estate !== undefined && !next.has(estate)) this.missed.add(estate);
     this.readAt = this.now();
   }
 
@@ -102,24 +108,30 @@ export class NameBook {
 
   /** The device's name from its gateway's status, or its id. */
   deviceName(estate: string, device: string): string {
-    return this.devices.get(`${estate}/${device}`)?.name ?? device;
+    return this.devices.get(estate)?.get(device) ?? device;
   }
 
   /** Learn the device names a gateway status carries (a device without a name keeps its id). */
   learn(status: GatewayStatus): void {
-    for (const [device, health] of Object.entries(status.devices ?? {})) {
-      this.devices.set(`${status.estate}/${device}`, { estate: status.estate, device, name: cleanName(health.name) });
-    }
+    const entries = Object.entries(status.devices ?? {});
+    if (entries.length === 0) return;
+    let known = this.devices.get(status.estate);
+    if (!known) this.devices.set(status.estate, (known = new Map()));
+    for (const [device, health] of entries) known.set(device, cleanName(health.name));
   }
 
   /**
-   * Lookup points due now: every registry estate, every estate seen in `seen` (a gateway's estate
-   * that the registry does not list is named by its id), every device learnt.
+   * Lookup points due now for the estates in `seen` and their devices (a gateway's estate that the
+   * registry does not list is named by its id); at most once a minute (the registry's TTL) for every
+   * estate and device known, so a name changed in the registry is written without a status from it.
+   * A status of one gateway thus costs a look at its own estate, not at the whole district.
    */
   changes(seen: readonly string[] = []): FactPoint[] {
     for (const e of seen) this.seen.add(e);
-    this.read(seen.find((e) => !this.estates.has(e)));
+    for (const e of seen) this.read(e);
     const at = this.now();
+    const sweep = at - this.sweptAt >= this.ttlMs;
+    if (sweep) this.sweptAt = at;
     const out: FactPoint[] = [];
     const due = (key: string, value: string): boolean => {
       const last = this.written.get(key);
@@ -127,15 +139,17 @@ export class NameBook {
       this.written.set(key, { value, at });
       return true;
     };
-    const ids = new Set([...this.estates.keys(), ...this.seen]);
+    const ids = sweep ? new Set([...this.estates.keys(), ...this.seen]) : new Set(seen);
     for (const id of ids) {
       const name = this.estateName(id);
       const street = this.street(id);
       if (due(id, `${street}\n${name}`)) out.push({ measurement: 'estate_names', tags: { estate: id }, fields: { name, street, label: `${id}|${name}` }, ts: at });
     }
-    for (const d of this.devices.values()) {
-      const name = d.name ?? d.device;
-      if (due(`${d.estate}/${d.device}`, name)) out.push({ measurement: 'device_names', tags: { estate: d.estate, device: d.device }, fields: { name, label: `${d.device}|${name}` }, ts: at });
+    for (const id of ids) {
+      for (const [device, known] of this.devices.get(id) ?? []) {
+        const name = known ?? device;
+        if (due(`${id}/${device}`, name)) out.push({ measurement: 'device_names', tags: { estate: id, device }, fields: { name, label: `${device}|${name}` }, ts: at });
+      }
     }
     return out;
   }

@@ -17,7 +17,7 @@ describe('facts: names (hub/store/facts-names.ts)', () => {
   });
 
   it('tags facts with the estate and device names, falling back to the ids', () => {
-    let now = 1_000_000;
+    const now = 1_000_000;
     const book = new NameBook({ estates: () => [{ id: 'maple-court', street: 'east-street', name: '枫林苑' }], now: () => now });
     book.learn(status({ 'gate-east': { online: true, name: '东门' }, 'cam-1': { online: true } }));
     const p = book.tag({ measurement: 'device_availability', tags: { estate: 'maple-court', gateway: 'gw-1', device: 'gate-east' }, fields: { online: 1 }, ts: now });
@@ -47,6 +47,29 @@ describe('facts: names (hub/store/facts-names.ts)', () => {
     expect(book.changes().map((p) => p.fields.label)).toEqual(['maple-court|枫林苑 一期']);
     now += NAME_REFRESH_MS;
     expect(book.changes().length).toBe(3);
+  });
+});
+
+describe('facts: names at district scale', () => {
+  it('a status looks at its own estate only, and an estate the registry does not list costs one registry read per minute', () => {
+    let now = 1_000_000;
+    let reads = 0;
+    const estates = Array.from({ length: 500 }, (_, i) => ({ id: `estate-${i}`, street: 's', name: `小区${i}` }));
+    const book = new NameBook({ estates: () => (reads++, estates), now: () => now });
+    expect(book.changes(['estate-1']).length).toBe(500); // the first call sweeps everything known
+    book.learn({ ...status({ 'gate-east': { online: true, name: '东门' } }), estate: 'estate-2' });
+    now += 1_000;
+    expect(book.changes(['estate-2']).map((p) => p.fields.label)).toEqual(['gate-east|东门']);
+    const before = reads;
+    for (let i = 0; i < 20; i++) {
+      now += 1_000;
+      expect(book.changes(['demo-estate']).map((p) => p.fields.label)).toEqual(i === 0 ? ['demo-estate|demo-estate'] : []);
+      expect(book.estateName('demo-estate')).toBe('demo-estate');
+    }
+    expect(reads - before).toBe(1);
+    now += 60_000;
+    book.changes(['demo-estate']);
+    expect(reads - before).toBe(2);
   });
 });
 
