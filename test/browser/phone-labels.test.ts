@@ -17,10 +17,10 @@ async function untranslated(page: Page): Promise<string[]> {
 
 /** The top bar is one line: its height is one row of controls, and nothing in it is cut. */
 async function topBarFits(page: Page): Promise<{ height: number; overflow: boolean }> {
-  return page.evaluate(() => {
-    const bar = document.querySelector('.topbar') as HTMLElement;
+  return page.evaluate(`(() => {
+    const bar = document.querySelector('.topbar');
     return { height: bar.getBoundingClientRect().height, overflow: bar.scrollWidth > bar.clientWidth + 1 };
-  });
+  })()`);
 }
 
 /**

@@ -23,14 +23,14 @@ describe('phone: sessions', () => {
     await world?.stop();
   });
 
-  const stored = (page: Page) => page.evaluate(() => JSON.parse(localStorage.getItem('rb.session') ?? 'null') as { token: string; refreshToken?: string; expiresAt: number } | null);
+  const stored = (page: Page) => page.evaluate(`JSON.parse(localStorage.getItem('rb.session') ?? 'null')`) as Promise<{ token: string; refreshToken?: string; expiresAt: number } | null>;
 
   it('closing the tab and opening the app again keeps the volunteer signed in; a refused access token is renewed once; logout revokes the refresh token', async () => {
     const first = await phone(browser, world.hub.httpUrl, 'vol-a');
     await waitLive(first.page);
     const s1 = await stored(first.page);
     expect(s1?.refreshToken).toBeTruthy();
-    expect(await first.page.evaluate(() => sessionStorage.getItem('rb.session'))).toBeNull();
+    expect(await first.page.evaluate(`sessionStorage.getItem('rb.session')`)).toBeNull();
     await first.page.close();
 
     // A new tab in the same browser (a phone's browser reopened): straight to the phone, signed in.
@@ -43,10 +43,10 @@ describe('phone: sessions', () => {
 
     // An access token the hub no longer takes (expired while the phone slept): one refresh with the
     // refresh token, the request retried, and the volunteer never sees the login screen.
-    await again.evaluate(() => {
-      const s = JSON.parse(localStorage.getItem('rb.session')!) as Record<string, unknown>;
-      localStorage.setItem('rb.session', JSON.stringify({ ...s, token: 'eyJhbGciOiJIUzI1NiJ9.e30.invalid', expiresAt: Date.now() + 3_600_000 }));
-    });
+    await again.evaluate(`(() => {
+      const s = JSON.parse(localStorage.getItem('rb.session'));
+      localStorage.setItem('rb.session', JSON.stringify({ ...s, token: 'eyJhbGciOiJIUzI1NiJ9.e30.invalid', expiresAt: Date.now() + 3600000 }));
+    })()`);
     await again.reload();
     await waitLive(again);
     await again.locator('.phone-tabs [data-tab=history]').click();

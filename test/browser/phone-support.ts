@@ -143,7 +143,7 @@ export async function overflowing(page: Page): Promise<string[]> {
 /** A new context (own storage) at 360×740, signed in as `name` on the phone. */
 export async function phone(browser: Browser, baseUrl: string, name: string, lang: 'zh-CN' | 'en' = 'zh-CN'): Promise<{ context: BrowserContext; page: Page; issues: ReturnType<typeof watch> }> {
   const context = await browser.newContext({ viewport: { width: 360, height: 740 }, baseURL: baseUrl, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', hasTouch: true, isMobile: true });
-  if (lang === 'en') await context.addInitScript(() => localStorage.getItem('rb.lang') ?? localStorage.setItem('rb.lang', 'en'));
+  if (lang === 'en') await context.addInitScript({ content: `localStorage.getItem('rb.lang') ?? localStorage.setItem('rb.lang', 'en')` });
   const page = await context.newPage();
   const issues = watch(page);
   await page.goto('/');

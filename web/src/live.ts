@@ -110,7 +110,7 @@ export function startLive(): void {
     if (reason === 'io server disconnect') setTimeout(() => socket === s && s.connect(), 1_000);
   });
   s.on('connect_error', (err: Error & { data?: { code?: string } }) => {
-    if (err.data?.code === 'RB_ERR_UNAUTHENTICATED') {
+    if (err.data?.code === 'RB_ERR_UNAUTHENTICATED' || err.data?.code === 'RB_ERR_TOKEN_REVOKED') {
       // The token expired while we were away (a phone asleep): renew it once, then reconnect with it.
       void refreshSession().then((ok) => {
         if (socket !== s) return;
