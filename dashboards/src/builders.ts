@@ -67,6 +67,8 @@ export interface PanelSpec {
   thresholds?: Steps;
   /** Value → name (and colour) for every field. */
   mappings?: ValueMap;
+  /** Shown when the query returns nothing (a count of none). */
+  noValue?: string;
   /** Series names by the name Grafana gives them (the alias): event types, rules, severities. */
   legend?: Record<string, Text>;
   /** Per field (table column) by name; `$time` is the time field. */

@@ -66,6 +66,7 @@ const links = (list: readonly LinkSpec[], lang: Lang): object[] =>
 interface FieldSource {
   kind: string;
   unit?: string;
+  noValue?: string;
   thresholds?: Steps;
   mappings?: ValueMap;
   legend?: Record<string, Text>;
@@ -98,6 +99,7 @@ export function fieldConfig(base: dashboard.FieldConfigSource | undefined, p: Fi
   const defaults: Record<string, unknown> = { ...(base?.defaults ?? {}) };
   const custom: Record<string, unknown> = { ...((defaults.custom as Record<string, unknown> | undefined) ?? {}) };
   if (p.unit) defaults.unit = p.unit;
+  if (p.noValue !== undefined) defaults.noValue = p.noValue;
   if (p.thresholds) {
     defaults.thresholds = thresholds(p.thresholds);
     defaults.color = { mode: 'thresholds' };

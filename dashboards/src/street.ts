@@ -23,7 +23,7 @@ export const streetOverview: DashboardSpec = {
       t('最近一次状态或连接为在线的网关', 'Gateways whose last status or connection in the range says online'),
       `SELECT sum("online") FROM (SELECT last("online") AS "online" FROM "raw"."gateway_status" WHERE ${E} AND $timeFilter GROUP BY "estate", "gateway")`,
     ),
-    stat(t('未关闭告警', 'Open alerts'), t('当前尚未处置的告警', 'Alerts not resolved yet'), `SELECT count("alert_id") ${OPEN_NOW}`, { thresholds: OPEN_STEPS }),
+    stat(t('未关闭告警', 'Open alerts'), t('当前尚未处置的告警', 'Alerts not resolved yet'), `SELECT count("alert_id") ${OPEN_NOW}`, { thresholds: OPEN_STEPS, noValue: '0' }),
     stat(t('事件', 'Events'), t('时间范围内的事件（小时汇总）', 'Events in the range (hourly roll-up)'), `SELECT sum("events") FROM "hourly"."events_hourly" WHERE ${E} AND $timeFilter`),
     {
       kind: 'table',
