@@ -135,9 +135,9 @@ describe('screens: login, volunteer phone, command center, street overview', () 
     await (await screen()).locator('li.alert-row[data-state="open"]').first().waitFor({ timeout: 20_000 });
     await expect.poll(() => page.locator('li.card[data-alert-id]').count(), { timeout: 10_000 }).toBe(0);
     expect(await page.content()).not.toContain('gate-east');
-    // Estate-a's screen is refused, visibly.
+    // Estate-a's screen is refused, visibly: one page (test/browser/screens-first.test.ts counts its requests).
     await page.goto(`/estate/${ESTATE_A}`);
-    await expect.poll(() => page.locator('[role=alert]').first().textContent(), { timeout: 10_000 }).toContain('超出你的权限范围');
+    await expect.poll(() => page.locator('[data-testid=out-of-scope]').textContent(), { timeout: 10_000 }).toContain('超出你的权限范围');
     await context.close();
   }, 90_000);
 

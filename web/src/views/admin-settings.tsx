@@ -3,6 +3,7 @@ import { api, describeError } from '../api.js';
 import { ErrorNote } from '../components.js';
 import { t, tOr } from '../i18n/index.js';
 import type { EstateRef } from '../types.js';
+import { done, failed, NoteLine, type Note } from './note.js';
 
 /**
  * The alert settings of one estate (GET/PUT /api/v1/estates/:estate/alert-settings; the schema is
@@ -30,13 +31,13 @@ function set(draft: Json, path: string[], value: unknown): Json {
 export function AlertSettingsForm(props: { estates: EstateRef[] }) {
   const [estate, setEstate] = useState(props.estates[0]!.id);
   const [draft, setDraft] = useState<Json | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [note, setNote] = useState<Note | null>(null);
   const [busy, setBusy] = useState(false);
   const load = () =>
     api<Json>(`/api/v1/estates/${estate}/alert-settings`).then(
       (s) => (setDraft(s), setError(null)),
-      (err) => setError(describeError(err)),
+      (err) => setError(err),
     );
   useEffect(() => {
     setDraft(null);
@@ -54,9 +55,9 @@ export function AlertSettingsForm(props: { estates: EstateRef[] }) {
     setNote(null);
     try {
       setDraft(await api<Json>(`/api/v1/estates/${estate}/alert-settings`, { method: 'PUT', body: draft }));
-      setNote({ ok: true, text: t('settings.saved') });
+      setNote(done('settings.saved'));
     } catch (err) {
-      setNote({ ok: false, text: t('alert.failed', { detail: describeError(err) }) });
+      setNote(failed(err));
     } finally {
       setBusy(false);
     }
@@ -87,7 +88,7 @@ export function AlertSettingsForm(props: { estates: EstateRef[] }) {
           ))}
         </select>
       </label>
-      <ErrorNote what={t('admin.settings')} error={error} onRetry={() => void load()} />
+      <ErrorNote what={t('admin.settings')} error={error === null ? null : describeError(error)} onRetry={() => void load()} />
       {draft && (
         <>
           <table class="rules">
@@ -115,26 +116,28 @@ export function AlertSettingsForm(props: { estates: EstateRef[] }) {
                     <td>
                       <SeveritySelect name={`${rule}.severity`} value={Number(r.severity)} onChange={(v) => edit(['rules', rule, 'severity'], v)} />
                     </td>
-                    <td class="params">
-                      {Object.entries(r)
-                        .filter(([k]) => k !== 'enabled' && k !== 'severity')
-                        .map(([k, v]) =>
-                          k === 'nightSeverity' ? (
-                            <label key={k} class="param">
-                              {t('settings.f.nightSeverity')}
-                              <SeveritySelect name={`${rule}.${k}`} value={Number(v)} onChange={(x) => edit(['rules', rule, k], x)} />
-                            </label>
-                          ) : typeof v === 'number' ? (
-                            <label key={k} class="param">
-                              {tOr('settings.f', k)}
-                              <input type="number" name={`${rule}.${k}`} min={0} step={1} value={v} onInput={(e) => edit(['rules', rule, k], Number(e.currentTarget.value))} />
-                            </label>
-                          ) : Array.isArray(v) ? (
-                            <span key={k} class="muted param">
-                              {tOr('settings.f', k)}: {v.length}
-                            </span>
-                          ) : null,
-                        )}
+                    <td>
+                      <div class="params">
+                        {Object.entries(r)
+                          .filter(([k]) => k !== 'enabled' && k !== 'severity')
+                          .map(([k, v]) =>
+                            k === 'nightSeverity' ? (
+                              <label key={k} class="param">
+                                {t('settings.f.nightSeverity')}
+                                <SeveritySelect name={`${rule}.${k}`} value={Number(v)} onChange={(x) => edit(['rules', rule, k], x)} />
+                              </label>
+                            ) : typeof v === 'number' ? (
+                              <label key={k} class="param">
+                                {tOr('settings.f', k)}
+                                <input type="number" name={`${rule}.${k}`} min={0} step={1} value={v} onInput={(e) => edit(['rules', rule, k], Number(e.currentTarget.value))} />
+                              </label>
+                            ) : Array.isArray(v) ? (
+                              <span key={k} class="muted param">
+                                {tOr('settings.f', k)}: {v.length}
+                              </span>
+                            ) : null,
+                          )}
+                      </div>
                     </td>
                     <td>
                       {rule in auto ? (
@@ -193,11 +196,7 @@ export function AlertSettingsForm(props: { estates: EstateRef[] }) {
               {t('settings.reset')}
             </button>
           </div>
-          {note && (
-            <p class={note.ok ? 'notice ok' : 'error'} role="status" data-testid="settings-note">
-              {note.text}
-            </p>
-          )}
+          <NoteLine note={note} testid="settings-note" />
         </>
       )}
     </form>

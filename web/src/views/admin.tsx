@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, describeError } from '../api.js';
+import { api } from '../api.js';
 import { ErrorNote, TopBar } from '../components.js';
 import { formatDateTime } from '../format.js';
 import { t, tOr } from '../i18n/index.js';
@@ -8,6 +8,7 @@ import { session } from '../session.js';
 import type { EstateRef, Role } from '../types.js';
 import { AlertSettingsForm } from './admin-settings.js';
 import { ScreenNav } from './nav.js';
+import { done, failed, NoteLine, type Note } from './note.js';
 import { RoleOnlyPage } from './pages.js';
 
 /** GET /api/v1/users: what an admin may see of a user (no hash). */
@@ -59,26 +60,22 @@ function Admin() {
 function UserTable(props: { users: AdminUser[]; onChanged: () => void }) {
   const [open, setOpen] = useState<{ id: string; what: 'password' | 'disable' } | null>(null);
   const [password, setPassword] = useState('');
-  const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
+  const [note, setNote] = useState<Note | null>(null);
   const run = async (id: string, what: 'password' | 'disable') => {
     setNote(null);
     try {
       await api(`/api/v1/users/${id}/${what}`, { method: 'POST', ...(what === 'password' ? { body: { password } } : {}) });
-      setNote({ ok: true, text: what === 'password' ? t('admin.passwordSet') : t('admin.disabledDone') });
+      setNote(done(what === 'password' ? 'admin.passwordSet' : 'admin.disabledDone'));
       setOpen(null);
       setPassword('');
       props.onChanged();
     } catch (err) {
-      setNote({ ok: false, text: t('alert.failed', { detail: describeError(err) }) });
+      setNote(failed(err));
     }
   };
   return (
     <>
-      {note && (
-        <p class={note.ok ? 'notice ok' : 'error'} role="status" data-testid="user-note">
-          {note.text}
-        </p>
-      )}
+      <NoteLine note={note} testid="user-note" />
       <table class="users">
         <thead>
           <tr>
@@ -162,7 +159,7 @@ function AddUser(props: { estates: EstateRef[]; onAdded: () => void }) {
   const [role, setRole] = useState<Role>('volunteer');
   const [scope, setScope] = useState('');
   const [password, setPassword] = useState('');
-  const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
+  const [note, setNote] = useState<Note | null>(null);
   const choices = scopeChoices(props.estates);
   const label = (s: string) => {
     const [kind, id] = s.split(':') as [string, string];
@@ -179,13 +176,13 @@ function AddUser(props: { estates: EstateRef[]; onAdded: () => void }) {
         const scopes = scope.split(/[\s,，]+/).filter(Boolean);
         try {
           await api('/api/v1/users', { method: 'POST', body: { name, ...(displayName ? { displayName } : {}), role, scopes, ...(password ? { password } : {}) } });
-          setNote({ ok: true, text: t('admin.added', { name }) });
+          setNote(done('admin.added', { name }));
           setName('');
           setDisplayName('');
           setPassword('');
           props.onAdded();
         } catch (err) {
-          setNote({ ok: false, text: t('alert.failed', { detail: describeError(err) }) });
+          setNote(failed(err));
         }
       }}
     >
@@ -221,16 +218,12 @@ function AddUser(props: { estates: EstateRef[]; onAdded: () => void }) {
       </label>
       <label class="field">
         {t('admin.password')}
-        <input type="password" name="password" autoComplete="new-password" minLength={8} value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        <input type="password" name="initial-password" autoComplete="new-password" minLength={8} value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
       </label>
       <button type="submit" class="btn primary">
         {t('admin.add')}
       </button>
-      {note && (
-        <p class={note.ok ? 'notice ok' : 'error'} role="status" data-testid="add-user-note">
-          {note.text}
-        </p>
-      )}
+      <NoteLine note={note} testid="add-user-note" />
     </form>
   );
 }

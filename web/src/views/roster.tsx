@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, describeError } from '../api.js';
+import { api } from '../api.js';
 import { ErrorNote, TopBar } from '../components.js';
 import { lang, t } from '../i18n/index.js';
 import { useLoad } from '../load.js';
@@ -8,6 +8,7 @@ import { session } from '../session.js';
 import type { EstateRef } from '../types.js';
 import { fromLocalInput, toLocalInput, weekStart, zonedParts, zonedToMs } from '../zoned.js';
 import { ScreenNav } from './nav.js';
+import { failed, NoteLine, type Note } from './note.js';
 import { RoleOnlyPage } from './pages.js';
 
 /** Someone who covers the estate (GET /api/v1/roster/people). */
@@ -69,15 +70,15 @@ function Roster() {
     const p = people.data?.find((x) => x.id === id);
     return p ? (p.displayName ?? p.name) : `#${id.slice(-6)}`;
   };
-  const [error, setError] = useState<string | null>(null);
+  const [note, setNote] = useState<Note | null>(null);
   const act = async (fn: () => Promise<unknown>) => {
-    setError(null);
+    setNote(null);
     try {
       await fn();
       await reload();
       return true;
     } catch (err) {
-      setError(t('alert.failed', { detail: describeError(err) }));
+      setNote(failed(err));
       return false;
     }
   };
@@ -119,11 +120,7 @@ function Roster() {
         {[shifts, exceptions, people].map((l, i) => (
           <ErrorNote key={i} what={t('roster.title')} error={l.error} onRetry={() => void l.reload()} />
         ))}
-        {error && (
-          <p class="error" role="alert" data-testid="roster-error">
-            {error}
-          </p>
-        )}
+        <NoteLine note={note} testid="roster-error" />
         <WeekGrid start={start} tz={tz} shifts={shifts.data?.items ?? []} exceptions={exceptions.data ?? []} nameOf={nameOf} onDelete={(path) => act(() => api(path, { method: 'DELETE' }))} />
         {estate && (
           <div class="roster-forms">
@@ -169,7 +166,7 @@ function WeekGrid(props: { start: number; tz: string; shifts: Shift[]; exception
                   <span class="when">
                     {s.start}–{s.end}
                   </span>
-                  <button type="button" class={`btn small ${confirm === `/api/v1/roster/shifts/${s.id}` ? 'danger' : 'ghost'}`} onClick={() => del(`/api/v1/roster/shifts/${s.id}`)} aria-label={t('roster.deleteShift', { who: props.nameOf(s.user) })}>
+                  <button type="button" class={`btn small ${confirm === `/api/v1/roster/shifts/${s.id}` ? 'danger' : 'ghost'}`} onClick={() => del(`/api/v1/roster/shifts/${s.id}`)} aria-label={confirm === `/api/v1/roster/shifts/${s.id}` ? undefined : t('roster.deleteShift', { who: props.nameOf(s.user) })}>
                     {confirm === `/api/v1/roster/shifts/${s.id}` ? t('roster.confirmDelete') : '✕'}
                   </button>
                 </li>
@@ -181,7 +178,7 @@ function WeekGrid(props: { start: number; tz: string; shifts: Shift[]; exception
                   <span class="muted range">
                     {timeFmt.format(e.from)} – {timeFmt.format(e.to)}
                   </span>
-                  <button type="button" class={`btn small ${confirm === `/api/v1/roster/exceptions/${e.id}` ? 'danger' : 'ghost'}`} onClick={() => del(`/api/v1/roster/exceptions/${e.id}`)} aria-label={t('roster.deleteException', { who: props.nameOf(e.user) })}>
+                  <button type="button" class={`btn small ${confirm === `/api/v1/roster/exceptions/${e.id}` ? 'danger' : 'ghost'}`} onClick={() => del(`/api/v1/roster/exceptions/${e.id}`)} aria-label={confirm === `/api/v1/roster/exceptions/${e.id}` ? undefined : t('roster.deleteException', { who: props.nameOf(e.user) })}>
                     {confirm === `/api/v1/roster/exceptions/${e.id}` ? t('roster.confirmDelete') : '✕'}
                   </button>
                 </li>
@@ -261,7 +258,7 @@ function ExceptionForm(props: { estate: string; tz: string; volunteers: Assignab
   const [from, setFrom] = useState(() => toLocalInput(Date.now(), props.tz));
   const [to, setTo] = useState(() => toLocalInput(Date.now() + DAY, props.tz));
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [bad, setBad] = useState(false);
   return (
     <form
       class="desk-form"
@@ -270,8 +267,8 @@ function ExceptionForm(props: { estate: string; tz: string; volunteers: Assignab
         e.preventDefault();
         const a = fromLocalInput(from, props.tz);
         const b = fromLocalInput(to, props.tz);
-        if (a === null || b === null || b <= a) return setError(t('roster.badRange'));
-        setError(null);
+        if (a === null || b === null || b <= a) return setBad(true);
+        setBad(false);
         setBusy(true);
         void props.onAdd({ user, estate: props.estate, kind, from: a, to: b }).finally(() => setBusy(false));
       }}
@@ -293,9 +290,9 @@ function ExceptionForm(props: { estate: string; tz: string; volunteers: Assignab
         {t('roster.to')}
         <input type="datetime-local" name="to" value={to} required onInput={(e) => setTo(e.currentTarget.value)} />
       </label>
-      {error && (
+      {bad && (
         <p class="error" role="alert">
-          {error}
+          {t('roster.badRange')}
         </p>
       )}
       <button type="submit" class="btn primary" disabled={busy || !user}>
