@@ -141,6 +141,13 @@ describe('phone: alarms signed off by a person, alert detail, history, scope', (
     await picker.selectOption('');
     await expect.poll(() => cards.evaluateAll((els) => new Set(els.map((e) => e.getAttribute('data-estate'))).size), { timeout: 5_000 }).toBe(2);
 
+    // Assigned from elsewhere (the center's screen, here over REST): the card says so, live.
+    const first = cards.first();
+    const firstId = (await first.getAttribute('data-alert-id'))!;
+    const assigned = await world.hub.api('POST', `/api/v1/alerts/${firstId}/assign`, { body: { user: world.users.get('patrol-1') } });
+    expect(assigned.status).toBe(200);
+    await expect.poll(() => page.locator(`li.card[data-alert-id="${firstId}"] [data-testid=card-assignee]`).textContent().catch(() => ''), { timeout: 10_000 }).toBe('负责人：我');
+
     expect(issues.problems()).toEqual([]);
     await context.close();
   }, 90_000);

@@ -199,6 +199,12 @@ function AlertCard(props: { alert: Alert; now: number; names: (a?: string, name?
       )}
       <p class="alert-meta">
         <AlertStatus alert={a} names={props.names} />
+        {a.assignee && (
+          <>
+            {' · '}
+            <span data-testid="card-assignee">{t('alert.assignee', { who: props.names(a.assignee, a.assigneeName) })}</span>
+          </>
+        )}
       </p>
       {snap && (
         <button type="button" class="snapshot-open" onClick={props.onOpen} aria-label={t('alert.details')}>
