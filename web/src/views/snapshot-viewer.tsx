@@ -48,15 +48,19 @@ function Lightbox(props: { snap: SnapshotRef; onClose: () => void }) {
     let live = true;
     snapshotBlob(props.snap).then((u) => live && setSrc(u), () => undefined);
     close.current?.focus();
+    // Capture phase, and stopped there: Escape closes the picture, not also the panel holding it.
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') props.onClose();
+      if (e.key === 'Escape') {
+        e.stopPropagation();
+        props.onClose();
+      }
       if (e.key === '+' || e.key === '=') zoom(1.5);
       if (e.key === '-') zoom(1 / 1.5);
     };
-    addEventListener('keydown', onKey);
+    addEventListener('keydown', onKey, true);
     return () => {
       live = false;
-      removeEventListener('keydown', onKey);
+      removeEventListener('keydown', onKey, true);
     };
   }, [props.snap.sha256]);
 
