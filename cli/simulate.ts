@@ -24,6 +24,7 @@ interface SimulateOptions {
   seed?: number;
   readyTimeout: number;
   retryFor: number;
+  incidentPeriod: number;
   progressEvery: number;
 }
 
@@ -70,6 +71,7 @@ export async function runSimulation(opts: SimulateOptions, signal: AbortSignal):
     format: opts.format,
     readyTimeoutMs: opts.readyTimeout * 1000,
     retryForMs: opts.retryFor * 1000,
+    incidentPeriodMs: opts.incidentPeriod * 1000,
     progressEveryMs: opts.progressEvery * 1000,
     random: opts.seed !== undefined ? seeded(opts.seed) : Math.random,
     signal,
@@ -83,6 +85,10 @@ Scenarios (what each kind of device does; anomalies included):
   rush-hour        cars dominate, visitors at the barrier, doors held open, more denials
   night-intrusion  forced and held doors, tamper, unknown cards, blocklisted plates, camera motion and tamper
   camera-failure   normal traffic while cameras lose signal and get tampered with (needs cameras in --plan)
+  demo             calm traffic (no alarms of its own), and in every estate one round of incidents per
+                   --incident-period: a forced door at once, then a blocklisted plate, a held door, camera
+                   tamper, signal loss and motion, controller tamper, five denied cards, a barrier fault, the
+                   camera away for a fifth of the period, and a visitor who stays the whole period
 
 Devices per estate: --devices (hikvision-isapi ids, post to /isapi/<id>), --barriers (hikvision-anpr ids,
 post to /anpr/<id>) and --zkteco (zkteco-adms serial numbers, poll /iclock) apply to every gateway URL.
@@ -94,6 +100,9 @@ A --plan file (JSON or YAML) lists them per estate, and the ONVIF cameras the si
       zkteco: [ZK0001]
       barriers: [barrier-1]
       cameras: [{ id: cam-1, port: 18001, username: admin, password: admin12345 }]
+An access gate or barrier may be given as { id, port, username, password }: it then also serves
+ISAPI door / barrier control behind Digest on that port, as the real device does (the gateway's
+options.address, username and password).
 
 Delivery: like the real controllers, access gates and barriers post an event again (same serial
 number, time and body) until the gateway takes it, for up to --retry-for seconds: a gateway that
@@ -126,6 +135,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--rate <n>', 'device events per second over all devices', positive, 1)
     .option('--duration <seconds>', 'stop after this many seconds', positive)
     .option('--forced-every <n>', 'access gates: make every n-th visit a forced door', int(1))
+    .option('--incident-period <seconds>', 'demo scenario: one round of incidents (every kind of alert once) per this many seconds', positive, 600)
     .addOption(new Option('--format <format>', 'ISAPI access-gate push body format').choices(['multipart', 'json']).default('multipart'))
     .option('--seed <n>', 'seed the random traffic, to repeat a run', int(0))
     .option('--ready-timeout <seconds>', 'how long cameras get for their gateway to subscribe', positive, 30)

@@ -10,23 +10,53 @@ import { isId } from '../../protocol/index.js';
  * simulator serves each camera on the port its gateway config points at.
  */
 const Id = z.string().refine(isId, 'must match [a-z0-9-]{1,64}');
+const Port = z.number().int().min(1).max(65_535);
 const Camera = z
   .object({
     id: Id,
-    port: z.number().int().min(1).max(65_535).describe('port the simulated camera listens on (gateway: http://host:port/onvif/device_service)'),
+    port: Port.describe('port the simulated camera listens on (gateway: http://host:port/onvif/device_service)'),
     host: z.string().default('127.0.0.1'),
     username: z.string().min(1).max(64).default('admin'),
     password: z.string().max(128).default('admin12345'),
   })
   .strict();
 
+/**
+ * An access gate or barrier camera: its id alone (it only pushes), or with the port its own ISAPI
+ * server listens on behind Digest, as the real device does (door / barrier commands, login checks;
+ * gateway: options.address http://host:port, username, password).
+ */
+const PushDevice = z
+  .union([
+    Id,
+    z
+      .object({
+        id: Id,
+        port: Port.optional().describe('port of the device\'s own ISAPI server (remote open, login checks); absent: none'),
+        host: z.string().default('127.0.0.1'),
+        username: z.string().min(1).max(64).default('admin'),
+        password: z.string().max(128).default('admin12345'),
+      })
+      .strict(),
+  ])
+  .transform((d): PushDevicePlan => (typeof d === 'string' ? pushDevice(d) : d));
+
+export interface PushDevicePlan {
+  id: string;
+  port?: number | undefined;
+  host: string;
+  username: string;
+  password: string;
+}
+const pushDevice = (id: string): PushDevicePlan => ({ id, host: '127.0.0.1', username: 'admin', password: 'admin12345' });
+
 const Estate = z
   .object({
     estate: Id,
     gatewayUrl: z.url({ protocol: /^https?$/ }),
-    accessGates: z.array(Id).default([]).describe('hikvision-isapi device ids (they post to /isapi/<id>)'),
+    accessGates: z.array(PushDevice).default([]).describe('hikvision-isapi devices (they post to /isapi/<id>)'),
     zkteco: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/)).default([]).describe('zkteco-adms serial numbers'),
-    barriers: z.array(Id).default([]).describe('hikvision-anpr device ids (they post to /anpr/<id>)'),
+    barriers: z.array(PushDevice).default([]).describe('hikvision-anpr devices (they post to /anpr/<id>)'),
     cameras: z.array(Camera).default([]),
   })
   .strict();
@@ -73,11 +103,17 @@ export function resolvePlan(f: PlanFlags): Plan {
   if (f.gatewayUrl === undefined) fail('--gateway-url', 'required (or give --plan FILE)');
   const urls = list(f.gatewayUrl);
   if (urls.length === 0) fail('--gateway-url', 'no URL given');
-  const devices = { accessGates: list(f.devices), zkteco: list(f.zkteco), barriers: list(f.barriers), cameras: [] };
-  for (const [flag, ids] of [['--devices', devices.accessGates], ['--barriers', devices.barriers]] as const) {
-    const bad = ids.filter((d) => !isId(d));
+  const ids = { accessGates: list(f.devices), barriers: list(f.barriers) };
+  for (const [flag, xs] of [['--devices', ids.accessGates], ['--barriers', ids.barriers]] as const) {
+    const bad = xs.filter((d) => !isId(d));
     if (bad.length > 0) fail(flag, `ids must match [a-z0-9-]{1,64}: ${bad.join(', ')}`);
   }
+  const devices = {
+    accessGates: ids.accessGates.map(pushDevice),
+    zkteco: list(f.zkteco),
+    barriers: ids.barriers.map(pushDevice),
+    cameras: [],
+  };
   const badSn = devices.zkteco.filter((s) => !/^[A-Za-z0-9_-]{1,32}$/.test(s));
   if (badSn.length > 0) fail('--zkteco', `serial numbers are 1-32 letters, digits, _ or -: ${badSn.join(', ')}`);
   const estates = urls.map((u, i) => {

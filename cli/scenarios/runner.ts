@@ -1,5 +1,6 @@
 import type { EventType } from '../../protocol/index.js';
 import { createDevices, type SimDevice } from './devices.js';
+import { runIncidents } from './incidents.js';
 import type { Plan } from './plan.js';
 import { drawVisit, MIXES, typeOf, type DeviceKind, type ScenarioName, type StepOf, type Visit } from './scenarios.js';
 
@@ -12,6 +13,8 @@ export interface RunOptions {
   durationS?: number;
   /** Access gates: every n-th visit is a forced door. */
   forcedEvery?: number;
+  /** Scenarios with an incident script (demo): one round of incidents per this many ms (default 600 s). */
+  incidentPeriodMs?: number;
   format: 'json' | 'multipart';
   /** How long cameras get for the gateway's driver to subscribe (ms). */
   readyTimeoutMs: number;
@@ -148,12 +151,34 @@ export async function runScenario(plan: Plan, o: RunOptions): Promise<Summary> {
     return `simulate: ${Math.round(secs)}s, ${summary.sent}${o.events !== undefined ? `/${o.events}` : ''} events sent, ${summary.failed} failed, ${summary.reposts} re-posts, ${Math.round(summary.sent / Math.max(secs, 0.001))}/s`;
   };
   const ticker = setInterval(() => o.progress(line()), o.progressEveryMs);
+  const endIncidents = new AbortController();
+  const incidentSignal = AbortSignal.any([o.signal, endIncidents.signal]);
+  const incidents = mix.incidents
+    ? plan.estates.map((e, i) => {
+        const periodMs = o.incidentPeriodMs ?? 600_000;
+        return runIncidents({
+          devices: all.filter((d) => d.estate === e.estate),
+          periodMs,
+          offsetMs: (i % 20) * 0.05 * periodMs, // estates a little apart, so the street does not flash at once
+          deadline,
+          readyBy,
+          // With --events the run ends with the traffic (endIncidents); otherwise at --duration or Ctrl+C.
+          over: () => incidentSignal.aborted || Date.now() >= deadline,
+          wait: (ms) => wait(Math.min(ms, deadline - Date.now()), incidentSignal),
+          signal: incidentSignal,
+          record,
+        });
+      })
+    : [];
   try {
     await Promise.all(all.map((d, i) => lane(d, counts?.[i], (o.rate * shares[i]!) / shareSum)));
+    if (o.events !== undefined) endIncidents.abort();
+    await Promise.all(incidents);
     if (readyCount === 0) throw new Error('no device is ready to send');
     // Cameras: give the driver's pending pull the time to fetch the last notifications.
     if (all.some((d) => d.kind === 'onvif')) await wait(1_500, o.signal);
   } finally {
+    endIncidents.abort();
     clearInterval(ticker);
     await Promise.allSettled(all.map((d) => d.close()));
   }

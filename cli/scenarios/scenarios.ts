@@ -13,7 +13,7 @@ import type { SimEventKind } from '../../devices/onvif-camera/simulator.js';
  * (SIM_KINDS, ZK_SIM_KINDS, barrier SIM_KINDS); only the camera steps are mapped here, as the ONVIF
  * simulator raises notifications by topic and the driver maps topics (onvif-camera/driver.ts TOPICS).
  */
-export const SCENARIOS = ['normal-day', 'rush-hour', 'night-intrusion', 'camera-failure'] as const;
+export const SCENARIOS = ['normal-day', 'rush-hour', 'night-intrusion', 'camera-failure', 'demo'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export type DeviceKind = 'isapi' | 'zkteco' | 'anpr' | 'onvif';
@@ -35,6 +35,8 @@ export interface Mix {
   /** Share of the traffic one device of this kind carries, relative to the other kinds. */
   weight: Record<DeviceKind, number>;
   visits: { [K in DeviceKind]: ReadonlyArray<Visit<K>> };
+  /** Also run the incident script (incidents.ts) in every estate, once per incident period. */
+  incidents?: boolean;
 }
 
 const CAMERA_TYPES: Readonly<Record<SimEventKind, EventType>> = {
@@ -108,6 +110,22 @@ export const MIXES: Readonly<Record<ScenarioName, Mix>> = {
       anpr: [[30, ['allow-in', ...gate]], [40, ['block']], [20, ['unreadable', ...gate]], [10, ['visitor-in', ...gate]]],
       onvif: [[80, ['motion-on', 'motion-off']], [20, ['tamper-on', 'tamper-off']]],
     },
+  },
+  /**
+   * The demo: a calm background (residents pass, a few single denials, residents' cars, deliveries that
+   * leave within a minute) and the incident script (incidents.ts), which raises every kind of alert once
+   * per incident period at a known time.
+   */
+  demo: {
+    // No background motion: with the demo's motion zone and night hours, every motion is an alert.
+    weight: { isapi: 1, zkteco: 1, anpr: 0.6, onvif: 0 },
+    visits: {
+      isapi: [[48, ['card-ok', ...pass]], [44, ['face-ok', ...pass]], [4, ['card-unknown']], [4, ['face-fail']]],
+      zkteco: [[94, ['card-ok', ...pass]], [3, ['card-unknown']], [3, ['card-expired']]],
+      anpr: [[42, ['allow-in', ...gate]], [42, ['allow-out', ...gate]], [10, ['visitor-in', ...gate, 'visitor-out', ...gate]], [6, ['unreadable', ...gate]]],
+      onvif: quietCamera,
+    },
+    incidents: true,
   },
   /** Normal traffic while cameras get covered, lose their video signal and come back. */
   'camera-failure': {

@@ -18,14 +18,17 @@ export type { BarrierExecution, DeviceListenOptions };
  * Digest (simulator-device.ts); a plate on its allowList makes it raise the barrier itself and push
  * the new barrier status, as cameras in "control by camera" mode do.
  * Lane 1 is the entry lane (vehicles drive towards the camera: direction forward), lane 2 the exit.
+ * A visitor (`visitor-in`, a plate on no list) leaves with `visitor-out`: by default the last visitor
+ * that came in on a plate of the simulator's own making.
  */
-export type SimKind = 'allow-in' | 'allow-out' | 'visitor-in' | 'block' | 'unreadable' | 'barrier-open' | 'barrier-close' | 'fault';
+export type SimKind = 'allow-in' | 'allow-out' | 'visitor-in' | 'visitor-out' | 'block' | 'unreadable' | 'barrier-open' | 'barrier-close' | 'fault';
 
 /** The event each kind becomes with the default lists and lanes `[{1,in},{2,out}]`. */
 export const SIM_KINDS: Readonly<Record<SimKind, EventType>> = {
   'allow-in': 'vehicle.entered',
   'allow-out': 'vehicle.exited',
   'visitor-in': 'vehicle.entered',
+  'visitor-out': 'vehicle.exited',
   block: 'vehicle.denied',
   unreadable: 'vehicle.entered',
   'barrier-open': 'barrier.opened',
@@ -119,6 +122,7 @@ export function createBarrierGateSimulator(opts: BarrierGateSimulatorOptions): B
   const pushes = new Set<Promise<unknown>>();
   let server: DeviceServer | undefined;
   let visitors = 0;
+  let lastVisitor: string | undefined;
   // Pictures as a camera sends them: the plate crop (kept per plate: one jpeg-js call each) and the
   // 640×360 scene with the time burnt in (sim/scene.ts).
   const scene = createSnapshotRenderer(opts.deviceName ?? 'Entrance');
@@ -222,10 +226,19 @@ export function createBarrierGateSimulator(opts: BarrierGateSimulatorOptions): B
       const xmlText = statusXml(lane, status, ms, uuid);
       return { kind, uuid, xml: xmlText, ...(await deliver(Buffer.from(xmlText), 'application/xml; charset="UTF-8"', o.retry)) };
     }
-    const out = kind === 'allow-out';
+    const out = kind === 'allow-out' || kind === 'visitor-out';
     const lane = o.lane ?? (out ? 2 : 1);
     const fallback =
-      kind === 'block' ? [...state.block][0] : kind === 'visitor-in' ? `粤Z${String(10000 + (visitors++ % 90000))}` : kind === 'unreadable' ? undefined : [...state.allow][0];
+      kind === 'block'
+        ? [...state.block][0]
+        : kind === 'visitor-in'
+          ? (lastVisitor = `粤Z${String(10000 + (visitors++ % 90000))}`)
+          : kind === 'visitor-out'
+            ? (lastVisitor ?? `粤Z${String(10000 + (visitors++ % 90000))}`)
+            : kind === 'unreadable'
+              ? undefined
+              : [...state.allow][0];
+    if (kind === 'visitor-out' && o.plate === undefined) lastVisitor = undefined;
     const plate = kind === 'unreadable' ? undefined : (o.plate ?? fallback ?? '京A00000');
     const list = plate === undefined ? 'otherList' : listOf(plate);
     const xmlText = anprXml(plate, lane, o.direction ?? (out ? 'reverse' : 'forward'), list, ms, uuid);

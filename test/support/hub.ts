@@ -6,7 +6,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
 import { ulid } from 'ulid';
 import { resolveHubConfig, type HubConfigInput } from '../../hub/config.js';
-import { createHub, type Hub } from '../../hub/main.js';
+import { createHub, type Hub, type HubDeps } from '../../hub/main.js';
 import type { GatewayCredentials } from '../../hub/registry.js';
 import type { EventStore } from '../../hub/store/types.js';
 import type { EventType, RbEvent } from '../../protocol/index.js';
@@ -65,6 +65,8 @@ export interface TestHubOptions {
   apiToken?: string | null;
   /** Any other hub settings (broker limits, TLS...), as resolveHubConfig takes them. */
   config?: Partial<HubConfigInput>;
+  /** Live-state timing (offline hysteresis...), as createHub takes it. */
+  state?: HubDeps['state'];
 }
 
 /** The API token a test hub has unless told otherwise (helpers such as events() send it). */
@@ -92,7 +94,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
       },
       {},
     );
-    hub = createHub({ config, log: opts.log ?? pino({ level: 'silent' }), ...(opts.store ? { store: opts.store } : {}) });
+    hub = createHub({ config, log: opts.log ?? pino({ level: 'silent' }), ...(opts.store ? { store: opts.store } : {}), ...(opts.state ? { state: opts.state } : {}) });
   } catch (err) {
     if (ownDir) await rm(dataDir, { recursive: true, force: true });
     throw err;

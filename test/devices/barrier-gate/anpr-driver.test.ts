@@ -21,6 +21,7 @@ const EXPECTED: Record<SimKind, [Record<string, unknown>, Omit<DraftEvent, 'ts' 
   'allow-in': [{}, { type: 'vehicle.entered', data: { lane: 1, plate: '京A12345', plateColor: 'blue', confidence: 97, list: 'allow', source } }],
   'allow-out': [{}, { type: 'vehicle.exited', data: { lane: 2, plate: '京A12345', plateColor: 'blue', confidence: 97, list: 'allow', source } }],
   'visitor-in': [{ plate: '粤Z54321' }, { type: 'vehicle.entered', data: { lane: 1, plate: '粤Z54321', plateColor: 'blue', confidence: 97, list: 'other', source } }],
+  'visitor-out': [{ plate: '粤Z54321' }, { type: 'vehicle.exited', data: { lane: 2, plate: '粤Z54321', plateColor: 'blue', confidence: 97, list: 'other', source } }],
   block: [{}, { type: 'vehicle.denied', data: { lane: 1, plate: '冀D13579', plateColor: 'blue', confidence: 97, list: 'block', reason: 'blocklist', source } }],
   unreadable: [{}, { type: 'vehicle.entered', data: { lane: 1, list: 'other', source } }],
   'barrier-open': [{ lane: 2 }, { type: 'barrier.opened', data: { lane: 2, source } }],
