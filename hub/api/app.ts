@@ -238,7 +238,7 @@ export function createApi(deps: ApiDeps): Express {
   app.use(peopleRoutes({ people: deps.people, audit: deps.audit, registry: deps.registry, log }));
   app.use(rosterRoutes({ people: deps.people, audit: deps.audit, openAlerts: deps.openAlerts, pushHandover: deps.pushHandover }));
 
-  if (deps.state) app.use(stateRoutes(deps.state, auth));
+  if (deps.state) app.use(stateRoutes(deps.state, auth, (estate) => deps.registry.getEstate(estate) !== undefined));
   for (const router of deps.routes ?? []) app.use(router);
 
   app.get('/api/v1/gateways', auth, (_req, res) => {

@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { Id } from '../../protocol/index.js';
 import { RbError } from '../errors.js';
 import type { StateService } from '../state/index.js';
+import { emptyEstateView } from '../state/views.js';
 import { inScope, principalOf, requireEstate } from './user-auth.js';
 
 function id(value: unknown, what: string): string {
@@ -18,7 +19,12 @@ function id(value: unknown, what: string): string {
  * Each takes a user token or RB_API_TOKEN (`auth`); the list holds only estates in scope, an estate
  * outside it is 403 (checked before "no live state", so a 404 does not tell what exists elsewhere).
  */
-export function stateRoutes(state: Pick<StateService, 'summaries' | 'estate' | 'device' | 'has'>, auth: RequestHandler): Router {
+export function stateRoutes(
+  state: Pick<StateService, 'summaries' | 'estate' | 'device' | 'has'>,
+  auth: RequestHandler,
+  /** Estates in the registry: one that never reported reads as empty (200), not as missing. */
+  known: (estate: string) => boolean = () => false,
+): Router {
   const router = Router();
   router.use('/api/v1/state', auth);
   router.get('/api/v1/state/estates', (_req, res) => {
@@ -28,7 +34,7 @@ export function stateRoutes(state: Pick<StateService, 'summaries' | 'estate' | '
   router.get('/api/v1/state/estates/:estate', (req, res) => {
     const estate = id(req.params.estate, 'estate');
     requireEstate(principalOf(res), estate);
-    const view = state.estate(estate);
+    const view = state.estate(estate) ?? (known(estate) ? emptyEstateView(estate) : undefined);
     if (!view) throw new RbError('RB_ERR_NOT_FOUND', `no live state for estate ${estate}`);
     res.json(view);
   });

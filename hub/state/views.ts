@@ -50,6 +50,14 @@ export const occupancyView = (o: OccupancyState) => ({ ...o });
 const values = <T, V>(m: Map<string, T>, view: (t: T) => V): V[] => [...m.values()].map(view);
 
 /** Everything known about one estate. */
+/** The view of an estate the hub knows but has heard nothing from yet (no gateway reported). */
+export function emptyEstateView(estate: string) {
+  return estateView({
+    estate, gateways: new Map(), devices: new Map(), doors: new Map(), barriers: new Map(), cameras: new Map(),
+    occupancy: { day: '', count: 0, entered: 0, exited: 0 }, updatedAt: 0,
+  });
+}
+
 export function estateView(es: EstateState) {
   return {
     estate: es.estate,
