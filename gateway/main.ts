@@ -95,7 +95,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const health: NonNullable<GatewayStatus['devices']> = {};
     for (const [id, { driver, factory }] of devices) {
       const name = namesOf.get(id);
-      health[id] = { ...driver.health(), kind: factory.kind, ...(name ? { name } : {}) };
+      const cameras = camerasOf.get(id);
+      health[id] = { ...driver.health(), kind: factory.kind, ...(name ? { name } : {}), ...(cameras?.length ? { cameras: cameras.slice(0, 16) } : {}) };
     }
     const o = outbox.stats();
     const u = uplink.stats();

@@ -39,6 +39,7 @@ export const DeviceHealth = z
     warnings: z.array(DeviceWarning).max(8).optional().describe('Misbehaviour the gateway works around'),
     kind: z.enum(['access-gate', 'barrier-gate', 'onvif-camera']).optional().describe('Device kind (its driver folder); alert rules such as camera.offline use it'),
     name: z.string().max(100).optional().describe('Human name from the gateway config, e.g. "东门"; screens show it'),
+    cameras: z.array(Id).max(16).optional().describe('Cameras linked in the gateway config: its alarms come with their snapshots'),
   })
   .strict();
 

@@ -129,7 +129,7 @@ function gatewayOf(es: EstateState, gateway: string, now: number): GatewayState 
 }
 
 /** What of a device's details a screen shows besides online/offline, to tell whether they changed. */
-const detailsKey = (d: DeviceState): string => JSON.stringify([d.condition, d.error, d.info, d.warnings]);
+const detailsKey = (d: DeviceState): string => JSON.stringify([d.condition, d.error, d.info, d.warnings, d.cameras]);
 
 /** Record an observation of a device; the declared state follows once the hysteresis allows. */
 function observe(es: EstateState, dev: DeviceState, online: boolean, reason: string, now: number, opts: Opts, out: Out): void {
@@ -284,6 +284,7 @@ function onStatus(state: LiveState, es: EstateState, s: GatewayStatus, now: numb
     dev.error = health.error;
     if (health.info !== undefined) dev.info = health.info;
     dev.warnings = health.warnings;
+    dev.cameras = health.cameras;
     const shown = dev.online;
     observe(es, dev, health.online, health.state === 'auth-failed' ? 'auth-failed' : 'status', now, opts, out);
     // Details are news of their own (auth-failed, a warning, the firmware), hysteresis or not.

@@ -91,6 +91,8 @@ export interface DeviceState {
   info?: DeviceInfo | undefined;
   /** Misbehaviour the gateway works around (status `warnings`). */
   warnings?: DeviceWarning[] | undefined;
+  /** Cameras linked to it in the gateway config (status `cameras`): its alarms should carry snapshots. */
+  cameras?: string[] | undefined;
 }
 
 export type DeviceInfo = NonNullable<GatewayStatus['devices']>[string]['info'];

@@ -32,6 +32,7 @@ export const deviceView = (d: DeviceState) => ({
   error: d.condition || d.online === false ? d.error : undefined,
   info: d.info,
   warnings: d.warnings?.length ? d.warnings : undefined,
+  cameras: d.cameras?.length ? d.cameras : undefined,
   /** The observation waiting out its hysteresis, if any. */
   pending: d.online !== null && d.observed !== d.online ? { online: d.observed, since: d.observedSince } : undefined,
 });

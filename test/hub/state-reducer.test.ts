@@ -271,5 +271,7 @@ describe('device details: auth-failed, make and model, warnings', () => {
     const warnings = [{ code: 'pull-early' as const, message: 'answers PullMessages at once', since: T0 }];
     h.feed(status({ devices: { 'gate-1': { online: true, state: 'online', info, warnings } } }));
     expect(h.of('device').at(-1)?.value).toMatchObject({ condition: undefined, warnings, info });
+    h.feed(status({ devices: { 'gate-1': { online: true, state: 'online', info, warnings, cameras: ['cam-1'] } } }));
+    expect(h.of('device').at(-1)?.value).toMatchObject({ cameras: ['cam-1'] });
   });
 });
