@@ -46,26 +46,26 @@ export function watch(page: Page): PageWatch {
  * `vertical` also checks the height of the elements it matches (tiles of a fixed-size grid).
  */
 export async function overflowing(page: Page, vertical?: string): Promise<string[]> {
-  return page.evaluate((verticalSel) => {
-    const out: string[] = [];
-    const describe = (el: Element) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className && typeof el.className === 'string' ? `.${el.className.trim().split(/\s+/).join('.')}` : ''} "${(el.textContent ?? '').trim().slice(0, 60)}"`;
-    for (const el of Array.from(document.querySelectorAll('body *'))) {
-      const h = el as HTMLElement;
+  // Runs in the page; a string, as the test tsconfig has no DOM types.
+  return (await page.evaluate(`(() => {
+    const verticalSel = ${JSON.stringify(vertical ?? null)};
+    const out = [];
+    const describe = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (typeof el.className === 'string' && el.className.trim() ? '.' + el.className.trim().split(/\\s+/).join('.') : '') + ' "' + (el.textContent || '').trim().slice(0, 60) + '"';
+    for (const h of document.querySelectorAll('body *')) {
       // Skips boxes with no width, and the 1 px visually-hidden labels screen readers get (.sr-only).
-      if (!h.textContent?.trim() || h.clientWidth <= 1) continue;
+      if (!(h.textContent || '').trim() || h.clientWidth <= 1) continue;
       const cs = getComputedStyle(h);
       if (cs.display === 'none' || cs.visibility === 'hidden') continue;
       if (cs.overflowX === 'auto' || cs.overflowX === 'scroll') continue;
-      if (h.scrollWidth > h.clientWidth + 1) out.push(`${describe(h)} ${h.scrollWidth}>${h.clientWidth}`);
+      if (h.scrollWidth > h.clientWidth + 1) out.push(describe(h) + ' ' + h.scrollWidth + '>' + h.clientWidth);
     }
     if (verticalSel) {
-      for (const el of Array.from(document.querySelectorAll(verticalSel))) {
-        const h = el as HTMLElement;
-        if (h.scrollHeight > h.clientHeight + 1) out.push(`${describe(h)} height ${h.scrollHeight}>${h.clientHeight}`);
+      for (const h of document.querySelectorAll(verticalSel)) {
+        if (h.scrollHeight > h.clientHeight + 1) out.push(describe(h) + ' height ' + h.scrollHeight + '>' + h.clientHeight);
       }
     }
     return out;
-  }, vertical ?? null);
+  })()`)) as string[];
 }
 
 /** Whether the page fits its viewport (no scroll bars) — for the wall screens. */
@@ -86,5 +86,5 @@ export async function keepShot(page: Page, name: string): Promise<void> {
 export async function setLang(page: Page, lang: 'zh-CN' | 'en'): Promise<void> {
   if ((await page.evaluate('document.documentElement.lang')) === lang) return;
   await page.locator('[data-testid=lang]').first().click();
-  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+  await page.waitForFunction(`document.documentElement.lang === ${JSON.stringify(lang)}`);
 }

@@ -36,6 +36,17 @@ describe('screens: icons, not found, outside your scope', () => {
     }
   }
 
+  it('the overflow check catches text wider than its box (so a pass means something)', async () => {
+    const context = await browser.newContext({ viewport: VIEWPORTS.screen });
+    const page = await context.newPage();
+    await page.setContent('<p id="cut" style="width:60px;overflow:hidden;white-space:nowrap">a line far too long for it</p><p class="sr-only" style="position:absolute;width:1px;overflow:hidden;white-space:nowrap">hidden label</p><div class="box" style="height:20px;overflow:hidden">one<br>two<br>three</div>');
+    const found = await overflowing(page, '.box');
+    expect(found).toHaveLength(2);
+    expect(found[0]).toContain('p#cut');
+    expect(found[1]).toContain('height');
+    await context.close();
+  }, 30_000);
+
   it('every page links icons that answer 200; no icon request fails', async () => {
     const context = await browser.newContext({ viewport: VIEWPORTS.screen, baseURL: world.hub.httpUrl });
     const page = await context.newPage();
@@ -114,7 +125,7 @@ describe('screens: icons, not found, outside your scope', () => {
     // Back to the volunteer's own page.
     await page.locator('[data-testid=go-home]').click();
     await page.waitForURL('**/me');
-    expect(seen.errors).toEqual([]);
+    expect(seen.errors, seen.failed.join('\n')).toEqual([]);
     await context.close();
   }, 60_000);
 

@@ -15,6 +15,11 @@ export function byUrgency(a: ScreenAlert, b: ScreenAlert): number {
   return (WAITING[a.state] ?? 9) - (WAITING[b.state] ?? 9) || b.severity - a.severity || a.openedAt - b.openedAt || (a.id < b.id ? -1 : 1);
 }
 
+const TURN_MS = 15_000;
+const IDLE_MS = 60_000;
+let lastInput = Date.now();
+for (const type of ['pointerdown', 'keydown', 'wheel']) addEventListener(type, () => (lastInput = Date.now()), { capture: true, passive: true });
+
 export interface Paging<T> {
   /** The rows of the current page. */
   rows: T[];
@@ -31,10 +36,22 @@ export interface Paging<T> {
  * after layout, so rows of different heights and any screen size work. `listRef` is the list whose
  * height is fixed by the layout (flex: 1; min-height: 0; overflow: hidden).
  */
-export function usePaging<T>(items: T[], listRef: RefObject<HTMLElement | null>): Paging<T> {
+export function usePaging<T>(items: T[], listRef: RefObject<HTMLElement | null>, opts: { paused?: boolean } = {}): Paging<T> {
   const [per, setPer] = useState(8);
   const [page, setPage] = useState(0);
   const [height, setHeight] = useState(0);
+
+  // A wall screen nobody touches still shows every page: turn one every TURN_MS once idle, not while
+  // someone works on it (a panel open, or input within IDLE_MS).
+  const paused = useRef(false);
+  paused.current = !!opts.paused;
+  useEffect(() => {
+    const id = setInterval(() => {
+      if (paused.current || Date.now() - lastInput < IDLE_MS) return;
+      setPage((p) => p + 1);
+    }, TURN_MS);
+    return () => clearInterval(id);
+  }, []);
 
   useEffect(() => {
     const el = listRef.current;
@@ -45,7 +62,7 @@ export function usePaging<T>(items: T[], listRef: RefObject<HTMLElement | null>)
   }, []);
 
   const pages = Math.max(1, Math.ceil(items.length / per));
-  const current = Math.min(page, pages - 1);
+  const current = page % pages;
   const start = current * per;
   const rows = items.slice(start, start + per);
 
@@ -85,7 +102,7 @@ export function usePaging<T>(items: T[], listRef: RefObject<HTMLElement | null>)
     page: current,
     pages,
     more: items.length - rows.length,
-    next: () => setPage((p) => (Math.min(p, pages - 1) + 1) % pages),
-    prev: () => setPage((p) => (Math.min(p, pages - 1) - 1 + pages) % pages),
+    next: () => setPage((p) => ((p % pages) + 1) % pages),
+    prev: () => setPage((p) => ((p % pages) - 1 + pages) % pages),
   };
 }

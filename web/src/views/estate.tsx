@@ -147,7 +147,7 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
   const names = (actor?: string, n?: string) => actorName(actor, duty, session.value?.user, n);
   const sorted = useMemo(() => alerts.slice().sort(byUrgency), [alerts]);
   const listRef = useRef<HTMLUListElement>(null);
-  const paging = usePaging(sorted, listRef);
+  const paging = usePaging(sorted, listRef, { paused: selected !== null });
   const deviceTiles = tiles(state);
   const alarmsOf = useMemo(() => {
     const m = new Map<string, ScreenAlert[]>();

@@ -70,7 +70,7 @@ export function StreetView() {
   const estateNames = useMemo(() => new Map((data?.estates ?? []).map((e) => [e.id, e.name ?? e.id])), [data]);
   const named = useMemo(() => alerts.map((a) => (a.estateName ? a : { ...a, estateName: estateNames.get(a.estate) })).sort(byUrgency), [alerts, estateNames]);
   const listRef = useRef<HTMLUListElement>(null);
-  const paging = usePaging(named, listRef);
+  const paging = usePaging(named, listRef, { paused: selected !== null });
   const gridRef = useRef<HTMLUListElement>(null);
   const layout = useGridLayout(gridRef, estates.length);
   const names = (actor?: string, n?: string) => actorName(actor, [], session.value?.user, n);
