@@ -156,6 +156,11 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
   }, [sorted]);
   const deviceNames = useMemo(() => new Map(state.devices.filter((d) => d.name).map((d) => [d.device, d.name!])), [state.devices]);
   const estateNames = useMemo(() => new Map([[estate, name]]), [estate, name]);
+  // Whether the gateway's config links a camera to the device (暂无抓拍 only then); unknown: null.
+  const cameraLinked = (device: string): boolean | null => {
+    const cams = state.devices.find((d) => d.device === device)?.cameras;
+    return cams ? cams.length > 0 : null;
+  };
 
   return (
     <div class={`screen ${selected ? 'with-panel' : ''}`}>
@@ -230,7 +235,17 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
           ))}
         </ol>
       </section>
-      {selected && <AlertPanel alert={selected} estateNames={estateNames} deviceNames={deviceNames} people={duty} onClose={() => setSelected(null)} onChange={onAlert} />}
+      {selected && (
+        <AlertPanel
+          alert={selected}
+          estateNames={estateNames}
+          deviceNames={deviceNames}
+          people={duty}
+          cameraLinked={cameraLinked(selected.device)}
+          onClose={() => setSelected(null)}
+          onChange={onAlert}
+        />
+      )}
     </div>
   );
 }
