@@ -1,8 +1,9 @@
 // Screenshots of each view with live demo-like data, for the README: `npm run screenshots`.
 // Runs `red-butler demo` (a street of two estates: hub, gateways, simulated gates, barriers, camera, and
 // its demo logins) in a temp data dir, forces a door (an alert with its camera snapshot) and holds one
-// open, lets the volunteer acknowledge one, then photographs the login, the volunteer phone (360x740), the command center (1920x1080) and the
-// street overview with Debian chromium into docs/screenshots/. Stops everything it started.
+// open, lets the volunteer acknowledge one, then photographs the login, the volunteer phone (360x740), the command center (1920x1080,
+// also with an alert open in its side panel), the street overview and the roster with Debian chromium into docs/screenshots/.
+// Stops everything it started.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
       executablePath: process.env.RB_CHROMIUM ?? '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
     });
-    const shot = async (name: string, viewport: { width: number; height: number }, user: { name: string; password: string } | null, path: string, ready: string) => {
+    const shot = async (name: string, viewport: { width: number; height: number }, user: { name: string; password: string } | null, path: string, ready: string, then?: (page: Page) => Promise<void>) => {
       const context = await browser!.newContext({ viewport, baseURL: base, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', deviceScaleFactor: 1 });
       const page: Page = await context.newPage();
       await page.goto(path);
@@ -79,6 +80,10 @@ async function main(): Promise<void> {
       }
       await page.locator(ready).first().waitFor({ timeout: 15_000 }).catch(() => console.warn(`screenshots: ${name}: ${ready} did not appear`));
       await sleep(2_500); // snapshots and counts arrive
+      if (then) {
+        await then(page).catch((err: unknown) => console.warn(`screenshots: ${name}: ${String(err)}`));
+        await sleep(1_500);
+      }
       await page.screenshot({ path: join(OUT, `${name}.png`) });
       console.log(`screenshots: ${join(OUT, `${name}.png`)}`);
       await context.close();
@@ -86,7 +91,10 @@ async function main(): Promise<void> {
     await shot('login', { width: 1280, height: 800 }, null, '/', 'form');
     await shot('phone', { width: 360, height: 740 }, VOLUNTEER, '/me', 'img.snapshot');
     await shot('command-center', { width: 1920, height: 1080 }, CENTER, `/estate/${ESTATE}`, 'img.snapshot');
-    await shot('street', { width: 1440, height: 900 }, CENTER, '/street', 'a.estate-tile');
+    // The same screen acting: an alert opened in the side panel (timeline, snapshot, actions).
+    await shot('command-center-panel', { width: 1920, height: 1080 }, CENTER, `/estate/${ESTATE}`, 'li.alert-row', (page) => page.locator('.alert-list.paged li.alert-row').first().click());
+    await shot('street', { width: 1920, height: 1080 }, CENTER, '/street', 'a.estate-tile');
+    await shot('roster', { width: 1920, height: 1080 }, CENTER, '/roster', 'li.shift');
   } finally {
     await browser?.close();
     if (demo.exitCode === null) {

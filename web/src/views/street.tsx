@@ -31,6 +31,8 @@ function streetName(o: StreetOverview | undefined): string | null {
 }
 
 const UNRESOLVED = 'open,escalated,acknowledged';
+/** Unresolved alerts read at once (the API's maximum page). */
+const LIMIT = 500;
 
 /**
  * The street property-service center's wall (1920×1080, no scrolling): every estate in scope as a
@@ -44,9 +46,10 @@ export function StreetView() {
   const [alertsError, setAlertsError] = useState<string | null>(null);
   const [selected, setSelected] = useState<ScreenAlert | null>(null);
 
+  const [loaded, setLoaded] = useState(false);
   const loadAlerts = () =>
-    api<Page<ScreenAlert>>(`/api/v1/alerts?state=${UNRESOLVED}&limit=500`).then(
-      (p) => (setAlerts(p.items), setAlertsError(null)),
+    api<Page<ScreenAlert>>(`/api/v1/alerts?state=${UNRESOLVED}&limit=${LIMIT}`).then(
+      (p) => (setAlerts(p.items), setLoaded(true), setAlertsError(null)),
       (err) => setAlertsError(describeError(err)),
     );
   useSync([], () => Promise.all([overview.reload(), loadAlerts()]));
@@ -66,7 +69,22 @@ export function StreetView() {
   useLive('device:state', soon);
 
   const data = overview.data;
-  const estates = (data?.estates ?? []).slice().sort((a, b) => rank(healthOf(b)) - rank(healthOf(a)) || (a.name ?? a.id).localeCompare(b.name ?? b.id));
+  // The tiles count open alerts from the live list when it holds them all, so a tile and the list
+  // never disagree (the overview is re-read at most every 2 s).
+  const live = useMemo(() => {
+    if (!loaded || alerts.length >= LIMIT) return null;
+    const by = new Map<string, Partial<Record<'1' | '2' | '3' | '4', number>>>();
+    for (const a of alerts) {
+      const c = by.get(a.estate) ?? {};
+      const k = String(a.severity) as '1' | '2' | '3' | '4';
+      c[k] = (c[k] ?? 0) + 1;
+      by.set(a.estate, c);
+    }
+    return by;
+  }, [alerts, loaded]);
+  const estates = (data?.estates ?? [])
+    .map((e) => (live ? { ...e, openAlerts: live.get(e.id) ?? {} } : e))
+    .sort((a, b) => rank(healthOf(b)) - rank(healthOf(a)) || (a.name ?? a.id).localeCompare(b.name ?? b.id));
   const estateNames = useMemo(() => new Map((data?.estates ?? []).map((e) => [e.id, e.name ?? e.id])), [data]);
   const named = useMemo(() => alerts.map((a) => (a.estateName ? a : { ...a, estateName: estateNames.get(a.estate) })).sort(byUrgency), [alerts, estateNames]);
   const listRef = useRef<HTMLUListElement>(null);
