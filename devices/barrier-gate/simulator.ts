@@ -203,6 +203,24 @@ export function createBarrierGateSimulator(opts: BarrierGateSimulatorOptions): B
     });
   }
 
+  /** The plate the camera reads when the caller names none; a visitor leaves on the plate it came in with. */
+  function ownPlate(kind: SimKind): string | undefined {
+    const newVisitor = (): string => `粤Z${String(10000 + (visitors++ % 90000))}`;
+    switch (kind) {
+      case 'block':
+        return [...state.block][0];
+      case 'visitor-in':
+        return (lastVisitor = newVisitor());
+      case 'visitor-out': {
+        const plate = lastVisitor ?? newVisitor();
+        lastVisitor = undefined;
+        return plate;
+      }
+      default:
+        return [...state.allow][0];
+    }
+  }
+
   /** One post, or re-posts of the same body until a 200. */
   function deliver(body: Buffer, contentType: string, retry: RepostOptions | undefined): Promise<HttpAnswer> {
     return retry ? postUntilAccepted(() => post(body, contentType), (a) => a.status === 200, retry) : post(body, contentType);
@@ -228,18 +246,7 @@ export function createBarrierGateSimulator(opts: BarrierGateSimulatorOptions): B
     }
     const out = kind === 'allow-out' || kind === 'visitor-out';
     const lane = o.lane ?? (out ? 2 : 1);
-    const fallback =
-      kind === 'block'
-        ? [...state.block][0]
-        : kind === 'visitor-in'
-          ? (lastVisitor = `粤Z${String(10000 + (visitors++ % 90000))}`)
-          : kind === 'visitor-out'
-            ? (lastVisitor ?? `粤Z${String(10000 + (visitors++ % 90000))}`)
-            : kind === 'unreadable'
-              ? undefined
-              : [...state.allow][0];
-    if (kind === 'visitor-out' && o.plate === undefined) lastVisitor = undefined;
-    const plate = kind === 'unreadable' ? undefined : (o.plate ?? fallback ?? '京A00000');
+    const plate = kind === 'unreadable' ? undefined : (o.plate ?? ownPlate(kind) ?? '京A00000');
     const list = plate === undefined ? 'otherList' : listOf(plate);
     const xmlText = anprXml(plate, lane, o.direction ?? (out ? 'reverse' : 'forward'), list, ms, uuid);
     const answer = await deliver(multipart(xmlText, (o.pictures ?? true) ? { plate: plate ?? '', ms } : undefined), `multipart/form-data; boundary=${BOUNDARY}`, o.retry);

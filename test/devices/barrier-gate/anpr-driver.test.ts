@@ -77,6 +77,17 @@ describe('hikvision-anpr driver over HTTP, driven by the simulator', () => {
     });
   }
 
+  it('a visitor leaves on the plate it came in with, whatever plates others were sent with meanwhile', async () => {
+    const plateOf = () => (h.drafts.at(-1)?.data as { plate?: string }).plate;
+    await sim.send('visitor-in');
+    const visitor = plateOf();
+    expect(visitor).toMatch(/^粤Z\d{5}$/);
+    await sim.send('visitor-in', { plate: '粤B8D888' }); // another visitor, named by the caller
+    await sim.send('visitor-out');
+    expect(plateOf()).toBe(visitor);
+    expect(h.drafts.at(-1)?.type).toBe('vehicle.exited');
+  });
+
   it('keeps the plate picture per event, out of the event', async () => {
     const sent = await sim.send('allow-in', { at: AT });
     expect(h.driver.picture(sent.uuid)?.bytes.equals(plateJpeg(DEFAULT_ALLOW[0]!))).toBe(true); // the plate crop, not the scene
