@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { demoAlertSettings, ESTATES, gatewayConfig, ownPortDevices, planEstate, type Ports } from '../../cli/demo-street.js';
-import { INCIDENTS } from '../../cli/scenarios/incidents.js';
+import { INCIDENTS, OVERSTAY_PLATE } from '../../cli/scenarios/incidents.js';
+import { plateKey } from '../../hub/alerts/rules.js';
 import type { Gateway } from '../../gateway/main.js';
 import { startCli, stopProcess } from '../support/cli.js';
 import { startGatewayInProcess, TEST_SALT } from '../support/gateway.js';
@@ -98,5 +99,10 @@ describe('the demo incident script, one round in 70 s', () => {
     }
     process.stdout.write(`incidents (${PERIOD_S} s period), alert seen after ms: ${JSON.stringify(Object.fromEntries(seen))}\n`);
     expect([...seen.keys()].sort(), sim.output()).toEqual(EXPECTED.map(([rule, dev]) => key(rule, dev)).sort());
+    // The calm background has no alarm of its own: its deliveries leave within the minute, and only the
+    // script's visitor overstays.
+    const all = ((await hub.api('GET', `/api/v1/alerts?estate=${estate.id}&limit=200`)).json.items ?? []) as Array<{ rule: string; key: string }>;
+    expect(all.filter((a) => a.rule === 'vehicle.overstay').map((a) => a.key)).toEqual([plateKey(OVERSTAY_PLATE)]);
+    expect(all.filter((a) => a.rule === 'door.forced')).toHaveLength(1);
   }, 110_000);
 });
