@@ -79,10 +79,13 @@ export async function runScenario(plan: Plan, o: RunOptions): Promise<Summary> {
   const summary: Summary = { scenario: o.scenario, elapsedMs: 0, sent: 0, failed: 0, byType: {}, reposts: 0, byEstate: {} };
   for (const e of plan.estates) summary.byEstate[e.estate] = empty();
   const retryForMs = o.retryForMs ?? 0;
+  // Re-posts end with the run: at Ctrl+C, and at --duration (an event not taken by then counts as failed).
+  // (A duration past what a timer can hold, such as the demo's year, is "until Ctrl+C".)
+  const runOver = o.durationS !== undefined && o.durationS * 1000 < 2 ** 31 ? AbortSignal.any([o.signal, AbortSignal.timeout(o.durationS * 1000)]) : o.signal;
   const devices = {
     format: o.format,
     timeoutMs: 10_000,
-    ...(retryForMs > 0 && { retry: { signal: o.signal, giveUpAfterMs: retryForMs } }),
+    ...(retryForMs > 0 && { retry: { signal: runOver, giveUpAfterMs: retryForMs } }),
     onRepost: (estate: string) => {
       summary.reposts += 1;
       summary.byEstate[estate]!.reposts += 1;
@@ -129,7 +132,7 @@ export async function runScenario(plan: Plan, o: RunOptions): Promise<Summary> {
     const visits = mix.visits[d.kind] as ReadonlyArray<Visit<DeviceKind>>;
     const access = d.kind === 'isapi' || d.kind === 'zkteco';
     let sent = 0;
-    const over = (): boolean => o.signal.aborted || Date.now() >= deadline || (count !== undefined && sent >= count);
+    const over = (): boolean => runOver.aborted || Date.now() >= deadline || (count !== undefined && sent >= count);
     for (let n = 1; !over(); n++) {
       const steps = access && o.forcedEvery !== undefined && n % o.forcedEvery === 0 ? ['forced', 'door-close'] : drawVisit(visits, o.random);
       for (const step of steps) {
