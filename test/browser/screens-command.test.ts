@@ -74,8 +74,17 @@ describe('screens: the command center acts', () => {
     await expect.poll(() => detail.getAttribute('data-state'), { timeout: 10_000 }).toBe('acknowledged');
     await expect.poll(() => row.getAttribute('data-state'), { timeout: 10_000 }).toBe('acknowledged');
 
-    // Assign to the volunteer: its phone's socket gets the update live.
+    // The volunteer's phone (a real page at 360×740), open on the alert list before the assignment.
+    const phone = await loggedIn(browser, world.hub.httpUrl, 'vol-a', VIEWPORTS.phone, '/me');
+    const card = phone.page.locator(`[data-alert-id="${id}"]`).first();
+    await card.waitFor({ timeout: 15_000 });
+    expect(await card.locator('[data-testid=card-assignee]').count()).toBe(0);
+
+    // Assign to the volunteer: its phone's socket gets the update live, and the card on the phone shows it.
     await panel.locator('[data-testid=assign] select').selectOption(volId);
+    // The phone names its own user "我" (me).
+    await expect.poll(() => card.locator('[data-testid=card-assignee]').textContent(), { timeout: 10_000 }).toBe('负责人：我');
+    await phone.context.close();
     await expect.poll(() => updates.some((u) => u.id === id && u.assignee === `user:${volId}`), { timeout: 10_000 }).toBe(true);
     await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain('指派给 vol-a');
     await expect.poll(() => panel.locator('[data-testid=assignee]').textContent(), { timeout: 10_000 }).toContain('vol-a');
