@@ -1,0 +1,105 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { migrationProvider, MIGRATIONS } from './migrations.js';
+import type { Schema } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface DatabaseOptions {
+  /** `postgres://user@host:port/db` (or `postgresql://`): PostgreSQL. Wins over `file`. */
+  url?: string | undefined;
+  /** The embedded SQLite file (`{dataDir}/hub.db`), or `:memory:`. */
+  file?: string | undefined;
+  log: Logger;
+  /** PostgreSQL connections (default 10). */
+  poolSize?: number;
+}
+
+export interface HubDatabase {
+  readonly db: Kysely<Schema>;
+  readonly dialect: Dialect;
+  /** Run `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (trx: Transaction<Schema>) => Promise<T>): Promise<T>;
+  /** Apply every migration not applied yet (idempotent; openDatabase already did). */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * PostgreSQL's BIGINT (OID 20) arrives as a string by default, since it may exceed 2^53. Our
+ * BIGINTs are ms times and row ids, far below 2^53: read them as numbers, like SQLite does, so the
+ * repositories return the same values on both engines. Per pool, not pg's global `types`.
+ */
+const INT8 = 20;
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
+
+function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+/** Build the handle without touching the schema: `openDatabase` below also migrates. */
+export function createDatabase(opts: DatabaseOptions): HubDatabase {
+  const log = opts.log.child({ module: 'hub.db' });
+  let dialect: Dialect;
+  let db: Kysely<Schema>;
+  if (opts.url !== undefined && opts.url !== '') {
+    if (!isPostgresUrl(opts.url)) throw new Error(`database url must start with postgres:// (got ${opts.url.split(':')[0]}:)`);
+    dialect = 'postgres';
+    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, types: pgTypes });
+    // An idle client's error (server restart, network cut) is emitted on the pool; unhandled it would kill the process.
+    pool.on('error', (err) => log.error({ err }, 'postgres idle connection failed'));
+    db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  } else {
+    if (!opts.file) throw new Error('openDatabase needs a url (postgres://) or a file');
+    if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
+    dialect = 'sqlite';
+    const sqlite = new Database(opts.file);
+    // WAL: readers never block the writer and a commit is one append; NORMAL in WAL mode survives a
+    // crash of the process (not of the OS without its last commits: https://sqlite.org/pragma.html#pragma_synchronous).
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    // The CLI writes from another process (`hub user add` while the hub runs): wait for its lock.
+    sqlite.pragma('busy_timeout = 5000');
+    db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  }
+
+  return {
+    db,
+    dialect,
+    transaction: (fn) => db.transaction().execute(fn),
+    async migrate() {
+      const migrator = new Migrator({ db, provider: migrationProvider(dialect, MIGRATIONS) });
+      const { error, results } = await migrator.migrateToLatest();
+      for (const r of results ?? []) {
+        if (r.status === 'Success') log.info({ migration: r.migrationName, dialect }, 'database migrated');
+        else if (r.status === 'Error') log.error({ migration: r.migrationName, dialect }, 'database migration failed');
+      }
+      if (error) throw error instanceof Error ? error : new Error(String(error));
+    },
+    close: () => db.destroy(),
+  };
+}
+
+/**
+ * The one way the hub opens its database (hub/platform/db is the only code that does): SQLite in
+ * one file by default, PostgreSQL when a `postgres://` url is given; migrated to the latest schema
+ * before it is returned.
+ */
+export async function openDatabase(opts: DatabaseOptions): Promise<HubDatabase> {
+  const hubDb = createDatabase(opts);
+  try {
+    await hubDb.migrate();
+  } catch (err) {
+    await hubDb.close().catch(() => undefined);
+    throw err;
+  }
+  return hubDb;
+}

@@ -1,0 +1,35 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The hub database's tables as kysely sees them: one interface per table, column names as in SQL
+ * (snake_case). Times are integers of ms since the epoch (BIGINT on PostgreSQL, read back as
+ * numbers: see `open.ts`); JSON is stored as TEXT on both engines, so no query depends on a JSON
+ * operator only one engine has.
+ */
+export interface AuditTable {
+  seq: Generated<number>;
+  at: number;
+  actor: string;
+  action: string;
+  estate: string | null;
+  target: string | null;
+  detail: string | null;
+}
+
+export interface DeadLetterTable {
+  id: Generated<number>;
+  received_at: number;
+  estate: string;
+  gateway: string;
+  topic: string;
+  reason: string;
+  message: string;
+  payload: string;
+  encoding: 'utf8' | 'base64';
+  bytes: number;
+}
+
+export interface Schema {
+  audit: AuditTable;
+  dead_letters: DeadLetterTable;
+}
