@@ -3,7 +3,8 @@
 # means here"): influxd (Debian package influxdb), mosquitto, mosquitto_pub / mosquitto_sub
 # (mosquitto-clients), headless chromium (browser tests), docker-compose (compose-file
 # validation) and a CJK font (fonts-wqy-microhei): the screens are in Chinese, and a browser
-# without a CJK font draws every Chinese character as a box (browser tests, screenshots, a kiosk).
+# without a CJK font draws every Chinese character as a box (browser tests, screenshots, a kiosk),
+# and PostgreSQL 15 (postgresql: the hub database's contract suites start their own server).
 # Idempotent: installs only what is missing, prints one line per package it installs, and
 # nothing else when all is present. Starts no service.
 #
@@ -46,6 +47,12 @@ have_cjk_font() {
   fi
 }
 
+# PostgreSQL's server binaries are not on PATH (Debian keeps them per major version): look for the
+# file test/support/postgres.ts runs.
+PG_PKG=postgresql
+PG_SERVER=/usr/lib/postgresql/15/bin/postgres
+have_postgres() { [[ -x "$PG_SERVER" ]]; }
+
 missing_pkgs=()
 for pair in "${REQUIRED[@]}"; do
   read -r bin pkg <<<"$pair"
@@ -55,6 +62,7 @@ for pair in "${REQUIRED[@]}"; do
   fi
 done
 have_cjk_font || missing_pkgs+=("$CJK_FONT_PKG")
+have_postgres || missing_pkgs+=("$PG_PKG")
 
 if [[ ${#missing_pkgs[@]} -eq 0 ]]; then
   exit 0
@@ -76,7 +84,7 @@ trap 'rm -f "$log"' EXIT
 
 export DEBIAN_FRONTEND=noninteractive
 # RUNLEVEL=1 makes invoke-rc.d skip starting the packages' services: tests start their own
-# influxd / mosquitto on free ports, and nothing should run by itself.
+# influxd / mosquitto / postgres on free ports, and nothing should run by itself.
 apt_install() { RUNLEVEL=1 apt-get install -y -q --no-install-recommends "$@" >>"$log" 2>&1; }
 
 for pkg in "${missing_pkgs[@]}"; do
@@ -105,5 +113,9 @@ for pair in "${REQUIRED[@]}"; do
 done
 if ! have_cjk_font; then
   echo "ensure-deps: no CJK font after installing $CJK_FONT_PKG (fc-list :lang=zh is empty)" >&2
+  exit 1
+fi
+if ! have_postgres; then
+  echo "ensure-deps: $PG_SERVER still missing after installing $PG_PKG (Debian bookworm's postgresql is 15)" >&2
   exit 1
 fi
