@@ -1,3 +1,4 @@
+import type { OrderMark } from '../../protocol/order.js';
 import type { RuleName } from './settings.js';
 
 /**
@@ -60,6 +61,12 @@ export interface EstateMemory {
   cameras: Record<string, number>;
   /** Keyed `{rule}|{device}|{key}`. */
   active: Record<string, ActiveAlert>;
+  /**
+   * The gateway order of the last door event applied per door, keyed `{device}/{door}`: an older one
+   * (the routine lane overtaken by the alarm lane) never clears or restarts what a newer one set.
+   * `closed`: that event was a door.closed (an older alarm arriving late is stamped at once).
+   */
+  order: Record<string, OrderMark & { closed: boolean }>;
   /** Earliest due timer or pending clear of this estate, or null. */
   wakeAt: number | null;
 }
@@ -72,6 +79,11 @@ export const MEMORY_LIMITS = {
   offline: 1_000,
   cameras: 2_000,
   active: 2_000,
+  /**
+   * As many doors as `doors` holds (it is copied on each door event, as `doors` is). At the cap the
+   * oldest door's mark goes: its next late event is judged by arrival, as without marks.
+   */
+  order: 1_000,
 } as const;
 
 /** An empty memory. */
@@ -80,7 +92,7 @@ export function createRuleMemory(): RuleMemory {
 }
 
 export function emptyEstate(): EstateMemory {
-  return { doors: {}, denied: {}, visitors: {}, offline: {}, cameras: {}, active: {}, wakeAt: null };
+  return { doors: {}, denied: {}, visitors: {}, offline: {}, cameras: {}, active: {}, order: {}, wakeAt: null };
 }
 
 /** Insert or replace; a new key at the cap drops the oldest inserted keys first. */

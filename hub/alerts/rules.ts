@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RbEvent } from '../../protocol/index.js';
+import { isOlder } from '../../protocol/order.js';
 import { inDailyWindow } from './hours.js';
 import {
   activeId,
@@ -24,6 +25,9 @@ export type { AlertAction, ClearAction, RaiseAction, RuleInput, RuleResult } fro
  * `wakeAt`. Wall-clock decisions (night, maintenance) and timers use hub time `now`, which does not
  * drift like a cheap device clock; only the denied-access window measures device times, because it is
  * about the gaps between one device's own events (a replayed backlog must not look like a burst).
+ * Door events are judged in their gateway's order (`seq`, protocol/order.ts), not in arrival order:
+ * after an outage the alarm lane overtakes older routine events, and the `door.closed` that came
+ * before a `door.forced` must not stamp it.
  */
 
 /** A short hash of a plate, for alert keys: keys are not masked, so they carry no plate. */
@@ -198,9 +202,34 @@ function dataOf(e: RbEvent): Record<string, unknown> {
   return { type: e.type, ts: e.ts, ...rest };
 }
 
+/**
+ * A door event older (lower gateway seq) than the last one applied to its door: a routine event the
+ * alarm lane overtook. It opens, closes and restarts nothing. An alarm among them is still raised
+ * (an alarm is never dropped), and stamped at once when a newer event already closed the door.
+ * A newer event moves the door's mark.
+ */
+function staleDoor(ctx: Ctx, e: RbEvent & { data: { door: number } }): boolean {
+  const k = `${e.device}/${e.data.door}`;
+  const mark = ctx.m.order[k];
+  if (!isOlder(mark, e)) {
+    ctx.set('order', k, { gateway: e.gateway, seq: e.seq, ts: e.ts, closed: e.type === 'door.closed' });
+    return false;
+  }
+  if (e.type !== 'door.forced' && e.type !== 'door.held') return true;
+  const key = `door:${e.data.door}`;
+  const rule = e.type;
+  const r = ctx.s.rules['door.forced'];
+  const night = inDailyWindow(ctx.now, ctx.s.nightHours, ctx.s.timeZone);
+  const extra = rule === 'door.forced' ? { eventId: e.id, severity: night ? r.nightSeverity : r.severity } : { eventId: e.id };
+  const data = rule === 'door.forced' ? { ...dataOf(e), night } : dataOf(e);
+  if (ctx.raise(rule, e.gateway, e.device, key, data, extra) === 'raised' && mark!.closed) ctx.clear(rule, e.device, key);
+  return true;
+}
+
 function onEvent(ctx: Ctx, e: RbEvent): void {
   const { m, s, now } = ctx;
   const ref = { eventId: e.id };
+  if ((e.type === 'door.opened' || e.type === 'door.closed' || e.type === 'door.forced' || e.type === 'door.held') && staleDoor(ctx, e)) return;
   switch (e.type) {
     case 'door.opened': {
       const k = `${e.device}/${e.data.door}`;

@@ -1,4 +1,5 @@
 import type { GatewayStatus, RbEvent } from '../../protocol/index.js';
+import { isOlder, markOf } from '../../protocol/order.js';
 import { dayKey } from './clock.js';
 import type {
   ApplyResult,
@@ -19,8 +20,11 @@ import { barrierView, cameraView, deviceView, doorView, gatewayView, occupancyVi
  * The live-state reducer. Deterministic: the result depends only on (state, input, now, options);
  * no clock, no timers, no I/O. It updates `state` in place (memory stays estates x devices) and
  * returns what changed plus the instants at which a device's hysteresis ends (`wake`); the caller
- * runs `tick` for that device then. Device times (`event.ts`) order doors, barriers and cameras (a
- * replay after an outage does not move them back); hub time (`now`) drives hysteresis.
+ * runs `tick` for that device then. The gateway's order (`event.seq`, protocol/order.ts) orders doors
+ * and barriers: after an outage the alarm lane overtakes older routine events, and a `door.closed`
+ * arriving after the `door.forced` it preceded must not show the door closed. Device times order
+ * camera conditions (each condition's events share one outbox lane); hub time (`now`) drives
+ * hysteresis.
  */
 type Opts = Pick<StateOptions, 'offlineAfterMs' | 'onlineAfterMs' | 'timeZone' | 'maxEstates' | 'maxDevicesPerEstate'>;
 
@@ -205,14 +209,15 @@ function onEvent(state: LiveState, es: EstateState, e: RbEvent, now: number, opt
 function onDoor(es: EstateState, e: RbEvent & { data: { door: number; heldS?: number } }, next: DoorValue, out: Out): void {
   const key = `${e.device}/${e.data.door}`;
   const cur = es.doors.get(key);
-  if (cur && e.ts < cur.ts) return;
+  if (cur && isOlder(cur.mark, e)) return;
   const heldS = next === 'held' ? e.data.heldS : undefined;
   if (cur && cur.state === next) {
     cur.ts = e.ts;
     cur.heldS = heldS;
+    cur.mark = markOf(e);
     return;
   }
-  const door = { device: e.device, door: e.data.door, state: next, since: e.ts, ts: e.ts, heldS };
+  const door = { device: e.device, door: e.data.door, state: next, since: e.ts, ts: e.ts, heldS, mark: markOf(e) };
   es.doors.set(key, door);
   out.add(es, 'door', key, doorView(door));
 }
@@ -221,13 +226,14 @@ function onBarrier(es: EstateState, e: RbEvent & { data: { lane?: number; reason
   const lane = e.data.lane ?? 1;
   const key = `${e.device}/${lane}`;
   const cur = es.barriers.get(key);
-  if (cur && e.ts < cur.ts) return;
+  if (cur && isOlder(cur.mark, e)) return;
   const reason = next === 'fault' ? e.data.reason : undefined;
   if (cur && cur.state === next && cur.reason === reason) {
     cur.ts = e.ts;
+    cur.mark = markOf(e);
     return;
   }
-  const b = { device: e.device, lane, state: next, since: cur?.state === next ? cur.since : e.ts, ts: e.ts, reason };
+  const b = { device: e.device, lane, state: next, since: cur?.state === next ? cur.since : e.ts, ts: e.ts, reason, mark: markOf(e) };
   es.barriers.set(key, b);
   out.add(es, 'barrier', key, barrierView(b));
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { GatewayStatus, RbEvent } from '../../protocol/index.js';
+import type { OrderMark } from '../../protocol/order.js';
 
 /**
  * Live state of every estate, held in memory by the state service (hub/state/service.ts) and changed
@@ -108,6 +109,8 @@ export interface DoorState {
   /** Device time of the last event applied. */
   ts: number;
   heldS?: number | undefined;
+  /** Gateway order of the last event applied: an older one never overwrites (protocol/order.ts). Not shown. */
+  mark: OrderMark;
 }
 
 export type BarrierValue = 'open' | 'closed' | 'fault';
@@ -118,6 +121,8 @@ export interface BarrierState {
   since: number;
   ts: number;
   reason?: string | undefined;
+  /** As DoorState.mark. Not shown. */
+  mark: OrderMark;
 }
 
 export type CameraCondition = 'motion' | 'tamper' | 'signalLoss';

@@ -69,12 +69,77 @@ describe('doors', () => {
     expect(h.es().doors.get('gate-1/2')).toMatchObject({ state: 'held', since: T0 + 2000, heldS: 30 });
   });
 
-  it('ignores an older event replayed after a newer one', () => {
+  it('ignores an older event (lower gateway seq) replayed after a newer one', () => {
     const h = harness();
-    h.feed(ev('door.closed', { door: 1 }, { ts: T0 }));
-    h.feed(ev('door.forced', { door: 1 }, { ts: T0 - 5000 }));
+    h.feed(ev('door.closed', { door: 1 }, { seq: 20, ts: T0 }));
+    h.feed(ev('door.forced', { door: 1 }, { seq: 19, ts: T0 - 5000 }));
     expect(h.es().doors.get('gate-1/1')?.state).toBe('closed');
     expect(h.of('door')).toHaveLength(1);
+  });
+});
+
+describe('doors in the gateway order (seq), not arrival or device time', () => {
+  // One whole second of device time for all three, as cheap controllers report it.
+  const trio = () => ({
+    opened: ev('door.opened', { door: 1 }, { seq: 101, ts: T0 }),
+    closed: ev('door.closed', { door: 1 }, { seq: 102, ts: T0 }),
+    forced: ev('door.forced', { door: 1 }, { seq: 103, ts: T0 }),
+  });
+  const states = (h: ReturnType<typeof harness>) => h.of('door').map((c) => (c.value as { state: string }).state);
+
+  it('opened, closed, forced delivered in order: open, closed, forced, as before', () => {
+    const h = harness();
+    const t = trio();
+    for (const i of [t.opened, t.closed, t.forced]) h.feed(i);
+    expect(states(h)).toEqual(['open', 'closed', 'forced']);
+    expect(h.es().doors.get('gate-1/1')?.state).toBe('forced');
+  });
+
+  it('delivered as opened, forced, closed (the alarm lane overtook): the older close does not show the door closed', () => {
+    const h = harness();
+    const t = trio();
+    for (const i of [t.opened, t.forced, t.closed]) h.feed(i);
+    expect(states(h)).toEqual(['open', 'forced']);
+    expect(h.es().doors.get('gate-1/1')).toMatchObject({ state: 'forced', since: T0 });
+  });
+
+  it('delivered as the outbox replays them, forced then opened, closed: stays forced', () => {
+    const h = harness();
+    const t = trio();
+    for (const i of [t.forced, t.opened, t.closed]) h.feed(i);
+    expect(states(h)).toEqual(['forced']);
+    // The mark is internal: the view a screen gets has no seq.
+    expect(h.of('door')[0]!.value).not.toHaveProperty('mark');
+  });
+
+  it('a newer close (higher seq) after the forced one closes the door, even with an older device time', () => {
+    const h = harness();
+    h.feed(ev('door.forced', { door: 1 }, { seq: 103, ts: T0 }));
+    h.feed(ev('door.closed', { door: 1 }, { seq: 104, ts: T0 - 1000 }));
+    expect(h.es().doors.get('gate-1/1')?.state).toBe('closed');
+  });
+
+  it('a gateway whose seq started again (data dir wiped) is a new epoch: a much newer device time wins', () => {
+    const h = harness();
+    h.feed(ev('door.forced', { door: 1 }, { seq: 50_000, ts: T0 }));
+    h.feed(ev('door.closed', { door: 1 }, { seq: 3, ts: T0 + 60_000 })); // within the gap: an old one
+    expect(h.es().doors.get('gate-1/1')?.state).toBe('forced');
+    h.feed(ev('door.closed', { door: 1 }, { seq: 4, ts: T0 + 3_600_000 }));
+    expect(h.es().doors.get('gate-1/1')?.state).toBe('closed');
+  });
+
+  it('another gateway (the device moved) has its own counter: its event applies', () => {
+    const h = harness();
+    h.feed(ev('door.forced', { door: 1 }, { seq: 500, ts: T0 }));
+    h.feed(ev('door.closed', { door: 1 }, { seq: 2, ts: T0, gateway: 'gw-2' }));
+    expect(h.es().doors.get('gate-1/1')?.state).toBe('closed');
+  });
+
+  it('barriers too: an older close does not overwrite a fault', () => {
+    const h = harness();
+    h.feed(ev('barrier.fault', { lane: 1, reason: 'motor' }, { seq: 12, ts: T0 }));
+    h.feed(ev('barrier.closed', { lane: 1 }, { seq: 11, ts: T0 }));
+    expect(h.es().barriers.get('gate-1/1')?.state).toBe('fault');
   });
 });
 
