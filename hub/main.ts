@@ -98,7 +98,7 @@ export function createHub(deps: HubDeps): Hub {
   });
   const state = createStateService({ bus, store, options: deps.state, log: log.child({ module: 'hub.state' }) });
   const commands = createCommands({ broker, bus, log: log.child({ module: 'hub.commands' }) });
-  const unsubscribeFacts = subscribeFacts({ bus, facts, store, estates: () => registry.listEstates() });
+  const unsubscribeFacts = subscribeFacts({ bus, facts, store, estates: () => registry.listEstates(), streets: () => registry.listStreets() });
   const alertStore = openAlertStore(config.dataDir);
   const pushLog = openPushLog(config.dataDir);
   // The HTTP server first, without its handler: push (Socket.IO) attaches to it, the alert service

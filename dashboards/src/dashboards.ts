@@ -8,6 +8,6 @@ import { streetOverview } from './street.js';
  * (dashboards/src/i18n.ts). Every query reads the InfluxDB schema of docs/storage.md: `raw.events`
  * (one point per event), `hourly.events_hourly` (the CQ's counts), the facts `raw.gateway_status`,
  * `raw.alerts`, `raw.alerts_open`, `raw.device_availability` and the name lookups
- * `raw.estate_names`, `raw.device_names`.
+ * `raw.street_names`, `raw.estate_names`, `raw.device_names`.
  */
 export const DASHBOARDS: readonly DashboardSpec[] = [streetOverview, estateDetail, deviceHealth, alertResponse, gatewayHealth];

@@ -1,11 +1,12 @@
 /**
- * The dashboards' variables. `street` and `estate` read the `estate_names` lookup the hub writes
- * (hub/store/facts-names.ts: one point per estate with `street`, `name` and `label` = `id|name`,
- * written when first seen, when changed, and daily). The subquery takes each estate's latest
- * point, so an estate moved to another street moves in the lists at once; `estate` shows the name
- * and keeps the id as the value by the regex's named groups `value` and `text` (Grafana ≥ 7.4,
- * "Filter and modify using named text and value capture groups"), the same on the browser and the
- * backend InfluxQL paths: both take the one string column of the result.
+ * The dashboards' variables. `street` reads the `street_names` lookup and `estate` the
+ * `estate_names` lookup the hub writes (hub/store/facts-names.ts: one point per street with `name`
+ * and `label` = `id|name`, one per estate with `street`, `name` and `label`, written when first
+ * seen, when changed, and daily). The estate subquery takes each estate's latest point, so an
+ * estate moved to another street moves in the lists at once. Both show the name and keep the id as
+ * the value by the regex's named groups `value` and `text` (Grafana ≥ 7.4, "Filter and modify
+ * using named text and value capture groups"), the same on the browser and the backend InfluxQL
+ * paths: both take the one string column of the result.
  */
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type * as common from '@grafana/grafana-foundation-sdk/common';
@@ -13,11 +14,13 @@ import { pick, t, type Lang } from './i18n.js';
 
 const DATASOURCE: common.DataSourceRef = { type: 'influxdb', uid: 'rb-influx' };
 
-export const STREET_QUERY = 'SELECT "street" FROM (SELECT last("street") AS "street" FROM "raw"."estate_names" GROUP BY "estate")';
+export const STREET_QUERY = 'SELECT "label" FROM (SELECT last("label") AS "label" FROM "raw"."street_names" GROUP BY "street")';
 export const ESTATE_QUERY =
   'SELECT "label" FROM (SELECT last("label") AS "label", last("street") AS "street" FROM "raw"."estate_names" GROUP BY "estate") WHERE "street" =~ /^$street$/';
-/** `maple-court|枫林苑` → value `maple-court`, text `枫林苑` (estate ids never contain `|`). */
+/** `maple-court|枫林苑` → value `maple-court`, text `枫林苑` (street and estate ids never contain `|`). */
 export const ESTATE_REGEX = '/^(?<value>[^|]+)\\|(?<text>.*)$/';
+/** The street's `label` is `id|name` too. */
+export const STREET_REGEX = ESTATE_REGEX;
 
 /**
  * Placeholder for the hub's address in the generated JSON. Grafana does not expand environment
@@ -31,9 +34,10 @@ const all: dashboard.VariableOption = { text: 'All', value: '$__all', selected: 
 export function streetVariable(lang: Lang): dashboard.QueryVariableBuilder {
   return new dashboard.QueryVariableBuilder('street')
     .label(pick(t('街道', 'Street'), lang))
-    .description(pick(t('小区所属街道（红管家登记）', 'Street of the estates, from the Red Butler registry'), lang))
+    .description(pick(t('小区所属街道（红管家登记）：显示名称，按编号查询', 'Street of the estates, from the Red Butler registry: names shown, ids queried'), lang))
     .datasource(DATASOURCE)
     .query(STREET_QUERY)
+    .regex(STREET_REGEX)
     .refresh(dashboard.VariableRefresh.OnDashboardLoad)
     .sort(dashboard.VariableSort.AlphabeticalAsc)
     .multi(true)

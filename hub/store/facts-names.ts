@@ -3,14 +3,14 @@ import type { FactPoint } from './facts.js';
 
 /**
  * Names for the dashboards. InfluxDB keys everything by ids (`maple-court`, `gate-east`); a street
- * office reads names (枫林苑, 东门). The hub knows them: the registry's estate names
- * (`hub estate add --name`) and the device names of the gateway config, sent in every gateway
- * status (`devices[id].name`). They reach Grafana two ways (docs/storage.md, "Facts"):
+ * office reads names (枫林苑, 东门). The hub knows them: the registry's street and estate names
+ * (`hub street add --name`, `hub estate add --name`) and the device names of the gateway config, sent
+ * in every gateway status (`devices[id].name`). They reach Grafana two ways (docs/storage.md, "Facts"):
  *
  * - as tags next to the id on the facts (`estate_name` on every fact with an `estate` tag,
  *   `device_name` next to `device`): a function of the id, so no new series except when a name
  *   changes (the old and the new name are then two series, as they were at the time);
- * - as lookup measurements `estate_names` and `device_names`, one point per name written when it is
+ * - as lookup measurements `street_names`, `estate_names` and `device_names`, one point per name written when it is
  *   first seen, when it changes, and again after a day (so the raw retention never drops a name
  *   still in use): the dashboards' variables read `label` = `id|name` (Grafana splits it with
  *   named `value`/`text` groups), and tables of raw events join `name` by id.
@@ -42,9 +42,16 @@ export interface EstateEntry {
   name: string | null;
 }
 
+export interface StreetEntry {
+  id: string;
+  name: string | null;
+}
+
 export interface NameBookOptions {
   /** The registry's estates (read at most once a minute, and once more for an estate not in the last read). */
   estates?: () => ReadonlyArray<EstateEntry>;
+  /** The registry's streets, read with the estates. */
+  streets?: () => ReadonlyArray<StreetEntry>;
   ttlMs?: number;
   now?: () => number;
 }
@@ -55,6 +62,8 @@ export interface NameBookOptions {
  */
 export class NameBook {
   private estates = new Map<string, { street: string; name: string | undefined }>();
+  /** Street names by id (undefined: the registry has none). */
+  private streets = new Map<string, string | undefined>();
   /** Device names by estate, then device id (undefined: the status gave none). */
   private devices = new Map<string, Map<string, string | undefined>>();
   /** Estates seen in gateway status or connections, registered or not. */
@@ -69,16 +78,19 @@ export class NameBook {
   private readonly ttlMs: number;
 
   private estatesSource: NameBookOptions['estates'];
+  private streetsSource: NameBookOptions['streets'];
 
   constructor(o: NameBookOptions = {}) {
     this.now = o.now ?? (() => Date.now());
     this.ttlMs = o.ttlMs ?? 60_000;
     this.estatesSource = o.estates;
+    this.streetsSource = o.streets;
   }
 
-  /** Where the registry's estates come from (the hub's registry; set by subscribeFacts). */
-  source(estates: NonNullable<NameBookOptions['estates']>): void {
+  /** Where the registry's estates and streets come from (the hub's registry; set by subscribeFacts). */
+  source(estates: NonNullable<NameBookOptions['estates']>, streets?: NameBookOptions['streets']): void {
     this.estatesSource = estates;
+    if (streets) this.streetsSource = streets;
     this.readAt = -Infinity;
   }
 
@@ -90,6 +102,7 @@ export class NameBook {
     const next = new Map<string, { street: string; name: string | undefined }>();
     for (const e of this.estatesSource()) next.set(e.id, { street: e.street ?? NO_STREET, name: cleanName(e.name) });
     this.estates = next;
+    if (this.streetsSource) this.streets = new Map(this.streetsSource().map((st) => [st.id, cleanName(st.name)]));
     this.missed.clear();
     if (estate !== undefined && !next.has(estate)) this.missed.add(estate);
     this.readAt = this.now();
@@ -98,6 +111,11 @@ export class NameBook {
   street(estate: string): string {
     this.read(estate);
     return this.estates.get(estate)?.street ?? NO_STREET;
+  }
+
+  /** The street's name, or its id when it has none (and for {@link NO_STREET}). */
+  streetName(street: string): string {
+    return this.streets.get(street) ?? street;
   }
 
   /** The estate's name, or its id when it has none. */
@@ -140,10 +158,18 @@ export class NameBook {
       return true;
     };
     const ids = sweep ? new Set([...this.estates.keys(), ...this.seen]) : new Set(seen);
+    // The streets of these estates, and on a sweep every street of the registry (one without estates too).
+    const streets = new Set<string>(sweep ? this.streets.keys() : []);
     for (const id of ids) {
       const name = this.estateName(id);
       const street = this.street(id);
+      streets.add(street);
       if (due(id, `${street}\n${name}`)) out.push({ measurement: 'estate_names', tags: { estate: id }, fields: { name, street, label: `${id}|${name}` }, ts: at });
+    }
+    for (const street of streets) {
+      const name = this.streetName(street);
+      // Keys of estates are bare ids ([a-z0-9-]), of devices `estate/device`: `#` keeps streets apart.
+      if (due(`#street/${street}`, name)) out.push({ measurement: 'street_names', tags: { street }, fields: { name, label: `${street}|${name}` }, ts: at });
     }
     for (const id of ids) {
       for (const [device, known] of this.devices.get(id) ?? []) {
@@ -159,7 +185,7 @@ export class NameBook {
    * lookup measurements themselves are left as they are.
    */
   tag(p: FactPoint): FactPoint {
-    if (p.measurement === 'estate_names' || p.measurement === 'device_names') return p;
+    if (p.measurement === 'street_names' || p.measurement === 'estate_names' || p.measurement === 'device_names') return p;
     const { estate, device } = p.tags;
     if (estate === undefined) return p;
     const tags = { ...p.tags };

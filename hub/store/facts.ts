@@ -3,7 +3,7 @@ import type { GatewayStatus, RbEvent } from '../../protocol/index.js';
 import type { Bus } from '../bus.js';
 import type { InfluxHttp } from './influx-http.js';
 import type { Point, PointField } from './influx-line.js';
-import { NameBook, type EstateEntry } from './facts-names.js';
+import { NameBook, type EstateEntry, type StreetEntry } from './facts-names.js';
 import { HOURLY_RP, ident, RAW_RP } from './influx-schema.js';
 import type { EventStore } from './types.js';
 
@@ -176,6 +176,8 @@ export interface FactsWiring {
   store: EventStore;
   /** The registry's estates with their street and name (read at most once a minute). */
   estates: () => ReadonlyArray<EstateEntry>;
+  /** The registry's streets with their name (read with the estates). */
+  streets?: () => ReadonlyArray<StreetEntry>;
 }
 
 /**
@@ -188,7 +190,7 @@ export interface FactsWiring {
 export function subscribeFacts(w: FactsWiring): () => void {
   if (w.facts.kind === 'none') return () => undefined;
   const names = w.facts.names;
-  names.source(w.estates);
+  names.source(w.estates, w.streets);
   const offs = [
     w.bus.on('gateway.status', (s) => {
       names.learn(s);

@@ -3,7 +3,7 @@ import { ulid } from 'ulid';
 import type { MqttClient } from 'mqtt';
 import { buildDashboard, type DashboardSpec } from '../../dashboards/src/builders.js';
 import { DASHBOARDS } from '../../dashboards/src/index.js';
-import { ESTATE_REGEX } from '../../dashboards/src/variables.js';
+import { ESTATE_REGEX, STREET_REGEX } from '../../dashboards/src/variables.js';
 import { topics, type RbEvent } from '../../protocol/index.js';
 import type { InfluxEventStore } from '../../hub/store/influx.js';
 import { publishOutcome, startTestHub, waitFor, type TestHub } from '../support/hub.js';
@@ -96,8 +96,8 @@ async function publish(client: MqttClient, topic: string, payload: unknown): Pro
 
 beforeAll(async () => {
   th = await startTestHub({ influxUrl: `${getInfluxd().url}/${DB}` });
-  th.hub.registry.addStreet('east-street');
-  th.hub.registry.addStreet('west-street');
+  th.hub.registry.addStreet('east-street', '东街道');
+  th.hub.registry.addStreet('west-street', '西街道');
   let loaded = 0;
   await Promise.all(
     ESTATES.map(async ({ estate, street, name }, k) => {
@@ -211,9 +211,11 @@ function options(series: Series[], regex: string): Array<{ text: string; value: 
 describe('dashboard queries on a real influxd', () => {
   it('the variables list the streets and, chained, the estates of the chosen streets: names shown, ids as values', async () => {
     const [street, estate] = buildDashboard(DASHBOARDS[0]!).templating.list!.map((v) => v.query as string);
-    const values = (s: Series[]): string[] => [...new Set(s.flatMap((x) => x.values.map((r) => String(r[1]))))].sort();
-    const streets = values(await influxql(street!));
-    expect(streets).toEqual(['east-street', 'west-street']);
+    expect(options(await influxql(street!), STREET_REGEX)).toEqual([
+      { text: '东街道', value: 'east-street' },
+      { text: '西街道', value: 'west-street' },
+    ]);
+    const streets = ['east-street', 'west-street'];
     const x = (st: string[]): string => expand(estate!, { range: RANGES[0]![1], interval: '10m', variables: { street: st } });
     const named = (...ids: string[]): Array<{ text: string; value: string }> => ESTATES.filter((e) => ids.includes(e.estate)).map((e) => ({ text: e.name, value: e.estate }));
     expect(options(await influxql(x(streets)), ESTATE_REGEX)).toEqual(named('maple-court', 'pine-garden', 'willow-lane'));

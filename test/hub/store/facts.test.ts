@@ -30,14 +30,26 @@ describe('facts: names (hub/store/facts-names.ts)', () => {
   it('writes a lookup point when a name is new or changed, and again after a day', () => {
     let now = 1_000_000;
     let name = '枫林苑';
-    const book = new NameBook({ estates: () => [{ id: 'maple-court', street: 'east-street', name }], now: () => now, ttlMs: 0 });
+    let streetName = '东街道';
+    const book = new NameBook({
+      estates: () => [{ id: 'maple-court', street: 'east-street', name }],
+      // A street without estates is listed too; one without a name, and `unassigned`, by their ids.
+      streets: () => [{ id: 'east-street', name: streetName }, { id: 'west-street', name: null }],
+      now: () => now,
+      ttlMs: 0,
+    });
     book.learn(status({ 'gate-east': { online: true, name: '东门' } }));
     const first = book.changes(['elm-row']);
     expect(first.map((p) => [p.measurement, p.fields.label])).toEqual([
       ['estate_names', 'maple-court|枫林苑'],
       ['estate_names', 'elm-row|elm-row'],
+      ['street_names', 'east-street|东街道'],
+      ['street_names', 'west-street|west-street'],
+      ['street_names', 'unassigned|unassigned'],
       ['device_names', 'gate-east|东门'],
     ]);
+    expect(first[2]).toMatchObject({ tags: { street: 'east-street' }, fields: { name: '东街道' } });
+    expect(book.tag(first[2]!)).toBe(first[2]);
     expect(first[0]!.fields.street).toBe('east-street');
     for (const p of first) expect(encodePoint(toPoint(p)).ok).toBe(true);
     now += 5_000;
@@ -45,8 +57,11 @@ describe('facts: names (hub/store/facts-names.ts)', () => {
     name = '枫林苑 一期';
     now += 5_000;
     expect(book.changes().map((p) => p.fields.label)).toEqual(['maple-court|枫林苑 一期']);
+    streetName = '东 街道';
+    now += 5_000;
+    expect(book.changes().map((p) => p.fields.label)).toEqual(['east-street|东 街道']);
     now += NAME_REFRESH_MS;
-    expect(book.changes().length).toBe(3);
+    expect(book.changes().length).toBe(6);
   });
 });
 
@@ -56,14 +71,14 @@ describe('facts: names at district scale', () => {
     let reads = 0;
     const estates = Array.from({ length: 500 }, (_, i) => ({ id: `estate-${i}`, street: 's', name: `小区${i}` }));
     const book = new NameBook({ estates: () => (reads++, estates), now: () => now });
-    expect(book.changes(['estate-1']).length).toBe(500); // the first call sweeps everything known
+    expect(book.changes(['estate-1']).length).toBe(501); // the first call sweeps everything known (and street `s`)
     book.learn({ ...status({ 'gate-east': { online: true, name: '东门' } }), estate: 'estate-2' });
     now += 1_000;
     expect(book.changes(['estate-2']).map((p) => p.fields.label)).toEqual(['gate-east|东门']);
     const before = reads;
     for (let i = 0; i < 20; i++) {
       now += 1_000;
-      expect(book.changes(['demo-estate']).map((p) => p.fields.label)).toEqual(i === 0 ? ['demo-estate|demo-estate'] : []);
+      expect(book.changes(['demo-estate']).map((p) => p.fields.label)).toEqual(i === 0 ? ['demo-estate|demo-estate', 'unassigned|unassigned'] : []);
       expect(book.estateName('demo-estate')).toBe('demo-estate');
     }
     expect(reads - before).toBe(1);
