@@ -217,13 +217,16 @@ function staleDoor(ctx: Ctx, e: RbEvent & { data: { door: number } }): boolean {
   }
   if (e.type !== 'door.forced' && e.type !== 'door.held') return true;
   const key = `door:${e.data.door}`;
-  const rule = e.type;
-  const r = ctx.s.rules['door.forced'];
-  const night = inDailyWindow(ctx.now, ctx.s.nightHours, ctx.s.timeZone);
-  const extra = rule === 'door.forced' ? { eventId: e.id, severity: night ? r.nightSeverity : r.severity } : { eventId: e.id };
-  const data = rule === 'door.forced' ? { ...dataOf(e), night } : dataOf(e);
-  if (ctx.raise(rule, e.gateway, e.device, key, data, extra) === 'raised' && mark!.closed) ctx.clear(rule, e.device, key);
+  const outcome = e.type === 'door.forced' ? raiseForced(ctx, e) : ctx.raise('door.held', e.gateway, e.device, key, dataOf(e), { eventId: e.id });
+  if (outcome === 'raised' && mark!.closed) ctx.clear(e.type, e.device, key);
   return true;
+}
+
+/** door.forced, more severe at night. */
+function raiseForced(ctx: Ctx, e: RbEvent & { data: { door: number } }): Outcome {
+  const night = inDailyWindow(ctx.now, ctx.s.nightHours, ctx.s.timeZone);
+  const r = ctx.s.rules['door.forced'];
+  return ctx.raise('door.forced', e.gateway, e.device, `door:${e.data.door}`, { ...dataOf(e), night }, { eventId: e.id, severity: night ? r.nightSeverity : r.severity });
 }
 
 function onEvent(ctx: Ctx, e: RbEvent): void {
@@ -246,9 +249,7 @@ function onEvent(ctx: Ctx, e: RbEvent): void {
       return;
     }
     case 'door.forced': {
-      const night = inDailyWindow(now, s.nightHours, s.timeZone);
-      const r = s.rules['door.forced'];
-      ctx.raise('door.forced', e.gateway, e.device, `door:${e.data.door}`, { ...dataOf(e), night }, { ...ref, severity: night ? r.nightSeverity : r.severity });
+      raiseForced(ctx, e);
       // A forced door does not also start the held timer: the more severe alert is already open.
       ctx.del('doors', `${e.device}/${e.data.door}`);
       return;
