@@ -1,9 +1,12 @@
 import { Command, Option } from 'commander';
+import { join } from 'node:path';
+import pino from 'pino';
 import { createHub } from '../hub/main.js';
 import { resolveHubConfig } from '../hub/config.js';
 import { RbError } from '../hub/errors.js';
 import { openRegistry, type Registry } from '../hub/registry.js';
-import { openAudit } from '../hub/audit.js';
+import { createAudit, type Audit } from '../hub/audit.js';
+import { importLegacyAudit, openDatabase } from '../hub/platform/db/index.js';
 import { openPeople, type People } from '../hub/people/index.js';
 import { ROLES, Scope } from '../hub/people/scopes.js';
 import { parseDuration } from '../hub/people/tokens.js';
@@ -130,22 +133,28 @@ function registerRegistryCommands(hub: Command): void {
 }
 
 /** Open registry, people and audit log of a data dir, run `fn`, print its result as one JSON line. */
-function withPeople<T>(command: string, dataDir: string, fn: (p: { people: People; registry: Registry; audit: ReturnType<typeof openAudit> }) => T | Promise<T>): Promise<void> {
-  const opened: Array<{ close(): void }> = [];
+function withPeople<T>(command: string, dataDir: string, fn: (p: { people: People; registry: Registry; audit: Audit }) => T | Promise<T>): Promise<void> {
+  const opened: Array<{ close(): void | Promise<void> }> = [];
   return Promise.resolve()
-    .then(() => {
+    .then(async () => {
       const registry = openRegistry(dataDir);
       opened.push(registry);
       // The CLI issues tokens with the hub's key; ttl and time zone here do not matter (add passes its own ttl).
       const people = openPeople({ dataDir, registry, tokenTtl: '1h', timeZone: 'UTC', apiToken: undefined });
       opened.push(people);
-      const audit = openAudit(dataDir);
-      opened.push(audit);
+      // The same hub database as the hub (hub/platform/db), moved from audit.db first if the hub has not yet.
+      const log = pino({ level: 'warn' }, pino.destination(2));
+      const hubDb = await openDatabase({ file: join(dataDir, 'hub.db'), log });
+      opened.push(hubDb);
+      await importLegacyAudit(hubDb, dataDir, log);
+      const audit = createAudit({ db: hubDb, log });
       return fn({ people, registry, audit });
     })
     .then((result) => void process.stdout.write(`${JSON.stringify(result)}\n`))
     .catch((err: unknown) => refused(command, err))
-    .finally(() => opened.reverse().forEach((o) => o.close()));
+    .finally(async () => {
+      for (const o of opened.reverse()) await o.close();
+    });
 }
 
 function scopeOption(value: string, previous: string[] = []): string[] {
@@ -182,7 +191,7 @@ function registerUserCommands(hub: Command): void {
         for (const s of o.scope) {
           if (registry.estatesInScope([s]).length === 0) process.stderr.write(`red-butler hub user add: warning: --scope ${s} covers no estate in the registry yet\n`);
         }
-        audit.record({ actor: 'cli', action: 'user.add', target: `user:${added.id}`, detail: { name: added.name, role: added.role, scopes: added.scopes } });
+        await audit.record({ actor: 'cli', action: 'user.add', target: `user:${added.id}`, detail: { name: added.name, role: added.role, scopes: added.scopes } });
         const { token } = await people.tokens.issue(added, ttl);
         return { id: added.id, token };
       }),
@@ -203,7 +212,7 @@ function registerUserCommands(hub: Command): void {
         const found = people.users.find(o.name);
         if (!found) throw new RbError('RB_ERR_UNKNOWN_USER', `--name: no user ${JSON.stringify(o.name)} (see hub user list)`);
         const u = await people.users.setPassword(found.id, o.password);
-        audit.record({ actor: 'cli', action: 'user.passwd', target: `user:${u.id}` });
+        await audit.record({ actor: 'cli', action: 'user.passwd', target: `user:${u.id}` });
         return shown(u);
       }),
     );
@@ -213,11 +222,11 @@ function registerUserCommands(hub: Command): void {
     .requiredOption('--data-dir <dir>', "the hub's data folder")
     .requiredOption('--name <name>', 'login name or id of the user')
     .action((o: { dataDir: string; name: string }) =>
-      withPeople('user disable', o.dataDir, ({ people, audit }) => {
+      withPeople('user disable', o.dataDir, async ({ people, audit }) => {
         const found = people.users.find(o.name);
         if (!found) throw new RbError('RB_ERR_UNKNOWN_USER', `--name: no user ${JSON.stringify(o.name)} (see hub user list)`);
         const u = people.users.disable(found.id);
-        audit.record({ actor: 'cli', action: 'user.disable', target: `user:${u.id}` });
+        await audit.record({ actor: 'cli', action: 'user.disable', target: `user:${u.id}` });
         return shown(u);
       }),
     );

@@ -1,11 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { HubDatabase } from './platform/db/index.js';
 
 /**
- * The audit log, `{dataDir}/audit.db`: who did what, to which estate, when. Written by logins, user
- * and roster changes (and, from the alerts work, commands and views of personal data). Append-only
- * through this interface; `seq` orders it and is the paging cursor.
+ * The audit log, table `audit` of the hub database (hub/platform/db): who did what, to which
+ * estate, when. Written by logins, user and roster changes, commands and views of personal data.
+ * Append-only through this interface; `seq` orders it and is the paging cursor.
  */
 export interface AuditEntry {
   seq: number;
@@ -31,83 +30,67 @@ export interface AuditQuery {
   before?: number;
 }
 
+export type AuditInput = { actor: string; action: string; estate?: string | null; target?: string | null; detail?: Record<string, unknown> | null; at?: number };
+
 export interface Audit {
-  record(entry: { actor: string; action: string; estate?: string | null; target?: string | null; detail?: Record<string, unknown> | null; at?: number }): AuditEntry;
+  /** Append one entry; resolves once it is committed (a request handler awaits it before answering). */
+  record(entry: AuditInput): Promise<AuditEntry>;
+  /** Append without waiting, for callers that cannot wait (a push handshake, a command's late answer): a failure is logged. */
+  recordInBackground(entry: AuditInput): void;
   /** Newest first; `next` is the `before` of the next page, absent on the last one. */
-  query(q?: AuditQuery): { items: AuditEntry[]; next?: number };
-  close(): void;
+  query(q?: AuditQuery): Promise<{ items: AuditEntry[]; next?: number }>;
 }
 
-const MIGRATIONS = [
-  `CREATE TABLE audit (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-     at INTEGER NOT NULL,
-     actor TEXT NOT NULL,
-     action TEXT NOT NULL,
-     estate TEXT,
-     target TEXT,
-     detail TEXT
-   );
-   CREATE INDEX audit_estate ON audit(estate, seq);
-   CREATE INDEX audit_actor ON audit(actor, seq);`,
-];
-
 type Row = { seq: number; at: number; actor: string; action: string; estate: string | null; target: string | null; detail: string | null };
-const toEntry = (r: Row): AuditEntry => ({ ...r, detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>) });
+const toEntry = (r: Row): AuditEntry => ({
+  seq: r.seq,
+  at: r.at,
+  actor: r.actor,
+  action: r.action,
+  estate: r.estate,
+  target: r.target,
+  detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>),
+});
 
-export function openAudit(dataDir: string, now: () => number = () => Date.now()): Audit {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, 'audit.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
-  const version = (): number => db.pragma('user_version', { simple: true }) as number;
-  if (version() < MIGRATIONS.length) {
-    db.transaction(() => {
-      for (let v = version(); v < MIGRATIONS.length; v++) {
-        db.exec(MIGRATIONS[v]!);
-        db.pragma(`user_version = ${v + 1}`);
-      }
-    }).immediate();
-  }
-  const insert = db.prepare('INSERT INTO audit (at, actor, action, estate, target, detail) VALUES (@at, @actor, @action, @estate, @target, @detail)');
-  // One statement, every filter optional: NULL parameters switch a condition off; estates bound as one JSON array.
-  const select = db.prepare<Record<string, unknown>, Row>(
-    `SELECT * FROM audit
-     WHERE (@estate IS NULL OR estate = @estate)
-       AND (@estates IS NULL OR estate IN (SELECT value FROM json_each(@estates)))
-       AND (@actor IS NULL OR actor = @actor)
-       AND (@action IS NULL OR action = @action)
-       AND (@before IS NULL OR seq < @before)
-     ORDER BY seq DESC LIMIT @limit`,
-  );
+export interface AuditDeps {
+  db: HubDatabase;
+  log: Logger;
+  now?: () => number;
+}
 
+/** The audit repository on the hub database: the same queries on SQLite and PostgreSQL (test/hub/platform/audit.contract.ts). */
+export function createAudit({ db: { db }, log, now = () => Date.now() }: AuditDeps): Audit {
+  const record = async (e: AuditInput): Promise<AuditEntry> => {
+    const row = {
+      at: e.at ?? now(),
+      actor: e.actor,
+      action: e.action,
+      estate: e.estate ?? null,
+      target: e.target ?? null,
+      detail: e.detail ? JSON.stringify(e.detail) : null,
+    };
+    const { seq } = await db.insertInto('audit').values(row).returning('seq').executeTakeFirstOrThrow();
+    return toEntry({ seq: Number(seq), ...row });
+  };
   return {
-    record(e) {
-      const row = {
-        at: e.at ?? now(),
-        actor: e.actor,
-        action: e.action,
-        estate: e.estate ?? null,
-        target: e.target ?? null,
-        detail: e.detail ? JSON.stringify(e.detail) : null,
-      };
-      const seq = Number(insert.run(row).lastInsertRowid);
-      return toEntry({ seq, ...row });
+    record,
+    recordInBackground(e) {
+      record(e).catch((err: unknown) => log.error({ err, action: e.action, actor: e.actor }, 'audit write failed'));
     },
-    query(q = {}) {
+    async query(q = {}) {
       const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
-      const rows = select.all({
-        estate: q.estate ?? null,
-        estates: q.estates ? JSON.stringify(q.estates) : null,
-        actor: q.actor ?? null,
-        action: q.action ?? null,
-        before: q.before ?? null,
-        limit: limit + 1,
-      });
+      // A scope of no estate reads nothing (and `IN ()` is no SQL either engine takes).
+      if (q.estates && q.estates.length === 0) return { items: [] };
+      let select = db.selectFrom('audit').selectAll();
+      if (q.estate !== undefined) select = select.where('estate', '=', q.estate);
+      if (q.estates) select = select.where('estate', 'in', [...q.estates]);
+      if (q.actor !== undefined) select = select.where('actor', '=', q.actor);
+      if (q.action !== undefined) select = select.where('action', '=', q.action);
+      if (q.before !== undefined) select = select.where('seq', '<', q.before);
+      const rows = await select.orderBy('seq', 'desc').limit(limit + 1).execute();
       const more = rows.length > limit;
       const items = rows.slice(0, limit).map(toEntry);
       return more ? { items, next: items[items.length - 1]!.seq } : { items };
     },
-    close: () => db.close(),
   };
 }

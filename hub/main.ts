@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createApi } from './api/app.js';
 import { createBroker, type Broker } from './broker/broker.js';
@@ -8,7 +9,7 @@ import { createBus, type Bus } from './bus.js';
 import type { HubConfig } from './config.js';
 import { createIngest } from './ingest/ingest.js';
 import { openDedupWindow } from './ingest/dedup.js';
-import { openDeadLetters } from './ingest/dead-letter.js';
+import { createDeadLetters } from './ingest/dead-letter.js';
 import { startRegistrySync } from './registry-sync.js';
 import { openSnapshotStore } from './snapshots.js';
 import { registerStoreMetrics } from './store/metrics.js';
@@ -18,7 +19,8 @@ import { createPush } from './push/push.js';
 import { createStateService, type StateOptionsInput } from './state/index.js';
 import { openRegistry, type Registry } from './registry.js';
 import { createStore, type EventStore } from './store/index.js';
-import { openAudit, type Audit } from './audit.js';
+import { createAudit, type Audit } from './audit.js';
+import { createDatabase, importLegacyAudit } from './platform/db/index.js';
 import { openPeople, type People } from './people/index.js';
 import type { Roster } from './people/roster.js';
 import { createFacts, subscribeFacts, type FactsWriter } from './store/facts.js';
@@ -69,13 +71,16 @@ export function createHub(deps: HubDeps): Hub {
   const bus = createBus(log.child({ module: 'hub.bus' }));
   const registry = openRegistry(config.dataDir);
   const people = openPeople({ dataDir: config.dataDir, registry, tokenTtl: config.tokenTtl, refreshTtl: config.refreshTtl, timeZone: config.timeZone, apiToken: config.apiToken });
-  const audit = openAudit(config.dataDir);
+  // The hub database (hub/platform/db): migrated at start(). Audit and dead letters live there
+  // already; the other stores move in later (docs/storage.md, "Hub database").
+  const hubDb = createDatabase({ file: join(config.dataDir, 'hub.db'), log });
+  const audit = createAudit({ db: hubDb, log: log.child({ module: 'hub.audit' }) });
   const store = deps.store ?? createStore(config, log);
   registerStoreMetrics(metrics, store);
   const facts = createFacts(store, log.child({ module: 'hub.facts' }));
   const dedup = openDedupWindow(config.dataDir, config.dedupWindow);
   const snapshots = openSnapshotStore(config.dataDir);
-  const deadLetters = openDeadLetters(config.dataDir, { log: log.child({ module: 'hub.dead-letters' }) });
+  const deadLetters = createDeadLetters({ db: hubDb, log: log.child({ module: 'hub.dead-letters' }) });
   const ingest = createIngest({
     store,
     bus,
@@ -115,7 +120,7 @@ export function createHub(deps: HubDeps): Hub {
       return { id: p.id, role: p.role, estates: p.allEstates ? 'all' : p.estates, ...(p.expiresAt ? { exp: p.expiresAt } : {}) };
     },
     mask: (_event, data) => maskForRole('volunteer', data),
-    onFullView: (p, estates) => audit.record({ actor: p.id === 'system' ? 'system' : `user:${p.id}`, action: 'view.personal.live', target: 'push', detail: { estates } }),
+    onFullView: (p, estates) => audit.recordInBackground({ actor: p.id === 'system' ? 'system' : `user:${p.id}`, action: 'view.personal.live', target: 'push', detail: { estates } }),
   });
   // Device names as the gateways configured them (status `devices[id].name`), for alert views.
   const deviceNames = new Map<string, string>();
@@ -188,6 +193,8 @@ export function createHub(deps: HubDeps): Hub {
     alerts,
     alertStore,
     async start() {
+      await hubDb.migrate();
+      await importLegacyAudit(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }));
       await store.start();
       started.push({ name: 'store', stop: () => store.stop() });
       await facts.start();
@@ -235,14 +242,14 @@ export function createHub(deps: HubDeps): Hub {
         await service.stop().catch((err: unknown) => log.error({ err, service: service.name }, 'stop failed'));
       }
       unsubscribeFacts();
-      audit.close();
       people.close();
       alertStore.close();
       pushLog.close();
       registry.close();
       dedup.close();
       snapshots.close();
-      deadLetters.close();
+      await deadLetters.close();
+      await hubDb.close();
       log.info('hub stopped');
     },
     httpAddress() {

@@ -77,12 +77,12 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     res.json({ items: registry.listDevices(q).filter((d) => inScope(who, d.estate)) });
   });
 
-  router.get('/api/v1/admin/dead-letters', (req, res) => {
+  router.get('/api/v1/admin/dead-letters', async (req, res) => {
     if (principalOf(res).kind !== 'system') throw new RbError('RB_ERR_FORBIDDEN', 'dead letters may hold any estate\'s data: the hub API token (RB_API_TOKEN) only');
     const q = parse(DeadLettersQuery, req.query, 'RB_ERR_BAD_QUERY');
     if (!deps.deadLetters) return res.json({ items: [], total: 0 });
-    deps.deadLetters.flush(); // include what arrived this very turn
-    res.json({ items: deps.deadLetters.list(q), total: deps.deadLetters.count() });
+    await deps.deadLetters.flush(); // include what arrived this very turn
+    res.json({ items: await deps.deadLetters.list(q), total: await deps.deadLetters.count() });
   });
 
   // A body that is not JSON is the client's mistake, not an internal error.

@@ -102,7 +102,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
   const auth = userAuth(people.principals);
   const json = express.json({ limit: '16kb' });
 
-  const shown = <T>(p: Principal, value: T, what: Parameters<typeof personalView>[3]): T => personalView(audit, p, value, what);
+  const shown = <T>(p: Principal, value: T, what: Parameters<typeof personalView>[3]): Promise<T> => personalView(audit, p, value, what);
 
   function alertInScope(p: Principal, id: string) {
     const parsed = Ulid.safeParse(id);
@@ -116,20 +116,20 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
   /** The detail view (timeline, linked events, names), masked or audited for this principal. */
   const respond = async (res: Response, p: Principal, detail: NonNullable<ReturnType<AlertStore['get']>>) => {
     const view = await alertDetailView(detail, { events: deps.events, nameOf: deps.nameOf });
-    res.json(shown(p, view, { estate: detail.estate, target: `alert:${detail.id}` }));
+    res.json(await shown(p, view, { estate: detail.estate, target: `alert:${detail.id}` }));
   };
 
-  router.get('/api/v1/alerts', auth, (req, res) => {
+  router.get('/api/v1/alerts', auth, async (req, res) => {
     const p = principalOf(res);
     const q = parseOr(ListQuery, req.query, 'RB_ERR_BAD_QUERY');
     const estates = estatesToRead(p, q.estate) ?? deps.registry.listEstates().map((e) => e.id);
     const page = store.list({ estates, state: q.state, severity: q.severity, rule: q.rule, limit: q.limit, before: q.before, sort: q.sort });
     const items = page.items.map((a) => alertView(a, deps.nameOf));
-    res.json({ items: shown(p, items, { estate: q.estate, target: 'alerts', count: items.length }), next: page.next });
+    res.json({ items: await shown(p, items, { estate: q.estate, target: 'alerts', count: items.length }), next: page.next });
   });
 
   // Before /alerts/:id, which would take "history" for an id.
-  router.get('/api/v1/alerts/history', auth, (req, res) => {
+  router.get('/api/v1/alerts/history', auth, async (req, res) => {
     const p = principalOf(res);
     const q = parseOr(HistoryQuery, req.query, 'RB_ERR_BAD_QUERY');
     const to = q.to ?? Date.now();
@@ -152,7 +152,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
       }
       day.items.push(alertView(a, deps.nameOf));
     }
-    res.json({ from, to, timeZone: deps.timeZone, days: shown(p, days, { estate: q.estate, target: 'alerts.history', count: page.items.length }), next: page.next });
+    res.json({ from, to, timeZone: deps.timeZone, days: await shown(p, days, { estate: q.estate, target: 'alerts.history', count: page.items.length }), next: page.next });
   });
 
   router.get('/api/v1/alerts/:id', auth, async (req, res) => {
@@ -189,7 +189,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
         const c = alerts.comment(alert.id, actor, body.text);
         detail = { comment: c.id };
       }
-      audit.record({ actor, action: `alert.${name}`, estate: alert.estate, target: `alert:${alert.id}`, detail });
+      await audit.record({ actor, action: `alert.${name}`, estate: alert.estate, target: `alert:${alert.id}`, detail });
       await respond(res, p, store.get(alert.id)!);
     });
   transition('ack');
@@ -204,18 +204,18 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
     res.json(store.settings(estate));
   });
 
-  router.put('/api/v1/estates/:estate/alert-settings', auth, json, (req, res) => {
+  router.put('/api/v1/estates/:estate/alert-settings', auth, json, async (req, res) => {
     const p = principalOf(res);
     requireRole(p, 'center', 'admin');
     const estate = parseOr(Id, req.params.estate, 'RB_ERR_BAD_QUERY');
     requireEstate(p, estate);
     const saved = store.saveSettings(estate, req.body ?? {});
-    audit.record({ actor: actorOf(p), action: 'alert.settings', estate, target: `estate:${estate}`, detail: req.body as Record<string, unknown> });
+    await audit.record({ actor: actorOf(p), action: 'alert.settings', estate, target: `estate:${estate}`, detail: req.body as Record<string, unknown> });
     alerts.wake();
     res.json(saved);
   });
 
-  router.post('/api/v1/commands', auth, json, (req, res) => {
+  router.post('/api/v1/commands', auth, json, async (req, res) => {
     const p = principalOf(res);
     const body = parseOr(CommandBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
     requireEstate(p, body.estate);
@@ -238,15 +238,15 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
     // Answer at once with the id; the gateway's answer is pushed and audited when it comes.
     void pending
       .then(({ command, result }) => {
-        audit.record({ actor, action: 'command.result', estate: body.estate, target: `device:${body.device}`, detail: { id: command.id, name: body.name, status: result.status, code: result.code ?? null } });
+        audit.recordInBackground({ actor, action: 'command.result', estate: body.estate, target: `device:${body.device}`, detail: { id: command.id, name: body.name, status: result.status, code: result.code ?? null } });
         deps.pushCommandResult(body.estate, { id: command.id, estate: body.estate, device: body.device, name: body.name, actor, result });
       })
       .catch((err: unknown) => {
         const code = (err as { code?: string }).code ?? 'RB_ERR_INTERNAL';
-        audit.record({ actor, action: 'command.failed', estate: body.estate, target: `device:${body.device}`, detail: { name: body.name, code } });
+        audit.recordInBackground({ actor, action: 'command.failed', estate: body.estate, target: `device:${body.device}`, detail: { name: body.name, code } });
         deps.pushCommandResult(body.estate, { id: commandId, estate: body.estate, device: body.device, name: body.name, actor, error: { code, message: err instanceof Error ? err.message : String(err) } });
       });
-    audit.record({ actor, action: 'command.send', estate: body.estate, target: `device:${body.device}`, detail: { id: commandId, name: body.name, args: args.args } });
+    await audit.record({ actor, action: 'command.send', estate: body.estate, target: `device:${body.device}`, detail: { id: commandId, name: body.name, args: args.args } });
     res.status(202).json({ id: commandId, estate: body.estate, device: body.device, gateway: device.gateway, name: body.name });
   });
 

@@ -191,7 +191,7 @@ export function createApi(deps: ApiDeps): Express {
     const withLinks = items.map((e) => (links.has(e.id) ? { ...e, snapshots: links.get(e.id) } : e));
     res.json({
       // Plates and person hashes: masked for volunteers and patrols; a full read is audited.
-      items: personalView(deps.audit, principalOf(res), withLinks, { estate, target: 'events', count: withLinks.length }),
+      items: await personalView(deps.audit, principalOf(res), withLinks, { estate, target: 'events', count: withLinks.length }),
       ...(more && last ? { nextCursor: encodeCursor({ ts: last.ts, seq: last.seq, id: last.id }) } : {}),
     });
   });

@@ -69,11 +69,11 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
     const user = await people.users.checkPassword(body.name, body.password);
     if (!user) {
       limiter.failed(body.name, ip);
-      audit.record({ actor: 'anonymous', action: 'auth.login.failed', target: `name:${body.name}`, detail: { ip } });
+      await audit.record({ actor: 'anonymous', action: 'auth.login.failed', target: `name:${body.name}`, detail: { ip } });
       throw new RbError('RB_ERR_UNAUTHENTICATED', 'wrong name or password');
     }
     limiter.succeeded(body.name, ip);
-    audit.record({ actor: `user:${user.id}`, action: 'auth.login', target: `user:${user.id}`, detail: { ip } });
+    await audit.record({ actor: `user:${user.id}`, action: 'auth.login', target: `user:${user.id}`, detail: { ip } });
     res.json({ ...(await people.tokens.issue(user)), ...people.refresh.issue(user), user: publicUser(user) });
   });
 
@@ -95,10 +95,10 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
 
   // Sign this login out: its refresh token (and every earlier one of the same login) is revoked.
   // Idempotent; an unknown token answers revoked: false. The access token runs out by itself.
-  router.post('/api/v1/auth/logout', json, (req, res) => {
+  router.post('/api/v1/auth/logout', json, async (req, res) => {
     const body = parseOr(RefreshBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
     const r = people.refresh.revoke(body.refreshToken);
-    if (r.user) audit.record({ actor: `user:${r.user}`, action: 'auth.logout', target: `user:${r.user}` });
+    if (r.user) await audit.record({ actor: `user:${r.user}`, action: 'auth.logout', target: `user:${r.user}` });
     res.json({ revoked: r.revoked });
   });
 
@@ -144,7 +144,7 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
     const outside = body.scopes.filter((s) => !grantable(p, s));
     if (outside.length > 0) throw new RbError('RB_ERR_FORBIDDEN', `you cannot grant ${outside.join(', ')}: outside your scope`);
     const user = await people.users.add(body);
-    audit.record({ actor: actorOf(p), action: 'user.add', target: `user:${user.id}`, detail: { name: user.name, role: user.role, scopes: user.scopes } });
+    await audit.record({ actor: actorOf(p), action: 'user.add', target: `user:${user.id}`, detail: { name: user.name, role: user.role, scopes: user.scopes } });
     res.status(201).json({ user: publicUser(user), ...(await people.tokens.issue(user)) });
   });
 
@@ -154,27 +154,27 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
     // Anyone may change their own password; an admin those of users in its scope.
     const target = p.kind === 'user' && (req.params.id === p.id || req.params.id === p.name) ? people.users.get(p.id)! : (requireRole(p, 'admin'), mustSee(p, String(req.params.id)));
     const user = await people.users.setPassword(target.id, body.password);
-    audit.record({ actor: actorOf(p), action: 'user.passwd', target: `user:${user.id}` });
+    await audit.record({ actor: actorOf(p), action: 'user.passwd', target: `user:${user.id}` });
     // Every session of the user is signed out (tokens, refresh tokens, sockets). Whoever changed their
     // own password gets a new session at once, so the phone in their hand stays signed in.
     const own = p.kind === 'user' && p.id === user.id;
     res.json({ user: publicUser(user), ...(own ? { ...(await people.tokens.issue(user)), ...people.refresh.issue(user) } : {}) });
   });
 
-  router.post('/api/v1/users/:id/disable', auth, (req, res) => {
+  router.post('/api/v1/users/:id/disable', auth, async (req, res) => {
     const p = principalOf(res);
     requireRole(p, 'admin');
     const user = people.users.disable(mustSee(p, String(req.params.id)).id);
-    audit.record({ actor: actorOf(p), action: 'user.disable', target: `user:${user.id}` });
+    await audit.record({ actor: actorOf(p), action: 'user.disable', target: `user:${user.id}` });
     res.json({ user: publicUser(user) });
   });
 
-  router.get('/api/v1/audit', auth, (req, res) => {
+  router.get('/api/v1/audit', auth, async (req, res) => {
     const p = principalOf(res);
     requireRole(p, 'center', 'admin');
     const q = parseOr(AuditQuery, req.query, 'RB_ERR_BAD_QUERY');
     const estates = estatesToRead(p, q.estate);
-    res.json(audit.query({ ...q, estates }));
+    res.json(await audit.query({ ...q, estates }));
   });
 
   return router;

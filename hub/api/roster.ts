@@ -53,24 +53,24 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
     res.json({ timeZone: roster.timeZone, items: roster.listShifts({ estates, user: userFilter(q.user) }) });
   });
 
-  router.post('/api/v1/roster/shifts', (req, res) => {
+  router.post('/api/v1/roster/shifts', async (req, res) => {
     const p = principalOf(res);
     requireRole(p, 'center', 'admin');
     const body = parseOr(NewShift, req.body ?? {}, 'RB_ERR_BAD_BODY');
     requireEstate(p, body.estate);
     const shift = roster.addShift(body);
-    audit.record({ actor: actorOf(p), action: 'roster.shift.add', estate: shift.estate, target: `shift:${shift.id}`, detail: { ...shift } });
+    await audit.record({ actor: actorOf(p), action: 'roster.shift.add', estate: shift.estate, target: `shift:${shift.id}`, detail: { ...shift } });
     res.status(201).json(shift);
   });
 
-  router.delete('/api/v1/roster/shifts/:id', (req, res) => {
+  router.delete('/api/v1/roster/shifts/:id', async (req, res) => {
     const p = principalOf(res);
     requireRole(p, 'center', 'admin');
     const shift = roster.listShifts().find((s) => s.id === req.params.id);
     if (!shift) throw new RbError('RB_ERR_NOT_FOUND', `no shift ${req.params.id}`);
     requireEstate(p, shift.estate);
     roster.removeShift(shift.id);
-    audit.record({ actor: actorOf(p), action: 'roster.shift.remove', estate: shift.estate, target: `shift:${shift.id}`, detail: { ...shift } });
+    await audit.record({ actor: actorOf(p), action: 'roster.shift.remove', estate: shift.estate, target: `shift:${shift.id}`, detail: { ...shift } });
     res.json(shift);
   });
 
@@ -80,24 +80,24 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
     res.json({ items: roster.listExceptions({ estates, user: userFilter(q.user), after: q.after }) });
   });
 
-  router.post('/api/v1/roster/exceptions', (req, res) => {
+  router.post('/api/v1/roster/exceptions', async (req, res) => {
     const p = principalOf(res);
     requireRole(p, 'center', 'admin');
     const body = parseOr(NewException, req.body ?? {}, 'RB_ERR_BAD_BODY');
     requireEstate(p, body.estate);
     const e = roster.addException(body);
-    audit.record({ actor: actorOf(p), action: 'roster.exception.add', estate: e.estate, target: `exception:${e.id}`, detail: { ...e } });
+    await audit.record({ actor: actorOf(p), action: 'roster.exception.add', estate: e.estate, target: `exception:${e.id}`, detail: { ...e } });
     res.status(201).json(e);
   });
 
-  router.delete('/api/v1/roster/exceptions/:id', (req, res) => {
+  router.delete('/api/v1/roster/exceptions/:id', async (req, res) => {
     const p = principalOf(res);
     requireRole(p, 'center', 'admin');
     const e = roster.listExceptions().find((x) => x.id === req.params.id);
     if (!e) throw new RbError('RB_ERR_NOT_FOUND', `no roster exception ${req.params.id}`);
     requireEstate(p, e.estate);
     roster.removeException(e.id);
-    audit.record({ actor: actorOf(p), action: 'roster.exception.remove', estate: e.estate, target: `exception:${e.id}`, detail: { ...e } });
+    await audit.record({ actor: actorOf(p), action: 'roster.exception.remove', estate: e.estate, target: `exception:${e.id}`, detail: { ...e } });
     res.json(e);
   });
 
@@ -130,7 +130,7 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
 
   // 交班: the caller hands the estate over with a note to whoever is on duty now besides them (or,
   // when nobody is, to the next shift), as the roster says at this moment; their phones get it live.
-  router.post('/api/v1/roster/handover', (req, res) => {
+  router.post('/api/v1/roster/handover', async (req, res) => {
     const p = principalOf(res);
     const body = parseOr(HandoverBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
     requireEstate(p, body.estate);
@@ -140,7 +140,7 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
     if (to.length === 0) to = others(roster.nextOnDuty(body.estate, at)?.users ?? []);
     const fromName = p.kind === 'system' ? 'system' : (people.users.get(p.id)?.displayName ?? p.name);
     const handover = people.handovers.add({ estate: body.estate, from: actorOf(p), fromName, note: body.note, at, to });
-    audit.record({ actor: actorOf(p), action: 'roster.handover', estate: body.estate, target: `handover:${handover.id}`, detail: { to: to.map((u) => u.id) } });
+    await audit.record({ actor: actorOf(p), action: 'roster.handover', estate: body.estate, target: `handover:${handover.id}`, detail: { to: to.map((u) => u.id) } });
     deps.pushHandover?.(body.estate, handover);
     res.status(201).json(handover);
   });

@@ -1,10 +1,11 @@
 import { isUtf8 } from 'node:buffer';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
+import type { HubDatabase } from '../platform/db/index.js';
+import type { DeadLetterTable } from '../platform/db/schema.js';
 
 const CHUNK = 250;
+
+type DeadLetterRow = { [K in keyof DeadLetterTable]: K extends 'id' ? number : DeadLetterTable[K] };
 
 export interface DeadLetterInput {
   estate: string;
@@ -34,14 +35,18 @@ export interface DeadLetter {
 export interface DeadLetters {
   /** Queue a poison message; written in the background. Never throws, never waits. */
   record(entry: DeadLetterInput): void;
-  list(query?: { limit?: number; reason?: string }): DeadLetter[];
-  count(): number;
-  /** Write what is queued now (tests, shutdown). */
-  flush(): void;
-  close(): void;
+  /** Newest first. */
+  list(query?: { limit?: number; reason?: string }): Promise<DeadLetter[]>;
+  count(): Promise<number>;
+  /** Resolves once everything queued before the call is written (tests, the REST read, shutdown). */
+  flush(): Promise<void>;
+  /** Write what is queued, then refuse (silently) what comes after. The database is the caller's to close. */
+  close(): Promise<void>;
 }
 
 export interface DeadLetterOptions {
+  /** The hub database (hub/platform/db): table `dead_letters`. */
+  db: HubDatabase;
   /** Rows kept; the oldest are pruned past this (default 10,000). */
   maxRows?: number;
   /** Payload bytes kept per message (default 4 KiB). */
@@ -51,6 +56,12 @@ export interface DeadLetterOptions {
   log?: Logger;
   /** Called with the number of entries lost (queue full or write failed). */
   onLost?: (n: number) => void;
+}
+
+/** The first `n` UTF-16 units of `s`, one fewer when the cut would leave half a surrogate pair (which neither engine can store as text). */
+function cut(s: string, n: number): string {
+  const head = s.slice(0, n);
+  return /[\uD800-\uDBFF]$/.test(head) ? head.slice(0, -1) : head;
 }
 
 /** Keep the first `max` bytes of `payload` as text when that is valid UTF-8 (not cutting a character), else base64. */
@@ -68,75 +79,46 @@ export function encodePayload(payload: Buffer, max: number): { text: string; enc
 
 /**
  * Poison messages (valid MQTT from an authenticated gateway that ingest cannot use) with their
- * reason, in `{dataDir}/dead-letters.db`, apart from the registry and the event store so a flood
- * never contends with them. `record` only queues; one transaction per event-loop turn writes the
- * queue, and the table is pruned to `maxRows` (newest kept).
+ * reason, in table `dead_letters` of the hub database. `record` only queues: a flood of poison
+ * must never hold ingest back, and one multi-row insert per event-loop turn (at most CHUNK rows a
+ * statement) writes the queue, one write at a time, in order; the table is pruned to `maxRows`
+ * (newest kept) in the same transaction.
  */
-export function openDeadLetters(dataDir: string, opts: DeadLetterOptions = {}): DeadLetters {
+export function createDeadLetters(opts: DeadLetterOptions): DeadLetters {
   const maxRows = opts.maxRows ?? 10_000;
   const maxPayloadBytes = opts.maxPayloadBytes ?? 4096;
   const maxQueued = opts.maxQueued ?? 5_000;
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, 'dead-letters.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 1000');
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS dead_letters (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      received_at INTEGER NOT NULL,
-      estate TEXT NOT NULL,
-      gateway TEXT NOT NULL,
-      topic TEXT NOT NULL,
-      reason TEXT NOT NULL,
-      message TEXT NOT NULL,
-      payload TEXT NOT NULL,
-      encoding TEXT NOT NULL,
-      bytes INTEGER NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters(reason, id);
-  `);
-  const insert = db.prepare(
-    `INSERT INTO dead_letters (received_at, estate, gateway, topic, reason, message, payload, encoding, bytes)
-     VALUES (@receivedAt, @estate, @gateway, @topic, @reason, @message, @payload, @encoding, @bytes)`,
-  );
-  const prune = db.prepare('DELETE FROM dead_letters WHERE id <= ?');
-  type Row = { id: number; received_at: number; estate: string; gateway: string; topic: string; reason: string; message: string; payload: string; encoding: 'utf8' | 'base64'; bytes: number };
-  const newest = db.prepare<[number], Row>('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?');
-  const newestOf = db.prepare<[string, number], Row>('SELECT * FROM dead_letters WHERE reason = ? ORDER BY id DESC LIMIT ?');
-  const countRows = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM dead_letters');
+  const hubDb = opts.db;
+  const { db } = hubDb;
 
-  type Queued = Omit<DeadLetter, 'id' | 'truncated' | 'payload'> & { payload: string };
+  type Queued = Omit<DeadLetterRow, 'id'>;
   const queue: Queued[] = [];
+  /** The write in flight (or the last one): each write starts after the previous, so rows keep their order. */
+  let writing: Promise<void> = Promise.resolve();
   let scheduled: NodeJS.Immediate | undefined;
   let closed = false;
 
-  const writeAll = db.transaction((rows: Queued[]) => {
-    let last = 0;
-    for (const r of rows) last = Number(insert.run(r).lastInsertRowid);
-    if (last > maxRows) prune.run(last - maxRows);
-  });
-
-  /** Write up to `max` queued entries in one transaction; chunks keep a flood from holding the event loop. */
-  function writeQueued(max: number): void {
-    if (queue.length === 0 || closed) return;
-    const rows = queue.splice(0, max);
+  async function writeRows(rows: Queued[]): Promise<void> {
     try {
-      writeAll(rows);
+      await hubDb.transaction(async (trx) => {
+        const ids = await trx.insertInto('dead_letters').values(rows).returning('id').execute();
+        const last = Math.max(...ids.map((r) => Number(r.id)));
+        if (last > maxRows) await trx.deleteFrom('dead_letters').where('id', '<=', last - maxRows).execute();
+      });
     } catch (err) {
       opts.log?.error({ err, lost: rows.length }, 'dead-letter write failed; entries lost');
       opts.onLost?.(rows.length);
     }
   }
 
-  function background(): void {
+  /** Chain writes of everything queued now, CHUNK rows a statement (bound parameters stay far below either engine's limit). */
+  function drain(): Promise<void> {
     scheduled = undefined;
-    writeQueued(CHUNK);
-    if (queue.length > 0 && !closed) scheduled = setImmediate(background);
-  }
-
-  function flush(): void {
-    writeQueued(Number.MAX_SAFE_INTEGER);
+    while (queue.length > 0) {
+      const rows = queue.splice(0, CHUNK);
+      writing = writing.then(() => writeRows(rows));
+    }
+    return writing;
   }
 
   return {
@@ -149,26 +131,28 @@ export function openDeadLetters(dataDir: string, opts: DeadLetterOptions = {}): 
         }
         const { text, encoding } = encodePayload(entry.payload, maxPayloadBytes);
         queue.push({
-          receivedAt: Date.now(),
+          received_at: Date.now(),
           estate: entry.estate,
           gateway: entry.gateway,
-          topic: entry.topic.slice(0, 512),
-          reason: entry.reason.slice(0, 64),
-          message: entry.message.slice(0, 1000),
+          topic: cut(entry.topic, 512),
+          reason: cut(entry.reason, 64),
+          message: cut(entry.message, 1000),
           payload: text,
           encoding,
           bytes: entry.payload.length,
         });
-        scheduled ??= setImmediate(background);
+        scheduled ??= setImmediate(() => void drain());
       } catch (err) {
         opts.log?.error({ err }, 'dead-letter record failed');
       }
     },
-    list(query = {}) {
+    async list(query = {}) {
       const limit = Math.max(1, Math.min(query.limit ?? 100, 1000));
-      const rows = query.reason === undefined ? newest.all(limit) : newestOf.all(query.reason, limit);
+      let select = db.selectFrom('dead_letters').selectAll();
+      if (query.reason !== undefined) select = select.where('reason', '=', query.reason);
+      const rows = await select.orderBy('id', 'desc').limit(limit).execute();
       return rows.map((r) => ({
-        id: r.id,
+        id: Number(r.id),
         receivedAt: r.received_at,
         estate: r.estate,
         gateway: r.gateway,
@@ -181,14 +165,19 @@ export function openDeadLetters(dataDir: string, opts: DeadLetterOptions = {}): 
         truncated: r.bytes > (r.encoding === 'utf8' ? Buffer.byteLength(r.payload) : Buffer.from(r.payload, 'base64').length),
       }));
     },
-    count: () => countRows.get()!.n,
-    flush,
-    close() {
+    async count() {
+      const { n } = await db.selectFrom('dead_letters').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+      return Number(n); // PostgreSQL's count() is a BIGINT
+    },
+    flush() {
+      if (scheduled) clearImmediate(scheduled);
+      return drain();
+    },
+    async close() {
       if (closed) return;
       if (scheduled) clearImmediate(scheduled);
-      flush();
+      await drain();
       closed = true;
-      db.close();
     },
   };
 }

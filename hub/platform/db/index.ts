@@ -1,3 +1,4 @@
 export { createDatabase, openDatabase, type DatabaseOptions, type Dialect, type HubDatabase } from './open.js';
 export { MIGRATIONS } from './migrations.js';
 export type { Schema } from './schema.js';
+export { importLegacyAudit } from './upgrade.js';
