@@ -32,6 +32,18 @@ const result = await build({
   tsconfig: 'web/tsconfig.json',
 });
 
+// The screens take only types from protocol/ and nothing else of ours (eslint.config.js boundaries):
+// check the bundle too, so no hub, gateway or Node code can reach a browser by any path.
+const foreign = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('web/') && !/(^|\/)node_modules\//.test(f));
+if (foreign.length) throw new Error(`build-web: the bundle pulls in code from outside web/: ${foreign.join(', ')}`);
+const serverInputs = Object.keys(result.metafile.inputs).filter((f) => /(^|\/)node_modules\/(better-sqlite3|pino|express|aedes|mqtt|influx|socket\.io\/|prom-client|kysely|pg)\//.test(f));
+if (serverInputs.length) throw new Error(`build-web: the bundle pulls in server packages: ${serverInputs.join(', ')}`);
+for (const file of Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'))) {
+  const text = readFileSync(file, 'utf8');
+  const marker = ['better-sqlite3', '"node:', "'node:", 'RB_HUB_', 'createRequire'].find((m) => text.includes(m));
+  if (marker) throw new Error(`build-web: ${file} contains ${marker}: server code reached the bundle`);
+}
+
 const outputs = Object.keys(result.metafile.outputs);
 const js = outputs.find((f) => f.endsWith('.js'));
 const css = outputs.find((f) => f.endsWith('.css'));

@@ -4,7 +4,9 @@
  * those reads). Hashes are never reversed anywhere: there is nothing to reverse them with.
  */
 
-export type Role = 'volunteer' | 'patrol' | 'center' | 'admin';
+import type { Role } from '../../protocol/api.js';
+
+export type { Role };
 
 const PREFIX = /^(\p{Script=Han})([A-Z])$/u;
 const MAX_DEPTH = 16;

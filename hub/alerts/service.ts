@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '../bus.js';
 import type { EscalationLevel, Roster } from '../people/roster.js';
 import type { Role } from '../people/scopes.js';
-import type { PushEvent } from '../push/push.js';
+import type { LivePayloads, PushEvent } from '../../protocol/live.js';
 import { alertFact, type AlertTransition, type FactsWriter } from '../store/facts.js';
 import { escalation, type EscalationAlert } from './escalation.js';
 import { createRuleMemory, evaluate, seedActive, type AlertAction, type RuleInput, type RuleMemory } from './rules.js';
@@ -11,8 +11,8 @@ import type { Alert, AlertComment, Change } from './types.js';
 
 /** Where alert messages go: hub/push (estate rooms, user rooms, sequences, replay). */
 export interface AlertPush {
-  toEstate(estate: string, event: PushEvent, data: unknown, at?: number): unknown;
-  toUser(userId: string, role: Role, event: PushEvent, data: unknown, at?: number): unknown;
+  toEstate<K extends PushEvent>(estate: string, event: K, data: LivePayloads[K], at?: number): unknown;
+  toUser<K extends PushEvent>(userId: string, role: Role, event: K, data: LivePayloads[K], at?: number): unknown;
 }
 
 export interface AlertServiceDeps {

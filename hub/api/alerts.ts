@@ -3,6 +3,7 @@ import { ulid } from 'ulid';
 import { localTime, zonedInstant } from '../../lib/zoned.js';
 import { z } from 'zod';
 import { COMMANDS, Id, Ulid, parseCommandArgs, type CommandName } from '../../protocol/index.js';
+import type { CommandResultPush } from '../../protocol/live.js';
 import { alertView, type AlertService, type NameOf } from '../alerts/service.js';
 import type { AlertStore } from '../alerts/store.js';
 import type { Audit } from '../audit.js';
@@ -29,7 +30,7 @@ export interface AlertRoutesDeps {
   commands: Commands;
   state?: Pick<StateService, 'estate'>;
   /** Where command results are pushed (the estate's room). */
-  pushCommandResult(estate: string, result: Record<string, unknown>): void;
+  pushCommandResult(estate: string, result: CommandResultPush): void;
   timeZone: string;
   nameOf?: NameOf;
 }

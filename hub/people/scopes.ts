@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { ROLES, type Role as RoleName } from '../../protocol/api.js';
 import { ID_PATTERN } from '../../protocol/index.js';
 
-export const ROLES = ['volunteer', 'patrol', 'center', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+/** The roles are declared once, in protocol/api.ts (the screens read the same list). */
+export { ROLES };
+export type Role = RoleName;
 export const Role = z.enum(ROLES);
 
 export const SCOPE_KINDS = ['estate', 'grid', 'street'] as const;

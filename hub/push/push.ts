@@ -3,11 +3,14 @@ import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
 import { Server, type Socket } from 'socket.io';
 import { isId } from '../../protocol/index.js';
+import type { Role } from '../../protocol/api.js';
+import type { HandshakeErrorCode } from '../../protocol/errors.js';
+import { PUSH_EVENTS, type ClientToServer, type Envelope, type HandshakeAuth, type InterServer, type LivePayloads, type PushEvent, type ServerToClient } from '../../protocol/live.js';
 import type { Bus } from '../bus.js';
 import type { Metrics } from '../metrics.js';
 import type { PushEnvelope, PushLog } from './log.js';
 
-export type Role = 'volunteer' | 'patrol' | 'center' | 'admin';
+export type { Role };
 
 /** Who a socket belongs to, from its token (hub/people). `estates: 'all'` is the hub's own API token. */
 export interface PushPrincipal {
@@ -21,13 +24,9 @@ export interface PushPrincipal {
 /** Masked (volunteer, patrol) or full (center, admin) personal data. */
 export const seesFullData = (role: Role): boolean => role === 'center' || role === 'admin';
 
-/** Envelope events the hub pushes; each is `{scope, seq, at, data}` (docs/alerts.md, "Live push"). */
-export const PUSH_EVENTS = ['alert:new', 'alert:update', 'alert:notify', 'device:state', 'event', 'command:result', 'gateway:status', 'snapshot', 'handover:new'] as const;
-export type PushEvent = (typeof PUSH_EVENTS)[number];
+/** Envelope events the hub pushes; each is `{scope, seq, at, data}` (protocol/live.ts, docs/alerts.md "Live push"). */
+export { PUSH_EVENTS, type PushEvent };
 
-interface ServerToClient {
-  [event: string]: (envelope: Omit<PushEnvelope, 'event'>) => void;
-}
 interface SocketData {
   principal: PushPrincipal;
   estates: string[];
@@ -54,9 +53,9 @@ export interface Push {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Log and send a message of an estate to every socket that may see it. */
-  toEstate(estate: string, event: PushEvent, data: unknown, at?: number): PushEnvelope;
+  toEstate<K extends PushEvent>(estate: string, event: K, data: LivePayloads[K], at?: number): PushEnvelope<LivePayloads[K]>;
   /** Log and send a message to one user's sockets, masked for the user's role as it is logged. */
-  toUser(userId: string, role: Role, event: PushEvent, data: unknown, at?: number): PushEnvelope;
+  toUser<K extends PushEvent>(userId: string, role: Role, event: K, data: LivePayloads[K], at?: number): PushEnvelope;
   /**
    * Sign a user out of every socket now (password changed, user disabled): `session:revoked` first,
    * then disconnect. Its token is refused from then on, so the client cannot reconnect with it.
@@ -64,6 +63,14 @@ export interface Push {
   disconnectUser(userId: string, reason: string): number;
   /** Sockets connected now. */
   connections(): number;
+}
+
+/**
+ * Emit a message read back from the push log (or appended to it): its event name and data were typed
+ * by toEstate/toUser when it was logged; the log stores them untyped, so this is the one cast.
+ */
+function emitLogged(target: { emit<K extends keyof ServerToClient>(event: K, ...args: Parameters<ServerToClient[K]>): unknown }, event: string, wire: Envelope<unknown>): void {
+  (target.emit as (event: string, wire: Envelope<unknown>) => unknown).call(target, event, wire);
 }
 
 export const estateScope = (estate: string): string => `estate:${estate}`;
@@ -84,7 +91,7 @@ const ALL_FULL = 'all:full';
 export function createPush(deps: PushDeps): Push {
   const { bus, metrics, log, pushLog } = deps;
   const maxReplay = deps.maxReplay ?? 5000;
-  let io: Server<Record<string, never>, ServerToClient, Record<string, never>, SocketData> | undefined;
+  let io: Server<ClientToServer, ServerToClient, InterServer, SocketData> | undefined;
   const unsubscribe: Array<() => void> = [];
   const expiryTimers = new Set<NodeJS.Timeout>();
   /** Set by stop(): no new handshake is taken from then on. */
@@ -92,7 +99,7 @@ export function createPush(deps: PushDeps): Push {
   const replayed = new Counter({ name: 'rb_push_replayed_total', help: 'Logged messages replayed to reconnecting sockets', registers: [metrics.registry] });
   const resyncs = new Counter({ name: 'rb_push_resyncs_total', help: 'Reconnects that missed more than the replay limit (told to reload)', registers: [metrics.registry] });
   const refused = new Counter({ name: 'rb_push_refused_total', help: 'Socket.IO handshakes refused, by code', labelNames: ['code'] as const, registers: [metrics.registry] });
-  function handshakeError(code: string, message: string): Error {
+  function handshakeError(code: HandshakeErrorCode, message: string): Error {
     refused.inc({ code });
     const err = new Error(message) as Error & { data: { code: string } };
     err.data = { code };
@@ -119,8 +126,8 @@ export function createPush(deps: PushDeps): Push {
     const maskedTo = masked !== undefined && rooms.get(masked)?.size ? masked : undefined;
     if (!fullTo && !maskedTo) return;
     const wire = { scope: env.scope, seq: env.seq, at: env.at, data: env.data };
-    if (fullTo) io.to(fullTo).emit(env.event, wire);
-    if (maskedTo) io.to(maskedTo).emit(env.event, { ...wire, data: deps.mask(env.event as PushEvent, env.data) });
+    if (fullTo) emitLogged(io.to(fullTo), env.event, wire);
+    if (maskedTo) emitLogged(io.to(maskedTo), env.event, { ...wire, data: deps.mask(env.event as PushEvent, env.data) });
   }
 
   /** Scope and room names of an estate, built once (toEstate runs for every event). */
@@ -135,7 +142,7 @@ export function createPush(deps: PushDeps): Push {
     return n;
   }
 
-  function replay(socket: Socket<Record<string, never>, ServerToClient, Record<string, never>, SocketData>): void {
+  function replay(socket: Socket<ClientToServer, ServerToClient, InterServer, SocketData>): void {
     const { principal, estates, since } = socket.data;
     const full = seesFullData(principal.role);
     for (const [scope, after] of Object.entries(since)) {
@@ -150,7 +157,7 @@ export function createPush(deps: PushDeps): Push {
       for (const env of rows) {
         // A user's own scope was logged masked for that user already.
         const data = full || scope.startsWith('user:') ? env.data : deps.mask(env.event as PushEvent, env.data);
-        socket.emit(env.event, { scope: env.scope, seq: env.seq, at: env.at, data });
+        emitLogged(socket, env.event, { scope: env.scope, seq: env.seq, at: env.at, data });
       }
       replayed.inc(rows.length);
     }
@@ -162,7 +169,8 @@ export function createPush(deps: PushDeps): Push {
       io = new Server(deps.http, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
       io.use((socket, next) => {
         if (stopping) return next(handshakeError('RB_ERR_UNAVAILABLE', 'the hub is stopping'));
-        const auth = (socket.handshake.auth ?? {}) as { token?: unknown; estates?: unknown; since?: unknown };
+        // Untrusted until checked: the fields of HandshakeAuth, each of any type.
+        const auth = (socket.handshake.auth ?? {}) as { [K in keyof HandshakeAuth]?: unknown };
         if (typeof auth.token !== 'string' || auth.token.length === 0 || auth.token.length > 4096) {
           return next(handshakeError('RB_ERR_UNAUTHENTICATED', 'a token is required (handshake auth.token)'));
         }
@@ -185,7 +193,7 @@ export function createPush(deps: PushDeps): Push {
             next();
           })
           .catch((err: unknown) => {
-            const code = (err as { code?: string }).code ?? 'RB_ERR_UNAUTHENTICATED';
+            const code = (err as { code?: HandshakeErrorCode }).code ?? 'RB_ERR_UNAUTHENTICATED';
             next(handshakeError(code, err instanceof Error ? err.message : 'invalid token'));
           });
       });

@@ -1,3 +1,4 @@
+import type { EstateStateView } from '../../protocol/api.js';
 import type { BarrierState, CameraState, DeviceState, DoorState, EstateState, GatewayState, LiveState, OccupancyState } from './types.js';
 
 /**
@@ -60,7 +61,7 @@ export function emptyEstateView(estate: string) {
 }
 
 export function estateView(es: EstateState) {
-  return {
+  const view = {
     estate: es.estate,
     updatedAt: es.updatedAt,
     summary: summaryOf(es),
@@ -71,6 +72,8 @@ export function estateView(es: EstateState) {
     cameras: values(es.cameras, cameraView),
     occupancy: occupancyView(es.occupancy),
   };
+  // The screens read this as protocol/api.ts EstateStateView (GET /api/v1/estates/:id/state); extra fields are fine.
+  return view satisfies EstateStateView;
 }
 
 /** The counts a street-level overview shows for one estate. */

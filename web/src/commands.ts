@@ -34,7 +34,7 @@ const early = new Map<string, { outcome: Outcome; at: number }>();
 const waiting = new Map<string, (o: Outcome) => void>();
 
 /** A pushed `command:result` (device answer) or its hub-side failure (`error`), as an outcome. */
-export function toOutcome(push: Partial<CommandResultPush> & { error?: { code?: string; message?: string } }): Outcome {
+export function toOutcome(push: Omit<Partial<CommandResultPush>, 'error'> & { error?: { code?: string; message?: string } }): Outcome {
   if (push.error) return { ok: false, ...(push.error.code ? { code: push.error.code } : {}), ...(push.error.message ? { message: push.error.message } : {}) };
   const r = push.result;
   if (!r) return { ok: false, code: 'RB_ERR_INTERNAL' };
@@ -49,7 +49,7 @@ function deliver(id: string, outcome: Outcome): void {
   early.set(id, { outcome, at: now });
 }
 
-onLive<CommandResultPush & { error?: { code?: string; message?: string } }>('command:result', (push) => {
+onLive<CommandResultPush>('command:result', (push) => {
   if (push && typeof push.id === 'string') deliver(push.id, toOutcome(push));
 });
 

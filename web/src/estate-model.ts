@@ -71,7 +71,7 @@ export function tiles(view: EstateStateView): Tile[] {
       const camera = view.cameras.find((c) => c.device === id);
       const dev = view.devices.find((d) => d.device === id);
       const online = dev?.online ?? null;
-      const kind = dev?.kind ? KINDS[dev.kind] : camera ? 'camera' : barriers.length ? 'barrier' : doors.length ? 'gate' : guessKind(id);
+      const kind = (dev?.kind ? KINDS[dev.kind] : undefined) ?? (camera ? 'camera' : barriers.length ? 'barrier' : doors.length ? 'gate' : guessKind(id));
       let level: Tile['level'] = 'ok';
       if (doors.some((d) => d.state === 'open') || camera?.motion) level = 'warn';
       if (doors.some((d) => d.state === 'forced' || d.state === 'held') || barriers.some((b) => b.state === 'fault') || camera?.tamper || camera?.signalLoss) level = 'alarm';
@@ -88,7 +88,8 @@ export function tiles(view: EstateStateView): Tile[] {
     .sort((a, b) => order[a.kind] - order[b.kind] || a.id.localeCompare(b.id));
 }
 
-const KINDS: Record<NonNullable<DeviceView['kind']>, Tile['kind']> = { 'access-gate': 'gate', 'barrier-gate': 'barrier', 'onvif-camera': 'camera' };
+/** Kinds the hub names (a newer hub may name more: then the tile guesses from what the device has). */
+const KINDS: Partial<Record<NonNullable<DeviceView['kind']>, Tile['kind']>> = { 'access-gate': 'gate', 'barrier-gate': 'barrier', 'onvif-camera': 'camera' };
 
 /** A device whose gateway did not say its kind and that reported nothing yet: guess from its id. */
 function guessKind(id: string): Tile['kind'] {

@@ -3,6 +3,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { io, type Socket } from 'socket.io-client';
 import { noteServerTime } from './clock.js';
 import { refreshSession, session, sessionRefused } from './session.js';
+import type { HandshakeAuth, HandshakeErrorData, LiveEventName } from '../../protocol/live.js';
 import type { Envelope } from './types.js';
 
 /**
@@ -87,7 +88,9 @@ export function startLive(): void {
     auth: (cb) => {
       const since: Record<string, number> = {};
       for (const [scope, v] of seqs) since[scope] = v.seq;
-      cb({ token: session.value?.token, since });
+      const auth: HandshakeAuth = { since };
+      if (session.value?.token) auth.token = session.value.token;
+      cb(auth);
     },
   });
   socket = s;
@@ -109,7 +112,7 @@ export function startLive(): void {
     // The hub closed us on purpose (restart, token revoked): reconnect; the handshake re-checks the token.
     if (reason === 'io server disconnect') setTimeout(() => socket === s && s.connect(), 1_000);
   });
-  s.on('connect_error', (err: Error & { data?: { code?: string } }) => {
+  s.on('connect_error', (err: Error & { data?: Partial<HandshakeErrorData> }) => {
     if (err.data?.code === 'RB_ERR_UNAUTHENTICATED' || err.data?.code === 'RB_ERR_TOKEN_REVOKED') {
       // The token expired while we were away (a phone asleep): renew it once, then reconnect with it.
       void refreshSession().then((ok) => {
@@ -136,7 +139,7 @@ export function stopLive(): void {
 }
 
 /** Listen to one push event outside any component (e.g. command results); returns the unsubscribe. */
-export function onLive<T>(event: string, handler: (data: T, env?: Envelope<T>) => void): () => void {
+export function onLive<T>(event: LiveEventName, handler: (data: T, env?: Envelope<T>) => void): () => void {
   const h = handler as unknown as Handler;
   let set = handlers.get(event);
   if (!set) handlers.set(event, (set = new Set()));
@@ -145,7 +148,7 @@ export function onLive<T>(event: string, handler: (data: T, env?: Envelope<T>) =
 }
 
 /** Listen to one push event (the envelope unwrapped) while the component is mounted. */
-export function useLive<T>(event: string, handler: (data: T, env?: Envelope<T>) => void): void {
+export function useLive<T>(event: LiveEventName, handler: (data: T, env?: Envelope<T>) => void): void {
   const ref = useRef(handler);
   ref.current = handler;
   useEffect(() => {

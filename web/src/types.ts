@@ -1,125 +1,49 @@
 /**
- * The shapes the screens read, as docs/alerts.md (REST + Socket.IO contract) and hub/state/views.ts
- * define them. Kept here, not imported from hub/, so the browser bundle pulls in no server code.
+ * The shapes the screens read. The contract is protocol/api.ts (REST) and protocol/live.ts (Socket.IO),
+ * shared with the hub; the screens `import type` it only, so the browser bundle pulls in no server code
+ * (eslint.config.js enforces it; scripts/build-web.mjs checks the bundle).
  */
+export type {
+  AdminUser,
+  Alert,
+  AlertDetail,
+  AlertState,
+  BarrierView,
+  CameraView,
+  ChangeKind,
+  DeviceView,
+  DoorView,
+  ErrorBody,
+  ErrorCode,
+  EstateRef,
+  EstateStateView,
+  GatewayView,
+  Handover,
+  HandoverView,
+  HistoryPage,
+  LinkedEvent,
+  LoginResponse,
+  OccupancyView,
+  OnDuty,
+  OnDutyUser,
+  Overview,
+  OverviewEstate,
+  Page,
+  Role,
+  Severity,
+  SnapshotRef,
+  StateChange,
+  TimelineEntry,
+  TimelineKind,
+  Today,
+  User,
+} from '../../protocol/api.js';
+export type { AlertNotify, CommandResultPush, Envelope, LiveEvent as RbEvent, LiveEventName, LivePayload, SnapshotLink } from '../../protocol/live.js';
 
-export type Role = 'volunteer' | 'patrol' | 'center' | 'admin';
-
-export interface User {
-  id: string;
-  name: string;
-  displayName?: string | null;
-  role: Role;
-  scopes?: string[];
-}
-
-export interface LoginResponse {
-  token: string;
-  expiresAt: number | string;
-  /** Lives longer than the token; POST /api/v1/auth/refresh {refreshToken} renews both. */
-  refreshToken?: string;
-  refreshExpiresAt?: number | string;
-  user: User;
-}
-
-export interface EstateRef {
-  id: string;
-  name?: string | null;
-  grid?: string | null;
-  street?: string | null;
-}
-
-export type Severity = 1 | 2 | 3 | 4;
-export type AlertState = 'open' | 'acknowledged' | 'escalated' | 'resolved';
-
-export interface SnapshotRef {
-  sha256: string;
-  eventId?: string;
-  url?: string;
-}
-
-export interface Alert {
-  id: string;
-  estate: string;
-  gateway?: string;
-  device: string;
-  rule: string;
-  key?: string;
-  severity: Severity;
-  state: AlertState;
-  count?: number;
-  openedAt: number;
-  lastAt?: number;
-  acknowledgedAt?: number;
-  acknowledgedBy?: string;
-  /** The person's name (reduced, e.g. 王**, for volunteers and patrols). */
-  acknowledgedByName?: string;
-  resolvedAt?: number;
-  resolvedBy?: string;
-  resolvedByName?: string;
-  /** The device's configured name (e.g. 东门), when its gateway gave one. */
-  deviceName?: string;
-  /** The estate's name (e.g. 枫林苑). */
-  estateName?: string;
-  /** When the alarm's condition cleared (the door closed) while nobody has resolved it yet (ms). */
-  conditionClearedAt?: number;
-  resolution?: string;
-  level?: number;
-  assignee?: string;
-  assigneeName?: string;
-  events?: string[];
-  snapshots?: SnapshotRef[];
-  data?: Record<string, unknown>;
-  seq?: number;
-}
-
-export type TimelineKind = 'raised' | 'repeat' | 'notified' | 'acknowledged' | 'escalated' | 'assigned' | 'comment' | 'condition-cleared' | 'resolved';
-
-export interface TimelineEntry {
-  at: number;
-  kind: TimelineKind | string;
-  actor?: string;
-  actorName?: string;
-  level?: number;
-  note?: string;
-  /** Comment text; for `assigned`, the assignee's name (absent when unassigned). */
-  text?: string;
-  eventId?: string;
-  /** Why a notification went out: new, escalated, renotify. */
-  reason?: string;
-  /** For `repeat`: the alert's count after it. */
-  count?: number;
-  /** For `assigned`: `user:<id>`, or null when unassigned. */
-  assignee?: string | null;
-}
-
-export interface LinkedEvent {
-  id: string;
-  type: string;
-  ts: number;
-  device: string;
-  deviceName?: string;
-  data?: Record<string, unknown>;
-}
-
-/** `GET /api/v1/alerts/:id`: the alert with what happened to it. */
-export interface AlertDetail extends Alert {
-  timeline?: TimelineEntry[];
-  /** Repeats the timeline leaves out (the hub keeps the latest ones). */
-  repeatsOmitted?: number;
-  linkedEvents?: LinkedEvent[];
-  /** Older hubs: transitions and comments instead of a timeline. */
-  transitions?: Array<{ at: number; actor?: string; from?: string; to: string; note?: string | null }>;
-  comments?: Array<{ id?: string; at: number; actor?: string; actorName?: string; text: string }>;
-}
-
-/** `GET /api/v1/alerts/history`: resolved alerts by day (the hub's time zone), newest day first. */
-export interface HistoryPage {
-  days: Array<{ day: string; counts: Record<string, number>; items: Alert[] }>;
-  next?: string | null;
-}
-
-/** A shift hand-over note (`POST /api/v1/roster/handover`, push `handover:new`, `lastHandover`). */
+/**
+ * A hand-over note as the phone shows it: read tolerantly from the hub's `Handover` (POST answer,
+ * `handover:new`, `lastHandover`) by web/src/views/phone-handover.tsx `toNote`.
+ */
 export interface HandoverNote {
   id?: string;
   estate: string;
@@ -129,132 +53,4 @@ export interface HandoverNote {
   byName?: string;
   /** Names of who was on duty next when it was handed over. */
   to?: string[];
-}
-
-export interface Page<T> {
-  items: T[];
-  next?: string | null;
-}
-
-/** Every push message: `seq` grows by one per `scope`. */
-export interface Envelope<T> {
-  scope: string;
-  seq: number;
-  at: number;
-  data: T;
-}
-
-export interface RbEvent {
-  id: string;
-  ts: number;
-  estate: string;
-  gateway: string;
-  device: string;
-  type: string;
-  data: Record<string, unknown>;
-}
-
-export type ChangeKind = 'device' | 'door' | 'barrier' | 'gateway' | 'camera' | 'occupancy';
-
-export interface StateChange {
-  estate: string;
-  kind: ChangeKind;
-  key: string;
-  value: unknown;
-  ts: number;
-}
-
-export interface DeviceView {
-  device: string;
-  gateway: string;
-  /** The configured human name (e.g. 东门) and kind, from the gateway's status. */
-  name?: string;
-  kind?: 'access-gate' | 'barrier-gate' | 'onvif-camera';
-  online: boolean | null;
-  since: number;
-  lastSeen?: number;
-  reason?: string;
-  /** The device answers but refuses the gateway's credentials (shown at once, before the offline delay). */
-  condition?: 'auth-failed';
-  error?: string;
-  info?: { manufacturer?: string; model?: string; firmware?: string; serial?: string };
-  warnings?: Array<{ code: string; message: string; since: number }>;
-  /** Cameras the gateway's config links to this device (its alarms come with their snapshots). */
-  cameras?: string[];
-}
-export interface DoorView {
-  device: string;
-  door: number;
-  state: 'open' | 'closed' | 'forced' | 'held';
-  since: number;
-}
-export interface BarrierView {
-  device: string;
-  lane: number;
-  state: 'open' | 'closed' | 'fault';
-  since: number;
-}
-export interface CameraView {
-  device: string;
-  motion: boolean;
-  tamper: boolean;
-  signalLoss: boolean;
-}
-export interface GatewayView {
-  gateway: string;
-  online: boolean;
-  lastSeen?: number;
-}
-export interface OccupancyView {
-  day: string;
-  count: number;
-  entered: number;
-  exited: number;
-}
-export interface EstateStateView {
-  estate: string;
-  updatedAt: number;
-  gateways: GatewayView[];
-  devices: DeviceView[];
-  doors: DoorView[];
-  barriers: BarrierView[];
-  cameras: CameraView[];
-  occupancy: OccupancyView;
-}
-
-export interface Today {
-  date: string;
-  timeZone: string;
-  entries: number;
-  vehiclesIn: number;
-  vehiclesOut: number;
-  occupancy: number;
-  alertsOpened: number;
-  alertsResolved: number;
-  medianAckS: number | null;
-}
-
-export interface OverviewEstate {
-  id: string;
-  name?: string | null;
-  grid?: string | null;
-  street?: string | null;
-  gatewaysOnline: number;
-  gatewaysTotal: number;
-  devicesOffline: number;
-  devicesTotal: number;
-  openAlerts: Partial<Record<'1' | '2' | '3' | '4', number>>;
-}
-export interface Overview {
-  estates: OverviewEstate[];
-  response: { medianAckS: number | null; medianResolveS: number | null; p90AckS: number | null; escalated: number };
-}
-
-export interface CommandResultPush {
-  id: string;
-  estate: string;
-  device: string;
-  name: string;
-  actor?: unknown;
-  result: { status: 'ok' | 'error'; code?: string; message?: string };
 }

@@ -1,0 +1,60 @@
+/**
+ * Every coded error of Red Butler, one catalogue (as fastify's `lib/errors.js`): what the hub's REST API
+ * answers (with the HTTP status), what a gateway reports in a command result, what the Socket.IO
+ * handshake refuses with (`connect_error` → `err.data.code`), what config loading throws, and the one
+ * code the screens make up themselves. Logs, results and screens show the code, so a user can search
+ * for it; the screens key their words off it (web/src/i18n, `cmd.err.<code>`).
+ *
+ * `status` is the HTTP status where the code is an HTTP answer; codes that never travel over HTTP have
+ * none. `where` says who produces it.
+ */
+export const ERRORS = {
+  // REST API (hub/api): the error middleware answers `{error: {code, title, message}}` with `status`.
+  RB_ERR_BAD_QUERY: { status: 400, where: 'api', title: 'Invalid query parameters' },
+  RB_ERR_BAD_ID: { status: 400, where: 'api', title: 'Invalid id' },
+  RB_ERR_BAD_SNAPSHOT: { status: 400, where: 'api', title: 'Invalid snapshot' },
+  RB_ERR_BAD_BODY: { status: 400, where: 'api', title: 'Invalid request body' },
+  RB_ERR_UNAUTHENTICATED: { status: 401, where: 'api', title: 'Authentication required' },
+  RB_ERR_TOKEN_REVOKED: { status: 401, where: 'api', title: 'Signed out: the refresh token was revoked or used already' },
+  RB_ERR_FORBIDDEN: { status: 403, where: 'api', title: 'Outside your scope or role' },
+  RB_ERR_RATE_LIMITED: { status: 429, where: 'api', title: 'Too many attempts; wait and try again' },
+  RB_ERR_CONFLICT: { status: 409, where: 'api', title: 'Conflicts with an existing record' },
+  RB_ERR_NOT_FOUND: { status: 404, where: 'api', title: 'Not found' },
+  RB_ERR_TOO_LARGE: { status: 413, where: 'api', title: 'Body too large' },
+  RB_ERR_UNKNOWN_DEVICE: { status: 404, where: 'api', title: 'Unknown device' },
+  RB_ERR_UNKNOWN_GATEWAY: { status: 404, where: 'api', title: 'Unknown gateway' },
+  RB_ERR_UNKNOWN_STREET: { status: 404, where: 'api', title: 'Unknown street' },
+  RB_ERR_UNKNOWN_GRID: { status: 404, where: 'api', title: 'Unknown grid' },
+  RB_ERR_UNKNOWN_USER: { status: 404, where: 'api', title: 'Unknown user' },
+  RB_ERR_GATEWAY_REVOKED: { status: 409, where: 'api', title: 'Gateway revoked' },
+  RB_ERR_ALERT_STATE: { status: 409, where: 'api', title: 'Not possible in the current state of the alert' },
+  RB_ERR_STORE_UNAVAILABLE: { status: 503, where: 'api', title: 'Event store unavailable' },
+  RB_ERR_COMMAND_TIMEOUT: { status: 504, where: 'api', title: 'No result from the gateway in time' },
+  RB_ERR_INTERNAL: { status: 500, where: 'api', title: 'Internal error' },
+  RB_ERR_AUTH_NOT_CONFIGURED: { status: 503, where: 'api', title: 'Authentication is not configured' },
+  // Socket.IO handshake (hub/push): besides UNAUTHENTICATED, TOKEN_REVOKED and FORBIDDEN above.
+  RB_ERR_UNAVAILABLE: { status: 503, where: 'socket', title: 'The hub is stopping; reconnect later' },
+  // Command results a gateway reports (protocol/commands.ts COMMAND_ERRORS; UNKNOWN_DEVICE above too).
+  RB_ERR_CMD_INVALID: { where: 'command', title: 'The command does not match its schema' },
+  RB_ERR_CMD_UNSUPPORTED: { where: 'command', title: "The device's profile has no such command" },
+  RB_ERR_CMD_EXPIRED: { where: 'command', title: 'The command arrived at or after its expiresAt; not executed' },
+  RB_ERR_DEVICE_FAILED: { where: 'command', title: 'The device refused or did not answer' },
+  RB_ERR_DEVICE_TIMEOUT: { where: 'command', title: 'The device did not answer before the deadline' },
+  // Config loading (lib/config-errors.ts): every invalid key at once, with its path.
+  RB_ERR_CONFIG: { where: 'config', title: 'Invalid configuration' },
+  // Made up by the screens (web/src/commands.ts): no command:result arrived while the screen waited.
+  RB_ERR_NO_RESULT: { where: 'web', title: 'No result reached the screen in time' },
+} as const satisfies Record<`RB_ERR_${string}`, { status?: number; where: 'api' | 'socket' | 'command' | 'config' | 'web'; title: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+/** Codes the REST API answers with (those with an HTTP status). */
+export type HttpErrorCode = { [K in ErrorCode]: (typeof ERRORS)[K] extends { status: number } ? K : never }[ErrorCode];
+/** Codes a Socket.IO handshake is refused with (`connect_error`, `err.data.code`). */
+export type HandshakeErrorCode = 'RB_ERR_UNAUTHENTICATED' | 'RB_ERR_TOKEN_REVOKED' | 'RB_ERR_FORBIDDEN' | 'RB_ERR_UNAVAILABLE';
+
+/** Every REST error answer: `{error: {code, title, message}}`. */
+export interface ErrorBody {
+  error: { code: ErrorCode; title?: string; message: string; details?: unknown };
+}
+
+export const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && Object.hasOwn(ERRORS, code);
