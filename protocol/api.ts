@@ -129,8 +129,8 @@ export interface AlertDetail extends Alert {
   repeatsOmitted?: number;
   linkedEvents?: LinkedEvent[];
   /** Older hubs: transitions and comments instead of a timeline. */
-  transitions?: Array<{ at: number; actor?: string; from?: string; to: string; note?: string | null }>;
-  comments?: Array<{ id?: string; at: number; actor?: string; actorName?: string; text: string }>;
+  transitions?: Array<{ at: number; actor?: string; from?: string | null; to: string; note?: string | null }>;
+  comments?: Array<{ id?: string | number; at: number; actor?: string; actorName?: string; text: string }>;
 }
 
 /** `GET /api/v1/alerts/history`: resolved alerts by day (the hub's time zone), newest day first. */

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AlertDetail as AlertDetailView } from '../../protocol/api.js';
 import { decodeTime } from 'ulid';
 import type { RbEvent } from '../../protocol/index.js';
 import { alertView, type NameOf } from '../alerts/service.js';
@@ -81,11 +82,13 @@ export async function alertDetailView(detail: AlertDetail, deps: { events: Pick<
     deps.log?.warn({ err, alert: detail.id }, 'linked events unavailable');
     linkedEventsError = 'RB_ERR_STORE_UNAVAILABLE';
   }
-  return {
+  const view = {
     ...alertView(alert, deps.nameOf),
     timeline,
     repeatsOmitted,
     linkedEvents,
     ...(linkedEventsError ? { linkedEventsError } : {}),
   };
+  // What the screens read (protocol/api.ts AlertDetail); extra fields are fine.
+  return view satisfies AlertDetailView;
 }

@@ -5,22 +5,12 @@ import { formatDateTime } from '../format.js';
 import { t, tOr } from '../i18n/index.js';
 import { useLoad } from '../load.js';
 import { session } from '../session.js';
-import type { EstateRef, Role } from '../types.js';
+import type { AdminUser, EstateRef, Role } from '../types.js';
 import { AlertSettingsForm } from './admin-settings.js';
 import { ScreenNav } from './nav.js';
 import { done, failed, NoteLine, type Note } from './note.js';
 import { RoleOnlyPage } from './pages.js';
 
-/** GET /api/v1/users: what an admin may see of a user (no hash). */
-interface AdminUser {
-  id: string;
-  name: string;
-  displayName: string | null;
-  role: Role;
-  scopes: string[];
-  disabled: boolean;
-  createdAt: number;
-}
 
 const ROLES: Role[] = ['volunteer', 'patrol', 'center', 'admin'];
 
