@@ -135,6 +135,9 @@ export interface AlertDetail extends Alert {
 
 /** `GET /api/v1/alerts/history`: resolved alerts by day (the hub's time zone), newest day first. */
 export interface HistoryPage {
+  from: number;
+  to: number;
+  timeZone: string;
   days: Array<{ day: string; counts: Record<string, number>; items: Alert[] }>;
   next?: string | null;
 }
@@ -244,13 +247,16 @@ export interface EstateStateView {
   occupancy: OccupancyView;
 }
 
+/** `GET /api/v1/estates/:estate/today`: today's figures in the hub's time zone. */
 export interface Today {
+  estate: string;
   date: string;
   timeZone: string;
   entries: number;
   vehiclesIn: number;
   vehiclesOut: number;
-  occupancy: number;
+  /** Null when the hub has no live state of the estate. */
+  occupancy: number | null;
   alertsOpened: number;
   alertsResolved: number;
   medianAckS: number | null;
@@ -265,10 +271,17 @@ export interface OverviewEstate {
   gatewaysTotal: number;
   devicesOffline: number;
   devicesTotal: number;
-  openAlerts: Partial<Record<'1' | '2' | '3' | '4', number>>;
+  doorsForced?: number;
+  /** A gateway of the estate reports its outbox under pressure. */
+  pressure?: boolean;
+  /** Open alerts by severity. */
+  openAlerts?: Partial<Record<'1' | '2' | '3' | '4', number>>;
 }
+/** `GET /api/v1/overview`: every estate in the caller's scope, and the response times of the last 7 days. */
 export interface Overview {
   estates: OverviewEstate[];
+  /** The streets of these estates, by name. */
+  streets?: Array<{ id: string; name?: string | null }>;
   response: { medianAckS: number | null; medianResolveS: number | null; p90AckS: number | null; escalated: number };
 }
 

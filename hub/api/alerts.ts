@@ -3,6 +3,7 @@ import { ulid } from 'ulid';
 import { localTime, zonedInstant } from '../../lib/zoned.js';
 import { z } from 'zod';
 import { COMMANDS, Id, Ulid, parseCommandArgs, type CommandName } from '../../protocol/index.js';
+import type { HistoryPage, Overview, Today } from '../../protocol/api.js';
 import type { CommandResultPush } from '../../protocol/live.js';
 import { alertView, type AlertService, type NameOf } from '../alerts/service.js';
 import type { AlertStore } from '../alerts/store.js';
@@ -153,7 +154,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
       }
       day.items.push(alertView(a, deps.nameOf));
     }
-    res.json({ from, to, timeZone: deps.timeZone, days: await shown(p, days, { estate: q.estate, target: 'alerts.history', count: page.items.length }), next: page.next });
+    res.json({ from, to, timeZone: deps.timeZone, days: await shown(p, days, { estate: q.estate, target: 'alerts.history', count: page.items.length }), next: page.next } satisfies HistoryPage);
   });
 
   router.get('/api/v1/alerts/:id', auth, async (req, res) => {
@@ -274,7 +275,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
       alertsOpened: stats.opened,
       alertsResolved: stats.resolved,
       medianAckS: stats.medianAckS,
-    });
+    } satisfies Today);
   });
 
   router.get('/api/v1/overview', auth, (_req, res) => {
@@ -303,7 +304,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
       // The streets of these estates, by name: the street overview is titled with its street.
       streets: deps.registry.listStreets().filter((st) => estates.some((e) => e.street === st.id)),
       response: store.stats({ estates: ids, from: now - 7 * 24 * 3600_000, to: now + 1 }),
-    });
+    } satisfies Overview);
   });
 
   return router;
