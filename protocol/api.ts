@@ -41,6 +41,12 @@ export interface LoginResponse {
 }
 export type RefreshResponse = LoginResponse;
 
+/** `GET /api/v1/me`: who the token belongs to (the hub's API token is `kind: 'system'`) and its estates. */
+export interface Me {
+  user: User & { kind: 'user' | 'system' };
+  estates: EstateRef[];
+}
+
 export interface EstateRef {
   id: string;
   name?: string | null;

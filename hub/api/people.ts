@@ -2,6 +2,7 @@ import express, { Router } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { Id } from '../../protocol/index.js';
+import type { AdminUser, LoginResponse, Me } from '../../protocol/api.js';
 import type { Audit } from '../audit.js';
 import { RbError } from '../errors.js';
 import type { People } from '../people/index.js';
@@ -33,7 +34,7 @@ const AuditQuery = z
   })
   .strict();
 // Only what a user may see of another user: no hash, no token version.
-export const publicUser = (u: User) => ({ id: u.id, name: u.name, displayName: u.displayName, role: u.role, scopes: u.scopes, disabled: u.disabled, createdAt: u.createdAt });
+export const publicUser = (u: User): AdminUser => ({ id: u.id, name: u.name, displayName: u.displayName, role: u.role, scopes: u.scopes, disabled: u.disabled, createdAt: u.createdAt });
 
 export function parseOr<T extends z.ZodType>(schema: T, value: unknown, code: 'RB_ERR_BAD_QUERY' | 'RB_ERR_BAD_BODY'): z.infer<T> {
   const parsed = schema.safeParse(value);
@@ -74,7 +75,7 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
     }
     limiter.succeeded(body.name, ip);
     await audit.record({ actor: `user:${user.id}`, action: 'auth.login', target: `user:${user.id}`, detail: { ip } });
-    res.json({ ...(await people.tokens.issue(user)), ...people.refresh.issue(user), user: publicUser(user) });
+    res.json({ ...(await people.tokens.issue(user)), ...people.refresh.issue(user), user: publicUser(user) } satisfies LoginResponse);
   });
 
   // Either a refresh token in the body (a phone coming back after its access token expired: no
@@ -84,13 +85,13 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
     if (hasBody) {
       const body = parseOr(RefreshBody, req.body, 'RB_ERR_BAD_BODY');
       const { user, refreshToken, refreshExpiresAt } = people.refresh.rotate(body.refreshToken);
-      res.json({ ...(await people.tokens.issue(user)), refreshToken, refreshExpiresAt, user: publicUser(user) });
+      res.json({ ...(await people.tokens.issue(user)), refreshToken, refreshExpiresAt, user: publicUser(user) } satisfies LoginResponse);
       return;
     }
     const p = await people.principals.fromToken(bearer(req.headers.authorization));
     if (p.kind === 'system') throw new RbError('RB_ERR_FORBIDDEN', 'the hub API token is not refreshed; it does not expire');
     const user = people.users.get(p.id)!;
-    res.json({ ...(await people.tokens.issue(user)), user: publicUser(user) });
+    res.json({ ...(await people.tokens.issue(user)), user: publicUser(user) } satisfies LoginResponse);
   });
 
   // Sign this login out: its refresh token (and every earlier one of the same login) is revoked.
@@ -104,12 +105,12 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
 
   router.get('/api/v1/me', auth, (_req, res) => {
     const p = principalOf(res);
-    const user = p.kind === 'system' ? { id: 'system', name: 'system', displayName: null, role: p.role, scopes: ['*'], kind: 'system' } : { ...publicUser(people.users.get(p.id)!), kind: 'user' };
+    const user = p.kind === 'system' ? { id: 'system', name: 'system', displayName: null, role: p.role, scopes: ['*'], kind: 'system' as const } : { ...publicUser(people.users.get(p.id)!), kind: 'user' as const };
     const estates = [...p.estates].sort().map((id) => {
       const e = registry.getEstate(id);
       return { id, name: e?.name ?? null, grid: e?.grid ?? null, street: e?.street ?? null };
     });
-    res.json({ user, estates });
+    res.json({ user, estates } satisfies Me);
   });
 
   /** A scoped admin sees a user who shares at least one estate with it. */
