@@ -179,6 +179,28 @@ export interface OnDuty {
   onDuty: OnDutyUser[];
   next: { at: number; users: OnDutyUser[] } | null;
 }
+/** Someone who covers the estate (`GET /api/v1/roster/people?estate=E`, center and admin). */
+export interface RosterPerson extends OnDutyUser {
+  role: Role;
+}
+/** A weekly shift (`/api/v1/roster/shifts`): `weekday` 1 (Monday) to 7, `start`/`end` as HH:MM in the hub's time zone. */
+export interface Shift {
+  id: string;
+  user: string;
+  estate: string;
+  weekday: number;
+  start: string;
+  end: string;
+}
+/** `off` removes duty in [from, to), `on` adds it (ms since epoch) (`/api/v1/roster/exceptions`). */
+export interface RosterException {
+  id: string;
+  user: string;
+  estate: string;
+  from: number;
+  to: number;
+  kind: 'off' | 'on';
+}
 /** `GET /api/v1/roster/handover?estate=E`: who is on duty, the open alerts and the last hand-over note. */
 export interface HandoverView extends OnDuty {
   alerts: Alert[];

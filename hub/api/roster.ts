@@ -1,6 +1,7 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { Id } from '../../protocol/index.js';
+import type { OnDuty, RosterPerson } from '../../protocol/api.js';
 import type { Audit } from '../audit.js';
 import { RbError } from '../errors.js';
 import type { People } from '../people/index.js';
@@ -101,7 +102,7 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
     res.json(e);
   });
 
-  const duty = (estate: string, at: number) => {
+  const duty = (estate: string, at: number): OnDuty => {
     const next = roster.nextOnDuty(estate, at);
     return { estate, at, timeZone: roster.timeZone, onDuty: roster.onDuty(estate, at).map(onDutyUser), next: next && { at: next.at, users: next.users.map(onDutyUser) } };
   };
@@ -117,7 +118,7 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
     requireRole(p, 'center', 'admin');
     const { estate } = parseOr(EstateQuery, req.query, 'RB_ERR_BAD_QUERY');
     requireEstate(p, estate);
-    const items = (['volunteer', 'patrol', 'center', 'admin'] as const).flatMap((role) => roster.covering(role, estate).map((u) => ({ ...onDutyUser(u), role })));
+    const items: RosterPerson[] = (['volunteer', 'patrol', 'center', 'admin'] as const).flatMap((role) => roster.covering(role, estate).map((u) => ({ ...onDutyUser(u), role })));
     res.json({ estate, items });
   });
 

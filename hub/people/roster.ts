@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { Id } from '../../protocol/index.js';
 import { RbError } from '../errors.js';
 import type { EstateRecord, Registry } from '../registry.js';
+import type { RosterException, Shift } from '../../protocol/api.js';
 import { covers, type Role } from './scopes.js';
 import type { User, Users } from './users.js';
 import { localTime, toMinute, zonedInstant } from '../../lib/zoned.js';
@@ -26,24 +27,8 @@ export const NewException = z
   .refine((e) => e.to > e.from, { path: ['to'], message: 'must be after from' });
 
 /** Weekly: `weekday` 1 = Monday ... 7 = Sunday, `start`/`end` "HH:MM" local; `end <= start` crosses midnight. */
-export interface Shift {
-  id: string;
-  user: string;
-  estate: string;
-  weekday: number;
-  start: string;
-  end: string;
-}
-
-/** `off` removes duty in [from, to), `on` adds it (ms since epoch). */
-export interface RosterException {
-  id: string;
-  user: string;
-  estate: string;
-  from: number;
-  to: number;
-  kind: 'off' | 'on';
-}
+// The wire shapes of a shift and an exception are the screens' contract too (protocol/api.ts).
+export type { RosterException, Shift };
 
 /** Escalation levels of docs/alerts.md: 0 on duty, 1 all volunteers, 2 grid patrol, 3 street center. */
 export type EscalationLevel = 0 | 1 | 2 | 3;

@@ -5,36 +5,13 @@ import { lang, t } from '../i18n/index.js';
 import { useLoad } from '../load.js';
 import { toPeople } from '../people.js';
 import { session } from '../session.js';
-import type { EstateRef } from '../types.js';
+import type { EstateRef, RosterException, RosterPerson, Shift } from '../types.js';
 import { fromLocalInput, toLocalInput, weekStart, zonedParts, zonedToMs } from '../zoned.js';
 import { ScreenNav } from './nav.js';
 import { failed, NoteLine, type Note } from './note.js';
 import { RoleOnlyPage } from './pages.js';
 
-/** Someone who covers the estate (GET /api/v1/roster/people). */
-interface Assignable {
-  id: string;
-  name: string;
-  displayName?: string | null;
-  role: string;
-}
-
-interface Shift {
-  id: string;
-  user: string;
-  estate: string;
-  weekday: number;
-  start: string;
-  end: string;
-}
-interface RosterException {
-  id: string;
-  user: string;
-  estate: string;
-  from: number;
-  to: number;
-  kind: 'on' | 'off';
-}
+type Assignable = RosterPerson;
 
 const DAY = 86_400_000;
 const WEEKDAYS = [1, 2, 3, 4, 5, 6, 7] as const;
