@@ -8,6 +8,8 @@
  * `status` is the HTTP status where the code is an HTTP answer; codes that never travel over HTTP have
  * none. `where` says who produces it.
  */
+import { COMMAND_ERRORS as C } from './commands.js';
+
 export const ERRORS = {
   // REST API (hub/api): the error middleware answers `{error: {code, title, message}}` with `status`.
   RB_ERR_BAD_QUERY: { status: 400, where: 'api', title: 'Invalid query parameters' },
@@ -34,12 +36,13 @@ export const ERRORS = {
   RB_ERR_AUTH_NOT_CONFIGURED: { status: 503, where: 'api', title: 'Authentication is not configured' },
   // Socket.IO handshake (hub/push): besides UNAUTHENTICATED, TOKEN_REVOKED and FORBIDDEN above.
   RB_ERR_UNAVAILABLE: { status: 503, where: 'socket', title: 'The hub is stopping; reconnect later' },
-  // Command results a gateway reports (protocol/commands.ts COMMAND_ERRORS; UNKNOWN_DEVICE above too).
-  RB_ERR_CMD_INVALID: { where: 'command', title: 'The command does not match its schema' },
-  RB_ERR_CMD_UNSUPPORTED: { where: 'command', title: "The device's profile has no such command" },
-  RB_ERR_CMD_EXPIRED: { where: 'command', title: 'The command arrived at or after its expiresAt; not executed' },
-  RB_ERR_DEVICE_FAILED: { where: 'command', title: 'The device refused or did not answer' },
-  RB_ERR_DEVICE_TIMEOUT: { where: 'command', title: 'The device did not answer before the deadline' },
+  // Command results a gateway reports: their meanings are the gateway's default result messages
+  // (protocol/commands.ts COMMAND_ERRORS, which the result schema's enum is built from; UNKNOWN_DEVICE above too).
+  RB_ERR_CMD_INVALID: { where: 'command', title: C.RB_ERR_CMD_INVALID },
+  RB_ERR_CMD_UNSUPPORTED: { where: 'command', title: C.RB_ERR_CMD_UNSUPPORTED },
+  RB_ERR_CMD_EXPIRED: { where: 'command', title: C.RB_ERR_CMD_EXPIRED },
+  RB_ERR_DEVICE_FAILED: { where: 'command', title: C.RB_ERR_DEVICE_FAILED },
+  RB_ERR_DEVICE_TIMEOUT: { where: 'command', title: C.RB_ERR_DEVICE_TIMEOUT },
   // Config loading (lib/config-errors.ts): every invalid key at once, with its path.
   RB_ERR_CONFIG: { where: 'config', title: 'Invalid configuration' },
   // Made up by the screens (web/src/commands.ts): no command:result arrived while the screen waited.
