@@ -3,7 +3,7 @@ import { ulid } from 'ulid';
 import { localTime, zonedInstant } from '../../lib/zoned.js';
 import { z } from 'zod';
 import { COMMANDS, Id, Ulid, parseCommandArgs, type CommandName } from '../../protocol/index.js';
-import type { HistoryPage, Overview, Today } from '../../protocol/api.js';
+import { ROLES, type HistoryPage, type Overview, type Today } from '../../protocol/api.js';
 import type { CommandResultPush } from '../../protocol/live.js';
 import { alertView, type AlertService, type NameOf } from '../alerts/service.js';
 import type { AlertStore } from '../alerts/store.js';
@@ -83,7 +83,7 @@ const COMMAND_ROLES: Record<string, readonly Role[]> = {
   'door.alwaysOpen': ['center', 'admin'],
   'door.alwaysClosed': ['center', 'admin'],
 };
-const ANY_ROLE: readonly Role[] = ['volunteer', 'patrol', 'center', 'admin'];
+const ANY_ROLE: readonly Role[] = ROLES;
 
 /** Local midnight (start of today) in a time zone, ms, and the local date. */
 export function startOfLocalDay(now: number, timeZone: string): { start: number; date: string } {

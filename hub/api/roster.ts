@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { Id } from '../../protocol/index.js';
-import type { OnDuty, RosterPerson } from '../../protocol/api.js';
+import { ROLES, type OnDuty, type RosterPerson } from '../../protocol/api.js';
 import type { Audit } from '../audit.js';
 import { RbError } from '../errors.js';
 import type { People } from '../people/index.js';
@@ -118,7 +118,7 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
     requireRole(p, 'center', 'admin');
     const { estate } = parseOr(EstateQuery, req.query, 'RB_ERR_BAD_QUERY');
     requireEstate(p, estate);
-    const items: RosterPerson[] = (['volunteer', 'patrol', 'center', 'admin'] as const).flatMap((role) => roster.covering(role, estate).map((u) => ({ ...onDutyUser(u), role })));
+    const items: RosterPerson[] = ROLES.flatMap((role) => roster.covering(role, estate).map((u) => ({ ...onDutyUser(u), role })));
     res.json({ estate, items });
   });
 

@@ -12,7 +12,9 @@ import { done, failed, NoteLine, type Note } from './note.js';
 import { RoleOnlyPage } from './pages.js';
 
 
-const ROLES: Role[] = ['volunteer', 'patrol', 'center', 'admin'];
+/** The roles of protocol/api.ts, in order (a value, so restated; the record makes a missing or extra role a type error). */
+const ROLE_ORDER: Record<Role, number> = { volunteer: 0, patrol: 1, center: 2, admin: 3 };
+const ROLES = (Object.keys(ROLE_ORDER) as Role[]).sort((a, b) => ROLE_ORDER[a] - ROLE_ORDER[b]);
 
 /** `/admin` (admin): users (add with role and scope, disable, set a password) and each estate's alert settings. */
 export function AdminView() {
