@@ -49,7 +49,7 @@ function deliver(id: string, outcome: Outcome): void {
   early.set(id, { outcome, at: now });
 }
 
-onLive<CommandResultPush>('command:result', (push) => {
+onLive('command:result', (push) => {
   if (push && typeof push.id === 'string') deliver(push.id, toOutcome(push));
 });
 

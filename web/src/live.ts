@@ -3,7 +3,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { io, type Socket } from 'socket.io-client';
 import { noteServerTime } from './clock.js';
 import { refreshSession, session, sessionRefused } from './session.js';
-import type { HandshakeAuth, HandshakeErrorData, LiveEventName } from '../../protocol/live.js';
+import type { HandshakeAuth, HandshakeErrorData, LiveEventName, LivePayload } from '../../protocol/live.js';
 import type { Envelope } from './types.js';
 
 /**
@@ -138,7 +138,12 @@ export function stopLive(): void {
   downSince.value = null;
 }
 
-/** Listen to one push event outside any component (e.g. command results); returns the unsubscribe. */
+/**
+ * Listen to one push event outside any component (e.g. command results); returns the unsubscribe.
+ * Without a type argument the payload is the one protocol/live.ts gives the event.
+ */
+export function onLive<K extends LiveEventName>(event: K, handler: (data: LivePayload<K>, env?: Envelope<LivePayload<K>>) => void): () => void;
+export function onLive<T>(event: LiveEventName, handler: (data: T, env?: Envelope<T>) => void): () => void;
 export function onLive<T>(event: LiveEventName, handler: (data: T, env?: Envelope<T>) => void): () => void {
   const h = handler as unknown as Handler;
   let set = handlers.get(event);
@@ -147,7 +152,9 @@ export function onLive<T>(event: LiveEventName, handler: (data: T, env?: Envelop
   return () => void set.delete(h);
 }
 
-/** Listen to one push event (the envelope unwrapped) while the component is mounted. */
+/** Listen to one push event (the envelope unwrapped) while the component is mounted; typed as onLive. */
+export function useLive<K extends LiveEventName>(event: K, handler: (data: LivePayload<K>, env?: Envelope<LivePayload<K>>) => void): void;
+export function useLive<T>(event: LiveEventName, handler: (data: T, env?: Envelope<T>) => void): void;
 export function useLive<T>(event: LiveEventName, handler: (data: T, env?: Envelope<T>) => void): void {
   const ref = useRef(handler);
   ref.current = handler;
