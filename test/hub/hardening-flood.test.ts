@@ -69,7 +69,8 @@ describe('connection floods', () => {
     console.log(`[hardening] ulimit -n ${limit}: ${total} garbage connections in batches of ${batch}`);
 
     gc();
-    const rss0 = process.memoryUsage().rss;
+    const m0 = process.memoryUsage();
+    const rss0 = m0.rss;
     let peak = rss0;
     const outcomes: PublishOutcome[] = [];
     let flooding = true;
@@ -114,13 +115,20 @@ describe('connection floods', () => {
     // only the two gateways are left open
     expect(await waitFor(async () => (await t.metric('rb_mqtt_connections_open')) === 2)).toBe(true);
     gc();
-    const after = process.memoryUsage().rss;
+    const m1 = process.memoryUsage();
+    const after = m1.rss;
+    // What the hub still holds after a full GC: live JS objects and buffers. RSS after the GC is not a
+    // retention measure here: V8 keeps the heap pages it grew into (heapTotal +30 MiB) and malloc its
+    // high-water mark, so it read anywhere from +72 to +134 MiB for the same code across runs, while
+    // the live heap grew by 5-6 MiB. A leak of even 2 KiB per garbage connection would be 20 MiB here.
+    const retained = (m1.heapUsed + m1.external - m0.heapUsed - m0.external) / MiB;
     console.log(
       `[hardening] ${total} garbage connections in ${elapsed} ms, ${outcomes.length} events acked meanwhile; ` +
-        `RSS +${((peak - rss0) / MiB).toFixed(1)} MiB at peak, +${((after - rss0) / MiB).toFixed(1)} MiB after`,
+        `RSS +${((peak - rss0) / MiB).toFixed(1)} MiB at peak, +${((after - rss0) / MiB).toFixed(1)} MiB after; live heap + buffers +${retained.toFixed(1)} MiB`,
     );
     expect((peak - rss0) / MiB).toBeLessThan(150);
-    expect((after - rss0) / MiB).toBeLessThan(100);
+    expect(retained).toBeLessThan(20);
+    expect((after - rss0) / MiB).toBeLessThan(200); // a sanity bound; `retained` is the measure
   }, 180_000);
 
   it('closes connections over mqttMaxConnections at once and counts them; the slots free up', async () => {
