@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ESTATE_A, onDuty, phone, startPhoneWorld, type PhoneWorld } from './phone-support.js';
-import { launchChromium, waitLive } from './support.js';
+import { ESTATE_A, phone, startShiftWorld, type PhoneWorld } from './phone-support.js';
+import { waitLive } from './support.js';
 
 /**
  * Hand-over as an action (issue 15): volunteer A hands over with a note; volunteer B, on duty next,
@@ -13,14 +13,7 @@ describe('phone: hand-over', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    world = await startPhoneWorld([
-      { name: 'vol-a', displayName: '王小明', role: 'volunteer', scopes: [`estate:${ESTATE_A}`] },
-      { name: 'vol-b', displayName: '李红', role: 'volunteer', scopes: [`estate:${ESTATE_A}`] },
-    ]);
-    const now = Date.now();
-    await onDuty(world, 'vol-a', ESTATE_A, now - 3_600_000, now + 30 * 60_000);
-    await onDuty(world, 'vol-b', ESTATE_A, now + 30 * 60_000, now + 12 * 3_600_000);
-    browser = await launchChromium();
+    ({ world, browser } = await startShiftWorld());
   }, 120_000);
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ESTATE_A, onDuty, overflowing, phone, startPhoneWorld, type PhoneWorld } from './phone-support.js';
-import { launchChromium, waitLive } from './support.js';
+import { overflowing, phone, startShiftWorld, type PhoneWorld } from './phone-support.js';
+import { waitLive } from './support.js';
 
 /** Data the hub holds in Chinese (names, notes), and the button back to Chinese: allowed in the English screens. */
 const DATA = ['中文', '枫林苑', '桂花园', '北门摄像机', '北门', '南门', '王小明', '李红', '王**', '李*', '换班前巡查一遍，北门正常', '已到场，门已关好'];
@@ -34,14 +34,7 @@ describe('phone: honest labels at 360×740', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    world = await startPhoneWorld([
-      { name: 'vol-a', displayName: '王小明', role: 'volunteer', scopes: [`estate:${ESTATE_A}`] },
-      { name: 'vol-b', displayName: '李红', role: 'volunteer', scopes: [`estate:${ESTATE_A}`] },
-    ]);
-    const now = Date.now();
-    await onDuty(world, 'vol-a', ESTATE_A, now - 3_600_000, now + 30 * 60_000);
-    await onDuty(world, 'vol-b', ESTATE_A, now + 30 * 60_000, now + 12 * 3_600_000);
-    browser = await launchChromium();
+    ({ world, browser } = await startShiftWorld());
   }, 120_000);
 
   afterAll(async () => {

@@ -8,7 +8,7 @@ import type { Gateway } from '../../gateway/main.js';
 import { gatewayConfig, startGatewayInProcess } from '../support/gateway.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { freePort } from '../support/ports.js';
-import { PASSWORD, login } from './support.js';
+import { PASSWORD, launchChromium, login } from './support.js';
 
 /**
  * The phone's world: one street, one grid, two estates, each with its own gateway (in process) and a
@@ -94,6 +94,21 @@ export async function startPhoneWorld(users: PhoneUser[]): Promise<PhoneWorld> {
 }
 
 /** Put a user on duty at an estate from now for 12 h (a roster exception), as the center would. */
+/**
+ * Two volunteers of estate A: vol-a on duty now for another half hour, vol-b on duty after; and a
+ * browser. The world of the hand-over and label tests.
+ */
+export async function startShiftWorld(): Promise<{ world: PhoneWorld; browser: Browser }> {
+  const world = await startPhoneWorld([
+    { name: 'vol-a', displayName: '王小明', role: 'volunteer', scopes: [`estate:${ESTATE_A}`] },
+    { name: 'vol-b', displayName: '李红', role: 'volunteer', scopes: [`estate:${ESTATE_A}`] },
+  ]);
+  const now = Date.now();
+  await onDuty(world, 'vol-a', ESTATE_A, now - 3_600_000, now + 30 * 60_000);
+  await onDuty(world, 'vol-b', ESTATE_A, now + 30 * 60_000, now + 12 * 3_600_000);
+  return { world, browser: await launchChromium() };
+}
+
 export async function onDuty(world: PhoneWorld, user: string, estate: string, from = Date.now() - 60_000, to = Date.now() + 12 * 3_600_000): Promise<void> {
   const r = await world.hub.api('POST', '/api/v1/roster/exceptions', { body: { user: world.users.get(user), estate, from, to, kind: 'on' } });
   if (r.status !== 201) throw new Error(`roster exception: HTTP ${r.status} ${JSON.stringify(r.json)}`);
