@@ -83,6 +83,11 @@ export function startLive(): void {
   connectedOnce = false;
   connection.value = 'connecting';
   const s = io({
+    // WebSocket from the first request, no HTTP long-polling: a poll still in flight when the hub
+    // ends a session (a refused token, a sign-out) came back as a failed 400 request, and polling
+    // would need sticky sessions behind the cluster's load balancer (every browser we serve has
+    // WebSocket).
+    transports: ['websocket'],
     reconnectionDelay: 500,
     reconnectionDelayMax: 3_000,
     auth: (cb) => {
