@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { ulid } from 'ulid';
+import type { Handover, OnDutyUser as HandoverUser } from '../../protocol/api.js';
 import { RbError } from '../errors.js';
 
 /**
@@ -8,23 +9,8 @@ import { RbError } from '../errors.js';
  * hand-over and is stored with it, so the record stays true when the roster changes later.
  */
 
-export interface HandoverUser {
-  id: string;
-  name: string;
-  displayName: string | null;
-}
-
-export interface Handover {
-  id: string;
-  estate: string;
-  /** `user:<id>` (or `system` for the hub's API token). */
-  from: string;
-  fromName: string;
-  note: string;
-  at: number;
-  to: HandoverUser[];
-}
-
+/** The hand-over as the API and the push send it: one definition, in protocol/api.ts. */
+export type { Handover, OnDutyUser as HandoverUser } from '../../protocol/api.js';
 export interface Handovers {
   add(input: Omit<Handover, 'id'>): Handover;
   /** The latest hand-over of an estate, or null. */
