@@ -39,14 +39,24 @@ describe('red-butler simulate while its gateway is killed and restarted', () => 
     const file = join(dir, 'gateway.yaml');
     gateway = await startGatewayProcess(dir, raw, pushPort, file);
 
+    // Progress lines on stderr: "simulate: 3s, 250/600 events sent, 0 failed, 12 re-posts, 98/s".
+    let progress = { sent: 0, reposts: 0 };
     const run = runCli(
       ['simulate', '--gateway-url', `restart-court=http://127.0.0.1:${pushPort}`, '--devices', 'gate-1', '--zkteco', 'ZK0001', '--barriers', 'barrier-1',
-        '--events', '600', '--rate', '100', '--format', 'json', '--seed', '3', '--progress-every', '0.5'],
-      { timeoutMs: 60_000 },
+        '--events', '600', '--rate', '100', '--format', 'json', '--seed', '3', '--progress-every', '0.2'],
+      {
+        timeoutMs: 60_000,
+        onStderr: (chunk) => {
+          for (const m of chunk.matchAll(/(\d+)\/600 events sent, \d+ failed, (\d+) re-posts/g)) progress = { sent: Number(m[1]), reposts: Number(m[2]) };
+        },
+      },
     );
-    await sleep(1_500);
+    // Kill the gateway once the run is under way (not after a fixed time: a loaded machine may start
+    // the simulator late), and keep it down until the simulator has seen posts find nobody.
+    expect(await waitFor(() => progress.sent >= 60, 20_000, 20), 'the simulator never got going').toBe(true);
     await stopProcess(gateway, 'SIGKILL');
-    await sleep(1_500); // ~150 events' worth of posts find nobody
+    expect(await waitFor(() => progress.reposts > 0, 20_000, 20), 'no post failed while the gateway was down').toBe(true);
+    await sleep(300);
     gateway = await startGatewayProcess(dir, raw, pushPort, file);
     const r = await run;
     expect(r.code, r.stderr).toBe(0);

@@ -17,7 +17,10 @@ const OP: Readonly<Partial<Record<CommandName, string>>> = { 'ptz.move': 'Contin
  */
 describeDriver('onvif', {
   factory: onvifDriverFactory,
-  fastOptions: FAST,
+  // Requests may take 5 s here (FAST's 1 s elsewhere): the simulator encodes a 640×360 JPEG per
+  // snapshot in JavaScript, which on a loaded 2-core machine once took longer than 1 s. Going offline
+  // is seen just as fast: the unplugged simulator drops connections at once.
+  fastOptions: { ...FAST, requestTimeoutMs: 5_000 },
   waitMs: 3_000,
   async setup() {
     const sim = await startSim({ clockOffsetMs: 90_000 });
