@@ -21,6 +21,26 @@ export interface CommandLog {
   close(): void;
 }
 
+/** The command log on `file`, opened by `open()` (a gateway's start), not when it is built. */
+export function createCommandLog(file: string, keepMs = 7 * 24 * 3600_000): CommandLog & { open(): void } {
+  let opened: CommandLog | undefined;
+  const get = (): CommandLog => {
+    if (!opened) throw new Error('the command log is not open');
+    return opened;
+  };
+  return {
+    open() {
+      opened ??= openCommandLog(file, keepMs);
+    },
+    claim: (id, device, name) => get().claim(id, device, name),
+    finish: (result) => get().finish(result),
+    close() {
+      opened?.close();
+      opened = undefined;
+    },
+  };
+}
+
 export function openCommandLog(file: string, keepMs = 7 * 24 * 3600_000): CommandLog {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);

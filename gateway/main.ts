@@ -1,20 +1,22 @@
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { isAlarmEvent, parseTopic, topics, DELIVERY, type GatewayStatus, type RbEvent } from '../protocol/index.js';
+import { isAlarmEvent, parseTopic, topics, DELIVERY, type GatewayStatus } from '../protocol/index.js';
 import { driverRegistry } from '../devices/registry.js';
 import type { DraftEvent, Driver, DriverFactory } from '../devices/types.js';
-import { VERSION } from '../lib/version.js';
-import { openCommandLog } from './command-log.js';
+import { createRunner, service } from '../lib/service.js';
+import { createCommandLog } from './command-log.js';
 import { createCommandExecutor, type CommandExecutor } from './commands.js';
 import type { GatewayConfig } from './config.js';
-import { randomEventId, stableEventId } from './event-id.js';
+import { stampEvent } from './envelope.js';
+import { randomEventId } from './event-id.js';
 import type { AppendResult, Outbox } from './outbox.js';
 import { createSqliteOutbox } from './outbox-sqlite.js';
 import { createGatewayObserver } from './observe.js';
 import { createPressureMonitor } from './pressure.js';
 import { createSnapshotService } from './snapshots.js';
 import { createPushServer } from './push-server.js';
+import { buildStatus } from './status.js';
 import { createUplink, type Uplink } from './uplink.js';
 
 export interface GatewayDeps {
@@ -54,7 +56,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       maxBytes: config.outbox.maxBytes,
       synchronous: config.outbox.sync,
     });
-  const commandLog = openCommandLog(join(config.dataDir, 'commands.db'));
+  // Opened at start(), like every store: building the gateway does no I/O.
+  const commandLog = createCommandLog(join(config.dataDir, 'commands.db'));
   const push = createPushServer({
     host: config.devicePush.host,
     port: config.devicePush.port,
@@ -91,38 +94,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const hash = (value: string): string =>
     createHmac('sha256', config.privacy.salt).update(value, 'utf8').digest('hex').slice(0, 32);
 
-  function status(reason: GatewayStatus['reason'], state: GatewayStatus['state'] = 'online'): GatewayStatus {
-    const health: NonNullable<GatewayStatus['devices']> = {};
-    for (const [id, { driver, factory }] of devices) {
-      const name = namesOf.get(id);
-      const cameras = camerasOf.get(id);
-      health[id] = { ...driver.health(), kind: factory.kind, ...(name ? { name } : {}), ...(cameras?.length ? { cameras: cameras.slice(0, 16) } : {}) };
-    }
-    const o = outbox.stats();
-    const u = uplink.stats();
-    return {
-      v: 1,
-      estate: config.estate,
-      gateway: config.gateway,
-      state,
-      ts: Date.now(),
+  const status = (reason: GatewayStatus['reason'], state: GatewayStatus['state'] = 'online'): GatewayStatus =>
+    buildStatus(
+      { estate: config.estate, gateway: config.gateway, startedAt, devices, names: namesOf, cameras: camerasOf, outbox, uplink, pressureActive: () => pressure.active() },
       reason,
-      version: VERSION,
-      uptimeS: Math.round((Date.now() - startedAt) / 1000),
-      devices: health,
-      outbox: {
-        depth: o.depth,
-        alarms: o.alarms,
-        bytes: o.bytes,
-        oldestAgeS: o.oldestAppendedAt === null ? null : Math.max(0, (Date.now() - o.oldestAppendedAt) / 1000),
-        droppedTotal: o.droppedTotal,
-        droppedSinceStart: o.droppedSinceStart,
-        pressure: pressure.active(),
-      },
-      lastHubContact: u.lastHubContact,
-      reconnects: u.reconnects,
-    };
-  }
+      state,
+    );
 
   const uplink = createUplink({
     estate: config.estate,
@@ -162,19 +139,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   /** Stamp the envelope and keep the event; resolves once the outbox has it. */
   async function accept(device: string, draft: DraftEvent, seq = outbox.nextSeq()): Promise<AppendResult> {
-    // The type is part of the key: a device whose serial counter restarted must not alias another event.
-    const key = draft.dedupKey !== undefined ? `${config.estate}/${config.gateway}/${device}/${draft.type}/${draft.dedupKey}` : undefined;
-    const event = {
-      v: 1,
-      id: key ? stableEventId(draft.ts, key) : randomEventId(draft.ts),
-      seq,
-      ts: draft.ts,
-      estate: config.estate,
-      gateway: config.gateway,
-      device,
-      type: draft.type,
-      data: draft.data,
-    } as RbEvent;
+    const event = stampEvent(config, device, draft, seq);
     const result = await outbox.append(event);
     pressure.observe(result);
     uplink.kick();
@@ -203,6 +168,62 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // Local /metrics and /healthz (off unless metrics.port is set); it reads the same status as the hub gets.
   const observer = createGatewayObserver({ config, log: log.child({ module: 'gateway.observe' }), status: () => status('heartbeat'), uplink });
 
+  /**
+   * Start in order, stop in reverse (lib/service.ts). The hub link is two entries: it opens after the
+   * devices and the push listener (a command re-delivered at connect finds its device running), and
+   * closes last but the outbox, after the devices stopped, so what they reported is flushed and the
+   * hub's last word from this gateway is the shutdown status.
+   */
+  const runner = createRunner(
+    [
+      service(
+        'outbox',
+        async () => {
+          await outbox.start();
+          commandLog.open();
+        },
+        async () => {
+          await outbox.stop();
+          commandLog.close();
+        },
+      ),
+      service('hub-link.close', () => undefined, () => uplink.stop(status('shutdown', 'offline'))),
+      service('snapshots', () => snapshots.start(), () => snapshots.stop()),
+      service(
+        'devices',
+        async () => {
+          for (const device of config.devices) await startDevice(device);
+        },
+        async () => {
+          for (const { driver } of [...devices.values()].reverse()) await driver.stop().catch(() => undefined);
+        },
+      ),
+      service('device-push', () => push.start(), () => push.stop()),
+      service('hub-link.open', () => uplink.start()),
+      service(
+        'heartbeat',
+        () => {
+          heartbeat = setInterval(() => void uplink.publishStatus(status('heartbeat')), config.heartbeatS * 1000);
+          heartbeat.unref();
+        },
+        () => {
+          if (heartbeat) clearInterval(heartbeat);
+          clearTimeout(statusSoon);
+          pressure.stop();
+        },
+      ),
+      service('observer', () => observer.start(), () => observer.stop()),
+      service(
+        'started',
+        () => {
+          const o = outbox.stats();
+          log.info({ estate: config.estate, gateway: config.gateway, devices: devices.size, push: push.address(), backlog: o.depth }, 'gateway started');
+        },
+      ),
+    ],
+    { log: log.child({ module: 'gateway.lifecycle' }) },
+  );
+
   return {
     outbox,
     uplink,
@@ -210,30 +231,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     pushAddress: () => push.address(),
     status: () => status('heartbeat'),
     reload,
-    async start() {
-      await outbox.start();
-      for (const device of config.devices) await startDevice(device);
-      await push.start();
-      await uplink.start();
-      snapshots.start();
-      heartbeat = setInterval(() => void uplink.publishStatus(status('heartbeat')), config.heartbeatS * 1000);
-      heartbeat.unref();
-      await observer.start();
-      const o = outbox.stats();
-      log.info({ estate: config.estate, gateway: config.gateway, devices: devices.size, push: push.address(), backlog: o.depth }, 'gateway started');
-    },
+    start: () => runner.start(),
     async stop() {
-      await observer.stop();
-      if (heartbeat) clearInterval(heartbeat);
-      clearTimeout(statusSoon);
-      pressure.stop();
-      // Reverse order of start: stop taking pushes, then drivers, then tell the hub, then the stores.
-      await push.stop();
-      for (const { driver } of [...devices.values()].reverse()) await driver.stop().catch(() => undefined);
-      await snapshots.stop();
-      await uplink.stop(status('shutdown', 'offline'));
-      await outbox.stop();
-      commandLog.close();
+      await runner.stop();
       log.info('gateway stopped');
     },
   };

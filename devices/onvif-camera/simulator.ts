@@ -277,6 +277,7 @@ export function createOnvifSimulator(o: OnvifSimulatorOptions): OnvifSimulator {
   const api: OnvifSimulator = {
     presets,
     async start() {
+      pictures.prepare();
       await new Promise<void>((resolve) => server.listen(o.port ?? 0, o.host ?? '127.0.0.1', resolve));
       if (o.discoveryPort !== false) {
         const endpoint = `urn:uuid:${createHash('sha1').update(base()).digest('hex').slice(0, 8)}-0000-4000-8000-000000000001`;

@@ -127,6 +127,12 @@ function backgroundOnce(): NonNullable<typeof background> {
 export interface SnapshotRenderer {
   /** A 640×360 JPEG of the scene with `deviceMs` (device clock) and the name burnt in. */
   render(deviceMs: number, comment: string): Buffer;
+  /**
+   * Draw and encode the still background now (once per process, ~0.8 s of CPU), so the first
+   * snapshot a device is asked for costs what the others do (~20 ms), not a request timeout on a
+   * loaded machine. Simulators call it in start().
+   */
+  prepare(): void;
 }
 
 /** Pictures of one camera: `name` (ASCII; other characters show as blocks) at the top right. */
@@ -134,6 +140,7 @@ export function createSnapshotRenderer(name: string): SnapshotRenderer {
   const label = name.slice(0, 24);
   let last: { second: number; comment: string; jpeg: Buffer } | undefined;
   return {
+    prepare: () => void backgroundOnce(),
     render(deviceMs, comment) {
       const second = Math.floor(deviceMs / 1000);
       if (last && last.second === second && last.comment === comment) return last.jpeg;

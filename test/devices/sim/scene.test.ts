@@ -61,20 +61,6 @@ describe('simulated camera pictures', () => {
     expect(meanDiff(da.data, db.data, SNAPSHOT_W, 40, SNAPSHOT_H)).toBe(0);
   });
 
-  it('takes about 20 ms a picture once the background is encoded', () => {
-    const r = createSnapshotRenderer('timing');
-    r.render(AT, 'warm-up');
-    const times: number[] = [];
-    for (let i = 1; i <= 15; i++) {
-      const t = performance.now();
-      r.render(AT + i * 1_000, 'x');
-      times.push(performance.now() - t);
-    }
-    times.sort((x, y) => x - y);
-    // ~17 ms on the 2-core development machine; the bound leaves room for a busy test run.
-    expect(times[7]).toBeLessThan(40);
-  });
-
   it('the plate crop is a blue plate with the plate in white', () => {
     const img = decode(plateJpeg('京A12345'));
     expect([img.width, img.height]).toEqual([160, 48]);
