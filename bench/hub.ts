@@ -6,10 +6,13 @@
  * latency (publish → visible in InfluxDB, on a sample), hub RSS, and the hub's RSS with 10,000 idle
  * authenticated gateway connections. Also CPU µs per event of the hub, influxd and Mosquitto over the
  * measured window (stable on a busy machine, where events/s is not) and the hub's own ingest times
- * from its /metrics.
+ * from its /metrics. And the baseline a user would assemble by hand, the Telegraf way: the same
+ * publishers → bare Mosquitto → a Node QoS 1 subscriber (bench/telegraf-way.ts) → batched line
+ * protocol into the same influxd, neither durable nor deduplicated nor validated; the hub, doing
+ * strictly more, is set against it as ratio_vs_mosquitto_influx.
  *
  *   npm run bench:hub     (RB_BENCH_PUBLISHERS, RB_BENCH_DURATION_S, RB_BENCH_WARMUP_S, RB_BENCH_WINDOW,
- *                          RB_BENCH_CONNECTIONS to resize; RB_BENCH_ONLY=hub|mosquitto|idle for one part;
+ *                          RB_BENCH_CONNECTIONS to resize; RB_BENCH_ONLY=hub|mosquitto|telegraf|idle for one part;
  *                          RB_BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the hub)
  */
 import { spawn } from 'node:child_process';
@@ -21,12 +24,13 @@ import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
+import { resolveHubConfig } from '../hub/config.js';
 import { openRegistry } from '../hub/registry.js';
 import { clientIdFor, topics } from '../protocol/index.js';
 import { startInfluxd, type Influxd } from '../test/support/influxd.js';
 import { startMosquitto } from '../test/support/mosquitto.js';
 import { freePort } from '../test/support/ports.js';
-import { childPid, cpuMeter, procRss, sleep, startCliProcess, stopChild, table, waitForPort } from './lib.js';
+import { childPid, cpuMeter, percentile, procRss, sleep, startCliProcess, stopChild, table, waitForPort } from './lib.js';
 
 const PUBLISHERS = Number(process.env.RB_BENCH_PUBLISHERS ?? 4);
 const DURATION_S = Number(process.env.RB_BENCH_DURATION_S ?? 10);
@@ -37,6 +41,7 @@ const SAMPLE_EVERY = 500;
 const ESTATE = 'bench-estate';
 const TOKEN = randomBytes(24).toString('base64url');
 const PUBLISHER = fileURLToPath(new URL('./publisher.ts', import.meta.url));
+const TELEGRAF_WAY = fileURLToPath(new URL('./telegraf-way.ts', import.meta.url));
 const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
 
 interface PubReport { from_ms: number; to_ms: number; sent: number; acked: number; p50_ack_ms: number; p99_ack_ms: number; samples: number; samples_seen: number; p50_stored_ms: number; p99_stored_ms: number }
@@ -116,6 +121,46 @@ async function storedCount(influx: Influxd, db: string, creds: Creds[], reports:
 }
 
 /**
+ * When storing ends. Both pipelines ack before InfluxDB has the event (the hub at its local journal,
+ * Mosquitto at once), so publishing ends before storing does. From `startInMs` on (shortly before
+ * the measured windows end), every 200 ms, counts the events of `db` from 3 s before that (cheap:
+ * the last seconds only; both write in arrival order, so the newest are stored last); done() gives
+ * the time the count last grew, i.e. when the last event was stored. Same method on both sides.
+ */
+function watchStored(influx: Influxd, db: string, startInMs: number): { done(): Promise<number> } {
+  let count = -1;
+  let grewAt = 0;
+  let stop = false;
+  const poll = (async () => {
+    await sleep(startInMs);
+    const since = new Date(Date.now() - 3000).toISOString();
+    grewAt = Date.now();
+    while (!stop) {
+      const url = new URL('/query', influx.url);
+      url.searchParams.set('db', db);
+      url.searchParams.set('q', 'SELECT count("id") FROM "raw"."events" WHERE time >= $since');
+      url.searchParams.set('params', JSON.stringify({ since }));
+      const body = (await (await fetch(url)).json().catch(() => ({}))) as { results?: Array<{ series?: Array<{ values?: unknown[][] }> }> };
+      const n = Number(body.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0);
+      if (n > count) [count, grewAt] = [n, Date.now()];
+      await sleep(200);
+    }
+  })();
+  return {
+    async done() {
+      // Settled once nothing new arrived for 2 s.
+      while (grewAt === 0 || Date.now() - grewAt < 2000) await sleep(100);
+      stop = true;
+      await poll;
+      return grewAt;
+    },
+  };
+}
+
+/** Seconds from the end of the measured windows to the last event stored. */
+const drainS = (reports: PubReport[], lastStoredAt: number): number => Math.max(0, (lastStoredAt - Math.max(...reports.map((r) => r.to_ms))) / 1000);
+
+/**
  * Mean times the hub measures itself (/metrics, whole run): PUBLISH → verdict inside the hub, and
  * each ingest stage. Set against the publishers' ack latency, they say whether the wait is in the
  * hub's ingest or before it (sockets, the broker's parser, a busy CPU).
@@ -151,15 +196,17 @@ async function hubRun(influx: Influxd, dir: string): Promise<Record<string, numb
     // CPU of the hub and of influxd over the measured window (publishers take ~1 s to start).
     const cpu = cpuMeter([hub.proc.pid, childPid('influxd')]);
     const cpuStart = setTimeout(() => cpu.start(), WARMUP_S * 1000 + 1000);
+    const watch = watchStored(influx, db, (WARMUP_S + DURATION_S - 1) * 1000);
     const reports = await runPublishers(hub.mqtt, creds, `${influx.url}/${db}`);
     const [hubCores, influxCores] = cpu.stop();
     clearTimeout(cpuStart);
     clearInterval(timer);
+    const lastStoredAt = await watch.done();
     const stored = await storedCount(influx, db, creds, reports);
     const rss = procRss(hub.proc.pid!);
     const inside = await hubIngestTimes(hub.http);
     return {
-      sent: sum(reports, 'sent'), acked: sum(reports, 'acked'), stored, events_per_s: stored / DURATION_S,
+      sent: sum(reports, 'sent'), acked: sum(reports, 'acked'), stored, events_per_s: stored / DURATION_S, drain_s: drainS(reports, lastStoredAt),
       // Per publisher percentiles: the median publisher's p50, the worst publisher's p99.
       p50_ingest_ms: mid(reports, 'p50_ack_ms'), p99_ingest_ms: worst(reports, 'p99_ack_ms'),
       stored_samples: sum(reports, 'samples_seen'), stored_samples_taken: sum(reports, 'samples'),
@@ -206,6 +253,92 @@ async function mosquittoRun(): Promise<Record<string, number>> {
     };
   } finally {
     await sub.endAsync();
+    await mosquitto.stop();
+  }
+}
+
+/**
+ * The Telegraf way: the same N publishers → bare Mosquitto → one Node QoS 1 subscriber process that
+ * writes batched line protocol into the same influxd (bench/telegraf-way.ts), batches of the hub's
+ * influxBatchSize. Stored events/s = the rate InfluxDB acknowledged the subscriber's writes at, from
+ * the start of the measured windows to its last write; CPU of Mosquitto + the subscriber (and influxd,
+ * apart) until the last event was stored, per event published inside the CPU window.
+ */
+async function telegrafRun(influx: Influxd): Promise<Record<string, number>> {
+  const db = 'rb_telegraf_way';
+  const hubDefaults = resolveHubConfig({ dataDir: '.' }, {});
+  const mosquitto = await startMosquitto();
+  const sub = spawn(process.execPath, ['--import', 'tsx', TELEGRAF_WAY], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, RB_TW_MQTT: `mqtt://127.0.0.1:${mosquitto.port}`, RB_TW_INFLUX: `${influx.url}/${db}`, RB_TW_BATCH: String(hubDefaults.influxBatchSize), RB_TW_FLUSH_MS: String(hubDefaults.influxFlushMs) },
+  });
+  let out = '';
+  sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const closed = new Promise<number | null>((r) => sub.on('close', r));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!out.startsWith('ready\n')) {
+      if (sub.exitCode !== null || Date.now() > deadline) throw new Error(`the Telegraf-way subscriber did not start (exit ${sub.exitCode})`);
+      await sleep(50);
+    }
+    const creds = Array.from({ length: PUBLISHERS }, (_, i) => ({ gateway: `gw-${i + 1}`, username: 'x', password: 'x' }));
+    log(`telegraf way: ${PUBLISHERS} publishers → mosquitto → subscriber → InfluxDB (batches of ${hubDefaults.influxBatchSize}), ${WARMUP_S} s warm-up + ${DURATION_S} s…`);
+    const cpu = cpuMeter([mosquitto.pid, sub.pid, childPid('influxd')]);
+    let cpuFrom = 0;
+    const cpuStart = setTimeout(() => {
+      cpu.start();
+      cpuFrom = Date.now();
+    }, WARMUP_S * 1000 + 1000);
+    const watch = watchStored(influx, db, (WARMUP_S + DURATION_S - 1) * 1000);
+    // No stored-latency polling by the publishers here: the subscriber times each write itself. (The
+    // publishers' polling, 50 queries/s per pending sample, grows with the delay it measures and
+    // slowed this pipeline's influxd down further; the hub run polls, so its influxd does more.)
+    const reports = await runPublishers(`mqtt://127.0.0.1:${mosquitto.port}`, creds);
+    clearTimeout(cpuStart);
+    // Mosquitto acks at once: the subscriber may still be writing what the broker queued for it, so
+    // the CPU window runs on until the last event is stored (2 s idle after it cost ~nothing).
+    const lastStoredAt = await watch.done();
+    const cpuTo = Date.now();
+    const cpuSeconds = cpu.stop().map((cores) => (cores * (cpuTo - cpuFrom)) / 1000);
+    const stored = await storedCount(influx, db, creds, reports);
+    sub.kill('SIGTERM');
+    if ((await closed) !== 0) throw new Error('the Telegraf-way subscriber failed');
+    const s = JSON.parse(out.split('\n').filter(Boolean).pop()!) as {
+      received: number; written: number; write_errors: number; parse_errors: number; requests: number; last_write_at: number;
+      stored: Array<[number, number]>; writes: Array<[number, number]>;
+    };
+    // The rate it stored at: points InfluxDB acknowledged from the start of the measured windows to
+    // the last write (so a subscriber that falls behind the broker is not credited with the broker's
+    // rate, nor debited for the warm-up backlog it works off inside the window).
+    const from = Math.min(...reports.map((r) => r.from_ms));
+    const writtenBy = (t: number): number => s.writes.filter(([at]) => at <= t).reduce((_, [, n]) => n, 0);
+    const storedPerS = (writtenBy(s.last_write_at) - writtenBy(from)) / ((s.last_write_at - from) / 1000);
+    // Events published inside the CPU window (it opens ~1 s into the measured windows): CPU per event.
+    const windowEnd = Math.max(...reports.map((r) => r.to_ms));
+    const eventsInCpuWindow = stored * Math.min(1, (windowEnd - cpuFrom) / (DURATION_S * 1000));
+    const [mosquittoS, subS, influxS] = cpuSeconds as [number, number, number];
+    const usPerEvent = (cpuS: number): number => (cpuS * 1e6) / eventsInCpuWindow;
+    const cores = (cpuS: number): number => cpuS / ((lastStoredAt - cpuFrom) / 1000);
+    // Publish → write acknowledged by InfluxDB, for the events of the measured windows.
+    const delays = s.stored.filter(([ts]) => ts >= from && ts < windowEnd).map(([, ms]) => ms);
+    return {
+      sent: sum(reports, 'sent'), stored, events_per_s: storedPerS, events_per_s_published: stored / DURATION_S, drain_s: drainS(reports, lastStoredAt), subscriber_last_write_at: s.last_write_at,
+      p50_ack_ms: mid(reports, 'p50_ack_ms'), p99_ack_ms: worst(reports, 'p99_ack_ms'),
+      stored_samples: delays.length, p50_stored_ms: percentile(delays, 50), p99_stored_ms: percentile(delays, 99),
+      batch_size: hubDefaults.influxBatchSize,
+      subscriber_received: s.received, subscriber_written: s.written, subscriber_write_errors: s.write_errors, subscriber_requests: s.requests,
+      mosquitto_cpu_cores: cores(mosquittoS), subscriber_cpu_cores: cores(subS), influxd_cpu_cores: cores(influxS),
+      mosquitto_cpu_us_per_event: usPerEvent(mosquittoS),
+      subscriber_cpu_us_per_event: usPerEvent(subS),
+      // Mosquitto + subscriber: what the pipeline costs beside influxd (the hub's figure is the hub alone).
+      cpu_us_per_event: usPerEvent(mosquittoS + subS),
+      influxd_cpu_us_per_event: usPerEvent(influxS),
+    };
+  } finally {
+    if (sub.exitCode === null && sub.signalCode === null) {
+      sub.kill('SIGKILL');
+      await closed;
+    }
     await mosquitto.stop();
   }
 }
@@ -312,14 +445,22 @@ async function main(): Promise<void> {
     const only = process.env.RB_BENCH_ONLY; // 'hub', 'mosquitto' or 'idle', to profile one part
     const h = !only || only === 'hub' ? await hubRun(influx, dir) : undefined;
     const m = !only || only === 'mosquitto' ? await mosquittoRun() : undefined;
+    const tw = !only || only === 'telegraf' ? await telegrafRun(influx) : undefined;
     const idle = !only || only === 'idle' ? await idleRun(influx, dir) : undefined;
     const ratio = h && m ? h.events_per_s! / m.events_per_s! : NaN;
+    // Stored events/s: the hub's (stored ÷ window; it acks at its journal and lags InfluxDB by its
+    // drain_s only) ÷ the Telegraf way's (the rate its subscriber got writes acknowledged at).
+    const ratioTw = h && tw ? h.events_per_s! / tw.events_per_s! : NaN;
 
-    if (h || m) console.log(`\nHub benchmark — ${PUBLISHERS} publisher processes, QoS 1, window ${WINDOW} each, ${WARMUP_S} s warm-up + ${DURATION_S} s measured; ${new Date().toISOString()}`);
+    if (h || m || tw) console.log(`\nHub benchmark — ${PUBLISHERS} publisher processes, QoS 1, window ${WINDOW} each, ${WARMUP_S} s warm-up + ${DURATION_S} s measured; ${new Date().toISOString()}`);
     const rows = [];
     if (h) rows.push({ path: 'hub → InfluxDB (stored)', 'sent': h.sent!, 'events': h.stored!, 'events/s': Math.round(h.events_per_s!), 'vs mosquitto': m ? +ratio.toFixed(2) : '-', 'ack p50 ms': h.p50_ingest_ms!, 'ack p99 ms': h.p99_ingest_ms!, 'stored p50 ms': h.p50_stored_ms!, 'stored p99 ms': h.p99_stored_ms! });
     if (m) rows.push({ path: 'bare mosquitto → 1 subscriber', 'sent': m.sent!, 'events': m.delivered!, 'events/s': Math.round(m.events_per_s!), 'vs mosquitto': 1, 'ack p50 ms': m.p50_ack_ms!, 'ack p99 ms': m.p99_ack_ms!, 'stored p50 ms': '-', 'stored p99 ms': '-' });
+    if (tw) rows.push({ path: 'mosquitto → subscriber → InfluxDB (Telegraf way, stored)', 'sent': tw.sent!, 'events': tw.stored!, 'events/s': Math.round(tw.events_per_s!), 'vs mosquitto': m ? +(tw.events_per_s! / m.events_per_s!).toFixed(2) : '-', 'ack p50 ms': tw.p50_ack_ms!, 'ack p99 ms': tw.p99_ack_ms!, 'stored p50 ms': tw.p50_stored_ms!, 'stored p99 ms': tw.p99_stored_ms! });
     if (rows.length) console.log(table(rows));
+    if (tw) {
+      console.log(`\nTelegraf way (bench/telegraf-way.ts): Mosquitto acks at once, one Node QoS 1 subscriber writes line protocol in batches of ${tw.batch_size} to the same influxd; not durable, not deduplicated, not validated. ${tw.subscriber_received} received, ${tw.subscriber_written} written in ${tw.subscriber_requests} requests, ${tw.subscriber_write_errors} refused; its stored latency is publish → write acknowledged by InfluxDB, timed by the subscriber (${tw.stored_samples} samples). CPU (until the last event was stored): mosquitto ${tw.mosquitto_cpu_cores!.toFixed(2)} + subscriber ${tw.subscriber_cpu_cores!.toFixed(2)} cores = ${tw.cpu_us_per_event!.toFixed(1)} µs/event (influxd ${tw.influxd_cpu_us_per_event!.toFixed(1)} µs/event).${h ? ` Hub ÷ Telegraf way, stored events/s: ${ratioTw.toFixed(2)} (target >= 1.0). Storing ended ${h.drain_s!.toFixed(1)} s (hub) and ${tw.drain_s!.toFixed(1)} s (Telegraf way) after publishing did.` : ` Storing ended ${tw.drain_s!.toFixed(1)} s after publishing did.`}`);
+    }
     if (h) {
       console.log(`\nack = publish → PUBACK (ingest: the hub acks once the event is durable: in the InfluxDB store's local journal, or its spool); stored = publish → visible in InfluxDB, polled every 20 ms for every ${SAMPLE_EVERY}th event (${h.stored_samples}/${h.stored_samples_taken} seen). p50 = median publisher, p99 = worst publisher.`);
       console.log(`Inside the hub (its /metrics, means): PUBLISH → verdict ${h.hub_mean_ack_ms!.toFixed(2)} ms; validate ${h.hub_mean_validate_ms!.toFixed(3)} ms/message; per batch of ${h.hub_mean_batch_events!.toFixed(1)} events: queue ${h.hub_mean_queue_ms!.toFixed(2)} ms, store ${h.hub_mean_store_ms!.toFixed(2)} ms, dedup ${h.hub_mean_dedup_ms!.toFixed(2)} ms.`);
@@ -330,22 +471,25 @@ async function main(): Promise<void> {
       console.log(`\n${table([{ 'idle gateways': CONNECTIONS, 'connect s': idle.connect_s!, 'hub RSS before MiB': idle.rss_mb_before!, 'after MiB': idle.rss_mb_after!, 'KiB/conn': idle.kib_per_connection!, [`10k ${measured ? '(measured)' : '(extrapolated)'} MiB`]: idle.rss_mb_10k! }])}`);
       console.log('Idle gateways: authenticated (CONNECT with credentials, own client id) and subscribed to their command topic; registry hashes use scrypt N=16 so 10k logins take seconds, not 10+ minutes.');
     }
-    console.log('Targets: stored/s >= 0.7x bare mosquitto; 10k idle connections <= 1 GiB hub RSS.');
+    console.log('Targets: stored/s >= 0.7x bare mosquitto and >= 1.0x the Telegraf way; 10k idle connections <= 1 GiB hub RSS.');
 
     const out = {
       bench: 'hub', when: new Date().toISOString(),
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model, mem_gb: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
       publishers: PUBLISHERS, window: WINDOW, warmup_s: WARMUP_S, duration_s: DURATION_S,
       ratio_vs_mosquitto: Number.isNaN(ratio) ? null : +ratio.toFixed(3),
+      ratio_vs_mosquitto_influx: Number.isNaN(ratioTw) ? null : +ratioTw.toFixed(3),
       events_per_s: h ? Math.round(h.events_per_s!) : null,
       mosquitto_events_per_s: m ? Math.round(m.events_per_s!) : null,
+      mosquitto_influx_events_per_s: tw ? Math.round(tw.events_per_s!) : null,
       p50_ingest_ms: h ? +h.p50_ingest_ms!.toFixed(2) : null, p99_ingest_ms: h ? +h.p99_ingest_ms!.toFixed(2) : null,
       p50_stored_ms: h ? +h.p50_stored_ms!.toFixed(1) : null, p99_stored_ms: h ? +h.p99_stored_ms!.toFixed(1) : null,
       rss_mb_hub_load: h ? Math.round(h.rss_mb!) : null,
       hub_cpu_us_per_event: h ? +h.hub_cpu_us_per_event!.toFixed(1) : null,
+      mosquitto_influx_cpu_us_per_event: tw ? +tw.cpu_us_per_event!.toFixed(1) : null,
       rss_mb_10k_connections: idle ? Math.round(idle.rss_mb_10k!) : null,
       rss_10k_connections_method: idle ? (CONNECTIONS >= 10_000 ? `measured with ${CONNECTIONS} connections` : `extrapolated linearly from ${CONNECTIONS} connections`) : null,
-      hub: h ?? null, mosquitto: m ?? null, idle: idle ?? null,
+      hub: h ?? null, mosquitto: m ?? null, mosquitto_influx: tw ?? null, idle: idle ?? null,
     };
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
     // A partial run (RB_BENCH_ONLY) goes to its own file, so latest.json always holds a whole run.

@@ -10,9 +10,9 @@ import { silent } from './support.js';
 
 /**
  * Upgrade, first piece (issue 16 item 8): a data dir written by the release before the hub database
- * (test/fixtures/legacy-data-dir, made by that release's code) keeps its audit log.
+ * (test/fixtures/legacy-audit-db, made by that release's code) keeps its audit log.
  */
-const FIXTURE = new URL('../../fixtures/legacy-data-dir/', import.meta.url).pathname;
+const FIXTURE = new URL('../../fixtures/legacy-audit-db/', import.meta.url).pathname;
 const root = mkdtempSync(join(tmpdir(), 'rb-upgrade-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
