@@ -270,7 +270,7 @@ async function telegrafRun(influx: Influxd): Promise<Record<string, number>> {
   const mosquitto = await startMosquitto();
   const sub = spawn(process.execPath, ['--import', 'tsx', TELEGRAF_WAY], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, RB_TW_MQTT: `mqtt://127.0.0.1:${mosquitto.port}`, RB_TW_INFLUX: `${influx.url}/${db}`, RB_TW_BATCH: String(hubDefaults.influxBatchSize), RB_TW_FLUSH_MS: String(hubDefaults.influxFlushMs) },
+    env: { ...process.env, RB_TW_MQTT: `mqtt://127.0.0.1:${mosquitto.port}`, RB_TW_INFLUX: `${influx.url}/${db}`, RB_TW_BATCH: String(hubDefaults.influx.batchSize), RB_TW_FLUSH_MS: String(hubDefaults.influx.flushMs) },
   });
   let out = '';
   sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -282,7 +282,7 @@ async function telegrafRun(influx: Influxd): Promise<Record<string, number>> {
       await sleep(50);
     }
     const creds = Array.from({ length: PUBLISHERS }, (_, i) => ({ gateway: `gw-${i + 1}`, username: 'x', password: 'x' }));
-    log(`telegraf way: ${PUBLISHERS} publishers → mosquitto → subscriber → InfluxDB (batches of ${hubDefaults.influxBatchSize}), ${WARMUP_S} s warm-up + ${DURATION_S} s…`);
+    log(`telegraf way: ${PUBLISHERS} publishers → mosquitto → subscriber → InfluxDB (batches of ${hubDefaults.influx.batchSize}), ${WARMUP_S} s warm-up + ${DURATION_S} s…`);
     const cpu = cpuMeter([mosquitto.pid, sub.pid, childPid('influxd')]);
     let cpuFrom = 0;
     const cpuStart = setTimeout(() => {
@@ -325,7 +325,7 @@ async function telegrafRun(influx: Influxd): Promise<Record<string, number>> {
       sent: sum(reports, 'sent'), stored, events_per_s: storedPerS, events_per_s_published: stored / DURATION_S, drain_s: drainS(reports, lastStoredAt), subscriber_last_write_at: s.last_write_at,
       p50_ack_ms: mid(reports, 'p50_ack_ms'), p99_ack_ms: worst(reports, 'p99_ack_ms'),
       stored_samples: delays.length, p50_stored_ms: percentile(delays, 50), p99_stored_ms: percentile(delays, 99),
-      batch_size: hubDefaults.influxBatchSize,
+      batch_size: hubDefaults.influx.batchSize,
       subscriber_received: s.received, subscriber_written: s.written, subscriber_write_errors: s.write_errors, subscriber_requests: s.requests,
       mosquitto_cpu_cores: cores(mosquittoS), subscriber_cpu_cores: cores(subS), influxd_cpu_cores: cores(influxS),
       mosquitto_cpu_us_per_event: usPerEvent(mosquittoS),

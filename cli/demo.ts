@@ -97,11 +97,11 @@ export function registerDemoCommand(program: Command): void {
       try {
         config = resolveHubConfig({
           dataDir,
-          httpPort: opts.httpPort,
-          mqttPort: opts.mqttPort,
+          http: { port: opts.httpPort },
+          mqtt: { port: opts.mqttPort },
           host: process.env.RB_HOST ?? '127.0.0.1',
           logLevel: level as 'warn',
-          apiToken: process.env.RB_API_TOKEN ?? demoSecret(dataDir, 'demo-api-token'),
+          auth: { apiToken: process.env.RB_AUTH_API_TOKEN ?? process.env.RB_API_TOKEN ?? demoSecret(dataDir, 'demo-api-token') },
         });
       } catch (err) {
         exitOnConfigError(err);
@@ -179,7 +179,7 @@ export function registerDemoCommand(program: Command): void {
           `  MQTT broker:     mqtt://127.0.0.1:${mqtt.port}`,
           `  gateway config:  ${configs.join(', ')}`,
           `  gateway credentials: ${credentials.map((c) => JSON.stringify(c)).join(' ')}`,
-          `  API token (admin, scripts): ${config.apiToken}`,
+          `  API token (admin, scripts): ${config.auth.apiToken}`,
           `  incidents:       every kind of alert once per ${opts.incidentPeriod} s, starting now`,
           '  Ctrl+C stops everything.',
           '',

@@ -13,28 +13,47 @@ import { parseDuration } from '../hub/people/tokens.js';
 import type { User } from '../hub/people/users.js';
 import { exitOnConfigError, intOption, rootLogger, runUntilSignal, logLevelOption } from './util.js';
 
+type HubRunOptions = { config?: string; checkConfig?: string; httpPort?: number; mqttPort?: number; dataDir?: string; host?: string; influxUrl?: string; dbUrl?: string };
+
 export function registerHubCommands(program: Command): void {
   const hub = program
     .command('hub')
     .description('run the hub: MQTT broker for gateways, event store, REST API, live push and pages')
     .enablePositionalOptions()
-    .option('--http-port <port>', 'HTTP port for API, pages and Socket.IO (env RB_HTTP_PORT, default 8080)', intOption('--http-port'))
-    .option('--mqtt-port <port>', 'MQTT port for gateways (env RB_MQTT_PORT, default 1883)', intOption('--mqtt-port'))
-    .option('--data-dir <dir>', 'folder for registry and embedded store (env RB_DATA_DIR, default ./data)')
-    .option('--host <address>', 'address to bind (env RB_HOST, default 0.0.0.0)')
+    .option('--config <file>', 'hub config file (YAML, keys in docs/configuration.md); defaults < file < env RB_* < flags')
+    .option('--check-config <file>', 'validate a hub config file (with the environment), print every error with its key path, and exit')
+    .option('--http-port <port>', 'HTTP port for API, pages and Socket.IO (http.port, env RB_HTTP_PORT, default 8080)', intOption('--http-port'))
+    .option('--mqtt-port <port>', 'MQTT port for gateways (mqtt.port, env RB_MQTT_PORT, default 1883)', intOption('--mqtt-port'))
+    .option('--data-dir <dir>', 'folder for the hub database and state (dataDir, env RB_DATA_DIR, default ./data)')
+    .option('--host <address>', 'address to bind (host, env RB_HOST, default 0.0.0.0)')
     .addOption(logLevelOption())
-    .option('--influx-url <url>', 'InfluxDB 1.x URL with database, e.g. http://127.0.0.1:8086/redbutler (env RB_INFLUX_URL)')
-    .action(async (opts: { httpPort?: number; mqttPort?: number; dataDir?: string; host?: string; influxUrl?: string }, cmd: Command) => {
+    .option('--influx-url <url>', 'InfluxDB 1.x URL with database, e.g. http://127.0.0.1:8086/redbutler (influx.url, env RB_INFLUX_URL)')
+    .option('--db-url <url>', 'PostgreSQL URL, e.g. postgres://user:password@127.0.0.1:5432/redbutler (db.url, env RB_DB_URL); default the embedded SQLite hub.db')
+    .action(async (opts: HubRunOptions, cmd: Command) => {
+      if (opts.checkConfig) {
+        try {
+          const checked = resolveHubConfig({}, process.env, { file: opts.checkConfig });
+          process.stdout.write(`${opts.checkConfig}: OK (data dir ${checked.dataDir}, http ${checked.http.host}:${checked.http.port}, mqtt ${checked.mqtt.host}:${checked.mqtt.port})\n`);
+          return;
+        } catch (err) {
+          exitOnConfigError(err);
+        }
+      }
       let config;
       try {
-        config = resolveHubConfig({
-          dataDir: opts.dataDir ?? process.env.RB_DATA_DIR ?? './data',
-          httpPort: opts.httpPort,
-          mqttPort: opts.mqttPort,
-          host: opts.host,
-          influxUrl: opts.influxUrl,
-          logLevel: (cmd.optsWithGlobals() as { logLevel?: 'info' }).logLevel,
-        });
+        config = resolveHubConfig(
+          {
+            dataDir: opts.dataDir,
+            host: opts.host,
+            http: { port: opts.httpPort },
+            mqtt: { port: opts.mqttPort },
+            influx: { url: opts.influxUrl },
+            db: { url: opts.dbUrl },
+            logLevel: (cmd.optsWithGlobals() as { logLevel?: 'info' }).logLevel,
+          },
+          process.env,
+          { file: opts.config },
+        );
       } catch (err) {
         exitOnConfigError(err);
       }
@@ -183,10 +202,10 @@ function registerUserCommands(hub: Command): void {
     .requiredOption('--scope <scope>', 'estate:<id>, grid:<id> or street:<id>; repeat for several', scopeOption)
     .option('--display-name <text>', 'name shown on screens')
     .option('--password <password>', 'password for POST /api/v1/auth/login (at least 8 characters); without one the user has only tokens')
-    .option('--ttl <duration>', 'lifetime of the printed token, e.g. 12h or 30d (default env RB_TOKEN_TTL or 1h)', ttlOption)
+    .option('--ttl <duration>', 'lifetime of the printed token, e.g. 12h or 30d (default env RB_AUTH_TOKEN_TTL, RB_TOKEN_TTL or 1h)', ttlOption)
     .action((o: { dataDir: string; name: string; role: User['role']; scope: string[]; displayName?: string; password?: string; ttl?: number }) =>
       withPeople('user add', o.dataDir, async ({ people, registry, audit }) => {
-        const ttl = o.ttl ?? parseDuration(process.env.RB_TOKEN_TTL || '1h');
+        const ttl = o.ttl ?? parseDuration(process.env.RB_AUTH_TOKEN_TTL || process.env.RB_TOKEN_TTL || '1h');
         const added = await people.users.add({ name: o.name, displayName: o.displayName, role: o.role, scopes: o.scope, password: o.password });
         for (const s of o.scope) {
           if (registry.estatesInScope([s]).length === 0) process.stderr.write(`red-butler hub user add: warning: --scope ${s} covers no estate in the registry yet\n`);

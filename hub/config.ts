@@ -1,182 +1,353 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../protocol/index.js';
-import { ConfigError, deepFreeze, zodProblems } from '../lib/config-errors.js';
+import { ConfigError, deepFreeze, keyPath, zodProblems, type ConfigProblem } from '../lib/config-errors.js';
 import { isTimeZone } from './state/types.js';
 
-export const HubConfigSchema = z
+/**
+ * The hub's configuration: nested sections, each key `.describe()`d. Sources, lowest first: defaults <
+ * YAML file (`red-butler hub --config FILE`) < environment < flags. Every key has an environment variable
+ * derived from its path (`mqtt.publishRate` → `RB_MQTT_PUBLISH_RATE`, see envName); a few names of the
+ * flat config before it keep working as aliases (ENV_ALIASES). docs/configuration.md is generated from it.
+ */
+
+const port = (fallback: number) => z.number().int().min(0).max(65535).default(fallback);
+const DURATION = /^[1-9]\d{0,5}[smhd]$/;
+const INFLUX_DURATION = /^(INF|[1-9]\d{0,5}[hdw])$/;
+
+const HttpSchema = z
   .object({
-    dataDir: z.string().min(1).describe('Folder for the registry, the embedded event store and other state (env RB_DATA_DIR)'),
-    host: z.string().default('0.0.0.0').describe('Address the HTTP and MQTT listeners bind (env RB_HOST)'),
-    httpPort: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port: API, pages, Socket.IO (env RB_HTTP_PORT)'),
-    mqttPort: z.coerce.number().int().min(0).max(65535).default(1883).describe('MQTT port for gateways (env RB_MQTT_PORT)'),
-    influxUrl: z
-      .string()
-      .url()
-      .optional()
-      .describe('InfluxDB 1.x URL with database, e.g. http://127.0.0.1:8086/redbutler; unset = embedded SQLite store (env RB_INFLUX_URL)'),
-    influxBatchSize: z.coerce.number().int().min(1).max(100_000).default(5000).describe('Points per InfluxDB write request (env RB_INFLUX_BATCH_SIZE)'),
-    influxFlushMs: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .max(10_000)
-      .default(100)
-      .describe('Longest a point waits for its InfluxDB batch to fill while a write is in flight, ms (env RB_INFLUX_FLUSH_MS)'),
-    influxRawRetention: z
-      .string()
-      .regex(/^(INF|[1-9]\d{0,5}[hdw])$/, 'an InfluxQL duration such as 30d, or INF')
-      .default('30d')
-      .describe('How long InfluxDB keeps raw events, e.g. 30d (env RB_INFLUX_RAW_RETENTION)'),
-    influxHourlyRetention: z
-      .string()
-      .regex(/^(INF|[1-9]\d{0,5}[hdw])$/, 'an InfluxQL duration such as 104w, or INF')
-      .default('104w')
-      .describe('How long InfluxDB keeps the hourly event counts, e.g. 104w (env RB_INFLUX_HOURLY_RETENTION)'),
-    maxPayloadBytes: z.coerce
-      .number()
-      .int()
-      .min(256)
-      .max(16 * 1024 * 1024)
-      .default(DEFAULT_MAX_PAYLOAD_BYTES)
-      .describe('Largest event payload accepted (env RB_MAX_PAYLOAD_BYTES)'),
-    maxResultBytes: z.coerce
-      .number()
-      .int()
-      .min(1024)
-      .max(64 * 1024 * 1024)
-      .default(8 * 1024 * 1024)
-      .describe('Largest command result accepted; results may carry a base64 snapshot (env RB_MAX_RESULT_BYTES)'),
-    dedupWindow: z.coerce.number().int().min(1000).default(200_000).describe('Event ids remembered for deduplication (env RB_DEDUP_WINDOW)'),
-    apiToken: z
-      .string()
-      .min(16)
-      .optional()
-      .describe('Bearer token accepted as a built-in admin over every estate, for scripts and tests (env RB_API_TOKEN, >= 16 chars)'),
-    tokenTtl: z
-      .string()
-      .regex(/^[1-9]\d{0,5}[smhd]$/, 'a duration such as 30m, 1h, 12h or 7d')
-      .default('1h')
-      .describe('How long a user token (JWT) issued by login, refresh or `hub user add` stays valid, e.g. 1h (env RB_TOKEN_TTL)'),
-    refreshTtl: z
-      .string()
-      .regex(/^[1-9]\d{0,5}[smhd]$/, 'a duration such as 12h, 7d or 30d')
-      .default('30d')
-      .describe(
-        'How long a refresh token from login stays valid without use, e.g. 30d: each use rotates it and starts its lifetime again, so a phone used within that time stays signed in (env RB_REFRESH_TTL)',
-      ),
-    timeZone: z
-      .string()
-      .refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai')
-      .default('Asia/Shanghai')
-      .describe('Time zone of duty rosters (weekly shifts), quiet hours and "today" (env RB_TIME_ZONE)'),
-    maxSnapshotBytes: z.coerce
-      .number()
-      .int()
-      .min(1024)
-      .max(64 * 1024 * 1024)
-      .default(8 * 1024 * 1024)
-      .describe('Largest snapshot upload accepted (env RB_MAX_SNAPSHOT_BYTES)'),
-    mqttMaxPacketBytes: z.coerce
+    host: z.string().min(1).optional().describe('Address the HTTP listener binds; default: `host`'),
+    port: port(8080).describe('HTTP port: API, pages, Socket.IO'),
+  })
+  .strict();
+
+const MqttSchema = z
+  .object({
+    host: z.string().min(1).optional().describe('Address the MQTT listeners (plain and TLS) bind; default: `host`'),
+    port: port(1883).describe('MQTT port for gateways'),
+    tlsPort: port(8883).describe('MQTT over TLS port, used when mqtt.tls.cert and mqtt.tls.key are set'),
+    maxPacketBytes: z
       .number()
       .int()
       .min(1024)
       .max(268_435_455)
       .optional()
-      .describe('Largest MQTT packet (Remaining Length) accepted from a connected gateway; bigger ones close the connection before they are buffered. Default: max(maxPayloadBytes, maxResultBytes) + 64 KiB (env RB_MQTT_MAX_PACKET_BYTES)'),
-    mqttMaxConnectBytes: z.coerce
-      .number()
-      .int()
-      .min(256)
-      .max(1024 * 1024)
-      .default(8 * 1024)
-      .describe('Largest MQTT packet accepted before CONNACK, i.e. the unauthenticated CONNECT (env RB_MQTT_MAX_CONNECT_BYTES)'),
-    mqttConnectTimeoutMs: z.coerce
-      .number()
-      .int()
-      .min(100)
-      .max(300_000)
-      .default(10_000)
-      .describe('A connection that has not completed CONNECT (or the TLS handshake) by then is closed (env RB_MQTT_CONNECT_TIMEOUT_MS)'),
-    mqttMaxConnections: z.coerce.number().int().min(1).default(10_000).describe('Open MQTT connections (TCP and TLS together) above which new ones are closed at once (env RB_MQTT_MAX_CONNECTIONS)'),
-    mqttConnectRatePerIp: z.coerce.number().min(0.1).default(20).describe('CONNECT attempts per second allowed from one IP address; more get CONNACK 3 (env RB_MQTT_CONNECT_RATE_PER_IP)'),
-    mqttConnectBurstPerIp: z.coerce.number().int().min(1).default(200).describe('CONNECT attempts one IP address may make at once before its rate applies (env RB_MQTT_CONNECT_BURST_PER_IP)'),
-    mqttPublishRate: z.coerce
-      .number()
-      .min(1)
-      .default(2_000)
-      .describe('PUBLISH packets per second per gateway; over it the hub reads the gateway more slowly (delays, never drops) (env RB_MQTT_PUBLISH_RATE)'),
-    mqttPublishBurst: z.coerce.number().int().min(1).default(10_000).describe('PUBLISH packets a gateway may send at once before its rate applies (env RB_MQTT_PUBLISH_BURST)'),
-    mqttMaxRetainedBytes: z.coerce
+      .describe(
+        'Largest MQTT packet (Remaining Length) accepted from a connected gateway; bigger ones close the connection before they are buffered. Default: max(maxPayloadBytes, maxResultBytes) + 64 KiB',
+      ),
+    maxConnectBytes: z.number().int().min(256).max(1024 * 1024).default(8 * 1024).describe('Largest MQTT packet accepted before CONNACK, i.e. the unauthenticated CONNECT'),
+    connectTimeoutMs: z.number().int().min(100).max(300_000).default(10_000).describe('A connection that has not completed CONNECT (or the TLS handshake) by then is closed'),
+    maxConnections: z.number().int().min(1).default(10_000).describe('Open MQTT connections (TCP and TLS together) above which new ones are closed at once'),
+    connectRatePerIp: z.number().min(0.1).default(20).describe('CONNECT attempts per second allowed from one IP address; more get CONNACK 3'),
+    connectBurstPerIp: z.number().int().min(1).default(200).describe('CONNECT attempts one IP address may make at once before its rate applies'),
+    publishRate: z.number().min(1).default(2_000).describe('PUBLISH packets per second per gateway; over it the hub reads the gateway more slowly (delays, never drops)'),
+    publishBurst: z.number().int().min(1).default(10_000).describe('PUBLISH packets a gateway may send at once before its rate applies'),
+    maxRetainedBytes: z
       .number()
       .int()
       .min(1024)
       .max(16 * 1024 * 1024)
       .default(64 * 1024)
       .describe(
-        'Largest gateway status the broker keeps as the retained message of its status topic, the only topic it retains (one message per gateway); a bigger status is still ingested when valid, but not retained (env RB_MQTT_MAX_RETAINED_BYTES)',
+        'Largest gateway status the broker keeps as the retained message of its status topic, the only topic it retains (one message per gateway); a bigger status is still ingested when valid, but not retained',
       ),
-    mqttTlsPort: z.coerce.number().int().min(0).max(65535).default(8883).describe('MQTT over TLS port, used when tlsCert and tlsKey are set (env RB_MQTT_TLS_PORT)'),
-    tlsCert: z.string().min(1).optional().describe('PEM certificate (chain) file for the MQTT TLS listener; set together with tlsKey (env RB_TLS_CERT)'),
-    tlsKey: z.string().min(1).optional().describe('PEM private key file for the MQTT TLS listener (env RB_TLS_KEY)'),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level (env RB_LOG_LEVEL)'),
+    tls: z
+      .object({
+        cert: z.string().min(1).optional().describe('PEM certificate (chain) file for the MQTT TLS listener; set together with mqtt.tls.key'),
+        key: z.string().min(1).optional().describe('PEM private key file for the MQTT TLS listener'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
-export type HubConfig = z.infer<typeof HubConfigSchema>;
-export type HubConfigInput = z.input<typeof HubConfigSchema>;
+const DbSchema = z
+  .object({
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/.+/, 'must be postgres://user:password@host:port/database')
+      .optional()
+      .describe('PostgreSQL URL (postgres://user:password@host:5432/db); unset = the embedded SQLite file {dataDir}/hub.db'),
+  })
+  .strict();
 
-const ENV: Record<string, keyof HubConfigInput> = {
-  RB_DATA_DIR: 'dataDir',
-  RB_HOST: 'host',
-  RB_HTTP_PORT: 'httpPort',
-  RB_MQTT_PORT: 'mqttPort',
-  RB_INFLUX_URL: 'influxUrl',
-  RB_INFLUX_BATCH_SIZE: 'influxBatchSize',
-  RB_INFLUX_FLUSH_MS: 'influxFlushMs',
-  RB_INFLUX_RAW_RETENTION: 'influxRawRetention',
-  RB_INFLUX_HOURLY_RETENTION: 'influxHourlyRetention',
-  RB_MAX_PAYLOAD_BYTES: 'maxPayloadBytes',
-  RB_MAX_RESULT_BYTES: 'maxResultBytes',
-  RB_DEDUP_WINDOW: 'dedupWindow',
-  RB_LOG_LEVEL: 'logLevel',
-  RB_MQTT_MAX_PACKET_BYTES: 'mqttMaxPacketBytes',
-  RB_MQTT_MAX_CONNECT_BYTES: 'mqttMaxConnectBytes',
-  RB_MQTT_CONNECT_TIMEOUT_MS: 'mqttConnectTimeoutMs',
-  RB_MQTT_MAX_CONNECTIONS: 'mqttMaxConnections',
-  RB_MQTT_CONNECT_RATE_PER_IP: 'mqttConnectRatePerIp',
-  RB_MQTT_CONNECT_BURST_PER_IP: 'mqttConnectBurstPerIp',
-  RB_MQTT_PUBLISH_RATE: 'mqttPublishRate',
-  RB_MQTT_PUBLISH_BURST: 'mqttPublishBurst',
-  RB_MQTT_MAX_RETAINED_BYTES: 'mqttMaxRetainedBytes',
-  RB_MQTT_TLS_PORT: 'mqttTlsPort',
-  RB_TLS_CERT: 'tlsCert',
-  RB_TLS_KEY: 'tlsKey',
-  RB_API_TOKEN: 'apiToken',
-  RB_MAX_SNAPSHOT_BYTES: 'maxSnapshotBytes',
-  RB_TOKEN_TTL: 'tokenTtl',
-  RB_REFRESH_TTL: 'refreshTtl',
-  RB_TIME_ZONE: 'timeZone',
+const InfluxSchema = z
+  .object({
+    url: z.url().optional().describe('InfluxDB 1.x URL with database, e.g. http://127.0.0.1:8086/redbutler; unset = embedded SQLite store'),
+    batchSize: z.number().int().min(1).max(100_000).default(5000).describe('Points per InfluxDB write request'),
+    flushMs: z.number().int().min(0).max(10_000).default(100).describe('Longest a point waits for its InfluxDB batch to fill while a write is in flight, ms'),
+    rawRetention: z.string().regex(INFLUX_DURATION, 'an InfluxQL duration such as 30d, or INF').default('30d').describe('How long InfluxDB keeps raw events, e.g. 30d'),
+    hourlyRetention: z.string().regex(INFLUX_DURATION, 'an InfluxQL duration such as 104w, or INF').default('104w').describe('How long InfluxDB keeps the hourly event counts, e.g. 104w'),
+  })
+  .strict();
+
+const PushSchema = z
+  .object({
+    retention: z.string().regex(DURATION, 'a duration such as 12h or 7d').default('7d').describe('How long the replay log of live push keeps a message, e.g. 7d'),
+    maxRows: z.number().int().min(1000).default(2_000_000).describe('Messages the replay log keeps in all; the oldest go first'),
+    replayLimit: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(5000)
+      .describe('Missed messages a reconnecting screen is sent; above it the screen is told to reload over REST (`resync`)'),
+  })
+  .strict();
+
+const AuthSchema = z
+  .object({
+    apiToken: z.string().min(16).optional().describe('Bearer token accepted as a built-in admin over every estate, for scripts and tests (>= 16 chars)'),
+    tokenTtl: z
+      .string()
+      .regex(DURATION, 'a duration such as 30m, 1h, 12h or 7d')
+      .default('1h')
+      .describe('How long a user token (JWT) issued by login, refresh or `hub user add` stays valid, e.g. 1h'),
+    refreshTtl: z
+      .string()
+      .regex(DURATION, 'a duration such as 12h, 7d or 30d')
+      .default('30d')
+      .describe(
+        'How long a refresh token from login stays valid without use, e.g. 30d: each use rotates it and starts its lifetime again, so a phone used within that time stays signed in',
+      ),
+    loginMaxFailures: z.number().int().min(1).max(1000).default(5).describe('Failed logins one name may make from one address within auth.loginWindow before it is refused'),
+    loginWindow: z.string().regex(DURATION, 'a duration such as 15m or 1h').default('15m').describe('Window of auth.loginMaxFailures, e.g. 15m; a refused pair may try again when its oldest failure leaves it'),
+  })
+  .strict();
+
+const StateSchema = z
+  .object({
+    offlineAfterMs: z.number().int().min(0).default(60_000).describe('Live state declares a device offline after it stays offline this long, ms (hysteresis)'),
+    onlineAfterMs: z.number().int().min(0).default(5_000).describe('Live state declares a device online again after it stays online this long, ms'),
+    coalesceMs: z.number().int().min(0).default(250).describe('At most one live-state push per key within this window, ms; the last value wins'),
+    maxEstates: z.number().int().min(1).default(10_000).describe('Estates held in live state'),
+    maxDevicesPerEstate: z.number().int().min(1).default(2_000).describe('Devices per estate held in live state'),
+  })
+  .strict();
+
+const ClusterSchema = z
+  .object({
+    nodeId: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/, 'must match [a-z0-9-]{1,64}')
+      .optional()
+      .describe('Name of this hub node (reserved for the hub cluster); default: derived from the host name'),
+  })
+  .strict();
+
+export const HubConfigSchema = z
+  .object({
+    dataDir: z.string().min(1).default('./data').describe('Folder for the hub database, snapshots and other state; in a file, relative to the file'),
+    host: z.string().min(1).default('0.0.0.0').describe('Address the HTTP and MQTT listeners bind, unless http.host or mqtt.host say otherwise'),
+    timeZone: z
+      .string()
+      .refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai')
+      .default('Asia/Shanghai')
+      .describe('Time zone of duty rosters (weekly shifts), quiet hours, "today" and the live occupancy reset'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level'),
+    maxPayloadBytes: z.number().int().min(256).max(16 * 1024 * 1024).default(DEFAULT_MAX_PAYLOAD_BYTES).describe('Largest event payload accepted'),
+    maxResultBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(8 * 1024 * 1024)
+      .describe('Largest command result accepted; results may carry a base64 snapshot'),
+    maxSnapshotBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024).describe('Largest snapshot upload accepted'),
+    dedupWindow: z.number().int().min(1000).default(200_000).describe('Event ids remembered for deduplication'),
+    http: HttpSchema.prefault({}).describe('HTTP listener: API, pages, Socket.IO'),
+    mqtt: MqttSchema.prefault({}).describe('MQTT broker for gateways'),
+    db: DbSchema.prefault({}).describe('Hub database'),
+    influx: InfluxSchema.prefault({}).describe('InfluxDB event store'),
+    push: PushSchema.prefault({}).describe('Replay log of live push'),
+    auth: AuthSchema.prefault({}).describe('Tokens and logins'),
+    state: StateSchema.prefault({}).describe('Live state'),
+    cluster: ClusterSchema.prefault({}).describe('Hub cluster (reserved)'),
+  })
+  .strict();
+
+type Parsed = z.output<typeof HubConfigSchema>;
+/** The resolved, frozen hub config: listener hosts and the node id are filled in. */
+export type HubConfig = Omit<Parsed, 'http' | 'mqtt' | 'cluster'> & {
+  http: Parsed['http'] & { host: string };
+  mqtt: Parsed['mqtt'] & { host: string };
+  cluster: { nodeId: string };
 };
+export type HubConfigInput = z.input<typeof HubConfigSchema>;
+type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | undefined } : T;
+/** Explicit settings (CLI flags, tests): any subset of the nested keys; `undefined` = not set. */
+export type HubConfigOverrides = DeepPartial<HubConfigInput>;
 
 /**
- * Build the hub config from defaults < environment < explicit options (CLI flags). Every problem is
- * reported at once with its key and environment variable; the result is frozen.
+ * Environment names of the flat config before the nested one whose derived name differs; the derived
+ * name wins when both are set.
  */
-export function resolveHubConfig(options: Partial<HubConfigInput>, env: NodeJS.ProcessEnv = process.env): HubConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [name, key] of Object.entries(ENV)) {
-    const value = env[name];
-    if (value !== undefined && value !== '') raw[key] = value;
+export const ENV_ALIASES: Readonly<Record<string, string>> = {
+  RB_API_TOKEN: 'auth.apiToken',
+  RB_TOKEN_TTL: 'auth.tokenTtl',
+  RB_REFRESH_TTL: 'auth.refreshTtl',
+  RB_TLS_CERT: 'mqtt.tls.cert',
+  RB_TLS_KEY: 'mqtt.tls.key',
+};
+
+/** `mqtt.publishRate` → `RB_MQTT_PUBLISH_RATE`. */
+export function envName(path: string): string {
+  return `RB_${path
+    .split('.')
+    .map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
+    .join('_')}`;
+}
+
+interface Leaf {
+  path: string;
+  env: string;
+  aliases: string[];
+  number: boolean;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema;
+  for (;;) {
+    const def = (s as unknown as { def: { type: string; innerType?: z.ZodType } }).def;
+    if ((def.type === 'optional' || def.type === 'default' || def.type === 'prefault' || def.type === 'nullable') && def.innerType) s = def.innerType;
+    else return s;
   }
-  for (const [key, value] of Object.entries(options)) if (value !== undefined) raw[key] = value;
+}
+
+function leavesOf(schema: z.ZodType, prefix: string[] = []): Leaf[] {
+  const inner = unwrap(schema);
+  if (inner instanceof z.ZodObject) {
+    return Object.entries(inner.shape as Record<string, z.ZodType>).flatMap(([key, child]) => leavesOf(child, [...prefix, key]));
+  }
+  const path = prefix.join('.');
+  return [
+    {
+      path,
+      env: envName(path),
+      aliases: Object.entries(ENV_ALIASES)
+        .filter(([, p]) => p === path)
+        .map(([name]) => name),
+      number: inner instanceof z.ZodNumber,
+    },
+  ];
+}
+
+/** Every key of the hub config with its environment variable(s), in schema order (docs, errors). */
+export const HUB_CONFIG_KEYS: readonly Leaf[] = leavesOf(HubConfigSchema);
+const byPath = new Map(HUB_CONFIG_KEYS.map((l) => [l.path, l]));
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const key of parts.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null || Array.isArray(node[key])) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+function mergeDefined(target: Record<string, unknown>, source: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined) continue;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      if (typeof target[key] !== 'object' || target[key] === null || Array.isArray(target[key])) target[key] = {};
+      mergeDefined(target[key] as Record<string, unknown>, value as Record<string, unknown>);
+    } else target[key] = value;
+  }
+}
+
+/** Layers of overrides merged key by key, later ones winning; `undefined` values do not count. */
+export function mergeHubOverrides(...layers: HubConfigOverrides[]): HubConfigOverrides {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) mergeDefined(out, layer as Record<string, unknown>);
+  return out as HubConfigOverrides;
+}
+
+/** Environment values are strings: numeric keys get numbers (a non-number stays a string and is refused). */
+function envValue(leaf: Leaf, text: string): unknown {
+  if (!leaf.number) return text;
+  const n = Number(text.trim());
+  return text.trim() !== '' && Number.isFinite(n) ? n : text;
+}
+
+function readFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read file: ${(err as Error).message}` }]);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) throw new ConfigError(file, doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(file, [{ path: '', message: 'the file must hold a YAML mapping' }]);
+  const out = raw as Record<string, unknown>;
+  // Paths in a file are relative to the file, so the hub finds them whatever folder it is started from.
+  const base = dirname(resolve(file));
+  const rel = (v: unknown) => (typeof v === 'string' && v !== '' && !isAbsolute(v) ? resolve(base, v) : v);
+  if (out.dataDir !== undefined) out.dataDir = rel(out.dataDir);
+  const tls = (out.mqtt as { tls?: Record<string, unknown> } | undefined)?.tls;
+  if (tls && typeof tls === 'object') for (const k of ['cert', 'key']) if (tls[k] !== undefined) tls[k] = rel(tls[k]);
+  return out;
+}
+
+/** Node id from the host name: lower case, [a-z0-9-] only, at most 64. */
+export function defaultNodeId(name = hostname()): string {
+  const id = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 64);
+  return id || 'hub';
+}
+
+export interface ResolveHubConfigOptions {
+  /** YAML config file (`--config`); absent = defaults, environment and flags only. */
+  file?: string | undefined;
+}
+
+/**
+ * Build the hub config from defaults < YAML file < environment < `overrides` (CLI flags). Every
+ * problem is reported at once with its key path and environment variable; the result is frozen.
+ */
+export function resolveHubConfig(overrides: HubConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env, opts: ResolveHubConfigOptions = {}): HubConfig {
+  const source = opts.file ?? 'hub config';
+  const raw: Record<string, unknown> = opts.file ? readFile(opts.file) : {};
+  for (const leaf of HUB_CONFIG_KEYS) {
+    const name = [leaf.env, ...leaf.aliases].find((n) => env[n] !== undefined && env[n] !== '');
+    if (name) setPath(raw, leaf.path, envValue(leaf, env[name]!));
+  }
+  mergeDefined(raw, overrides as Record<string, unknown>);
   const parsed = HubConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const byKey = Object.fromEntries(Object.entries(ENV).map(([e, k]) => [k, e]));
-    const problems = zodProblems(parsed.error).map((p) => ({
-      path: p.path,
-      message: byKey[p.path] ? `${p.message} (flag or env ${byKey[p.path]})` : p.message,
-    }));
-    throw new ConfigError('hub config', problems);
+  if (!parsed.success) throw new ConfigError(source, problemsOf(parsed.error).map(withEnv));
+  const c = parsed.data;
+  const problems: ConfigProblem[] = [];
+  if ((c.mqtt.tls.cert === undefined) !== (c.mqtt.tls.key === undefined)) {
+    problems.push(withEnv({ path: c.mqtt.tls.cert ? 'mqtt.tls.key' : 'mqtt.tls.cert', message: 'mqtt.tls.cert and mqtt.tls.key are set together' }));
   }
-  return deepFreeze(parsed.data);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return deepFreeze({
+    ...c,
+    http: { ...c.http, host: c.http.host ?? c.host },
+    mqtt: { ...c.mqtt, host: c.mqtt.host ?? c.host },
+    cluster: { nodeId: c.cluster.nodeId ?? defaultNodeId() },
+  });
+}
+
+/** zod's problems, an unknown key named by its own path (`mqtt.publishRat: unknown key`). */
+function problemsOf(error: z.ZodError): ConfigProblem[] {
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: keyPath([...issue.path, key]), message: 'unknown key' }))
+      : zodProblems(new z.ZodError([issue])),
+  );
+}
+
+function withEnv(p: ConfigProblem): ConfigProblem {
+  const leaf = byPath.get(p.path);
+  return leaf ? { path: p.path, message: `${p.message} (env ${[leaf.env, ...leaf.aliases].join(' or ')})` } : p;
 }

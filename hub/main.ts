@@ -16,7 +16,7 @@ import { registerStoreMetrics } from './store/metrics.js';
 import { createCommands, type Commands } from './commands.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPush } from './push/push.js';
-import { createStateService, type StateOptionsInput } from './state/index.js';
+import { createStateService } from './state/index.js';
 import { openRegistry, type Registry } from './registry.js';
 import { createStore, type EventStore } from './store/index.js';
 import { createAudit, type Audit } from './audit.js';
@@ -29,6 +29,7 @@ import { createAlertService, alertView, type AlertService, type NameOf } from '.
 import { maskForRole } from './alerts/privacy.js';
 import { alertRoutes } from './api/alerts.js';
 import { openPushLog } from './push/log.js';
+import { parseDuration } from './people/tokens.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -55,8 +56,6 @@ export interface HubDeps {
   log: Logger;
   /** Replace the configured store (tests). */
   store?: EventStore;
-  /** Live-state options (hysteresis, time zone); defaults in hub/state/types.ts. */
-  state?: StateOptionsInput;
 }
 
 /**
@@ -70,7 +69,7 @@ export function createHub(deps: HubDeps): Hub {
   const metrics = createMetrics();
   const bus = createBus(log.child({ module: 'hub.bus' }));
   const registry = openRegistry(config.dataDir);
-  const people = openPeople({ dataDir: config.dataDir, registry, tokenTtl: config.tokenTtl, refreshTtl: config.refreshTtl, timeZone: config.timeZone, apiToken: config.apiToken });
+  const people = openPeople({ dataDir: config.dataDir, registry, tokenTtl: config.auth.tokenTtl, refreshTtl: config.auth.refreshTtl, timeZone: config.timeZone, apiToken: config.auth.apiToken });
   // The hub database (hub/platform/db): migrated at start(). Audit and dead letters live there
   // already; the other stores move in later (docs/storage.md, "Hub database").
   const hubDb = createDatabase({ file: join(config.dataDir, 'hub.db'), log });
@@ -92,8 +91,8 @@ export function createHub(deps: HubDeps): Hub {
     deadLetters,
   });
   const broker: Broker = createBroker({
-    host: config.host,
-    port: config.mqttPort,
+    host: config.mqtt.host,
+    port: config.mqtt.port,
     registry,
     ingest,
     bus,
@@ -101,11 +100,11 @@ export function createHub(deps: HubDeps): Hub {
     log: log.child({ module: 'hub.broker' }),
     limits: brokerLimits(config),
   });
-  const state = createStateService({ bus, store, options: deps.state, log: log.child({ module: 'hub.state' }) });
+  const state = createStateService({ bus, store, options: { ...config.state, timeZone: config.timeZone }, log: log.child({ module: 'hub.state' }) });
   const commands = createCommands({ broker, bus, log: log.child({ module: 'hub.commands' }) });
   const unsubscribeFacts = subscribeFacts({ bus, facts, store, estates: () => registry.listEstates(), streets: () => registry.listStreets() });
   const alertStore = openAlertStore(config.dataDir);
-  const pushLog = openPushLog(config.dataDir);
+  const pushLog = openPushLog(config.dataDir, { retentionMs: parseDuration(config.push.retention), maxRows: config.push.maxRows });
   // The HTTP server first, without its handler: push (Socket.IO) attaches to it, the alert service
   // pushes through push, and the API (the request handler) serves the alert service.
   const http: Server = createServer();
@@ -115,6 +114,7 @@ export function createHub(deps: HubDeps): Hub {
     metrics,
     log: log.child({ module: 'hub.push' }),
     pushLog,
+    maxReplay: config.push.replayLimit,
     verify: async (token) => {
       const p = await people.verifySocketToken(token);
       return { id: p.id, role: p.role, estates: p.allEstates ? 'all' : p.estates, ...(p.expiresAt ? { exp: p.expiresAt } : {}) };
@@ -149,7 +149,8 @@ export function createHub(deps: HubDeps): Hub {
     registry,
     snapshots,
     bus,
-    apiToken: config.apiToken,
+    apiToken: config.auth.apiToken,
+    loginLimit: { maxFailures: config.auth.loginMaxFailures, windowMs: parseDuration(config.auth.loginWindow) },
     deadLetters,
     state,
     maxSnapshotBytes: config.maxSnapshotBytes,
@@ -200,7 +201,7 @@ export function createHub(deps: HubDeps): Hub {
       await facts.start();
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject);
-        http.listen(config.httpPort, config.host, () => resolve());
+        http.listen(config.http.port, config.http.host, () => resolve());
       });
       await push.start();
       // Signed out everywhere: a password change or a disable (REST, or the CLI in another process) drops the user's sockets.
@@ -254,7 +255,7 @@ export function createHub(deps: HubDeps): Hub {
     },
     httpAddress() {
       const a = http.address();
-      return a && typeof a === 'object' ? { host: a.address, port: a.port } : { host: config.host, port: config.httpPort };
+      return a && typeof a === 'object' ? { host: a.address, port: a.port } : { host: config.http.host, port: config.http.port };
     },
     mqttAddress: () => broker.address(),
   };

@@ -5,12 +5,32 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { z } from 'zod';
-import { optionRows, toJsonSchema } from './lib/schema-table.js';
+import { optionRows, toJsonSchema, typeOf, type JsonSchema } from './lib/schema-table.js';
 import { GatewayConfigSchema } from '../gateway/config.js';
-import { HubConfigSchema } from '../hub/config.js';
+import { ENV_ALIASES, HUB_CONFIG_KEYS, HubConfigSchema } from '../hub/config.js';
 
 function table(schema: z.ZodType): string[] {
   return ['| key | type | default | required | description |', '|---|---|---|---|---|', ...optionRows(toJsonSchema(schema), true)];
+}
+
+const cell = (v: string) => v.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** The hub's rows: every leaf key as a dotted path with its environment variable(s). */
+function hubRows(schema: JsonSchema, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const [key, prop] of Object.entries(schema.properties ?? {})) {
+    const path = prefix + key;
+    if (prop.type === 'object' && prop.properties) {
+      out.push(...hubRows(prop, `${path}.`));
+      continue;
+    }
+    const leaf = HUB_CONFIG_KEYS.find((l) => l.path === path);
+    if (!leaf) throw new Error(`hub config key ${path} has no environment variable`);
+    const env = [leaf.env, ...leaf.aliases].map((n) => `\`${n}\``).join(', ');
+    const def = prop.default === undefined ? '' : `\`${JSON.stringify(prop.default)}\``;
+    out.push(`| \`${path}\` | ${env} | ${cell(typeOf(prop))} | ${def} | ${cell(prop.description ?? '')} |`);
+  }
+  return out;
 }
 
 export function renderConfigDocs(): string {
@@ -21,10 +41,17 @@ export function renderConfigDocs(): string {
     '',
     '## Hub',
     '',
-    'Set by flags (`red-butler hub --help`), environment variables (named in each description) or defaults,',
-    'in that order of precedence. Every bad value is reported at once with its key and variable.',
+    'An optional YAML file given to `red-butler hub --config FILE` (nested as the dotted keys below; see',
+    '[hub.example.yaml](hub.example.yaml)), environment variables and flags (`red-butler hub --help`), over the',
+    'defaults: defaults < file < environment < flags. Paths in the file (`dataDir`, `mqtt.tls.*`) are relative to',
+    'the file. Each key\'s variable is derived from its path (`mqtt.publishRate` → `RB_MQTT_PUBLISH_RATE`); the',
+    `older names ${Object.keys(ENV_ALIASES).map((n) => `\`${n}\``).join(', ')} still work (the derived name wins when both are set).`,
+    'Unknown keys are refused; every bad value is reported at once with its key path and variable.',
+    '`red-butler hub --check-config FILE` validates a file and exits.',
     '',
-    ...table(HubConfigSchema),
+    '| key | env | type | default | description |',
+    '|---|---|---|---|---|',
+    ...hubRows(toJsonSchema(HubConfigSchema)),
     '',
     '## Gateway',
     '',

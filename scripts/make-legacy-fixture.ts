@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     await cli(['user', 'disable', '--data-dir', dataDir, '--name', 'vol-old']);
 
     // ---- The hub, as `red-butler hub` builds it.
-    const config = resolveHubConfig({ dataDir, host: '127.0.0.1', httpPort: 0, mqttPort: 0, apiToken: API_TOKEN, timeZone: 'Asia/Shanghai', logLevel: 'warn' }, {});
+    const config = resolveHubConfig({ dataDir, host: '127.0.0.1', http: { port: 0 }, mqtt: { port: 0 }, auth: { apiToken: API_TOKEN }, timeZone: 'Asia/Shanghai', logLevel: 'warn' }, {});
     const hub = createHub({ config, log });
     await hub.start();
     const http = `http://127.0.0.1:${hub.httpAddress().port}`;

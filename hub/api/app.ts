@@ -22,6 +22,7 @@ import type { Audit } from '../audit.js';
 import type { People } from '../people/index.js';
 import type { RbEvent } from '../../protocol/index.js';
 import { peopleRoutes } from './people.js';
+import { createLoginLimiter } from '../people/login-limit.js';
 import { rosterRoutes, type OpenAlerts, type PushHandover } from './roster.js';
 import { estatesToRead, inScope, principalOf, userAuth } from './user-auth.js';
 
@@ -109,6 +110,8 @@ export interface ApiDeps {
   snapshots: SnapshotStore;
   bus: Bus;
   apiToken: string | undefined;
+  /** Failed logins one name may make from one address within the window (config auth.loginMaxFailures, auth.loginWindow); default 5 per 15 min. */
+  loginLimit?: { maxFailures: number; windowMs: number };
   maxSnapshotBytes: number;
   metrics: Metrics;
   log: Logger;
@@ -235,7 +238,7 @@ export function createApi(deps: ApiDeps): Express {
 
   app.use(adminRoutes({ registry: deps.registry, deadLetters: deps.deadLetters, auth }));
 
-  app.use(peopleRoutes({ people: deps.people, audit: deps.audit, registry: deps.registry, log }));
+  app.use(peopleRoutes({ people: deps.people, audit: deps.audit, registry: deps.registry, log, ...(deps.loginLimit ? { limiter: createLoginLimiter(deps.loginLimit) } : {}) }));
   app.use(rosterRoutes({ people: deps.people, audit: deps.audit, openAlerts: deps.openAlerts, pushHandover: deps.pushHandover }));
 
   if (deps.state) app.use(stateRoutes(deps.state, auth, (estate) => deps.registry.getEstate(estate) !== undefined));

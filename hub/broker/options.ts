@@ -19,12 +19,13 @@ export interface BrokerLimits {
 }
 
 /** The broker's limits from the hub config; reads the TLS files now so a bad path fails at start. */
-export function brokerLimits(config: HubConfig): BrokerLimits {
+export function brokerLimits(config: Pick<HubConfig, 'mqtt' | 'maxPayloadBytes' | 'maxResultBytes'>): BrokerLimits {
+  const { mqtt } = config;
   let tls: BrokerLimits['tls'];
-  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
-    throw new ConfigError('hub config', [{ path: config.tlsCert ? 'tlsKey' : 'tlsCert', message: 'tlsCert and tlsKey are set together (env RB_TLS_CERT, RB_TLS_KEY)' }]);
+  if ((mqtt.tls.cert === undefined) !== (mqtt.tls.key === undefined)) {
+    throw new ConfigError('hub config', [{ path: mqtt.tls.cert ? 'mqtt.tls.key' : 'mqtt.tls.cert', message: 'mqtt.tls.cert and mqtt.tls.key are set together (env RB_MQTT_TLS_CERT, RB_MQTT_TLS_KEY)' }]);
   }
-  if (config.tlsCert && config.tlsKey) {
+  if (mqtt.tls.cert && mqtt.tls.key) {
     const read = (path: string, key: string): Buffer => {
       try {
         return readFileSync(path);
@@ -32,19 +33,19 @@ export function brokerLimits(config: HubConfig): BrokerLimits {
         throw new ConfigError('hub config', [{ path: key, message: `cannot read ${path}: ${(err as Error).message}` }]);
       }
     };
-    tls = { port: config.mqttTlsPort, cert: read(config.tlsCert, 'tlsCert'), key: read(config.tlsKey, 'tlsKey') };
+    tls = { port: mqtt.tlsPort, cert: read(mqtt.tls.cert, 'mqtt.tls.cert'), key: read(mqtt.tls.key, 'mqtt.tls.key') };
   }
   return {
     // a command result (which may carry a base64 snapshot) must fit, plus topic and header
-    maxPacketBytes: config.mqttMaxPacketBytes ?? Math.max(config.maxPayloadBytes, config.maxResultBytes) + 64 * 1024,
-    maxConnectBytes: config.mqttMaxConnectBytes,
-    connectTimeoutMs: config.mqttConnectTimeoutMs,
-    maxConnections: config.mqttMaxConnections,
-    connectRatePerIp: config.mqttConnectRatePerIp,
-    connectBurstPerIp: config.mqttConnectBurstPerIp,
-    publishRate: config.mqttPublishRate,
-    publishBurst: config.mqttPublishBurst,
-    maxRetainedBytes: config.mqttMaxRetainedBytes,
+    maxPacketBytes: mqtt.maxPacketBytes ?? Math.max(config.maxPayloadBytes, config.maxResultBytes) + 64 * 1024,
+    maxConnectBytes: mqtt.maxConnectBytes,
+    connectTimeoutMs: mqtt.connectTimeoutMs,
+    maxConnections: mqtt.maxConnections,
+    connectRatePerIp: mqtt.connectRatePerIp,
+    connectBurstPerIp: mqtt.connectBurstPerIp,
+    publishRate: mqtt.publishRate,
+    publishBurst: mqtt.publishBurst,
+    maxRetainedBytes: mqtt.maxRetainedBytes,
     ...(tls ? { tls } : {}),
   };
 }

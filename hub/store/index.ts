@@ -9,18 +9,18 @@ export type { EventStore, EventQuery } from './types.js';
 export type { InfluxEventStore, InfluxStoreStats } from './influx.js';
 
 /**
- * InfluxDB when `influxUrl` (RB_INFLUX_URL) is set, with its spool in the data dir; else the
+ * InfluxDB when `influx.url` (RB_INFLUX_URL) is set, with its spool in the data dir; else the
  * embedded SQLite store in the data dir.
  */
 export function createStore(config: HubConfig, log: Logger): EventStore {
-  return config.influxUrl
+  return config.influx.url
     ? createInfluxStore({
-        url: config.influxUrl,
+        url: config.influx.url,
         log,
         spoolFile: join(config.dataDir, 'influx-spool.db'),
-        batchSize: config.influxBatchSize,
-        flushMs: config.influxFlushMs,
-        retention: { raw: config.influxRawRetention, hourly: config.influxHourlyRetention },
+        batchSize: config.influx.batchSize,
+        flushMs: config.influx.flushMs,
+        retention: { raw: config.influx.rawRetention, hourly: config.influx.hourlyRetention },
         journal: true, // ack at local-disk latency; InfluxDB round trips off the ingest path
       })
     : createSqliteStore({ file: join(config.dataDir, 'events.db'), log: log });

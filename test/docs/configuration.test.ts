@@ -6,6 +6,6 @@ describe('docs/configuration.md', () => {
   it('is generated from the current hub and gateway config schemas (run npx tsx scripts/gen-config-docs.ts)', () => {
     const current = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
     expect(current).toBe(renderConfigDocs());
-    for (const key of ['`mqttMaxPacketBytes`', '`influxRawRetention`', '`outbox.maxRecords`', '`hub.httpUrl`']) expect(current).toContain(key);
+    for (const key of ['`mqtt.maxPacketBytes`', '`influx.rawRetention`', '`RB_MQTT_PUBLISH_RATE`', '`RB_TLS_CERT`', '`outbox.maxRecords`', '`hub.httpUrl`']) expect(current).toContain(key);
   });
 });

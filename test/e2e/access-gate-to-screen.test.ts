@@ -78,11 +78,11 @@ describe('end to end: ISAPI push -> gateway -> MQTT -> hub -> InfluxDB and Socke
     const config = resolveHubConfig({
       dataDir: dir,
       host: '127.0.0.1',
-      httpPort: 0,
-      mqttPort: 0,
-      influxUrl: `${influxd().url}/rb_e2e`,
+      http: { port: 0 },
+      mqtt: { port: 0 },
+      influx: { url: `${influxd().url}/rb_e2e` },
       logLevel: 'silent',
-      apiToken: API_TOKEN,
+      auth: { apiToken: API_TOKEN },
     });
     hub = createHub({ config, log: silentLogger() });
     await hub.start();

@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HubConfigInput } from '../../hub/config.js';
+import type { HubConfigOverrides } from '../../hub/config.js';
 import { topics } from '../../protocol/index.js';
 import { connectGateway, makeEvent, publishOutcome, sleep, startTestHub, type TestHub, waitFor, type PublishOutcome } from '../support/hub.js';
 
@@ -26,7 +26,7 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function startHub(extra: Partial<HubConfigInput> = {}): Promise<TestHub> {
+async function startHub(extra: HubConfigOverrides = {}): Promise<TestHub> {
   h = await startTestHub({ config: extra });
   return h;
 }
@@ -57,7 +57,7 @@ function fdLimit(): number {
 
 describe('connection floods', () => {
   it('10,000 garbage connections: all closed by the connect timeout, a gateway served throughout, RSS bounded', async () => {
-    const t = await startHub({ mqttConnectTimeoutMs: 1_000 });
+    const t = await startHub({ mqtt: { connectTimeoutMs: 1_000 } });
     const gw1 = await t.hub.registry.addGateway(E, 'gw-1');
     const gw2 = await t.hub.registry.addGateway(E, 'gw-2');
     const client = await t.connect(gw1);
@@ -132,7 +132,7 @@ describe('connection floods', () => {
   }, 180_000);
 
   it('closes connections over mqttMaxConnections at once and counts them; the slots free up', async () => {
-    const t = await startHub({ mqttMaxConnections: 20, mqttConnectTimeoutMs: 1_000 });
+    const t = await startHub({ mqtt: { maxConnections: 20, connectTimeoutMs: 1_000 } });
     const gw = await t.hub.registry.addGateway(E, 'gw-1');
     const held = await Promise.all(Array.from({ length: 20 }, () => garbage(t.mqttPort, 0)));
     expect(await waitFor(async () => (await t.metric('rb_mqtt_connections_open')) === 20)).toBe(true);
@@ -145,7 +145,7 @@ describe('connection floods', () => {
   }, 15_000);
 
   it('answers CONNECTs over the per-IP rate with CONNACK 3 before checking credentials', async () => {
-    const t = await startHub({ mqttConnectRatePerIp: 0.5, mqttConnectBurstPerIp: 3 });
+    const t = await startHub({ mqtt: { connectRatePerIp: 0.5, connectBurstPerIp: 3 } });
     const gw = await t.hub.registry.addGateway(E, 'gw-1');
     for (let i = 0; i < 3; i++) await (await t.connect(gw)).endAsync(true);
     const err = await connectGateway(`mqtt://127.0.0.1:${t.mqttPort}`, gw).then(

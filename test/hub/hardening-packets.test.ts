@@ -2,7 +2,7 @@ import { clientIdFor } from '../../protocol/index.js';
 import { connect, type Socket } from 'node:net';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HubConfigInput } from '../../hub/config.js';
+import type { HubConfigOverrides } from '../../hub/config.js';
 import type { GatewayCredentials } from '../../hub/registry.js';
 import { topics } from '../../protocol/index.js';
 import { connectGateway, makeEvent, publishOutcome, sleep, startTestHub, type TestHub, subscribeGranted, waitFor } from '../support/hub.js';
@@ -21,7 +21,7 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function startHub(extra: Partial<HubConfigInput> = {}): Promise<TestHub> {
+async function startHub(extra: HubConfigOverrides = {}): Promise<TestHub> {
   h = await startTestHub({ config: extra });
   return h;
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveHubConfig, type HubConfigInput } from '../../hub/config.js';
+import { mergeHubOverrides, resolveHubConfig, type HubConfigOverrides } from '../../hub/config.js';
 import { brokerLimits } from '../../hub/broker/options.js';
 import { createHub, type Hub } from '../../hub/main.js';
 import type { GatewayCredentials } from '../../hub/registry.js';
@@ -33,9 +33,9 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function startHub(extra: Partial<HubConfigInput> = {}, dataDir?: string): Promise<H> {
+async function startHub(extra: HubConfigOverrides = {}, dataDir?: string): Promise<H> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'rb-hardening-')));
-  const config = resolveHubConfig({ dataDir: dir, host: '127.0.0.1', httpPort: 0, mqttPort: 0, logLevel: 'silent', ...extra }, {});
+  const config = resolveHubConfig(mergeHubOverrides({ dataDir: dir, host: '127.0.0.1', http: { port: 0 }, mqtt: { port: 0 }, logLevel: 'silent' }, extra), {});
   const hub = createHub({ config, log: pino({ level: 'silent' }) });
   await hub.start();
   const port = hub.mqttAddress().port;
@@ -64,7 +64,7 @@ describe('per-gateway PUBLISH rate limit', () => {
   it('delays a gateway publishing at 5x its rate, loses nothing, and does not slow other gateways', async () => {
     const rate = 100;
     const burst = 10;
-    const t = await startHub({ mqttPublishRate: rate, mqttPublishBurst: burst });
+    const t = await startHub({ mqtt: { publishRate: rate, publishBurst: burst } });
     const gw1 = await t.hub.registry.addGateway(E, 'gw-1');
     const gw2 = await t.hub.registry.addGateway(E, 'gw-2');
     const fast = await t.connect(gw1);
@@ -111,7 +111,7 @@ describe('MQTT over TLS', () => {
       '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
     ], { stdio: 'ignore' });
     const tlsPort = await freePort();
-    const t = await startHub({ tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem'), mqttTlsPort: tlsPort }, dir);
+    const t = await startHub({ mqtt: { tlsPort, tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } } }, dir);
     const gw = await t.hub.registry.addGateway(E, 'gw-1');
     const ca = await readFile(join(dir, 'cert.pem'));
 
@@ -130,10 +130,14 @@ describe('MQTT over TLS', () => {
     expect((await t.connect(gw)).connected).toBe(true);
   }, 20_000);
 
-  it('refuses a config with only one of tlsCert and tlsKey', async () => {
+  it('refuses a config with only one of mqtt.tls.cert and mqtt.tls.key', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rb-hardening-tls-'));
-    const config = resolveHubConfig({ dataDir: dir, tlsCert: join(dir, 'cert.pem') }, {});
-    expect(() => brokerLimits(config)).toThrow(/tlsCert and tlsKey are set together/);
+    expect(() => resolveHubConfig({ dataDir: dir, mqtt: { tls: { cert: join(dir, 'cert.pem') } } }, {})).toThrow(
+      /mqtt\.tls\.key: mqtt\.tls\.cert and mqtt\.tls\.key are set together \(env RB_MQTT_TLS_KEY or RB_TLS_KEY\)/,
+    );
+    // the broker checks the pair too when handed a config built some other way
+    const config = resolveHubConfig({ dataDir: dir }, {});
+    expect(() => brokerLimits({ ...config, mqtt: { ...config.mqtt, tls: { cert: join(dir, 'cert.pem') } } })).toThrow(/mqtt\.tls\.cert and mqtt\.tls\.key are set together/);
     await rm(dir, { recursive: true, force: true });
   });
 });

@@ -62,7 +62,7 @@ describe('retain policy (hub in process)', () => {
   }, 15_000);
 
   it('retains an accepted status; a refused or oversized one is acknowledged, not retained, and leaves the last good one', async () => {
-    t = await startTestHub({ config: { mqttMaxRetainedBytes: 2048 } });
+    t = await startTestHub({ config: { mqtt: { maxRetainedBytes: 2048 } } });
     const client = await t.connect(await t.provision(E, G));
     const good = JSON.stringify(status());
     expect(await publishRetained(client, topics.status(E, G), good)).toBe('acked');

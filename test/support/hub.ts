@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
 import { ulid } from 'ulid';
-import { resolveHubConfig, type HubConfigInput } from '../../hub/config.js';
-import { createHub, type Hub, type HubDeps } from '../../hub/main.js';
+import { mergeHubOverrides, resolveHubConfig, type HubConfigOverrides } from '../../hub/config.js';
+import { createHub, type Hub } from '../../hub/main.js';
 import type { GatewayCredentials } from '../../hub/registry.js';
 import type { EventStore } from '../../hub/store/types.js';
 import type { EventType, RbEvent } from '../../protocol/index.js';
@@ -63,10 +63,10 @@ export interface TestHubOptions {
   dedupWindow?: number;
   /** RB_API_TOKEN, the built-in admin token; default TEST_API_TOKEN, `null` = none. */
   apiToken?: string | null;
-  /** Any other hub settings (broker limits, TLS...), as resolveHubConfig takes them. */
-  config?: Partial<HubConfigInput>;
-  /** Live-state timing (offline hysteresis...), as createHub takes it. */
-  state?: HubDeps['state'];
+  /** Any other hub settings (nested: `{ mqtt: { maxRetainedBytes } }`...), as resolveHubConfig takes them. */
+  config?: HubConfigOverrides;
+  /** Live-state timing (offline hysteresis...): the hub config's `state` section. */
+  state?: HubConfigOverrides['state'];
 }
 
 /** The API token a test hub has unless told otherwise (helpers such as events() send it). */
@@ -80,21 +80,22 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
   try {
     // env {}: RB_* variables of whoever runs the tests must not change what the tests exercise.
     const config = resolveHubConfig(
-      {
-        dataDir,
-        host: '127.0.0.1',
-        httpPort: opts.httpPort ?? 0,
-        mqttPort: opts.mqttPort ?? 0,
-        dedupWindow: opts.dedupWindow,
-        apiToken,
-        ...opts.config,
-        logLevel: 'silent',
-        influxUrl: opts.influxUrl,
-        maxPayloadBytes: opts.maxPayloadBytes,
-      },
+      mergeHubOverrides(
+        {
+          dataDir,
+          host: '127.0.0.1',
+          http: { port: opts.httpPort ?? 0 },
+          mqtt: { port: opts.mqttPort ?? 0 },
+          dedupWindow: opts.dedupWindow,
+          auth: { apiToken },
+          state: opts.state,
+        },
+        opts.config ?? {},
+        { logLevel: 'silent', influx: { url: opts.influxUrl }, maxPayloadBytes: opts.maxPayloadBytes },
+      ),
       {},
     );
-    hub = createHub({ config, log: opts.log ?? pino({ level: 'silent' }), ...(opts.store ? { store: opts.store } : {}), ...(opts.state ? { state: opts.state } : {}) });
+    hub = createHub({ config, log: opts.log ?? pino({ level: 'silent' }), ...(opts.store ? { store: opts.store } : {}) });
   } catch (err) {
     if (ownDir) await rm(dataDir, { recursive: true, force: true });
     throw err;
