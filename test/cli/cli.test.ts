@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/ports.js';
+import { freePort, waitForPort } from '../support/ports.js';
 import { runCli, startCli, stopProcess } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rb-cli-'));
@@ -82,11 +82,60 @@ describe('red-butler CLI', () => {
     expect(r.stderr).toContain('unknown driver "no-such-driver"');
   });
 
-  it('hub names the flag and env variable of a bad setting', async () => {
+  it('hub names the key path and env variable of a bad setting', async () => {
     const r = await runCli(['hub', '--data-dir', dir, '--http-port', '70000']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/httpPort: .*RB_HTTP_PORT/);
+    expect(r.stderr).toMatch(/http\.port: .*RB_HTTP_PORT/);
   });
+
+  it('hub --help lists --config, --check-config and --db-url', async () => {
+    const r = await runCli(['hub', '--help']);
+    for (const flag of ['--config <file>', '--check-config <file>', '--db-url <url>']) expect(r.stdout).toContain(flag);
+  });
+
+  it('hub --check-config prints every error with its key path and env variable, and OK for a good file', async () => {
+    const bad = join(dir, 'hub-bad.yaml');
+    writeFileSync(bad, 'http:\n  port: -1\nmqtt:\n  publishRat: 5\n');
+    const r = await runCli(['hub', '--check-config', bad], { env: { RB_AUTH_TOKEN_TTL: 'forever' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('3 configuration error(s)');
+    expect(r.stderr).toMatch(/- http\.port: .*\(env RB_HTTP_PORT\)/);
+    expect(r.stderr).toContain('- mqtt.publishRat: unknown key');
+    expect(r.stderr).toMatch(/- auth\.tokenTtl: .*\(env RB_AUTH_TOKEN_TTL or RB_TOKEN_TTL\)/);
+    const example = new URL('../../docs/hub.example.yaml', import.meta.url).pathname;
+    const ok = await runCli(['hub', '--check-config', example]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/hub\.example\.yaml: OK/);
+  });
+
+  it('hub --config: listens on the ports from the file, with env over file and flags over env', async () => {
+    const [httpPort, mqttPort, envMqttPort, flagHttpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const file = join(dir, 'hub.yaml');
+    const token = 'file-api-token-0123456789';
+    writeFileSync(file, ['dataDir: hub-from-file', 'host: 127.0.0.1', 'http:', `  port: ${httpPort}`, 'mqtt:', `  port: ${mqttPort}`, 'auth:', `  apiToken: ${token}`, ''].join('\n'));
+    // Clear whatever RB_* the test runner has, so only the file speaks.
+    const clean = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('RB_')).map((k) => [k, undefined]));
+    const first = startCli(['hub', '--config', file, '--log-level', 'info'], clean);
+    try {
+      await waitForPort(httpPort, 20_000, () => first.exitCode === null);
+      await waitForPort(mqttPort, 20_000, () => first.exitCode === null);
+      const res = await fetch(`http://127.0.0.1:${httpPort}/api/v1/gateways`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status, first.output()).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${httpPort}/api/v1/gateways`)).status).toBe(401);
+      expect(existsSync(join(dir, 'hub-from-file', 'hub.db')), first.output()).toBe(true); // dataDir relative to the file
+    } finally {
+      expect(await stopProcess(first)).toBe(0);
+    }
+    // RB_MQTT_PORT over the file's mqtt.port, --http-port over both
+    const second = startCli(['hub', '--config', file, '--http-port', String(flagHttpPort)], { ...clean, RB_MQTT_PORT: String(envMqttPort), RB_HTTP_PORT: String(httpPort) });
+    try {
+      await waitForPort(flagHttpPort, 20_000, () => second.exitCode === null);
+      await waitForPort(envMqttPort, 20_000, () => second.exitCode === null);
+      expect((await fetch(`http://127.0.0.1:${flagHttpPort}/healthz`)).status, second.output()).toBe(200);
+    } finally {
+      expect(await stopProcess(second)).toBe(0);
+    }
+  }, 60_000);
 
   it('demo serves events at /api/v1/events within 30 s of start', async () => {
     const DEMO_TOKEN = 'demo-test-token-0123456789';
