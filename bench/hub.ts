@@ -22,10 +22,10 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { resolveHubConfig } from '../hub/config.js';
-import { openRegistry } from '../hub/registry.js';
+import pino from 'pino';
+import { openDatabase } from '../hub/platform/db/index.js';
 import { clientIdFor, topics } from '../protocol/index.js';
 import { startInfluxd, type Influxd } from '../test/support/influxd.js';
 import { startMosquitto } from '../test/support/mosquitto.js';
@@ -399,20 +399,21 @@ function idleGateway(port: number, estate: string, gateway: string, password: st
  */
 async function idleRun(influx: Influxd, dir: string): Promise<Record<string, number>> {
   const dataDir = join(dir, 'hub-idle');
-  openRegistry(dataDir).close(); // create and migrate the schema
   const ids = Array.from({ length: CONNECTIONS }, (_, i) => ({ estate: `idle-${Math.floor(i / 500)}`, gateway: `gw-${i}`, password: randomBytes(24).toString('base64url') }));
-  const db = new Database(join(dataDir, 'registry.db'));
-  const estate = db.prepare('INSERT OR IGNORE INTO estates (id) VALUES (?)');
-  const gw = db.prepare('INSERT INTO gateways (estate, gateway, username, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)');
-  db.transaction(() => {
-    for (const g of ids) {
+  // The hub database the hub will open (created and migrated here), its registry tables written directly.
+  const hubDb = await openDatabase({ file: join(dataDir, 'hub.db'), log: pino({ level: 'warn' }) });
+  await hubDb.transaction(async (trx) => {
+    const estates = [...new Set(ids.map((g) => g.estate))].map((id) => ({ id, street: null, grid: null, name: null }));
+    await trx.insertInto('estates').values(estates).execute();
+    const rows = ids.map((g) => {
       const salt = randomBytes(16);
       const key = scryptSync(g.password, salt, 32, { N: 16, r: 8, p: 1 });
-      estate.run(g.estate);
-      gw.run(g.estate, g.gateway, `${g.estate}.${g.gateway}`, `scrypt$16$8$1$${salt.toString('base64')}$${key.toString('base64')}`, Date.now());
-    }
-  })();
-  db.close();
+      const secret_hash = `scrypt$16$8$1$${salt.toString('base64')}$${key.toString('base64')}`;
+      return { estate: g.estate, gateway: g.gateway, username: `${g.estate}.${g.gateway}`, secret_hash, created_at: Date.now(), rotated_at: null, revoked_at: null };
+    });
+    for (let i = 0; i < rows.length; i += 500) await trx.insertInto('gateways').values(rows.slice(i, i + 500)).execute();
+  });
+  await hubDb.close();
   const hub = await startHub(dataDir, `${influx.url}/rb_idle`);
   const sockets: Socket[] = [];
   try {

@@ -109,10 +109,10 @@ export function registerDemoCommand(program: Command): void {
       const log = createLogger({ name: 'demo', level });
       const hub = createHub({ config, log });
       await hub.start();
-      hub.registry.addStreet(STREET.id, STREET.name);
-      hub.registry.addGrid(GRID.id, { street: STREET.id, name: GRID.name });
+      await hub.registry.addStreet(STREET.id, STREET.name);
+      await hub.registry.addGrid(GRID.id, { street: STREET.id, name: GRID.name });
       for (const e of ESTATES) {
-        hub.registry.addEstate(e.id, { street: STREET.id, grid: GRID.id, name: e.name });
+        await hub.registry.addEstate(e.id, { street: STREET.id, grid: GRID.id, name: e.name });
         hub.alertStore.saveSettings(e.id, demoAlertSettings(e));
       }
       hub.alerts.wake();

@@ -6,7 +6,7 @@ import { resolveHubConfig } from '../hub/config.js';
 import { RbError } from '../hub/errors.js';
 import { openRegistry, type Registry } from '../hub/registry.js';
 import { createAudit, type Audit } from '../hub/audit.js';
-import { importLegacyAudit, openDatabase } from '../hub/platform/db/index.js';
+import { importLegacyAudit, importLegacyRegistry, openDatabase, type HubDatabase } from '../hub/platform/db/index.js';
 import { openPeople, type People } from '../hub/people/index.js';
 import { ROLES, Scope } from '../hub/people/scopes.js';
 import { parseDuration } from '../hub/people/tokens.js';
@@ -73,14 +73,32 @@ function refused(command: string, err: unknown): void {
   process.exitCode = 2;
 }
 
+/**
+ * The registry in the same hub database as the hub (hub/platform/db), moved from registry.db first
+ * if the hub has not yet. Its changes reach a running hub through `registry_changes` (hub/registry.ts).
+ */
+async function openHubRegistry(dataDir: string, opened: Array<{ close(): void | Promise<void> }>): Promise<{ hubDb: HubDatabase; registry: Registry; log: pino.Logger }> {
+  const log = pino({ level: 'warn' }, pino.destination(2));
+  const hubDb = await openDatabase({ file: join(dataDir, 'hub.db'), log });
+  opened.push(hubDb);
+  await importLegacyRegistry(hubDb, dataDir, log);
+  const registry = await openRegistry(hubDb, { log });
+  opened.push(registry);
+  return { hubDb, registry, log };
+}
+
+async function closeAll(opened: Array<{ close(): void | Promise<void> }>): Promise<void> {
+  for (const o of opened.reverse()) await o.close();
+}
+
 /** Open the registry, run `fn`, print its result as JSON; a refusal goes to stderr with exit code 2. */
 function withRegistry<T>(command: string, dataDir: string, fn: (registry: Registry) => T | Promise<T>): Promise<void> {
-  let registry: Registry | undefined;
-  return Promise.resolve()
-    .then(() => fn((registry = openRegistry(dataDir))))
+  const opened: Array<{ close(): void | Promise<void> }> = [];
+  return openHubRegistry(dataDir, opened)
+    .then(({ registry }) => fn(registry))
     .then((result) => void process.stdout.write(`${JSON.stringify(result)}\n`))
     .catch((err: unknown) => refused(command, err))
-    .finally(() => registry?.close());
+    .finally(() => closeAll(opened));
 }
 
 type GatewayOpts = { dataDir: string; estate: string; gateway: string };
@@ -107,10 +125,14 @@ function registerRegistryCommands(hub: Command): void {
     .command('list')
     .description('list provisioned gateways as JSON (no secrets)')
     .requiredOption('--data-dir <dir>', "the hub's data folder")
-    .action((opts: { dataDir: string }) => {
-      const registry = openRegistry(opts.dataDir);
-      process.stdout.write(`${JSON.stringify(registry.listGateways(), null, 2)}\n`);
-      registry.close();
+    .action(async (opts: { dataDir: string }) => {
+      const opened: Array<{ close(): void | Promise<void> }> = [];
+      try {
+        const { registry } = await openHubRegistry(opts.dataDir, opened);
+        process.stdout.write(`${JSON.stringify(registry.listGateways(), null, 2)}\n`);
+      } finally {
+        await closeAll(opened);
+      }
     });
 
   hub
@@ -156,24 +178,18 @@ function withPeople<T>(command: string, dataDir: string, fn: (p: { people: Peopl
   const opened: Array<{ close(): void | Promise<void> }> = [];
   return Promise.resolve()
     .then(async () => {
-      const registry = openRegistry(dataDir);
-      opened.push(registry);
+      const { hubDb, registry, log } = await openHubRegistry(dataDir, opened);
       // The CLI issues tokens with the hub's key; ttl and time zone here do not matter (add passes its own ttl).
       const people = openPeople({ dataDir, registry, tokenTtl: '1h', timeZone: 'UTC', apiToken: undefined });
       opened.push(people);
-      // The same hub database as the hub (hub/platform/db), moved from audit.db first if the hub has not yet.
-      const log = pino({ level: 'warn' }, pino.destination(2));
-      const hubDb = await openDatabase({ file: join(dataDir, 'hub.db'), log });
-      opened.push(hubDb);
+      // Audit in the same hub database as the hub, moved from audit.db first if the hub has not yet.
       await importLegacyAudit(hubDb, dataDir, log);
       const audit = createAudit({ db: hubDb, log });
       return fn({ people, registry, audit });
     })
     .then((result) => void process.stdout.write(`${JSON.stringify(result)}\n`))
     .catch((err: unknown) => refused(command, err))
-    .finally(async () => {
-      for (const o of opened.reverse()) await o.close();
-    });
+    .finally(() => closeAll(opened));
 }
 
 function scopeOption(value: string, previous: string[] = []): string[] {

@@ -17,10 +17,10 @@ import { createCommands, type Commands } from './commands.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPush } from './push/push.js';
 import { createStateService } from './state/index.js';
-import { openRegistry, type Registry } from './registry.js';
+import { createRegistry, type Registry } from './registry.js';
 import { createStore, type EventStore } from './store/index.js';
 import { createAudit, type Audit } from './audit.js';
-import { createDatabase, importLegacyAudit } from './platform/db/index.js';
+import { createDatabase, importLegacyAudit, importLegacyRegistry } from './platform/db/index.js';
 import { openPeople, type People } from './people/index.js';
 import type { Roster } from './people/roster.js';
 import { createFacts, subscribeFacts, type FactsWriter } from './store/facts.js';
@@ -68,11 +68,11 @@ export function createHub(deps: HubDeps): Hub {
   const startedAt = Date.now();
   const metrics = createMetrics();
   const bus = createBus(log.child({ module: 'hub.bus' }));
-  const registry = openRegistry(config.dataDir);
-  const people = openPeople({ dataDir: config.dataDir, registry, tokenTtl: config.auth.tokenTtl, refreshTtl: config.auth.refreshTtl, timeZone: config.timeZone, apiToken: config.auth.apiToken });
-  // The hub database (hub/platform/db): migrated at start(). Audit and dead letters live there
-  // already; the other stores move in later (docs/storage.md, "Hub database").
+  // The hub database (hub/platform/db): migrated at start(). Registry, audit and dead letters live
+  // there already; the other stores move in later (docs/storage.md, "Hub database").
   const hubDb = createDatabase({ file: join(config.dataDir, 'hub.db'), log });
+  const registry = createRegistry({ db: hubDb, log: log.child({ module: 'hub.registry' }) });
+  const people = openPeople({ dataDir: config.dataDir, registry, tokenTtl: config.auth.tokenTtl, refreshTtl: config.auth.refreshTtl, timeZone: config.timeZone, apiToken: config.auth.apiToken });
   const audit = createAudit({ db: hubDb, log: log.child({ module: 'hub.audit' }) });
   const store = deps.store ?? createStore(config, log);
   registerStoreMetrics(metrics, store);
@@ -196,6 +196,9 @@ export function createHub(deps: HubDeps): Hub {
     async start() {
       await hubDb.migrate();
       await importLegacyAudit(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }));
+      await importLegacyRegistry(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }));
+      await registry.start();
+      started.push({ name: 'registry', stop: () => registry.close() });
       await store.start();
       started.push({ name: 'store', stop: () => store.stop() });
       await facts.start();
@@ -246,7 +249,6 @@ export function createHub(deps: HubDeps): Hub {
       people.close();
       alertStore.close();
       pushLog.close();
-      registry.close();
       dedup.close();
       snapshots.close();
       await deadLetters.close();

@@ -23,7 +23,9 @@ export interface RegistrySyncDeps {
  */
 export function startRegistrySync(deps: RegistrySyncDeps): () => void {
   const { registry, bus, log } = deps;
-  const offStatus = bus.on('gateway.status', (status) => registry.recordStatus(status));
+  const offStatus = bus.on('gateway.status', (status) => {
+    registry.recordStatus(status).catch((err: unknown) => log.error({ err, estate: status.estate, gateway: status.gateway }, 'devices of a gateway status not stored'));
+  });
   const offChanges = registry.watchChanges((change) => {
     if (change.kind === 'add') return;
     const { estate, gateway } = change;

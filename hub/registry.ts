@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type { Kysely, Transaction } from 'kysely';
+import type { Logger } from 'pino';
 import { isId, type GatewayStatus } from '../protocol/index.js';
 import { RbError } from './errors.js';
-import { migrate } from './registry-schema.js';
+import type { HubDatabase, Schema } from './platform/db/index.js';
 import { AuthCache, hashSecret, newSecret, verifySecret, type AuthCacheOptions } from './registry-secrets.js';
 
 export interface GatewayCredentials {
@@ -47,32 +46,46 @@ export interface GridRecord {
   name: string | null;
 }
 
-/** A credential change (add, rotate, revoke), from this process or another one sharing the file. */
+export interface StreetRecord {
+  id: string;
+  name: string | null;
+}
+
+/** A credential change (add, rotate, revoke), from this process or another one sharing the database. */
 export interface CredentialChange extends GatewayIdentity {
   seq: number;
   kind: 'add' | 'rotate' | 'revoke';
   at: number;
 }
 
+/**
+ * The hub's registry: streets, grids, estates, gateways (scrypt hashes of their secrets), devices.
+ * Writes are async and resolve once committed AND visible to the synchronous reads below. Reads
+ * that request handlers, the roster and scope checks call many times per request are synchronous:
+ * they are served from memory (see `createRegistry`), so `start()` must have resolved first.
+ */
 export interface Registry {
-  close(): void;
+  /** Load the registry into memory and begin watching the database for other processes' changes. */
+  start(): Promise<void>;
+  /** Stop watching and wait for pending device writes; the database itself stays open (its owner closes it). */
+  close(): Promise<void>;
   /** Provision a gateway, or give an existing (even revoked) one a new secret; returns its credentials once. */
   addGateway(estate: string, gateway: string): Promise<GatewayCredentials>;
   /** New secret for an active gateway; the old one stops working at once. */
   rotateGateway(estate: string, gateway: string): Promise<GatewayCredentials>;
   /** Revoke a gateway's secret (idempotent: a second revoke returns the first time). */
-  revokeGateway(estate: string, gateway: string): { estate: string; gateway: string; revokedAt: number };
-  /** Check MQTT credentials; `null` when unknown, revoked or wrong. */
+  revokeGateway(estate: string, gateway: string): Promise<{ estate: string; gateway: string; revokedAt: number }>;
+  /** Check MQTT credentials against the database; `null` when unknown, revoked or wrong. */
   authenticate(username: string, password: string): Promise<GatewayIdentity | null>;
   listGateways(): GatewayRecord[];
-  addStreet(id: string, name?: string): { id: string; name: string | null };
+  addStreet(id: string, name?: string): Promise<StreetRecord>;
   /** Every street with its name (the street overview names its street). */
-  listStreets(): Array<{ id: string; name: string | null }>;
+  listStreets(): StreetRecord[];
   /** Add a city-management grid (or update its street / name). */
-  addGrid(id: string, opts?: { street?: string; name?: string }): GridRecord;
+  addGrid(id: string, opts?: { street?: string; name?: string }): Promise<GridRecord>;
   listGrids(): GridRecord[];
   /** Add an estate or update its street / grid / name; an estate given only a grid takes the grid's street. */
-  addEstate(id: string, opts?: { street?: string; grid?: string; name?: string }): EstateRecord;
+  addEstate(id: string, opts?: { street?: string; grid?: string; name?: string }): Promise<EstateRecord>;
   listEstates(): EstateRecord[];
   getEstate(id: string): EstateRecord | undefined;
   /**
@@ -80,14 +93,26 @@ export interface Registry {
    * estate whose grid is G, `street:S` every estate whose street is S. Other strings cover nothing.
    */
   estatesInScope(scopes: readonly string[]): string[];
-  /** Record the devices a gateway reports in its status (all offline when the gateway goes offline). */
-  recordStatus(status: GatewayStatus, receivedAt?: number): void;
+  /**
+   * Record the devices a gateway reports in its status (all offline when the gateway goes offline):
+   * `listDevices` shows it at once; the promise resolves when it is committed.
+   */
+  recordStatus(status: GatewayStatus, receivedAt?: number): Promise<void>;
   listDevices(filter?: { estate?: string }): DeviceRecord[];
   /**
    * Call `listener` for every credential change: at once for changes made through this object, and
-   * within `pollMs` for changes another process (the CLI) wrote to the same file.
+   * within `pollMs` for changes another process (the CLI) wrote to the same database.
    */
   watchChanges(listener: (change: CredentialChange) => void, pollMs?: number): () => void;
+}
+
+export interface RegistryDeps {
+  db: HubDatabase;
+  log: Logger;
+  authCache?: AuthCacheOptions;
+  /** How often to look for changes written by another process (default 1 s). */
+  pollMs?: number;
+  now?: () => number;
 }
 
 export function usernameFor(estate: string, gateway: string): string {
@@ -98,203 +123,399 @@ function checkId(kind: string, value: string): void {
   if (!isId(value)) throw new RbError('RB_ERR_BAD_ID', `${kind} id ${JSON.stringify(value)} must match [a-z0-9-]{1,64}`);
 }
 
+/** Change rows kept (older ones are pruned): far more than a hub misses between two polls. */
 const MAX_CHANGES = 1000;
+/** How long a hole in the change ids is watched for a late commit (PostgreSQL, below). */
+const GAP_TTL_MS = 30_000;
+const MAX_GAPS = 1000;
 
-/** The hub's registry (streets, estates, gateways, devices) in SQLite (WAL) at `{dataDir}/registry.db`. */
-export function openRegistry(dataDir: string, opts: { authCache?: AuthCacheOptions } = {}): Registry {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, 'registry.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
-  migrate(db);
-  const cache = new AuthCache(opts.authCache);
+const CREDENTIAL_KINDS = new Set<string>(['add', 'rotate', 'revoke']);
+type ChangeKind = CredentialChange['kind'] | 'street' | 'grid' | 'estate';
 
-  type GatewayRow = { estate: string; gateway: string; username: string; secret_hash: string; created_at: number; rotated_at: number | null; revoked_at: number | null };
-  const upsertGateway = db.prepare(
-    `INSERT INTO gateways (estate, gateway, username, secret_hash, created_at, revoked_at)
-     VALUES (@estate, @gateway, @username, @hash, @now, NULL)
-     ON CONFLICT (estate, gateway) DO UPDATE SET secret_hash = excluded.secret_hash, revoked_at = NULL, rotated_at = @now`,
-  );
-  const setSecret = db.prepare('UPDATE gateways SET secret_hash = @hash, rotated_at = @now WHERE estate = @estate AND gateway = @gateway AND revoked_at IS NULL');
-  const setRevoked = db.prepare('UPDATE gateways SET revoked_at = @now WHERE estate = @estate AND gateway = @gateway AND revoked_at IS NULL');
-  const gatewayRow = db.prepare<[string, string], GatewayRow>('SELECT * FROM gateways WHERE estate = ? AND gateway = ?');
-  const byUsername = db.prepare<[string], GatewayRow>('SELECT * FROM gateways WHERE username = ?');
-  const allGateways = db.prepare<[], GatewayRow>('SELECT * FROM gateways ORDER BY estate, gateway');
-  const ensureEstate = db.prepare('INSERT OR IGNORE INTO estates (id) VALUES (?)');
-  const addChange = db.prepare('INSERT INTO credential_changes (estate, gateway, kind, at) VALUES (?, ?, ?, ?)');
-  const pruneChanges = db.prepare('DELETE FROM credential_changes WHERE seq <= ?');
-  const changesAfter = db.prepare<[number], CredentialChange>('SELECT seq, estate, gateway, kind, at FROM credential_changes WHERE seq > ? ORDER BY seq');
-  const lastChange = db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM credential_changes');
-  const upsertStreet = db.prepare('INSERT INTO streets (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = COALESCE(excluded.name, name)');
-  const streetRow = db.prepare<[string], { id: string; name: string | null }>('SELECT id, name FROM streets WHERE id = ?');
-  const allStreets = db.prepare<[], { id: string; name: string | null }>('SELECT id, name FROM streets ORDER BY id');
-  const upsertEstate = db.prepare(
-    `INSERT INTO estates (id, street, grid, name) VALUES (@id, @street, @grid, @name)
-     ON CONFLICT (id) DO UPDATE SET street = COALESCE(excluded.street, street), grid = COALESCE(excluded.grid, grid), name = COALESCE(excluded.name, name)`,
-  );
-  const estateRow = db.prepare<[string], EstateRecord>('SELECT id, street, grid, name FROM estates WHERE id = ?');
-  const allEstates = db.prepare<[], EstateRecord>('SELECT id, street, grid, name FROM estates ORDER BY id');
-  const upsertGrid = db.prepare(
-    `INSERT INTO grids (id, street, name) VALUES (@id, @street, @name)
-     ON CONFLICT (id) DO UPDATE SET street = COALESCE(excluded.street, street), name = COALESCE(excluded.name, name)`,
-  );
-  const gridRow = db.prepare<[string], GridRecord>('SELECT id, street, name FROM grids WHERE id = ?');
-  const allGrids = db.prepare<[], GridRecord>('SELECT id, street, name FROM grids ORDER BY id');
-  const estatesOfGrid = db.prepare<[string], { id: string }>('SELECT id FROM estates WHERE grid = ?');
-  const estatesOfStreet = db.prepare<[string], { id: string }>('SELECT id FROM estates WHERE street = ?');
-  const upsertDevice = db.prepare(
-    `INSERT INTO devices (estate, gateway, device, first_seen, last_seen, online) VALUES (@estate, @gateway, @device, @seen, @seen, @online)
-     ON CONFLICT (estate, gateway, device) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen), online = excluded.online`,
-  );
-  const gatewayOffline = db.prepare('UPDATE devices SET online = 0 WHERE estate = ? AND gateway = ?');
-  type DeviceRow = { estate: string; gateway: string; device: string; first_seen: number; last_seen: number; online: number };
-  const allDevices = db.prepare<[], DeviceRow>('SELECT * FROM devices ORDER BY estate, gateway, device');
-  const estateDevices = db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE estate = ? ORDER BY gateway, device');
+/** Ids are [a-z0-9-]: code-unit order, the same on both engines (PostgreSQL's collation would differ from SQLite's). */
+const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-  // Credential changes: listeners hear local ones at once; the poller reads the ones other processes wrote.
-  const listeners = new Set<(c: CredentialChange) => void>();
-  const handledLocally = new Set<number>();
-  let lastSeq = 0;
-  let poller: NodeJS.Timeout | undefined;
+interface Snapshot {
+  streets: StreetRecord[];
+  grids: GridRecord[];
+  estates: EstateRecord[];
+  estateById: Map<string, EstateRecord>;
+  gateways: GatewayRecord[];
+}
+const EMPTY: Snapshot = { streets: [], grids: [], estates: [], estateById: new Map(), gateways: [] };
+
+/**
+ * The registry on the hub database (tables of hub/platform/db/schema-registry.ts), the same on
+ * SQLite and PostgreSQL (test/hub/platform/registry.contract.ts).
+ *
+ * Why an in-memory copy: estates, grids and streets are read synchronously on hot paths (every
+ * REST request's scope check, the roster, alert names, the broker's ACL), and those callers are
+ * synchronous today. The registry is small (hundreds of estates, thousands of devices) and changes
+ * rarely, so `start()` loads it and every write reloads it after its commit (writes resolve only
+ * then, so a write followed by a read sees itself). Another process (the admin CLI, later another
+ * hub node) cannot call us: each write also appends a row to `registry_changes`, and the hub polls
+ * `WHERE id > cursor` (an indexed primary-key range; both engines) every `pollMs`, reloads when it
+ * finds a change it did not make, and tells `watchChanges` listeners about credential changes (a
+ * revoke from the CLI kicks the gateway within a poll). Devices are written only by the hub that
+ * receives the gateway's status, so their copy is updated in memory at once and written behind.
+ * Authentication always reads the database: a secret revoked by the CLI is refused at once.
+ */
+export function createRegistry(deps: RegistryDeps): Registry {
+  const { db: hubDb, log } = deps;
+  const db = hubDb.db;
+  const now = deps.now ?? Date.now;
+  const authCache = new AuthCache(deps.authCache);
+  let pollMs = deps.pollMs ?? 1000;
+
+  let snap: Snapshot = EMPTY;
+  const devices = new Map<string, DeviceRecord>();
+  let started = false;
   let closed = false;
 
-  const recordChange = db.transaction((estate: string, gateway: string, kind: CredentialChange['kind'], at: number): number => {
-    const seq = Number(addChange.run(estate, gateway, kind, at).lastInsertRowid);
-    if (seq > MAX_CHANGES) pruneChanges.run(seq - MAX_CHANGES);
-    return seq;
-  });
-
-  function changed(estate: string, gateway: string, kind: CredentialChange['kind'], at: number): void {
-    cache.forget(usernameFor(estate, gateway));
-    const seq = recordChange(estate, gateway, kind, at);
-    if (listeners.size > 0) handledLocally.add(seq);
-    for (const l of listeners) l({ seq, estate, gateway, kind, at });
+  // ---- the in-memory copy -------------------------------------------------------------------------
+  async function load(): Promise<void> {
+    const streets = await db.selectFrom('streets').select(['id', 'name']).execute();
+    const grids = await db.selectFrom('grids').select(['id', 'street', 'name']).execute();
+    const estates = await db.selectFrom('estates').select(['id', 'street', 'grid', 'name']).execute();
+    const gateways = await db.selectFrom('gateways').select(['estate', 'gateway', 'username', 'created_at', 'rotated_at', 'revoked_at']).execute();
+    estates.sort(byId);
+    snap = {
+      streets: streets.sort(byId),
+      grids: grids.sort(byId),
+      estates,
+      estateById: new Map(estates.map((e) => [e.id, e])),
+      gateways: gateways
+        .map((r) => ({ estate: r.estate, gateway: r.gateway, username: r.username, createdAt: r.created_at, rotatedAt: r.rotated_at, revokedAt: r.revoked_at }))
+        .sort((a, b) => byKey(a.estate, b.estate) || byKey(a.gateway, b.gateway)),
+    };
   }
 
-  function poll(): void {
-    if (closed) return;
-    for (const c of changesAfter.all(lastSeq)) {
-      lastSeq = Math.max(lastSeq, c.seq);
-      if (handledLocally.delete(c.seq)) continue;
-      cache.forget(usernameFor(c.estate, c.gateway));
-      for (const l of listeners) l(c);
+  // One load at a time, in order; a caller gets a load that began after its call (callers that come
+  // while one is waiting share it).
+  let running: Promise<void> = Promise.resolve();
+  let queued: Promise<void> | undefined;
+  function refresh(): Promise<void> {
+    if (queued) return queued;
+    const next = running
+      .catch(() => undefined)
+      .then(() => {
+        queued = undefined;
+        return load();
+      });
+    queued = next;
+    running = next;
+    return next;
+  }
+
+  // ---- the change log ----------------------------------------------------------------------------
+  const listeners = new Set<(c: CredentialChange) => void>();
+  /** Ids of changes this object wrote: the poller skips them (their writer already reloaded and told listeners). */
+  const mine = new Set<number>();
+  let cursor = 0;
+  /**
+   * Holes below the cursor that may still fill: on PostgreSQL an identity value is taken at insert
+   * and becomes visible at commit, so id 5 can appear after id 6 was read. Each hole is asked for
+   * again until it shows up or GAP_TTL_MS passes (a rolled-back insert leaves a hole for good).
+   */
+  const gaps = new Map<number, number>();
+  let poller: NodeJS.Timeout | undefined;
+  let polling: Promise<void> | undefined;
+
+  type Trx = Transaction<Schema>;
+  async function addChange(trx: Trx, kind: ChangeKind, at: number, ids: { estate?: string; gateway?: string; target?: string }): Promise<number> {
+    const { id } = await trx
+      .insertInto('registry_changes')
+      .values({ kind, estate: ids.estate ?? null, gateway: ids.gateway ?? null, target: ids.target ?? null, at })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const seq = Number(id);
+    mine.add(seq);
+    if (seq > MAX_CHANGES) await trx.deleteFrom('registry_changes').where('id', '<=', seq - MAX_CHANGES).execute();
+    return seq;
+  }
+
+  /** Run one write with its change row in one transaction, then reload the copy; a failed write leaves no id behind. */
+  async function write<T>(fn: (trx: Trx, change: (kind: ChangeKind, at: number, ids: { estate?: string; gateway?: string; target?: string }) => Promise<number>) => Promise<T>): Promise<T> {
+    const ids: number[] = [];
+    let result: T;
+    try {
+      result = await hubDb.transaction((trx) =>
+        fn(trx, async (kind, at, who) => {
+          const seq = await addChange(trx, kind, at, who);
+          ids.push(seq);
+          return seq;
+        }),
+      );
+    } catch (err) {
+      for (const id of ids) mine.delete(id);
+      throw err;
+    }
+    await refresh();
+    return result;
+  }
+
+  function tell(change: CredentialChange): void {
+    authCache.forget(usernameFor(change.estate, change.gateway));
+    for (const l of listeners) {
+      try {
+        l(change);
+      } catch (err) {
+        log.error({ err, change }, 'registry change listener failed');
+      }
     }
   }
 
-  const toRecord = (r: GatewayRow): GatewayRecord => ({
-    estate: r.estate,
-    gateway: r.gateway,
-    username: r.username,
-    createdAt: r.created_at,
-    rotatedAt: r.rotated_at,
-    revokedAt: r.revoked_at,
-  });
-
-  function mustStreet(street: string): void {
-    checkId('street', street);
-    if (!streetRow.get(street)) throw new RbError('RB_ERR_UNKNOWN_STREET', `no street ${street} in the registry; add it first (hub street add)`);
+  async function pollOnce(): Promise<void> {
+    const holes = [...gaps.keys()];
+    const rows = await db
+      .selectFrom('registry_changes')
+      .select(['id', 'kind', 'estate', 'gateway', 'at'])
+      .where((eb) => (holes.length > 0 ? eb.or([eb('id', '>', cursor), eb('id', 'in', holes)]) : eb('id', '>', cursor)))
+      .orderBy('id')
+      .execute();
+    const t = now();
+    for (const [id, until] of gaps) if (until <= t) gaps.delete(id);
+    let foreign = false;
+    const heard: CredentialChange[] = [];
+    for (const r of rows) {
+      const id = Number(r.id);
+      gaps.delete(id);
+      if (id > cursor) {
+        for (let hole = Math.max(cursor + 1, id - MAX_GAPS); hole < id; hole++) if (gaps.size < MAX_GAPS) gaps.set(hole, t + GAP_TTL_MS);
+        cursor = id;
+      }
+      if (mine.delete(id)) continue;
+      foreign = true;
+      if (CREDENTIAL_KINDS.has(r.kind) && r.estate !== null && r.gateway !== null) {
+        heard.push({ seq: id, kind: r.kind as CredentialChange['kind'], estate: r.estate, gateway: r.gateway, at: r.at });
+      }
+    }
+    // Reload before telling: a listener that reads the registry sees the change.
+    if (foreign) await refresh();
+    if (!closed) for (const c of heard) tell(c);
   }
 
-  function mustGet(estate: string, gateway: string): GatewayRow {
+  function poll(): void {
+    if (closed || polling) return;
+    polling = pollOnce()
+      .catch((err: unknown) => log.warn({ err }, 'registry change poll failed; retrying'))
+      .finally(() => {
+        polling = undefined;
+      });
+  }
+
+  function schedule(): void {
+    if (poller) clearInterval(poller);
+    poller = setInterval(poll, pollMs);
+    poller.unref();
+  }
+
+  // ---- devices: in memory at once, written behind in order -----------------------------------------
+  let deviceWrites: Promise<void> = Promise.resolve();
+  const deviceKey = (estate: string, gateway: string, device: string): string => `${estate}\u0000${gateway}\u0000${device}`;
+
+  // ---- helpers -----------------------------------------------------------------------------------
+  function mustBeStarted(): void {
+    if (!started) throw new Error('registry read before start()');
+  }
+
+  async function mustStreet(trx: Trx, street: string): Promise<void> {
+    checkId('street', street);
+    const row = await trx.selectFrom('streets').select('id').where('id', '=', street).executeTakeFirst();
+    if (!row) throw new RbError('RB_ERR_UNKNOWN_STREET', `no street ${street} in the registry; add it first (hub street add)`);
+  }
+
+  function gatewayRow(q: Kysely<Schema>, estate: string, gateway: string) {
+    return q.selectFrom('gateways').selectAll().where('estate', '=', estate).where('gateway', '=', gateway).executeTakeFirst();
+  }
+
+  function mustIds(estate: string, gateway: string): void {
     checkId('estate', estate);
     checkId('gateway', gateway);
-    const row = gatewayRow.get(estate, gateway);
-    if (!row) throw new RbError('RB_ERR_UNKNOWN_GATEWAY', `no gateway ${estate}/${gateway} in the registry`);
-    return row;
   }
 
+  const unknownGateway = (estate: string, gateway: string) => new RbError('RB_ERR_UNKNOWN_GATEWAY', `no gateway ${estate}/${gateway} in the registry`);
+
   return {
-    close() {
+    async start() {
+      if (started) return;
+      // The cursor first, then the tables: a change committed in between is read again by the poll.
+      const last = await db.selectFrom('registry_changes').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+      cursor = Number(last?.id ?? 0);
+      await refresh();
+      devices.clear();
+      for (const r of await db.selectFrom('devices').selectAll().execute()) {
+        devices.set(deviceKey(r.estate, r.gateway, r.device), { estate: r.estate, gateway: r.gateway, device: r.device, firstSeen: r.first_seen, lastSeen: r.last_seen, online: r.online === 1 });
+      }
+      started = true;
+      if (!closed) schedule();
+    },
+    async close() {
       closed = true;
       if (poller) clearInterval(poller);
+      poller = undefined;
       listeners.clear();
-      db.close();
+      await polling;
+      await deviceWrites;
+      await running.catch(() => undefined);
     },
     async addGateway(estate, gateway) {
-      checkId('estate', estate);
-      checkId('gateway', gateway);
+      mustIds(estate, gateway);
       const password = newSecret();
       const username = usernameFor(estate, gateway);
       const hash = await hashSecret(password);
-      const now = Date.now();
-      const existed = gatewayRow.get(estate, gateway) !== undefined;
-      db.transaction(() => {
-        ensureEstate.run(estate);
-        upsertGateway.run({ estate, gateway, username, hash, now });
-      })();
-      changed(estate, gateway, existed ? 'rotate' : 'add', now);
+      const at = now();
+      const change = await write(async (trx, change) => {
+        const existed = (await gatewayRow(trx, estate, gateway)) !== undefined;
+        await trx.insertInto('estates').values({ id: estate, street: null, grid: null, name: null }).onConflict((oc) => oc.column('id').doNothing()).execute();
+        await trx
+          .insertInto('gateways')
+          .values({ estate, gateway, username, secret_hash: hash, created_at: at, rotated_at: null, revoked_at: null })
+          .onConflict((oc) => oc.columns(['estate', 'gateway']).doUpdateSet((eb) => ({ secret_hash: eb.ref('excluded.secret_hash'), revoked_at: null, rotated_at: at })))
+          .execute();
+        const kind = existed ? ('rotate' as const) : ('add' as const);
+        return { seq: await change(kind, at, { estate, gateway }), kind, estate, gateway, at };
+      });
+      tell(change);
       return { estate, gateway, username, password };
     },
     async rotateGateway(estate, gateway) {
-      if (mustGet(estate, gateway).revoked_at !== null) {
+      mustIds(estate, gateway);
+      const row = await gatewayRow(db, estate, gateway);
+      if (!row) throw unknownGateway(estate, gateway);
+      if (row.revoked_at !== null) {
         throw new RbError('RB_ERR_GATEWAY_REVOKED', `gateway ${estate}/${gateway} is revoked; "gateway add" re-activates it with a new secret`);
       }
       const password = newSecret();
       const hash = await hashSecret(password);
-      const now = Date.now();
-      // Revoked while hashing: stay revoked.
-      if (setSecret.run({ estate, gateway, hash, now }).changes === 0) {
-        throw new RbError('RB_ERR_GATEWAY_REVOKED', `gateway ${estate}/${gateway} was revoked meanwhile`);
-      }
-      changed(estate, gateway, 'rotate', now);
+      const at = now();
+      const seq = await write(async (trx, change) => {
+        const res = await trx
+          .updateTable('gateways')
+          .set({ secret_hash: hash, rotated_at: at })
+          .where('estate', '=', estate)
+          .where('gateway', '=', gateway)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        // Revoked while hashing: stay revoked.
+        if (Number(res.numUpdatedRows) === 0) throw new RbError('RB_ERR_GATEWAY_REVOKED', `gateway ${estate}/${gateway} was revoked meanwhile`);
+        return change('rotate', at, { estate, gateway });
+      });
+      tell({ seq, kind: 'rotate', estate, gateway, at });
       return { estate, gateway, username: usernameFor(estate, gateway), password };
     },
-    revokeGateway(estate, gateway) {
-      const row = mustGet(estate, gateway);
-      if (row.revoked_at !== null) return { estate, gateway, revokedAt: row.revoked_at };
-      const now = Date.now();
-      setRevoked.run({ estate, gateway, now });
-      changed(estate, gateway, 'revoke', now);
-      return { estate, gateway, revokedAt: now };
+    async revokeGateway(estate, gateway) {
+      mustIds(estate, gateway);
+      const at = now();
+      const out = await write(async (trx, change) => {
+        const row = await gatewayRow(trx, estate, gateway);
+        if (!row) throw unknownGateway(estate, gateway);
+        if (row.revoked_at !== null) return { revokedAt: row.revoked_at, seq: undefined };
+        await trx.updateTable('gateways').set({ revoked_at: at }).where('estate', '=', estate).where('gateway', '=', gateway).execute();
+        return { revokedAt: at, seq: await change('revoke', at, { estate, gateway }) };
+      });
+      if (out.seq !== undefined) tell({ seq: out.seq, kind: 'revoke', estate, gateway, at });
+      return { estate, gateway, revokedAt: out.revokedAt };
     },
     async authenticate(username, password) {
       if (username.length > 200 || password.length > 200) return null;
-      const row = byUsername.get(username);
+      const read = () => db.selectFrom('gateways').select(['estate', 'gateway', 'secret_hash', 'revoked_at']).where('username', '=', username).executeTakeFirst();
+      const row = await read();
       if (!row || row.revoked_at !== null) return null;
       const who = { estate: row.estate, gateway: row.gateway };
-      if (cache.has(username, password, row.secret_hash)) return who;
+      if (authCache.has(username, password, row.secret_hash)) return who;
       if (!(await verifySecret(password, row.secret_hash))) return null;
       // Re-read: a rotate or revoke may have landed while scrypt ran.
-      const now = byUsername.get(username);
-      if (!now || now.revoked_at !== null || now.secret_hash !== row.secret_hash) return null;
-      cache.remember(username, password, row.secret_hash);
+      const again = await read();
+      if (!again || again.revoked_at !== null || again.secret_hash !== row.secret_hash) return null;
+      authCache.remember(username, password, row.secret_hash);
       return who;
     },
-    listGateways: () => allGateways.all().map(toRecord),
-    addStreet(id, name) {
+    listGateways() {
+      mustBeStarted();
+      return snap.gateways.map((g) => ({ ...g }));
+    },
+    async addStreet(id, name) {
       checkId('street', id);
-      upsertStreet.run(id, name ?? null);
-      return streetRow.get(id)!;
+      await write(async (trx, change) => {
+        await trx
+          .insertInto('streets')
+          .values({ id, name: name ?? null })
+          .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ name: eb.fn.coalesce(eb.ref('excluded.name'), eb.ref('streets.name')) })))
+          .execute();
+        await change('street', now(), { target: id });
+      });
+      return { ...snap.streets.find((s) => s.id === id)! };
     },
-    addGrid(id, o = {}) {
+    async addGrid(id, o = {}) {
       checkId('grid', id);
-      if (o.street !== undefined) mustStreet(o.street);
-      upsertGrid.run({ id, street: o.street ?? null, name: o.name ?? null });
-      return gridRow.get(id)!;
+      await write(async (trx, change) => {
+        if (o.street !== undefined) await mustStreet(trx, o.street);
+        await trx
+          .insertInto('grids')
+          .values({ id, street: o.street ?? null, name: o.name ?? null })
+          .onConflict((oc) =>
+            oc.column('id').doUpdateSet((eb) => ({
+              street: eb.fn.coalesce(eb.ref('excluded.street'), eb.ref('grids.street')),
+              name: eb.fn.coalesce(eb.ref('excluded.name'), eb.ref('grids.name')),
+            })),
+          )
+          .execute();
+        await change('grid', now(), { target: id });
+      });
+      return { ...snap.grids.find((g) => g.id === id)! };
     },
-    listGrids: () => allGrids.all(),
-    listStreets: () => allStreets.all(),
-    addEstate(id, o = {}) {
+    listGrids() {
+      mustBeStarted();
+      return snap.grids.map((g) => ({ ...g }));
+    },
+    listStreets() {
+      mustBeStarted();
+      return snap.streets.map((s) => ({ ...s }));
+    },
+    async addEstate(id, o = {}) {
       checkId('estate', id);
-      if (o.street !== undefined) mustStreet(o.street);
-      let street = o.street;
-      if (o.grid !== undefined) {
-        checkId('grid', o.grid);
-        const grid = gridRow.get(o.grid);
-        if (!grid) throw new RbError('RB_ERR_UNKNOWN_GRID', `no grid ${o.grid} in the registry; add it first (hub grid add)`);
-        const estateStreet = street ?? estateRow.get(id)?.street ?? null;
-        if (grid.street !== null && estateStreet !== null && grid.street !== estateStreet) {
-          throw new RbError('RB_ERR_BAD_BODY', `grid ${o.grid} belongs to street ${grid.street}, not to street ${estateStreet}`);
+      await write(async (trx, change) => {
+        if (o.street !== undefined) await mustStreet(trx, o.street);
+        let street = o.street;
+        if (o.grid !== undefined) {
+          checkId('grid', o.grid);
+          const grid = await trx.selectFrom('grids').select(['id', 'street']).where('id', '=', o.grid).executeTakeFirst();
+          if (!grid) throw new RbError('RB_ERR_UNKNOWN_GRID', `no grid ${o.grid} in the registry; add it first (hub grid add)`);
+          const current = await trx.selectFrom('estates').select('street').where('id', '=', id).executeTakeFirst();
+          const estateStreet = street ?? current?.street ?? null;
+          if (grid.street !== null && estateStreet !== null && grid.street !== estateStreet) {
+            throw new RbError('RB_ERR_BAD_BODY', `grid ${o.grid} belongs to street ${grid.street}, not to street ${estateStreet}`);
+          }
+          street ??= grid.street ?? undefined;
         }
-        street ??= grid.street ?? undefined;
-      }
-      upsertEstate.run({ id, street: street ?? null, grid: o.grid ?? null, name: o.name ?? null });
-      return estateRow.get(id)!;
+        await trx
+          .insertInto('estates')
+          .values({ id, street: street ?? null, grid: o.grid ?? null, name: o.name ?? null })
+          .onConflict((oc) =>
+            oc.column('id').doUpdateSet((eb) => ({
+              street: eb.fn.coalesce(eb.ref('excluded.street'), eb.ref('estates.street')),
+              grid: eb.fn.coalesce(eb.ref('excluded.grid'), eb.ref('estates.grid')),
+              name: eb.fn.coalesce(eb.ref('excluded.name'), eb.ref('estates.name')),
+            })),
+          )
+          .execute();
+        await change('estate', now(), { estate: id });
+      });
+      return { ...snap.estateById.get(id)! };
     },
-    listEstates: () => allEstates.all(),
-    getEstate: (id) => estateRow.get(id),
+    listEstates() {
+      mustBeStarted();
+      return snap.estates.map((e) => ({ ...e }));
+    },
+    getEstate(id) {
+      mustBeStarted();
+      const e = snap.estateById.get(id);
+      return e ? { ...e } : undefined;
+    },
     estatesInScope(scopes) {
+      mustBeStarted();
       const out = new Set<string>();
       for (const scope of scopes) {
         const colon = scope.indexOf(':');
@@ -302,40 +523,72 @@ export function openRegistry(dataDir: string, opts: { authCache?: AuthCacheOptio
         const id = scope.slice(colon + 1);
         if (colon <= 0 || !isId(id)) continue;
         if (kind === 'estate') out.add(id);
-        else if (kind === 'grid') for (const r of estatesOfGrid.all(id)) out.add(r.id);
-        else if (kind === 'street') for (const r of estatesOfStreet.all(id)) out.add(r.id);
+        else if (kind === 'grid') for (const e of snap.estates) e.grid === id && out.add(e.id);
+        else if (kind === 'street') for (const e of snap.estates) e.street === id && out.add(e.id);
       }
-      return [...out].sort();
+      return [...out].sort(byKey);
     },
-    recordStatus(status, receivedAt = Date.now()) {
-      db.transaction(() => {
-        if (status.state === 'offline') gatewayOffline.run(status.estate, status.gateway);
-        for (const [device, health] of Object.entries(status.devices ?? {})) {
-          const seen = Math.min(health.lastSeen ?? status.ts, receivedAt);
-          upsertDevice.run({ estate: status.estate, gateway: status.gateway, device, seen, online: health.online && status.state === 'online' ? 1 : 0 });
-        }
-      })();
+    recordStatus(status, receivedAt = now()) {
+      const { estate, gateway } = status;
+      const offline = status.state === 'offline';
+      if (offline) for (const d of devices.values()) if (d.estate === estate && d.gateway === gateway) d.online = false;
+      const rows: Array<{ device: string; seen: number; online: number }> = [];
+      for (const [device, health] of Object.entries(status.devices ?? {})) {
+        const seen = Math.min(health.lastSeen ?? status.ts, receivedAt);
+        const online = health.online && status.state === 'online';
+        rows.push({ device, seen, online: online ? 1 : 0 });
+        const key = deviceKey(estate, gateway, device);
+        const known = devices.get(key);
+        if (known) {
+          known.lastSeen = Math.max(known.lastSeen, seen);
+          known.online = online;
+        } else devices.set(key, { estate, gateway, device, firstSeen: seen, lastSeen: seen, online });
+      }
+      if (!offline && rows.length === 0) return deviceWrites;
+      const persist = () =>
+        hubDb.transaction(async (trx) => {
+          if (offline) await trx.updateTable('devices').set({ online: 0 }).where('estate', '=', estate).where('gateway', '=', gateway).execute();
+          for (const r of rows) {
+            await trx
+              .insertInto('devices')
+              .values({ estate, gateway, device: r.device, first_seen: r.seen, last_seen: r.seen, online: r.online })
+              .onConflict((oc) =>
+                oc.columns(['estate', 'gateway', 'device']).doUpdateSet((eb) => ({
+                  // MAX(a, b) is SQLite's and GREATEST PostgreSQL's: CASE is both engines'.
+                  last_seen: eb.case().when('excluded.last_seen', '>', eb.ref('devices.last_seen')).then(eb.ref('excluded.last_seen')).else(eb.ref('devices.last_seen')).end(),
+                  online: eb.ref('excluded.online'),
+                })),
+              )
+              .execute();
+          }
+        });
+      // In order behind the ones before; one failure does not stop the next.
+      const done = deviceWrites.then(persist, persist);
+      deviceWrites = done.catch(() => undefined);
+      return done;
     },
     listDevices(filter = {}) {
-      const rows = filter.estate === undefined ? allDevices.all() : estateDevices.all(filter.estate);
-      return rows.map((r) => ({ estate: r.estate, gateway: r.gateway, device: r.device, firstSeen: r.first_seen, lastSeen: r.last_seen, online: r.online === 1 }));
+      mustBeStarted();
+      const out: DeviceRecord[] = [];
+      for (const d of devices.values()) if (filter.estate === undefined || d.estate === filter.estate) out.push({ ...d });
+      return out.sort((a, b) => byKey(a.estate, b.estate) || byKey(a.gateway, b.gateway) || byKey(a.device, b.device));
     },
-    watchChanges(listener, pollMs = 1000) {
+    watchChanges(listener, wantMs) {
       listeners.add(listener);
-      if (!poller) {
-        // Only what happens from now on: earlier changes were before anyone was connected.
-        lastSeq = lastChange.get()?.seq ?? 0;
-        handledLocally.clear();
-        poller = setInterval(poll, pollMs);
-        poller.unref();
+      if (wantMs !== undefined && wantMs < pollMs) {
+        pollMs = wantMs;
+        if (poller) schedule();
       }
       return () => {
         listeners.delete(listener);
-        if (listeners.size === 0 && poller) {
-          clearInterval(poller);
-          poller = undefined;
-        }
       };
     },
   };
+}
+
+/** Create a registry on `db` and start it (the CLI, tests); the hub creates it and starts it in order. */
+export async function openRegistry(db: HubDatabase, opts: Omit<RegistryDeps, 'db'>): Promise<Registry> {
+  const registry = createRegistry({ ...opts, db });
+  await registry.start();
+  return registry;
 }

@@ -64,10 +64,10 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     res.json(await registry.rotateGateway(p.estate, p.gateway));
   });
 
-  router.post('/api/v1/admin/gateways/:estate/:gateway/revoke', (req, res) => {
+  router.post('/api/v1/admin/gateways/:estate/:gateway/revoke', async (req, res) => {
     const p = parse(GatewayParams, req.params, 'RB_ERR_BAD_ID');
     requireEstate(principalOf(res), p.estate);
-    res.json(registry.revokeGateway(p.estate, p.gateway));
+    res.json(await registry.revokeGateway(p.estate, p.gateway));
   });
 
   router.get('/api/v1/admin/devices', (req, res) => {

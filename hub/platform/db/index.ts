@@ -2,3 +2,4 @@ export { createDatabase, openDatabase, type DatabaseOptions, type Dialect, type 
 export { MIGRATIONS } from './migrations.js';
 export type { Schema } from './schema.js';
 export { importLegacyAudit } from './upgrade.js';
+export { importLegacyRegistry, type RegistryImport } from './upgrade-registry.js';

@@ -58,6 +58,57 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
       await db.schema.createIndex('dead_letters_reason').on('dead_letters').columns(['reason', 'id']).execute();
     },
   ],
+  [
+    '0003_registry',
+    async (db, dialect) => {
+      await db.schema.createTable('streets').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('name', 'text').execute();
+      await db.schema
+        .createTable('grids')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('street', 'text', (c) => c.references('streets.id'))
+        .addColumn('name', 'text')
+        .execute();
+      await db.schema
+        .createTable('estates')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('street', 'text', (c) => c.references('streets.id'))
+        .addColumn('grid', 'text', (c) => c.references('grids.id'))
+        .addColumn('name', 'text')
+        .execute();
+      await db.schema.createIndex('estates_street').on('estates').column('street').execute();
+      await db.schema.createIndex('estates_grid').on('estates').column('grid').execute();
+      await db.schema
+        .createTable('gateways')
+        .addColumn('estate', 'text', (c) => c.notNull())
+        .addColumn('gateway', 'text', (c) => c.notNull())
+        .addColumn('username', 'text', (c) => c.notNull().unique())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('rotated_at', 'bigint')
+        .addColumn('revoked_at', 'bigint')
+        .addPrimaryKeyConstraint('gateways_pk', ['estate', 'gateway'])
+        .execute();
+      await db.schema
+        .createTable('devices')
+        .addColumn('estate', 'text', (c) => c.notNull())
+        .addColumn('gateway', 'text', (c) => c.notNull())
+        .addColumn('device', 'text', (c) => c.notNull())
+        .addColumn('first_seen', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .addColumn('online', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('devices_pk', ['estate', 'gateway', 'device'])
+        .execute();
+      await db.schema
+        .createTable('registry_changes')
+        .addColumn('id', serial(dialect), serialKey(dialect))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('estate', 'text')
+        .addColumn('gateway', 'text')
+        .addColumn('target', 'text')
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  ],
 ];
 
 /** The provider the Migrator reads: the list above, bound to the engine. */

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { RegistrySchema } from './schema-registry.js';
 
 /**
  * The hub database's tables as kysely sees them: one interface per table, column names as in SQL
@@ -29,7 +30,7 @@ export interface DeadLetterTable {
   bytes: number;
 }
 
-export interface Schema {
+export interface Schema extends RegistrySchema {
   audit: AuditTable;
   dead_letters: DeadLetterTable;
 }
