@@ -523,8 +523,9 @@ export function createRegistry(deps: RegistryDeps): Registry {
         const id = scope.slice(colon + 1);
         if (colon <= 0 || !isId(id)) continue;
         if (kind === 'estate') out.add(id);
-        else if (kind === 'grid') for (const e of snap.estates) e.grid === id && out.add(e.id);
-        else if (kind === 'street') for (const e of snap.estates) e.street === id && out.add(e.id);
+        else if (kind === 'grid' || kind === 'street') {
+          for (const e of snap.estates) if ((kind === 'grid' ? e.grid : e.street) === id) out.add(e.id);
+        }
       }
       return [...out].sort(byKey);
     },

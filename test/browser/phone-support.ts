@@ -64,10 +64,10 @@ export async function startPhoneWorld(users: PhoneUser[]): Promise<PhoneWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'rb-phone-'));
   const hub = await startTestHub({ dataDir: join(dir, 'hub') });
   const reg = hub.hub.registry;
-  reg.addStreet(STREET, '幸福街道');
-  reg.addGrid(GRID, { street: STREET, name: '第一网格' });
-  reg.addEstate(ESTATE_A, { street: STREET, grid: GRID, name: '枫林苑' });
-  reg.addEstate(ESTATE_B, { street: STREET, grid: GRID, name: '桂花园' });
+  await reg.addStreet(STREET, '幸福街道');
+  await reg.addGrid(GRID, { street: STREET, name: '第一网格' });
+  await reg.addEstate(ESTATE_A, { street: STREET, grid: GRID, name: '枫林苑' });
+  await reg.addEstate(ESTATE_B, { street: STREET, grid: GRID, name: '桂花园' });
   const ids = new Map<string, string>();
   for (const u of users) ids.set(u.name, (await hub.addUser({ ...u, password: PASSWORD })).id);
   const camera = createOnvifSimulator({ ...CAM, maxPullWaitMs: 1_000, discoveryPort: false });

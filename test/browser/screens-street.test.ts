@@ -100,7 +100,7 @@ describe('screens: the street overview', () => {
     const registry = world.hub.hub.registry;
     for (let i = 0; i < 58; i++) {
       const name = i < LONG.length ? LONG[i]! : `${PREFIX[i % PREFIX.length]}${SUFFIX[Math.floor(i / PREFIX.length) % SUFFIX.length]}`;
-      registry.addEstate(`estate-${String(i + 3).padStart(2, '0')}`, { street: STREET, name });
+      await registry.addEstate(`estate-${String(i + 3).padStart(2, '0')}`, { street: STREET, name });
     }
     const { context, page } = await loggedIn(browser, world.hub.httpUrl, 'center-1', VIEWPORTS.screen);
     await page.waitForURL('**/street');

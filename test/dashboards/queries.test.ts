@@ -96,12 +96,12 @@ async function publish(client: MqttClient, topic: string, payload: unknown): Pro
 
 beforeAll(async () => {
   th = await startTestHub({ influxUrl: `${getInfluxd().url}/${DB}` });
-  th.hub.registry.addStreet('east-street', '东街道');
-  th.hub.registry.addStreet('west-street', '西街道');
+  await th.hub.registry.addStreet('east-street', '东街道');
+  await th.hub.registry.addStreet('west-street', '西街道');
   let loaded = 0;
   await Promise.all(
     ESTATES.map(async ({ estate, street, name }, k) => {
-      th.hub.registry.addEstate(estate, { street, name });
+      await th.hub.registry.addEstate(estate, { street, name });
       // Escalate within milliseconds, never hold a notification for quiet hours, and leave the
       // resolving to people (no auto-resolve within the test): the alert
       // engine then writes opened, escalated, acknowledged and resolved facts during the load.
@@ -224,7 +224,7 @@ describe('dashboard queries on a real influxd', () => {
   });
 
   it('an estate moved to another street moves in the lists at once (its latest name point)', async () => {
-    th.hub.registry.addEstate('willow-lane', { street: 'east-street' });
+    await th.hub.registry.addEstate('willow-lane', { street: 'east-street' });
     try {
       // The hub re-reads the registry at most once a minute; re-pointing the source reads it now, and
       // the next status from the estate writes the change (as changes([estate]) does here).
@@ -235,7 +235,7 @@ describe('dashboard queries on a real influxd', () => {
       expect(await waitFor(async () => options(await influxql(x(['west-street'])), ESTATE_REGEX).length === 0, 5_000, 50)).toBe(true);
       expect(options(await influxql(x(['east-street'])), ESTATE_REGEX).map((o) => o.value)).toEqual(['maple-court', 'pine-garden', 'willow-lane']);
     } finally {
-      th.hub.registry.addEstate('willow-lane', { street: 'west-street' });
+      await th.hub.registry.addEstate('willow-lane', { street: 'west-street' });
       th.hub.facts.names.source(() => th.hub.registry.listEstates());
       th.hub.facts.write(th.hub.facts.names.changes(['willow-lane']));
       expect(await (th.hub.store as InfluxEventStore).drained(5_000)).toBe(true);

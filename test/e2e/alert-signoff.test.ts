@@ -59,10 +59,10 @@ describe('alarms are signed off by a person: stamp, timeline, history, auto-reso
   beforeAll(async () => {
     t = await startTestHub();
     const reg = t.hub.registry;
-    reg.addStreet('street-1');
-    reg.addGrid('grid-1', { street: 'street-1' });
-    reg.addEstate(A, { street: 'street-1', grid: 'grid-1', name: '枫林苑' });
-    reg.addEstate(B, { street: 'street-1', grid: 'grid-1', name: '桂花园' });
+    await reg.addStreet('street-1');
+    await reg.addGrid('grid-1', { street: 'street-1' });
+    await reg.addEstate(A, { street: 'street-1', grid: 'grid-1', name: '枫林苑' });
+    await reg.addEstate(B, { street: 'street-1', grid: 'grid-1', name: '桂花园' });
     for (const u of [
       { name: 'vol-a', displayName: '王小明', role: 'volunteer', scopes: [`estate:${A}`] },
       { name: 'vol-b', role: 'volunteer', scopes: [`estate:${B}`] },

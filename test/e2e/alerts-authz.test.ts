@@ -72,12 +72,12 @@ describe('alerts: who sees what, masking, replay after being away', () => {
   beforeAll(async () => {
     t = await startTestHub();
     const reg = t.hub.registry;
-    reg.addStreet('street-1');
-    reg.addGrid('grid-1', { street: 'street-1' });
-    reg.addGrid('grid-2', { street: 'street-1' });
-    reg.addEstate(A, { street: 'street-1', grid: 'grid-1' });
-    reg.addEstate(B, { street: 'street-1', grid: 'grid-1' });
-    reg.addEstate(C, { street: 'street-1', grid: 'grid-2' });
+    await reg.addStreet('street-1');
+    await reg.addGrid('grid-1', { street: 'street-1' });
+    await reg.addGrid('grid-2', { street: 'street-1' });
+    await reg.addEstate(A, { street: 'street-1', grid: 'grid-1' });
+    await reg.addEstate(B, { street: 'street-1', grid: 'grid-1' });
+    await reg.addEstate(C, { street: 'street-1', grid: 'grid-2' });
     for (const [name, role, scope] of [
       ['vol-a', 'volunteer', `estate:${A}`],
       ['vol-b', 'volunteer', `estate:${B}`],

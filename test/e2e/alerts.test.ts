@@ -62,11 +62,11 @@ describe('alerts end to end: forced door → on-duty volunteer → escalation �
   beforeAll(async () => {
     t = await startTestHub({ dataDir: join(dir, 'hub') });
     const reg = t.hub.registry;
-    reg.addStreet('street-1', '幸福街道');
-    reg.addGrid('grid-1', { street: 'street-1' });
-    reg.addGrid('grid-2', { street: 'street-1' });
-    reg.addEstate(ESTATE_A, { street: 'street-1', grid: 'grid-1', name: '枫林苑' });
-    reg.addEstate(ESTATE_B, { street: 'street-1', grid: 'grid-2', name: '桂花园' });
+    await reg.addStreet('street-1', '幸福街道');
+    await reg.addGrid('grid-1', { street: 'street-1' });
+    await reg.addGrid('grid-2', { street: 'street-1' });
+    await reg.addEstate(ESTATE_A, { street: 'street-1', grid: 'grid-1', name: '枫林苑' });
+    await reg.addEstate(ESTATE_B, { street: 'street-1', grid: 'grid-2', name: '桂花园' });
     const users = [
       { name: 'vol-a', role: 'volunteer', scopes: [`estate:${ESTATE_A}`] },
       { name: 'vol-a2', role: 'volunteer', scopes: [`estate:${ESTATE_A}`] },

@@ -24,7 +24,7 @@ describe('commands over REST: the door opens, the result is pushed, the actor is
 
   beforeAll(async () => {
     t = await startTestHub();
-    t.hub.registry.addEstate(ESTATE);
+    await t.hub.registry.addEstate(ESTATE);
     vol = await t.addUser({ name: 'vol-cmd', role: 'volunteer', scopes: [`estate:${ESTATE}`] });
     device = createAccessGateSimulator({ target: 'http://127.0.0.1:9/unused', deviceName: 'gate-1' });
     const address = await device.listen({ username: 'admin', password: 'door-secret-1', pushOnOpen: false });

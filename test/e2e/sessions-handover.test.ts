@@ -49,10 +49,10 @@ describe('sessions: refresh tokens, signed out everywhere; hand-over pushed to t
 
   beforeAll(async () => {
     t = await startTestHub();
-    t.hub.registry.addStreet('street-1');
-    t.hub.registry.addGrid('grid-1', { street: 'street-1' });
-    t.hub.registry.addEstate(A, { street: 'street-1', grid: 'grid-1', name: '枫林苑' });
-    t.hub.registry.addEstate(B, { street: 'street-1', grid: 'grid-1', name: '桂花园' });
+    await t.hub.registry.addStreet('street-1');
+    await t.hub.registry.addGrid('grid-1', { street: 'street-1' });
+    await t.hub.registry.addEstate(A, { street: 'street-1', grid: 'grid-1', name: '枫林苑' });
+    await t.hub.registry.addEstate(B, { street: 'street-1', grid: 'grid-1', name: '桂花园' });
     for (const u of [
       { name: 'vol-a', displayName: '王小明', role: 'volunteer', scopes: [`estate:${A}`] },
       { name: 'vol-a2', displayName: '李四', role: 'volunteer', scopes: [`estate:${A}`] },

@@ -16,7 +16,7 @@ describe('alerts across a hub restart', () => {
   it('an acknowledged forced-door alert opened before the restart is stamped when the door closes after it; a held door resolves', async () => {
     const first = await startTestHub();
     hubs.push(first);
-    first.hub.registry.addEstate('estate-a');
+    await first.hub.registry.addEstate('estate-a');
     expect((await first.api('PUT', '/api/v1/estates/estate-a/alert-settings', { body: { clearAfterS: 0 } })).status).toBe(200);
     const creds = await first.provision('estate-a', 'gw-1');
     const gw = await first.connect(creds);

@@ -108,7 +108,7 @@ describe('live state over REST and Socket.IO', () => {
   it('answers coded errors', async () => {
     expect(await get('/api/v1/state/estates/no-such-estate')).toMatchObject({ status: 404, body: { error: { code: 'RB_ERR_NOT_FOUND' } } });
     // An estate in the registry that no gateway reported for yet is empty, not missing (a screen opens on it).
-    hub.hub.registry.addEstate('quiet-estate', { name: '静苑' });
+    await hub.hub.registry.addEstate('quiet-estate', { name: '静苑' });
     expect(await get('/api/v1/state/estates/quiet-estate')).toMatchObject({ status: 200, body: { estate: 'quiet-estate', devices: [], gateways: [], doors: [] } });
     expect(await get('/api/v1/state/estates/Bad_Id')).toMatchObject({ status: 400, body: { error: { code: 'RB_ERR_BAD_ID' } } });
     expect(await get(`/api/v1/state/estates/${ESTATE}/devices/nope`)).toMatchObject({ status: 404, body: { error: { code: 'RB_ERR_UNKNOWN_DEVICE' } } });

@@ -12,9 +12,9 @@ const built = existsSync(new URL('../../dist/hub/web/index.html', import.meta.ur
 
 beforeAll(async () => {
   t = await startTestHub();
-  t.hub.registry.addStreet('east', '幸福街道');
-  t.hub.registry.addEstate('estate-a', { street: 'east', name: 'A' });
-  t.hub.registry.addEstate('estate-w', { name: 'W' });
+  await t.hub.registry.addStreet('east', '幸福街道');
+  await t.hub.registry.addEstate('estate-a', { street: 'east', name: 'A' });
+  await t.hub.registry.addEstate('estate-w', { name: 'W' });
 }, 30_000);
 afterAll(() => t?.stop());
 

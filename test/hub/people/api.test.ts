@@ -12,12 +12,12 @@ const ids: Record<string, string> = {};
 beforeAll(async () => {
   t = await startTestHub();
   const r = t.hub.registry;
-  r.addStreet('east');
-  r.addStreet('west');
-  r.addGrid('g1', { street: 'east' });
-  r.addEstate('estate-a', { grid: 'g1', name: 'A' });
-  r.addEstate('estate-b', { street: 'east' });
-  r.addEstate('estate-w', { street: 'west' });
+  await r.addStreet('east');
+  await r.addStreet('west');
+  await r.addGrid('g1', { street: 'east' });
+  await r.addEstate('estate-a', { grid: 'g1', name: 'A' });
+  await r.addEstate('estate-b', { street: 'east' });
+  await r.addEstate('estate-w', { street: 'west' });
   for (const [name, role, scopes] of [
     ['vola', 'volunteer', ['estate:estate-a']],
     ['volb', 'volunteer', ['estate:estate-b']],

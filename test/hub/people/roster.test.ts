@@ -6,12 +6,15 @@ import { createRoster, type Roster } from '../../../hub/people/roster.js';
 import { openPeopleDb } from '../../../hub/people/schema.js';
 import { createUsers, type Users } from '../../../hub/people/users.js';
 import { localTime, zonedInstant } from '../../../lib/zoned.js';
+import pino from 'pino';
+import { openDatabase, type HubDatabase } from '../../../hub/platform/db/index.js';
 import { openRegistry, type Registry } from '../../../hub/registry.js';
 
 /** The roster over real SQLite, time from fake timers. 2025-03-03 is a Monday; Shanghai is UTC+8. */
 const sh = (iso: string): number => Date.parse(`${iso}+08:00`);
 
 let dir: string;
+let hubDb: HubDatabase;
 let registry: Registry;
 let db: ReturnType<typeof openPeopleDb>;
 let users: Users;
@@ -20,12 +23,14 @@ const ids: Record<string, string> = {};
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rb-roster-'));
-  registry = openRegistry(dir);
-  registry.addStreet('east');
-  registry.addGrid('g1', { street: 'east' });
-  registry.addGrid('g2', { street: 'east' });
-  registry.addEstate('maple', { grid: 'g1' });
-  registry.addEstate('elm', { grid: 'g2' });
+  const log = pino({ level: 'silent' });
+  hubDb = await openDatabase({ file: join(dir, 'hub.db'), log });
+  registry = await openRegistry(hubDb, { log });
+  await registry.addStreet('east');
+  await registry.addGrid('g1', { street: 'east' });
+  await registry.addGrid('g2', { street: 'east' });
+  await registry.addEstate('maple', { grid: 'g1' });
+  await registry.addEstate('elm', { grid: 'g2' });
   db = openPeopleDb(dir);
   users = createUsers(db);
   roster = createRoster({ db, users, registry, timeZone: 'Asia/Shanghai' });
@@ -46,9 +51,10 @@ beforeAll(async () => {
 afterEach(() => {
   vi.useRealTimers();
 });
-afterAll(() => {
+afterAll(async () => {
   db.close();
-  registry.close();
+  await registry.close();
+  await hubDb.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
