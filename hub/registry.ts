@@ -221,6 +221,9 @@ export function createRegistry(deps: RegistryDeps): Registry {
   const gaps = new Map<number, number>();
   let poller: NodeJS.Timeout | undefined;
   let polling: Promise<void> | undefined;
+  /** The copy missed a reload (a database error): the next poll reloads. */
+  let stale = false;
+  let pollFailing = false;
 
   type Trx = Transaction<Schema>;
   async function addChange(trx: Trx, kind: ChangeKind, at: number, ids: { estate?: string; gateway?: string; target?: string }): Promise<number> {
@@ -251,7 +254,11 @@ export function createRegistry(deps: RegistryDeps): Registry {
       for (const id of ids) mine.delete(id);
       throw err;
     }
-    await refresh();
+    // Committed: a failed reload does not make the write fail; the next poll reloads again.
+    await refresh().catch((err: unknown) => {
+      stale = true;
+      log.warn({ err }, 'registry reload after a write failed; retrying at the next poll');
+    });
     return result;
   }
 
@@ -292,14 +299,29 @@ export function createRegistry(deps: RegistryDeps): Registry {
       }
     }
     // Reload before telling: a listener that reads the registry sees the change.
-    if (foreign) await refresh();
+    if (foreign || stale) {
+      stale = false;
+      // A failed reload is retried at the next poll; the changes are told all the same (a revoke still kicks).
+      await refresh().catch((err: unknown) => {
+        stale = true;
+        log.warn({ err }, 'registry reload failed; retrying at the next poll');
+      });
+    }
     if (!closed) for (const c of heard) tell(c);
   }
 
   function poll(): void {
     if (closed || polling) return;
     polling = pollOnce()
-      .catch((err: unknown) => log.warn({ err }, 'registry change poll failed; retrying'))
+      .then(() => {
+        if (pollFailing) log.info('registry change poll works again');
+        pollFailing = false;
+      })
+      .catch((err: unknown) => {
+        // Once per outage, not once a second.
+        if (!pollFailing) log.warn({ err }, 'registry change poll failed; retrying every poll');
+        pollFailing = true;
+      })
       .finally(() => {
         polling = undefined;
       });
