@@ -119,7 +119,7 @@ export function registerDemoCommand(program: Command): void {
       for (const u of DEMO_USERS) {
         const user = hub.people.users.find(u.name) ?? (await hub.people.users.add({ ...u, scopes: [...u.scopes] }));
         if (u.role === 'volunteer' && hub.roster.listShifts({ user: user.id }).length === 0) {
-          for (let weekday = 1; weekday <= 7; weekday++) hub.roster.addShift({ user: user.id, estate: u.scopes[0].slice(7), weekday, start: '00:00', end: '24:00' });
+          for (let weekday = 1; weekday <= 7; weekday++) await hub.roster.addShift({ user: user.id, estate: u.scopes[0].slice(7), weekday, start: '00:00', end: '24:00' });
         }
       }
       const mqtt = hub.mqttAddress();

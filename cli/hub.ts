@@ -6,7 +6,7 @@ import { resolveHubConfig } from '../hub/config.js';
 import { RbError } from '../hub/errors.js';
 import { openRegistry, type Registry } from '../hub/registry.js';
 import { createAudit, type Audit } from '../hub/audit.js';
-import { importLegacyAudit, importLegacyRegistry, openDatabase, type HubDatabase } from '../hub/platform/db/index.js';
+import { importLegacyAudit, importLegacyPeople, importLegacyRegistry, openDatabase, type HubDatabase } from '../hub/platform/db/index.js';
 import { openPeople, type People } from '../hub/people/index.js';
 import { ROLES, Scope } from '../hub/people/scopes.js';
 import { parseDuration } from '../hub/people/tokens.js';
@@ -179,12 +179,14 @@ function withPeople<T>(command: string, dataDir: string, fn: (p: { people: Peopl
   return Promise.resolve()
     .then(async () => {
       const { hubDb, registry, log } = await openHubRegistry(dataDir, opened);
-      // The CLI issues tokens with the hub's key; ttl and time zone here do not matter (add passes its own ttl).
-      const people = openPeople({ dataDir, registry, tokenTtl: '1h', timeZone: 'UTC', apiToken: undefined });
-      opened.push(people);
-      // Audit in the same hub database as the hub, moved from audit.db first if the hub has not yet.
+      // Audit and people in the same hub database as the hub, moved from audit.db and people.db first if the hub has not yet.
       await importLegacyAudit(hubDb, dataDir, log);
+      await importLegacyPeople(hubDb, dataDir, log);
       const audit = createAudit({ db: hubDb, log });
+      // The CLI issues tokens with the hub's key; ttl and time zone here do not matter (add passes its own ttl).
+      // One command and out: no need to watch for other processes' changes; a running hub sees ours.
+      const people = await openPeople({ db: hubDb, dataDir, registry, tokenTtl: '1h', timeZone: 'UTC', apiToken: undefined, watch: false });
+      opened.push(people);
       return fn({ people, registry, audit });
     })
     .then((result) => void process.stdout.write(`${JSON.stringify(result)}\n`))
@@ -260,7 +262,7 @@ function registerUserCommands(hub: Command): void {
       withPeople('user disable', o.dataDir, async ({ people, audit }) => {
         const found = people.users.find(o.name);
         if (!found) throw new RbError('RB_ERR_UNKNOWN_USER', `--name: no user ${JSON.stringify(o.name)} (see hub user list)`);
-        const u = people.users.disable(found.id);
+        const u = await people.users.disable(found.id);
         await audit.record({ actor: 'cli', action: 'user.disable', target: `user:${u.id}` });
         return shown(u);
       }),

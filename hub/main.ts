@@ -20,8 +20,8 @@ import { createStateService } from './state/index.js';
 import { createRegistry, type Registry } from './registry.js';
 import { createStore, type EventStore } from './store/index.js';
 import { createAudit, type Audit } from './audit.js';
-import { createDatabase, importLegacyAudit, importLegacyRegistry } from './platform/db/index.js';
-import { openPeople, type People } from './people/index.js';
+import { createDatabase, importLegacyAudit, importLegacyPeople, importLegacyRegistry } from './platform/db/index.js';
+import { createPeople, type People } from './people/index.js';
 import type { Roster } from './people/roster.js';
 import { createFacts, subscribeFacts, type FactsWriter } from './store/facts.js';
 import { openAlertStore, type AlertStore } from './alerts/store.js';
@@ -68,11 +68,11 @@ export function createHub(deps: HubDeps): Hub {
   const startedAt = Date.now();
   const metrics = createMetrics();
   const bus = createBus(log.child({ module: 'hub.bus' }));
-  // The hub database (hub/platform/db): migrated at start(). Registry, audit and dead letters live
-  // there already; the other stores move in later (docs/storage.md, "Hub database").
+  // The hub database (hub/platform/db): migrated at start(). Registry, people, audit and dead letters
+  // live there already; the other stores move in later (docs/storage.md, "Hub database").
   const hubDb = createDatabase({ file: join(config.dataDir, 'hub.db'), log });
   const registry = createRegistry({ db: hubDb, log: log.child({ module: 'hub.registry' }) });
-  const people = openPeople({ dataDir: config.dataDir, registry, tokenTtl: config.auth.tokenTtl, refreshTtl: config.auth.refreshTtl, timeZone: config.timeZone, apiToken: config.auth.apiToken });
+  const people = createPeople({ db: hubDb, dataDir: config.dataDir, registry, tokenTtl: config.auth.tokenTtl, refreshTtl: config.auth.refreshTtl, timeZone: config.timeZone, apiToken: config.auth.apiToken, log: log.child({ module: 'hub.people' }) });
   const audit = createAudit({ db: hubDb, log: log.child({ module: 'hub.audit' }) });
   const store = deps.store ?? createStore(config, log);
   registerStoreMetrics(metrics, store);
@@ -199,6 +199,9 @@ export function createHub(deps: HubDeps): Hub {
       await importLegacyRegistry(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }));
       await registry.start();
       started.push({ name: 'registry', stop: () => registry.close() });
+      await importLegacyPeople(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }));
+      await people.start();
+      started.push({ name: 'people', stop: async () => people.close() });
       await store.start();
       started.push({ name: 'store', stop: () => store.stop() });
       await facts.start();
@@ -246,7 +249,6 @@ export function createHub(deps: HubDeps): Hub {
         await service.stop().catch((err: unknown) => log.error({ err, service: service.name }, 'stop failed'));
       }
       unsubscribeFacts();
-      people.close();
       alertStore.close();
       pushLog.close();
       dedup.close();

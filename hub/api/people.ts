@@ -75,7 +75,7 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
     }
     limiter.succeeded(body.name, ip);
     await audit.record({ actor: `user:${user.id}`, action: 'auth.login', target: `user:${user.id}`, detail: { ip } });
-    res.json({ ...(await people.tokens.issue(user)), ...people.refresh.issue(user), user: publicUser(user) } satisfies LoginResponse);
+    res.json({ ...(await people.tokens.issue(user)), ...(await people.refresh.issue(user)), user: publicUser(user) } satisfies LoginResponse);
   });
 
   // Either a refresh token in the body (a phone coming back after its access token expired: no
@@ -84,7 +84,7 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
     const hasBody = req.body && typeof req.body === 'object' && Object.keys(req.body as object).length > 0;
     if (hasBody) {
       const body = parseOr(RefreshBody, req.body, 'RB_ERR_BAD_BODY');
-      const { user, refreshToken, refreshExpiresAt } = people.refresh.rotate(body.refreshToken);
+      const { user, refreshToken, refreshExpiresAt } = await people.refresh.rotate(body.refreshToken);
       res.json({ ...(await people.tokens.issue(user)), refreshToken, refreshExpiresAt, user: publicUser(user) } satisfies LoginResponse);
       return;
     }
@@ -98,7 +98,7 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
   // Idempotent; an unknown token answers revoked: false. The access token runs out by itself.
   router.post('/api/v1/auth/logout', json, async (req, res) => {
     const body = parseOr(RefreshBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
-    const r = people.refresh.revoke(body.refreshToken);
+    const r = await people.refresh.revoke(body.refreshToken);
     if (r.user) await audit.record({ actor: `user:${r.user}`, action: 'auth.logout', target: `user:${r.user}` });
     res.json({ revoked: r.revoked });
   });
@@ -126,15 +126,18 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
     }
     return false;
   };
-  const mustSee = (p: Principal, idOrName: string): User => {
-    const user = people.users.find(idOrName);
+  // Read from the database, not the in-memory copy: a user the CLI added a moment ago is there.
+  const mustSee = async (p: Principal, idOrName: string): Promise<User> => {
+    const user = await people.users.fetch(idOrName);
     if (!user || !visible(p, user)) throw new RbError('RB_ERR_UNKNOWN_USER', `no user ${JSON.stringify(idOrName)} in your scope`);
     return user;
   };
 
-  router.get('/api/v1/users', auth, (_req, res) => {
+  router.get('/api/v1/users', auth, async (_req, res) => {
     const p = principalOf(res);
     requireRole(p, 'admin');
+    // Rare and admin-only: read the table again, so users the CLI added a moment ago are listed.
+    await people.users.reload();
     res.json({ items: people.users.list().filter((u) => visible(p, u)).map(publicUser) });
   });
 
@@ -153,19 +156,19 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
     const p = principalOf(res);
     const body = parseOr(PasswordBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
     // Anyone may change their own password; an admin those of users in its scope.
-    const target = p.kind === 'user' && (req.params.id === p.id || req.params.id === p.name) ? people.users.get(p.id)! : (requireRole(p, 'admin'), mustSee(p, String(req.params.id)));
+    const target = p.kind === 'user' && (req.params.id === p.id || req.params.id === p.name) ? people.users.get(p.id)! : (requireRole(p, 'admin'), await mustSee(p, String(req.params.id)));
     const user = await people.users.setPassword(target.id, body.password);
     await audit.record({ actor: actorOf(p), action: 'user.passwd', target: `user:${user.id}` });
     // Every session of the user is signed out (tokens, refresh tokens, sockets). Whoever changed their
     // own password gets a new session at once, so the phone in their hand stays signed in.
     const own = p.kind === 'user' && p.id === user.id;
-    res.json({ user: publicUser(user), ...(own ? { ...(await people.tokens.issue(user)), ...people.refresh.issue(user) } : {}) });
+    res.json({ user: publicUser(user), ...(own ? { ...(await people.tokens.issue(user)), ...(await people.refresh.issue(user)) } : {}) });
   });
 
   router.post('/api/v1/users/:id/disable', auth, async (req, res) => {
     const p = principalOf(res);
     requireRole(p, 'admin');
-    const user = people.users.disable(mustSee(p, String(req.params.id)).id);
+    const user = await people.users.disable((await mustSee(p, String(req.params.id))).id);
     await audit.record({ actor: actorOf(p), action: 'user.disable', target: `user:${user.id}` });
     res.json({ user: publicUser(user) });
   });

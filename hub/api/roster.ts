@@ -59,7 +59,7 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
     requireRole(p, 'center', 'admin');
     const body = parseOr(NewShift, req.body ?? {}, 'RB_ERR_BAD_BODY');
     requireEstate(p, body.estate);
-    const shift = roster.addShift(body);
+    const shift = await roster.addShift(body);
     await audit.record({ actor: actorOf(p), action: 'roster.shift.add', estate: shift.estate, target: `shift:${shift.id}`, detail: { ...shift } });
     res.status(201).json(shift);
   });
@@ -70,7 +70,7 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
     const shift = roster.listShifts().find((s) => s.id === req.params.id);
     if (!shift) throw new RbError('RB_ERR_NOT_FOUND', `no shift ${req.params.id}`);
     requireEstate(p, shift.estate);
-    roster.removeShift(shift.id);
+    await roster.removeShift(shift.id);
     await audit.record({ actor: actorOf(p), action: 'roster.shift.remove', estate: shift.estate, target: `shift:${shift.id}`, detail: { ...shift } });
     res.json(shift);
   });
@@ -86,7 +86,7 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
     requireRole(p, 'center', 'admin');
     const body = parseOr(NewException, req.body ?? {}, 'RB_ERR_BAD_BODY');
     requireEstate(p, body.estate);
-    const e = roster.addException(body);
+    const e = await roster.addException(body);
     await audit.record({ actor: actorOf(p), action: 'roster.exception.add', estate: e.estate, target: `exception:${e.id}`, detail: { ...e } });
     res.status(201).json(e);
   });
@@ -97,7 +97,7 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
     const e = roster.listExceptions().find((x) => x.id === req.params.id);
     if (!e) throw new RbError('RB_ERR_NOT_FOUND', `no roster exception ${req.params.id}`);
     requireEstate(p, e.estate);
-    roster.removeException(e.id);
+    await roster.removeException(e.id);
     await audit.record({ actor: actorOf(p), action: 'roster.exception.remove', estate: e.estate, target: `exception:${e.id}`, detail: { ...e } });
     res.json(e);
   });
@@ -126,7 +126,7 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
     const { estate } = parseOr(EstateQuery, req.query, 'RB_ERR_BAD_QUERY');
     requireEstate(principalOf(res), estate);
     const alerts = [...((await deps.openAlerts?.(estate)) ?? [])].sort((a, b) => Number(a.openedAt ?? 0) - Number(b.openedAt ?? 0));
-    res.json({ ...duty(estate, Date.now()), alerts, lastHandover: people.handovers.last(estate) });
+    res.json({ ...duty(estate, Date.now()), alerts, lastHandover: await people.handovers.last(estate) });
   });
 
   // 交班: the caller hands the estate over with a note to whoever is on duty now besides them (or,
@@ -140,7 +140,7 @@ export function rosterRoutes(deps: RosterRoutesDeps): Router {
     let to = others(roster.onDuty(body.estate, at));
     if (to.length === 0) to = others(roster.nextOnDuty(body.estate, at)?.users ?? []);
     const fromName = p.kind === 'system' ? 'system' : (people.users.get(p.id)?.displayName ?? p.name);
-    const handover = people.handovers.add({ estate: body.estate, from: actorOf(p), fromName, note: body.note, at, to });
+    const handover = await people.handovers.add({ estate: body.estate, from: actorOf(p), fromName, note: body.note, at, to });
     await audit.record({ actor: actorOf(p), action: 'roster.handover', estate: body.estate, target: `handover:${handover.id}`, detail: { to: to.map((u) => u.id) } });
     deps.pushHandover?.(body.estate, handover);
     res.status(201).json(handover);

@@ -1,17 +1,17 @@
-import type { Database } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { HubDatabase } from '../platform/db/index.js';
 import type { Registry } from '../registry.js';
+import { createPeopleChanges, type Change } from './changes.js';
 import { createHandovers, type Handovers } from './handovers.js';
 import { createPrincipals, type Principal, type Principals } from './principals.js';
 import { createRefreshTokens, type RefreshTokens } from './refresh.js';
 import { createRoster, type Roster } from './roster.js';
-import { openPeopleDb } from './schema.js';
-import { createSignOuts } from './sign-outs.js';
 import { createTokens, parseDuration, type Tokens } from './tokens.js';
 import { createUsers, type Users } from './users.js';
 
 export type { Principal } from './principals.js';
 
-/** Users, tokens, roster, hand-overs and who-is-asking, over `{dataDir}/people.db` and `{dataDir}/jwt.key`. */
+/** Users, tokens, roster, hand-overs and who-is-asking, over the hub database and `{dataDir}/jwt.key`. */
 export interface People {
   readonly users: Users;
   readonly tokens: Tokens;
@@ -24,64 +24,111 @@ export interface People {
   verifySocketToken(token: unknown): Promise<Principal>;
   /**
    * Called with a user id when that user is signed out everywhere (password changed, disabled), by
-   * this process or another one writing the same people.db (the CLI). Returns the unsubscribe.
+   * this process at once or by another one writing the same database (the CLI) within the poll
+   * (`pollMs`, 1 s). Returns the unsubscribe.
    */
   onSignOut(listener: (userId: string) => void): () => void;
+  /** Read users and roster into memory and start watching other processes' changes. */
+  start(): Promise<void>;
+  /** Stop watching (the database belongs to the caller). */
   close(): void;
 }
 
 export interface PeopleDeps {
+  /** The hub database (hub/platform/db), migrated. */
+  db: HubDatabase;
   dataDir: string;
-  registry: Registry;
+  /** Estates for scopes and the roster (read synchronously). */
+  registry: Pick<Registry, 'getEstate' | 'estatesInScope' | 'listEstates'>;
   /** Hub config tokenTtl, e.g. `1h`. */
   tokenTtl: string;
   /** Hub config refreshTtl, e.g. `30d` (default). */
   refreshTtl?: string;
   timeZone: string;
   apiToken: string | undefined;
+  log?: Logger;
+  /** Watch other processes' changes (default true; the one-shot CLI does not need to). */
+  watch?: boolean;
+  /** How often the change journal is polled (default 1000 ms). */
+  pollMs?: number;
   now?: () => number;
 }
 
-export function openPeople(deps: PeopleDeps): People {
-  const db: Database = openPeopleDb(deps.dataDir);
-  try {
-    const signOuts = createSignOuts(db);
-    const raw = createUsers(db, deps.now);
-    // Every password change and disable goes through here (REST and the CLI alike): tell the
-    // listeners, so open sockets of the user are dropped at once.
-    const users: Users = {
-      ...raw,
-      async setPassword(id, password) {
-        const u = await raw.setPassword(id, password);
-        signOuts.notify(u.id);
-        return u;
-      },
-      disable(id) {
-        const u = raw.disable(id);
-        signOuts.notify(u.id);
-        return u;
-      },
-    };
-    const tokens = createTokens({ dataDir: deps.dataDir, users, ttl: deps.tokenTtl, now: deps.now });
-    const refresh = createRefreshTokens({ db, users, ttlMs: parseDuration(deps.refreshTtl ?? '30d'), now: deps.now });
-    const roster = createRoster({ db, users, registry: deps.registry, timeZone: deps.timeZone, now: deps.now });
-    const principals = createPrincipals({ tokens, registry: deps.registry, apiToken: deps.apiToken, now: deps.now });
-    return {
-      users,
-      tokens,
-      refresh,
-      roster,
-      handovers: createHandovers(db),
-      principals,
-      verifySocketToken: (token) => principals.fromToken(typeof token === 'string' ? token : undefined),
-      onSignOut: (listener) => signOuts.on(listener),
-      close: () => {
-        signOuts.close();
-        db.close();
-      },
-    };
-  } catch (err) {
-    db.close();
-    throw err;
+/** Build the people services; no I/O but reading jwt.key until `start()`. */
+export function createPeople(deps: PeopleDeps): People {
+  const listeners = new Set<(userId: string) => void>();
+  const emit = (userId: string): void => {
+    for (const l of listeners) {
+      try {
+        l(userId);
+      } catch (err) {
+        deps.log?.error({ err, user: userId }, 'sign-out listener failed');
+      }
+    }
+  };
+  let users: Users;
+  let roster: Roster;
+  // Changes other processes committed: refresh the in-memory copies first, then tell the listeners,
+  // so that a listener that looks the user up sees the new version.
+  async function applyChanges(changes: Change[]): Promise<void> {
+    if (changes.some((c) => c.kind !== 'roster')) await users.reload();
+    if (changes.some((c) => c.kind === 'roster')) await roster.reload();
+    for (const c of changes) if (c.kind === 'sign-out' && c.userId) emit(c.userId);
   }
+  const changes = createPeopleChanges({
+    db: deps.db,
+    onChanges: applyChanges,
+    pollMs: deps.pollMs,
+    onError: (err) => deps.log?.warn({ err }, 'people change journal poll failed'),
+  });
+  const raw = createUsers({ db: deps.db, changes, now: deps.now });
+  // Every password change and disable goes through here (REST and the CLI alike): tell the
+  // listeners, so open sockets of the user are dropped at once.
+  users = {
+    ...raw,
+    async setPassword(id, password) {
+      const u = await raw.setPassword(id, password);
+      emit(u.id);
+      return u;
+    },
+    async disable(id) {
+      const u = await raw.disable(id);
+      emit(u.id);
+      return u;
+    },
+  };
+  // The token check reads the user from the database, not the copy: a token the CLI revoked a
+  // moment ago is refused at once, as when people.db was read directly.
+  const tokens = createTokens({ dataDir: deps.dataDir, users: raw, ttl: deps.tokenTtl, now: deps.now });
+  const refresh = createRefreshTokens({ db: deps.db, ttlMs: parseDuration(deps.refreshTtl ?? '30d'), now: deps.now });
+  roster = createRoster({ db: deps.db, users, registry: deps.registry, changes, timeZone: deps.timeZone, now: deps.now });
+  const principals = createPrincipals({ tokens, registry: deps.registry, apiToken: deps.apiToken, now: deps.now });
+  return {
+    users,
+    tokens,
+    refresh,
+    roster,
+    handovers: createHandovers(deps.db),
+    principals,
+    verifySocketToken: (token) => principals.fromToken(typeof token === 'string' ? token : undefined),
+    onSignOut(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async start() {
+      if (deps.watch !== false) await changes.start();
+      await Promise.all([raw.reload(), roster.reload()]);
+    },
+    close: () => {
+      changes.stop();
+      listeners.clear();
+    },
+  };
+}
+
+/** createPeople, started. */
+export async function openPeople(deps: PeopleDeps): Promise<People> {
+  const people = createPeople(deps);
+  await people.start();
+  return people;
 }

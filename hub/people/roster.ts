@@ -1,8 +1,9 @@
-import type { Database } from 'better-sqlite3';
 import { ulid } from 'ulid';
 import { z } from 'zod';
 import { Id } from '../../protocol/index.js';
 import { RbError } from '../errors.js';
+import type { HubDatabase } from '../platform/db/index.js';
+import type { PeopleChanges } from './changes.js';
 import type { EstateRecord, Registry } from '../registry.js';
 import type { RosterException, Shift } from '../../protocol/api.js';
 import { covers, type Role } from './scopes.js';
@@ -34,11 +35,11 @@ export type { RosterException, Shift };
 export type EscalationLevel = 0 | 1 | 2 | 3;
 
 export interface Roster {
-  addShift(input: z.input<typeof NewShift>): Shift;
-  removeShift(id: string): Shift | undefined;
+  addShift(input: z.input<typeof NewShift>): Promise<Shift>;
+  removeShift(id: string): Promise<Shift | undefined>;
   listShifts(filter?: { estates?: readonly string[]; user?: string }): Shift[];
-  addException(input: z.input<typeof NewException>): RosterException;
-  removeException(id: string): RosterException | undefined;
+  addException(input: z.input<typeof NewException>): Promise<RosterException>;
+  removeException(id: string): Promise<RosterException | undefined>;
   listExceptions(filter?: { estates?: readonly string[]; user?: string; after?: number }): RosterException[];
   /** Enabled volunteers whose shift or `on` exception covers `at`, minus those with an `off` exception. */
   onDuty(estate: string, at?: number): User[];
@@ -47,19 +48,20 @@ export interface Roster {
   /** Enabled users of `role` whose scopes cover the estate (by id, its grid or its street). */
   covering(role: Role, estate: string): User[];
   recipients(level: EscalationLevel, estate: string, at?: number): User[];
+  /** Read shifts and exceptions into the in-memory copy again (start, and changes by another process). */
+  reload(): Promise<void>;
   readonly timeZone: string;
 }
 
 export interface RosterDeps {
-  db: Database;
+  db: HubDatabase;
   users: Users;
   registry: Pick<Registry, 'getEstate'>;
+  /** Where writes tell other processes (hub/people/changes.ts). */
+  changes: Pick<PeopleChanges, 'record'>;
   timeZone: string;
   now?: () => number;
 }
-
-type ShiftRow = Shift;
-type ExceptionRow = RosterException;
 
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const parsed = schema.safeParse(value);
@@ -67,26 +69,43 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   return parsed.data;
 }
 
-/** Weekly shifts plus exceptions in `people.db`, evaluated in the hub's time zone. */
+/**
+ * Weekly shifts plus exceptions in the hub database, evaluated in the hub's time zone.
+ *
+ * Reads (who is on duty, recipients of an escalation) are synchronous over an in-memory copy of
+ * both tables, as the alert rules need them at every escalation step; the roster of a street is a
+ * few hundred rows. Writes go to the database and then reload the copy; another process's writes
+ * arrive through the change journal (changes.ts).
+ */
 export function createRoster(deps: RosterDeps): Roster {
-  const { db, users, timeZone } = deps;
+  const { users, timeZone } = deps;
+  const { db } = deps.db;
   const now = deps.now ?? (() => Date.now());
-  const insertShift = db.prepare('INSERT INTO shifts (id, user, estate, weekday, start, "end", created_at) VALUES (@id, @user, @estate, @weekday, @start, @end, @now)');
-  const shiftById = db.prepare<[string], ShiftRow>('SELECT id, user, estate, weekday, start, "end" FROM shifts WHERE id = ?');
-  const deleteShift = db.prepare('DELETE FROM shifts WHERE id = ?');
-  const allShifts = db.prepare<[], ShiftRow>('SELECT id, user, estate, weekday, start, "end" FROM shifts ORDER BY estate, weekday, start, id');
-  const shiftsOf = db.prepare<[string], ShiftRow>('SELECT id, user, estate, weekday, start, "end" FROM shifts WHERE estate = ?');
-  const insertException = db.prepare('INSERT INTO roster_exceptions (id, user, estate, "from", "to", kind, created_at) VALUES (@id, @user, @estate, @from, @to, @kind, @now)');
-  const exceptionById = db.prepare<[string], ExceptionRow>('SELECT id, user, estate, "from", "to", kind FROM roster_exceptions WHERE id = ?');
-  const deleteException = db.prepare('DELETE FROM roster_exceptions WHERE id = ?');
-  const allExceptions = db.prepare<[number], ExceptionRow>('SELECT id, user, estate, "from", "to", kind FROM roster_exceptions WHERE "to" > ? ORDER BY "from", id');
-  const exceptionsOf = db.prepare<[string, number], ExceptionRow>('SELECT id, user, estate, "from", "to", kind FROM roster_exceptions WHERE estate = ? AND "to" > ?');
+  let shifts: Shift[] = [];
+  let exceptions: RosterException[] = [];
+  let ticket = 0;
+  let applied = 0;
+
+  async function reload(): Promise<void> {
+    const stamp = ++ticket;
+    const [s, e] = await Promise.all([
+      db.selectFrom('shifts').select(['id', 'user_id', 'estate', 'weekday', 'start', 'end']).orderBy('estate').orderBy('weekday').orderBy('start').orderBy('id').execute(),
+      db.selectFrom('roster_exceptions').select(['id', 'user_id', 'estate', 'from_at', 'to_at', 'kind']).orderBy('from_at').orderBy('id').execute(),
+    ]);
+    // Two reloads in flight (a pool runs them in parallel): the one asked for later wins.
+    if (stamp < applied) return;
+    applied = stamp;
+    shifts = s.map((r) => ({ id: r.id, user: r.user_id, estate: r.estate, weekday: r.weekday, start: r.start, end: r.end }));
+    exceptions = e.map((r) => ({ id: r.id, user: r.user_id, estate: r.estate, from: r.from_at, to: r.to_at, kind: r.kind }));
+  }
+  const shiftsOf = (estate: string): Shift[] => shifts.filter((s) => s.estate === estate);
+  const exceptionsOf = (estate: string, after: number): RosterException[] => exceptions.filter((e) => e.estate === estate && e.to > after);
 
   const estateRow = (estate: string): EstateRecord => deps.registry.getEstate(estate) ?? { id: estate, grid: null, street: null, name: null };
 
   /** The user a roster entry is for: exists, enabled, a volunteer whose scope covers the estate. */
-  function volunteerFor(idOrName: string, estate: string): User {
-    const user = users.find(idOrName);
+  async function volunteerFor(idOrName: string, estate: string): Promise<User> {
+    const user = await users.fetch(idOrName);
     if (!user) throw new RbError('RB_ERR_UNKNOWN_USER', `no user ${JSON.stringify(idOrName)}`);
     if (user.role !== 'volunteer') throw new RbError('RB_ERR_BAD_BODY', `user ${user.name} is a ${user.role}; the duty roster is for volunteers`);
     if (!covers(user.scopes, estateRow(estate))) throw new RbError('RB_ERR_BAD_BODY', `user ${user.name}'s scopes (${user.scopes.join(', ')}) do not cover estate ${estate}`);
@@ -102,10 +121,10 @@ export function createRoster(deps: RosterDeps): Roster {
 
   function onDutyIds(estate: string, at: number): Set<string> {
     const { weekday, minute } = localTime(at, timeZone);
-    const ids = new Set(shiftsOf.all(estate).filter((s) => shiftCovers(s, weekday, minute)).map((s) => s.user));
-    const exceptions = exceptionsOf.all(estate, at).filter((e) => e.from <= at && at < e.to);
-    for (const e of exceptions) if (e.kind === 'on') ids.add(e.user);
-    for (const e of exceptions) if (e.kind === 'off') ids.delete(e.user);
+    const ids = new Set(shiftsOf(estate).filter((s) => shiftCovers(s, weekday, minute)).map((s) => s.user));
+    const current = exceptionsOf(estate, at).filter((e) => e.from <= at && at < e.to);
+    for (const e of current) if (e.kind === 'on') ids.add(e.user);
+    for (const e of current) if (e.kind === 'off') ids.delete(e.user);
     return ids;
   }
 
@@ -124,37 +143,55 @@ export function createRoster(deps: RosterDeps): Roster {
 
   return {
     timeZone,
-    addShift(input) {
+    reload,
+    async addShift(input) {
       const s = parse(NewShift, input);
-      const user = volunteerFor(s.user, s.estate);
-      const id = ulid();
-      insertShift.run({ ...s, id, user: user.id, now: now() });
-      return shiftById.get(id)!;
+      const user = await volunteerFor(s.user, s.estate);
+      const shift: Shift = { id: ulid(), user: user.id, estate: s.estate, weekday: s.weekday, start: s.start, end: s.end };
+      await deps.db.transaction(async (trx) => {
+        await trx.insertInto('shifts').values({ id: shift.id, user_id: shift.user, estate: shift.estate, weekday: shift.weekday, start: shift.start, end: shift.end, created_at: now() }).execute();
+        await deps.changes.record(trx, 'roster', shift.user);
+      });
+      await reload();
+      return shift;
     },
-    removeShift(id) {
-      const row = shiftById.get(id);
-      if (row) deleteShift.run(id);
-      return row;
+    async removeShift(id) {
+      const row = await db.selectFrom('shifts').select(['id', 'user_id', 'estate', 'weekday', 'start', 'end']).where('id', '=', id).executeTakeFirst();
+      if (!row) return undefined;
+      await deps.db.transaction(async (trx) => {
+        await trx.deleteFrom('shifts').where('id', '=', id).execute();
+        await deps.changes.record(trx, 'roster', row.user_id);
+      });
+      await reload();
+      return { id: row.id, user: row.user_id, estate: row.estate, weekday: row.weekday, start: row.start, end: row.end };
     },
     listShifts(filter = {}) {
-      return allShifts.all().filter((s) => (!filter.estates || filter.estates.includes(s.estate)) && (!filter.user || s.user === filter.user));
+      return shifts.filter((s) => (!filter.estates || filter.estates.includes(s.estate)) && (!filter.user || s.user === filter.user));
     },
-    addException(input) {
+    async addException(input) {
       const e = parse(NewException, input);
-      const user = volunteerFor(e.user, e.estate);
-      const id = ulid();
-      insertException.run({ ...e, id, user: user.id, now: now() });
-      return exceptionById.get(id)!;
+      const user = await volunteerFor(e.user, e.estate);
+      const x: RosterException = { id: ulid(), user: user.id, estate: e.estate, from: e.from, to: e.to, kind: e.kind };
+      await deps.db.transaction(async (trx) => {
+        await trx.insertInto('roster_exceptions').values({ id: x.id, user_id: x.user, estate: x.estate, from_at: x.from, to_at: x.to, kind: x.kind, created_at: now() }).execute();
+        await deps.changes.record(trx, 'roster', x.user);
+      });
+      await reload();
+      return x;
     },
-    removeException(id) {
-      const row = exceptionById.get(id);
-      if (row) deleteException.run(id);
-      return row;
+    async removeException(id) {
+      const row = await db.selectFrom('roster_exceptions').select(['id', 'user_id', 'estate', 'from_at', 'to_at', 'kind']).where('id', '=', id).executeTakeFirst();
+      if (!row) return undefined;
+      await deps.db.transaction(async (trx) => {
+        await trx.deleteFrom('roster_exceptions').where('id', '=', id).execute();
+        await deps.changes.record(trx, 'roster', row.user_id);
+      });
+      await reload();
+      return { id: row.id, user: row.user_id, estate: row.estate, from: row.from_at, to: row.to_at, kind: row.kind };
     },
     listExceptions(filter = {}) {
-      return allExceptions
-        .all(filter.after ?? 0)
-        .filter((e) => (!filter.estates || filter.estates.includes(e.estate)) && (!filter.user || e.user === filter.user));
+      const after = filter.after ?? 0;
+      return exceptions.filter((e) => e.to > after && (!filter.estates || filter.estates.includes(e.estate)) && (!filter.user || e.user === filter.user));
     },
     onDuty,
     nextOnDuty(estate, at = now()) {
@@ -162,12 +199,12 @@ export function createRoster(deps: RosterDeps): Roster {
       const horizon = at + 8 * 86_400_000;
       const candidates = new Set<number>();
       const today = localTime(at, timeZone);
-      const shifts = shiftsOf.all(estate);
+      const ofEstate = shiftsOf(estate);
       for (let d = 0; d <= 8; d++) {
         const weekday = ((today.weekday - 1 + d) % 7) + 1;
-        for (const s of shifts) if (s.weekday === weekday) candidates.add(zonedInstant(today.year, today.month, today.day + d, toMinute(s.start), timeZone));
+        for (const s of ofEstate) if (s.weekday === weekday) candidates.add(zonedInstant(today.year, today.month, today.day + d, toMinute(s.start), timeZone));
       }
-      for (const e of exceptionsOf.all(estate, at)) candidates.add(e.kind === 'on' ? e.from : e.to);
+      for (const e of exceptionsOf(estate, at)) candidates.add(e.kind === 'on' ? e.from : e.to);
       for (const t of [...candidates].filter((t) => t > at && t <= horizon).sort((a, b) => a - b)) {
         const then = onDuty(estate, t);
         if (then.some((u) => !current.has(u.id))) return { at: t, users: then };

@@ -77,7 +77,8 @@ export interface Tokens {
 
 export interface TokensDeps {
   dataDir: string;
-  users: Pick<Users, 'get'>;
+  /** The token check reads the user fresh (`fetch`), so a revocation by another process counts at once. */
+  users: Pick<Users, 'fetch'>;
   /** Default lifetime, e.g. `1h` (hub config tokenTtl). */
   ttl: string;
   now?: () => number;
@@ -121,8 +122,8 @@ export function createTokens(deps: TokensDeps): Tokens {
         throw err; // unreachable: refuse throws
       }
       if (typeof claims.sub !== 'string' || typeof claims.ver !== 'number' || typeof claims.exp !== 'number') refuse('the token lacks sub, ver or exp');
-      const user = deps.users.get(claims.sub!);
-      if (!user) return refuse('the token names a user that does not exist');
+      const user = await deps.users.fetch(claims.sub!);
+      if (!user || user.id !== claims.sub) return refuse('the token names a user that does not exist');
       if (user.disabled) refuse('the user is disabled');
       if (user.tokenVersion !== claims.ver) refuse('the token was issued before a password change or a disable; log in again');
       return { user, expiresAt: claims.exp! * 1000 };

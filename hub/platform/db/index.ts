@@ -3,3 +3,5 @@ export { MIGRATIONS } from './migrations.js';
 export type { Schema } from './schema.js';
 export { importLegacyAudit } from './upgrade.js';
 export { importLegacyRegistry, type RegistryImport } from './upgrade-registry.js';
+export { isUniqueViolation } from './errors.js';
+export { importLegacyPeople } from './upgrade-people.js';

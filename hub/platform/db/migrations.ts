@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from './open.js';
 
 /**
@@ -107,6 +107,81 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
         .addColumn('target', 'text')
         .addColumn('at', 'bigint', (c) => c.notNull())
         .execute();
+    },
+  ],
+  [
+    // People and roster (hub/people/, formerly people.db; upgrade-people.ts copies an old file in).
+    '0004_people',
+    async (db, dialect) => {
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('display_name', 'text')
+        .addColumn('role', 'text', (c) => c.notNull().check(sql`role IN ('volunteer', 'patrol', 'center', 'admin')`))
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text')
+        .addColumn('token_version', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('shifts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('estate', 'text', (c) => c.notNull())
+        .addColumn('weekday', 'integer', (c) => c.notNull().check(sql`weekday BETWEEN 1 AND 7`))
+        .addColumn('start', 'text', (c) => c.notNull())
+        .addColumn('end', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('shifts_estate').on('shifts').column('estate').execute();
+      await db.schema
+        .createTable('roster_exceptions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('estate', 'text', (c) => c.notNull())
+        .addColumn('from_at', 'bigint', (c) => c.notNull())
+        .addColumn('to_at', 'bigint', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind IN ('off', 'on')`))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('roster_exceptions_estate').on('roster_exceptions').columns(['estate', 'to_at']).execute();
+      await db.schema
+        .createTable('handovers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('estate', 'text', (c) => c.notNull())
+        .addColumn('from_actor', 'text', (c) => c.notNull())
+        .addColumn('from_name', 'text', (c) => c.notNull())
+        .addColumn('note', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('to_users', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('handovers_estate').on('handovers').columns(['estate', 'at']).execute();
+      await db.schema
+        .createTable('refresh_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('family', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .addColumn('token_version', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .addColumn('replaced_by', 'text')
+        .execute();
+      await db.schema.createIndex('refresh_tokens_user').on('refresh_tokens').column('user_id').execute();
+      await db.schema.createIndex('refresh_tokens_family').on('refresh_tokens').column('family').execute();
+      await db.schema.createIndex('refresh_tokens_expires').on('refresh_tokens').column('expires_at').execute();
+      await db.schema
+        .createTable('people_changes')
+        .addColumn('id', serial(dialect), serialKey(dialect))
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .execute();
+      await db.schema.createIndex('people_changes_at').on('people_changes').column('at').execute();
     },
   ],
 ];

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { PeopleSchema } from './schema-people.js';
 import type { RegistrySchema } from './schema-registry.js';
 
 /**
@@ -30,7 +31,7 @@ export interface DeadLetterTable {
   bytes: number;
 }
 
-export interface Schema extends RegistrySchema {
+export interface Schema extends RegistrySchema, PeopleSchema {
   audit: AuditTable;
   dead_letters: DeadLetterTable;
 }
