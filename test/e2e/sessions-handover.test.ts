@@ -1,6 +1,9 @@
+import { join } from 'node:path';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
 import { openPeople } from '../../hub/people/index.js';
+import { openDatabase } from '../../hub/platform/db/index.js';
 import { sleep, startTestHub, waitFor, type TestHub } from '../support/hub.js';
 
 /**
@@ -127,16 +130,17 @@ describe('sessions: refresh tokens, signed out everywhere; hand-over pushed to t
     expect((await t.api('GET', '/api/v1/me', { token: again.token })).status).toBe(200);
   });
 
-  it('a password changed by the CLI (another process on the same people.db) drops the sockets too', async () => {
+  it('a password changed by the CLI (another connection to the same hub database) drops the sockets too', async () => {
     const s = await login('phone', 'phone-password-2');
     const sock = await listen(t.httpUrl, s.token);
     sockets.push(sock.socket);
-    // What `red-butler hub user passwd` does: open people.db beside the running hub and set it.
-    const cli = openPeople({ dataDir: t.dataDir, registry: t.hub.registry, tokenTtl: '1h', timeZone: 'UTC', apiToken: undefined });
+    // What `red-butler hub user passwd` does: open hub.db beside the running hub and set it.
+    const db = await openDatabase({ file: join(t.dataDir, 'hub.db'), log: pino({ level: 'silent' }) });
     try {
+      const cli = await openPeople({ db, dataDir: t.dataDir, registry: t.hub.registry, tokenTtl: '1h', timeZone: 'UTC', apiToken: undefined, watch: false });
       await cli.users.setPassword('phone', 'phone-password-3');
     } finally {
-      cli.close();
+      await db.close();
     }
     expect(await waitFor(() => sock.disconnected(), 5_000)).toBe(true);
     expect((await refresh(s.refreshToken)).status).toBe(401);

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createRoster, type Roster } from '../../../hub/people/roster.js';
-import { openPeopleDb } from '../../../hub/people/schema.js';
-import { createUsers, type Users } from '../../../hub/people/users.js';
+import { openPeople, type People } from '../../../hub/people/index.js';
+import type { Roster } from '../../../hub/people/roster.js';
+import type { Users } from '../../../hub/people/users.js';
 import { localTime, zonedInstant } from '../../../lib/zoned.js';
 import pino from 'pino';
 import { openDatabase, type HubDatabase } from '../../../hub/platform/db/index.js';
@@ -16,7 +16,7 @@ const sh = (iso: string): number => Date.parse(`${iso}+08:00`);
 let dir: string;
 let hubDb: HubDatabase;
 let registry: Registry;
-let db: ReturnType<typeof openPeopleDb>;
+let people: People;
 let users: Users;
 let roster: Roster;
 const ids: Record<string, string> = {};
@@ -31,9 +31,9 @@ beforeAll(async () => {
   await registry.addGrid('g2', { street: 'east' });
   await registry.addEstate('maple', { grid: 'g1' });
   await registry.addEstate('elm', { grid: 'g2' });
-  db = openPeopleDb(dir);
-  users = createUsers(db);
-  roster = createRoster({ db, users, registry, timeZone: 'Asia/Shanghai' });
+  people = await openPeople({ db: hubDb, dataDir: dir, registry, tokenTtl: '1h', timeZone: 'Asia/Shanghai', apiToken: undefined, watch: false });
+  users = people.users;
+  roster = people.roster;
   for (const [name, role, scope] of [
     ['vol1', 'volunteer', 'estate:maple'],
     ['vol2', 'volunteer', 'estate:maple'],
@@ -44,15 +44,15 @@ beforeAll(async () => {
   ] as const) {
     ids[name] = (await users.add({ name, role, scopes: [scope] })).id;
   }
-  roster.addShift({ user: 'vol1', estate: 'maple', weekday: 1, start: '08:00', end: '20:00' });
-  roster.addShift({ user: ids['vol2']!, estate: 'maple', weekday: 1, start: '20:00', end: '08:00' }); // crosses midnight
-  roster.addShift({ user: 'vol-elm', estate: 'elm', weekday: 1, start: '00:00', end: '24:00' });
+  await roster.addShift({ user: 'vol1', estate: 'maple', weekday: 1, start: '08:00', end: '20:00' });
+  await roster.addShift({ user: ids['vol2']!, estate: 'maple', weekday: 1, start: '20:00', end: '08:00' }); // crosses midnight
+  await roster.addShift({ user: 'vol-elm', estate: 'elm', weekday: 1, start: '00:00', end: '24:00' });
 });
 afterEach(() => {
   vi.useRealTimers();
 });
 afterAll(async () => {
-  db.close();
+  people.close();
   await registry.close();
   await hubDb.close();
   rmSync(dir, { recursive: true, force: true });
@@ -85,9 +85,9 @@ describe('roster', () => {
     expect(names(roster.onDuty('elm'))).toEqual(['vol-elm']);
   });
 
-  it('exceptions: off removes duty in its window, on adds it; next on duty is the next change', () => {
-    const off = roster.addException({ user: 'vol1', estate: 'maple', from: sh('2025-03-03T10:00:00'), to: sh('2025-03-03T11:00:00'), kind: 'off' });
-    const on = roster.addException({ user: 'vol2', estate: 'maple', from: sh('2025-03-03T10:00:00'), to: sh('2025-03-03T11:00:00'), kind: 'on' });
+  it('exceptions: off removes duty in its window, on adds it; next on duty is the next change', async () => {
+    const off = await roster.addException({ user: 'vol1', estate: 'maple', from: sh('2025-03-03T10:00:00'), to: sh('2025-03-03T11:00:00'), kind: 'off' });
+    const on = await roster.addException({ user: 'vol2', estate: 'maple', from: sh('2025-03-03T10:00:00'), to: sh('2025-03-03T11:00:00'), kind: 'on' });
     try {
       at('2025-03-03T10:30:00');
       expect(names(roster.onDuty('maple'))).toEqual(['vol2']);
@@ -99,30 +99,30 @@ describe('roster', () => {
       at('2025-03-04T09:00:00');
       expect(roster.nextOnDuty('maple')?.at).toBe(sh('2025-03-10T08:00:00'));
     } finally {
-      roster.removeException(off.id);
-      roster.removeException(on.id);
+      await roster.removeException(off.id);
+      await roster.removeException(on.id);
     }
     expect(roster.listExceptions({ estates: ['maple'] })).toEqual([]);
   });
 
-  it('recipients per escalation level: on duty, all volunteers of the estate, the grid patrol, the street center', () => {
+  it('recipients per escalation level: on duty, all volunteers of the estate, the grid patrol, the street center', async () => {
     at('2025-03-03T09:00:00');
     expect(names(roster.recipients(0, 'maple'))).toEqual(['vol1']);
     expect(names(roster.recipients(1, 'maple')).sort()).toEqual(['vol1', 'vol2']);
     expect(names(roster.recipients(2, 'maple'))).toEqual(['patrol1']);
     expect(names(roster.recipients(2, 'elm'))).toEqual(['patrol2']);
     expect(names(roster.recipients(3, 'maple'))).toEqual(['center1']);
-    users.disable('vol1');
+    await users.disable('vol1');
     expect(roster.recipients(0, 'maple')).toEqual([]);
     expect(names(roster.recipients(1, 'maple'))).toEqual(['vol2']);
   });
 
-  it('refuses shifts for unknown users, non-volunteers, estates outside the user scope and bad times', () => {
-    expect(() => roster.addShift({ user: 'nobody', estate: 'maple', weekday: 1, start: '08:00', end: '09:00' })).toThrow(expect.objectContaining({ code: 'RB_ERR_UNKNOWN_USER' }));
-    expect(() => roster.addShift({ user: 'patrol1', estate: 'maple', weekday: 1, start: '08:00', end: '09:00' })).toThrow(/for volunteers/);
-    expect(() => roster.addShift({ user: 'vol2', estate: 'elm', weekday: 1, start: '08:00', end: '09:00' })).toThrow(/do not cover estate elm/);
-    expect(() => roster.addShift({ user: 'vol2', estate: 'maple', weekday: 8, start: '8:00', end: '25:00' })).toThrow(/weekday.*start.*end/s);
-    expect(() => roster.addException({ user: 'vol2', estate: 'maple', from: 10, to: 5, kind: 'off' })).toThrow(/to: must be after from/);
+  it('refuses shifts for unknown users, non-volunteers, estates outside the user scope and bad times', async () => {
+    await expect(roster.addShift({ user: 'nobody', estate: 'maple', weekday: 1, start: '08:00', end: '09:00' })).rejects.toThrow(expect.objectContaining({ code: 'RB_ERR_UNKNOWN_USER' }));
+    await expect(roster.addShift({ user: 'patrol1', estate: 'maple', weekday: 1, start: '08:00', end: '09:00' })).rejects.toThrow(/for volunteers/);
+    await expect(roster.addShift({ user: 'vol2', estate: 'elm', weekday: 1, start: '08:00', end: '09:00' })).rejects.toThrow(/do not cover estate elm/);
+    await expect(roster.addShift({ user: 'vol2', estate: 'maple', weekday: 8, start: '8:00', end: '25:00' })).rejects.toThrow(/weekday.*start.*end/s);
+    await expect(roster.addException({ user: 'vol2', estate: 'maple', from: 10, to: 5, kind: 'off' })).rejects.toThrow(/to: must be after from/);
     expect(roster.listShifts({ estates: ['maple'] })).toHaveLength(2);
   });
 });

@@ -2,26 +2,32 @@ import { statSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, UnsecuredJWT } from 'jose';
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openPeopleDb } from '../../../hub/people/schema.js';
-import { createTokens, loadSigningKey, parseDuration, type Tokens } from '../../../hub/people/tokens.js';
-import { createUsers, type Users } from '../../../hub/people/users.js';
+import { openPeople, type People } from '../../../hub/people/index.js';
+import { openDatabase, type HubDatabase } from '../../../hub/platform/db/index.js';
+import { loadSigningKey, parseDuration, type Tokens } from '../../../hub/people/tokens.js';
+import type { Users } from '../../../hub/people/users.js';
 
 let dir: string;
-let db: ReturnType<typeof openPeopleDb>;
+let db: HubDatabase;
+let people: People;
 let users: Users;
 let now = Date.parse('2025-03-03T08:00:00Z');
 const clock = () => now;
 let tokens: Tokens;
+const noRegistry = { getEstate: () => undefined, listEstates: () => [], estatesInScope: () => [] };
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rb-people-'));
-  db = openPeopleDb(dir);
-  users = createUsers(db, clock);
-  tokens = createTokens({ dataDir: dir, users, ttl: '1h', now: clock });
+  db = await openDatabase({ file: join(dir, 'hub.db'), log: pino({ level: 'silent' }) });
+  people = await openPeople({ db, dataDir: dir, registry: noRegistry, tokenTtl: '1h', timeZone: 'UTC', apiToken: undefined, watch: false, now: clock });
+  users = people.users;
+  tokens = people.tokens;
 });
-afterEach(() => {
-  db.close();
+afterEach(async () => {
+  people.close();
+  await db.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -46,13 +52,13 @@ describe('users', () => {
     const a = await users.add({ name: 'a', role: 'admin', scopes: ['street:s'], password: 'password-a' });
     const b = await users.add({ name: 'b', role: 'admin', scopes: ['street:s'], password: 'password-a' });
     await users.add({ name: 'tokens-only', role: 'volunteer', scopes: ['estate:e'] });
-    const hashes = db.prepare('SELECT password_hash FROM users WHERE id IN (?, ?)').all(a.id, b.id) as Array<{ password_hash: string }>;
+    const hashes = await db.db.selectFrom('users').select('password_hash').where('id', 'in', [a.id, b.id]).execute();
     expect(hashes[0]!.password_hash).not.toBe(hashes[1]!.password_hash); // per-user salt
     expect(await users.checkPassword('a', 'password-a')).toMatchObject({ id: a.id });
     expect(await users.checkPassword('a', 'password-b')).toBeNull();
     expect(await users.checkPassword('nobody', 'password-a')).toBeNull();
     expect(await users.checkPassword('tokens-only', '')).toBeNull();
-    users.disable('a');
+    await users.disable('a');
     expect(await users.checkPassword('a', 'password-a')).toBeNull();
   });
 });
@@ -103,7 +109,7 @@ describe('tokens', () => {
     await refused(tokens.verify(token), /password change/);
     const fresh = await tokens.issue(users.get(u.id)!);
     expect(await tokens.verify(fresh.token)).toMatchObject({ tokenVersion: 2 });
-    users.disable(u.id);
+    await users.disable(u.id);
     await refused(tokens.verify(fresh.token), /disabled|password change/);
   });
 });
