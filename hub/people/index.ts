@@ -66,10 +66,9 @@ export function createPeople(deps: PeopleDeps): People {
       }
     }
   };
-  let users: Users;
-  let roster: Roster;
   // Changes other processes committed: refresh the in-memory copies first, then tell the listeners,
-  // so that a listener that looks the user up sees the new version.
+  // so that a listener that looks the user up sees the new version. (Called only after start(), when
+  // users and roster below exist.)
   async function applyChanges(changes: Change[]): Promise<void> {
     if (changes.some((c) => c.kind !== 'roster')) await users.reload();
     if (changes.some((c) => c.kind === 'roster')) await roster.reload();
@@ -84,7 +83,7 @@ export function createPeople(deps: PeopleDeps): People {
   const raw = createUsers({ db: deps.db, changes, now: deps.now });
   // Every password change and disable goes through here (REST and the CLI alike): tell the
   // listeners, so open sockets of the user are dropped at once.
-  users = {
+  const users: Users = {
     ...raw,
     async setPassword(id, password) {
       const u = await raw.setPassword(id, password);
@@ -101,7 +100,7 @@ export function createPeople(deps: PeopleDeps): People {
   // moment ago is refused at once, as when people.db was read directly.
   const tokens = createTokens({ dataDir: deps.dataDir, users: raw, ttl: deps.tokenTtl, now: deps.now });
   const refresh = createRefreshTokens({ db: deps.db, ttlMs: parseDuration(deps.refreshTtl ?? '30d'), now: deps.now });
-  roster = createRoster({ db: deps.db, users, registry: deps.registry, changes, timeZone: deps.timeZone, now: deps.now });
+  const roster = createRoster({ db: deps.db, users, registry: deps.registry, changes, timeZone: deps.timeZone, now: deps.now });
   const principals = createPrincipals({ tokens, registry: deps.registry, apiToken: deps.apiToken, now: deps.now });
   return {
     users,
