@@ -220,6 +220,8 @@ export function createUsers(deps: UsersDeps): Users {
         nextById.set(r.id, kept ?? toUser(r));
         if (!kept) stampOf.set(r.id, stamp);
       }
+      // A user added while this read ran is not in it but is in the copy already.
+      for (const [id, user] of byId) if (!nextById.has(id) && (stampOf.get(id) ?? 0) > stamp) nextById.set(id, user);
       byId = nextById;
       byName = new Map([...nextById.values()].map((u) => [u.name, u]));
     },
