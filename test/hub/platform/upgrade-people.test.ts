@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -144,5 +144,58 @@ describe('a hub started on a data dir with people.db', () => {
     const refreshed = await post('/api/v1/auth/refresh', { refreshToken: REFRESH });
     expect(refreshed.status).toBe(200);
     expect(await refreshed.json()).toMatchObject({ user: { id: WANG } });
+  });
+});
+
+/** The data dir the previous release wrote (test/fixtures/legacy-data-dir/README.md). */
+const FIXTURE = new URL('../../fixtures/legacy-data-dir/', import.meta.url).pathname;
+
+describe('the previous release\'s data dir (test/fixtures/legacy-data-dir)', () => {
+  let hub: TestHub | undefined;
+  afterEach(async () => {
+    await hub?.stop();
+    hub = undefined;
+  });
+
+  it('a hub started on it moves people.db in: the same users, shifts, exceptions, last hand-overs and refresh tokens', async () => {
+    const dataDir = join(root, `f${++n}`);
+    cpSync(FIXTURE, dataDir, { recursive: true });
+    type Old = Record<string, string | number | null>;
+    const old = new Database(join(dataDir, 'people.db'), { fileMustExist: true });
+    const users = old.prepare('SELECT * FROM users ORDER BY name').all() as Old[];
+    const shifts = old.prepare('SELECT id, user, estate, weekday, start, "end" FROM shifts').all() as Old[];
+    const exceptions = old.prepare('SELECT id, user, estate, "from", "to", kind FROM roster_exceptions').all() as Old[];
+    const handovers = old.prepare('SELECT * FROM handovers ORDER BY at DESC, id DESC').all() as Old[];
+    const refreshTokens = old.prepare('SELECT id, user AS user_id, family, hash, token_version, created_at, expires_at, revoked_at, replaced_by FROM refresh_tokens ORDER BY id').all() as Old[];
+    old.close();
+    expect(users.length).toBeGreaterThan(0);
+
+    hub = await startTestHub({ dataDir });
+    expect(existsSync(join(dataDir, 'people.db.migrated'))).toBe(true);
+    const get = async (path: string) => {
+      const res = await fetch(`${hub!.httpUrl}${path}`, { headers: { authorization: `Bearer ${hub!.apiToken!}` } });
+      expect(res.status, path).toBe(200);
+      return (await res.json()) as Record<string, unknown>;
+    };
+    expect((await get('/api/v1/users')).items).toEqual(
+      users.map((u) => ({ id: u.id, name: u.name, displayName: u.display_name, role: u.role, scopes: JSON.parse(String(u.scopes)) as unknown, disabled: u.disabled === 1, createdAt: u.created_at })),
+    );
+    const byId = (a: Record<string, unknown>, b: Record<string, unknown>) => String(a.id).localeCompare(String(b.id));
+    expect(((await get('/api/v1/roster/shifts')).items as Array<Record<string, unknown>>).sort(byId)).toEqual(shifts.map((s) => ({ ...s })).sort(byId));
+    expect(((await get('/api/v1/roster/exceptions')).items as Array<Record<string, unknown>>).sort(byId)).toEqual(exceptions.map((e) => ({ ...e })).sort(byId));
+    for (const estate of new Set(handovers.map((h) => String(h.estate)))) {
+      const last = handovers.find((h) => h.estate === estate)!;
+      expect((await get(`/api/v1/roster/handover?estate=${estate}`)).lastHandover).toEqual({
+        id: last.id, estate, from: last.from_actor, fromName: last.from_name, note: last.note, at: last.at, to: JSON.parse(String(last.to_users)) as unknown,
+      });
+    }
+    // Refresh tokens are not served by any API: read them back from hub.db (a reader beside the hub).
+    expect(refreshTokens.length).toBeGreaterThan(0);
+    const db = await openDatabase({ file: join(dataDir, 'hub.db'), log: silent });
+    try {
+      expect(await db.db.selectFrom('refresh_tokens').selectAll().orderBy('id').execute()).toEqual(refreshTokens);
+    } finally {
+      await db.close();
+    }
   });
 });
