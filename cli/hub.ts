@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createHub } from '../hub/main.js';
-import { resolveHubConfig } from '../hub/config.js';
+import { resolveHubConfig, type HubConfig } from '../hub/config.js';
 import { RbError } from '../hub/errors.js';
 import { openRegistry, type Registry } from '../hub/registry.js';
 import { createAudit, type Audit } from '../hub/audit.js';
@@ -73,18 +73,34 @@ function refused(command: string, err: unknown): void {
   process.exitCode = 2;
 }
 
+const DATA_DIR_HELP = "the hub's data folder (dataDir, env RB_DATA_DIR, default ./data)";
+const DB_URL_HELP = "the hub's PostgreSQL database (db.url, env RB_DB_URL); default the embedded SQLite {data dir}/hub.db";
+const CONFIG_HELP = "the hub's config file (YAML): the admin commands open the database it names";
+
+/** Where an admin command finds the hub database: the same config as `red-butler hub` (file < env < flags). */
+export interface AdminDbOptions {
+  dataDir?: string;
+  dbUrl?: string;
+  config?: string;
+}
+
 /**
- * The registry in the same hub database as the hub (hub/platform/db), moved from registry.db first
- * if the hub has not yet. Its changes reach a running hub through `registry_changes` (hub/registry.ts).
+ * The registry in the same hub database as the hub (PostgreSQL at db.url, else {dataDir}/hub.db),
+ * moved from registry.db first if the hub has not yet. Its changes reach a running hub through
+ * `registry_changes` (hub/registry.ts).
  */
-async function openHubRegistry(dataDir: string, opened: Array<{ close(): void | Promise<void> }>): Promise<{ hubDb: HubDatabase; registry: Registry; log: pino.Logger }> {
+async function openHubRegistry(
+  o: AdminDbOptions,
+  opened: Array<{ close(): void | Promise<void> }>,
+): Promise<{ hubDb: HubDatabase; registry: Registry; log: pino.Logger; config: HubConfig }> {
   const log = pino({ level: 'warn' }, pino.destination(2));
-  const hubDb = await openDatabase({ file: join(dataDir, 'hub.db'), log });
+  const config = resolveHubConfig({ dataDir: o.dataDir, db: { url: o.dbUrl } }, process.env, { file: o.config });
+  const hubDb = await openDatabase({ url: config.db.url, file: join(config.dataDir, 'hub.db'), log });
   opened.push(hubDb);
-  await importLegacyRegistry(hubDb, dataDir, log);
+  await importLegacyRegistry(hubDb, config.dataDir, log);
   const registry = await openRegistry(hubDb, { log });
   opened.push(registry);
-  return { hubDb, registry, log };
+  return { hubDb, registry, log, config };
 }
 
 async function closeAll(opened: Array<{ close(): void | Promise<void> }>): Promise<void> {
@@ -92,16 +108,16 @@ async function closeAll(opened: Array<{ close(): void | Promise<void> }>): Promi
 }
 
 /** Open the registry, run `fn`, print its result as JSON; a refusal goes to stderr with exit code 2. */
-function withRegistry<T>(command: string, dataDir: string, fn: (registry: Registry) => T | Promise<T>): Promise<void> {
+function withRegistry<T>(command: string, where: AdminDbOptions, fn: (registry: Registry) => T | Promise<T>): Promise<void> {
   const opened: Array<{ close(): void | Promise<void> }> = [];
-  return openHubRegistry(dataDir, opened)
+  return openHubRegistry(where, opened)
     .then(({ registry }) => fn(registry))
     .then((result) => void process.stdout.write(`${JSON.stringify(result)}\n`))
     .catch((err: unknown) => refused(command, err))
     .finally(() => closeAll(opened));
 }
 
-type GatewayOpts = { dataDir: string; estate: string; gateway: string };
+type GatewayOpts = AdminDbOptions & { estate: string; gateway: string };
 
 function registerRegistryCommands(hub: Command): void {
   const gateway = hub.command('gateway').description('provision gateways in the hub registry');
@@ -109,26 +125,30 @@ function registerRegistryCommands(hub: Command): void {
     gateway
       .command(name)
       .description(description)
-      .requiredOption('--data-dir <dir>', "the hub's data folder")
+      .option('--data-dir <dir>', DATA_DIR_HELP)
+      .option('--db-url <url>', DB_URL_HELP)
+      .option('--config <file>', CONFIG_HELP)
       .requiredOption('--estate <id>', 'estate id ([a-z0-9-]{1,64})')
       .requiredOption('--gateway <id>', 'gateway id ([a-z0-9-]{1,64})');
   gatewayCommand('add', 'provision a gateway (or re-activate / re-issue one) and print its credentials as JSON').action((o: GatewayOpts) =>
-    withRegistry('gateway add', o.dataDir, (r) => r.addGateway(o.estate, o.gateway)),
+    withRegistry('gateway add', o, (r) => r.addGateway(o.estate, o.gateway)),
   );
   gatewayCommand('rotate', 'give a gateway a new password (the old one stops working; a running hub closes its connection) and print its credentials as JSON').action(
-    (o: GatewayOpts) => withRegistry('gateway rotate', o.dataDir, (r) => r.rotateGateway(o.estate, o.gateway)),
+    (o: GatewayOpts) => withRegistry('gateway rotate', o, (r) => r.rotateGateway(o.estate, o.gateway)),
   );
   gatewayCommand('revoke', 'revoke a gateway: refused from now on, a running hub closes its connection within ~1 s').action((o: GatewayOpts) =>
-    withRegistry('gateway revoke', o.dataDir, (r) => r.revokeGateway(o.estate, o.gateway)),
+    withRegistry('gateway revoke', o, (r) => r.revokeGateway(o.estate, o.gateway)),
   );
   gateway
     .command('list')
     .description('list provisioned gateways as JSON (no secrets)')
-    .requiredOption('--data-dir <dir>', "the hub's data folder")
-    .action(async (opts: { dataDir: string }) => {
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+      .option('--db-url <url>', DB_URL_HELP)
+      .option('--config <file>', CONFIG_HELP)
+    .action(async (opts: AdminDbOptions) => {
       const opened: Array<{ close(): void | Promise<void> }> = [];
       try {
-        const { registry } = await openHubRegistry(opts.dataDir, opened);
+        const { registry } = await openHubRegistry(opts, opened);
         process.stdout.write(`${JSON.stringify(registry.listGateways(), null, 2)}\n`);
       } finally {
         await closeAll(opened);
@@ -140,13 +160,15 @@ function registerRegistryCommands(hub: Command): void {
     .description('estates in the hub registry')
     .command('add')
     .description('add an estate (or update its street / name) and print it as JSON')
-    .requiredOption('--data-dir <dir>', "the hub's data folder")
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+      .option('--db-url <url>', DB_URL_HELP)
+      .option('--config <file>', CONFIG_HELP)
     .requiredOption('--estate <id>', 'estate id ([a-z0-9-]{1,64})')
     .option('--street <id>', 'the street the estate belongs to (add the street first)')
     .option('--grid <id>', "the city-management grid the estate belongs to (add the grid first; the estate takes the grid's street)")
     .option('--name <name>', 'display name')
-    .action((o: { dataDir: string; estate: string; street?: string; grid?: string; name?: string }) =>
-      withRegistry('estate add', o.dataDir, (r) => r.addEstate(o.estate, { street: o.street, grid: o.grid, name: o.name })),
+    .action((o: AdminDbOptions & { estate: string; street?: string; grid?: string; name?: string }) =>
+      withRegistry('estate add', o, (r) => r.addEstate(o.estate, { street: o.street, grid: o.grid, name: o.name })),
     );
 
   hub
@@ -154,12 +176,14 @@ function registerRegistryCommands(hub: Command): void {
     .description('city-management grids (a patrol\'s beat) in the hub registry')
     .command('add')
     .description('add a grid (or update its street / name) and print it as JSON')
-    .requiredOption('--data-dir <dir>', "the hub's data folder")
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+      .option('--db-url <url>', DB_URL_HELP)
+      .option('--config <file>', CONFIG_HELP)
     .requiredOption('--grid <id>', 'grid id ([a-z0-9-]{1,64})')
     .option('--street <id>', 'the street the grid belongs to (add the street first)')
     .option('--name <name>', 'display name')
-    .action((o: { dataDir: string; grid: string; street?: string; name?: string }) =>
-      withRegistry('grid add', o.dataDir, (r) => r.addGrid(o.grid, { street: o.street, name: o.name })),
+    .action((o: AdminDbOptions & { grid: string; street?: string; name?: string }) =>
+      withRegistry('grid add', o, (r) => r.addGrid(o.grid, { street: o.street, name: o.name })),
     );
 
   hub
@@ -167,18 +191,21 @@ function registerRegistryCommands(hub: Command): void {
     .description('streets in the hub registry')
     .command('add')
     .description('add a street (or rename it) and print it as JSON')
-    .requiredOption('--data-dir <dir>', "the hub's data folder")
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+      .option('--db-url <url>', DB_URL_HELP)
+      .option('--config <file>', CONFIG_HELP)
     .requiredOption('--street <id>', 'street id ([a-z0-9-]{1,64})')
     .option('--name <name>', 'display name')
-    .action((o: { dataDir: string; street: string; name?: string }) => withRegistry('street add', o.dataDir, (r) => r.addStreet(o.street, o.name)));
+    .action((o: AdminDbOptions & { street: string; name?: string }) => withRegistry('street add', o, (r) => r.addStreet(o.street, o.name)));
 }
 
 /** Open registry, people and audit log of a data dir, run `fn`, print its result as one JSON line. */
-function withPeople<T>(command: string, dataDir: string, fn: (p: { people: People; registry: Registry; audit: Audit }) => T | Promise<T>): Promise<void> {
+function withPeople<T>(command: string, where: AdminDbOptions, fn: (p: { people: People; registry: Registry; audit: Audit; config: HubConfig }) => T | Promise<T>): Promise<void> {
   const opened: Array<{ close(): void | Promise<void> }> = [];
   return Promise.resolve()
     .then(async () => {
-      const { hubDb, registry, log } = await openHubRegistry(dataDir, opened);
+      const { hubDb, registry, log, config } = await openHubRegistry(where, opened);
+      const dataDir = config.dataDir;
       // Audit and people in the same hub database as the hub, moved from audit.db and people.db first if the hub has not yet.
       await importLegacyAudit(hubDb, dataDir, log);
       await importLegacyPeople(hubDb, dataDir, log);
@@ -187,7 +214,7 @@ function withPeople<T>(command: string, dataDir: string, fn: (p: { people: Peopl
       // One command and out: no need to watch for other processes' changes; a running hub sees ours.
       const people = await openPeople({ db: hubDb, dataDir, registry, tokenTtl: '1h', timeZone: 'UTC', apiToken: undefined, watch: false });
       opened.push(people);
-      return fn({ people, registry, audit });
+      return fn({ people, registry, audit, config });
     })
     .then((result) => void process.stdout.write(`${JSON.stringify(result)}\n`))
     .catch((err: unknown) => refused(command, err))
@@ -214,16 +241,18 @@ function registerUserCommands(hub: Command): void {
   user
     .command('add')
     .description('add a user and print {"id", "token"} as one JSON line (the token lasts --ttl)')
-    .requiredOption('--data-dir <dir>', "the hub's data folder")
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+      .option('--db-url <url>', DB_URL_HELP)
+      .option('--config <file>', CONFIG_HELP)
     .requiredOption('--name <name>', 'login name (letters, digits, . _ @ -; at most 64)')
     .addOption(new Option('--role <role>', 'what the user may do').choices(ROLES).makeOptionMandatory())
     .requiredOption('--scope <scope>', 'estate:<id>, grid:<id> or street:<id>; repeat for several', scopeOption)
     .option('--display-name <text>', 'name shown on screens')
     .option('--password <password>', 'password for POST /api/v1/auth/login (at least 8 characters); without one the user has only tokens')
-    .option('--ttl <duration>', 'lifetime of the printed token, e.g. 12h or 30d (default env RB_AUTH_TOKEN_TTL, RB_TOKEN_TTL or 1h)', ttlOption)
-    .action((o: { dataDir: string; name: string; role: User['role']; scope: string[]; displayName?: string; password?: string; ttl?: number }) =>
-      withPeople('user add', o.dataDir, async ({ people, registry, audit }) => {
-        const ttl = o.ttl ?? parseDuration(process.env.RB_AUTH_TOKEN_TTL || process.env.RB_TOKEN_TTL || '1h');
+    .option('--ttl <duration>', 'lifetime of the printed token, e.g. 12h or 30d (default auth.tokenTtl: env RB_AUTH_TOKEN_TTL, RB_TOKEN_TTL, or 1h)', ttlOption)
+    .action((o: AdminDbOptions & { name: string; role: User['role']; scope: string[]; displayName?: string; password?: string; ttl?: number }) =>
+      withPeople('user add', o, async ({ people, registry, audit, config }) => {
+        const ttl = o.ttl ?? parseDuration(config.auth.tokenTtl);
         const added = await people.users.add({ name: o.name, displayName: o.displayName, role: o.role, scopes: o.scope, password: o.password });
         for (const s of o.scope) {
           if (registry.estatesInScope([s]).length === 0) process.stderr.write(`red-butler hub user add: warning: --scope ${s} covers no estate in the registry yet\n`);
@@ -236,16 +265,20 @@ function registerUserCommands(hub: Command): void {
   user
     .command('list')
     .description('list users as JSON (no password hashes)')
-    .requiredOption('--data-dir <dir>', "the hub's data folder")
-    .action((o: { dataDir: string }) => withPeople('user list', o.dataDir, ({ people }) => people.users.list().map(shown)));
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+      .option('--db-url <url>', DB_URL_HELP)
+      .option('--config <file>', CONFIG_HELP)
+    .action((o: AdminDbOptions) => withPeople('user list', o, ({ people }) => people.users.list().map(shown)));
   user
     .command('passwd')
     .description('set a user\'s password; tokens issued before stop working')
-    .requiredOption('--data-dir <dir>', "the hub's data folder")
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+      .option('--db-url <url>', DB_URL_HELP)
+      .option('--config <file>', CONFIG_HELP)
     .requiredOption('--name <name>', 'login name or id of the user')
     .requiredOption('--password <password>', 'the new password (at least 8 characters)')
-    .action((o: { dataDir: string; name: string; password: string }) =>
-      withPeople('user passwd', o.dataDir, async ({ people, audit }) => {
+    .action((o: AdminDbOptions & { name: string; password: string }) =>
+      withPeople('user passwd', o, async ({ people, audit }) => {
         const found = people.users.find(o.name);
         if (!found) throw new RbError('RB_ERR_UNKNOWN_USER', `--name: no user ${JSON.stringify(o.name)} (see hub user list)`);
         const u = await people.users.setPassword(found.id, o.password);
@@ -256,10 +289,12 @@ function registerUserCommands(hub: Command): void {
   user
     .command('disable')
     .description('disable a user: logins and every token refused from now on')
-    .requiredOption('--data-dir <dir>', "the hub's data folder")
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+      .option('--db-url <url>', DB_URL_HELP)
+      .option('--config <file>', CONFIG_HELP)
     .requiredOption('--name <name>', 'login name or id of the user')
-    .action((o: { dataDir: string; name: string }) =>
-      withPeople('user disable', o.dataDir, async ({ people, audit }) => {
+    .action((o: AdminDbOptions & { name: string }) =>
+      withPeople('user disable', o, async ({ people, audit }) => {
         const found = people.users.find(o.name);
         if (!found) throw new RbError('RB_ERR_UNKNOWN_USER', `--name: no user ${JSON.stringify(o.name)} (see hub user list)`);
         const u = await people.users.disable(found.id);

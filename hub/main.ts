@@ -70,7 +70,7 @@ export function createHub(deps: HubDeps): Hub {
   const bus = createBus(log.child({ module: 'hub.bus' }));
   // The hub database (hub/platform/db): migrated at start(). Registry, people, audit and dead letters
   // live there already; the other stores move in later (docs/storage.md, "Hub database").
-  const hubDb = createDatabase({ file: join(config.dataDir, 'hub.db'), log });
+  const hubDb = createDatabase({ url: config.db.url, file: join(config.dataDir, 'hub.db'), log });
   const registry = createRegistry({ db: hubDb, log: log.child({ module: 'hub.registry' }) });
   const people = createPeople({ db: hubDb, dataDir: config.dataDir, registry, tokenTtl: config.auth.tokenTtl, refreshTtl: config.auth.refreshTtl, timeZone: config.timeZone, apiToken: config.auth.apiToken, log: log.child({ module: 'hub.people' }) });
   const audit = createAudit({ db: hubDb, log: log.child({ module: 'hub.audit' }) });
