@@ -113,9 +113,9 @@ export function registerDemoCommand(program: Command): void {
       await hub.registry.addGrid(GRID.id, { street: STREET.id, name: GRID.name });
       for (const e of ESTATES) {
         await hub.registry.addEstate(e.id, { street: STREET.id, grid: GRID.id, name: e.name });
-        hub.alertStore.saveSettings(e.id, demoAlertSettings(e));
+        await hub.alertStore.saveSettings(e.id, demoAlertSettings(e));
       }
-      hub.alerts.wake();
+      await hub.alerts.wake();
       for (const u of DEMO_USERS) {
         const user = hub.people.users.find(u.name) ?? (await hub.people.users.add({ ...u, scopes: [...u.scopes] }));
         if (u.role === 'volunteer' && hub.roster.listShifts({ user: user.id }).length === 0) {

@@ -1,5 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { HubDatabase } from './platform/db/index.js';
+import type { HubDatabase, Schema } from './platform/db/index.js';
 
 /**
  * The audit log, table `audit` of the hub database (hub/platform/db): who did what, to which
@@ -35,6 +36,8 @@ export type AuditInput = { actor: string; action: string; estate?: string | null
 export interface Audit {
   /** Append one entry; resolves once it is committed (a request handler awaits it before answering). */
   record(entry: AuditInput): Promise<AuditEntry>;
+  /** Append inside a caller's transaction (the alert outbox): committed, or rolled back, with what else it wrote. */
+  recordIn(trx: Kysely<Schema>, entry: AuditInput): Promise<AuditEntry>;
   /** Append without waiting, for callers that cannot wait (a push handshake, a command's late answer): a failure is logged. */
   recordInBackground(entry: AuditInput): void;
   /** Newest first; `next` is the `before` of the next page, absent on the last one. */
@@ -60,7 +63,7 @@ export interface AuditDeps {
 
 /** The audit repository on the hub database: the same queries on SQLite and PostgreSQL (test/hub/platform/audit.contract.ts). */
 export function createAudit({ db: { db }, log, now = () => Date.now() }: AuditDeps): Audit {
-  const record = async (e: AuditInput): Promise<AuditEntry> => {
+  const recordIn = async (exec: Kysely<Schema>, e: AuditInput): Promise<AuditEntry> => {
     const row = {
       at: e.at ?? now(),
       actor: e.actor,
@@ -69,11 +72,13 @@ export function createAudit({ db: { db }, log, now = () => Date.now() }: AuditDe
       target: e.target ?? null,
       detail: e.detail ? JSON.stringify(e.detail) : null,
     };
-    const { seq } = await db.insertInto('audit').values(row).returning('seq').executeTakeFirstOrThrow();
+    const { seq } = await exec.insertInto('audit').values(row).returning('seq').executeTakeFirstOrThrow();
     return toEntry({ seq: Number(seq), ...row });
   };
+  const record = (e: AuditInput): Promise<AuditEntry> => recordIn(db, e);
   return {
     record,
+    recordIn,
     recordInBackground(e) {
       record(e).catch((err: unknown) => log.error({ err, action: e.action, actor: e.actor }, 'audit write failed'));
     },

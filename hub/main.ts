@@ -20,15 +20,15 @@ import { createStateService } from './state/index.js';
 import { createRegistry, type Registry } from './registry.js';
 import { createStore, type EventStore } from './store/index.js';
 import { createAudit, type Audit } from './audit.js';
-import { createDatabase, importLegacyAudit, importLegacyPeople, importLegacyRegistry } from './platform/db/index.js';
+import { createDatabase, importLegacyAlerts, importLegacyAudit, importLegacyPeople, importLegacyRegistry } from './platform/db/index.js';
 import { createPeople, type People } from './people/index.js';
 import type { Roster } from './people/roster.js';
 import { createFacts, subscribeFacts, type FactsWriter } from './store/facts.js';
-import { openAlertStore, type AlertStore } from './alerts/store.js';
+import { createAlertStore, type AlertStore } from './alerts/store.js';
 import { createAlertService, alertView, type AlertService, type NameOf } from './alerts/service.js';
 import { maskForRole } from './alerts/privacy.js';
 import { alertRoutes } from './api/alerts.js';
-import { openPushLog } from './push/log.js';
+import { createPushLog } from './push/log.js';
 import { parseDuration } from './people/tokens.js';
 
 export interface Hub {
@@ -68,8 +68,8 @@ export function createHub(deps: HubDeps): Hub {
   const startedAt = Date.now();
   const metrics = createMetrics();
   const bus = createBus(log.child({ module: 'hub.bus' }));
-  // The hub database (hub/platform/db): migrated at start(). Registry, people, audit and dead letters
-  // live there already; the other stores move in later (docs/storage.md, "Hub database").
+  // The hub database (hub/platform/db): migrated at start(). Registry, people, audit, dead letters,
+  // alerts and the push log live there already; the other stores move in later (docs/storage.md, "Hub database").
   const hubDb = createDatabase({ url: config.db.url, file: join(config.dataDir, 'hub.db'), log });
   const registry = createRegistry({ db: hubDb, log: log.child({ module: 'hub.registry' }) });
   const people = createPeople({ db: hubDb, dataDir: config.dataDir, registry, tokenTtl: config.auth.tokenTtl, refreshTtl: config.auth.refreshTtl, timeZone: config.timeZone, apiToken: config.auth.apiToken, log: log.child({ module: 'hub.people' }) });
@@ -103,8 +103,8 @@ export function createHub(deps: HubDeps): Hub {
   const state = createStateService({ bus, store, options: { ...config.state, timeZone: config.timeZone }, log: log.child({ module: 'hub.state' }) });
   const commands = createCommands({ broker, bus, log: log.child({ module: 'hub.commands' }) });
   const unsubscribeFacts = subscribeFacts({ bus, facts, store, estates: () => registry.listEstates(), streets: () => registry.listStreets() });
-  const alertStore = openAlertStore(config.dataDir);
-  const pushLog = openPushLog(config.dataDir, { retentionMs: parseDuration(config.push.retention), maxRows: config.push.maxRows });
+  const alertStore = createAlertStore({ db: hubDb });
+  const pushLog = createPushLog(hubDb, log.child({ module: 'hub.push-log' }), { retentionMs: parseDuration(config.push.retention), maxRows: config.push.maxRows });
   // The HTTP server first, without its handler: push (Socket.IO) attaches to it, the alert service
   // pushes through push, and the API (the request handler) serves the alert service.
   const http: Server = createServer();
@@ -138,7 +138,7 @@ export function createHub(deps: HubDeps): Hub {
       estate: (estate: string) => registry.getEstate(estate)?.name ?? undefined,
     },
   );
-  const alerts = createAlertService({ bus, store: alertStore, push, roster: people.roster, facts, nameOf, estates: () => registry.listEstates().map((e) => e.id), log: log.child({ module: 'hub.alerts' }) });
+  const alerts = createAlertService({ bus, store: alertStore, push, audit, roster: people.roster, facts, nameOf, estates: () => registry.listEstates().map((e) => e.id), log: log.child({ module: 'hub.alerts' }) });
   const connected = new Set<string>();
   bus.on('gateway.connection', ({ estate, gateway, connected: up }) => {
     if (up) connected.add(`${estate}/${gateway}`);
@@ -160,7 +160,7 @@ export function createHub(deps: HubDeps): Hub {
     health: () => ({ gatewaysConnected: connected.size }),
     people,
     audit,
-    openAlerts: (estate) => alertStore.openAlerts(estate).map((a) => alertView(a, nameOf)),
+    openAlerts: async (estate) => (await alertStore.openAlerts(estate)).map((a) => alertView(a, nameOf)),
     pushHandover: (estate, handover) => push.toEstate(estate, 'handover:new', handover, handover.at),
     routes: [
       alertRoutes({
@@ -202,6 +202,8 @@ export function createHub(deps: HubDeps): Hub {
       await importLegacyPeople(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }));
       await people.start();
       started.push({ name: 'people', stop: async () => people.close() });
+      await importLegacyAlerts(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }));
+      await alertStore.load();
       await store.start();
       started.push({ name: 'store', stop: () => store.stop() });
       await facts.start();
@@ -226,8 +228,8 @@ export function createHub(deps: HubDeps): Hub {
           await closed;
         },
       });
-      alerts.start();
-      started.push({ name: 'alerts', stop: async () => alerts.stop() });
+      await alerts.start();
+      started.push({ name: 'alerts', stop: () => alerts.stop() });
       await state.start();
       started.push({ name: 'state', stop: () => state.stop() });
       commands.start();
@@ -249,8 +251,7 @@ export function createHub(deps: HubDeps): Hub {
         await service.stop().catch((err: unknown) => log.error({ err, service: service.name }, 'stop failed'));
       }
       unsubscribeFacts();
-      alertStore.close();
-      pushLog.close();
+      await pushLog.close();
       dedup.close();
       snapshots.close();
       await deadLetters.close();

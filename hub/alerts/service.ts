@@ -1,19 +1,33 @@
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { AuditInput } from '../audit.js';
 import type { Bus } from '../bus.js';
 import type { EscalationLevel, Roster } from '../people/roster.js';
 import type { Role } from '../people/scopes.js';
 import type { LivePayloads, PushEvent } from '../../protocol/live.js';
+import type { Schema } from '../platform/db/index.js';
 import { alertFact, type AlertTransition, type FactsWriter } from '../store/facts.js';
 import { escalation, type EscalationAlert } from './escalation.js';
 import { createRuleMemory, evaluate, seedActive, type AlertAction, type RuleInput, type RuleMemory } from './rules.js';
 import type { AlertStore } from './store.js';
 import type { Alert, AlertComment, Change } from './types.js';
 
-/** Where alert messages go: hub/push (estate rooms, user rooms, sequences, replay). */
-export interface AlertPush {
-  toEstate<K extends PushEvent>(estate: string, event: K, data: LivePayloads[K], at?: number): unknown;
-  toUser<K extends PushEvent>(userId: string, role: Role, event: K, data: LivePayloads[K], at?: number): unknown;
+/** Messages logged in the outbox transaction: committed with the alert change, sent after the COMMIT. */
+export interface AlertOutbox {
+  toEstate<K extends PushEvent>(estate: string, event: K, data: LivePayloads[K], at?: number): Promise<unknown>;
+  toUser<K extends PushEvent>(userId: string, role: Role, event: K, data: LivePayloads[K], at?: number): Promise<unknown>;
 }
+
+/**
+ * Where alert messages go: hub/push (estate rooms, user rooms, sequences, replay), through its
+ * transactional outbox: one transaction for an alert change, its audit entry and its push messages.
+ */
+export interface AlertPush {
+  transaction<T>(fn: (trx: Kysely<Schema>, out: AlertOutbox) => Promise<T>): Promise<T>;
+}
+
+/** The audit entry an operator's transition writes in its own transaction (given the change), or null for none. */
+export type AuditOf<T> = (result: T) => AuditInput | null;
 
 export interface AlertServiceDeps {
   bus: Bus;
@@ -21,6 +35,8 @@ export interface AlertServiceDeps {
   push: AlertPush;
   roster: Pick<Roster, 'recipients'>;
   facts: Pick<FactsWriter, 'write'>;
+  /** Where `AuditOf` entries are written (in the transition's transaction). */
+  audit?: { recordIn(trx: Kysely<Schema>, entry: AuditInput): Promise<unknown> };
   log: Logger;
   now?: () => number;
   /** People's names for the views (who acknowledged, resolved, is assigned). */
@@ -67,15 +83,21 @@ export function alertView<T extends Alert>(
   return { ...a, ...names, snapshots: a.snapshots.map((s) => ({ ...s, url: `/api/v1/snapshots/${s.sha256}` })) };
 }
 
+/**
+ * Operators' transitions resolve once committed, with their push messages and (given `audit`) their
+ * audit entry in the same transaction; the messages are sent after the COMMIT.
+ */
 export interface AlertService {
-  start(): void;
-  stop(): void;
-  acknowledge(id: string, actor: string, note?: string): Change;
-  resolve(id: string, actor: string, note: string): Change;
-  assign(id: string, user: string | null, actor: string): Change;
-  comment(id: string, actor: string, text: string): AlertComment;
-  /** Run the rules and escalation now (tests, and after a settings change). */
-  wake(): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  acknowledge(id: string, actor: string, note?: string, audit?: AuditOf<Change>): Promise<Change>;
+  resolve(id: string, actor: string, note: string, audit?: AuditOf<Change>): Promise<Change>;
+  assign(id: string, user: string | null, actor: string, audit?: AuditOf<Change>): Promise<Change>;
+  comment(id: string, actor: string, text: string, audit?: AuditOf<AlertComment>): Promise<AlertComment>;
+  /** Run the rules and escalation now (tests, and after a settings change); resolves when what it started is committed. */
+  wake(): Promise<void>;
+  /** Resolves when every alert change started so far is committed (and sent). */
+  idle(): Promise<void>;
 }
 
 /** Longest single timer: a far wake is re-checked, never trusted across clock jumps. */
@@ -100,58 +122,85 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
   const kinds = new Map<string, string>();
 
   const fact = (alert: Alert, transition: AlertTransition, at: number): void => facts.write([alertFact(alert, transition, at)]);
+  /** Alert changes in flight, in order (each is one outbox transaction; push runs them one at a time). */
+  let pending: Promise<unknown> = Promise.resolve();
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    pending = Promise.all([pending, p.catch(() => undefined)]).then(() => undefined);
+    return p;
+  };
 
-  function publish(alert: Alert, event: 'alert:new' | 'alert:update', at: number): void {
-    push.toEstate(alert.estate, event, alertView(alert, deps.nameOf), at);
+  function publish(out: AlertOutbox, alert: Alert, event: 'alert:new' | 'alert:update', at: number): Promise<unknown> {
+    return out.toEstate(alert.estate, event, alertView(alert, deps.nameOf), at);
   }
 
-  /** Notify who the escalation policy says, now; records the level in the store. */
-  function escalate(alert: EscalationAlert & { id: string; estate: string }, at: number): number | null {
+  /**
+   * Notify who the escalation policy says, now, in the caller's transaction; records the level in the
+   * store. Returns the next wake and the facts to write once committed.
+   */
+  async function escalate(
+    trx: Kysely<Schema>,
+    out: AlertOutbox,
+    alert: EscalationAlert & { id: string; estate: string },
+    at: number,
+    after: Array<() => void>,
+  ): Promise<number | null> {
     const decision = escalation(alert, store.settings(alert.estate), at);
-    if (decision.notify) {
-      const level = decision.level as EscalationLevel;
-      const change = store.escalate(alert.id, level, at);
-      const view = alertView(change.alert, deps.nameOf);
-      const people = roster.recipients(level, alert.estate, at);
-      for (const person of people) push.toUser(person.id, person.role, 'alert:notify', { alert: view, level, reason: decision.notify }, at);
-      // Who was reached at which level, for the alert's timeline.
-      store.notified(alert.id, { at, level, reason: decision.notify, actors: people.map((p) => `user:${p.id}`) });
-      if (level > alert.level) {
-        publish(change.alert, 'alert:update', at);
-        fact(change.alert, 'escalated', at);
-      }
-      log.info({ alert: alert.id, estate: alert.estate, level, reason: decision.notify, people: people.length }, 'alert notified');
-      // After notifying, the policy is asked again for its next wake (renotify or next level).
-      return escalation(change.alert, store.settings(alert.estate), at).wakeAt;
+    if (!decision.notify) return decision.wakeAt;
+    const level = decision.level as EscalationLevel;
+    const change = await store.escalate(alert.id, level, at, trx);
+    // Acknowledged or resolved meanwhile (an operator was faster than this sweep): nobody to notify.
+    if (change.alert.state === 'acknowledged' || change.alert.state === 'resolved') return null;
+    const view = alertView(change.alert, deps.nameOf);
+    const people = roster.recipients(level, alert.estate, at);
+    for (const person of people) await out.toUser(person.id, person.role, 'alert:notify', { alert: view, level, reason: decision.notify }, at);
+    // Who was reached at which level, for the alert's timeline.
+    await store.notified(alert.id, { at, level, reason: decision.notify, actors: people.map((p) => `user:${p.id}`) }, trx);
+    if (level > alert.level) {
+      await publish(out, change.alert, 'alert:update', at);
+      after.push(() => fact(change.alert, 'escalated', at));
     }
-    return decision.wakeAt;
+    after.push(() => log.info({ alert: alert.id, estate: alert.estate, level, reason: decision.notify, people: people.length }, 'alert notified'));
+    // After notifying, the policy is asked again for its next wake (renotify or next level).
+    return escalation(change.alert, store.settings(alert.estate), at).wakeAt;
   }
 
-  function apply(actions: readonly AlertAction[], at: number): void {
-    for (const action of actions) {
-      try {
+  /** One outbox transaction per action; facts and the escalation clock after its COMMIT. */
+  function applyOne(action: AlertAction, at: number): Promise<void> {
+    const after: Array<() => void> = [];
+    return push
+      .transaction(async (trx, out) => {
         if (action.type === 'raise') {
-          const { alert, created, changed } = store.raise(action);
+          const { alert, created, changed } = await store.raise(action, trx);
           if (created) {
-            publish(alert, 'alert:new', at);
-            fact(alert, 'opened', at);
-            const wake = escalate(alert, at);
-            if (wake !== null && (escalationWake === null || wake < escalationWake)) escalationWake = wake;
+            await publish(out, alert, 'alert:new', at);
+            after.push(() => fact(alert, 'opened', at));
+            const wake = await escalate(trx, out, alert, at, after);
+            if (wake !== null) after.push(() => wakeAt(wake));
           } else if (changed) {
-            publish(alert, 'alert:update', at);
+            await publish(out, alert, 'alert:update', at);
           }
         } else {
           // resolve: false stamps conditionClearedAt and leaves the alert to a person (alarms).
-          const change = store.clear(action);
+          const change = await store.clear(action, trx);
           if (change?.changed) {
-            publish(change.alert, 'alert:update', at);
-            if (action.resolve) fact(change.alert, 'resolved', at);
+            await publish(out, change.alert, 'alert:update', at);
+            if (action.resolve) after.push(() => fact(change.alert, 'resolved', at));
           }
         }
-      } catch (err) {
-        log.error({ err, action: { type: action.type, rule: action.rule, estate: action.estate, device: action.device } }, 'alert action failed');
-      }
-    }
+      })
+      .then(
+        () => {
+          for (const f of after) f();
+          arm();
+        },
+        (err: unknown) => {
+          log.error({ err, action: { type: action.type, rule: action.rule, estate: action.estate, device: action.device } }, 'alert action failed');
+        },
+      );
+  }
+
+  function wakeAt(wake: number): void {
+    if (escalationWake === null || wake < escalationWake) escalationWake = wake;
   }
 
   function run(input: RuleInput): void {
@@ -165,22 +214,42 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     }
     memory = result.memory;
     ruleWake = result.wakeAt;
-    if (result.actions.length) apply(result.actions, at);
+    // Started in order: the push log's writer commits them in this order.
+    for (const action of result.actions) void track(applyOne(action, at));
     arm();
   }
 
-  /** Escalation over every unacknowledged alert; returns the earliest next wake. */
-  function sweep(at: number): number | null {
+  /** Escalation over every unacknowledged alert; returns the earliest next wake. Sweeps run one at a time. */
+  let sweeping: Promise<number | null> = Promise.resolve(null);
+  function sweep(at: number): Promise<number | null> {
+    sweeping = sweeping.then(
+      () => sweepNow(at),
+      () => sweepNow(at),
+    );
+    return track(sweeping);
+  }
+  async function sweepNow(at: number): Promise<number | null> {
     let next: number | null = null;
-    for (const candidate of store.dueForEscalation(at)) {
+    for (const candidate of await store.dueForEscalation(at)) {
+      const after: Array<() => void> = [];
       try {
-        const wake = escalate(candidate, at);
+        const wake = await push.transaction((trx, out) => escalate(trx, out, candidate, at, after));
+        for (const f of after) f();
         if (wake !== null && (next === null || wake < next)) next = wake;
       } catch (err) {
         log.error({ err, alert: candidate.id }, 'escalation failed');
       }
     }
     return next;
+  }
+  function sweepAndArm(at: number): Promise<void> {
+    return sweep(at).then(
+      (next) => {
+        escalationWake = next;
+        arm();
+      },
+      (err: unknown) => log.error({ err }, 'escalation sweep failed'),
+    );
   }
 
   /** The wake the pending timer serves: arm() runs after every event, and most leave it as it is. */
@@ -203,25 +272,44 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     armedFor = null;
     const at = now();
     if (ruleWake !== null && ruleWake <= at) run({ kind: 'tick' });
-    escalationWake = sweep(at);
-    arm();
+    void sweepAndArm(at);
   }
 
-  /** After an operator's transition: push, facts, and the escalation clock. */
-  function after(change: Change, transition: AlertTransition | null, at: number): Change {
-    if (!change.changed) return change;
-    publish(change.alert, 'alert:update', at);
-    if (transition) fact(change.alert, transition, at);
-    return change;
+  /** An operator's transition in one outbox transaction: the change, its audit entry, its push; facts after COMMIT. */
+  function operator(
+    fn: (trx: Kysely<Schema>) => Promise<Change>,
+    transition: AlertTransition | null,
+    at: number,
+    audit: AuditOf<Change> | undefined,
+  ): Promise<Change> {
+    return track(
+      push
+        .transaction(async (trx, out) => {
+          const change = await fn(trx);
+          if (change.changed) await publish(out, change.alert, 'alert:update', at);
+          await writeAudit(trx, audit, change);
+          return change;
+        })
+        .then((change) => {
+          if (change.changed && transition) fact(change.alert, transition, at);
+          return change;
+        }),
+    );
+  }
+  async function writeAudit<T>(trx: Kysely<Schema>, audit: AuditOf<T> | undefined, result: T): Promise<void> {
+    const entry = audit?.(result);
+    if (!entry) return;
+    if (!deps.audit) throw new Error('alert service: an audit entry was given but no audit repository');
+    await deps.audit.recordIn(trx, entry);
   }
 
   return {
-    start() {
+    async start() {
       running = true;
       // Alerts open before a restart (acknowledged or not): their clearing conditions still resolve or stamp them.
       const estates = new Set(deps.estates?.() ?? []);
-      for (const c of store.dueForEscalation(Number.MAX_SAFE_INTEGER)) estates.add(c.estate);
-      for (const estate of estates) memory = seedActive(memory, store.openAlerts(estate));
+      for (const c of await store.dueForEscalation(Number.MAX_SAFE_INTEGER)) estates.add(c.estate);
+      for (const estate of estates) memory = seedActive(memory, await store.openAlerts(estate));
       unsubscribe.push(
         bus.on('event', (event) => run({ kind: 'event', event })),
         bus.on('gateway.status', (status) => {
@@ -258,41 +346,59 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
           }
         }),
         bus.on('snapshot', (link) => {
-          for (const alert of store.linkSnapshot(link.eventId, link.sha256)) publish(alert, 'alert:update', now());
+          const at = now();
+          void track(
+            push.transaction(async (trx, out) => {
+              for (const alert of await store.linkSnapshot(link.eventId, link.sha256, at, trx)) await publish(out, alert, 'alert:update', at);
+            }),
+          ).catch((err: unknown) => log.error({ err, eventId: link.eventId }, 'snapshot link failed'));
         }),
       );
-      escalationWake = sweep(now());
-      arm();
+      await sweepAndArm(now());
     },
-    stop() {
+    async stop() {
       running = false;
       for (const off of unsubscribe.splice(0)) off();
       if (timer) clearTimeout(timer);
       timer = undefined;
+      await pending;
     },
-    acknowledge(id, actor, note) {
+    acknowledge(id, actor, note, audit) {
       const at = now();
-      return after(store.acknowledge(id, actor, note, at), 'acknowledged', at);
+      return operator((trx) => store.acknowledge(id, actor, note, at, trx), 'acknowledged', at, audit);
     },
-    resolve(id, actor, note) {
+    resolve(id, actor, note, audit) {
       const at = now();
-      return after(store.resolve(id, actor, note, at), 'resolved', at);
+      return operator((trx) => store.resolve(id, actor, note, at, trx), 'resolved', at, audit);
     },
-    assign(id, user, actor) {
+    assign(id, user, actor, audit) {
       const at = now();
-      return after(store.assign(id, user, actor, at), null, at);
+      return operator((trx) => store.assign(id, user, actor, at, trx), null, at, audit);
     },
-    comment(id, actor, text) {
+    comment(id, actor, text, audit) {
       const at = now();
-      const c = store.comment(id, actor, text, at);
-      const detail = store.get(id);
-      if (detail) publish(detail, 'alert:update', at);
-      return c;
+      return track(
+        push.transaction(async (trx, out) => {
+          const c = await store.comment(id, actor, text, at, trx);
+          const detail = await store.get(id, trx);
+          if (detail) await publish(out, detail, 'alert:update', at);
+          await writeAudit(trx, audit, c);
+          return c;
+        }),
+      );
     },
-    wake() {
+    async wake() {
       run({ kind: 'tick' });
-      escalationWake = sweep(now());
-      arm();
+      await sweepAndArm(now());
+      await pending;
+    },
+    idle: async () => {
+      // A change may start another (a tick's raise re-arms the timer): wait until nothing new was started.
+      let seen: Promise<unknown>;
+      do {
+        seen = pending;
+        await seen;
+      } while (seen !== pending);
     },
   };
 }

@@ -1,57 +1,65 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type { Kysely, Updateable } from 'kysely';
 import { monotonicFactory } from 'ulid';
 import { RbError } from '../errors.js';
+import type { HubDatabase, Schema } from '../platform/db/index.js';
+import type { AlertsTable } from '../platform/db/schema-alerts.js';
 import type { ClearAction, RaiseAction } from './rules.js';
 import { DEFAULT_SETTINGS, resolveSettings, type AlertSettings } from './settings.js';
 import { createActivityLog } from './store-activity.js';
-import { createReports, type AlertReports } from './store-reports.js';
-import { arr, migrateAlerts, type Row } from './store-schema.js';
+import { createReports, list, type AlertReports, type Row } from './store-reports.js';
 import type { Alert, AlertComment, AlertDetail, AlertQuery, AlertState, Change, EscalationCandidate } from './types.js';
 
 /**
- * Alerts and their lifecycle in SQLite (`{dataDir}/alerts.db`, WAL). Every write is one transaction;
- * transitions are idempotent (repeating one returns the alert with `changed: false`), impossible ones
- * throw RB_ERR_ALERT_STATE (409). The dedup key (estate + device + rule + key among unresolved alerts)
- * is also a partial unique index, so the database itself refuses a second open alert per key.
+ * Alerts and their lifecycle in the hub database (tables `alerts`, `alert_*`; hub/platform/db), the
+ * same queries on SQLite and PostgreSQL. Every write is one transaction, or runs in the caller's
+ * (`trx`: the outbox of hub/alerts/service.ts commits a transition with its audit entry and its push
+ * messages); transitions are idempotent (repeating one returns the alert with `changed: false`),
+ * impossible ones throw RB_ERR_ALERT_STATE (409). The dedup key (estate + device + rule + key among
+ * unresolved alerts) is also a partial unique index, so the database itself refuses a second open
+ * alert per key. Writers are expected one at a time (the service runs them through the push log's
+ * writer); reads run beside them.
  */
 
 export type { AlertStats } from './store-reports.js';
 export type { Alert, AlertActivity, AlertComment, AlertDetail, AlertQuery, AlertState, Change, EscalationCandidate, HistoryQuery, Transition } from './types.js';
 
+/** A transaction of the hub database to write in; absent = the store opens its own. */
+export type Trx = Kysely<Schema>;
+
 export interface AlertStore extends AlertReports {
+  /** Read the stored settings of every estate (once, before the first `settings()`; the hub's start). */
+  load(): Promise<void>;
   /** Open an alert, or count a repeat on the unresolved one with the same key (an event already linked is ignored). */
-  raise(action: RaiseAction): { alert: Alert; created: boolean; changed: boolean };
+  raise(action: RaiseAction, trx?: Trx): Promise<{ alert: Alert; created: boolean; changed: boolean }>;
   /**
    * The condition of the unresolved alert with the action's key cleared; null when there is none.
    * `resolve` (default true): resolve it by `system`, resolution "cleared". `resolve: false`: stamp
    * `conditionClearedAt` (once; a repeat removes the stamp) and leave it for a person.
    */
-  clear(action: Pick<ClearAction, 'estate' | 'device' | 'rule' | 'key' | 'at' | 'eventId'> & { resolve?: boolean }): Change | null;
-  acknowledge(id: string, actor: string, note?: string, at?: number): Change;
+  clear(action: Pick<ClearAction, 'estate' | 'device' | 'rule' | 'key' | 'at' | 'eventId'> & { resolve?: boolean }, trx?: Trx): Promise<Change | null>;
+  acknowledge(id: string, actor: string, note?: string, at?: number, trx?: Trx): Promise<Change>;
   /** Record a notification at `level`: a higher level moves the alert to `escalated`; the same level stamps notifiedAt only. */
-  escalate(id: string, level: number, at: number): Change;
+  escalate(id: string, level: number, at: number, trx?: Trx): Promise<Change>;
   /** Record who was notified (`user:<id>` each) at `level`, and why, for the timeline. */
-  notified(id: string, n: { at: number; level: number; reason: string; actors: readonly string[] }): void;
-  resolve(id: string, actor: string, note: string, at?: number): Change;
+  notified(id: string, n: { at: number; level: number; reason: string; actors: readonly string[] }, trx?: Trx): Promise<void>;
+  resolve(id: string, actor: string, note: string, at?: number, trx?: Trx): Promise<Change>;
   /** Assign to a user (`user:<id>`), or unassign with null. */
-  assign(id: string, assignee: string | null, actor: string, at?: number): Change;
-  comment(id: string, actor: string, text: string, at?: number): AlertComment;
+  assign(id: string, assignee: string | null, actor: string, at?: number, trx?: Trx): Promise<Change>;
+  comment(id: string, actor: string, text: string, at?: number, trx?: Trx): Promise<AlertComment>;
   /** Link a snapshot to the alerts holding its event; kept for an hour for a raise still to come. Returns the alerts changed. */
-  linkSnapshot(eventId: string, sha256: string, at?: number): Alert[];
-  get(id: string): AlertDetail | undefined;
+  linkSnapshot(eventId: string, sha256: string, at?: number, trx?: Trx): Promise<Alert[]>;
+  /** The alert with its timeline; `trx` reads what that transaction wrote. */
+  get(id: string, trx?: Trx): Promise<AlertDetail | undefined>;
   /** Newest first (opened_at, then id), or by severity then age; `next` is the cursor of the following page or null. */
-  list(query: AlertQuery): { items: Alert[]; next: string | null };
+  list(query: AlertQuery): Promise<{ items: Alert[]; next: string | null }>;
   /** Unresolved alerts of an estate, oldest first (hand-over list; at most 1,000). */
-  openAlerts(estate: string): Alert[];
+  openAlerts(estate: string): Promise<Alert[]>;
   /** Open and escalated (unacknowledged) alerts opened at or before `now`, oldest first. */
-  dueForEscalation(now: number): EscalationCandidate[];
-  /** The estate's resolved settings (defaults when none are stored). */
+  dueForEscalation(now: number): Promise<EscalationCandidate[]>;
+  /** The estate's resolved settings (defaults when none are stored); from memory, read by `load()`. */
   settings(estate: string): AlertSettings;
   /** Validate and store an estate's settings override (replaces the previous one); returns them resolved. */
-  saveSettings(estate: string, input: unknown, at?: number): AlertSettings;
-  close(): void;
+  saveSettings(estate: string, input: unknown, at?: number): Promise<AlertSettings>;
 }
 
 const MAX_EVENTS = 100;
@@ -60,95 +68,37 @@ const PENDING_MS = 3_600_000;
 const PENDING_MAX = 10_000;
 const ACTOR = /^(system|user:[^\s]{1,128})$/;
 
-type EventRow = { alert: string; event_id: string; snapshots: string };
-
 function checkActor(actor: string): void {
   if (!ACTOR.test(actor)) throw new RbError('RB_ERR_BAD_BODY', `actor must be "system" or "user:<id>", got ${JSON.stringify(actor)}`);
 }
 
-/** Open (creating and migrating) `{dataDir}/alerts.db`. */
-export function openAlertStore(dataDir: string): AlertStore {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, 'alerts.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  migrateAlerts(db);
+export interface AlertStoreDeps {
+  db: HubDatabase;
+}
+
+/** The alert store on the hub database. No I/O until called (`load()` at the hub's start). */
+export function createAlertStore({ db: hubDb }: AlertStoreDeps): AlertStore {
+  const { db } = hubDb;
   const newId = monotonicFactory();
   const settingsCache = new Map<string, AlertSettings>();
-  const activity = createActivityLog(db);
-
-  const q = {
-    byId: db.prepare<[string], Row>('SELECT * FROM alerts WHERE id = ?'),
-    byKey: db.prepare<[string, string, string, string], Row>(
-      "SELECT * FROM alerts WHERE estate = ? AND device = ? AND rule = ? AND key = ? AND state <> 'resolved'",
-    ),
-    insert: db.prepare(
-      `INSERT INTO alerts (id, estate, gateway, device, rule, key, severity, state, count, opened_at, last_at, level, data)
-       VALUES (@id, @estate, @gateway, @device, @rule, @key, @severity, 'open', 1, @at, @at, 0, @data)`,
-    ),
-    // A repeat: the condition is back, so a condition-cleared stamp no longer holds.
-    repeat: db.prepare(
-      'UPDATE alerts SET count = count + 1, last_at = MAX(last_at, @at), severity = MAX(severity, @severity), gateway = @gateway, data = @data, cleared_at = NULL, cleared_event = NULL WHERE id = @id',
-    ),
-    stamp: db.prepare('UPDATE alerts SET cleared_at = ?, cleared_event = ? WHERE id = ? AND cleared_at IS NULL'),
-    transition: db.prepare('INSERT INTO alert_transitions (alert, at, actor, "from", "to", note) VALUES (?, ?, ?, ?, ?, ?)'),
-    eventsOf: db.prepare<[string], EventRow>('SELECT alert, event_id, snapshots FROM alert_events WHERE alert IN (SELECT value FROM json_each(?)) ORDER BY rowid'),
-    linked: db.prepare<[string, string], { n: number }>('SELECT 1 AS n FROM alert_events WHERE alert = ? AND event_id = ?'),
-    link: db.prepare('INSERT OR IGNORE INTO alert_events (alert, event_id, at, snapshots) VALUES (?, ?, ?, ?)'),
-    eventCount: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM alert_events WHERE alert = ?'),
-    // Keep the first (triggering) event and the newest ones: drop the second oldest.
-    trimEvents: db.prepare('DELETE FROM alert_events WHERE rowid = (SELECT rowid FROM alert_events WHERE alert = ? ORDER BY rowid LIMIT 1 OFFSET 1)'),
-    byEvent: db.prepare<[string], { alert: string; snapshots: string }>('SELECT alert, snapshots FROM alert_events WHERE event_id = ?'),
-    setSnapshots: db.prepare('UPDATE alert_events SET snapshots = ? WHERE alert = ? AND event_id = ?'),
-    pendingOf: db.prepare<[string], { sha256: string }>('SELECT sha256 FROM pending_snapshots WHERE event_id = ? ORDER BY at'),
-    dropPending: db.prepare('DELETE FROM pending_snapshots WHERE event_id = ?'),
-    addPending: db.prepare('INSERT OR IGNORE INTO pending_snapshots (event_id, sha256, at) VALUES (?, ?, ?)'),
-    prunePending: db.prepare(
-      'DELETE FROM pending_snapshots WHERE at < ? OR rowid IN (SELECT rowid FROM pending_snapshots ORDER BY at DESC LIMIT -1 OFFSET ?)',
-    ),
-    transitionsOf: db.prepare<[string], { at: number; actor: string; from: AlertState | null; to: AlertState; note: string | null }>(
-      'SELECT at, actor, "from", "to", note FROM alert_transitions WHERE alert = ? ORDER BY rowid',
-    ),
-    commentsOf: db.prepare<[string], AlertComment>('SELECT id, at, actor, text FROM alert_comments WHERE alert = ? ORDER BY id'),
-    addComment: db.prepare('INSERT INTO alert_comments (alert, at, actor, text) VALUES (?, ?, ?, ?)'),
-    list: db.prepare<Record<string, unknown>, Row>(
-      `SELECT * FROM alerts
-       WHERE estate IN (SELECT value FROM json_each(@estates))
-         AND (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
-         AND (@severities IS NULL OR severity IN (SELECT value FROM json_each(@severities)))
-         AND (@rules IS NULL OR rule IN (SELECT value FROM json_each(@rules)))
-         AND (@bAt IS NULL OR opened_at < @bAt OR (opened_at = @bAt AND id < @bId))
-       ORDER BY opened_at DESC, id DESC LIMIT @limit`,
-    ),
-    // Severity first (highest), then the longest waiting; the cursor continues after (severity, opened_at, id).
-    listBySeverity: db.prepare<Record<string, unknown>, Row>(
-      `SELECT * FROM alerts
-       WHERE estate IN (SELECT value FROM json_each(@estates))
-         AND (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
-         AND (@severities IS NULL OR severity IN (SELECT value FROM json_each(@severities)))
-         AND (@rules IS NULL OR rule IN (SELECT value FROM json_each(@rules)))
-         AND (@bAt IS NULL OR severity < @bSev OR (severity = @bSev AND (opened_at > @bAt OR (opened_at = @bAt AND id > @bId))))
-       ORDER BY severity DESC, opened_at ASC, id ASC LIMIT @limit`,
-    ),
-    open: db.prepare<[string], Row>("SELECT * FROM alerts WHERE estate = ? AND state <> 'resolved' ORDER BY opened_at, id LIMIT 1000"),
-    due: db.prepare<[number], { id: string; estate: string; severity: number; state: 'open' | 'escalated'; level: number; opened_at: number; notified_at: number | null }>(
-      "SELECT id, estate, severity, state, level, opened_at, notified_at FROM alerts WHERE state IN ('open', 'escalated') AND opened_at <= ? ORDER BY opened_at, id",
-    ),
-    settings: db.prepare<[string], { json: string }>('SELECT json FROM estate_settings WHERE estate = ?'),
-    saveSettings: db.prepare(
-      'INSERT INTO estate_settings (estate, json, updated_at) VALUES (?, ?, ?) ON CONFLICT(estate) DO UPDATE SET json = excluded.json, updated_at = excluded.updated_at',
-    ),
-  };
+  const activity = createActivityLog();
+  /** Run `fn` in the caller's transaction, or in one of its own. */
+  const inTrx = <T>(trx: Trx | undefined, fn: (t: Trx) => Promise<T>): Promise<T> => (trx ? fn(trx) : hubDb.transaction(fn));
 
   /** Rows → alerts, with their events and snapshots in one query. */
-  function toAlerts(rows: Row[]): Alert[] {
+  async function toAlertsOn(exec: Trx, rows: Row[]): Promise<Alert[]> {
     if (rows.length === 0) return [];
-    const events = new Map<string, EventRow[]>();
-    for (const e of q.eventsOf.all(JSON.stringify(rows.map((r) => r.id)))) {
-      let list = events.get(e.alert);
-      if (!list) events.set(e.alert, (list = []));
-      list.push(e);
+    const events = new Map<string, Array<{ event_id: string; snapshots: string }>>();
+    const linked = await exec
+      .selectFrom('alert_events')
+      .select(['alert', 'event_id', 'snapshots'])
+      .where('alert', 'in', rows.map((r) => r.id))
+      .orderBy('id')
+      .execute();
+    for (const e of linked) {
+      let l = events.get(e.alert);
+      if (!l) events.set(e.alert, (l = []));
+      l.push(e);
     }
     return rows.map((r) => {
       const evs = events.get(r.id) ?? [];
@@ -171,198 +121,314 @@ export function openAlertStore(dataDir: string): AlertStore {
       return a;
     });
   }
-  const alertOf = (id: string): Alert => toAlerts([rowOf(id)])[0]!;
+  const toAlerts = (rows: Row[]): Promise<Alert[]> => toAlertsOn(db, rows);
   const reports = createReports(db, toAlerts);
-  function rowOf(id: string): Row {
-    const row = q.byId.get(id);
+
+  const rowById = (exec: Trx, id: string): Promise<Row | undefined> => exec.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
+  async function rowOf(exec: Trx, id: string): Promise<Row> {
+    const row = await rowById(exec, id);
     if (!row) throw new RbError('RB_ERR_NOT_FOUND', `no alert ${JSON.stringify(id)}`);
     return row;
   }
+  const alertOf = async (exec: Trx, id: string): Promise<Alert> => (await toAlertsOn(exec, [await rowOf(exec, id)]))[0]!;
+  const byKey = (exec: Trx, k: { estate: string; device: string; rule: string; key: string }): Promise<Row | undefined> =>
+    exec
+      .selectFrom('alerts')
+      .selectAll()
+      .where('estate', '=', k.estate)
+      .where('device', '=', k.device)
+      .where('rule', '=', k.rule)
+      .where('key', '=', k.key)
+      .where('state', '<>', 'resolved')
+      .executeTakeFirst();
+  const addTransition = (exec: Trx, alert: string, at: number, actor: string, from: AlertState | null, to: AlertState, note: string | null) =>
+    exec.insertInto('alert_transitions').values({ alert, at, actor, from, to, note }).execute();
 
   const mergeShas = (a: string[], b: readonly string[]): string[] => [...new Set([...a, ...b])].slice(0, MAX_SNAPSHOTS_PER_EVENT);
 
-  function linkEvent(alert: string, eventId: string, at: number, snapshots: readonly string[]): void {
-    const pending = q.pendingOf.all(eventId).map((p) => p.sha256);
-    if (pending.length) q.dropPending.run(eventId);
-    q.link.run(alert, eventId, at, JSON.stringify(mergeShas([...snapshots], pending)));
-    if (q.eventCount.get(alert)!.n > MAX_EVENTS) q.trimEvents.run(alert);
+  async function linkEvent(exec: Trx, alert: string, eventId: string, at: number, snapshots: readonly string[]): Promise<void> {
+    const pending = (await exec.selectFrom('alert_pending_snapshots').select('sha256').where('event_id', '=', eventId).orderBy('at').execute()).map((p) => p.sha256);
+    if (pending.length) await exec.deleteFrom('alert_pending_snapshots').where('event_id', '=', eventId).execute();
+    await exec
+      .insertInto('alert_events')
+      .values({ alert, event_id: eventId, at, snapshots: JSON.stringify(mergeShas([...snapshots], pending)) })
+      .onConflict((oc) => oc.columns(['alert', 'event_id']).doNothing())
+      .execute();
+    const { n } = await exec.selectFrom('alert_events').select((eb) => eb.fn.countAll<number>().as('n')).where('alert', '=', alert).executeTakeFirstOrThrow();
+    if (Number(n) > MAX_EVENTS) {
+      // Keep the first (triggering) event and the newest ones: drop the second oldest.
+      const second = await exec.selectFrom('alert_events').select('id').where('alert', '=', alert).orderBy('id').limit(1).offset(1).executeTakeFirst();
+      if (second) await exec.deleteFrom('alert_events').where('id', '=', second.id).execute();
+    }
   }
 
-  /** Apply a state change in one transaction: `next` returns the columns to set, or null for "no change". */
-  const updates = new Map<string, Database.Statement>();
-  function transition(id: string, actor: string, note: string | undefined, at: number, next: (r: Row) => Partial<Row> | null): Change {
+  /** Apply a state change: `next` returns the columns to set, or null for "no change". */
+  async function transition(
+    exec: Trx,
+    id: string,
+    actor: string,
+    note: string | undefined,
+    at: number,
+    next: (r: Row) => Updateable<AlertsTable> | null,
+  ): Promise<Change> {
     checkActor(actor);
-    return db.transaction((): Change => {
-      const row = rowOf(id);
-      const set = next(row);
-      if (!set) return { alert: toAlerts([row])[0]!, changed: false };
-      // Column names come from this file, never from input.
-      const cols = Object.keys(set).join(',');
-      let update = updates.get(cols);
-      if (!update) updates.set(cols, (update = db.prepare(`UPDATE alerts SET ${cols.split(',').map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`)));
-      update.run({ ...set, id });
-      q.transition.run(id, at, actor, row.state, set.state ?? row.state, note ?? null);
-      return { alert: alertOf(id), changed: true };
-    }).immediate();
+    const row = await rowOf(exec, id);
+    const set = next(row);
+    if (!set) return { alert: (await toAlertsOn(exec, [row]))[0]!, changed: false };
+    await exec.updateTable('alerts').set(set).where('id', '=', id).execute();
+    await addTransition(exec, id, at, actor, row.state, (set.state as AlertState | undefined) ?? row.state, note ?? null);
+    return { alert: await alertOf(exec, id), changed: true };
   }
 
   const store: AlertStore = {
-    raise(action) {
-      return db.transaction(() => {
-        const cur = q.byKey.get(action.estate, action.device, action.rule, action.key);
+    async load() {
+      const rows = await db.selectFrom('alert_settings').select(['estate', 'json']).execute();
+      settingsCache.clear();
+      for (const r of rows) settingsCache.set(r.estate, resolveSettings(JSON.parse(r.json)));
+    },
+
+    raise(action, trx) {
+      return inTrx(trx, async (t) => {
+        const cur = await byKey(t, action);
         const snapshots = action.snapshots ?? [];
         if (cur) {
-          if (action.eventId && q.linked.get(cur.id, action.eventId)) return { alert: toAlerts([cur])[0]!, created: false, changed: false };
+          if (action.eventId) {
+            const linked = await t.selectFrom('alert_events').select('id').where('alert', '=', cur.id).where('event_id', '=', action.eventId).executeTakeFirst();
+            if (linked) return { alert: (await toAlertsOn(t, [cur]))[0]!, created: false, changed: false };
+          }
+          // A repeat: the condition is back, so a condition-cleared stamp no longer holds.
           const data = JSON.stringify({ ...(JSON.parse(cur.data) as object), ...action.data });
-          q.repeat.run({ id: cur.id, at: action.at, severity: action.severity, gateway: action.gateway, data });
-          activity.repeat(cur.id, action.at, cur.count + 1, action.eventId);
-          if (action.eventId) linkEvent(cur.id, action.eventId, action.at, snapshots);
-          return { alert: alertOf(cur.id), created: false, changed: true };
+          await t
+            .updateTable('alerts')
+            .set({
+              count: cur.count + 1,
+              last_at: Math.max(cur.last_at, action.at),
+              severity: Math.max(cur.severity, action.severity),
+              gateway: action.gateway,
+              data,
+              cleared_at: null,
+              cleared_event: null,
+            })
+            .where('id', '=', cur.id)
+            .execute();
+          await activity.repeat(t, cur.id, action.at, cur.count + 1, action.eventId);
+          if (action.eventId) await linkEvent(t, cur.id, action.eventId, action.at, snapshots);
+          return { alert: await alertOf(t, cur.id), created: false, changed: true };
         }
         const id = newId(action.at);
-        q.insert.run({ ...action, id, data: JSON.stringify(action.data) });
-        q.transition.run(id, action.at, 'system', null, 'open', null);
-        if (action.eventId) linkEvent(id, action.eventId, action.at, snapshots);
-        return { alert: alertOf(id), created: true, changed: true };
-      }).immediate();
-    },
-
-    clear(action) {
-      const cur = q.byKey.get(action.estate, action.device, action.rule, action.key);
-      if (!cur) return null;
-      if (action.resolve === false) {
-        return db.transaction((): Change => {
-          const stamped = q.stamp.run(action.at, action.eventId ?? null, cur.id).changes > 0;
-          if (stamped) activity.conditionCleared(cur.id, action.at, action.eventId);
-          return { alert: alertOf(cur.id), changed: stamped };
-        }).immediate();
-      }
-      const note = action.eventId ? `cleared by event ${action.eventId}` : 'cleared';
-      return transition(cur.id, 'system', note, action.at, (r) =>
-        r.state === 'resolved' ? null : { state: 'resolved', resolved_at: action.at, resolved_by: 'system', resolution: 'cleared' },
-      );
-    },
-
-    acknowledge(id, actor, note, at = Date.now()) {
-      return transition(id, actor, note, at, (r) => {
-        if (r.state === 'acknowledged') return null;
-        if (r.state === 'resolved') throw new RbError('RB_ERR_ALERT_STATE', `alert ${id} is resolved; it cannot be acknowledged`);
-        return { state: 'acknowledged', ack_at: at, ack_by: actor };
+        await t
+          .insertInto('alerts')
+          .values({
+            id, estate: action.estate, gateway: action.gateway, device: action.device, rule: action.rule, key: action.key,
+            severity: action.severity, state: 'open', count: 1, opened_at: action.at, last_at: action.at, level: 0,
+            ack_at: null, ack_by: null, resolved_at: null, resolved_by: null, resolution: null, notified_at: null, assignee: null,
+            data: JSON.stringify(action.data), cleared_at: null, cleared_event: null,
+          })
+          .execute();
+        await addTransition(t, id, action.at, 'system', null, 'open', null);
+        if (action.eventId) await linkEvent(t, id, action.eventId, action.at, snapshots);
+        return { alert: await alertOf(t, id), created: true, changed: true };
       });
     },
 
-    escalate(id, level, at) {
-      if (!Number.isInteger(level) || level < 0 || level > 3) throw new RbError('RB_ERR_BAD_BODY', `escalation level must be 0..3, got ${level}`);
-      return db.transaction((): Change => {
-        const row = rowOf(id);
-        if (row.state === 'acknowledged' || row.state === 'resolved') return { alert: toAlerts([row])[0]!, changed: false };
-        if (level <= row.level) {
-          db.prepare('UPDATE alerts SET notified_at = ? WHERE id = ?').run(at, id);
-          return { alert: alertOf(id), changed: false };
+    clear(action, trx) {
+      return inTrx(trx, async (t): Promise<Change | null> => {
+        const cur = await byKey(t, action);
+        if (!cur) return null;
+        if (action.resolve === false) {
+          const r = await t
+            .updateTable('alerts')
+            .set({ cleared_at: action.at, cleared_event: action.eventId ?? null })
+            .where('id', '=', cur.id)
+            .where('cleared_at', 'is', null)
+            .executeTakeFirst();
+          const stamped = Number(r.numUpdatedRows) > 0;
+          if (stamped) await activity.conditionCleared(t, cur.id, action.at, action.eventId);
+          return { alert: await alertOf(t, cur.id), changed: stamped };
         }
-        return transition(id, 'system', `level ${level}`, at, () => ({ state: 'escalated', level, notified_at: at }));
-      }).immediate();
-    },
-
-    notified(id, n) {
-      for (const actor of n.actors) checkActor(actor);
-      db.transaction(() => activity.notified(id, n.at, n.level, n.reason, n.actors)).immediate();
-    },
-
-    resolve(id, actor, note, at = Date.now()) {
-      if (typeof note !== 'string' || note.trim() === '') throw new RbError('RB_ERR_BAD_BODY', 'a resolution note is required');
-      return transition(id, actor, note, at, (r) =>
-        r.state === 'resolved' ? null : { state: 'resolved', resolved_at: at, resolved_by: actor, resolution: note.slice(0, 2000) },
-      );
-    },
-
-    assign(id, assignee, actor, at = Date.now()) {
-      if (assignee !== null) checkActor(assignee);
-      return transition(id, actor, `assigned ${assignee ?? 'nobody'}`, at, (r) => {
-        if (r.state === 'resolved') throw new RbError('RB_ERR_ALERT_STATE', `alert ${id} is resolved; it cannot be assigned`);
-        return r.assignee === assignee ? null : { assignee };
+        const note = action.eventId ? `cleared by event ${action.eventId}` : 'cleared';
+        return transition(t, cur.id, 'system', note, action.at, (r) =>
+          r.state === 'resolved' ? null : { state: 'resolved', resolved_at: action.at, resolved_by: 'system', resolution: 'cleared' },
+        );
       });
     },
 
-    comment(id, actor, text, at = Date.now()) {
+    async acknowledge(id, actor, note, at = Date.now(), trx) {
+      checkActor(actor);
+      return inTrx(trx, (t) =>
+        transition(t, id, actor, note, at, (r) => {
+          if (r.state === 'acknowledged') return null;
+          if (r.state === 'resolved') throw new RbError('RB_ERR_ALERT_STATE', `alert ${id} is resolved; it cannot be acknowledged`);
+          return { state: 'acknowledged', ack_at: at, ack_by: actor };
+        }),
+      );
+    },
+
+    async escalate(id, level, at, trx) {
+      if (!Number.isInteger(level) || level < 0 || level > 3) throw new RbError('RB_ERR_BAD_BODY', `escalation level must be 0..3, got ${level}`);
+      return inTrx(trx, async (t): Promise<Change> => {
+        const row = await rowOf(t, id);
+        if (row.state === 'acknowledged' || row.state === 'resolved') return { alert: (await toAlertsOn(t, [row]))[0]!, changed: false };
+        if (level <= row.level) {
+          await t.updateTable('alerts').set({ notified_at: at }).where('id', '=', id).execute();
+          return { alert: await alertOf(t, id), changed: false };
+        }
+        return transition(t, id, 'system', `level ${level}`, at, () => ({ state: 'escalated', level, notified_at: at }));
+      });
+    },
+
+    async notified(id, n, trx) {
+      for (const actor of n.actors) checkActor(actor);
+      await inTrx(trx, (t) => activity.notified(t, id, n.at, n.level, n.reason, n.actors));
+    },
+
+    async resolve(id, actor, note, at = Date.now(), trx) {
+      if (typeof note !== 'string' || note.trim() === '') throw new RbError('RB_ERR_BAD_BODY', 'a resolution note is required');
+      checkActor(actor);
+      return inTrx(trx, (t) =>
+        transition(t, id, actor, note, at, (r) =>
+          r.state === 'resolved' ? null : { state: 'resolved', resolved_at: at, resolved_by: actor, resolution: note.slice(0, 2000) },
+        ),
+      );
+    },
+
+    async assign(id, assignee, actor, at = Date.now(), trx) {
+      if (assignee !== null) checkActor(assignee);
+      checkActor(actor);
+      return inTrx(trx, (t) =>
+        transition(t, id, actor, `assigned ${assignee ?? 'nobody'}`, at, (r) => {
+          if (r.state === 'resolved') throw new RbError('RB_ERR_ALERT_STATE', `alert ${id} is resolved; it cannot be assigned`);
+          return r.assignee === assignee ? null : { assignee };
+        }),
+      );
+    },
+
+    async comment(id, actor, text, at = Date.now(), trx) {
       checkActor(actor);
       if (typeof text !== 'string' || text.trim() === '' || text.length > 2000) throw new RbError('RB_ERR_BAD_BODY', 'a comment is 1..2000 characters');
-      rowOf(id);
-      const info = q.addComment.run(id, at, actor, text);
-      return { id: Number(info.lastInsertRowid), at, actor, text };
+      return inTrx(trx, async (t) => {
+        await rowOf(t, id);
+        const { id: cid } = await t.insertInto('alert_comments').values({ alert: id, at, actor, text }).returning('id').executeTakeFirstOrThrow();
+        return { id: Number(cid), at, actor, text };
+      });
     },
 
-    linkSnapshot(eventId, sha256, at = Date.now()) {
-      return db.transaction(() => {
-        const links = q.byEvent.all(eventId);
+    linkSnapshot(eventId, sha256, at = Date.now(), trx) {
+      return inTrx(trx, async (t) => {
+        const links = await t.selectFrom('alert_events').select(['alert', 'snapshots']).where('event_id', '=', eventId).execute();
         if (links.length === 0) {
-          q.addPending.run(eventId, sha256, at);
-          q.prunePending.run(at - PENDING_MS, PENDING_MAX);
+          await t.insertInto('alert_pending_snapshots').values({ event_id: eventId, sha256, at }).onConflict((oc) => oc.columns(['event_id', 'sha256']).doNothing()).execute();
+          await t.deleteFrom('alert_pending_snapshots').where('at', '<', at - PENDING_MS).execute();
+          const edge = await t.selectFrom('alert_pending_snapshots').select('at').orderBy('at', 'desc').limit(1).offset(PENDING_MAX).executeTakeFirst();
+          if (edge) await t.deleteFrom('alert_pending_snapshots').where('at', '<=', edge.at).execute();
           return [];
         }
         const changed: string[] = [];
         for (const l of links) {
           const shas = JSON.parse(l.snapshots) as string[];
           if (shas.includes(sha256) || shas.length >= MAX_SNAPSHOTS_PER_EVENT) continue;
-          q.setSnapshots.run(JSON.stringify([...shas, sha256]), l.alert, eventId);
+          await t.updateTable('alert_events').set({ snapshots: JSON.stringify([...shas, sha256]) }).where('alert', '=', l.alert).where('event_id', '=', eventId).execute();
           changed.push(l.alert);
         }
-        return changed.map(alertOf);
-      }).immediate();
+        const out: Alert[] = [];
+        for (const id of changed) out.push(await alertOf(t, id));
+        return out;
+      });
     },
 
-    get(id) {
-      const row = q.byId.get(id);
+    async get(id, trx) {
+      const exec = trx ?? db;
+      const row = await rowById(exec, id);
       if (!row) return undefined;
-      const transitions = q.transitionsOf.all(id).map((t) => ({ at: t.at, actor: t.actor, from: t.from, to: t.to, ...(t.note !== null ? { note: t.note } : {}) }));
-      return { ...toAlerts([row])[0]!, transitions, comments: q.commentsOf.all(id), activity: activity.of(id) };
+      const [alert] = await toAlertsOn(exec, [row]);
+      const transitions = (
+        await exec.selectFrom('alert_transitions').select(['at', 'actor', 'from', 'to', 'note']).where('alert', '=', id).orderBy('id').execute()
+      ).map((t) => ({ at: t.at, actor: t.actor, from: t.from, to: t.to, ...(t.note !== null ? { note: t.note } : {}) }));
+      const comments = (await exec.selectFrom('alert_comments').select(['id', 'at', 'actor', 'text']).where('alert', '=', id).orderBy('id').execute()).map((c) => ({
+        ...c,
+        id: Number(c.id),
+      }));
+      return { ...alert!, transitions, comments, activity: await activity.of(exec, id) };
     },
 
-    list(query) {
+    async list(query) {
       const limit = query.limit ?? 50;
       if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new RbError('RB_ERR_BAD_QUERY', 'limit must be 1..500');
-      let bAt: number | null = null;
-      let bId: string | null = null;
-      let bSev: number | null = null;
+      let b: Row | undefined;
       if (query.before !== undefined) {
-        const b = q.byId.get(query.before);
+        b = await rowById(db, query.before);
         if (!b) throw new RbError('RB_ERR_BAD_QUERY', 'unknown cursor');
-        [bAt, bId, bSev] = [b.opened_at, b.id, b.severity];
       }
-      const rows = (query.sort === 'severity' ? q.listBySeverity : q.list).all({
-        estates: JSON.stringify(query.estates), states: arr(query.state), severities: arr(query.severity), rules: arr(query.rule),
-        bAt, bId, limit: limit + 1, ...(query.sort === 'severity' ? { bSev } : {}),
-      });
+      if (query.estates.length === 0) return { items: [], next: null };
+      let select = db.selectFrom('alerts').selectAll().where('estate', 'in', [...query.estates]);
+      const states = list(query.state);
+      if (states) select = select.where('state', 'in', states);
+      const severities = list(query.severity);
+      if (severities) select = select.where('severity', 'in', severities);
+      const rules = list(query.rule);
+      if (rules) select = select.where('rule', 'in', rules);
+      if (query.sort === 'severity') {
+        // Severity first (highest), then the longest waiting; the cursor continues after (severity, opened_at, id).
+        if (b) {
+          const c = b;
+          select = select.where((eb) =>
+            eb.or([
+              eb('severity', '<', c.severity),
+              eb.and([eb('severity', '=', c.severity), eb.or([eb('opened_at', '>', c.opened_at), eb.and([eb('opened_at', '=', c.opened_at), eb('id', '>', c.id)])])]),
+            ]),
+          );
+        }
+        select = select.orderBy('severity', 'desc').orderBy('opened_at', 'asc').orderBy('id', 'asc');
+      } else {
+        if (b) {
+          const c = b;
+          select = select.where((eb) => eb.or([eb('opened_at', '<', c.opened_at), eb.and([eb('opened_at', '=', c.opened_at), eb('id', '<', c.id)])]));
+        }
+        select = select.orderBy('opened_at', 'desc').orderBy('id', 'desc');
+      }
+      const rows = await select.limit(limit + 1).execute();
       const more = rows.length > limit;
-      const items = toAlerts(rows.slice(0, limit));
+      const items = await toAlerts(rows.slice(0, limit));
       return { items, next: more ? items[items.length - 1]!.id : null };
     },
 
     ...reports,
 
-    openAlerts: (estate) => toAlerts(q.open.all(estate)),
-
-    dueForEscalation: (now) =>
-      q.due.all(now).map((r) => ({ id: r.id, estate: r.estate, severity: r.severity, state: r.state, level: r.level, openedAt: r.opened_at, notifiedAt: r.notified_at })),
-
-    settings(estate) {
-      let s = settingsCache.get(estate);
-      if (!s) {
-        const row = q.settings.get(estate);
-        s = row ? resolveSettings(JSON.parse(row.json)) : DEFAULT_SETTINGS;
-        settingsCache.set(estate, s);
-      }
-      return s;
+    async openAlerts(estate) {
+      return toAlerts(
+        await db.selectFrom('alerts').selectAll().where('estate', '=', estate).where('state', '<>', 'resolved').orderBy('opened_at').orderBy('id').limit(1000).execute(),
+      );
     },
 
-    saveSettings(estate, input, at = Date.now()) {
+    async dueForEscalation(now) {
+      const rows = await db
+        .selectFrom('alerts')
+        .select(['id', 'estate', 'severity', 'state', 'level', 'opened_at', 'notified_at'])
+        .where('state', 'in', ['open', 'escalated'])
+        .where('opened_at', '<=', now)
+        .orderBy('opened_at')
+        .orderBy('id')
+        .execute();
+      return rows.map((r) => ({
+        id: r.id, estate: r.estate, severity: r.severity, state: r.state as 'open' | 'escalated', level: r.level, openedAt: r.opened_at, notifiedAt: r.notified_at,
+      }));
+    },
+
+    settings(estate) {
+      return settingsCache.get(estate) ?? DEFAULT_SETTINGS;
+    },
+
+    async saveSettings(estate, input, at = Date.now()) {
       const s = resolveSettings(input);
-      q.saveSettings.run(estate, JSON.stringify(input ?? {}), at);
+      const json = JSON.stringify(input ?? {});
+      await db
+        .insertInto('alert_settings')
+        .values({ estate, json, updated_at: at })
+        .onConflict((oc) => oc.column('estate').doUpdateSet({ json, updated_at: at }))
+        .execute();
       settingsCache.set(estate, s);
       return s;
     },
-
-    close: () => db.close(),
   };
   return store;
 }

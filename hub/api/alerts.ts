@@ -106,17 +106,17 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
 
   const shown = <T>(p: Principal, value: T, what: Parameters<typeof personalView>[3]): Promise<T> => personalView(audit, p, value, what);
 
-  function alertInScope(p: Principal, id: string) {
+  async function alertInScope(p: Principal, id: string) {
     const parsed = Ulid.safeParse(id);
     if (!parsed.success) throw new RbError('RB_ERR_BAD_ID', 'an alert id is a ULID');
-    const alert = store.get(id);
+    const alert = await store.get(id);
     // Out of scope reads as absent: the answer must not confirm that an alert exists elsewhere.
     if (!alert || !inScope(p, alert.estate)) throw new RbError('RB_ERR_NOT_FOUND', `no alert ${id}`);
     return alert;
   }
 
   /** The detail view (timeline, linked events, names), masked or audited for this principal. */
-  const respond = async (res: Response, p: Principal, detail: NonNullable<ReturnType<AlertStore['get']>>) => {
+  const respond = async (res: Response, p: Principal, detail: NonNullable<Awaited<ReturnType<AlertStore['get']>>>) => {
     const view = await alertDetailView(detail, { events: deps.events, nameOf: deps.nameOf });
     res.json(await shown(p, view, { estate: detail.estate, target: `alert:${detail.id}` }));
   };
@@ -125,7 +125,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
     const p = principalOf(res);
     const q = parseOr(ListQuery, req.query, 'RB_ERR_BAD_QUERY');
     const estates = estatesToRead(p, q.estate) ?? deps.registry.listEstates().map((e) => e.id);
-    const page = store.list({ estates, state: q.state, severity: q.severity, rule: q.rule, limit: q.limit, before: q.before, sort: q.sort });
+    const page = await store.list({ estates, state: q.state, severity: q.severity, rule: q.rule, limit: q.limit, before: q.before, sort: q.sort });
     const items = page.items.map((a) => alertView(a, deps.nameOf));
     res.json({ items: await shown(p, items, { estate: q.estate, target: 'alerts', count: items.length }), next: page.next });
   });
@@ -139,7 +139,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
     if (to <= from) throw new RbError('RB_ERR_BAD_QUERY', 'to: must be after from');
     if (to - from > MAX_HISTORY_DAYS * DAY_MS) throw new RbError('RB_ERR_BAD_QUERY', `to: the range spans more than ${MAX_HISTORY_DAYS} days; narrow it`);
     const estates = estatesToRead(p, q.estate) ?? deps.registry.listEstates().map((e) => e.id);
-    const page = store.history({ estates, rule: q.rule, from, to, limit: q.limit, before: q.before });
+    const page = await store.history({ estates, rule: q.rule, from, to, limit: q.limit, before: q.before });
     // Days in the hub's time zone, newest first, each with its counts per rule over the whole day
     // (within from..to), not only over the items of this page.
     const days: Array<{ day: string; counts: Record<string, number>; items: ReturnType<typeof alertView>[] }> = [];
@@ -149,7 +149,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
       if (day?.day !== date) {
         const l = localTime(a.resolvedAt!, deps.timeZone);
         const end = zonedInstant(l.year, l.month, l.day + 1, 0, deps.timeZone);
-        day = { day: date, counts: store.resolvedCounts({ estates, rule: q.rule, from: Math.max(from, start), to: Math.min(to, end) }), items: [] };
+        day = { day: date, counts: await store.resolvedCounts({ estates, rule: q.rule, from: Math.max(from, start), to: Math.min(to, end) }), items: [] };
         days.push(day);
       }
       day.items.push(alertView(a, deps.nameOf));
@@ -159,23 +159,22 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
 
   router.get('/api/v1/alerts/:id', auth, async (req, res) => {
     const p = principalOf(res);
-    await respond(res, p, alertInScope(p, String(req.params.id)));
+    await respond(res, p, await alertInScope(p, String(req.params.id)));
   });
 
   const transition = (name: 'ack' | 'resolve' | 'assign' | 'comment') =>
     router.post(`/api/v1/alerts/:id/${name}`, auth, json, async (req, res) => {
       const p = principalOf(res);
-      const alert = alertInScope(p, String(req.params.id));
+      const alert = await alertInScope(p, String(req.params.id));
       const actor = actorOf(p);
-      let detail: Record<string, unknown> = {};
+      // The audit entry commits in the transition's own transaction (with its push messages).
+      const entry = (detail: Record<string, unknown>) => ({ actor, action: `alert.${name}`, estate: alert.estate, target: `alert:${alert.id}`, detail });
       if (name === 'ack') {
         const body = parseOr(AckBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
-        const change = alerts.acknowledge(alert.id, actor, body.note);
-        detail = { changed: change.changed, note: body.note };
+        await alerts.acknowledge(alert.id, actor, body.note, (change) => entry({ changed: change.changed, note: body.note }));
       } else if (name === 'resolve') {
         const body = parseOr(ResolveBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
-        const change = alerts.resolve(alert.id, actor, body.note);
-        detail = { changed: change.changed, note: body.note };
+        await alerts.resolve(alert.id, actor, body.note, (change) => entry({ changed: change.changed, note: body.note }));
       } else if (name === 'assign') {
         const body = parseOr(AssignBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
         let assignee: string | null = null;
@@ -184,15 +183,12 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
           if (!user) throw new RbError('RB_ERR_UNKNOWN_USER', `no user ${body.user}`);
           assignee = `user:${user.id}`;
         }
-        const change = alerts.assign(alert.id, assignee, actor);
-        detail = { changed: change.changed, assignee };
+        await alerts.assign(alert.id, assignee, actor, (change) => entry({ changed: change.changed, assignee }));
       } else {
         const body = parseOr(CommentBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
-        const c = alerts.comment(alert.id, actor, body.text);
-        detail = { comment: c.id };
+        await alerts.comment(alert.id, actor, body.text, (c) => entry({ comment: c.id }));
       }
-      await audit.record({ actor, action: `alert.${name}`, estate: alert.estate, target: `alert:${alert.id}`, detail });
-      await respond(res, p, store.get(alert.id)!);
+      await respond(res, p, (await store.get(alert.id))!);
     });
   transition('ack');
   transition('resolve');
@@ -211,9 +207,9 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
     requireRole(p, 'center', 'admin');
     const estate = parseOr(Id, req.params.estate, 'RB_ERR_BAD_QUERY');
     requireEstate(p, estate);
-    const saved = store.saveSettings(estate, req.body ?? {});
+    const saved = await store.saveSettings(estate, req.body ?? {});
     await audit.record({ actor: actorOf(p), action: 'alert.settings', estate, target: `estate:${estate}`, detail: req.body as Record<string, unknown> });
-    alerts.wake();
+    void alerts.wake();
     res.json(saved);
   });
 
@@ -263,7 +259,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
       return rows.reduce((n, r) => n + r.count, 0);
     };
     const [entries, vehiclesIn, vehiclesOut] = await Promise.all([count('access.granted'), count('vehicle.entered'), count('vehicle.exited')]);
-    const stats = store.stats({ estates: [estate], from: start, to: now + 1 });
+    const stats = await store.stats({ estates: [estate], from: start, to: now + 1 });
     res.json({
       estate,
       date,
@@ -278,11 +274,11 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
     } satisfies Today);
   });
 
-  router.get('/api/v1/overview', auth, (_req, res) => {
+  router.get('/api/v1/overview', auth, async (_req, res) => {
     const p = principalOf(res);
     const estates = deps.registry.listEstates().filter((e) => inScope(p, e.id));
     const ids = estates.map((e) => e.id);
-    const open = store.openCounts(ids);
+    const open = await store.openCounts(ids);
     const now = Date.now();
     res.json({
       estates: estates.map((e) => {
@@ -303,7 +299,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
       }),
       // The streets of these estates, by name: the street overview is titled with its street.
       streets: deps.registry.listStreets().filter((st) => estates.some((e) => e.street === st.id)),
-      response: store.stats({ estates: ids, from: now - 7 * 24 * 3600_000, to: now + 1 }),
+      response: await store.stats({ estates: ids, from: now - 7 * 24 * 3600_000, to: now + 1 }),
     } satisfies Overview);
   });
 

@@ -1,6 +1,6 @@
-import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import type { Kysely, Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import type { HubDatabase, Schema } from '../platform/db/index.js';
 
 /** One pushed message as logged: the envelope every Socket.IO push carries (docs/alerts.md). */
 export interface PushEnvelope<T = unknown> {
@@ -16,148 +16,183 @@ export interface PushLogOptions {
   retentionMs?: number;
   /** Keep at most this many rows in all (the oldest go first); default 2,000,000. */
   maxRows?: number;
-  /** Rows buffered before a flush is forced; also the sequence gap left after a restart. */
-  bufferRows?: number;
+  /** Queued messages above which the next flush is started at once instead of on the next tick; default 1,024. */
+  batchRows?: number;
+}
+
+/** Log messages inside a caller's transaction (the outbox): each gets its seq now, is written before COMMIT, and is emitted after it. */
+export interface PushOutbox {
+  append<T>(scope: string, event: string, data: T, at?: number): Promise<PushEnvelope<T>>;
 }
 
 export interface PushLog {
+  /** Where committed envelopes go, in commit order (hub/push: the sockets). Set once. */
+  onCommit(sink: (envelopes: readonly PushEnvelope[]) => void): void;
   /**
-   * Give the message the next sequence of its scope and log it. The row is written with the
-   * others of this tick in one transaction (see flush); the sequence is final at once.
+   * Queue a message: it is written with the others of this tick in one transaction, then handed to
+   * the sink. Its sequence is given at that write, so a message that was never committed never used
+   * one (a failed write is logged and dropped: nothing of it was emitted).
    */
-  append<T>(scope: string, event: string, data: T, at?: number): PushEnvelope<T>;
-  /** Write what is buffered (done before every read, at the end of each tick, and on close). */
-  flush(): void;
+  append(scope: string, event: string, data: unknown, at?: number): void;
   /**
-   * Messages of `scope` with a sequence above `after`, oldest first, at most `limit`. Returns
-   * `null` when more than `limit` were missed (the client must reload over REST).
+   * Run `fn` in one transaction of the hub database with an outbox: what it appends commits with
+   * what `fn` wrote, or not at all, and reaches the sink only after COMMIT. Writers of the log run one
+   * at a time (the sequence of a scope is given in commit order: no gap, no reordering).
    */
-  after(scope: string, after: number, limit: number): PushEnvelope[] | null;
-  /** The last sequence given in `scope` (0 when none). */
-  last(scope: string): number;
+  transaction<T>(fn: (trx: Transaction<Schema>, out: PushOutbox) => Promise<T>): Promise<T>;
+  /** Run `fn` while no write commits (a replay read, then joining the live rooms, with nothing in between). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /** Write what is queued (done at the end of each tick and on close). */
+  flush(): Promise<void>;
+  /**
+   * Committed messages of `scope` with a sequence above `after`, oldest first, at most `limit`.
+   * Returns `null` when more than `limit` were missed (the client must reload over REST).
+   */
+  after(scope: string, after: number, limit: number): Promise<PushEnvelope[] | null>;
+  /** The last committed sequence of `scope` (0 when none). */
+  last(scope: string): Promise<number>;
   /** Drop rows past retention or the row cap; returns how many went. */
-  prune(now?: number): number;
-  close(): void;
+  prune(now?: number): Promise<number>;
+  /** Write what is queued; appends after this are dropped. */
+  close(): Promise<void>;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS push_log (
-  scope TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  at INTEGER NOT NULL,
-  event TEXT NOT NULL,
-  data TEXT NOT NULL,
-  PRIMARY KEY (scope, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS push_log_at ON push_log(at);
-`;
+type Row = { scope: string; seq: number; at: number; event: string; data: string };
+type Queued = { scope: string; event: string; data: unknown; at: number };
+const CHUNK = 200;
 
 /**
- * The replay log of live push, `{dataDir}/push.db`. Each scope (`estate:E`, `user:U`) has its own
- * sequence. Appends are buffered for one tick and written in a single transaction, so logging every
- * event costs one row insert, not one commit.
- *
- * Restarts: a hub killed before a flush loses at most `bufferRows` rows, whose sequences a client may
- * already have seen. Opening the log therefore starts every scope `bufferRows` above the last
- * sequence on disk, so a new message can never reuse a sequence a client already holds.
+ * The replay log of live push, table `push_log` of the hub database. Each scope (`estate:E`, `user:U`)
+ * has its own sequence with no gaps: a sequence is given only inside the transaction that writes the
+ * row, writers run one at a time, and the sink (the sockets) only ever sees committed rows. So after
+ * a crash or a restart the sequence continues from the committed maximum, and a screen that
+ * reconnects with its `since` is replayed every message it missed; a gap it sees is a real loss.
  */
-export function openPushLog(dataDir: string, opts: PushLogOptions = {}): PushLog {
+export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOptions = {}): PushLog {
+  const { db } = hubDb;
   const retentionMs = opts.retentionMs ?? 7 * 24 * 3600_000;
   const maxRows = opts.maxRows ?? 2_000_000;
-  const bufferRows = opts.bufferRows ?? 1024;
-  mkdirSync(dataDir, { recursive: true });
-  const db: Db = new Database(join(dataDir, 'push.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.exec(SCHEMA);
-  // Rows go in with multi-row INSERTs (chunks of 64, 16, 4, 1 rows, each statement prepared once):
-  // one native call per chunk instead of one per row; logging runs for every pushed event.
-  const inserts = new Map<number, Statement>();
-  const insertOf = (rows: number): Statement => {
-    let stmt = inserts.get(rows);
-    if (!stmt) {
-      stmt = db.prepare(`INSERT OR REPLACE INTO push_log (scope, seq, at, event, data) VALUES ${new Array<string>(rows).fill('(?, ?, ?, ?, ?)').join(', ')}`);
-      inserts.set(rows, stmt);
-    }
-    return stmt;
-  };
-  const maxSeq = db.prepare('SELECT max(seq) AS m FROM push_log WHERE scope = ?').pluck();
-  const select = db.prepare('SELECT scope, seq, at, event, data FROM push_log WHERE scope = ? AND seq > ? ORDER BY seq LIMIT ?');
-  const countRows = db.prepare('SELECT count(*) FROM push_log').pluck();
-  const deleteBefore = db.prepare('DELETE FROM push_log WHERE at < ?');
-  const nthAt = db.prepare('SELECT at FROM push_log ORDER BY at DESC LIMIT 1 OFFSET ?').pluck();
-
+  const batchRows = opts.batchRows ?? 1024;
+  /** Last committed (or, inside the running writer, given) sequence per scope; absent = read it from the table. */
   const seqs = new Map<string, number>();
-  /** Buffered rows, flat: scope, seq, at, event, data (JSON) for each. */
-  let buffer: Array<string | number> = [];
+  let sink: (envelopes: readonly PushEnvelope[]) => void = () => undefined;
+  let queue: Queued[] = [];
   let scheduled = false;
-  const COLS = 5;
-  const CHUNKS = [64, 16, 4, 1];
-  const writeAll = db.transaction((values: Array<string | number>) => {
-    const rows = values.length / COLS;
-    let at = 0;
-    for (const size of CHUNKS) {
-      if (rows - at < size) continue;
-      const stmt = insertOf(size);
-      for (; rows - at >= size; at += size) stmt.run(values.slice(at * COLS, (at + size) * COLS));
-    }
-  });
+  let closed = false;
+  /** The writer lock: a chain of the writes (and exclusive readers) in order. */
+  let tail: Promise<unknown> = Promise.resolve();
 
-  function nextSeq(scope: string): number {
-    let s = seqs.get(scope);
-    if (s === undefined) {
-      const onDisk = maxSeq.get(scope) as number | null;
-      s = onDisk === null ? 0 : onDisk + bufferRows;
-    }
-    s += 1;
-    seqs.set(scope, s);
-    return s;
+  function locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
   }
 
-  const log: PushLog = {
+  async function committedMax(exec: Kysely<Schema>, scope: string): Promise<number> {
+    const r = await exec.selectFrom('push_log').select((eb) => eb.fn.max('seq').as('m')).where('scope', '=', scope).executeTakeFirst();
+    return r?.m === null || r?.m === undefined ? 0 : Number(r.m);
+  }
+
+  /** One write: rows get their seqs, are inserted before COMMIT, and reach the sink after it. */
+  async function write<T>(fn: (trx: Transaction<Schema>, out: PushOutbox) => Promise<T>): Promise<T> {
+    const rows: Row[] = [];
+    const envelopes: PushEnvelope[] = [];
+    const before = new Map<string, number | undefined>();
+    let result: T;
+    try {
+      result = await hubDb.transaction(async (trx) => {
+        const out: PushOutbox = {
+          async append<D>(scope: string, event: string, data: D, at = Date.now()): Promise<PushEnvelope<D>> {
+            let s = seqs.get(scope);
+            if (!before.has(scope)) before.set(scope, s);
+            if (s === undefined) s = await committedMax(trx, scope);
+            s += 1;
+            seqs.set(scope, s);
+            rows.push({ scope, seq: s, at, event, data: JSON.stringify(data) });
+            const env = { scope, seq: s, at, event, data };
+            envelopes.push(env);
+            return env;
+          },
+        };
+        const r = await fn(trx, out);
+        for (let i = 0; i < rows.length; i += CHUNK) await trx.insertInto('push_log').values(rows.slice(i, i + CHUNK)).execute();
+        return r;
+      });
+    } catch (err) {
+      // Rolled back: the sequences given in it were never committed nor emitted; give them again.
+      for (const [scope, s] of before) {
+        if (s === undefined) seqs.delete(scope);
+        else seqs.set(scope, s);
+      }
+      throw err;
+    }
+    if (envelopes.length) {
+      try {
+        sink(envelopes);
+      } catch (err) {
+        log.error({ err }, 'push sink failed');
+      }
+    }
+    return result;
+  }
+
+  const pushLog: PushLog = {
+    onCommit(s) {
+      sink = s;
+    },
     append(scope, event, data, at = Date.now()) {
-      const seq = nextSeq(scope);
-      buffer.push(scope, seq, at, event, JSON.stringify(data));
-      if (buffer.length >= bufferRows * COLS) log.flush();
+      if (closed) return;
+      queue.push({ scope, event, data, at });
+      if (queue.length >= batchRows) void pushLog.flush();
       else if (!scheduled) {
         scheduled = true;
-        setImmediate(() => log.flush());
+        setImmediate(() => void pushLog.flush());
       }
-      return { scope, seq, at, event, data };
     },
+    transaction: (fn) => locked(() => write(fn)),
+    exclusive: (fn) => locked(fn),
     flush() {
       scheduled = false;
-      if (buffer.length === 0 || !db.open) return;
-      const rows = buffer;
-      buffer = [];
-      writeAll(rows);
+      if (queue.length === 0) return tail.then(() => undefined);
+      const batch = queue;
+      queue = [];
+      return locked(() =>
+        write(async (_trx, out) => {
+          for (const q of batch) await out.append(q.scope, q.event, q.data, q.at);
+        }),
+      ).catch((err: unknown) => log.error({ err, rows: batch.length }, 'push log write failed; these messages were not sent'));
     },
-    after(scope, after, limit) {
-      log.flush();
-      const rows = select.all(scope, after, limit + 1) as Array<{ scope: string; seq: number; at: number; event: string; data: string }>;
+    async after(scope, after, limit) {
+      const rows = await db
+        .selectFrom('push_log')
+        .select(['scope', 'seq', 'at', 'event', 'data'])
+        .where('scope', '=', scope)
+        .where('seq', '>', after)
+        .orderBy('seq')
+        .limit(limit + 1)
+        .execute();
       if (rows.length > limit) return null;
-      return rows.map((r) => ({ scope: r.scope, seq: r.seq, at: r.at, event: r.event, data: JSON.parse(r.data) as unknown }));
+      return rows.map((r) => ({ scope: r.scope, seq: Number(r.seq), at: Number(r.at), event: r.event, data: JSON.parse(r.data) as unknown }));
     },
-    last(scope) {
-      const s = seqs.get(scope);
-      if (s !== undefined) return s;
-      return (maxSeq.get(scope) as number | null) ?? 0;
+    async last(scope) {
+      return seqs.get(scope) ?? (await committedMax(db, scope));
     },
     prune(now = Date.now()) {
-      log.flush();
-      let removed = deleteBefore.run(now - retentionMs).changes;
-      const total = countRows.get() as number;
-      if (total > maxRows) {
-        const cutoff = nthAt.get(maxRows - 1) as number | undefined;
-        if (cutoff !== undefined) removed += deleteBefore.run(cutoff).changes;
-      }
-      return removed;
+      return locked(async () => {
+        let removed = Number((await db.deleteFrom('push_log').where('at', '<', now - retentionMs).executeTakeFirst()).numDeletedRows);
+        const total = await db.selectFrom('push_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        if (Number(total.n) > maxRows) {
+          const cutoff = await db.selectFrom('push_log').select('at').orderBy('at', 'desc').limit(1).offset(maxRows - 1).executeTakeFirst();
+          if (cutoff) removed += Number((await db.deleteFrom('push_log').where('at', '<', cutoff.at).executeTakeFirst()).numDeletedRows);
+        }
+        return removed;
+      });
     },
-    close() {
-      if (!db.open) return;
-      log.flush();
-      db.close();
+    async close() {
+      await pushLog.flush();
+      closed = true;
+      await tail;
     },
   };
-  return log;
+  return pushLog;
 }

@@ -8,6 +8,8 @@ import type { HandshakeErrorCode } from '../../protocol/errors.js';
 import { PUSH_EVENTS, type ClientToServer, type Envelope, type HandshakeAuth, type InterServer, type LivePayloads, type PushEvent, type ServerToClient } from '../../protocol/live.js';
 import type { Bus } from '../bus.js';
 import type { Metrics } from '../metrics.js';
+import type { Transaction } from 'kysely';
+import type { Schema } from '../platform/db/index.js';
 import type { PushEnvelope, PushLog } from './log.js';
 
 export type { Role };
@@ -49,13 +51,25 @@ export interface PushDeps {
   maxReplay?: number;
 }
 
+/** Messages logged inside a transaction (the outbox): committed with it, sent after its COMMIT. */
+export interface LiveOutbox {
+  toEstate<K extends PushEvent>(estate: string, event: K, data: LivePayloads[K], at?: number): Promise<PushEnvelope<LivePayloads[K]>>;
+  toUser<K extends PushEvent>(userId: string, role: Role, event: K, data: LivePayloads[K], at?: number): Promise<PushEnvelope>;
+}
+
 export interface Push {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Log and send a message of an estate to every socket that may see it. */
-  toEstate<K extends PushEvent>(estate: string, event: K, data: LivePayloads[K], at?: number): PushEnvelope<LivePayloads[K]>;
-  /** Log and send a message to one user's sockets, masked for the user's role as it is logged. */
-  toUser<K extends PushEvent>(userId: string, role: Role, event: K, data: LivePayloads[K], at?: number): PushEnvelope;
+  /** Log a message of an estate (with the others of this tick); it is sent, once committed, to every socket that may see it. */
+  toEstate<K extends PushEvent>(estate: string, event: K, data: LivePayloads[K], at?: number): void;
+  /** Log a message to one user's sockets, masked for the user's role as it is logged; sent once committed. */
+  toUser<K extends PushEvent>(userId: string, role: Role, event: K, data: LivePayloads[K], at?: number): void;
+  /**
+   * The transactional outbox: `fn` writes its rows (an alert transition, its audit entry) in `trx` and
+   * logs its messages through `out`; all of it commits at once or not at all, and the messages are
+   * sent only after the COMMIT.
+   */
+  transaction<T>(fn: (trx: Transaction<Schema>, out: LiveOutbox) => Promise<T>): Promise<T>;
   /**
    * Sign a user out of every socket now (password changed, user disabled): `session:revoked` first,
    * then disconnect. Its token is refused from then on, so the client cannot reconnect with it.
@@ -80,7 +94,7 @@ const maskedRoom = (estate: string): string => `estate:${estate}:masked`;
 const ALL_FULL = 'all:full';
 
 /**
- * Live push over Socket.IO with per-scope sequences and replay from SQLite (hub/push/log.ts).
+ * Live push over Socket.IO with per-scope sequences and replay from the push log in the hub database (hub/push/log.ts; only committed messages are sent).
  *
  * A socket authenticates with `handshake.auth.token`; it joins, for each estate in its scope (or the
  * subset named in `auth.estates`), a masked or a full room by its role, and its own `user:U` room.
@@ -130,6 +144,17 @@ export function createPush(deps: PushDeps): Push {
     if (maskedTo) emitLogged(io.to(maskedTo), env.event, { ...wire, data: deps.mask(env.event as PushEvent, env.data) });
   }
 
+  /** Committed envelopes to the sockets of their scope. */
+  function sendCommitted(envelopes: readonly PushEnvelope[]): void {
+    for (const env of envelopes) {
+      if (env.scope.startsWith('estate:')) {
+        const names = namesOf(env.scope.slice(7));
+        send(env, names.full, names.masked);
+      } else send(env, [env.scope], undefined);
+    }
+  }
+  pushLog.onCommit(sendCommitted);
+
   /** Scope and room names of an estate, built once (toEstate runs for every event). */
   const estateNames = new Map<string, { scope: string; full: readonly string[]; masked: string }>();
   function namesOf(estate: string): { scope: string; full: readonly string[]; masked: string } {
@@ -142,25 +167,45 @@ export function createPush(deps: PushDeps): Push {
     return n;
   }
 
-  function replay(socket: Socket<ClientToServer, ServerToClient, InterServer, SocketData>): void {
+  /**
+   * Join the socket's rooms and replay what it missed. With a `since`, the log is read while no write
+   * commits (pushLog.exclusive), and the rooms are joined in the same tick as the replay is sent: a
+   * message committed before the read is replayed, one committed after it is sent live, none twice.
+   */
+  async function joinAndReplay(socket: Socket<ClientToServer, ServerToClient, InterServer, SocketData>, rooms: string[]): Promise<void> {
     const { principal, estates, since } = socket.data;
-    const full = seesFullData(principal.role);
-    for (const [scope, after] of Object.entries(since)) {
-      const allowed = scope === userScope(principal.id) || (scope.startsWith('estate:') && estates.includes(scope.slice(7)));
-      if (!allowed) continue;
-      const rows = pushLog.after(scope, after, maxReplay);
-      if (rows === null) {
-        socket.emit('resync', { scope, seq: pushLog.last(scope), at: Date.now(), data: null });
-        resyncs.inc();
-        continue;
-      }
-      for (const env of rows) {
-        // A user's own scope was logged masked for that user already.
-        const data = full || scope.startsWith('user:') ? env.data : deps.mask(env.event as PushEvent, env.data);
-        emitLogged(socket, env.event, { scope: env.scope, seq: env.seq, at: env.at, data });
-      }
-      replayed.inc(rows.length);
+    const scopes = Object.entries(since).filter(
+      ([scope]) => scope === userScope(principal.id) || (scope.startsWith('estate:') && estates.includes(scope.slice(7))),
+    );
+    if (scopes.length === 0) {
+      void socket.join(rooms);
+      return;
     }
+    await pushLog.exclusive(async () => {
+      const read: Array<[string, PushEnvelope[] | null, number]> = [];
+      for (const [scope, after] of scopes) {
+        const rows = await pushLog.after(scope, after, maxReplay);
+        read.push([scope, rows, rows === null ? await pushLog.last(scope) : 0]);
+      }
+      if (!socket.connected) return;
+      void socket.join(rooms);
+      for (const [scope, rows, last] of read) replay(socket, scope, rows, last);
+    });
+  }
+
+  function replay(socket: Socket<ClientToServer, ServerToClient, InterServer, SocketData>, scope: string, rows: PushEnvelope[] | null, last: number): void {
+    const full = seesFullData(socket.data.principal.role);
+    if (rows === null) {
+      socket.emit('resync', { scope, seq: last, at: Date.now(), data: null });
+      resyncs.inc();
+      return;
+    }
+    for (const env of rows) {
+      // A user's own scope was logged masked for that user already.
+      const data = full || scope.startsWith('user:') ? env.data : deps.mask(env.event as PushEvent, env.data);
+      emitLogged(socket, env.event, { scope: env.scope, seq: env.seq, at: env.at, data });
+    }
+    replayed.inc(rows.length);
   }
 
   const push: Push = {
@@ -203,8 +248,10 @@ export function createPush(deps: PushDeps): Push {
         const rooms = [userScope(principal.id)];
         if (principal.estates === 'all' && estates.length === 0) rooms.push(ALL_FULL);
         for (const e of estates) rooms.push(full ? fullRoom(e) : maskedRoom(e));
-        void socket.join(rooms);
-        replay(socket);
+        joinAndReplay(socket, rooms).catch((err: unknown) => {
+          log.error({ err, user: principal.id }, 'push replay failed');
+          socket.disconnect(true);
+        });
         if (full && deps.onFullView) deps.onFullView(principal, principal.estates === 'all' && estates.length === 0 ? ['*'] : estates);
         if (principal.exp) {
           const timer = setTimeout(() => {
@@ -237,11 +284,7 @@ export function createPush(deps: PushDeps): Push {
         }),
       );
       const pruneTimer = setInterval(() => {
-        try {
-          pushLog.prune();
-        } catch (err) {
-          log.warn({ err }, 'push log prune failed');
-        }
+        pushLog.prune().catch((err: unknown) => log.warn({ err }, 'push log prune failed'));
       }, 3600_000);
       pruneTimer.unref();
       unsubscribe.push(() => clearInterval(pruneTimer));
@@ -254,18 +297,21 @@ export function createPush(deps: PushDeps): Push {
       // io.close() would also close the shared HTTP server; the API owns it, so only drop the sockets.
       io?.disconnectSockets(true);
       io?.engine.close();
-      pushLog.flush();
+      await pushLog.flush();
     },
     toEstate(estate, event, data, at) {
-      const names = namesOf(estate);
-      const env = pushLog.append(names.scope, event, data, at);
-      send(env, names.full, names.masked);
-      return env;
+      pushLog.append(namesOf(estate).scope, event, data, at);
     },
     toUser(userId, role, event, data, at) {
-      const env = pushLog.append(userScope(userId), event, seesFullData(role) ? data : deps.mask(event, data), at);
-      send(env, [userScope(userId)], undefined);
-      return env;
+      pushLog.append(userScope(userId), event, seesFullData(role) ? data : deps.mask(event, data), at);
+    },
+    transaction(fn) {
+      return pushLog.transaction((trx, out) =>
+        fn(trx, {
+          toEstate: (estate, event, data, at) => out.append(namesOf(estate).scope, event, data, at),
+          toUser: (userId, role, event, data, at) => out.append(userScope(userId), event, seesFullData(role) ? data : deps.mask(event, data), at),
+        }),
+      );
     },
     disconnectUser(userId, reason) {
       if (!io) return 0;

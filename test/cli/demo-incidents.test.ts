@@ -63,7 +63,7 @@ describe('the demo incident script, one round in 70 s', () => {
     expect(new Set(EXPECTED.map(([rule]) => rule))).toEqual(new Set(INCIDENTS.flatMap((s) => (s.raises ? [s.raises] : []))));
     hub = await startTestHub({ state: { offlineAfterMs: 1_000, onlineAfterMs: 500 } });
     const settings = demoAlertSettings(estate) as { rules: Record<string, unknown> };
-    hub.hub.alertStore.saveSettings(estate.id, { ...settings, rules: { ...settings.rules, 'camera.offline': { afterS: 0 } } });
+    await hub.hub.alertStore.saveSettings(estate.id, { ...settings, rules: { ...settings.rules, 'camera.offline': { afterS: 0 } } });
     hub.hub.alerts.wake();
     const creds = await hub.provision(estate.id, 'gw-1');
     const device = new Map<string, number>();

@@ -206,7 +206,7 @@ describe('alerts: who sees what, masking, replay after being away', () => {
     const t2 = await startTestHub({ dataDir, ...ports });
     try {
       // The log keeps messages for days, not minutes: "5 minutes away" is well inside it.
-      expect(t2.hub.alertStore.get(String(missed.id))).toBeDefined();
+      expect(await t2.hub.alertStore.get(String(missed.id))).toBeDefined();
       const back = await connect(t2.httpUrl, { token: tok['vol-a'], since: { [scope]: lastSeen } });
       sockets.push(back.socket);
       await waitFor(() => back.got.some((g) => g.event === 'alert:update' && g.env.data.id === missed.id && g.env.data.state === 'resolved'), 5_000);

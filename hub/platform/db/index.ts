@@ -5,3 +5,4 @@ export { importLegacyAudit } from './upgrade.js';
 export { importLegacyRegistry, type RegistryImport } from './upgrade-registry.js';
 export { isUniqueViolation } from './errors.js';
 export { importLegacyPeople } from './upgrade-people.js';
+export { importLegacyAlerts, type AlertsImport } from './upgrade-alerts.js';

@@ -1,6 +1,7 @@
 import type { Generated } from 'kysely';
 import type { PeopleSchema } from './schema-people.js';
 import type { RegistrySchema } from './schema-registry.js';
+import type { AlertsSchema } from './schema-alerts.js';
 
 /**
  * The hub database's tables as kysely sees them: one interface per table, column names as in SQL
@@ -31,7 +32,7 @@ export interface DeadLetterTable {
   bytes: number;
 }
 
-export interface Schema extends RegistrySchema, PeopleSchema {
+export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema {
   audit: AuditTable;
   dead_letters: DeadLetterTable;
 }
