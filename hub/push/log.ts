@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { HubDatabase, Schema } from '../platform/db/index.js';
 
@@ -57,9 +57,18 @@ export interface PushLog {
   close(): Promise<void>;
 }
 
+/** The writer's own side of the outbox: a sequence is given at once when its scope's last one is known. */
+interface WriterOutbox {
+  known(scope: string): boolean;
+  /** Read the scope's committed maximum (once per scope and process). */
+  load(scope: string): Promise<void>;
+  give<T>(scope: string, event: string, data: T, at: number): PushEnvelope<T>;
+}
+
 type Row = { scope: string; seq: number; at: number; event: string; data: string };
 type Queued = { scope: string; event: string; data: unknown; at: number };
-const CHUNK = 200;
+/** Rows per INSERT: the biggest that fit first (one statement per chunk instead of one per row). */
+const CHUNKS = [64, 16, 4, 1];
 
 /**
  * The replay log of live push, table `push_log` of the hub database. Each scope (`estate:E`, `user:U`)
@@ -88,34 +97,64 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
     return run;
   }
 
+  /**
+   * The INSERT of `n` rows, built once by the query builder and then run with new parameters: logging
+   * runs for every pushed event, and building and compiling a 64-row insert costs more than running it.
+   */
+  const inserts = new Map<number, string>();
+  function insertOf(exec: Kysely<Schema>, rows: Row[]): CompiledQuery {
+    let text = inserts.get(rows.length);
+    if (text === undefined) {
+      text = exec.insertInto('push_log').values(rows).compile().sql;
+      inserts.set(rows.length, text);
+    }
+    return CompiledQuery.raw(text, rows.flatMap((r) => [r.scope, r.seq, r.at, r.event, r.data]));
+  }
+  async function insertRows(exec: Kysely<Schema>, rows: Row[]): Promise<void> {
+    let at = 0;
+    for (const size of CHUNKS) {
+      for (; rows.length - at >= size; at += size) await exec.executeQuery(insertOf(exec, rows.slice(at, at + size)));
+    }
+  }
+
   async function committedMax(exec: Kysely<Schema>, scope: string): Promise<number> {
     const r = await exec.selectFrom('push_log').select((eb) => eb.fn.max('seq').as('m')).where('scope', '=', scope).executeTakeFirst();
     return r?.m === null || r?.m === undefined ? 0 : Number(r.m);
   }
 
   /** One write: rows get their seqs, are inserted before COMMIT, and reach the sink after it. */
-  async function write<T>(fn: (trx: Transaction<Schema>, out: PushOutbox) => Promise<T>): Promise<T> {
+  async function write<T>(fn: (trx: Transaction<Schema>, out: PushOutbox & WriterOutbox) => Promise<T>): Promise<T> {
     const rows: Row[] = [];
     const envelopes: PushEnvelope[] = [];
     const before = new Map<string, number | undefined>();
     let result: T;
     try {
       result = await hubDb.transaction(async (trx) => {
-        const out: PushOutbox = {
-          async append<D>(scope: string, event: string, data: D, at = Date.now()): Promise<PushEnvelope<D>> {
-            let s = seqs.get(scope);
-            if (!before.has(scope)) before.set(scope, s);
-            if (s === undefined) s = await committedMax(trx, scope);
-            s += 1;
+        const out: PushOutbox & WriterOutbox = {
+          known: (scope) => seqs.has(scope),
+          async load(scope) {
+            const m = await committedMax(trx, scope);
+            if (!seqs.has(scope)) {
+              if (!before.has(scope)) before.set(scope, undefined);
+              seqs.set(scope, m);
+            }
+          },
+          give<D>(scope: string, event: string, data: D, at: number): PushEnvelope<D> {
+            const s = seqs.get(scope)! + 1;
+            if (!before.has(scope)) before.set(scope, s - 1);
             seqs.set(scope, s);
             rows.push({ scope, seq: s, at, event, data: JSON.stringify(data) });
             const env = { scope, seq: s, at, event, data };
             envelopes.push(env);
             return env;
           },
+          async append(scope, event, data, at = Date.now()) {
+            if (!seqs.has(scope)) await out.load(scope);
+            return out.give(scope, event, data, at);
+          },
         };
         const r = await fn(trx, out);
-        for (let i = 0; i < rows.length; i += CHUNK) await trx.insertInto('push_log').values(rows.slice(i, i + CHUNK)).execute();
+        await insertRows(trx, rows);
         return r;
       });
     } catch (err) {
@@ -158,7 +197,10 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
       queue = [];
       return locked(() =>
         write(async (_trx, out) => {
-          for (const q of batch) await out.append(q.scope, q.event, q.data, q.at);
+          for (const q of batch) {
+            if (!out.known(q.scope)) await out.load(q.scope);
+            out.give(q.scope, q.event, q.data, q.at);
+          }
         }),
       ).catch((err: unknown) => log.error({ err, rows: batch.length }, 'push log write failed; these messages were not sent'));
     },

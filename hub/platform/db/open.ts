@@ -40,6 +40,29 @@ const pgTypes = {
     oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * kysely's SQLite driver prepares every query it runs; the hub runs the same few hundred statements
+ * all day (an alert raise is ~20 of them, the push log one per tick). Keep the prepared ones (at most
+ * STATEMENTS, the least recently used goes): a statement is reused only by the one connection that
+ * runs one query at a time, so reuse is safe.
+ */
+const STATEMENTS = 1000;
+function cacheStatements(sqlite: Database.Database): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, Database.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (stmt) {
+      cache.delete(source);
+    } else {
+      stmt = prepare(source);
+      if (cache.size >= STATEMENTS) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(source, stmt);
+    return stmt;
+  }) as typeof sqlite.prepare;
+}
+
 function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url);
 }
@@ -68,6 +91,7 @@ export function createDatabase(opts: DatabaseOptions): HubDatabase {
     sqlite.pragma('foreign_keys = ON');
     // The CLI writes from another process (`hub user add` while the hub runs): wait for its lock.
     sqlite.pragma('busy_timeout = 5000');
+    cacheStatements(sqlite);
     db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
   }
 
