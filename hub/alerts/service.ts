@@ -199,8 +199,12 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
       );
   }
 
+  /** Wakes asked for while a sweep runs: the sweep's result (read before them) must not drop them. */
+  let wakesDuringSweep: number | null = null;
+  const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
   function wakeAt(wake: number): void {
-    if (escalationWake === null || wake < escalationWake) escalationWake = wake;
+    escalationWake = earliest(escalationWake, wake);
+    wakesDuringSweep = earliest(wakesDuringSweep, wake);
   }
 
   function run(input: RuleInput): void {
@@ -229,6 +233,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     return track(sweeping);
   }
   async function sweepNow(at: number): Promise<number | null> {
+    wakesDuringSweep = null;
     let next: number | null = null;
     for (const candidate of await store.dueForEscalation(at)) {
       const after: Array<() => void> = [];
@@ -240,7 +245,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
         log.error({ err, alert: candidate.id }, 'escalation failed');
       }
     }
-    return next;
+    return earliest(next, wakesDuringSweep);
   }
   function sweepAndArm(at: number): Promise<void> {
     return sweep(at).then(
