@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as ioClient } from 'socket.io-client';
@@ -116,6 +116,41 @@ describe('alerts.db and push.db of the previous release', () => {
     });
     await db.close();
   });
+});
+
+describe('the data dir the previous release made (test/fixtures/legacy-data-dir)', () => {
+  const FIXTURE = new URL('../../fixtures/legacy-data-dir/', import.meta.url).pathname;
+  const m = JSON.parse(readFileSync(join(FIXTURE, 'fixture.json'), 'utf8')) as {
+    tables: Record<string, Record<string, number>>;
+    alerts: { acknowledgedOpen: { id: string; comment: string }; resolved: { id: string } };
+  };
+  for (const engine of ['SQLite', 'PostgreSQL 15'] as const) {
+    it(`imports every row of its alerts.db and push.db on ${engine}`, async () => {
+      const dir = freshDir();
+      cpSync(FIXTURE, dir, { recursive: true });
+      const name = `upgrade_fixture_${n}`;
+      if (engine !== 'SQLite') await pg().createDatabase(name);
+      const db = engine === 'SQLite' ? await openDatabase({ file: join(dir, 'hub.db'), log: silent }) : await openDatabase({ url: pg().url(name), log: silent });
+      const old = m.tables['alerts.db']!;
+      expect(await importLegacyAlerts(db, dir, silent)).toEqual({
+        alerts: old.alerts, transitions: old.alert_transitions, events: old.alert_events, comments: old.alert_comments, activity: old.alert_activity,
+        settings: old.estate_settings, pendingSnapshots: old.pending_snapshots, pushRows: m.tables['push.db']!.push_log,
+      });
+      const store = createAlertStore({ db });
+      const acked = (await store.get(m.alerts.acknowledgedOpen.id))!;
+      expect(acked).toMatchObject({ state: 'acknowledged', comments: [{ text: m.alerts.acknowledgedOpen.comment }] });
+      expect(acked.snapshots).toHaveLength(1);
+      expect((await store.get(m.alerts.resolved.id))!.state).toBe('resolved');
+      // Every scope's log replays whole, 1..max, and the next message follows the last.
+      const push = createPushLog(db, silent);
+      const maple = (await push.after('estate:maple', 0, 1000))!;
+      expect(maple.map((r) => r.seq)).toEqual(Array.from({ length: maple.length }, (_, i) => i + 1));
+      push.append('estate:maple', 'event', {});
+      await push.close();
+      expect(await push.last('estate:maple')).toBe(maple.length + 1);
+      await db.close();
+    });
+  }
 });
 
 describe('a hub started on a data dir with alerts.db and push.db', () => {
