@@ -16,8 +16,14 @@ export interface PushLogOptions {
   retentionMs?: number;
   /** Keep at most this many rows in all (the oldest go first); default 2,000,000. */
   maxRows?: number;
-  /** Queued messages above which the next flush is started at once instead of on the next tick; default 1,024. */
+  /** Queued messages above which the next flush is started at once; default 1,024. */
   batchRows?: number;
+  /**
+   * Queued messages are written at most this long (ms) after the first of them; default 5, 0 = on
+   * the next tick. One transaction per window instead of one per tick: logging runs for every pushed
+   * event, and a transaction costs more than the rows in it.
+   */
+  flushMs?: number;
 }
 
 /** Log messages inside a caller's transaction (the outbox): each gets its seq now, is written before COMMIT, and is emitted after it. */
@@ -29,9 +35,10 @@ export interface PushLog {
   /** Where committed envelopes go, in commit order (hub/push: the sockets). Set once. */
   onCommit(sink: (envelopes: readonly PushEnvelope[]) => void): void;
   /**
-   * Queue a message: it is written with the others of this tick in one transaction, then handed to
-   * the sink. Its sequence is given at that write, so a message that was never committed never used
-   * one (a failed write is logged and dropped: nothing of it was emitted).
+   * Queue a message: it is written by the next writer (a flush, at most `flushMs` later, or an outbox
+   * transaction, before its own messages), then handed to the sink. Its sequence is given at that
+   * write, in append order, so a message that was never committed never used one (a failed flush is
+   * logged and dropped: nothing of it was emitted).
    */
   append(scope: string, event: string, data: unknown, at?: number): void;
   /**
@@ -42,7 +49,7 @@ export interface PushLog {
   transaction<T>(fn: (trx: Transaction<Schema>, out: PushOutbox) => Promise<T>): Promise<T>;
   /** Run `fn` while no write commits (a replay read, then joining the live rooms, with nothing in between). */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
-  /** Write what is queued (done at the end of each tick and on close). */
+  /** Write what is queued (done `flushMs` after an append, and on close). */
   flush(): Promise<void>;
   /**
    * Committed messages of `scope` with a sequence above `after`, oldest first, at most `limit`.
@@ -82,11 +89,20 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
   const retentionMs = opts.retentionMs ?? 7 * 24 * 3600_000;
   const maxRows = opts.maxRows ?? 2_000_000;
   const batchRows = opts.batchRows ?? 1024;
+  const flushMs = opts.flushMs ?? 5;
   /** Last committed (or, inside the running writer, given) sequence per scope; absent = read it from the table. */
   const seqs = new Map<string, number>();
   let sink: (envelopes: readonly PushEnvelope[]) => void = () => undefined;
   let queue: Queued[] = [];
-  let scheduled = false;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  function schedule(): void {
+    if (timer) return;
+    const run = () => {
+      timer = undefined;
+      void pushLog.flush();
+    };
+    timer = flushMs > 0 ? setTimeout(run, flushMs) : setImmediate(run);
+  }
   let closed = false;
   /** The writer lock: a chain of the writes (and exclusive readers) in order. */
   let tail: Promise<unknown> = Promise.resolve();
@@ -123,10 +139,14 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
   }
 
   /** One write: rows get their seqs, are inserted before COMMIT, and reach the sink after it. */
-  async function write<T>(fn: (trx: Transaction<Schema>, out: PushOutbox & WriterOutbox) => Promise<T>): Promise<T> {
+  /** `requeue`: on a rollback, put the queued messages it took back (an outbox transaction that failed for its own reasons). */
+  async function write<T>(fn: (trx: Transaction<Schema>, out: PushOutbox & WriterOutbox) => Promise<T>, requeue: boolean): Promise<T> {
     const rows: Row[] = [];
     const envelopes: PushEnvelope[] = [];
     const before = new Map<string, number | undefined>();
+    // What was queued before this writer got its turn goes first: sequences follow append order.
+    const queued = queue;
+    queue = [];
     let result: T;
     try {
       result = await hubDb.transaction(async (trx) => {
@@ -153,6 +173,10 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
             return out.give(scope, event, data, at);
           },
         };
+        for (const q of queued) {
+          if (!out.known(q.scope)) await out.load(q.scope);
+          out.give(q.scope, q.event, q.data, q.at);
+        }
         const r = await fn(trx, out);
         await insertRows(trx, rows);
         return r;
@@ -162,6 +186,11 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
       for (const [scope, s] of before) {
         if (s === undefined) seqs.delete(scope);
         else seqs.set(scope, s);
+      }
+      // The queued messages it took are not its to lose: the next writer takes them again.
+      if (requeue && queued.length) {
+        queue = queued.concat(queue);
+        schedule();
       }
       throw err;
     }
@@ -183,26 +212,17 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
       if (closed) return;
       queue.push({ scope, event, data, at });
       if (queue.length >= batchRows) void pushLog.flush();
-      else if (!scheduled) {
-        scheduled = true;
-        setImmediate(() => void pushLog.flush());
-      }
+      else schedule();
     },
-    transaction: (fn) => locked(() => write(fn)),
+    transaction: (fn) => locked(() => write(fn, true)),
     exclusive: (fn) => locked(fn),
     flush() {
-      scheduled = false;
-      if (queue.length === 0) return tail.then(() => undefined);
-      const batch = queue;
-      queue = [];
-      return locked(() =>
-        write(async (_trx, out) => {
-          for (const q of batch) {
-            if (!out.known(q.scope)) await out.load(q.scope);
-            out.give(q.scope, q.event, q.data, q.at);
-          }
-        }),
-      ).catch((err: unknown) => log.error({ err, rows: batch.length }, 'push log write failed; these messages were not sent'));
+      return locked(async () => {
+        // An earlier writer may have taken everything already.
+        if (queue.length === 0) return;
+        const rows = queue.length;
+        await write(async () => undefined, false).catch((err: unknown) => log.error({ err, rows }, 'push log write failed; these messages were not sent'));
+      });
     },
     async after(scope, after, limit) {
       const rows = await db

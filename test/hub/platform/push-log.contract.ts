@@ -51,11 +51,13 @@ export function describePushLog(engine: string, factory: DatabaseFactory): void 
       expect(await log.last('estate:z')).toBe(0);
     });
 
-    it('writes the messages of a tick by itself (no flush called)', async () => {
-      const log = open();
+    it('writes queued messages by itself within flushMs (no flush called), in one transaction per window', async () => {
+      const log = open({ flushMs: 20 });
       for (let i = 0; i < 300; i++) log.append('estate:a', 'event', i, 1000 + i);
-      await new Promise((r) => setImmediate(r));
-      await log.exclusive(async () => undefined); // the tick's write is done
+      await new Promise((r) => setTimeout(r, 5));
+      expect(sent).toEqual([]);
+      await new Promise((r) => setTimeout(r, 40));
+      await log.exclusive(async () => undefined); // the window's write is done
       expect(sent).toHaveLength(300);
       expect((await log.after('estate:a', 0, 1000))!.map((r) => r.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     });
@@ -131,11 +133,31 @@ export function describePushLog(engine: string, factory: DatabaseFactory): void 
       release();
       expect(await reader).toEqual([]);
       await Promise.all([slow, fast, log.flush()]);
+      // What was queued before a writer got its turn is written first, by that writer.
       expect(sent.map((e) => [e.seq, e.data])).toEqual([
-        [1, 'slow'],
-        [2, 'slow 2'],
-        [3, 'fast'],
-        [4, 'queued'],
+        [1, 'queued'],
+        [2, 'slow'],
+        [3, 'slow 2'],
+        [4, 'fast'],
+      ]);
+    });
+
+    it('an outbox transaction that fails gives the queued messages it took back; the next write sends them, in order', async () => {
+      const log = open({ flushMs: 10_000 });
+      log.append('estate:a', 'event', 'q1');
+      log.append('estate:a', 'event', 'q2');
+      await expect(
+        log.transaction(async (_trx, out) => {
+          await out.append('estate:a', 'alert:update', 'lost');
+          throw new Error('409');
+        }),
+      ).rejects.toThrow('409');
+      expect(sent).toEqual([]);
+      await log.transaction((_trx, out) => out.append('estate:a', 'alert:update', 'kept'));
+      expect(sent.map((e) => [e.seq, e.data])).toEqual([
+        [1, 'q1'],
+        [2, 'q2'],
+        [3, 'kept'],
       ]);
     });
 
