@@ -60,7 +60,7 @@ export interface LiveOutbox {
 export interface Push {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Log a message of an estate (with the others of this tick); it is sent, once committed, to every socket that may see it. */
+  /** Log a message of an estate (written with the others of a few ms); it is sent, once committed, to every socket that may see it. */
   toEstate<K extends PushEvent>(estate: string, event: K, data: LivePayloads[K], at?: number): void;
   /** Log a message to one user's sockets, masked for the user's role as it is logged; sent once committed. */
   toUser<K extends PushEvent>(userId: string, role: Role, event: K, data: LivePayloads[K], at?: number): void;
