@@ -1,6 +1,7 @@
 /**
  * Micro-benchmark of the hub's per-event CPU work outside the broker: decode + validate
- * (protocol/events.ts), the dedup window (hub/ingest/dedup.ts) and line encoding. Prints µs per event.
+ * (protocol/events.ts), line encoding and the event-log append (hub/eventlog, which decides
+ * duplicates; on SQLite, with the events rows in the same transaction). Prints µs per event.
  *
  *   npx tsx bench/ingest-micro.ts
  */
@@ -8,7 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monotonicFactory } from 'ulid';
-import { openDedupWindow } from '../hub/ingest/dedup.js';
+import pino from 'pino';
+import { createEventLog } from '../hub/eventlog/index.js';
+import { openDatabase } from '../hub/platform/db/index.js';
+import { createSqliteStore } from '../hub/store/sqlite.js';
 import { encodeEvent } from '../hub/store/influx-line.js';
 import { EVENT_TYPES, EnvelopeBase, decodeEvent, validateEvent, type EventType, type RbEvent } from '../protocol/index.js';
 
@@ -43,14 +47,26 @@ time('decodeEvent (bytes)', (i) => decodeEvent(payloads[i]!, 8192));
 time('encodeEvent (line)', (i) => encodeEvent(events[i]!, Date.now()));
 const dir = mkdtempSync(join(tmpdir(), 'rb-micro-'));
 try {
-  const dedup = openDedupWindow(dir, 1_000_000);
-  const ids = events.map((e) => e.id);
+  const hubDb = await openDatabase({ file: join(dir, 'hub.db'), log: pino({ level: 'silent' }) });
+  const eventLog = createEventLog({ db: hubDb, retention: { maxRows: 1_000_000 } });
+  const store = createSqliteStore({ db: hubDb, log: pino({ level: 'silent' }) });
+  await store.start();
   const B = 200;
-  time(`dedup has + addMany(${B})`, (i) => {
-    dedup.has(ids[i]!);
-    if (i % B === B - 1) dedup.addMany(ids.slice(i - B + 1, i + 1));
-  });
-  dedup.close();
+  const run = async (from: number, to: number): Promise<void> => {
+    for (let i = from; i < to; i += B) {
+      const batch = events.slice(i, Math.min(to, i + B));
+      await hubDb.transaction(async (trx) => {
+        const fresh = await eventLog.append(batch.map((e) => ({ key: e.id, kind: 'event', estate: e.estate, body: e })), trx);
+        await store.writeIn!(trx, fresh.map((f) => f.body as RbEvent));
+      });
+    }
+  };
+  await run(0, Math.min(N, 20_000)); // warm up
+  const t0 = process.hrtime.bigint();
+  await run(Math.min(N, 20_000), N);
+  const n = N - Math.min(N, 20_000);
+  console.log(`${`log append + events rows (${B})`.padEnd(34)} ${(Number(process.hrtime.bigint() - t0) / 1e3 / n).toFixed(2)} µs/event`);
+  await hubDb.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -85,6 +85,18 @@ const InfluxSchema = z
   })
   .strict();
 
+const EventLogSchema = z
+  .object({
+    maxAgeDays: z.number().int().min(1).max(3650).default(30).describe('Event-log entries older than this are deleted once every consumer has read them'),
+    hardCapRows: z
+      .number()
+      .int()
+      .min(1000)
+      .default(1_000_000)
+      .describe('Past this many event-log entries the oldest are deleted even if a consumer has not read them (a warning, rb_event_log_forced_deletes_total)'),
+  })
+  .strict();
+
 const PushSchema = z
   .object({
     retention: z.string().regex(DURATION, 'a duration such as 12h or 7d').default('7d').describe('How long the replay log of live push keeps a message, e.g. 7d'),
@@ -158,11 +170,12 @@ export const HubConfigSchema = z
       .default(8 * 1024 * 1024)
       .describe('Largest command result accepted; results may carry a base64 snapshot'),
     maxSnapshotBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024).describe('Largest snapshot upload accepted'),
-    dedupWindow: z.number().int().min(1000).default(200_000).describe('Event ids remembered for deduplication'),
+    dedupWindow: z.number().int().min(1000).default(200_000).describe('Event-log entries kept at least; their event ids stay duplicates'),
     http: HttpSchema.prefault({}).describe('HTTP listener: API, pages, Socket.IO'),
     mqtt: MqttSchema.prefault({}).describe('MQTT broker for gateways'),
     db: DbSchema.prefault({}).describe('Hub database'),
     influx: InfluxSchema.prefault({}).describe('InfluxDB event store'),
+    eventLog: EventLogSchema.prefault({}).describe('Durable event log (hub.db): retention'),
     push: PushSchema.prefault({}).describe('Replay log of live push'),
     auth: AuthSchema.prefault({}).describe('Tokens and logins'),
     state: StateSchema.prefault({}).describe('Live state'),

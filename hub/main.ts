@@ -8,7 +8,6 @@ import { brokerLimits } from './broker/options.js';
 import { createBus, type Bus } from './bus.js';
 import type { HubConfig } from './config.js';
 import { createIngest } from './ingest/ingest.js';
-import { openDedupWindow } from './ingest/dedup.js';
 import { createDeadLetters } from './ingest/dead-letter.js';
 import { startRegistrySync } from './registry-sync.js';
 import { openSnapshotStore } from './snapshots.js';
@@ -20,7 +19,8 @@ import { createStateService } from './state/index.js';
 import { createRegistry, type Registry } from './registry.js';
 import { createStore, type EventStore } from './store/index.js';
 import { createAudit, type Audit } from './audit.js';
-import { createDatabase, importLegacyAlerts, importLegacyAudit, importLegacyPeople, importLegacyRegistry } from './platform/db/index.js';
+import { createDatabase, importLegacyAlerts, importLegacyAudit, importLegacyEvents, importLegacyPeople, importLegacyRegistry } from './platform/db/index.js';
+import { createEventLog, createLogFeed, startLogRetention } from './eventlog/index.js';
 import { createPeople, type People } from './people/index.js';
 import type { Roster } from './people/roster.js';
 import { createFacts, subscribeFacts, type FactsWriter } from './store/facts.js';
@@ -67,27 +67,33 @@ export function createHub(deps: HubDeps): Hub {
   mkdirSync(config.dataDir, { recursive: true });
   const startedAt = Date.now();
   const metrics = createMetrics();
-  const bus = createBus(log.child({ module: 'hub.bus' }));
   // The hub database (hub/platform/db): migrated at start(). Registry, people, audit, dead letters,
-  // alerts and the push log live there already; the other stores move in later (docs/storage.md, "Hub database").
+  // alerts, the push log, the event log, events (no InfluxDB) and snapshot links live there (docs/storage.md, "Hub database").
   const hubDb = createDatabase({ url: config.db.url, file: join(config.dataDir, 'hub.db'), log });
+  // The event log (hub/eventlog): ingest appends, consumers resume from their cursors. Producers
+  // and live-only listeners use `bus` (its logged messages go through the log); consumers their own view.
+  const eventLog = createEventLog({
+    db: hubDb,
+    retention: { maxRows: config.dedupWindow, maxAgeMs: config.eventLog.maxAgeDays * 86_400_000, hardCapRows: Math.max(config.eventLog.hardCapRows, config.dedupWindow) },
+    log: log.child({ module: 'hub.eventlog' }),
+  });
+  const feed = createLogFeed({ log: eventLog, db: hubDb, bus: createBus(log.child({ module: 'hub.bus' })), logger: log.child({ module: 'hub.eventlog' }) });
+  const bus = feed.bus;
   const registry = createRegistry({ db: hubDb, log: log.child({ module: 'hub.registry' }) });
   const people = createPeople({ db: hubDb, dataDir: config.dataDir, registry, tokenTtl: config.auth.tokenTtl, refreshTtl: config.auth.refreshTtl, timeZone: config.timeZone, apiToken: config.auth.apiToken, log: log.child({ module: 'hub.people' }) });
   const audit = createAudit({ db: hubDb, log: log.child({ module: 'hub.audit' }) });
-  const store = deps.store ?? createStore(config, log);
+  const store = deps.store ?? createStore(config, log, hubDb);
   registerStoreMetrics(metrics, store);
   const facts = createFacts(store, log.child({ module: 'hub.facts' }));
-  const dedup = openDedupWindow(config.dataDir, config.dedupWindow);
-  const snapshots = openSnapshotStore(config.dataDir);
+  const snapshots = openSnapshotStore({ dataDir: config.dataDir, db: hubDb, feed });
   const deadLetters = createDeadLetters({ db: hubDb, log: log.child({ module: 'hub.dead-letters' }) });
   const ingest = createIngest({
     store,
-    bus,
+    feed,
     metrics,
     log: log.child({ module: 'hub.ingest' }),
     maxPayloadBytes: config.maxPayloadBytes,
     maxResultBytes: config.maxResultBytes,
-    dedup,
     deadLetters,
   });
   const broker: Broker = createBroker({
@@ -100,9 +106,9 @@ export function createHub(deps: HubDeps): Hub {
     log: log.child({ module: 'hub.broker' }),
     limits: brokerLimits(config),
   });
-  const state = createStateService({ bus, store, options: { ...config.state, timeZone: config.timeZone }, log: log.child({ module: 'hub.state' }) });
+  const state = createStateService({ bus: feed.consumer('state'), store, options: { ...config.state, timeZone: config.timeZone }, log: log.child({ module: 'hub.state' }) });
   const commands = createCommands({ broker, bus, log: log.child({ module: 'hub.commands' }) });
-  const unsubscribeFacts = subscribeFacts({ bus, facts, store, estates: () => registry.listEstates(), streets: () => registry.listStreets() });
+  const unsubscribeFacts = subscribeFacts({ bus: feed.consumer('facts'), facts, store, estates: () => registry.listEstates(), streets: () => registry.listStreets() });
   const alertStore = createAlertStore({ db: hubDb });
   const pushLog = createPushLog(hubDb, log.child({ module: 'hub.push-log' }), { retentionMs: parseDuration(config.push.retention), maxRows: config.push.maxRows });
   // The HTTP server first, without its handler: push (Socket.IO) attaches to it, the alert service
@@ -110,7 +116,7 @@ export function createHub(deps: HubDeps): Hub {
   const http: Server = createServer();
   const push = createPush({
     http,
-    bus,
+    bus: feed.consumer('push'),
     metrics,
     log: log.child({ module: 'hub.push' }),
     pushLog,
@@ -138,7 +144,7 @@ export function createHub(deps: HubDeps): Hub {
       estate: (estate: string) => registry.getEstate(estate)?.name ?? undefined,
     },
   );
-  const alerts = createAlertService({ bus, store: alertStore, push, audit, roster: people.roster, facts, nameOf, estates: () => registry.listEstates().map((e) => e.id), log: log.child({ module: 'hub.alerts' }) });
+  const alerts = createAlertService({ bus: feed.consumer('alerts'), store: alertStore, push, audit, roster: people.roster, facts, nameOf, estates: () => registry.listEstates().map((e) => e.id), log: log.child({ module: 'hub.alerts' }) });
   const connected = new Set<string>();
   bus.on('gateway.connection', ({ estate, gateway, connected: up }) => {
     if (up) connected.add(`${estate}/${gateway}`);
@@ -197,6 +203,7 @@ export function createHub(deps: HubDeps): Hub {
       await hubDb.migrate();
       await importLegacyAudit(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }));
       await importLegacyRegistry(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }));
+      await importLegacyEvents(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }), { events: store.writeIn !== undefined });
       await registry.start();
       started.push({ name: 'registry', stop: () => registry.close() });
       await importLegacyPeople(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }));
@@ -234,6 +241,11 @@ export function createHub(deps: HubDeps): Hub {
       started.push({ name: 'state', stop: () => state.stop() });
       commands.start();
       started.push({ name: 'commands', stop: async () => commands.stop() });
+      // Every consumer has its listeners: resume each from its cursor, then deliver live.
+      await feed.start();
+      started.push({ name: 'event-log', stop: () => feed.stop() });
+      const retention = startLogRetention({ log: eventLog, registry: metrics.registry, logger: log.child({ module: 'hub.eventlog' }) });
+      started.push({ name: 'log-retention', stop: async () => retention.stop() });
       const stopSync = startRegistrySync({
         registry,
         bus,
@@ -252,8 +264,6 @@ export function createHub(deps: HubDeps): Hub {
       }
       unsubscribeFacts();
       await pushLog.close();
-      dedup.close();
-      snapshots.close();
       await deadLetters.close();
       await hubDb.close();
       log.info('hub stopped');

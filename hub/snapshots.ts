@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type { LogFeed } from './eventlog/index.js';
+import { entryOf } from './eventlog/index.js';
+import type { HubDatabase } from './platform/db/index.js';
 
 /**
  * Incident snapshots: JPEGs a gateway took from the camera(s) linked to a gate or barrier when an
- * alarm-class event happened. Stored once per content (`{dataDir}/snapshots/ab/<sha256>.jpg`), linked
- * to the event by id in `{dataDir}/snapshots.db`.
+ * alarm-class event happened. Stored once per content (`{dataDir}/snapshots/ab/<sha256>.jpg`, files),
+ * linked to the event by id in the hub database (table `snapshot_links`).
  */
 export interface SnapshotLink {
   eventId: string;
@@ -19,55 +21,58 @@ export interface SnapshotLink {
 }
 
 export interface SnapshotStore {
-  /** Keep the bytes (if new) and the link; returns false when the link already existed. */
-  put(link: SnapshotLink, bytes: Buffer): boolean;
+  /**
+   * Keep the bytes (if new) and the link; returns false when the link already existed. With the
+   * event log, the link and its log entry commit together and the link is delivered (bus `snapshot`)
+   * from the log.
+   */
+  put(link: SnapshotLink, bytes: Buffer): Promise<boolean>;
   /** Path of the file of one snapshot, or undefined. */
   file(sha256: string): string | undefined;
-  forEvent(eventId: string): SnapshotLink[];
+  forEvent(eventId: string): Promise<SnapshotLink[]>;
   /** Estates whose events link this snapshot (for scope checks on reads). */
-  estatesOf(sha256: string): string[];
+  estatesOf(sha256: string): Promise<string[]>;
   /** sha256 list per event id, for a page of events. */
-  forEvents(eventIds: readonly string[]): Map<string, string[]>;
-  close(): void;
+  forEvents(eventIds: readonly string[]): Promise<Map<string, string[]>>;
+}
+
+export interface SnapshotStoreOptions {
+  dataDir: string;
+  db: HubDatabase;
+  /** The event log: a new link is appended to it in the link's transaction and delivered from it. */
+  feed?: Pick<LogFeed, 'append'>;
 }
 
 export const sha256Hex = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
-export function openSnapshotStore(dataDir: string): SnapshotStore {
-  const dir = join(dataDir, 'snapshots');
+export function openSnapshotStore(opts: SnapshotStoreOptions): SnapshotStore {
+  const { db: hubDb, feed } = opts;
+  const dir = join(opts.dataDir, 'snapshots');
   mkdirSync(dir, { recursive: true });
-  const db = new Database(join(dataDir, 'snapshots.db'));
-  db.pragma('journal_mode = WAL');
-  db.exec(`CREATE TABLE IF NOT EXISTS links (
-    event_id TEXT NOT NULL, sha256 TEXT NOT NULL, estate TEXT NOT NULL, gateway TEXT NOT NULL,
-    device TEXT NOT NULL, camera TEXT NOT NULL, taken_at INTEGER NOT NULL, received_at INTEGER NOT NULL,
-    PRIMARY KEY (event_id, sha256)
-  ) WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS links_sha ON links(sha256)`);
-  const insert = db.prepare(
-    `INSERT OR IGNORE INTO links (event_id, sha256, estate, gateway, device, camera, taken_at, received_at)
-     VALUES (@eventId, @sha256, @estate, @gateway, @device, @camera, @takenAt, @receivedAt)`,
-  );
-  type Row = { event_id: string; sha256: string; estate: string; gateway: string; device: string; camera: string; taken_at: number };
-  const byEvent = db.prepare<[string], Row>('SELECT * FROM links WHERE event_id = ? ORDER BY taken_at');
-  // The id list is bound as one JSON array parameter: no SQL is built from input.
-  const byEvents = db.prepare<[string], { event_id: string; sha256: string }>(
-    'SELECT event_id, sha256 FROM links WHERE event_id IN (SELECT value FROM json_each(?)) ORDER BY taken_at',
-  );
-  const estatesOfSha = db.prepare<[string], { estate: string }>('SELECT DISTINCT estate FROM links WHERE sha256 = ?');
   const pathOf = (sha: string) => join(dir, sha.slice(0, 2), `${sha}.jpg`);
-  const toLink = (r: Row): SnapshotLink => ({
+  const columns = ['event_id', 'sha256', 'estate', 'gateway', 'device', 'camera', 'taken_at'] as const;
+  const toLink = (r: { event_id: string; sha256: string; estate: string; gateway: string; device: string; camera: string; taken_at: number }): SnapshotLink => ({
     eventId: r.event_id,
     sha256: r.sha256,
     estate: r.estate,
     gateway: r.gateway,
     device: r.device,
     camera: r.camera,
-    takenAt: r.taken_at,
+    takenAt: Number(r.taken_at),
+  });
+  const rowOf = (link: SnapshotLink) => ({
+    event_id: link.eventId,
+    sha256: link.sha256,
+    estate: link.estate,
+    gateway: link.gateway,
+    device: link.device,
+    camera: link.camera,
+    taken_at: link.takenAt,
+    received_at: Date.now(),
   });
 
   return {
-    put(link, bytes) {
+    async put(link, bytes) {
       const target = pathOf(link.sha256);
       if (!existsSync(target)) {
         mkdirSync(join(dir, link.sha256.slice(0, 2)), { recursive: true });
@@ -76,24 +81,39 @@ export function openSnapshotStore(dataDir: string): SnapshotStore {
         writeFileSync(tmp, bytes);
         renameSync(tmp, target);
       }
-      return insert.run({ ...link, receivedAt: Date.now() }).changes > 0;
+      if (feed) {
+        // The log key is the link's (event, sha256): a conflict means the link is there already.
+        const fresh = await feed.append([entryOf('snapshot', link)], async (trx, added) => {
+          if (added.length > 0) await trx.insertInto('snapshot_links').values(rowOf(link)).onConflict((oc) => oc.columns(['event_id', 'sha256']).doNothing()).execute();
+        });
+        return fresh.length > 0;
+      }
+      const r = await hubDb.db.insertInto('snapshot_links').values(rowOf(link)).onConflict((oc) => oc.columns(['event_id', 'sha256']).doNothing()).executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
     },
     file(sha) {
       const p = pathOf(sha);
       return existsSync(p) ? p : undefined;
     },
-    forEvent: (eventId) => byEvent.all(eventId).map(toLink),
-    estatesOf: (sha) => estatesOfSha.all(sha).map((r) => r.estate),
-    forEvents(ids) {
+    async forEvent(eventId) {
+      const rows = await hubDb.db.selectFrom('snapshot_links').select(columns).where('event_id', '=', eventId).orderBy('taken_at').execute();
+      return rows.map(toLink);
+    },
+    async estatesOf(sha) {
+      const rows = await hubDb.db.selectFrom('snapshot_links').select('estate').distinct().where('sha256', '=', sha).execute();
+      return rows.map((r) => r.estate);
+    },
+    async forEvents(ids) {
       const out = new Map<string, string[]>();
       if (ids.length === 0) return out;
-      for (const r of byEvents.all(JSON.stringify(ids))) {
+      // A page of events (at most a few hundred ids): bound as parameters of one IN list.
+      const rows = await hubDb.db.selectFrom('snapshot_links').select(['event_id', 'sha256']).where('event_id', 'in', [...ids]).orderBy('taken_at').execute();
+      for (const r of rows) {
         const list = out.get(r.event_id) ?? [];
         list.push(r.sha256);
         out.set(r.event_id, list);
       }
       return out;
     },
-    close: () => db.close(),
   };
 }

@@ -190,7 +190,7 @@ export function createApi(deps: ApiDeps): Express {
     if (more) items = items.slice(0, limit);
     const last = items[items.length - 1];
     // Incident snapshots linked to these events (taken after the event, so kept beside it).
-    const links = deps.snapshots.forEvents(items.map((e) => e.id));
+    const links = await deps.snapshots.forEvents(items.map((e) => e.id));
     const withLinks = items.map((e) => (links.has(e.id) ? { ...e, snapshots: links.get(e.id) } : e));
     res.json({
       // Plates and person hashes: masked for volunteers and patrols; a full read is audited.
@@ -229,7 +229,6 @@ export function createApi(deps: ApiDeps): Express {
     snapshotRoutes({
       snapshots: deps.snapshots,
       registry: deps.registry,
-      bus: deps.bus,
       log,
       auth,
       maxBytes: deps.maxSnapshotBytes,

@@ -2,7 +2,6 @@ import express, { Router, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { Id, Ulid } from '../../protocol/index.js';
-import type { Bus } from '../bus.js';
 import { RbError } from '../errors.js';
 import type { GatewayIdentity, Registry } from '../registry.js';
 import { sha256Hex, type SnapshotStore } from '../snapshots.js';
@@ -22,7 +21,6 @@ const UploadQuery = z
 export interface SnapshotRoutesDeps {
   snapshots: SnapshotStore;
   registry: Registry;
-  bus: Bus;
   log: Logger;
   /** User token or RB_API_TOKEN (user-auth.ts); reads are scoped by the estates the snapshot belongs to. */
   auth: RequestHandler;
@@ -42,7 +40,7 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): Router {
     '/api/v1/snapshots/:sha',
     gatewayAuth(deps.registry),
     express.raw({ type: () => true, limit: deps.maxBytes }),
-    (req, res) => {
+    async (req, res) => {
       const who = res.locals.gateway as GatewayIdentity;
       const sha = Sha.safeParse(req.params.sha);
       const q = UploadQuery.safeParse(req.query);
@@ -55,30 +53,28 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): Router {
       }
       if (sha256Hex(body) !== sha.data) throw new RbError('RB_ERR_BAD_SNAPSHOT', 'the body does not match its sha256');
       const link = { eventId: q.data.event, sha256: sha.data, estate: who.estate, gateway: who.gateway, device: q.data.device, camera: q.data.camera, takenAt: q.data.takenAt };
-      const added = deps.snapshots.put(link, body);
-      if (added) {
-        deps.log.info({ ...link, bytes: body.length }, 'snapshot stored');
-        deps.bus.emit('snapshot', link);
-      }
+      // A new link is committed with its event-log entry and delivered (bus `snapshot`) from the log.
+      const added = await deps.snapshots.put(link, body);
+      if (added) deps.log.info({ ...link, bytes: body.length }, 'snapshot stored');
       res.status(added ? 201 : 200).json({ sha256: sha.data, event: q.data.event });
     },
   );
 
-  router.get('/api/v1/snapshots/:sha', readToken, (req, res) => {
+  router.get('/api/v1/snapshots/:sha', readToken, async (req, res) => {
     const sha = Sha.safeParse(req.params.sha);
     const p = principalOf(res);
     // Out of scope reads as absent: a 403 would confirm that the picture exists.
-    const allowed = sha.success && (p.allEstates || deps.snapshots.estatesOf(sha.data).some((e) => inScope(p, e)));
+    const allowed = sha.success && (p.allEstates || (await deps.snapshots.estatesOf(sha.data)).some((e) => inScope(p, e)));
     const file = sha.success && allowed ? deps.snapshots.file(sha.data) : undefined;
     if (!file) throw new RbError('RB_ERR_NOT_FOUND', 'no such snapshot');
     res.type('image/jpeg').set('Cache-Control', 'private, max-age=31536000, immutable').sendFile(file);
   });
 
-  router.get('/api/v1/events/:id/snapshots', readToken, (req, res) => {
+  router.get('/api/v1/events/:id/snapshots', readToken, async (req, res) => {
     const id = Ulid.safeParse(req.params.id);
     if (!id.success) throw new RbError('RB_ERR_BAD_ID', 'event id must be a ULID');
     const p = principalOf(res);
-    res.json({ items: deps.snapshots.forEvent(id.data).filter((l) => inScope(p, l.estate)).map((l) => ({ ...l, url: `/api/v1/snapshots/${l.sha256}` })) });
+    res.json({ items: (await deps.snapshots.forEvent(id.data)).filter((l) => inScope(p, l.estate)).map((l) => ({ ...l, url: `/api/v1/snapshots/${l.sha256}` })) });
   });
   return router;
 }

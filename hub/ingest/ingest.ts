@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
 import { CommandResult, GatewayStatus, decodeEvent, topics, type ParsedTopic, type RbEvent } from '../../protocol/index.js';
-import type { Bus } from '../bus.js';
+import { entryOf, type LogEntryInput, type LogFeed } from '../eventlog/index.js';
 import type { Metrics } from '../metrics.js';
 import type { EventStore } from '../store/types.js';
 import type { GatewayIdentity } from '../registry.js';
-import type { DedupWindow } from './dedup.js';
 import type { DeadLetters } from './dead-letter.js';
 
 function topicString(t: ParsedTopic): string {
@@ -13,10 +12,11 @@ function topicString(t: ParsedTopic): string {
 
 /**
  * What the broker should do with a publish:
- * - `accept`: the message is valid and, for events, durable in the store; acknowledge it.
+ * - `accept`: the message is valid, durable in the store (events) and committed to the event log
+ *   (or a duplicate of what is there); acknowledge it.
  * - `drop`: the message is invalid; acknowledge it (a retry cannot fix it) but store nothing.
  * - `refuse`: the sender broke the ACL; close its connection.
- * - `retry`: the store failed; do not acknowledge, so the gateway keeps the event and sends it again.
+ * - `retry`: the store or the log failed; do not acknowledge, so the gateway keeps the message and sends it again.
  */
 export type IngestVerdict =
   | { action: 'accept' }
@@ -26,14 +26,16 @@ export type IngestVerdict =
 
 export interface IngestDeps {
   store: EventStore;
-  bus: Bus;
+  /**
+   * The event log (hub/eventlog): accepted messages are appended to it in the transaction that
+   * decides duplicates (its key is the event id) and delivered to the consumers once committed.
+   */
+  feed: Pick<LogFeed, 'append'>;
   metrics: Metrics;
   log: Logger;
   maxPayloadBytes: number;
   /** Largest command result accepted (results may carry a snapshot). */
   maxResultBytes: number;
-  /** Ids already accepted, kept across restarts. */
-  dedup: DedupWindow;
   /** Where dropped (poison) messages are kept with their reason; optional. */
   deadLetters?: DeadLetters;
 }
@@ -46,7 +48,7 @@ export interface Ingest {
 const since = (from: number): number => (performance.now() - from) / 1000;
 
 export function createIngest(deps: IngestDeps): Ingest {
-  const { store, bus, metrics, log, dedup } = deps;
+  const { store, feed, metrics, log } = deps;
   // Label children bound once: a labelled inc()/observe() hashes its labels on every call.
   const receivedEvent = metrics.received.labels('event');
   const stage = {
@@ -73,9 +75,10 @@ export function createIngest(deps: IngestDeps): Ingest {
     return { action: 'drop', reason, message };
   }
 
-  // Events accepted in one event-loop turn are stored together: one store write (one transaction, or
-  // one InfluxDB request) and one dedup transaction for the batch instead of one per event. aedes
-  // hands every publish of a socket read to authorizePublish at once, so a busy gateway fills batches.
+  // Events accepted in one event-loop turn are stored together: one store write and one log
+  // transaction for the batch instead of one per event (with the embedded store, both are one
+  // transaction). aedes hands every publish of a socket read to authorizePublish at once, so a busy
+  // gateway fills batches.
   let batch: Waiter[] = [];
   let batchSince = 0;
   let flushing: NodeJS.Immediate | undefined;
@@ -86,20 +89,18 @@ export function createIngest(deps: IngestDeps): Ingest {
     w.resolve(verdict);
     if (w.copies) for (const c of w.copies) c(verdict);
   }
-
-  // Bus events of stored batches wait here for the next turn: the verdicts resolve first, so aedes
-  // writes the batch's PUBACKs (and reads the gateways' next packets) before the listeners (push and
-  // its log, live state, alert rules, facts) run. The ack still follows the store write and the
-  // dedup commit; the bus keeps the order in which events were stored, so each device's order too.
-  let toEmit: RbEvent[] = [];
-  let emitting: NodeJS.Immediate | undefined;
-  function emitStored(): void {
-    emitting = undefined;
-    const events = toEmit;
-    toEmit = [];
-    for (const e of events) bus.emit('event', e);
+  function retry(waiters: readonly Waiter[], reason: string, err: unknown, what: string): void {
+    metrics.rejected.inc({ reason }, waiters.length);
+    log.error({ err, events: waiters.length }, `${what} failed; the gateways will send these events again`);
+    const verdict: IngestVerdict = { action: 'retry', reason, message: (err as Error).message };
+    for (const w of waiters) settle(w, verdict);
   }
 
+  const eventEntry = (e: RbEvent): LogEntryInput => ({ key: e.id, kind: 'event', estate: e.estate, body: e });
+
+  // The log delivers a committed batch to its consumers (live state, alerts, push, facts) on a later
+  // turn: the verdicts resolve first, so aedes writes the batch's PUBACKs before the consumers run.
+  // The ack follows the commit; a hub killed after it resumes every consumer from its cursor.
   async function flush(): Promise<void> {
     flushing = undefined;
     const waiters = batch;
@@ -108,44 +109,48 @@ export function createIngest(deps: IngestDeps): Ingest {
     stage.queue.observe((started - batchSince) / 1000);
     metrics.ingestBatch.observe(waiters.length);
     const events = waiters.map((w) => w.event);
+    const writeIn = store.writeIn?.bind(store);
+    if (!writeIn) {
+      // InfluxDB: its journal (or spool) first, idempotent by id; then the log decides duplicates.
+      try {
+        await store.write(events);
+      } catch (err) {
+        retry(waiters, 'store', err, 'event store write');
+        return;
+      }
+      stage.store.observe(since(started));
+    }
+    const logStarted = performance.now();
+    let fresh: number;
     try {
-      await store.write(events);
+      const committed = await feed.append(
+        events.map(eventEntry),
+        // The embedded store: the new events' rows in the log's transaction.
+        writeIn ? (trx, added) => writeIn(trx, added.length === events.length ? events : added.map((a) => a.body as RbEvent)) : undefined,
+      );
+      fresh = committed.length;
     } catch (err) {
-      metrics.rejected.inc({ reason: 'store' }, events.length);
-      log.error({ err, events: events.length }, 'event store write failed; the gateways will send these events again');
-      const verdict: IngestVerdict = { action: 'retry', reason: 'store', message: (err as Error).message };
-      for (const w of waiters) settle(w, verdict);
+      retry(waiters, writeIn ? 'store' : 'dedup', err, 'event log append');
       return;
     }
+    const logged = since(logStarted);
+    stage.dedup.observe(logged);
+    if (writeIn) stage.store.observe(logged);
+    // Duplicates of events already in the log: acknowledged, stored and delivered once.
+    if (fresh < events.length) metrics.deduplicated.inc(events.length - fresh);
+    metrics.accepted.inc(fresh);
     const stored = since(started);
-    stage.store.observe(stored);
-    const dedupStarted = performance.now();
-    try {
-      dedup.addMany(events.map((e) => e.id));
-    } catch (err) {
-      // Stored (idempotently) but not remembered: not acknowledged, the gateway sends them again.
-      log.error({ err, events: events.length }, 'dedup window write failed; the gateways will send these events again');
-      const verdict: IngestVerdict = { action: 'retry', reason: 'dedup', message: (err as Error).message };
-      for (const w of waiters) settle(w, verdict);
-      return;
-    }
-    stage.dedup.observe(since(dedupStarted));
-    metrics.accepted.inc(waiters.length);
     for (const w of waiters) {
       metrics.storeLatency.observe(stored);
       settle(w, ACCEPT);
     }
-    if (toEmit.length === 0) toEmit = events;
-    else for (const e of events) toEmit.push(e);
-    emitting ??= setImmediate(emitStored);
   }
 
   function storeEvent(event: RbEvent): Promise<IngestVerdict> {
     const inFlight = pending.get(event.id);
-    if (inFlight || dedup.has(event.id)) {
-      // Stored already, or being stored by this very batch: answer as that write does.
+    if (inFlight) {
+      // Being stored by this very batch: answer as that write does.
       metrics.deduplicated.inc();
-      if (!inFlight) return Promise.resolve(ACCEPT);
       return new Promise<IngestVerdict>((resolve) => (inFlight.copies ??= []).push(resolve));
     }
     return new Promise<IngestVerdict>((resolve) => {
@@ -157,6 +162,18 @@ export function createIngest(deps: IngestDeps): Ingest {
         flushing = setImmediate(() => void flush());
       }
     });
+  }
+
+  /** Append one status or command result; accepted once committed. */
+  async function logOne(entry: LogEntryInput, context: Record<string, unknown>): Promise<IngestVerdict> {
+    try {
+      await feed.append([entry]);
+      return ACCEPT;
+    } catch (err) {
+      metrics.rejected.inc({ reason: 'dedup' });
+      log.error({ err, ...context }, 'event log append failed; the gateway will send it again');
+      return { action: 'retry', reason: 'dedup', message: (err as Error).message };
+    }
   }
 
   function handleEvent(who: GatewayIdentity, topic: Extract<ParsedTopic, { device: string }>, payload: Buffer): Promise<IngestVerdict> {
@@ -203,8 +220,7 @@ export function createIngest(deps: IngestDeps): Ingest {
           if (status.data.estate !== topic.estate || status.data.gateway !== topic.gateway) {
             return drop('topic-mismatch', 'status estate/gateway differ from the topic', context);
           }
-          bus.emit('gateway.status', status.data);
-          return { action: 'accept' };
+          return logOne(entryOf('gateway.status', status.data), context);
         }
         case 'cmd/result': {
           // Results may carry a snapshot (base64), so their cap is larger than an event's.
@@ -218,8 +234,7 @@ export function createIngest(deps: IngestDeps): Ingest {
           const result = CommandResult.safeParse(value);
           if (!result.success) return drop('schema', result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), context);
           if (result.data.device !== topic.device) return drop('topic-mismatch', 'result device differs from the topic', context);
-          bus.emit('command.result', { estate: topic.estate, gateway: topic.gateway, result: result.data });
-          return { action: 'accept' };
+          return logOne(entryOf('command.result', { estate: topic.estate, gateway: topic.gateway, result: result.data }), context);
         }
         case 'state':
           // Device state gets its schema with the live-state issue; accepted as-is until then.

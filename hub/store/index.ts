@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config.js';
+import type { HubDatabase } from '../platform/db/index.js';
 import { createInfluxStore } from './influx.js';
 import { createSqliteStore } from './sqlite.js';
 import type { EventStore } from './types.js';
@@ -10,9 +11,9 @@ export type { InfluxEventStore, InfluxStoreStats } from './influx.js';
 
 /**
  * InfluxDB when `influx.url` (RB_INFLUX_URL) is set, with its spool in the data dir; else the
- * embedded SQLite store in the data dir.
+ * events table of the hub database (`{dataDir}/hub.db`, or PostgreSQL).
  */
-export function createStore(config: HubConfig, log: Logger): EventStore {
+export function createStore(config: HubConfig, log: Logger, db: HubDatabase): EventStore {
   return config.influx.url
     ? createInfluxStore({
         url: config.influx.url,
@@ -23,5 +24,5 @@ export function createStore(config: HubConfig, log: Logger): EventStore {
         retention: { raw: config.influx.rawRetention, hourly: config.influx.hourlyRetention },
         journal: true, // ack at local-disk latency; InfluxDB round trips off the ingest path
       })
-    : createSqliteStore({ file: join(config.dataDir, 'events.db'), log: log });
+    : createSqliteStore({ db, log });
 }

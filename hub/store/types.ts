@@ -1,4 +1,6 @@
+import type { Transaction } from 'kysely';
 import type { RbEvent } from '../../protocol/index.js';
+import type { Schema } from '../platform/db/schema.js';
 
 export interface EventQuery {
   estate?: string | undefined;
@@ -85,10 +87,16 @@ export function isBefore(e: { ts: number; seq: number; id: string }, pos: EventP
  * - `counts` returns events per (bucket, type) in [from, to), ordered by start then type.
  */
 export interface EventStore {
-  readonly kind: 'sqlite' | 'influxdb';
+  /** `sqlite` / `postgres`: the events table of the hub database; `influxdb`: InfluxDB 1.x. */
+  readonly kind: 'sqlite' | 'postgres' | 'influxdb';
   start(): Promise<void>;
   stop(): Promise<void>;
   write(events: readonly RbEvent[]): Promise<void>;
+  /**
+   * The store in the hub database only: write in the caller's transaction (ingest's, the one that
+   * appends the batch to the event log), so an event is stored and logged or neither.
+   */
+  writeIn?(trx: Transaction<Schema>, events: readonly RbEvent[]): Promise<void>;
   query(q: EventQuery): Promise<RbEvent[]>;
   counts(q: CountQuery): Promise<CountRow[]>;
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../hub/platform/db/index.js';
 import { createSqliteStore } from '../../hub/store/sqlite.js';
 import { silentLogger } from '../../lib/log.js';
 import { clientIdFor, topics } from '../../protocol/index.js';
@@ -62,10 +63,12 @@ describe('hub killed with SIGKILL in the middle of a stream', () => {
     hub = startCli(args);
     await waitForPort(mqttPort);
     await stopProcess(hub, 'SIGTERM');
-    const store = createSqliteStore({ file: join(dataDir, 'events.db'), log: silentLogger() });
+    const hubDb = await openDatabase({ file: join(dataDir, 'hub.db'), log: silentLogger() });
+    const store = createSqliteStore({ db: hubDb, log: silentLogger() });
     await store.start();
     const stored = await store.query({ estate: 'kill-hub', limit: 1_000_000 });
     await store.stop();
+    await hubDb.close();
     const ids = new Set(stored.map((e) => e.id));
     expect(ids.size).toBe(stored.length); // none twice
     const missing = [...ackedAtKill].filter((id) => !ids.has(id));

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor, MAX_COUNT_BUCKETS } from '../../hub/api/app.js';
-import { createSqliteStore } from '../../hub/store/sqlite.js';
 import { compareNewestFirst, type EventStore } from '../../hub/store/types.js';
-import { silentLogger } from '../../lib/log.js';
 import type { RbEvent } from '../../protocol/index.js';
 import { makeEvent, startTestHub, type TestHub } from '../support/hub.js';
 
@@ -14,8 +12,8 @@ let store: EventStore;
 let all: RbEvent[];
 
 beforeAll(async () => {
-  store = createSqliteStore({ file: ':memory:', log: silentLogger() });
-  t = await startTestHub({ store });
+  t = await startTestHub();
+  store = t.hub.store; // the events table of the hub's database
   // 250 events, 5 per ms (same ts), 20 s apart (all in the first hour), two types, two devices.
   all = Array.from({ length: 250 }, (_, i) =>
     makeEvent({ ts: T0 + Math.floor(i / 5) * 20_000, device: `gate-${i % 2}`, type: i % 3 === 0 ? 'door.forced' : 'door.opened', data: { door: 1 } }),

@@ -6,3 +6,4 @@ export { importLegacyRegistry, type RegistryImport } from './upgrade-registry.js
 export { isUniqueViolation } from './errors.js';
 export { importLegacyPeople } from './upgrade-people.js';
 export { importLegacyAlerts, type AlertsImport } from './upgrade-alerts.js';
+export { importLegacyEvents, type LegacyEventsImport } from './upgrade-events.js';

@@ -2,6 +2,7 @@ import type { Generated } from 'kysely';
 import type { PeopleSchema } from './schema-people.js';
 import type { RegistrySchema } from './schema-registry.js';
 import type { AlertsSchema } from './schema-alerts.js';
+import type { EventsSchema } from './schema-events.js';
 
 /**
  * The hub database's tables as kysely sees them: one interface per table, column names as in SQL
@@ -32,7 +33,7 @@ export interface DeadLetterTable {
   bytes: number;
 }
 
-export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema {
+export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema {
   audit: AuditTable;
   dead_letters: DeadLetterTable;
 }

@@ -1,0 +1,270 @@
+import type { Logger } from 'pino';
+import type { Transaction } from 'kysely';
+import type { Bus, BusEvents } from '../bus.js';
+import type { HubDatabase } from '../platform/db/index.js';
+import type { Schema } from '../platform/db/schema.js';
+import type { DeliveredKind, EventLog, LogEntry, LogEntryInput } from './log.js';
+
+/** Bus names of the log's kinds: what a committed entry is emitted as. */
+const BUS_NAME = {
+  event: 'event',
+  status: 'gateway.status',
+  connection: 'gateway.connection',
+  snapshot: 'snapshot',
+  'command.result': 'command.result',
+} as const satisfies Record<DeliveredKind, keyof BusEvents>;
+type LoggedName = (typeof BUS_NAME)[DeliveredKind];
+const KIND_OF = Object.fromEntries(Object.entries(BUS_NAME).map(([k, v]) => [v, k])) as Record<LoggedName, DeliveredKind>;
+const isLogged = (name: keyof BusEvents): name is LoggedName => Object.hasOwn(KIND_OF, name);
+
+/** The log entry of a bus message that is logged: its key (duplicates) and estate. */
+export function entryOf<K extends LoggedName>(name: K, payload: BusEvents[K]): LogEntryInput {
+  const kind = KIND_OF[name];
+  switch (name) {
+    case 'event': {
+      const e = payload as BusEvents['event'];
+      return { key: e.id, kind, estate: e.estate, body: e };
+    }
+    case 'snapshot': {
+      const l = payload as BusEvents['snapshot'];
+      return { key: `snapshot:${l.eventId}:${l.sha256}`, kind, estate: l.estate, body: l };
+    }
+    case 'command.result': {
+      const r = payload as BusEvents['command.result'];
+      return { key: `result:${r.estate}/${r.gateway}:${r.result.id}`, kind, estate: r.estate, body: r };
+    }
+    default: {
+      // Statuses and connection changes have no id of their own: each one is new.
+      const s = payload as { estate: string };
+      return { key: `${kind}:${crypto.randomUUID()}`, kind, estate: s.estate, body: payload };
+    }
+  }
+}
+
+type Listener = (payload: never) => void | Promise<void>;
+
+interface Consumer {
+  name: string;
+  listeners: Map<DeliveredKind, Set<Listener>>;
+  /** Last position delivered to its listeners. */
+  delivered: number;
+  /** Positions whose listeners returned a promise not settled yet (ascending). */
+  unsettled: number[];
+  /** Last position saved in `log_cursors`. */
+  saved: number;
+}
+
+export interface LogFeedOptions {
+  log: EventLog;
+  /** The database the log is in: appends with work of their own run in its transactions. */
+  db: HubDatabase;
+  /** The in-process bus: live-only listeners (no cursor) and the non-logged messages (`state`). */
+  bus: Bus;
+  logger: Logger;
+  /** Cursor commits are batched: at most one every this many ms (default 100). */
+  commitEveryMs?: number;
+  /** Entries read per page when a consumer resumes (default 1000). */
+  pageSize?: number;
+}
+
+export interface LogFeed {
+  /**
+   * The bus for producers and for listeners without a cursor: emitting a logged message
+   * (`event`, `gateway.status`, `gateway.connection`, `snapshot`, `command.result`) appends it to the
+   * log and delivers it once committed; `state` goes straight through.
+   */
+  readonly bus: Bus;
+  /**
+   * A named consumer with a cursor in the database (state, alerts, push, facts): its listeners of
+   * logged messages get every committed entry once, in log order, and after a restart resume from
+   * the cursor. Call before start().
+   */
+  consumer(name: string): Bus;
+  /**
+   * Append in one transaction (`within` runs in it, with the entries that are new: the embedded
+   * event rows, the snapshot link), then deliver the new ones on a later turn, so the caller's
+   * acknowledgements go out first. One append at a time, so positions follow commit order.
+   */
+  append(entries: readonly LogEntryInput[], within?: (trx: Transaction<Schema>, fresh: readonly LogEntry[]) => Promise<void>): Promise<LogEntry[]>;
+  /** Resume every consumer from its cursor (a new consumer starts at the head), then go live. */
+  start(): Promise<void>;
+  /** Save the cursors; later entries are no longer delivered. */
+  stop(): Promise<void>;
+  /** Save the cursors now (tests). */
+  flushCursors(): Promise<void>;
+}
+
+export function createLogFeed(opts: LogFeedOptions): LogFeed {
+  const { log: eventLog, bus, logger } = opts;
+  const commitEveryMs = opts.commitEveryMs ?? 100;
+  const pageSize = opts.pageSize ?? 1000;
+  const consumers = new Map<string, Consumer>();
+  let live = false;
+  let stopped = false;
+
+  // One append at a time: a position is taken at INSERT and becomes visible at COMMIT, so two
+  // appends in flight (PostgreSQL's pool) could commit out of order and a cursor could pass an
+  // entry not yet visible. Serialised, commit order is position order.
+  let tail: Promise<unknown> = Promise.resolve();
+
+  // Committed entries waiting for their turn: delivered on a later turn (setImmediate), in order.
+  let queue: LogEntry[] = [];
+  let draining: NodeJS.Immediate | undefined;
+
+  function deliverTo(c: Consumer, entry: LogEntry): void {
+    if (entry.pos <= c.delivered) return;
+    c.delivered = entry.pos;
+    const set = c.listeners.get(entry.kind);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        const result = (listener as (p: unknown) => unknown)(entry.body);
+        if (result && typeof (result as Promise<void>).then === 'function') {
+          const pos = entry.pos;
+          c.unsettled.push(pos);
+          (result as Promise<void>)
+            .catch((err: unknown) => logger.error({ err, consumer: c.name, kind: entry.kind }, 'log consumer failed'))
+            .finally(() => {
+              const i = c.unsettled.indexOf(pos);
+              if (i >= 0) c.unsettled.splice(i, 1);
+            });
+        }
+      } catch (err) {
+        logger.error({ err, consumer: c.name, kind: entry.kind }, 'log consumer failed');
+      }
+    }
+  }
+
+  function drain(): void {
+    draining = undefined;
+    if (!live || stopped) return;
+    const entries = queue;
+    queue = [];
+    for (const entry of entries) {
+      for (const c of consumers.values()) deliverTo(c, entry);
+      // Then the listeners without a cursor (device names, connected set, registry, commands).
+      bus.emit(BUS_NAME[entry.kind], entry.body as never);
+    }
+    scheduleCommit();
+  }
+
+  /** Position up to which a consumer has handled everything. */
+  const handled = (c: Consumer): number => (c.unsettled.length ? c.unsettled[0]! - 1 : c.delivered);
+
+  let committing: NodeJS.Timeout | undefined;
+  let saving: Promise<void> = Promise.resolve();
+  function scheduleCommit(): void {
+    if (committing || stopped) return;
+    committing = setTimeout(() => {
+      committing = undefined;
+      void saveCursors();
+    }, commitEveryMs);
+    committing.unref?.();
+  }
+  function saveCursors(): Promise<void> {
+    saving = saving.then(async () => {
+      const changed = new Map<string, number>();
+      for (const c of consumers.values()) {
+        const pos = handled(c);
+        if (pos > c.saved) changed.set(c.name, pos);
+      }
+      if (changed.size === 0) return;
+      try {
+        await eventLog.saveCursors(changed);
+        for (const [name, pos] of changed) consumers.get(name)!.saved = pos;
+      } catch (err) {
+        // Not saved: the entries since the last saved cursor are delivered again after a restart.
+        logger.warn({ err }, 'log cursors not saved; will retry');
+        scheduleCommit();
+      }
+    });
+    return saving;
+  }
+
+  function consumerBus(c: Consumer | undefined): Bus {
+    return {
+      on(name, listener) {
+        if (!c || !isLogged(name)) return bus.on(name, listener);
+        const kind = KIND_OF[name];
+        let set = c.listeners.get(kind);
+        if (!set) c.listeners.set(kind, (set = new Set()));
+        set.add(listener as Listener);
+        return () => set.delete(listener as Listener);
+      },
+      emit(name, payload) {
+        if (!isLogged(name)) return bus.emit(name, payload);
+        append([entryOf(name, payload as BusEvents[typeof name])]).catch((err: unknown) =>
+          logger.error({ err, kind: name }, 'log append failed; message not delivered'),
+        );
+      },
+    };
+  }
+
+  function append(entries: readonly LogEntryInput[], within?: (trx: Transaction<Schema>, fresh: readonly LogEntry[]) => Promise<void>): Promise<LogEntry[]> {
+    const op = tail.then(async () => {
+      const fresh = within
+        ? await opts.db.transaction(async (trx) => {
+            const added = await eventLog.append(entries, trx);
+            await within(trx, added);
+            return added;
+          })
+        : await eventLog.append(entries);
+      if (fresh.length && !stopped) {
+        for (const e of fresh) queue.push(e);
+        draining ??= setImmediate(drain);
+      }
+      return fresh;
+    });
+    tail = op.catch(() => undefined);
+    return op;
+  }
+
+  const feed: LogFeed = {
+    bus: consumerBus(undefined),
+    consumer(name) {
+      if (live) throw new Error(`log consumer ${name} registered after start`);
+      let c = consumers.get(name);
+      if (!c) consumers.set(name, (c = { name, listeners: new Map(), delivered: 0, unsettled: [], saved: 0 }));
+      return consumerBus(c);
+    },
+    append,
+    async start() {
+      const cursors = await eventLog.cursors();
+      const head = await eventLog.head();
+      const fresh = new Map<string, number>();
+      for (const c of consumers.values()) {
+        const at = cursors.get(c.name);
+        if (at === undefined) fresh.set(c.name, head);
+        c.delivered = c.saved = at ?? head;
+      }
+      await eventLog.saveCursors(fresh);
+      // Resume: what each consumer had not handled when the hub stopped (or died), oldest first.
+      let replayed = 0;
+      for (const c of consumers.values()) {
+        for (;;) {
+          const page = await eventLog.read(c.delivered, pageSize);
+          for (const entry of page) deliverTo(c, entry);
+          replayed += page.length;
+          if (page.length < pageSize) break;
+        }
+      }
+      if (replayed > 0) logger.info({ replayed, consumers: [...consumers.keys()] }, 'log consumers resumed from their cursors');
+      live = true;
+      if (queue.length) draining ??= setImmediate(drain);
+      await saveCursors();
+    },
+    async stop() {
+      if (draining) {
+        clearImmediate(draining);
+        drain();
+      }
+      stopped = true;
+      if (committing) clearTimeout(committing);
+      committing = undefined;
+      await tail;
+      await saveCursors();
+    },
+    flushCursors: () => saveCursors(),
+  };
+  return feed;
+}

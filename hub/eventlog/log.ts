@@ -1,0 +1,207 @@
+import type { Logger } from 'pino';
+import type { Transaction } from 'kysely';
+import type { HubDatabase } from '../platform/db/index.js';
+import type { Schema } from '../platform/db/schema.js';
+import type { LogKind } from '../platform/db/schema-events.js';
+
+/** Rows per INSERT statement (5 parameters a row: far below both engines' parameter limits). */
+const CHUNK = 1000;
+
+export type DeliveredKind = Exclude<LogKind, 'seen'>;
+
+/** What a producer appends. `key` decides duplicates: the event id for events. */
+export interface LogEntryInput {
+  key: string;
+  kind: DeliveredKind;
+  estate: string;
+  body: unknown;
+}
+
+/** A committed entry, at its position. */
+export interface LogEntry {
+  pos: number;
+  key: string;
+  kind: DeliveredKind;
+  estate: string;
+  at: number;
+  body: unknown;
+}
+
+export interface LogRetention {
+  /** Entries kept at least (newest first); older ones go once every consumer is past them. Default 200,000 (the old dedup window). */
+  maxRows?: number;
+  /** Entries older than this go once every consumer is past them. Default 30 days. */
+  maxAgeMs?: number;
+  /** Past this many entries the oldest go even if a consumer has not read them (logged, counted). Default 4 × maxRows. */
+  hardCapRows?: number;
+}
+
+export interface PruneResult {
+  /** Entries deleted. */
+  deleted: number;
+  /** Of those, entries some consumer had not reached (only over the hard cap). */
+  forced: number;
+}
+
+/**
+ * The durable event log (issue 16, item 2), a repository on the hub database (table `event_log`).
+ * Ingest appends what it accepts (events, gateway statuses, connection changes, snapshot links,
+ * command results); the INSERT of an entry whose key is already there does nothing, and that is how
+ * duplicates are decided, in the same transaction that stores the event. Consumers keep a cursor
+ * (table `log_cursors`): the last position they have handled. Positions increase with commit order
+ * as long as one writer appends at a time (hub/eventlog/feed.ts serialises its appends).
+ */
+export interface EventLog {
+  /**
+   * Append in one transaction (the caller's `trx`, or a new one). Returns the entries that are new,
+   * with their positions, in position order; a key already in the log (or twice in `entries`) is a
+   * duplicate and is left out.
+   */
+  append(entries: readonly LogEntryInput[], trx?: Transaction<Schema>): Promise<LogEntry[]>;
+  /** Entries after `pos`, oldest first, at most `limit` (keys imported from a legacy dedup window are never returned). */
+  read(after: number, limit: number): Promise<LogEntry[]>;
+  /** The newest position (0 when the log is empty). */
+  head(): Promise<number>;
+  count(): Promise<number>;
+  cursors(): Promise<Map<string, number>>;
+  /** Store cursors (one transaction); a cursor never moves back. */
+  saveCursors(cursors: ReadonlyMap<string, number>): Promise<void>;
+  /** Keys only (imported from a legacy `dedup.db`): duplicates from then on, never delivered. Returns how many were new. */
+  seed(keys: readonly string[], at: number, trx?: Transaction<Schema>): Promise<number>;
+  /** Apply the retention; `now` for tests. */
+  prune(now?: number): Promise<PruneResult>;
+}
+
+export interface EventLogOptions {
+  db: HubDatabase;
+  retention?: LogRetention;
+  log?: Logger;
+}
+
+type Row = { pos: number; id: string; kind: LogKind; estate: string; at: number; body: string };
+const toEntry = (r: Row): LogEntry => ({ pos: r.pos, key: r.id, kind: r.kind as DeliveredKind, estate: r.estate, at: r.at, body: JSON.parse(r.body) as unknown });
+
+export function createEventLog(opts: EventLogOptions): EventLog {
+  const { db: hubDb } = opts;
+  const maxRows = opts.retention?.maxRows ?? 200_000;
+  const maxAgeMs = opts.retention?.maxAgeMs ?? 30 * 86_400_000;
+  const hardCapRows = opts.retention?.hardCapRows ?? maxRows * 4;
+  if (!(maxRows >= 1 && hardCapRows >= maxRows)) throw new RangeError(`log retention: need 1 <= maxRows <= hardCapRows, got ${maxRows}, ${hardCapRows}`);
+
+  async function insert(trx: Transaction<Schema>, rows: Array<Omit<Row, 'pos'>>): Promise<Map<string, number>> {
+    const fresh = new Map<string, number>();
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const part = rows.length <= CHUNK ? rows : rows.slice(i, i + CHUNK);
+      const returned = await trx
+        .insertInto('event_log')
+        .values(part)
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returning(['pos', 'id'])
+        .execute();
+      for (const r of returned) fresh.set(r.id, r.pos);
+    }
+    return fresh;
+  }
+
+  async function append(entries: readonly LogEntryInput[], trx: Transaction<Schema>): Promise<LogEntry[]> {
+    if (entries.length === 0) return [];
+    const at = Date.now();
+    const unique = new Map<string, LogEntryInput>();
+    for (const e of entries) if (!unique.has(e.key)) unique.set(e.key, e);
+    const rows: Array<Omit<Row, 'pos'>> = [];
+    for (const e of unique.values()) rows.push({ id: e.key, kind: e.kind, estate: e.estate, at, body: JSON.stringify(e.body) });
+    const fresh = await insert(trx, rows);
+    const out: LogEntry[] = [];
+    for (const e of unique.values()) {
+      const pos = fresh.get(e.key);
+      if (pos !== undefined) out.push({ pos, key: e.key, kind: e.kind, estate: e.estate, at, body: e.body });
+    }
+    // RETURNING gives the rows in insertion order on both engines; sorted anyway, cheaply, to be sure.
+    for (let i = 1; i < out.length; i++) {
+      if (out[i - 1]!.pos > out[i]!.pos) {
+        out.sort((a, b) => a.pos - b.pos);
+        break;
+      }
+    }
+    return out;
+  }
+
+  return {
+    append: (entries, trx) => (trx ? append(entries, trx) : hubDb.transaction((t) => append(entries, t))),
+
+    async read(after, limit) {
+      const rows = await hubDb.db
+        .selectFrom('event_log')
+        .select(['pos', 'id', 'kind', 'estate', 'at', 'body'])
+        .where('pos', '>', after)
+        .where('kind', '!=', 'seen')
+        .orderBy('pos')
+        .limit(limit)
+        .execute();
+      return rows.map(toEntry);
+    },
+
+    async head() {
+      const r = await hubDb.db.selectFrom('event_log').select((eb) => eb.fn.max('pos').as('pos')).executeTakeFirst();
+      return Number(r?.pos ?? 0);
+    },
+
+    async count() {
+      const r = await hubDb.db.selectFrom('event_log').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+
+    async cursors() {
+      const rows = await hubDb.db.selectFrom('log_cursors').select(['consumer', 'pos']).execute();
+      return new Map(rows.map((r) => [r.consumer, Number(r.pos)]));
+    },
+
+    async saveCursors(cursors) {
+      if (cursors.size === 0) return;
+      const at = Date.now();
+      await hubDb.transaction(async (trx) => {
+        for (const [consumer, pos] of cursors) {
+          await trx
+            .insertInto('log_cursors')
+            .values({ consumer, pos, at })
+            .onConflict((oc) =>
+              oc.column('consumer').doUpdateSet({ pos: (eb) => eb.ref('excluded.pos'), at: (eb) => eb.ref('excluded.at') }).where('log_cursors.pos', '<', pos),
+            )
+            .execute();
+        }
+      });
+    },
+
+    async seed(keys, at, trx) {
+      const rows = keys.map((id) => ({ id, kind: 'seen' as const, estate: '', at, body: '' }));
+      const run = async (t: Transaction<Schema>): Promise<number> => (await insert(t, rows)).size;
+      return trx ? run(trx) : hubDb.transaction(run);
+    },
+
+    async prune(now = Date.now()) {
+      return hubDb.transaction(async (trx) => {
+        // The newest position past the kept rows (by count), and past the kept age.
+        const byCount = await trx.selectFrom('event_log').select('pos').orderBy('pos', 'desc').limit(1).offset(maxRows).executeTakeFirst();
+        const byAge = await trx
+          .selectFrom('event_log')
+          .select((eb) => eb.fn.max('pos').as('pos'))
+          .where('at', '<', now - maxAgeMs)
+          .executeTakeFirst();
+        let upTo = Math.max(Number(byCount?.pos ?? 0), Number(byAge?.pos ?? 0));
+        // Never past the slowest consumer's cursor…
+        const slowest = await trx.selectFrom('log_cursors').select((eb) => eb.fn.min('pos').as('pos')).executeTakeFirst();
+        if (slowest?.pos !== null && slowest?.pos !== undefined) upTo = Math.min(upTo, Number(slowest.pos));
+        let deleted = 0;
+        if (upTo > 0) deleted = Number((await trx.deleteFrom('event_log').where('pos', '<=', upTo).executeTakeFirst()).numDeletedRows);
+        // …unless the log is over its hard cap: then the oldest go anyway.
+        let forced = 0;
+        const cap = await trx.selectFrom('event_log').select('pos').orderBy('pos', 'desc').limit(1).offset(hardCapRows).executeTakeFirst();
+        if (cap) {
+          forced = Number((await trx.deleteFrom('event_log').where('pos', '<=', Number(cap.pos)).executeTakeFirst()).numDeletedRows);
+          opts.log?.warn({ forced, hardCapRows, slowestCursor: slowest?.pos ?? null }, 'event log over its hard cap: entries deleted before every consumer read them');
+        }
+        return { deleted: deleted + forced, forced };
+      });
+    },
+  };
+}

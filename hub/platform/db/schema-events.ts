@@ -1,0 +1,65 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Tables of the event log (issue 16, item 2), the embedded events table and the snapshot links
+ * (migration 0006_event_log).
+ */
+
+/** What a log entry carries: one kind per thing that flows downstream of ingest. */
+export type LogKind = 'event' | 'status' | 'connection' | 'snapshot' | 'command.result' | 'seen';
+
+/**
+ * The durable log: everything ingest accepted, in commit order. `id` is the key that decides
+ * duplicates (the event id for events; a derived key for the other kinds), `pos` the increasing
+ * position consumers' cursors point at. `seen` rows are event ids imported from a legacy dedup
+ * window: keys only, never delivered.
+ */
+export interface EventLogTable {
+  pos: Generated<number>;
+  id: string;
+  kind: LogKind;
+  estate: string;
+  /** Received (committed), ms. */
+  at: number;
+  /** The payload as JSON ('' for `seen`). */
+  body: string;
+}
+
+/** One row per consumer (state, alerts, push, facts): the last position it has handled. */
+export interface LogCursorTable {
+  consumer: string;
+  pos: number;
+  at: number;
+}
+
+/** The embedded event store (no InfluxDB configured): hub/store/sqlite.ts. */
+export interface EventsTable {
+  id: string;
+  estate: string;
+  gateway: string;
+  device: string;
+  type: string;
+  ts: number;
+  seq: number;
+  data: string;
+  received_at: number;
+}
+
+/** Incident snapshot links (the JPEGs stay files beside the database): hub/snapshots.ts. */
+export interface SnapshotLinkTable {
+  event_id: string;
+  sha256: string;
+  estate: string;
+  gateway: string;
+  device: string;
+  camera: string;
+  taken_at: number;
+  received_at: number;
+}
+
+export interface EventsSchema {
+  event_log: EventLogTable;
+  log_cursors: LogCursorTable;
+  events: EventsTable;
+  snapshot_links: SnapshotLinkTable;
+}
