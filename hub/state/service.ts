@@ -83,6 +83,8 @@ export function createStateService(deps: StateServiceDeps): StateService {
     midnight.unref?.();
   }
 
+  /** Ids of the events the seed applied (at most a few SEED_LIMITs), each skipped once when the log delivers it. */
+  const seeded = new Set<string>();
   async function seed(store: Pick<EventStore, 'query'>): Promise<void> {
     const now = Date.now();
     const midnightAgo = nextMidnight(now, options.timeZone) - 86_400_000;
@@ -92,7 +94,10 @@ export function createStateService(deps: StateServiceDeps): StateService {
     ]);
     if (batches.some((b) => b.length >= SEED_LIMIT)) log.warn({ limit: SEED_LIMIT }, 'state seed hit its limit; older events left out');
     const events: RbEvent[] = batches.flat().sort((a, b) => a.ts - b.ts || a.seq - b.seq);
-    for (const event of events) handle(apply(live, { kind: 'event', event }, Date.now(), options));
+    for (const event of events) {
+      seeded.add(event.id);
+      handle(apply(live, { kind: 'event', event }, Date.now(), options));
+    }
     log.info({ events: events.length, estates: live.estates.size }, 'live state seeded from the store');
   }
 
@@ -104,11 +109,18 @@ export function createStateService(deps: StateServiceDeps): StateService {
       running = true;
       if (deps.store) await seed(deps.store).catch((err: unknown) => log.warn({ err }, 'state seed from the store failed; starting empty'));
       unsubscribe.push(
-        bus.on('event', (event) => feed({ kind: 'event', event })),
+        // The event log resumes this consumer from its cursor after a restart: an event the seed
+        // has applied already (it was stored before the restart) is not applied twice.
+        bus.on('event', (event) => {
+          if (seeded.size > 0 && seeded.delete(event.id)) return;
+          feed({ kind: 'event', event });
+        }),
         bus.on('gateway.status', (status) => feed({ kind: 'status', status })),
         bus.on('gateway.connection', (c) => feed({ kind: 'connection', ...c })),
       );
       armMidnight();
+      // The resume runs right after start (hub/main.ts): past it, the seed's ids are no longer needed.
+      setTimeout(() => seeded.clear(), 60_000).unref?.();
     },
     async stop() {
       running = false;
