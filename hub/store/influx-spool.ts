@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openLocalSqlite } from '../platform/db/local-file.js';
 
 /** A point ready to send: its event id (for dead letters and logs) and its line. */
 export interface SpoolPoint {
@@ -43,11 +44,8 @@ export class InfluxSpool {
     /** Refuse appends beyond this many points (the caller then reports the write as failed). */
     private readonly maxPoints = 10_000_000,
   ) {
-    const db = new Database(file);
+    const db = openLocalSqlite(file);
     try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('busy_timeout = 5000');
       db.exec(`
         CREATE TABLE IF NOT EXISTS spool (
           seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, line TEXT NOT NULL, spooled_at INTEGER NOT NULL);

@@ -7,3 +7,4 @@ export { isUniqueViolation } from './errors.js';
 export { importLegacyPeople } from './upgrade-people.js';
 export { importLegacyAlerts, type AlertsImport } from './upgrade-alerts.js';
 export { importLegacyEvents, type LegacyEventsImport } from './upgrade-events.js';
+export { openLocalSqlite } from './local-file.js';
