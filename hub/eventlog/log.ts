@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import type { Transaction } from 'kysely';
+import { CompiledQuery, type Transaction } from 'kysely';
 import type { HubDatabase } from '../platform/db/index.js';
 import type { Schema } from '../platform/db/schema.js';
 import type { LogKind } from '../platform/db/schema-events.js';
 
 /** Rows per INSERT statement (5 parameters a row: far below both engines' parameter limits). */
-const CHUNK = 1000;
+const CHUNK = 256;
 
 export type DeliveredKind = Exclude<LogKind, 'seen'>;
 
@@ -88,17 +88,40 @@ export function createEventLog(opts: EventLogOptions): EventLog {
   const hardCapRows = opts.retention?.hardCapRows ?? maxRows * 4;
   if (!(maxRows >= 1 && hardCapRows >= maxRows)) throw new RangeError(`log retention: need 1 <= maxRows <= hardCapRows, got ${maxRows}, ${hardCapRows}`);
 
+  // The INSERT of n rows, compiled by kysely once per n (at most CHUNK texts) and run with new
+  // parameters: building and compiling a 1,000-parameter query per batch cost more than running it.
+  const texts = new Map<number, string>();
+  function insertText(trx: Transaction<Schema>, n: number): string {
+    let text = texts.get(n);
+    if (text === undefined) {
+      const blank = { id: '', kind: 'event' as const, estate: '', at: 0, body: '' };
+      text = trx
+        .insertInto('event_log')
+        .values(Array.from({ length: n }, () => blank))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returning(['pos', 'id'])
+        .compile().sql;
+      texts.set(n, text);
+    }
+    return text;
+  }
+
   async function insert(trx: Transaction<Schema>, rows: Array<Omit<Row, 'pos'>>): Promise<Map<string, number>> {
     const fresh = new Map<string, number>();
     for (let i = 0; i < rows.length; i += CHUNK) {
       const part = rows.length <= CHUNK ? rows : rows.slice(i, i + CHUNK);
-      const returned = await trx
-        .insertInto('event_log')
-        .values(part)
-        .onConflict((oc) => oc.column('id').doNothing())
-        .returning(['pos', 'id'])
-        .execute();
-      for (const r of returned) fresh.set(r.id, r.pos);
+      // Parameters in the column order of the compiled text (id, kind, estate, at, body).
+      const params: unknown[] = new Array<unknown>(part.length * 5);
+      let k = 0;
+      for (const r of part) {
+        params[k++] = r.id;
+        params[k++] = r.kind;
+        params[k++] = r.estate;
+        params[k++] = r.at;
+        params[k++] = r.body;
+      }
+      const returned = await trx.executeQuery(CompiledQuery.raw(insertText(trx, part.length), params) as CompiledQuery<{ pos: number; id: string }>);
+      for (const r of returned.rows) fresh.set(r.id, Number(r.pos));
     }
     return fresh;
   }
@@ -124,6 +147,27 @@ export function createEventLog(opts: EventLogOptions): EventLog {
       }
     }
     return out;
+  }
+
+  /**
+   * The newest position appended before `cutoff`. `at` grows with `pos` (appends are serialised and
+   * stamped at append), so a binary search over positions finds it with ~20 primary-key reads and
+   * `at` needs no index of its own (one index fewer to update per event). Were the clock to step
+   * back, the age bound is only approximate; the count bound and the cursors still hold.
+   */
+  async function newestBefore(trx: Transaction<Schema>, cutoff: number): Promise<number> {
+    const first = await trx.selectFrom('event_log').select(['pos', 'at']).orderBy('pos').limit(1).executeTakeFirst();
+    if (!first || Number(first.at) >= cutoff) return 0;
+    let lo = Number(first.pos); // at < cutoff
+    let hi = Number((await trx.selectFrom('event_log').select((eb) => eb.fn.max('pos').as('pos')).executeTakeFirstOrThrow()).pos) + 1;
+    // lo: a position stamped before the cutoff; every row at or past hi is stamped at or after it.
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = await trx.selectFrom('event_log').select(['pos', 'at']).where('pos', '>=', mid).orderBy('pos').limit(1).executeTakeFirst();
+      if (row && Number(row.pos) < hi && Number(row.at) < cutoff) lo = Number(row.pos);
+      else hi = mid;
+    }
+    return lo;
   }
 
   return {
@@ -182,12 +226,8 @@ export function createEventLog(opts: EventLogOptions): EventLog {
       return hubDb.transaction(async (trx) => {
         // The newest position past the kept rows (by count), and past the kept age.
         const byCount = await trx.selectFrom('event_log').select('pos').orderBy('pos', 'desc').limit(1).offset(maxRows).executeTakeFirst();
-        const byAge = await trx
-          .selectFrom('event_log')
-          .select((eb) => eb.fn.max('pos').as('pos'))
-          .where('at', '<', now - maxAgeMs)
-          .executeTakeFirst();
-        let upTo = Math.max(Number(byCount?.pos ?? 0), Number(byAge?.pos ?? 0));
+        const byAge = await newestBefore(trx, now - maxAgeMs);
+        let upTo = Math.max(Number(byCount?.pos ?? 0), byAge);
         // Never past the slowest consumer's cursor…
         const slowest = await trx.selectFrom('log_cursors').select((eb) => eb.fn.min('pos').as('pos')).executeTakeFirst();
         if (slowest?.pos !== null && slowest?.pos !== undefined) upTo = Math.min(upTo, Number(slowest.pos));

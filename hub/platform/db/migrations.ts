@@ -307,7 +307,6 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
         .addColumn('at', 'bigint', (c) => c.notNull())
         .addColumn('body', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('event_log_at').on('event_log').columns(['at']).execute();
       await db.schema
         .createTable('log_cursors')
         .addColumn('consumer', 'text', (c) => c.primaryKey())

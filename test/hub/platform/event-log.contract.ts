@@ -102,6 +102,19 @@ export function describeEventLog(engine: string, factory: DatabaseFactory): void
       expect(await log.append([entry(more[0]!.body as RbEvent)])).toHaveLength(1);
     });
 
+    it('retention by age cuts between two appends (a binary search over positions)', async () => {
+      const log = createEventLog({ db: t.db, retention: { maxRows: 10_000, maxAgeMs: 60_000 } });
+      const older: string[] = [];
+      for (let i = 0; i < 7; i++) older.push(...(await log.append([entry(makeEvent()), entry(makeEvent())])).map((e) => e.key));
+      await new Promise((r) => setTimeout(r, 5));
+      const newer = await log.append(Array.from({ length: 9 }, () => entry(makeEvent())));
+      await log.saveCursors(new Map([['alerts', newer[8]!.pos]]));
+      // The cutoff is the newer batch's stamp: every older entry goes, none of the newer.
+      expect(await log.prune(newer[0]!.at + 60_000)).toEqual({ deleted: 14, forced: 0 });
+      expect((await log.read(0, 100)).map((e) => e.key)).toEqual(newer.map((e) => e.key));
+      expect(older).toHaveLength(14);
+    });
+
     it('feed: delivers committed entries in order to every consumer and live listener, after the append resolves', async () => {
       const log = createEventLog({ db: t.db });
       const feed = createLogFeed({ log, db: t.db, bus: createBus(silent), logger: silent, commitEveryMs: 5 });
