@@ -245,7 +245,7 @@ export function createHub(deps: HubDeps): Hub {
       await feed.start();
       started.push({ name: 'event-log', stop: () => feed.stop() });
       const retention = startLogRetention({ log: eventLog, registry: metrics.registry, logger: log.child({ module: 'hub.eventlog' }) });
-      started.push({ name: 'log-retention', stop: async () => retention.stop() });
+      started.push({ name: 'log-retention', stop: () => retention.stop() });
       const stopSync = startRegistrySync({
         registry,
         bus,

@@ -5,7 +5,8 @@ import type { EventLog } from './log.js';
 export interface LogRetentionRunner {
   /** Prune now (also run at start and every `everyMs`). */
   run(): Promise<void>;
-  stop(): void;
+  /** No more runs; resolves once a run in progress is done (the database may then close). */
+  stop(): Promise<void>;
 }
 
 /**
@@ -36,6 +37,9 @@ export function startLogRetention(opts: { log: EventLog; registry: Registry; log
   void run();
   return {
     run,
-    stop: () => clearInterval(timer),
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
   };
 }
