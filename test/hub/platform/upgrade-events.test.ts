@@ -1,14 +1,14 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createEventLog } from '../../../hub/eventlog/index.js';
 import { importLegacyEvents, openDatabase, type HubDatabase } from '../../../hub/platform/db/index.js';
 import { openSnapshotStore } from '../../../hub/snapshots.js';
 import { createSqliteStore } from '../../../hub/store/sqlite.js';
-import type { RbEvent } from '../../../protocol/index.js';
-import { makeEvent } from '../../support/hub.js';
+import { topics, type RbEvent } from '../../../protocol/index.js';
+import { makeEvent, startTestHub, waitFor, type TestHub } from '../../support/hub.js';
 import { usePostgres } from '../../support/postgres.js';
 import { silent } from './support.js';
 
@@ -89,5 +89,47 @@ describe('events.db, snapshots.db and dedup.db of the previous release', () => {
     expect(existsSync(join(dir, 'events.db'))).toBe(true);
     expect(existsSync(join(dir, 'dedup.db.migrated'))).toBe(true);
     await db.close();
+  });
+});
+
+describe('a hub started on the data dir of the previous release (test/fixtures/legacy-data-dir)', () => {
+  const FIXTURE = new URL('../../fixtures/legacy-data-dir/', import.meta.url).pathname;
+  type Fixture = { api: { events: Array<RbEvent & { snapshots?: string[] }> }; gateways: Array<{ estate: string; gateway: string; password: string; revoked: boolean }> };
+  const fixture = JSON.parse(readFileSync(join(FIXTURE, 'fixture.json'), 'utf8')) as Fixture;
+  let hub: TestHub | undefined;
+  afterEach(async () => {
+    await hub?.stop();
+    hub = undefined;
+  });
+
+  it('serves the same events with their snapshots from hub.db, and a re-sent old event is still a duplicate', async () => {
+    const dataDir = join(root, `fixture-${++n}`);
+    cpSync(FIXTURE, dataDir, { recursive: true });
+    hub = await startTestHub({ dataDir });
+    for (const f of ['events.db', 'snapshots.db', 'dedup.db']) {
+      expect(existsSync(join(dataDir, f)), f).toBe(false);
+      expect(existsSync(join(dataDir, `${f}.migrated`)), f).toBe(true);
+    }
+    const res = await fetch(`${hub.httpUrl}/api/v1/events?limit=1000`, { headers: { authorization: `Bearer ${hub.apiToken}` } });
+    expect(((await res.json()) as { items: unknown[] }).items).toEqual(fixture.api.events);
+    expect(fixture.api.events.some((e) => e.snapshots?.length)).toBe(true);
+
+    // The gateway re-sends an event it sent before the upgrade (it never got the PUBACK): acknowledged, not stored or delivered again.
+    const gw = fixture.gateways.find((g) => !g.revoked)!;
+    const old = fixture.api.events.find((e) => e.gateway === gw.gateway)!;
+    const { snapshots: _links, ...envelope } = old;
+    void _links;
+    const delivered: string[] = [];
+    hub.hub.bus.on('event', (e) => void delivered.push(e.id));
+    const client = await hub.connect({ estate: gw.estate, gateway: gw.gateway, username: `${gw.estate}.${gw.gateway}`, password: gw.password });
+    await client.publishAsync(topics.event(old.estate, old.gateway, old.device), JSON.stringify(envelope), { qos: 1 });
+    expect(await hub.metric('rb_events_deduplicated_total')).toBe(1);
+    expect(await hub.metric('rb_messages_accepted_total')).toBe(0);
+    // A new event after it is stored and delivered: the path is open.
+    const fresh = makeEvent({ estate: old.estate, gateway: old.gateway, device: old.device, type: 'door.closed', data: { door: 1 } });
+    await client.publishAsync(topics.event(old.estate, old.gateway, old.device), JSON.stringify(fresh), { qos: 1 });
+    expect(await waitFor(() => delivered.includes(fresh.id))).toBe(true);
+    expect(delivered).toEqual([fresh.id]);
+    expect((await hub.events({ limit: 1000 })).length).toBe(fixture.api.events.length + 1);
   });
 });
