@@ -106,36 +106,55 @@ export function createEventLog(opts: EventLogOptions): EventLog {
     return text;
   }
 
-  async function insert(trx: Transaction<Schema>, rows: Array<Omit<Row, 'pos'>>): Promise<Map<string, number>> {
+  /** INSERT the rows (at most CHUNK a statement); returns the positions of those that were new, by key. */
+  async function insert(trx: Transaction<Schema>, count: number, keyOf: (i: number) => string, row: (i: number, params: unknown[], k: number) => void): Promise<Map<string, number>> {
     const fresh = new Map<string, number>();
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      const part = rows.length <= CHUNK ? rows : rows.slice(i, i + CHUNK);
+    for (let from = 0; from < count; from += CHUNK) {
+      const n = Math.min(CHUNK, count - from);
       // Parameters in the column order of the compiled text (id, kind, estate, at, body).
-      const params: unknown[] = new Array<unknown>(part.length * 5);
-      let k = 0;
-      for (const r of part) {
-        params[k++] = r.id;
-        params[k++] = r.kind;
-        params[k++] = r.estate;
-        params[k++] = r.at;
-        params[k++] = r.body;
+      const params: unknown[] = new Array<unknown>(n * 5);
+      for (let i = 0; i < n; i++) {
+        params[i * 5] = keyOf(from + i);
+        row(from + i, params, i * 5 + 1);
       }
-      const returned = await trx.executeQuery(CompiledQuery.raw(insertText(trx, part.length), params) as CompiledQuery<{ pos: number; id: string }>);
+      const returned = await trx.executeQuery(CompiledQuery.raw(insertText(trx, n), params) as CompiledQuery<{ pos: number; id: string }>);
       for (const r of returned.rows) fresh.set(r.id, Number(r.pos));
     }
     return fresh;
   }
 
-  async function append(entries: readonly LogEntryInput[], trx: Transaction<Schema>): Promise<LogEntry[]> {
-    if (entries.length === 0) return [];
+  /** `entries` without a second copy of a key (ingest's batches have none: then no copy is made). */
+  function uniqueByKey(entries: readonly LogEntryInput[]): readonly LogEntryInput[] {
+    const keys = new Set<string>();
+    for (let i = 0; i < entries.length; i++) {
+      const key = entries[i]!.key;
+      if (keys.has(key)) {
+        const seen = new Set<string>();
+        return entries.filter((e) => (seen.has(e.key) ? false : (seen.add(e.key), true)));
+      }
+      keys.add(key);
+    }
+    return entries;
+  }
+
+  async function append(input: readonly LogEntryInput[], trx: Transaction<Schema>): Promise<LogEntry[]> {
+    if (input.length === 0) return [];
     const at = Date.now();
-    const unique = new Map<string, LogEntryInput>();
-    for (const e of entries) if (!unique.has(e.key)) unique.set(e.key, e);
-    const rows: Array<Omit<Row, 'pos'>> = [];
-    for (const e of unique.values()) rows.push({ id: e.key, kind: e.kind, estate: e.estate, at, body: JSON.stringify(e.body) });
-    const fresh = await insert(trx, rows);
+    const entries = input.length > 1 ? uniqueByKey(input) : input;
+    const fresh = await insert(
+      trx,
+      entries.length,
+      (i) => entries[i]!.key,
+      (i, params, k) => {
+        const e = entries[i]!;
+        params[k] = e.kind;
+        params[k + 1] = e.estate;
+        params[k + 2] = at;
+        params[k + 3] = JSON.stringify(e.body);
+      },
+    );
     const out: LogEntry[] = [];
-    for (const e of unique.values()) {
+    for (const e of entries) {
       const pos = fresh.get(e.key);
       if (pos !== undefined) out.push({ pos, key: e.key, kind: e.kind, estate: e.estate, at, body: e.body });
     }
@@ -217,8 +236,20 @@ export function createEventLog(opts: EventLogOptions): EventLog {
     },
 
     async seed(keys, at, trx) {
-      const rows = keys.map((id) => ({ id, kind: 'seen' as const, estate: '', at, body: '' }));
-      const run = async (t: Transaction<Schema>): Promise<number> => (await insert(t, rows)).size;
+      const run = async (t: Transaction<Schema>): Promise<number> =>
+        (
+          await insert(
+            t,
+            keys.length,
+            (i) => keys[i]!,
+            (_i, params, k) => {
+              params[k] = 'seen';
+              params[k + 1] = '';
+              params[k + 2] = at;
+              params[k + 3] = '';
+            },
+          )
+        ).size;
       return trx ? run(trx) : hubDb.transaction(run);
     },
 
