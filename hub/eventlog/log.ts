@@ -88,8 +88,8 @@ export function createEventLog(opts: EventLogOptions): EventLog {
   const hardCapRows = opts.retention?.hardCapRows ?? maxRows * 4;
   if (!(maxRows >= 1 && hardCapRows >= maxRows)) throw new RangeError(`log retention: need 1 <= maxRows <= hardCapRows, got ${maxRows}, ${hardCapRows}`);
 
-  // The INSERT of n rows, compiled by kysely once per n (at most CHUNK texts) and run with new
-  // parameters: building and compiling a 1,000-parameter query per batch cost more than running it.
+  // The INSERT of n rows, compiled by kysely once per n and run with new parameters: building and
+  // compiling a 1,000-parameter query per batch cost more than running it.
   const texts = new Map<number, string>();
   function insertText(trx: Transaction<Schema>, n: number): string {
     let text = texts.get(n);
@@ -111,13 +111,17 @@ export function createEventLog(opts: EventLogOptions): EventLog {
     const fresh = new Map<string, number>();
     for (let from = 0; from < count; from += CHUNK) {
       const n = Math.min(CHUNK, count - from);
+      // Padded to a power of two by repeating the last row (its copies conflict with it and insert
+      // nothing): nine statement texts in all, each prepared once (hub/platform/db/open.ts caches them).
+      const size = n === 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
       // Parameters in the column order of the compiled text (id, kind, estate, at, body).
-      const params: unknown[] = new Array<unknown>(n * 5);
+      const params: unknown[] = new Array<unknown>(size * 5);
       for (let i = 0; i < n; i++) {
         params[i * 5] = keyOf(from + i);
         row(from + i, params, i * 5 + 1);
       }
-      const returned = await trx.executeQuery(CompiledQuery.raw(insertText(trx, n), params) as CompiledQuery<{ pos: number; id: string }>);
+      for (let i = n; i < size; i++) for (let c = 0; c < 5; c++) params[i * 5 + c] = params[(n - 1) * 5 + c];
+      const returned = await trx.executeQuery(CompiledQuery.raw(insertText(trx, size), params) as CompiledQuery<{ pos: number; id: string }>);
       for (const r of returned.rows) fresh.set(r.id, Number(r.pos));
     }
     return fresh;
