@@ -69,7 +69,7 @@ export function createHub(deps: HubDeps): Hub {
   const metrics = createMetrics();
   // The hub database (hub/platform/db): migrated at start(). Registry, people, audit, dead letters,
   // alerts, the push log, the event log, events (no InfluxDB) and snapshot links live there (docs/storage.md, "Hub database").
-  const hubDb = createDatabase({ url: config.db.url, file: join(config.dataDir, 'hub.db'), log });
+  const hubDb = createDatabase({ url: config.db.url, file: join(config.dataDir, 'hub.db'), log, checkpointInWorker: true });
   // The event log (hub/eventlog): ingest appends, consumers resume from their cursors. Producers
   // and live-only listeners use `bus` (its logged messages go through the log); consumers their own view.
   const eventLog = createEventLog({

