@@ -40,6 +40,14 @@ export function boundaries() {
     },
     {
       files: ['hub/**/*.ts'],
+      ignores: ['hub/platform/db/**'],
+      rules: rule([
+        { regex: into('gateway', 'web/src'), message: 'hub/ never imports gateway/ (or the screens): they meet only over MQTT and protocol/.' },
+        { regex: '^(better-sqlite3|pg)$', allowTypeImports: true, message: 'only hub/platform/db opens a database: take a HubDatabase (kysely) instead of a driver.' },
+      ]),
+    },
+    {
+      files: ['hub/platform/db/**/*.ts'],
       rules: rule([{ regex: into('gateway', 'web/src'), message: 'hub/ never imports gateway/ (or the screens): they meet only over MQTT and protocol/.' }]),
     },
     {

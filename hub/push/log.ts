@@ -58,6 +58,11 @@ export interface PushLog {
   after(scope: string, after: number, limit: number): Promise<PushEnvelope[] | null>;
   /** The last committed sequence of `scope` (0 when none). */
   last(scope: string): Promise<number>;
+  /**
+   * Ids of the events (`event` rows) logged in the last `windowMs` before the newest row: what a hub
+   * that died had already pushed of the events its log consumers are given again at restart.
+   */
+  recentEventIds(windowMs: number): Promise<Set<string>>;
   /** Drop rows past retention or the row cap; returns how many went. */
   prune(now?: number): Promise<number>;
   /** Write what is queued; appends after this are dropped. */
@@ -238,6 +243,22 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
     },
     async last(scope) {
       return seqs.get(scope) ?? (await committedMax(db, scope));
+    },
+    async recentEventIds(windowMs) {
+      const newest = await db.selectFrom('push_log').select((eb) => eb.fn.max('at').as('at')).executeTakeFirst();
+      const ids = new Set<string>();
+      if (newest?.at === null || newest?.at === undefined) return ids;
+      const rows = await db
+        .selectFrom('push_log')
+        .select('data')
+        .where('at', '>=', Number(newest.at) - windowMs)
+        .where('event', '=', 'event')
+        .execute();
+      for (const r of rows) {
+        const id = (JSON.parse(r.data) as { id?: unknown }).id;
+        if (typeof id === 'string') ids.add(id);
+      }
+      return ids;
     },
     prune(now = Date.now()) {
       return locked(async () => {

@@ -108,6 +108,8 @@ export function createPush(deps: PushDeps): Push {
   let io: Server<ClientToServer, ServerToClient, InterServer, SocketData> | undefined;
   const unsubscribe: Array<() => void> = [];
   const expiryTimers = new Set<NodeJS.Timeout>();
+  /** Ids of events the push log already holds, while the log consumers catch up after a restart. */
+  let alreadyPushed: Set<string> | undefined;
   /** Set by stop(): no new handshake is taken from then on. */
   let stopping = false;
   const replayed = new Counter({ name: 'rb_push_replayed_total', help: 'Logged messages replayed to reconnecting sockets', registers: [metrics.registry] });
@@ -174,8 +176,10 @@ export function createPush(deps: PushDeps): Push {
    */
   async function joinAndReplay(socket: Socket<ClientToServer, ServerToClient, InterServer, SocketData>, rooms: string[]): Promise<void> {
     const { principal, estates, since } = socket.data;
+    // Every estate for a principal over all estates that named none (the ALL_FULL room), else the named ones.
+    const allEstates = principal.estates === 'all' && estates.length === 0;
     const scopes = Object.entries(since).filter(
-      ([scope]) => scope === userScope(principal.id) || (scope.startsWith('estate:') && estates.includes(scope.slice(7))),
+      ([scope]) => scope === userScope(principal.id) || (scope.startsWith('estate:') && (allEstates ? isId(scope.slice(7)) : estates.includes(scope.slice(7)))),
     );
     if (scopes.length === 0) {
       void socket.join(rooms);
@@ -268,8 +272,17 @@ export function createPush(deps: PushDeps): Push {
         }
         log.debug({ id: socket.id, user: principal.id, role: principal.role, estates }, 'socket connected');
       });
+      // The events pushed in the last 10 s before the newest push row: the event log's push consumer
+      // resumes from a cursor saved every ~100 ms, so after a kill -9 it gives some of them again; they
+      // must not reach the screens twice. Kept for the catch-up only (a minute), then dropped.
+      alreadyPushed = await pushLog.recentEventIds(10_000);
+      const forget = setTimeout(() => (alreadyPushed = undefined), 60_000);
+      forget.unref();
+      unsubscribe.push(() => clearTimeout(forget));
       unsubscribe.push(
         bus.on('event', (event) => {
+          // Given again by the log after a crash (its cursor lags the push log by up to ~100 ms): already on the screens.
+          if (alreadyPushed?.delete(event.id)) return;
           push.toEstate(event.estate, 'event', event);
           metrics.pushed.inc();
         }),

@@ -20,6 +20,9 @@ describe('import boundaries', () => {
     ['devices import gateway', 'devices/access-gate/x.ts', "import { createUplink } from '../../gateway/uplink.js';\nexport const u = createUplink;\n"],
     ['devices import hub', 'devices/x.ts', "import type { Bus } from '../hub/bus.js';\nexport type B = Bus;\n"],
     ['hub imports gateway', 'hub/alerts/x.ts', "import { createUplink } from '../../gateway/uplink.js';\nexport const u = createUplink;\n"],
+    ['hub outside platform/db imports better-sqlite3', 'hub/alerts/x.ts', "import Database from 'better-sqlite3';\nexport const d = Database;\n"],
+    ['hub outside platform/db imports pg', 'hub/store/x.ts', "import pg from 'pg';\nexport const p = pg;\n"],
+    ['hub/platform/db imports gateway', 'hub/platform/db/x.ts', "import { createUplink } from '../../../gateway/uplink.js';\nexport const u = createUplink;\n"],
     ['gateway imports hub', 'gateway/x.ts', "import { ERRORS } from '../hub/errors.js';\nexport const e = ERRORS;\n"],
     ['web takes a value from protocol', 'web/src/x.ts', "import { ROLES } from '../../protocol/api.js';\nexport const r = ROLES;\n"],
     ['web imports hub', 'web/src/views/x.tsx', "import type { Bus } from '../../../hub/bus.js';\nexport type B = Bus;\n"],
@@ -35,6 +38,7 @@ describe('import boundaries', () => {
     expect(await fired('web/src/x.ts', "import type { Alert } from '../../protocol/api.js';\nexport type A = Alert;\n")).toEqual([]);
     expect(await fired('web/src/x.ts', "export type { Alert } from '../../protocol/api.js';\n")).toEqual([]);
     expect(await fired('hub/x.ts', "import { isId } from '../protocol/index.js';\nexport const i = isId;\n")).toEqual([]);
+    expect(await fired('hub/platform/db/x.ts', "import Database from 'better-sqlite3';\nexport const d = Database;\n")).toEqual([]);
     expect(await fired('gateway/x.ts', "import { isId } from '../protocol/index.js';\nexport const i = isId;\n")).toEqual([]);
     expect(await fired('devices/x/y.ts', "import { isId } from '../../protocol/index.js';\nexport const i = isId;\n")).toEqual([]);
     expect(await fired('protocol/x.ts', "import { Id } from './ids.js';\nexport const i = Id;\n")).toEqual([]);

@@ -62,6 +62,19 @@ export function describePushLog(engine: string, factory: DatabaseFactory): void 
       expect((await log.after('estate:a', 0, 1000))!.map((r) => r.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     });
 
+    it('recentEventIds: the ids of the events logged within the window before the newest row', async () => {
+      const log = open();
+      expect(await log.recentEventIds(10_000)).toEqual(new Set());
+      const t0 = 1_800_000_000_000;
+      log.append('estate:a', 'event', { id: 'old' }, t0);
+      log.append('estate:a', 'event', { id: 'e1' }, t0 + 20_000);
+      log.append('estate:b', 'device:state', { id: 'not-an-event' }, t0 + 25_000);
+      log.append('estate:b', 'event', { id: 'e2' }, t0 + 30_000);
+      await log.flush();
+      expect(await log.recentEventIds(10_000)).toEqual(new Set(['e1', 'e2']));
+      expect(await log.recentEventIds(60_000)).toEqual(new Set(['old', 'e1', 'e2']));
+    });
+
     it('says null (reload) when more were missed than the limit', async () => {
       const log = open();
       for (let i = 0; i < 11; i++) log.append('estate:a', 'event', i);
