@@ -25,8 +25,11 @@ import { createPeople, type People } from './people/index.js';
 import type { Roster } from './people/roster.js';
 import { createFacts, subscribeFacts, type FactsWriter } from './store/facts.js';
 import { createAlertStore, type AlertStore } from './alerts/store.js';
-import { createAlertService, alertView, type AlertService, type NameOf } from './alerts/service.js';
-import { maskForRole } from './alerts/privacy.js';
+import { createAlertService, alertView, type AlertService } from './alerts/service.js';
+import { maskLiveData } from './alerts/privacy.js';
+import { createNameOf } from './alerts/names.js';
+import { trackConnections } from './broker/connections.js';
+import { createRunner, service } from '../lib/service.js';
 import { alertRoutes } from './api/alerts.js';
 import { createPushLog } from './push/log.js';
 import { parseDuration } from './people/tokens.js';
@@ -125,31 +128,13 @@ export function createHub(deps: HubDeps): Hub {
       const p = await people.verifySocketToken(token);
       return { id: p.id, role: p.role, estates: p.allEstates ? 'all' : p.estates, ...(p.expiresAt ? { exp: p.expiresAt } : {}) };
     },
-    mask: (_event, data) => maskForRole('volunteer', data),
+    mask: maskLiveData,
     onFullView: (p, estates) => audit.recordInBackground({ actor: p.id === 'system' ? 'system' : `user:${p.id}`, action: 'view.personal.live', target: 'push', detail: { estates } }),
   });
-  // Device names as the gateways configured them (status `devices[id].name`), for alert views.
-  const deviceNames = new Map<string, string>();
-  bus.on('gateway.status', (s) => {
-    for (const [id, h] of Object.entries(s.devices ?? {})) if (h.name && deviceNames.size < 100_000) deviceNames.set(`${s.estate}/${id}`, h.name);
-  });
-  const nameOf: NameOf = Object.assign(
-    (actor: string): string | undefined => {
-      if (!actor.startsWith('user:')) return undefined;
-      const user = people.users.get(actor.slice(5));
-      return user ? (user.displayName ?? user.name) : undefined;
-    },
-    {
-      device: (estate: string, device: string) => deviceNames.get(`${estate}/${device}`),
-      estate: (estate: string) => registry.getEstate(estate)?.name ?? undefined,
-    },
-  );
+  // Names instead of ids in alert views (people, devices as their gateways named them, estates).
+  const nameOf = createNameOf({ bus, users: people.users, registry });
   const alerts = createAlertService({ bus: feed.consumer('alerts'), store: alertStore, push, audit, roster: people.roster, facts, nameOf, estates: () => registry.listEstates().map((e) => e.id), log: log.child({ module: 'hub.alerts' }) });
-  const connected = new Set<string>();
-  bus.on('gateway.connection', ({ estate, gateway, connected: up }) => {
-    if (up) connected.add(`${estate}/${gateway}`);
-    else connected.delete(`${estate}/${gateway}`);
-  });
+  const connections = trackConnections(bus);
   const app = createApi({
     store,
     registry,
@@ -163,7 +148,7 @@ export function createHub(deps: HubDeps): Hub {
     metrics,
     log: log.child({ module: 'hub.api' }),
     startedAt,
-    health: () => ({ gatewaysConnected: connected.size }),
+    health: () => ({ gatewaysConnected: connections.count() }),
     people,
     audit,
     openAlerts: async (estate) => (await alertStore.openAlerts(estate)).map((a) => alertView(a, nameOf)),
@@ -185,7 +170,102 @@ export function createHub(deps: HubDeps): Hub {
     ],
   });
   http.on('request', app);
-  const started: Array<{ name: string; stop: () => Promise<void> }> = [];
+  const upgradeLog = log.child({ module: 'hub.upgrade' });
+  let offSignOut: () => void = () => undefined;
+  let retention: { stop(): Promise<void> } | undefined;
+  let stopSync: () => void = () => undefined;
+  /**
+   * Start in order, stop in reverse (lib/service.ts). The database first (migrated, files of an older
+   * release imported) and closed last; the broker last, so no gateway is taken before every consumer
+   * of the event log has caught up from its cursor.
+   */
+  const runner = createRunner(
+    [
+      service(
+        'database',
+        async () => {
+          await hubDb.migrate();
+          await importLegacyAudit(hubDb, config.dataDir, upgradeLog);
+          await importLegacyRegistry(hubDb, config.dataDir, upgradeLog);
+          await importLegacyEvents(hubDb, config.dataDir, upgradeLog, { events: store.writeIn !== undefined });
+        },
+        async () => {
+          await pushLog.close();
+          await deadLetters.close();
+          await hubDb.close();
+        },
+      ),
+      service('registry', () => registry.start(), () => registry.close()),
+      service(
+        'people',
+        async () => {
+          await importLegacyPeople(hubDb, config.dataDir, upgradeLog);
+          await people.start();
+        },
+        () => people.close(),
+      ),
+      service('alert-store', async () => {
+        await importLegacyAlerts(hubDb, config.dataDir, upgradeLog);
+        await alertStore.load();
+      }),
+      service('store', () => store.start(), () => store.stop()),
+      service('facts', () => facts.start(), () => {
+        unsubscribeFacts();
+        nameOf.off();
+        connections.off();
+      }),
+      // One stop for HTTP and push, in this order: stop accepting connections, then drop the sockets
+      // (push refuses new handshakes from then on), then end every HTTP connection left (keep-alive,
+      // long-polling). Otherwise a screen could reconnect in between and hold a socket to a hub that
+      // is stopping, showing itself live; and an open WebSocket would hold http.close() back.
+      service(
+        'http',
+        async () => {
+          await new Promise<void>((resolve, reject) => {
+            http.once('error', reject);
+            http.listen(config.http.port, config.http.host, () => resolve());
+          });
+          await push.start();
+        },
+        async () => {
+          const closed = new Promise<void>((r) => http.close(() => r()));
+          await push.stop();
+          http.closeAllConnections();
+          await closed;
+        },
+      ),
+      // Signed out everywhere: a password change or a disable (REST, or the CLI in another process) drops the user's sockets.
+      service(
+        'sign-outs',
+        () => void (offSignOut = people.onSignOut((userId) => push.disconnectUser(userId, 'signed-out'))),
+        () => offSignOut(),
+      ),
+      service('alerts', () => alerts.start(), () => alerts.stop()),
+      service('state', () => state.start(), () => state.stop()),
+      service('commands', () => commands.start(), () => commands.stop()),
+      // Every consumer has its listeners: resume each from its cursor, then deliver live.
+      service('event-log', () => feed.start(), () => feed.stop()),
+      service(
+        'log-retention',
+        () => void (retention = startLogRetention({ log: eventLog, registry: metrics.registry, logger: log.child({ module: 'hub.eventlog' }) })),
+        () => retention?.stop(),
+      ),
+      service(
+        'registry-sync',
+        () =>
+          void (stopSync = startRegistrySync({
+            registry,
+            bus,
+            disconnect: (e, g) => broker.disconnect(e, g),
+            revoke: (e, g) => broker.revoke(e, g),
+            log: log.child({ module: 'hub.registry' }),
+          })),
+        () => stopSync(),
+      ),
+      service('broker', () => broker.start(), () => broker.stop()),
+    ],
+    { log: log.child({ module: 'hub.lifecycle' }) },
+  );
 
   return {
     registry,
@@ -200,72 +280,11 @@ export function createHub(deps: HubDeps): Hub {
     alerts,
     alertStore,
     async start() {
-      await hubDb.migrate();
-      await importLegacyAudit(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }));
-      await importLegacyRegistry(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }));
-      await importLegacyEvents(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }), { events: store.writeIn !== undefined });
-      await registry.start();
-      started.push({ name: 'registry', stop: () => registry.close() });
-      await importLegacyPeople(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }));
-      await people.start();
-      started.push({ name: 'people', stop: async () => people.close() });
-      await importLegacyAlerts(hubDb, config.dataDir, log.child({ module: 'hub.upgrade' }));
-      await alertStore.load();
-      await store.start();
-      started.push({ name: 'store', stop: () => store.stop() });
-      await facts.start();
-      await new Promise<void>((resolve, reject) => {
-        http.once('error', reject);
-        http.listen(config.http.port, config.http.host, () => resolve());
-      });
-      await push.start();
-      // Signed out everywhere: a password change or a disable (REST, or the CLI in another process) drops the user's sockets.
-      const offSignOut = people.onSignOut((userId) => push.disconnectUser(userId, 'signed-out'));
-      started.push({ name: 'sign-outs', stop: async () => offSignOut() });
-      // One stop for both, in this order: stop accepting connections, then drop the sockets (push
-      // refuses new handshakes from then on), then end every HTTP connection left (keep-alive,
-      // long-polling). Otherwise a screen could reconnect in between and hold a socket to a hub that
-      // is stopping, showing itself live; and an open WebSocket would hold http.close() back.
-      started.push({
-        name: 'http',
-        stop: async () => {
-          const closed = new Promise<void>((r) => http.close(() => r()));
-          await push.stop();
-          http.closeAllConnections();
-          await closed;
-        },
-      });
-      await alerts.start();
-      started.push({ name: 'alerts', stop: () => alerts.stop() });
-      await state.start();
-      started.push({ name: 'state', stop: () => state.stop() });
-      commands.start();
-      started.push({ name: 'commands', stop: async () => commands.stop() });
-      // Every consumer has its listeners: resume each from its cursor, then deliver live.
-      await feed.start();
-      started.push({ name: 'event-log', stop: () => feed.stop() });
-      const retention = startLogRetention({ log: eventLog, registry: metrics.registry, logger: log.child({ module: 'hub.eventlog' }) });
-      started.push({ name: 'log-retention', stop: () => retention.stop() });
-      const stopSync = startRegistrySync({
-        registry,
-        bus,
-        disconnect: (e, g) => broker.disconnect(e, g),
-        revoke: (e, g) => broker.revoke(e, g),
-        log: log.child({ module: 'hub.registry' }),
-      });
-      started.push({ name: 'registry-sync', stop: async () => stopSync() });
-      await broker.start();
-      started.push({ name: 'broker', stop: () => broker.stop() });
-      log.info({ http: this.httpAddress(), mqtt: broker.address(), store: store.kind, dataDir: config.dataDir }, 'hub started');
+      await runner.start();
+      log.info({ http: this.httpAddress(), mqtt: broker.address(), store: store.kind, dataDir: config.dataDir, db: hubDb.dialect }, 'hub started');
     },
     async stop() {
-      for (const service of started.splice(0).reverse()) {
-        await service.stop().catch((err: unknown) => log.error({ err, service: service.name }, 'stop failed'));
-      }
-      unsubscribeFacts();
-      await pushLog.close();
-      await deadLetters.close();
-      await hubDb.close();
+      await runner.stop();
       log.info('hub stopped');
     },
     httpAddress() {

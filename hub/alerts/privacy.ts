@@ -76,3 +76,9 @@ function mask(value: unknown, depth: number): unknown {
   }
   return out;
 }
+
+/**
+ * What a live push carries to screens that may not see personal data (volunteers, patrols): the
+ * message as a volunteer may see it. Screens with full rights get the message itself.
+ */
+export const maskLiveData = <T>(_event: string, data: T): T => maskForRole('volunteer', data);
