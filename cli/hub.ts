@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createHub } from '../hub/main.js';
@@ -6,7 +7,7 @@ import { resolveHubConfig, type HubConfig } from '../hub/config.js';
 import { RbError } from '../hub/errors.js';
 import { openRegistry, type Registry } from '../hub/registry.js';
 import { createAudit, type Audit } from '../hub/audit.js';
-import { importLegacyAudit, importLegacyPeople, importLegacyRegistry, openDatabase, type HubDatabase } from '../hub/platform/db/index.js';
+import { createDatabase, importLegacyAudit, importLegacyPeople, importLegacyRegistry, openDatabase, type HubDatabase } from '../hub/platform/db/index.js';
 import { openPeople, type People } from '../hub/people/index.js';
 import { ROLES, Scope } from '../hub/people/scopes.js';
 import { parseDuration } from '../hub/people/tokens.js';
@@ -65,6 +66,38 @@ export function registerHubCommands(program: Command): void {
 
   registerRegistryCommands(hub);
   registerUserCommands(hub);
+  hub
+    .command('backup')
+    .description('write one consistent copy of the hub database to --out, online (the hub may keep running); PostgreSQL: use pg_dump')
+    .requiredOption('--out <file>', 'the backup file to write (never overwritten), e.g. backup/hub-2026-12-07.db')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .option('--db-url <url>', DB_URL_HELP)
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (o: AdminDbOptions & { out: string }) => {
+      const log = pino({ level: 'warn' }, pino.destination(2));
+      let hubDb: HubDatabase | undefined;
+      try {
+        const config = resolveHubConfig({ dataDir: o.dataDir, db: { url: o.dbUrl } }, process.env, { file: o.config });
+        const file = join(config.dataDir, 'hub.db');
+        if (!config.db.url && !existsSync(file)) throw new Error(`no hub database at ${file} (--data-dir, or dataDir in --config)`);
+        const t0 = Date.now();
+        // As it is: a backup neither migrates nor imports anything.
+        hubDb = createDatabase({ url: config.db.url, file, log });
+        let shown = 0;
+        const { bytes } = await hubDb.backup(o.out, (p) => {
+          const done = p.totalPages - p.remainingPages;
+          if (p.totalPages > 5000 && Date.now() - shown > 1000) {
+            shown = Date.now();
+            process.stderr.write(`red-butler hub backup: ${Math.round((100 * done) / p.totalPages)} % (${done}/${p.totalPages} pages)\n`);
+          }
+        });
+        process.stdout.write(`${JSON.stringify({ out: o.out, from: file, bytes, ms: Date.now() - t0 })}\n`);
+      } catch (err) {
+        refused('backup', err);
+      } finally {
+        await hubDb?.close();
+      }
+    });
 }
 
 function refused(command: string, err: unknown): void {

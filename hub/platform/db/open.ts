@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { dirname } from 'node:path';
@@ -34,6 +34,12 @@ export interface HubDatabase {
   transaction<T>(fn: (trx: Transaction<Schema>) => Promise<T>): Promise<T>;
   /** Apply every migration not applied yet (idempotent; openDatabase already did). */
   migrate(): Promise<void>;
+  /**
+   * One consistent copy of the whole database in the file `out`, taken online (SQLite's backup API:
+   * writers go on meanwhile; the copy is the database as of one moment). PostgreSQL: refused, with
+   * the `pg_dump` command to use instead (docs/deploy.md, "Backups").
+   */
+  backup(out: string, onProgress?: (p: { totalPages: number; remainingPages: number }) => void): Promise<{ bytes: number }>;
   close(): Promise<void>;
 }
 
@@ -81,6 +87,7 @@ export function createDatabase(opts: DatabaseOptions): HubDatabase {
   let dialect: Dialect;
   let db: Kysely<Schema>;
   let checkpointer: { stop(): Promise<void> } | undefined;
+  let sqliteHandle: Database.Database | undefined;
   if (opts.url !== undefined && opts.url !== '') {
     if (!isPostgresUrl(opts.url)) throw new Error(`database url must start with postgres:// (got ${opts.url.split(':')[0]}:)`);
     dialect = 'postgres';
@@ -105,6 +112,7 @@ export function createDatabase(opts: DatabaseOptions): HubDatabase {
       checkpointer = startCheckpointer(opts.file, log);
     }
     cacheStatements(sqlite);
+    sqliteHandle = sqlite;
     db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
   }
 
@@ -120,6 +128,21 @@ export function createDatabase(opts: DatabaseOptions): HubDatabase {
         else if (r.status === 'Error') log.error({ migration: r.migrationName, dialect }, 'database migration failed');
       }
       if (error) throw error instanceof Error ? error : new Error(String(error));
+    },
+    async backup(out, onProgress) {
+      if (!sqliteHandle) {
+        throw new Error('the hub database is PostgreSQL (db.url): back it up with pg_dump, e.g. pg_dump --format=custom --file=hub.dump "$RB_DB_URL"');
+      }
+      if (existsSync(out)) throw new Error(`${out} exists already: the backup never overwrites a file`);
+      mkdirSync(dirname(out), { recursive: true });
+      // SQLite's online backup, a few hundred pages a step so the hub's writers get their turns.
+      await sqliteHandle.backup(out, {
+        progress: (p) => {
+          onProgress?.(p);
+          return 200;
+        },
+      });
+      return { bytes: statSync(out).size };
     },
     async close() {
       await db.destroy();
