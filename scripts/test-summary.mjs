@@ -1,9 +1,9 @@
 // Print the plain summary line `N passed, N failed[, N skipped]` from vitest's JSON report(s):
 // test-results/report.json and, when present, the browser pass (report-browser.json) and the
-// hostile-device pass (report-hostile.json).
+// hostile-device pass (report-hostile.json), and the PostgreSQL pass (report-postgres.json).
 import { existsSync, readFileSync } from 'node:fs';
 
-const files = process.argv.length > 2 ? process.argv.slice(2) : ['test-results/report.json', 'test-results/report-browser.json', 'test-results/report-hostile.json'];
+const files = process.argv.length > 2 ? process.argv.slice(2) : ['test-results/report.json', 'test-results/report-browser.json', 'test-results/report-postgres.json', 'test-results/report-hostile.json'];
 let passed = 0;
 let failed = 0;
 let skipped = 0;

@@ -16,9 +16,10 @@ echo "test: building…"
 npm run -s build
 mkdir -p test-results
 rm -f test-results/report*.json
-# Three passes: everything else (two workers, real services); the browser tests (headless chromium
+# Four passes: everything else (two workers, real services); the browser tests (headless chromium
 # beside a hub, a gateway and simulators: one worker, so two browsers do not starve each other on two
-# cores); then the hostile-device tests and the connection and retained floods alone, because they assert event-loop
+# cores); the e2e alert flow and the REST suites again with every test hub on its own database of one real
+# PostgreSQL 15 (vitest.postgres.config.ts); then the hostile-device tests and the connection and retained floods alone, because they assert event-loop
 # blocking under 50 ms and RSS growth under a few MiB, which only mean something on a quiet machine
 # (beside the other tests the retained flood once measured +33 MiB instead of +1 MiB;
 # the connection flood peaks at +100..125 MiB of RSS);
@@ -29,6 +30,8 @@ npx vitest run --exclude 'test/devices/hostile/**' --exclude 'test/browser/**' -
 if [[ $# -eq 0 ]]; then
   echo "test: running the browser tests (headless chromium)…"
   npx vitest run test/browser --maxWorkers=1 --reporter=default --reporter=json --outputFile.json=test-results/report-browser.json || rc=$?
+  echo "test: running the e2e alert flow and the REST suites again with the hub on PostgreSQL 15…"
+  npx vitest run --config vitest.postgres.config.ts test/e2e test/hub/query-api.test.ts test/hub/people/api.test.ts test/hub/web-routes.test.ts --reporter=default --reporter=json --outputFile.json=test-results/report-postgres.json || rc=$?
   echo "test: running the hostile-device and hostile-gateway tests on their own…"
   npx vitest run test/devices/hostile test/hub/retained.test.ts test/hub/hardening-flood.test.ts --maxWorkers=1 --reporter=default --reporter=json --outputFile.json=test-results/report-hostile.json || rc=$?
 fi

@@ -179,10 +179,10 @@ describe('alarms are signed off by a person: stamp, timeline, history, auto-reso
     expect(set.json.autoResolve).toMatchObject({ 'door.held': false, 'door.forced': false, 'gateway.offline': true });
 
     await publish('door.held', { door: 2, heldS: 130 }, 'gate-2');
-    const held2 = await alertOf('door.held', 'gate-2').then(async () => {
-      const r = await t.api('GET', `/api/v1/alerts?estate=${A}&rule=door.held&state=open`);
-      return (r.json.items as Array<Record<string, unknown>>)[0]!;
-    });
+    // The new alert, not the first one (resolved above): wait until an open one exists.
+    const openHeld = async () => ((await t.api('GET', `/api/v1/alerts?estate=${A}&rule=door.held&state=open`)).json.items as Array<Record<string, unknown>>)[0];
+    expect(await waitFor(async () => (await openHeld()) !== undefined, 5_000)).toBe(true);
+    const held2 = (await openHeld())!;
     await publish('door.closed', { door: 2 }, 'gate-2');
     expect(await waitFor(async () => (await t.api('GET', `/api/v1/alerts/${String(held2.id)}`)).json.conditionClearedAt !== undefined, 5_000)).toBe(true);
     await sleep(2_000);

@@ -1,9 +1,6 @@
-import { join } from 'node:path';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pino from 'pino';
 import { openPeople } from '../../hub/people/index.js';
-import { openDatabase } from '../../hub/platform/db/index.js';
 import { sleep, startTestHub, waitFor, type TestHub } from '../support/hub.js';
 
 /**
@@ -135,7 +132,7 @@ describe('sessions: refresh tokens, signed out everywhere; hand-over pushed to t
     const sock = await listen(t.httpUrl, s.token);
     sockets.push(sock.socket);
     // What `red-butler hub user passwd` does: open hub.db beside the running hub and set it.
-    const db = await openDatabase({ file: join(t.dataDir, 'hub.db'), log: pino({ level: 'silent' }) });
+    const db = await t.openDatabase();
     try {
       const cli = await openPeople({ db, dataDir: t.dataDir, registry: t.hub.registry, tokenTtl: '1h', timeZone: 'UTC', apiToken: undefined, watch: false });
       await cli.users.setPassword('phone', 'phone-password-3');

@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import pg from 'pg';
+import { openDatabase, type HubDatabase } from '../../hub/platform/db/index.js';
 import { pino, type Logger } from 'pino';
 import { ulid } from 'ulid';
 import { mergeHubOverrides, resolveHubConfig, type HubConfigOverrides } from '../../hub/config.js';
@@ -42,6 +44,8 @@ export interface TestHub {
   api(method: string, path: string, opts?: { token?: string | null; body?: unknown }): Promise<{ status: number; json: Record<string, unknown> }>;
   /** Add a user straight in the hub's people store and issue a token for it. */
   addUser(input: { name: string; role: 'volunteer' | 'patrol' | 'center' | 'admin'; scopes: string[]; password?: string; displayName?: string }): Promise<{ id: string; token: string }>;
+  /** The hub's database opened a second time (as the admin CLI does): PostgreSQL in the PostgreSQL pass, else hub.db. The caller closes it. */
+  openDatabase(): Promise<HubDatabase>;
   /** connectGateway() against this hub; the client is ended by stop(). */
   connect(creds: GatewayCredentials, opts?: IClientOptions): Promise<MqttClient>;
   /** End the clients from connect(), stop the hub, remove the data dir. Idempotent. */
@@ -72,9 +76,34 @@ export interface TestHubOptions {
 /** The API token a test hub has unless told otherwise (helpers such as events() send it). */
 export const TEST_API_TOKEN = 'test-api-token-0123456789';
 
+/**
+ * The PostgreSQL pass of `npm test` (vitest.postgres.config.ts) starts one PostgreSQL 15 and sets
+ * RB_TEST_PG_SERVER: every test hub then gets a database of its own on it (`db.url`), and a hub
+ * restarted on the same data dir gets the same database again. Otherwise hubs use SQLite.
+ */
+const pgDatabases = new Map<string, string>();
+async function testDatabaseUrl(dataDir: string): Promise<string | undefined> {
+  const server = process.env.RB_TEST_PG_SERVER;
+  if (!server) return undefined;
+  const known = pgDatabases.get(dataDir);
+  if (known) return known;
+  const name = `hub_${process.pid}_${pgDatabases.size + 1}_${Date.now() % 1_000_000}`;
+  const client = new pg.Client({ connectionString: `${server}/postgres` });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+  const url = `${server}/${name}`;
+  pgDatabases.set(dataDir, url);
+  return url;
+}
+
 export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'rb-test-hub-')));
+  const dbUrl = await testDatabaseUrl(dataDir);
   const apiToken = opts.apiToken === null ? undefined : (opts.apiToken ?? TEST_API_TOKEN);
   let hub: Hub;
   try {
@@ -89,6 +118,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
           dedupWindow: opts.dedupWindow,
           auth: { apiToken },
           state: opts.state,
+          db: { url: dbUrl },
         },
         opts.config ?? {},
         { logLevel: 'silent', influx: { url: opts.influxUrl }, maxPayloadBytes: opts.maxPayloadBytes },
@@ -124,6 +154,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
   return {
     hub,
     dataDir,
+    openDatabase: () => openDatabase({ url: dbUrl, file: join(dataDir, 'hub.db'), log: pino({ level: 'silent' }) }),
     httpUrl,
     mqttUrl,
     mqttPort,
