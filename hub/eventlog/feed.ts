@@ -31,7 +31,12 @@ export function entryOf<K extends LoggedName>(name: K, payload: BusEvents[K]): L
     }
     case 'command.result': {
       const r = payload as BusEvents['command.result'];
-      return { key: `result:${r.estate}/${r.gateway}:${r.result.id}`, kind, estate: r.estate, body: r };
+      // The gateway answers a command id it already ran with the first result again, marked
+      // `duplicate` (gateway/commands.ts): that answer is news to whoever sent the second copy, so
+      // each one is a new entry (it carries the first result's time, so nothing in it tells two such
+      // answers apart); only the first answer is keyed by the command id.
+      const dup = r.result.duplicate ? `:dup:${crypto.randomUUID()}` : '';
+      return { key: `result:${r.estate}/${r.gateway}:${r.result.id}${dup}`, kind, estate: r.estate, body: r };
     }
     default: {
       // Statuses and connection changes have no id of their own: each one is new.
