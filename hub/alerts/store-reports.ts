@@ -44,6 +44,18 @@ const median = (xs: number[], p = 0.5): number | null => {
 export const list = <T>(v: T | readonly T[] | undefined): T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? [...(v as T[])] : [v as T]);
 
 export function createReports(db: Kysely<Schema>, toAlerts: (rows: Row[]) => Promise<Alert[]>): AlertReports {
+  /** Alerts resolved in [from, to) in these estates (and rules): what history pages and counts per day. */
+  const resolvedWithin = (q: { estates: readonly string[]; rule?: string | readonly string[]; from: number; to: number }) => {
+    let where = db
+      .selectFrom('alerts')
+      .where('state', '=', 'resolved')
+      .where('resolved_at', '>=', q.from)
+      .where('resolved_at', '<', q.to)
+      .where('estate', 'in', [...q.estates]);
+    const rules = list(q.rule);
+    if (rules) where = where.where('rule', 'in', rules);
+    return where;
+  };
   return {
     async stats({ estates, from, to }) {
       const rows =
@@ -97,15 +109,7 @@ export function createReports(db: Kysely<Schema>, toAlerts: (rows: Row[]) => Pro
         before = { at: b.resolved_at, id: b.id };
       }
       if (query.estates.length === 0) return { items: [], next: null };
-      let select = db
-        .selectFrom('alerts')
-        .selectAll()
-        .where('state', '=', 'resolved')
-        .where('resolved_at', '>=', query.from)
-        .where('resolved_at', '<', query.to)
-        .where('estate', 'in', [...query.estates]);
-      const rules = list(query.rule);
-      if (rules) select = select.where('rule', 'in', rules);
+      let select = resolvedWithin(query).selectAll();
       if (before) {
         const b = before;
         select = select.where((eb) => eb.or([eb('resolved_at', '<', b.at), eb.and([eb('resolved_at', '=', b.at), eb('id', '<', b.id)])]));
@@ -119,15 +123,7 @@ export function createReports(db: Kysely<Schema>, toAlerts: (rows: Row[]) => Pro
     async resolvedCounts(query) {
       const out: Record<string, number> = {};
       if (query.estates.length === 0) return out;
-      let select = db
-        .selectFrom('alerts')
-        .select((eb) => ['rule', eb.fn.countAll<number>().as('n')])
-        .where('state', '=', 'resolved')
-        .where('resolved_at', '>=', query.from)
-        .where('resolved_at', '<', query.to)
-        .where('estate', 'in', [...query.estates]);
-      const rules = list(query.rule);
-      if (rules) select = select.where('rule', 'in', rules);
+      const select = resolvedWithin(query).select((eb) => ['rule', eb.fn.countAll<number>().as('n')]);
       for (const r of await select.groupBy('rule').execute()) out[r.rule] = Number(r.n);
       return out;
     },

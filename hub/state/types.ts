@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { GatewayStatus, RbEvent } from '../../protocol/index.js';
 import type { OrderMark } from '../../protocol/order.js';
+import type { StateChange } from '../../protocol/api.js';
 
 /**
  * Live state of every estate, held in memory by the state service (hub/state/service.ts) and changed
@@ -172,17 +173,8 @@ export type StateInput =
   | { kind: 'status'; status: GatewayStatus }
   | { kind: 'connection'; estate: string; gateway: string; connected: boolean };
 
-export type ChangeKind = 'device' | 'door' | 'barrier' | 'gateway' | 'camera' | 'occupancy';
-
-/** One change, as pushed (event `state`, room `estate:{id}`). */
-export interface StateChange {
-  estate: string;
-  kind: ChangeKind;
-  key: string;
-  value: unknown;
-  /** Hub time of the change. */
-  ts: number;
-}
+/** One change, as pushed (event `device:state`, room `estate:{id}`): the contract type of protocol/api.ts. */
+export type { ChangeKind, StateChange } from '../../protocol/api.js';
 
 /** A device whose observed state differs from its declared state; tick it at `at`. */
 export interface Wake {
