@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { Id } from '../protocol/index.js';
 import { driverRegistry } from '../devices/registry.js';
-import { ConfigError, deepFreeze, keyPath, zodProblems, type ConfigProblem } from '../lib/config-errors.js';
+import { ConfigError, deepFreeze, keyPath, readYamlMapping, zodProblems, type ConfigProblem } from '../lib/config-errors.js';
 
 const Device = z
   .object({
@@ -183,23 +181,7 @@ export function validateGatewayConfig(raw: unknown, source = 'config'): GatewayC
 
 /** Read, parse (YAML) and validate a gateway config file, with env overrides. */
 export function loadGatewayConfig(file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read file: ${(err as Error).message}` }]);
-  }
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })),
-    );
-  }
-  const raw = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as Record<string, unknown>;
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(file, [{ path: '', message: 'the file must hold a YAML mapping' }]);
-  }
+  const raw = readYamlMapping(file);
   applyEnv(raw, env);
   // dataDir (default "gateway-data") is relative to the config file, so the gateway finds its outbox
   // whatever folder it is started from.

@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../protocol/index.js';
-import { ConfigError, deepFreeze, keyPath, zodProblems, type ConfigProblem } from '../lib/config-errors.js';
+import { ConfigError, deepFreeze, keyPath, readYamlMapping, zodProblems, type ConfigProblem } from '../lib/config-errors.js';
 import { isTimeZone } from './state/types.js';
 
 /**
@@ -288,17 +286,7 @@ function envValue(leaf: Leaf, text: string): unknown {
 }
 
 function readFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read file: ${(err as Error).message}` }]);
-  }
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) throw new ConfigError(file, doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(file, [{ path: '', message: 'the file must hold a YAML mapping' }]);
-  const out = raw as Record<string, unknown>;
+  const out = readYamlMapping(file);
   // Paths in a file are relative to the file, so the hub finds them whatever folder it is started from.
   const base = dirname(resolve(file));
   const rel = (v: unknown) => (typeof v === 'string' && v !== '' && !isAbsolute(v) ? resolve(base, v) : v);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 
 /** One configuration problem, with the dotted key path it is about (`devices[1].driver`). */
@@ -44,4 +46,22 @@ export function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+/**
+ * A config file as a plain object: read, parsed as YAML (at most 100 aliases, against alias bombs),
+ * and required to be a mapping. Every failure is a ConfigError naming the file.
+ */
+export function readYamlMapping(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read file: ${(err as Error).message}` }]);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) throw new ConfigError(file, doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(file, [{ path: '', message: 'the file must hold a YAML mapping' }]);
+  return raw as Record<string, unknown>;
 }
