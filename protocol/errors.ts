@@ -45,9 +45,18 @@ export const ERRORS = {
   RB_ERR_DEVICE_TIMEOUT: { where: 'command', title: C.RB_ERR_DEVICE_TIMEOUT },
   // Config loading (lib/config-errors.ts): every invalid key at once, with its path.
   RB_ERR_CONFIG: { where: 'config', title: 'Invalid configuration' },
+  // Notification channels (hub/notify): a send that failed, as the outbox row records it. Retryable
+  // ones are tried again with backoff; the others fail the row at once and the next channel is tried.
+  RB_ERR_NOTIFY_UNAVAILABLE: { where: 'notify', title: 'The provider failed or could not be reached (retried)' },
+  RB_ERR_NOTIFY_TIMEOUT: { where: 'notify', title: 'The provider did not answer in time (retried)' },
+  RB_ERR_NOTIFY_RATE_LIMITED: { where: 'notify', title: 'The provider rate-limited the sender (retried later)' },
+  RB_ERR_NOTIFY_AUTH: { where: 'notify', title: 'The provider refused the credentials or the signature' },
+  RB_ERR_NOTIFY_TEMPLATE: { where: 'notify', title: 'The provider does not know the template or the sign name' },
+  RB_ERR_NOTIFY_REJECTED: { where: 'notify', title: 'The provider refused the message or the recipient' },
+  RB_ERR_NOTIFY_GONE: { where: 'notify', title: 'The recipient address no longer exists (e.g. an expired push subscription)' },
   // Made up by the screens (web/src/commands.ts): no command:result arrived while the screen waited.
   RB_ERR_NO_RESULT: { where: 'web', title: 'No result reached the screen in time' },
-} as const satisfies Record<`RB_ERR_${string}`, { status?: number; where: 'api' | 'socket' | 'command' | 'config' | 'web'; title: string }>;
+} as const satisfies Record<`RB_ERR_${string}`, { status?: number; where: 'api' | 'socket' | 'command' | 'config' | 'web' | 'notify'; title: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
 /** Codes the REST API answers with (those with an HTTP status). */

@@ -4,7 +4,8 @@
 # (mosquitto-clients), headless chromium (browser tests), docker-compose (compose-file
 # validation) and a CJK font (fonts-wqy-microhei): the screens are in Chinese, and a browser
 # without a CJK font draws every Chinese character as a box (browser tests, screenshots, a kiosk),
-# and PostgreSQL 15 (postgresql: the hub database's contract suites start their own server).
+# and PostgreSQL 15 (postgresql: the hub database's contract suites start their own server), and
+# gammu-smsd (the local GSM modem channel: its tests run the real daemon on gammu's fake phone driver).
 # Idempotent: installs only what is missing, prints one line per package it installs, and
 # nothing else when all is present. Starts no service.
 #
@@ -30,6 +31,8 @@ REQUIRED=(
   "mosquitto_sub mosquitto-clients"
   "chromium chromium"
   "docker-compose docker-compose"
+  "gammu-smsd gammu-smsd"
+  "gammu-smsd-inject gammu-smsd"
 )
 
 have() { PATH="$search_path" command -v "$1" >/dev/null 2>&1; }
