@@ -129,3 +129,30 @@ export interface InboundReply {
 
 /** Redact a secret for logs and errors: keep nothing of it but its length class. */
 export const redacted = (s: string | undefined): string => (s ? `[redacted ${s.length > 16 ? 'long' : 'short'}]` : '[none]');
+
+/** What a plugin gets besides its config. */
+export interface ChannelDeps {
+  log: import('pino').Logger;
+  now?: () => number;
+}
+
+/**
+ * A channel plugin: one file in hub/notify/channels/ per provider, listed in
+ * hub/notify/channels/index.ts. The hub config's `notify.channels` holds instances
+ * (`{id, type, …config}`); each is parsed with `config` and built with `create`.
+ */
+export interface ChannelPlugin<C extends import('zod').ZodType = import('zod').ZodType> {
+  readonly type: string;
+  /** Zod schema of one instance's own keys (not `id`/`type`), each with `.describe()` for docs/configuration.md. */
+  readonly config: C;
+  /** Config keys holding secrets: redacted in logs and REST, never echoed. */
+  readonly secrets: readonly string[];
+  create(id: string, config: import('zod').output<C>, deps: ChannelDeps): Channel;
+  /**
+   * For providers that push replies to us over HTTP (upstream SMS callbacks): turn one callback
+   * request into replies, after checking it came from the provider where the provider signs it.
+   * Mounted at `POST /api/v1/notify/inbound/:channelId`. Throws ChannelError('RB_ERR_NOTIFY_AUTH') for
+   * a request that fails the check.
+   */
+  inbound?(config: import('zod').output<C>, req: { headers: Record<string, string | string[] | undefined>; body: unknown; rawBody: Buffer }): InboundReply[];
+}
