@@ -12,7 +12,7 @@ import { createDeadLetters } from './ingest/dead-letter.js';
 import { startRegistrySync } from './registry-sync.js';
 import { openSnapshotStore } from './snapshots.js';
 import { registerStoreMetrics } from './store/metrics.js';
-import { createCommands, type Commands } from './commands.js';
+import { createCommands, createCommandStore, type Commands } from './commands/index.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPush } from './push/push.js';
 import { createStateService } from './state/index.js';
@@ -110,7 +110,6 @@ export function createHub(deps: HubDeps): Hub {
     limits: brokerLimits(config),
   });
   const state = createStateService({ bus: feed.consumer('state'), store, options: { ...config.state, timeZone: config.timeZone }, log: log.child({ module: 'hub.state' }) });
-  const commands = createCommands({ broker, bus, log: log.child({ module: 'hub.commands' }) });
   const unsubscribeFacts = subscribeFacts({ bus: feed.consumer('facts'), facts, store, estates: () => registry.listEstates(), streets: () => registry.listStreets() });
   const alertStore = createAlertStore({ db: hubDb });
   const pushLog = createPushLog(hubDb, log.child({ module: 'hub.push-log' }), { retentionMs: parseDuration(config.push.retention), maxRows: config.push.maxRows });
@@ -131,6 +130,7 @@ export function createHub(deps: HubDeps): Hub {
     mask: maskLiveData,
     onFullView: (p, estates) => audit.recordInBackground({ actor: p.id === 'system' ? 'system' : `user:${p.id}`, action: 'view.personal.live', target: 'push', detail: { estates } }),
   });
+  const commands = createCommands({ broker, bus: feed.consumer('commands'), store: createCommandStore(hubDb), push, audit, log: log.child({ module: 'hub.commands' }) });
   // Names instead of ids in alert views (people, devices as their gateways named them, estates).
   const nameOf = createNameOf({ bus, users: people.users, registry });
   const alerts = createAlertService({ bus: feed.consumer('alerts'), store: alertStore, push, audit, roster: people.roster, facts, nameOf, estates: () => registry.listEstates().map((e) => e.id), log: log.child({ module: 'hub.alerts' }) });
@@ -165,7 +165,6 @@ export function createHub(deps: HubDeps): Hub {
         state,
         timeZone: config.timeZone,
         nameOf,
-        pushCommandResult: (estate, result) => push.toEstate(estate, 'command:result', result),
       }),
     ],
   });

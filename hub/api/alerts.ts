@@ -4,11 +4,10 @@ import { localTime, zonedInstant } from '../../lib/zoned.js';
 import { z } from 'zod';
 import { COMMANDS, Id, Ulid, parseCommandArgs, type CommandName } from '../../protocol/index.js';
 import { ROLES, type HistoryPage, type Overview, type Today } from '../../protocol/api.js';
-import type { CommandResultPush } from '../../protocol/live.js';
 import { alertView, type AlertService, type NameOf } from '../alerts/service.js';
 import type { AlertStore } from '../alerts/store.js';
 import type { Audit } from '../audit.js';
-import type { Commands } from '../commands.js';
+import type { Commands } from '../commands/index.js';
 import { RbError } from '../errors.js';
 import type { People } from '../people/index.js';
 import { actorOf, type Principal } from '../people/principals.js';
@@ -30,8 +29,6 @@ export interface AlertRoutesDeps {
   registry: Registry;
   commands: Commands;
   state?: Pick<StateService, 'estate'>;
-  /** Where command results are pushed (the estate's room). */
-  pushCommandResult(estate: string, result: CommandResultPush): void;
   timeZone: string;
   nameOf?: NameOf;
 }
@@ -224,7 +221,10 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
     if (!device) throw new RbError('RB_ERR_UNKNOWN_DEVICE', `no device ${body.device} in estate ${body.estate} (devices are learnt from gateway status)`);
     const actor = actorOf(p);
     const commandId = ulid();
-    const pending = deps.commands.send({
+    await audit.record({ actor, action: 'command.send', estate: body.estate, target: `device:${body.device}`, detail: { id: commandId, name: body.name, args: args.args } });
+    // Recorded (row `sent`) and published; the gateway's answer is recorded, audited and pushed to the
+    // estate when it comes back through the log (hub/commands), or the expiry sweep gives up on it.
+    await deps.commands.issue({
       id: commandId,
       estate: body.estate,
       gateway: device.gateway,
@@ -233,19 +233,16 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
       args: args.args,
       actor: { id: actor, name: p.name.slice(0, 100), role: p.role },
     });
-    // Answer at once with the id; the gateway's answer is pushed and audited when it comes.
-    void pending
-      .then(({ command, result }) => {
-        audit.recordInBackground({ actor, action: 'command.result', estate: body.estate, target: `device:${body.device}`, detail: { id: command.id, name: body.name, status: result.status, code: result.code ?? null } });
-        deps.pushCommandResult(body.estate, { id: command.id, estate: body.estate, device: body.device, name: body.name, actor, result });
-      })
-      .catch((err: unknown) => {
-        const code = (err as { code?: string }).code ?? 'RB_ERR_INTERNAL';
-        audit.recordInBackground({ actor, action: 'command.failed', estate: body.estate, target: `device:${body.device}`, detail: { name: body.name, code } });
-        deps.pushCommandResult(body.estate, { id: commandId, estate: body.estate, device: body.device, name: body.name, actor, error: { code, message: err instanceof Error ? err.message : String(err) } });
-      });
-    await audit.record({ actor, action: 'command.send', estate: body.estate, target: `device:${body.device}`, detail: { id: commandId, name: body.name, args: args.args } });
     res.status(202).json({ id: commandId, estate: body.estate, device: body.device, gateway: device.gateway, name: body.name });
+  });
+
+  // One command's state and outcome (the table hub/commands keeps): for a screen that missed the push.
+  router.get('/api/v1/commands/:id', auth, async (req, res) => {
+    const p = principalOf(res);
+    const id = parseOr(Ulid, req.params.id, 'RB_ERR_BAD_QUERY');
+    const record = await deps.commands.get(id);
+    if (!record || !inScope(p, record.estate)) throw new RbError('RB_ERR_NOT_FOUND', `no command ${id}`);
+    res.json(record);
   });
 
   router.get('/api/v1/estates/:estate/today', auth, async (req, res) => {

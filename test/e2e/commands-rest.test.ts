@@ -81,4 +81,27 @@ describe('commands over REST: the door opens, the result is pushed, the actor is
     const unknown = await t.api('POST', '/api/v1/commands', { token: vol.token, body: { estate: ESTATE, device: 'gate-9', name: 'door.open', args: {} } });
     expect(unknown.status).toBe(404);
   }, 30_000);
+
+  it('keeps each command as a row: the answer is on it, and one nobody answers expires, is pushed and audited', async () => {
+    const results: Array<{ data: Record<string, unknown> }> = [];
+    socket!.on('command:result', (env: { data: Record<string, unknown> }) => results.push(env));
+    const res = await t.api('POST', '/api/v1/commands', { token: vol.token, body: { estate: ESTATE, device: 'gate-1', name: 'door.open', args: { door: 1 } } });
+    const id = res.json.id as string;
+    await waitFor(() => results.some((r) => r.data.id === id), 10_000);
+    const row = await t.api('GET', `/api/v1/commands/${id}`, { token: vol.token });
+    expect(row.status).toBe(200);
+    expect(row.json).toMatchObject({ id, estate: ESTATE, gateway: 'gw-1', device: 'gate-1', name: 'door.open', state: 'ok', actor: { id: `user:${vol.id}` }, result: { status: 'ok' } });
+    const outsider = await t.addUser({ name: 'vol-elsewhere', role: 'volunteer', scopes: ['estate:elsewhere'] });
+    expect((await t.api('GET', `/api/v1/commands/${id}`, { token: outsider.token })).status).toBe(404);
+
+    // The gateway goes away; a command sent to it is already past its expiry and grace: nobody
+    // answers, and the sweep gives up on it in the hub, not a promise in a request.
+    await gateway.stop();
+    const lost = await t.hub.commands.issue({ estate: ESTATE, gateway: 'gw-1', device: 'gate-1', name: 'door.open', args: { door: 1 }, actor: { id: `user:${vol.id}`, name: 'vol-cmd', role: 'volunteer' }, ttlMs: -10_000 });
+    await waitFor(() => results.some((r) => r.data.id === lost.id), 10_000);
+    expect(results.find((r) => r.data.id === lost.id)!.data).toMatchObject({ estate: ESTATE, device: 'gate-1', error: { code: 'RB_ERR_COMMAND_TIMEOUT' } });
+    expect((await t.api('GET', `/api/v1/commands/${lost.id}`, { token: vol.token })).json).toMatchObject({ state: 'expired', code: 'RB_ERR_COMMAND_TIMEOUT', result: null });
+    const audit = await t.api('GET', `/api/v1/audit?estate=${ESTATE}&actor=user:${vol.id}`);
+    expect((audit.json.items as Array<{ action: string; detail: { id?: string } }>).filter((a) => a.detail?.id === lost.id).map((a) => a.action)).toEqual(['command.failed']);
+  }, 30_000);
 });

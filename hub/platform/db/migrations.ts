@@ -346,6 +346,43 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
       await db.schema.createIndex('snapshot_links_sha').on('snapshot_links').columns(['sha256']).execute();
     },
   ],
+  [
+    '0007_commands',
+    async (db) => {
+      // Commands to devices and their answers (hub/commands): a row per command the hub sent.
+      await db.schema
+        .createTable('commands')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('estate', 'text', (c) => c.notNull())
+        .addColumn('gateway', 'text', (c) => c.notNull())
+        .addColumn('device', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('args', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('issued_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('code', 'text')
+        .addColumn('result', 'text')
+        .addColumn('finished_at', 'bigint')
+        .execute();
+      // The expiry sweep reads unanswered commands by deadline; screens list an estate's newest.
+      await db.schema.createIndex('commands_state_expires').on('commands').columns(['state', 'expires_at']).execute();
+      await db.schema.createIndex('commands_estate_issued').on('commands').columns(['estate', 'issued_at']).execute();
+    },
+  ],
+  [
+    '0008_hub_keys',
+    async (db) => {
+      // Keys every hub process shares (the token signing key): in the database, not a node's data dir.
+      await db.schema
+        .createTable('hub_keys')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  ],
 ];
 
 /** The provider the Migrator reads: the list above, bound to the engine. */

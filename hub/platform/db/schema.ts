@@ -3,6 +3,8 @@ import type { PeopleSchema } from './schema-people.js';
 import type { RegistrySchema } from './schema-registry.js';
 import type { AlertsSchema } from './schema-alerts.js';
 import type { EventsSchema } from './schema-events.js';
+import type { CommandsSchema } from './schema-commands.js';
+import type { KeysSchema } from './schema-keys.js';
 
 /**
  * The hub database's tables as kysely sees them: one interface per table, column names as in SQL
@@ -33,7 +35,7 @@ export interface DeadLetterTable {
   bytes: number;
 }
 
-export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema {
+export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema {
   audit: AuditTable;
   dead_letters: DeadLetterTable;
 }
