@@ -6,12 +6,13 @@ import { createHandovers, type Handovers } from './handovers.js';
 import { createPrincipals, type Principal, type Principals } from './principals.js';
 import { createRefreshTokens, type RefreshTokens } from './refresh.js';
 import { createRoster, type Roster } from './roster.js';
+import { loadSigningKey } from './signing-key.js';
 import { createTokens, parseDuration, type Tokens } from './tokens.js';
 import { createUsers, type Users } from './users.js';
 
 export type { Principal } from './principals.js';
 
-/** Users, tokens, roster, hand-overs and who-is-asking, over the hub database and `{dataDir}/jwt.key`. */
+/** Users, tokens, roster, hand-overs and who-is-asking, over the hub database (the token signing key too). */
 export interface People {
   readonly users: Users;
   readonly tokens: Tokens;
@@ -37,7 +38,8 @@ export interface People {
 export interface PeopleDeps {
   /** The hub database (hub/platform/db), migrated. */
   db: HubDatabase;
-  dataDir: string;
+  /** A data dir from before the signing key moved into the database: its `jwt.key` is taken over once. */
+  dataDir?: string | undefined;
   /** Estates for scopes and the roster (read synchronously). */
   registry: Pick<Registry, 'getEstate' | 'estatesInScope' | 'listEstates'>;
   /** Hub config tokenTtl, e.g. `1h`. */
@@ -54,7 +56,7 @@ export interface PeopleDeps {
   now?: () => number;
 }
 
-/** Build the people services; no I/O but reading jwt.key until `start()`. */
+/** Build the people services; no I/O until `start()` (the signing key is read on first use). */
 export function createPeople(deps: PeopleDeps): People {
   const listeners = new Set<(userId: string) => void>();
   const emit = (userId: string): void => {
@@ -98,7 +100,7 @@ export function createPeople(deps: PeopleDeps): People {
   };
   // The token check reads the user from the database, not the copy: a token the CLI revoked a
   // moment ago is refused at once, as when people.db was read directly.
-  const tokens = createTokens({ dataDir: deps.dataDir, users: raw, ttl: deps.tokenTtl, now: deps.now });
+  const tokens = createTokens({ key: () => loadSigningKey(deps.db, { legacyDir: deps.dataDir, log: deps.log }), users: raw, ttl: deps.tokenTtl, now: deps.now });
   const refresh = createRefreshTokens({ db: deps.db, ttlMs: parseDuration(deps.refreshTtl ?? '30d'), now: deps.now });
   const roster = createRoster({ db: deps.db, users, registry: deps.registry, changes, timeZone: deps.timeZone, now: deps.now });
   const principals = createPrincipals({ tokens, registry: deps.registry, apiToken: deps.apiToken, now: deps.now });

@@ -2,7 +2,6 @@ import { SignJWT } from 'jose';
 import type { MqttClient } from 'mqtt';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSigningKey } from '../../hub/people/tokens.js';
 import { topics, type EventType } from '../../protocol/index.js';
 import { makeEvent, publishOutcome, startTestHub, waitFor, type TestHub } from '../support/hub.js';
 
@@ -141,7 +140,7 @@ describe('alerts: who sees what, masking, replay after being away', () => {
     const past = Math.floor(Date.now() / 1000) - 3600;
     const expired = await new SignJWT({ name: 'vol-a', role: 'volunteer', scopes: [`estate:${A}`], ver: 1 })
       .setProtectedHeader({ alg: 'HS256' }).setSubject(ids['vol-a']!).setIssuer('red-butler').setIssuedAt(past).setExpirationTime(past + 60)
-      .sign(loadSigningKey(t.dataDir));
+      .sign(await t.signingKey());
     const forged = await new SignJWT({ name: 'vol-a', role: 'center', scopes: ['street:street-1'], ver: 1 })
       .setProtectedHeader({ alg: 'HS256' }).setSubject(ids['vol-a']!).setIssuer('red-butler').setIssuedAt().setExpirationTime('1h')
       .sign(new Uint8Array(32).fill(7));

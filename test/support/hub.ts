@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pg from 'pg';
 import { openDatabase, type HubDatabase } from '../../hub/platform/db/index.js';
+import { loadSigningKey } from '../../hub/people/signing-key.js';
 import { pino, type Logger } from 'pino';
 import { ulid } from 'ulid';
 import { mergeHubOverrides, resolveHubConfig, type HubConfigOverrides } from '../../hub/config.js';
@@ -46,6 +47,8 @@ export interface TestHub {
   addUser(input: { name: string; role: 'volunteer' | 'patrol' | 'center' | 'admin'; scopes: string[]; password?: string; displayName?: string }): Promise<{ id: string; token: string }>;
   /** The hub's database opened a second time (as the admin CLI does): PostgreSQL in the PostgreSQL pass, else hub.db. The caller closes it. */
   openDatabase(): Promise<HubDatabase>;
+  /** The hub's token signing key, read from its database (to forge or back-date tokens in tests). */
+  signingKey(): Promise<Uint8Array>;
   /** connectGateway() against this hub; the client is ended by stop(). */
   connect(creds: GatewayCredentials, opts?: IClientOptions): Promise<MqttClient>;
   /** End the clients from connect(), stop the hub, remove the data dir. Idempotent. */
@@ -155,6 +158,14 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
     hub,
     dataDir,
     openDatabase: () => openDatabase({ url: dbUrl, file: join(dataDir, 'hub.db'), log: pino({ level: 'silent' }) }),
+    async signingKey() {
+      const db = await openDatabase({ url: dbUrl, file: join(dataDir, 'hub.db'), log: pino({ level: 'silent' }) });
+      try {
+        return await loadSigningKey(db);
+      } finally {
+        await db.close();
+      }
+    },
     httpUrl,
     mqttUrl,
     mqttPort,

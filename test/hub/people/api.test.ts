@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
-import { loadSigningKey } from '../../../hub/people/tokens.js';
 import { makeEvent, startTestHub, type TestHub } from '../../support/hub.js';
 
 /** People REST over a real hub: login, refresh, me, users, roster, audit, and scoping of the read routes. */
@@ -66,7 +65,7 @@ describe('auth', () => {
     const past = Math.floor(Date.now() / 1000) - 3600;
     const expired = await new SignJWT({ name: 'vola', role: 'volunteer', scopes: ['estate:estate-a'], ver: 1 })
       .setProtectedHeader({ alg: 'HS256' }).setSubject(ids.vola!).setIssuer('red-butler').setIssuedAt(past).setExpirationTime(past + 60)
-      .sign(loadSigningKey(t.dataDir));
+      .sign(await t.signingKey());
     expect(await call('GET', '/api/v1/me', expired)).toMatchObject({ status: 401, json: { error: { message: expect.stringMatching(/expired/) } } });
     for (const token of [null, forged, expired, 'not-a-token-0123456789']) {
       expect(await call('GET', '/api/v1/events', token)).toMatchObject({ status: 401, json: { error: { code: 'RB_ERR_UNAUTHENTICATED' } } });

@@ -1,4 +1,5 @@
-import { statSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, UnsecuredJWT } from 'jose';
@@ -6,7 +7,8 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openPeople, type People } from '../../../hub/people/index.js';
 import { openDatabase, type HubDatabase } from '../../../hub/platform/db/index.js';
-import { loadSigningKey, parseDuration, type Tokens } from '../../../hub/people/tokens.js';
+import { loadSigningKey } from '../../../hub/people/signing-key.js';
+import { parseDuration, type Tokens } from '../../../hub/people/tokens.js';
 import type { Users } from '../../../hub/people/users.js';
 
 let dir: string;
@@ -64,13 +66,36 @@ describe('users', () => {
 });
 
 describe('tokens', () => {
-  it('the key is 32 random bytes in jwt.key, mode 0600, made once and shared', () => {
-    const key = loadSigningKey(dir);
+  it('the key is 32 random bytes in the hub database, made once and shared; a legacy jwt.key is taken over once', async () => {
+    const key = await loadSigningKey(db);
     expect(key.length).toBe(32);
-    expect(statSync(join(dir, 'jwt.key')).mode & 0o777).toBe(0o600);
-    expect(Buffer.from(loadSigningKey(dir)).equals(Buffer.from(key))).toBe(true);
-    writeFileSync(join(dir, 'jwt.key'), 'short');
-    expect(() => loadSigningKey(dir)).toThrow(/32 bytes/);
+    expect(Buffer.from(await loadSigningKey(db)).equals(Buffer.from(key))).toBe(true);
+    // Two processes making it at once end up with the one key.
+    const other = await openDatabase({ file: join(dir, 'hub.db'), log: pino({ level: 'silent' }) });
+    try {
+      expect(Buffer.from(await loadSigningKey(other)).equals(Buffer.from(key))).toBe(true);
+    } finally {
+      await other.close();
+    }
+    // A data dir of the release before: its jwt.key becomes the key of a new database, once.
+    const legacyDir = mkdtempSync(join(tmpdir(), 'rb-jwt-legacy-'));
+    try {
+      const legacy = randomBytes(32);
+      writeFileSync(join(legacyDir, 'jwt.key'), legacy, { mode: 0o600 });
+      const fresh = await openDatabase({ file: join(legacyDir, 'hub.db'), log: pino({ level: 'silent' }) });
+      try {
+        expect(Buffer.from(await loadSigningKey(fresh, { legacyDir })).equals(legacy)).toBe(true);
+        expect(existsSync(join(legacyDir, 'jwt.key'))).toBe(false);
+        expect(existsSync(join(legacyDir, 'jwt.key.migrated'))).toBe(true);
+        // A key of the wrong length is an error that says where it is and what to do.
+        await fresh.db.updateTable('hub_keys').set({ value: Buffer.from('short').toString('base64') }).where('name', '=', 'jwt').execute();
+        await expect(loadSigningKey(fresh)).rejects.toThrow(/32 bytes.*delete the row/);
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      rmSync(legacyDir, { recursive: true, force: true });
+    }
   });
 
   it('issues HS256 tokens with sub/name/role/scopes/ver/iat/exp/iss that verify to the current user', async () => {
@@ -98,7 +123,7 @@ describe('tokens', () => {
     await refused(tokens.verify(forged), /signature/);
     const unsigned = new UnsecuredJWT(claims).setSubject(u.id).setIssuer('red-butler').setExpirationTime('1h').encode();
     await refused(tokens.verify(unsigned), /not valid/);
-    const key = loadSigningKey(dir);
+    const key = await loadSigningKey(db);
     const foreign = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(u.id).setIssuer('someone-else').setIssuedAt(now / 1000).setExpirationTime(now / 1000 + 60).sign(key);
     await refused(tokens.verify(foreign), /iss/);
     const ghost = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('01J00000000000000000000000').setIssuer('red-butler').setIssuedAt(now / 1000).setExpirationTime(now / 1000 + 60).sign(key);

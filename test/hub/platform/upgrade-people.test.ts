@@ -1,4 +1,5 @@
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -6,7 +7,6 @@ import { SignJWT } from 'jose';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openPeople } from '../../../hub/people/index.js';
 import { hashToken } from '../../../hub/people/refresh.js';
-import { loadSigningKey } from '../../../hub/people/tokens.js';
 import { importLegacyPeople, openDatabase, type HubDatabase } from '../../../hub/platform/db/index.js';
 import { hashSecret } from '../../../hub/registry-secrets.js';
 import { startTestHub, type TestHub } from '../../support/hub.js';
@@ -70,7 +70,9 @@ describe('people.db of the previous release', () => {
     it(`is copied into the hub database on ${engine} once (users, hashes, roster, hand-overs, refresh tokens) and kept aside`, async () => {
       const dir = join(root, `d${++n}`);
       await writeLegacy(dir, 2);
-      const key = loadSigningKey(dir);
+      // The previous release kept the token signing key in {dataDir}/jwt.key.
+      const key = new Uint8Array(randomBytes(32));
+      writeFileSync(join(dir, 'jwt.key'), key, { mode: 0o600 });
       const oldToken = await new SignJWT({ name: 'wang', role: 'volunteer', scopes: ['estate:maple'], ver: 3 })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject(WANG)
@@ -94,6 +96,9 @@ describe('people.db of the previous release', () => {
       // The same password, the same tokens (version and key unchanged), the same refresh token.
       expect(await people.users.checkPassword('wang', 'wang-password')).toMatchObject({ id: WANG });
       expect(await people.tokens.verify(oldToken)).toMatchObject({ id: WANG });
+      // The key moved into the database, and the file is kept aside.
+      expect(existsSync(join(dir, 'jwt.key'))).toBe(false);
+      expect(existsSync(join(dir, 'jwt.key.migrated'))).toBe(true);
       expect(people.roster.listShifts()).toEqual([{ id: '01HZY3J8Q0V9W7K5M3N1P2R4T1', user: WANG, estate: 'maple', weekday: 1, start: '20:00', end: '08:00' }]);
       expect(people.roster.listExceptions()).toEqual([{ id: '01HZY3J8Q0V9W7K5M3N1P2R4T2', user: WANG, estate: 'maple', from: 1714550400000, to: FAR, kind: 'off' }]);
       expect(await people.handovers.last('maple')).toEqual({ id: '01HZY3J8Q0V9W7K5M3N1P2R4T3', estate: 'maple', from: `user:${WANG}`, fromName: '王', note: '北门锁坏了', at: 1714550400004, to: [{ id: LI, name: 'li', displayName: null }] });
