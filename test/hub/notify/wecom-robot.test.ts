@@ -76,6 +76,15 @@ describe('WeCom group robot, beyond the suite', () => {
     }
   });
 
+  it('a provider answer that echoes the key does not carry it into the error', async () => {
+    const ch = make('r5', { key: KEY, baseUrl: provider.baseUrl });
+    provider.answerNext({ status: 200, body: { errcode: 93000, errmsg: `invalid webhook url, key ${KEY}` } });
+    const err = await ch.send(message({ kind: 'group' }), signal()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'RB_ERR_NOTIFY_AUTH' });
+    expect(String(err)).toContain('93000');
+    expect(String(err)).not.toContain(KEY);
+  });
+
   it('declares its key a secret and describes every config key', () => {
     expect(wecomRobotChannel.secrets).toEqual(['key']);
     for (const [k, v] of Object.entries(wecomRobotChannel.config.shape)) expect(v.description, k).toMatch(/\S{3}/);
