@@ -108,6 +108,19 @@ describe('WeCom application message, beyond the suite', () => {
     await expect(make('w8', base(provider, { agentId: 9 })).send(message(to), signal())).rejects.toMatchObject({ code: 'RB_ERR_NOTIFY_AUTH' });
   });
 
+  it('logs neither the secret nor a token, at trace level through a token refresh', async () => {
+    const lines: string[] = [];
+    const traceLog = pino({ level: 'trace' }, { write: (l: string) => void lines.push(l) });
+    const ch = wecomAppChannel.create('w9', wecomAppChannel.config.parse(base(provider)), { log: traceLog });
+    await ch.send(message(to), signal());
+    provider.expireTokens();
+    await ch.send(message(to), signal());
+    const tokens = provider.requests.map((r) => r.url.searchParams.get('access_token')).filter((t): t is string => !!t);
+    expect(lines.length).toBeGreaterThan(0);
+    const out = lines.join('');
+    for (const s of [SECRET, ...tokens]) expect(out).not.toContain(s);
+  });
+
   it('declares its secret and describes every config key', () => {
     expect(wecomAppChannel.secrets).toEqual(['corpSecret']);
     for (const [k, v] of Object.entries(wecomAppChannel.config.shape)) expect(v.description, k).toMatch(/\S{3}/);
