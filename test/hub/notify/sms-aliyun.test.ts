@@ -146,7 +146,7 @@ describe('Aliyun SMS: replies (SmsUp HTTP batch push)', () => {
     { phone_number: '13800138000', content: ' 1 ', send_time: '2026-12-07 03:00:05', dest_code: '1234', sequence_id: 1234567890 },
     { phone_number: '13900139000', content: '收到', send_time: '2026-12-07 03:01:00', dest_code: '1234', sequence_id: '1234567891' },
   ];
-  const req = (query: Record<string, string> | undefined, body: unknown = push) => ({ channelId: 'aliyun', headers: {}, query, body, rawBody: Buffer.from(JSON.stringify(body)) });
+  const req = (query: Record<string, string | undefined> | undefined, body: unknown = push) => ({ channelId: 'aliyun', headers: {}, query, body, rawBody: Buffer.from(JSON.stringify(body)) });
 
   it('turns the pushed array into replies (numbers in E.164, China time read as UTC+8)', () => {
     expect(smsAliyun.inbound!(cfg, req({ token }))).toEqual([

@@ -114,7 +114,7 @@ describe('Tencent SMS: request, templates and answers', () => {
 describe('Tencent SMS: replies (回复短信 callback)', () => {
   const cfg = smsTencent.config.parse({ secretId, secretKey, smsSdkAppId: '1400006666', signName: '红管家', templateId: '1110', inboundToken: token });
   const body = { extend: '', mobile: '13800138000', nationcode: '86', sign: '红管家', text: '1', time: 1796583605 };
-  const req = (query: Record<string, string> | undefined, b: unknown = body) => ({ channelId: 'tencent', headers: {}, query, body: b, rawBody: Buffer.from(JSON.stringify(b)) });
+  const req = (query: Record<string, string | undefined> | undefined, b: unknown = body) => ({ channelId: 'tencent', headers: {}, query, body: b, rawBody: Buffer.from(JSON.stringify(b)) });
 
   it('turns the callback into a reply from +<nationcode><mobile>', () => {
     expect(smsTencent.inbound!(cfg, req({ token }))).toEqual([{ channelId: 'tencent', from: '+8613800138000', text: '1', receivedAt: 1796583605_000 }]);
