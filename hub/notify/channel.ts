@@ -152,7 +152,23 @@ export interface ChannelPlugin<C extends import('zod').ZodType = import('zod').Z
    * For providers that push replies to us over HTTP (upstream SMS callbacks): turn one callback
    * request into replies, after checking it came from the provider where the provider signs it.
    * Mounted at `POST /api/v1/notify/inbound/:channelId`. Throws ChannelError('RB_ERR_NOTIFY_AUTH') for
-   * a request that fails the check.
+   * a request that fails the check. `query` is the request URL's query: providers that do not sign
+   * their callbacks (Tencent's 回复短信, Aliyun's SmsUp) are secured by a token in the callback URL.
    */
-  inbound?(config: import('zod').output<C>, req: { headers: Record<string, string | string[] | undefined>; body: unknown; rawBody: Buffer }): InboundReply[];
+  inbound?(
+    config: import('zod').output<C>,
+    req: {
+      /** The configured instance the callback came for (`:channelId`): the replies carry it. */
+      channelId?: string;
+      headers: Record<string, string | string[] | undefined>;
+      query?: Record<string, string | string[] | undefined>;
+      body: unknown;
+      rawBody: Buffer;
+    },
+  ): InboundReply[];
+  /**
+   * The JSON body the provider expects back from a callback it delivered (e.g. Tencent
+   * `{"result":0,"errmsg":"OK"}`, Aliyun `{"code":0,"msg":"接收成功"}`); absent: any 2xx will do.
+   */
+  readonly inboundAnswer?: unknown;
 }
