@@ -18,7 +18,11 @@ export interface BusEvents {
   state: StateChange;
 }
 
-type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void | Promise<void>;
+/**
+ * `pos`: the entry's position in the event log, for listeners of a log consumer (hub/eventlog/feed.ts)
+ * that commit their own cursor with their output (push); absent on the plain bus.
+ */
+type Listener<K extends keyof BusEvents> = (payload: BusEvents[K], pos?: number) => void | Promise<void>;
 
 export interface Bus {
   on<K extends keyof BusEvents>(name: K, listener: Listener<K>): () => void;

@@ -112,13 +112,18 @@ export function createHub(deps: HubDeps): Hub {
   const state = createStateService({ bus: feed.consumer('state'), store, options: { ...config.state, timeZone: config.timeZone }, log: log.child({ module: 'hub.state' }) });
   const unsubscribeFacts = subscribeFacts({ bus: feed.consumer('facts'), facts, store, estates: () => registry.listEstates(), streets: () => registry.listStreets() });
   const alertStore = createAlertStore({ db: hubDb });
-  const pushLog = createPushLog(hubDb, log.child({ module: 'hub.push-log' }), { retentionMs: parseDuration(config.push.retention), maxRows: config.push.maxRows });
+  const pushLog = createPushLog(hubDb, log.child({ module: 'hub.push-log' }), {
+    retentionMs: parseDuration(config.push.retention),
+    maxRows: config.push.maxRows,
+    // The push consumer's cursor commits with the push-log rows made from its entries.
+    saveSourceCursor: (trx, pos) => eventLog.saveCursorIn(trx, 'push', pos),
+  });
   // The HTTP server first, without its handler: push (Socket.IO) attaches to it, the alert service
   // pushes through push, and the API (the request handler) serves the alert service.
   const http: Server = createServer();
   const push = createPush({
     http,
-    bus: feed.consumer('push'),
+    bus: feed.consumer('push', { cursorInSink: true }),
     metrics,
     log: log.child({ module: 'hub.push' }),
     pushLog,

@@ -46,7 +46,7 @@ export function entryOf<K extends LoggedName>(name: K, payload: BusEvents[K]): L
   }
 }
 
-type Listener = (payload: never) => void | Promise<void>;
+type Listener = (payload: never, pos: number) => void | Promise<void>;
 
 interface Consumer {
   name: string;
@@ -57,6 +57,18 @@ interface Consumer {
   unsettled: number[];
   /** Last position saved in `log_cursors`. */
   saved: number;
+  /** Its sink commits the cursor with its own output (ConsumerOptions.cursorInSink): never saved here. */
+  cursorInSink: boolean;
+}
+
+export interface ConsumerOptions {
+  /**
+   * The consumer's output commits its cursor in its own transaction (push: the push-log rows of
+   * entries up to `pos`, and the cursor at `pos`, in one COMMIT; its listeners get `pos`). The feed
+   * then never saves this cursor itself: saving it here could run ahead of the output (a crash
+   * would lose what was not yet written) or behind it (a restart would give it twice).
+   */
+  cursorInSink?: boolean;
 }
 
 export interface LogFeedOptions {
@@ -84,7 +96,7 @@ export interface LogFeed {
    * logged messages get every committed entry once, in log order, and after a restart resume from
    * the cursor. Call before start().
    */
-  consumer(name: string): Bus;
+  consumer(name: string, opts?: ConsumerOptions): Bus;
   /**
    * Append in one transaction (`within` runs in it, with the entries that are new: the embedded
    * event rows, the snapshot link), then deliver the new ones on a later turn, so the caller's
@@ -123,7 +135,7 @@ export function createLogFeed(opts: LogFeedOptions): LogFeed {
     if (!set) return;
     for (const listener of set) {
       try {
-        const result = (listener as (p: unknown) => unknown)(entry.body);
+        const result = (listener as unknown as (p: unknown, pos: number) => unknown)(entry.body, entry.pos);
         if (result && typeof (result as Promise<void>).then === 'function') {
           const pos = entry.pos;
           c.unsettled.push(pos);
@@ -171,7 +183,7 @@ export function createLogFeed(opts: LogFeedOptions): LogFeed {
       const changed = new Map<string, number>();
       for (const c of consumers.values()) {
         const pos = handled(c);
-        if (pos > c.saved) changed.set(c.name, pos);
+        if (pos > c.saved && !c.cursorInSink) changed.set(c.name, pos);
       }
       if (changed.size === 0) return;
       try {
@@ -226,10 +238,10 @@ export function createLogFeed(opts: LogFeedOptions): LogFeed {
 
   const feed: LogFeed = {
     bus: consumerBus(undefined),
-    consumer(name) {
+    consumer(name, o = {}) {
       if (live) throw new Error(`log consumer ${name} registered after start`);
       let c = consumers.get(name);
-      if (!c) consumers.set(name, (c = { name, listeners: new Map(), delivered: 0, unsettled: [], saved: 0 }));
+      if (!c) consumers.set(name, (c = { name, listeners: new Map(), delivered: 0, unsettled: [], saved: 0, cursorInSink: o.cursorInSink ?? false }));
       return consumerBus(c);
     },
     append,

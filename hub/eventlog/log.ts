@@ -66,6 +66,8 @@ export interface EventLog {
   cursors(): Promise<Map<string, number>>;
   /** Store cursors (one transaction); a cursor never moves back. */
   saveCursors(cursors: ReadonlyMap<string, number>): Promise<void>;
+  /** Move one consumer's cursor forward (never back) inside a caller's transaction: the consumer's output and its cursor commit together. */
+  saveCursorIn(trx: Transaction<Schema>, consumer: string, pos: number): Promise<void>;
   /** Keys only (imported from a legacy `dedup.db`): duplicates from then on, never delivered. Returns how many were new. */
   seed(keys: readonly string[], at: number, trx?: Transaction<Schema>): Promise<number>;
   /** Apply the retention; `now` for tests. */
@@ -83,6 +85,14 @@ const toEntry = (r: Row): LogEntry => ({ pos: r.pos, key: r.id, kind: r.kind as 
 
 export function createEventLog(opts: EventLogOptions): EventLog {
   const { db: hubDb } = opts;
+  /** Upsert that only moves forward: two writers of one cursor (a batch commit and a save) never take it back. */
+  async function saveCursorIn(trx: Transaction<Schema>, consumer: string, pos: number): Promise<void> {
+    await trx
+      .insertInto('log_cursors')
+      .values({ consumer, pos, at: Date.now() })
+      .onConflict((oc) => oc.column('consumer').doUpdateSet({ pos: (eb) => eb.ref('excluded.pos'), at: (eb) => eb.ref('excluded.at') }).where('log_cursors.pos', '<', pos))
+      .execute();
+  }
   const maxRows = opts.retention?.maxRows ?? 200_000;
   const maxAgeMs = opts.retention?.maxAgeMs ?? 30 * 86_400_000;
   const hardCapRows = opts.retention?.hardCapRows ?? maxRows * 4;
@@ -225,19 +235,11 @@ export function createEventLog(opts: EventLogOptions): EventLog {
 
     async saveCursors(cursors) {
       if (cursors.size === 0) return;
-      const at = Date.now();
       await hubDb.transaction(async (trx) => {
-        for (const [consumer, pos] of cursors) {
-          await trx
-            .insertInto('log_cursors')
-            .values({ consumer, pos, at })
-            .onConflict((oc) =>
-              oc.column('consumer').doUpdateSet({ pos: (eb) => eb.ref('excluded.pos'), at: (eb) => eb.ref('excluded.at') }).where('log_cursors.pos', '<', pos),
-            )
-            .execute();
-        }
+        for (const [consumer, pos] of cursors) await saveCursorIn(trx, consumer, pos);
       });
     },
+    saveCursorIn,
 
     async seed(keys, at, trx) {
       const run = async (t: Transaction<Schema>): Promise<number> =>

@@ -24,6 +24,12 @@ export interface PushLogOptions {
    * event, and a transaction costs more than the rows in it.
    */
   flushMs?: number;
+  /**
+   * Commit the push consumer's event-log cursor in the transaction that writes the messages made
+   * from the entries up to `pos` (hub/eventlog `saveCursorIn`): after a crash the consumer resumes
+   * exactly after what reached this log, so nothing is pushed twice and nothing is skipped.
+   */
+  saveSourceCursor?: (trx: Transaction<Schema>, pos: number) => Promise<void>;
 }
 
 /** Log messages inside a caller's transaction (the outbox): each gets its seq now, is written before COMMIT, and is emitted after it. */
@@ -40,7 +46,8 @@ export interface PushLog {
    * write, in append order, so a message that was never committed never used one (a failed flush is
    * logged and dropped: nothing of it was emitted).
    */
-  append(scope: string, event: string, data: unknown, at?: number): void;
+  /** `source`: the event-log position the message was made from (committed as the push consumer's cursor with it). */
+  append(scope: string, event: string, data: unknown, at?: number, source?: number): void;
   /**
    * Run `fn` in one transaction of the hub database with an outbox: what it appends commits with
    * what `fn` wrote, or not at all, and reaches the sink only after COMMIT. Writers of the log run one
@@ -58,11 +65,6 @@ export interface PushLog {
   after(scope: string, after: number, limit: number): Promise<PushEnvelope[] | null>;
   /** The last committed sequence of `scope` (0 when none). */
   last(scope: string): Promise<number>;
-  /**
-   * Ids of the events (`event` rows) logged in the last `windowMs` before the newest row: what a hub
-   * that died had already pushed of the events its log consumers are given again at restart.
-   */
-  recentEventIds(windowMs: number): Promise<Set<string>>;
   /** Drop rows past retention or the row cap; returns how many went. */
   prune(now?: number): Promise<number>;
   /** Write what is queued; appends after this are dropped. */
@@ -78,7 +80,7 @@ interface WriterOutbox {
 }
 
 type Row = { scope: string; seq: number; at: number; event: string; data: string };
-type Queued = { scope: string; event: string; data: unknown; at: number };
+type Queued = { scope: string; event: string; data: unknown; at: number; source: number | undefined };
 /** Rows per INSERT: the biggest that fit first (one statement per chunk instead of one per row). */
 const CHUNKS = [64, 16, 4, 1];
 
@@ -178,12 +180,15 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
             return out.give(scope, event, data, at);
           },
         };
+        let source = -1;
         for (const q of queued) {
           if (!out.known(q.scope)) await out.load(q.scope);
           out.give(q.scope, q.event, q.data, q.at);
+          if (q.source !== undefined && q.source > source) source = q.source;
         }
         const r = await fn(trx, out);
         await insertRows(trx, rows);
+        if (source >= 0 && opts.saveSourceCursor) await opts.saveSourceCursor(trx, source);
         return r;
       });
     } catch (err) {
@@ -213,9 +218,9 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
     onCommit(s) {
       sink = s;
     },
-    append(scope, event, data, at = Date.now()) {
+    append(scope, event, data, at = Date.now(), source) {
       if (closed) return;
-      queue.push({ scope, event, data, at });
+      queue.push({ scope, event, data, at, source });
       if (queue.length >= batchRows) void pushLog.flush();
       else schedule();
     },
@@ -243,22 +248,6 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
     },
     async last(scope) {
       return seqs.get(scope) ?? (await committedMax(db, scope));
-    },
-    async recentEventIds(windowMs) {
-      const newest = await db.selectFrom('push_log').select((eb) => eb.fn.max('at').as('at')).executeTakeFirst();
-      const ids = new Set<string>();
-      if (newest?.at === null || newest?.at === undefined) return ids;
-      const rows = await db
-        .selectFrom('push_log')
-        .select('data')
-        .where('at', '>=', Number(newest.at) - windowMs)
-        .where('event', '=', 'event')
-        .execute();
-      for (const r of rows) {
-        const id = (JSON.parse(r.data) as { id?: unknown }).id;
-        if (typeof id === 'string') ids.add(id);
-      }
-      return ids;
     },
     prune(now = Date.now()) {
       return locked(async () => {

@@ -108,8 +108,6 @@ export function createPush(deps: PushDeps): Push {
   let io: Server<ClientToServer, ServerToClient, InterServer, SocketData> | undefined;
   const unsubscribe: Array<() => void> = [];
   const expiryTimers = new Set<NodeJS.Timeout>();
-  /** Ids of events the push log already holds, while the log consumers catch up after a restart. */
-  let alreadyPushed: Set<string> | undefined;
   /** Set by stop(): no new handshake is taken from then on. */
   let stopping = false;
   const replayed = new Counter({ name: 'rb_push_replayed_total', help: 'Logged messages replayed to reconnecting sockets', registers: [metrics.registry] });
@@ -272,28 +270,23 @@ export function createPush(deps: PushDeps): Push {
         }
         log.debug({ id: socket.id, user: principal.id, role: principal.role, estates }, 'socket connected');
       });
-      // The events pushed in the last 10 s before the newest push row: the event log's push consumer
-      // resumes from a cursor saved every ~100 ms, so after a kill -9 it gives some of them again; they
-      // must not reach the screens twice. Kept for the catch-up only (a minute), then dropped.
-      alreadyPushed = await pushLog.recentEventIds(10_000);
-      const forget = setTimeout(() => (alreadyPushed = undefined), 60_000);
-      forget.unref();
-      unsubscribe.push(() => clearTimeout(forget));
+      // Logged messages carry their event-log position: the push log commits the push consumer's
+      // cursor with the rows made from them (hub/push/log.ts saveSourceCursor), so after a crash the
+      // consumer resumes exactly after what was written: no event reaches the screens twice or never.
       unsubscribe.push(
-        bus.on('event', (event) => {
-          // Given again by the log after a crash (its cursor lags the push log by up to ~100 ms): already on the screens.
-          if (alreadyPushed?.delete(event.id)) return;
-          push.toEstate(event.estate, 'event', event);
+        bus.on('event', (event, pos) => {
+          pushLog.append(namesOf(event.estate).scope, 'event', event, undefined, pos);
           metrics.pushed.inc();
         }),
-        bus.on('gateway.status', (status) => {
-          push.toEstate(status.estate, 'gateway:status', status);
+        bus.on('gateway.status', (status, pos) => {
+          pushLog.append(namesOf(status.estate).scope, 'gateway:status', status, undefined, pos);
         }),
         bus.on('state', (change) => {
           push.toEstate(change.estate, 'device:state', change, change.ts);
         }),
-        bus.on('snapshot', (l) => {
-          push.toEstate(l.estate, 'snapshot', { eventId: l.eventId, sha256: l.sha256, device: l.device, camera: l.camera, takenAt: l.takenAt });
+        bus.on('snapshot', (l, pos) => {
+          const link: LivePayloads['snapshot'] = { eventId: l.eventId, sha256: l.sha256, device: l.device, camera: l.camera, takenAt: l.takenAt };
+          pushLog.append(namesOf(l.estate).scope, 'snapshot', link, undefined, pos);
         }),
       );
       const pruneTimer = setInterval(() => {

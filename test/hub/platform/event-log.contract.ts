@@ -191,5 +191,27 @@ export function describeEventLog(engine: string, factory: DatabaseFactory): void
       expect((await log.cursors()).get('facts')).toBe(added[2]!.pos);
       await feed.stop();
     });
+
+    it('feed: a consumer whose sink commits its cursor gets each entry\'s position, and the feed never saves that cursor', async () => {
+      const log = createEventLog({ db: t.db });
+      const feed = createLogFeed({ log, db: t.db, bus: createBus(silent), logger: silent });
+      const seen: Array<[string, number | undefined]> = [];
+      feed.consumer('push', { cursorInSink: true }).on('event', (e, pos) => void seen.push([e.id, pos]));
+      feed.consumer('facts');
+      await feed.start();
+      const start = (await log.cursors()).get('push')!;
+      const added = await feed.append([1, 2].map((seq) => entry(makeEvent({ seq }))));
+      await tick();
+      await feed.flushCursors();
+      await feed.stop();
+      expect(seen).toEqual(added.map((a) => [a.key, a.pos]));
+      // facts moved on; push stays where its sink (here: nobody) left it.
+      expect((await log.cursors()).get('facts')).toBe(added[1]!.pos);
+      expect((await log.cursors()).get('push')).toBe(start);
+      // The sink commits it in its own transaction, forward only.
+      await t.db.transaction((trx) => log.saveCursorIn(trx, 'push', added[0]!.pos));
+      await t.db.transaction((trx) => log.saveCursorIn(trx, 'push', start));
+      expect((await log.cursors()).get('push')).toBe(added[0]!.pos);
+    });
   });
 }

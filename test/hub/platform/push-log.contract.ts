@@ -62,17 +62,22 @@ export function describePushLog(engine: string, factory: DatabaseFactory): void 
       expect((await log.after('estate:a', 0, 1000))!.map((r) => r.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     });
 
-    it('recentEventIds: the ids of the events logged within the window before the newest row', async () => {
-      const log = open();
-      expect(await log.recentEventIds(10_000)).toEqual(new Set());
-      const t0 = 1_800_000_000_000;
-      log.append('estate:a', 'event', { id: 'old' }, t0);
-      log.append('estate:a', 'event', { id: 'e1' }, t0 + 20_000);
-      log.append('estate:b', 'device:state', { id: 'not-an-event' }, t0 + 25_000);
-      log.append('estate:b', 'event', { id: 'e2' }, t0 + 30_000);
+    it('commits the source cursor with the rows made from the entries up to it, and only then', async () => {
+      const saved: number[] = [];
+      const log = open({ saveSourceCursor: async (trx, pos) => {
+        // Inside the writer's transaction: the rows of this batch are visible to it.
+        const rows = await trx.selectFrom('push_log').select('seq').where('scope', '=', 'estate:a').execute();
+        saved.push(pos * 1000 + rows.length);
+      } });
+      log.append('estate:a', 'event', { id: 'e1' }, 1, 7);
+      log.append('estate:a', 'event', { id: 'e2' }, 2, 9);
+      log.append('estate:a', 'device:state', { key: 'k' }, 3);
       await log.flush();
-      expect(await log.recentEventIds(10_000)).toEqual(new Set(['e1', 'e2']));
-      expect(await log.recentEventIds(60_000)).toEqual(new Set(['old', 'e1', 'e2']));
+      expect(saved).toEqual([9003]);
+      // A batch without sources (an alert's outbox, state) leaves the cursor alone.
+      log.append('estate:a', 'device:state', { key: 'k2' }, 4);
+      await log.flush();
+      expect(saved).toEqual([9003]);
     });
 
     it('says null (reload) when more were missed than the limit', async () => {
