@@ -1,119 +1,12 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Logger } from 'pino';
-import { isId, type GatewayStatus } from '../protocol/index.js';
+import { isId } from '../protocol/index.js';
 import { RbError } from './errors.js';
 import type { HubDatabase, Schema } from './platform/db/index.js';
-import { AuthCache, hashSecret, newSecret, verifySecret, type AuthCacheOptions } from './registry-secrets.js';
+import { createRegistryChanges } from './registry-changes.js';
+import { AuthCache, hashSecret, newSecret, verifySecret } from './registry-secrets.js';
 
-export interface GatewayCredentials {
-  estate: string;
-  gateway: string;
-  username: string;
-  password: string;
-}
-
-export interface GatewayIdentity {
-  estate: string;
-  gateway: string;
-}
-
-export interface GatewayRecord extends GatewayIdentity {
-  username: string;
-  createdAt: number;
-  rotatedAt: number | null;
-  revokedAt: number | null;
-}
-
-export interface DeviceRecord {
-  estate: string;
-  gateway: string;
-  device: string;
-  firstSeen: number;
-  lastSeen: number;
-  online: boolean;
-}
-
-export interface EstateRecord {
-  id: string;
-  street: string | null;
-  grid: string | null;
-  name: string | null;
-}
-
-export interface GridRecord {
-  id: string;
-  street: string | null;
-  name: string | null;
-}
-
-export interface StreetRecord {
-  id: string;
-  name: string | null;
-}
-
-/** A credential change (add, rotate, revoke), from this process or another one sharing the database. */
-export interface CredentialChange extends GatewayIdentity {
-  seq: number;
-  kind: 'add' | 'rotate' | 'revoke';
-  at: number;
-}
-
-/**
- * The hub's registry: streets, grids, estates, gateways (scrypt hashes of their secrets), devices.
- * Writes are async and resolve once committed AND visible to the synchronous reads below. Reads
- * that request handlers, the roster and scope checks call many times per request are synchronous:
- * they are served from memory (see `createRegistry`), so `start()` must have resolved first.
- */
-export interface Registry {
-  /** Load the registry into memory and begin watching the database for other processes' changes. */
-  start(): Promise<void>;
-  /** Stop watching and wait for pending device writes; the database itself stays open (its owner closes it). */
-  close(): Promise<void>;
-  /** Provision a gateway, or give an existing (even revoked) one a new secret; returns its credentials once. */
-  addGateway(estate: string, gateway: string): Promise<GatewayCredentials>;
-  /** New secret for an active gateway; the old one stops working at once. */
-  rotateGateway(estate: string, gateway: string): Promise<GatewayCredentials>;
-  /** Revoke a gateway's secret (idempotent: a second revoke returns the first time). */
-  revokeGateway(estate: string, gateway: string): Promise<{ estate: string; gateway: string; revokedAt: number }>;
-  /** Check MQTT credentials against the database; `null` when unknown, revoked or wrong. */
-  authenticate(username: string, password: string): Promise<GatewayIdentity | null>;
-  listGateways(): GatewayRecord[];
-  addStreet(id: string, name?: string): Promise<StreetRecord>;
-  /** Every street with its name (the street overview names its street). */
-  listStreets(): StreetRecord[];
-  /** Add a city-management grid (or update its street / name). */
-  addGrid(id: string, opts?: { street?: string; name?: string }): Promise<GridRecord>;
-  listGrids(): GridRecord[];
-  /** Add an estate or update its street / grid / name; an estate given only a grid takes the grid's street. */
-  addEstate(id: string, opts?: { street?: string; grid?: string; name?: string }): Promise<EstateRecord>;
-  listEstates(): EstateRecord[];
-  getEstate(id: string): EstateRecord | undefined;
-  /**
-   * Estate ids that scope strings cover: `estate:E` covers E (registered or not), `grid:G` every
-   * estate whose grid is G, `street:S` every estate whose street is S. Other strings cover nothing.
-   */
-  estatesInScope(scopes: readonly string[]): string[];
-  /**
-   * Record the devices a gateway reports in its status (all offline when the gateway goes offline):
-   * `listDevices` shows it at once; the promise resolves when it is committed.
-   */
-  recordStatus(status: GatewayStatus, receivedAt?: number): Promise<void>;
-  listDevices(filter?: { estate?: string }): DeviceRecord[];
-  /**
-   * Call `listener` for every credential change: at once for changes made through this object, and
-   * within `pollMs` for changes another process (the CLI) wrote to the same database.
-   */
-  watchChanges(listener: (change: CredentialChange) => void, pollMs?: number): () => void;
-}
-
-export interface RegistryDeps {
-  db: HubDatabase;
-  log: Logger;
-  authCache?: AuthCacheOptions;
-  /** How often to look for changes written by another process (default 1 s). */
-  pollMs?: number;
-  now?: () => number;
-}
+export type { CredentialChange, DeviceRecord, EstateRecord, GatewayCredentials, GatewayIdentity, GatewayRecord, GridRecord, Registry, RegistryDeps, StreetRecord } from './registry-types.js';
+import type { CredentialChange, DeviceRecord, EstateRecord, GatewayRecord, GridRecord, Registry, RegistryDeps, StreetRecord } from './registry-types.js';
 
 export function usernameFor(estate: string, gateway: string): string {
   return `${estate}.${gateway}`;
@@ -122,15 +15,6 @@ export function usernameFor(estate: string, gateway: string): string {
 function checkId(kind: string, value: string): void {
   if (!isId(value)) throw new RbError('RB_ERR_BAD_ID', `${kind} id ${JSON.stringify(value)} must match [a-z0-9-]{1,64}`);
 }
-
-/** Change rows kept (older ones are pruned): far more than a hub misses between two polls. */
-const MAX_CHANGES = 1000;
-/** How long a hole in the change ids is watched for a late commit (PostgreSQL, below). */
-const GAP_TTL_MS = 30_000;
-const MAX_GAPS = 1000;
-
-const CREDENTIAL_KINDS = new Set<string>(['add', 'rotate', 'revoke']);
-type ChangeKind = CredentialChange['kind'] | 'street' | 'grid' | 'estate';
 
 /** Ids are [a-z0-9-]: code-unit order, the same on both engines (PostgreSQL's collation would differ from SQLite's). */
 const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -166,7 +50,6 @@ export function createRegistry(deps: RegistryDeps): Registry {
   const db = hubDb.db;
   const now = deps.now ?? Date.now;
   const authCache = new AuthCache(deps.authCache);
-  let pollMs = deps.pollMs ?? 1000;
 
   let snap: Snapshot = EMPTY;
   const devices = new Map<string, DeviceRecord>();
@@ -208,130 +91,19 @@ export function createRegistry(deps: RegistryDeps): Registry {
     return next;
   }
 
-  // ---- the change log ----------------------------------------------------------------------------
-  const listeners = new Set<(c: CredentialChange) => void>();
-  /** Ids of changes this object wrote: the poller skips them (their writer already reloaded and told listeners). */
-  const mine = new Set<number>();
-  let cursor = 0;
-  /**
-   * Holes below the cursor that may still fill: on PostgreSQL an identity value is taken at insert
-   * and becomes visible at commit, so id 5 can appear after id 6 was read. Each hole is asked for
-   * again until it shows up or GAP_TTL_MS passes (a rolled-back insert leaves a hole for good).
-   */
-  const gaps = new Map<number, number>();
-  let poller: NodeJS.Timeout | undefined;
-  let polling: Promise<void> | undefined;
-  /** The copy missed a reload (a database error): the next poll reloads. */
-  let stale = false;
-  let pollFailing = false;
-
+  // ---- the change log (hub/registry-changes.ts) ---------------------------------------------------
   type Trx = Transaction<Schema>;
-  async function addChange(trx: Trx, kind: ChangeKind, at: number, ids: { estate?: string; gateway?: string; target?: string }): Promise<number> {
-    const { id } = await trx
-      .insertInto('registry_changes')
-      .values({ kind, estate: ids.estate ?? null, gateway: ids.gateway ?? null, target: ids.target ?? null, at })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const seq = Number(id);
-    mine.add(seq);
-    if (seq > MAX_CHANGES) await trx.deleteFrom('registry_changes').where('id', '<=', seq - MAX_CHANGES).execute();
-    return seq;
-  }
-
-  /** Run one write with its change row in one transaction, then reload the copy; a failed write leaves no id behind. */
-  async function write<T>(fn: (trx: Trx, change: (kind: ChangeKind, at: number, ids: { estate?: string; gateway?: string; target?: string }) => Promise<number>) => Promise<T>): Promise<T> {
-    const ids: number[] = [];
-    let result: T;
-    try {
-      result = await hubDb.transaction((trx) =>
-        fn(trx, async (kind, at, who) => {
-          const seq = await addChange(trx, kind, at, who);
-          ids.push(seq);
-          return seq;
-        }),
-      );
-    } catch (err) {
-      for (const id of ids) mine.delete(id);
-      throw err;
-    }
-    // Committed: a failed reload does not make the write fail; the next poll reloads again.
-    await refresh().catch((err: unknown) => {
-      stale = true;
-      log.warn({ err }, 'registry reload after a write failed; retrying at the next poll');
-    });
-    return result;
-  }
-
-  function tell(change: CredentialChange): void {
-    authCache.forget(usernameFor(change.estate, change.gateway));
-    for (const l of listeners) {
-      try {
-        l(change);
-      } catch (err) {
-        log.error({ err, change }, 'registry change listener failed');
-      }
-    }
-  }
-
-  async function pollOnce(): Promise<void> {
-    const holes = [...gaps.keys()];
-    const rows = await db
-      .selectFrom('registry_changes')
-      .select(['id', 'kind', 'estate', 'gateway', 'at'])
-      .where((eb) => (holes.length > 0 ? eb.or([eb('id', '>', cursor), eb('id', 'in', holes)]) : eb('id', '>', cursor)))
-      .orderBy('id')
-      .execute();
-    const t = now();
-    for (const [id, until] of gaps) if (until <= t) gaps.delete(id);
-    let foreign = false;
-    const heard: CredentialChange[] = [];
-    for (const r of rows) {
-      const id = Number(r.id);
-      gaps.delete(id);
-      if (id > cursor) {
-        for (let hole = Math.max(cursor + 1, id - MAX_GAPS); hole < id; hole++) if (gaps.size < MAX_GAPS) gaps.set(hole, t + GAP_TTL_MS);
-        cursor = id;
-      }
-      if (mine.delete(id)) continue;
-      foreign = true;
-      if (CREDENTIAL_KINDS.has(r.kind) && r.estate !== null && r.gateway !== null) {
-        heard.push({ seq: id, kind: r.kind as CredentialChange['kind'], estate: r.estate, gateway: r.gateway, at: r.at });
-      }
-    }
-    // Reload before telling: a listener that reads the registry sees the change.
-    if (foreign || stale) {
-      stale = false;
-      // A failed reload is retried at the next poll; the changes are told all the same (a revoke still kicks).
-      await refresh().catch((err: unknown) => {
-        stale = true;
-        log.warn({ err }, 'registry reload failed; retrying at the next poll');
-      });
-    }
-    if (!closed) for (const c of heard) tell(c);
-  }
-
-  function poll(): void {
-    if (closed || polling) return;
-    polling = pollOnce()
-      .then(() => {
-        if (pollFailing) log.info('registry change poll works again');
-        pollFailing = false;
-      })
-      .catch((err: unknown) => {
-        // Once per outage, not once a second.
-        if (!pollFailing) log.warn({ err }, 'registry change poll failed; retrying every poll');
-        pollFailing = true;
-      })
-      .finally(() => {
-        polling = undefined;
-      });
-  }
-
-  function schedule(): void {
-    if (poller) clearInterval(poller);
-    poller = setInterval(poll, pollMs);
-    poller.unref();
-  }
+  const changes = createRegistryChanges({
+    db: hubDb,
+    log,
+    now,
+    pollMs: deps.pollMs,
+    reload: refresh,
+    onCredential: (c) => authCache.forget(usernameFor(c.estate, c.gateway)),
+    isClosed: () => closed,
+  });
+  const tell = (change: CredentialChange): void => changes.tell(change);
+  const write = changes.write;
 
   // ---- devices: in memory at once, written behind in order -----------------------------------------
   let deviceWrites: Promise<void> = Promise.resolve();
@@ -363,22 +135,18 @@ export function createRegistry(deps: RegistryDeps): Registry {
     async start() {
       if (started) return;
       // The cursor first, then the tables: a change committed in between is read again by the poll.
-      const last = await db.selectFrom('registry_changes').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
-      cursor = Number(last?.id ?? 0);
+      await changes.readCursor();
       await refresh();
       devices.clear();
       for (const r of await db.selectFrom('devices').selectAll().execute()) {
         devices.set(deviceKey(r.estate, r.gateway, r.device), { estate: r.estate, gateway: r.gateway, device: r.device, firstSeen: r.first_seen, lastSeen: r.last_seen, online: r.online === 1 });
       }
       started = true;
-      if (!closed) schedule();
+      if (!closed) changes.start();
     },
     async close() {
       closed = true;
-      if (poller) clearInterval(poller);
-      poller = undefined;
-      listeners.clear();
-      await polling;
+      await changes.stop();
       await deviceWrites;
       await running.catch(() => undefined);
     },
@@ -596,16 +364,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
       for (const d of devices.values()) if (filter.estate === undefined || d.estate === filter.estate) out.push({ ...d });
       return out.sort((a, b) => byKey(a.estate, b.estate) || byKey(a.gateway, b.gateway) || byKey(a.device, b.device));
     },
-    watchChanges(listener, wantMs) {
-      listeners.add(listener);
-      if (wantMs !== undefined && wantMs < pollMs) {
-        pollMs = wantMs;
-        if (poller) schedule();
-      }
-      return () => {
-        listeners.delete(listener);
-      };
-    },
+    watchChanges: (listener, wantMs) => changes.watch(listener, wantMs),
   };
 }
 
