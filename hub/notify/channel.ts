@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../../protocol/errors.js';
+import type { ERRORS, ErrorCode } from '../../protocol/errors.js';
 
 /**
  * One notification channel: a way to reach a person (or an estate's group chat) that does not need a
@@ -69,7 +69,8 @@ export interface SendOutcome {
   state: 'sent' | 'delivered';
 }
 
-export type ChannelErrorCode = Extract<ErrorCode, `RB_ERR_NOTIFY_${string}`>;
+/** The `RB_ERR_NOTIFY_*` codes of the catalogue (protocol/errors.ts, `where: 'notify'`). */
+export type ChannelErrorCode = { [K in ErrorCode]: (typeof ERRORS)[K] extends { where: 'notify' } ? K : never }[ErrorCode];
 
 /** Codes the outbox retries (with backoff); the others fail the row at once. */
 const RETRYABLE: ReadonlySet<ChannelErrorCode> = new Set(['RB_ERR_NOTIFY_UNAVAILABLE', 'RB_ERR_NOTIFY_TIMEOUT', 'RB_ERR_NOTIFY_RATE_LIMITED']);
