@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAlertStore } from '../../../hub/alerts/store.js';
+import { newestNotifiedOpen } from '../../../hub/notify/acknowledge.js';
 import { createContactBook, type ContactStore, type ContactStoreDeps } from '../../../hub/notify/contacts.js';
 import { createPeopleChanges } from '../../../hub/people/changes.js';
 import { createUsers, type Users } from '../../../hub/people/users.js';
+import { ulid } from 'ulid';
 import { waitFor } from '../../support/hub.js';
 import type { DatabaseFactory, DatabaseUnderTest } from './support.js';
 
@@ -176,6 +179,32 @@ export function describeContacts(engine: string, factory: DatabaseFactory): void
       await cli.addRobot({ scope: 'estate:estate-b', channelId: 'robot-a' });
       expect(await waitFor(() => hub.userByPhone('13812345678') === li && hub.policy(li).lang === 'en' && hub.groupRoutes('estate-b', 1).length === 1, 5_000)).toBe(true);
       expect(hub.routesFor(li, 1, local('12:00'))).toEqual([{ channelId: 'aliyun', address: { kind: 'phone', phone: '+8613812345678' }, lang: 'en', fallback: false }]);
+    });
+    it("finds a person's newest open alert they were notified about (SMS replies), by estate", async () => {
+      const store = createAlertStore({ db: t.db });
+      await store.load();
+      let n = 0;
+      const raise = async (estate: string, at: number, actors: string[]) => {
+        n += 1;
+        const { alert } = await store.raise({ type: 'raise', rule: 'door.forced', estate, gateway: 'gw', device: `d${n}`, key: `k${n}`, severity: 3, at, eventId: ulid(at), data: {} });
+        await store.notified(alert.id, { at, level: 0, reason: 'new', actors: actors.map((a) => `user:${a}`) });
+        return alert.id;
+      };
+      const a1 = await raise('estate-a', 1000, ['li']);
+      const a2 = await raise('estate-a', 2000, ['li', 'wang']);
+      const b1 = await raise('estate-b', 3000, ['li']);
+      await raise('estate-a', 4000, ['wang']);
+      expect(await newestNotifiedOpen(t.db, 'li', ['estate-a'])).toBe(a2);
+      expect(await newestNotifiedOpen(t.db, 'li', ['estate-a', 'estate-b'])).toBe(b1);
+      expect(await newestNotifiedOpen(t.db, 'li', [])).toBeUndefined();
+      await store.acknowledge(a2, 'user:wang');
+      expect(await newestNotifiedOpen(t.db, 'li', ['estate-a'])).toBe(a1);
+      // Notified again at a higher level: the escalation's row makes it the newest.
+      await store.notified(a1, { at: 5000, level: 1, reason: 'escalated', actors: ['user:li'] });
+      expect(await newestNotifiedOpen(t.db, 'li', ['estate-a', 'estate-b'])).toBe(a1);
+      await store.resolve(a1, 'system', 'gone');
+      expect(await newestNotifiedOpen(t.db, 'li', ['estate-a'])).toBeUndefined();
+      expect(await newestNotifiedOpen(t.db, 'nobody', ['estate-a', 'estate-b'])).toBeUndefined();
     });
   });
 }
