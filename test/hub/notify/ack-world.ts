@@ -38,7 +38,7 @@ export async function startAckWorld(notify: HubDeps['notify'] = {}): Promise<Ack
       n += 1;
       const { alert } = await t.hub.alertStore.raise({
         type: 'raise',
-        rule: over.rule ?? 'door.forced',
+        rule: (over.rule ?? 'door.forced') as 'door.forced',
         estate: over.estate ?? 'estate-a',
         gateway: 'gw-1',
         device: over.device ?? `gate-${n}`,
