@@ -4,7 +4,7 @@ import type { AckLinks } from './types.js';
 
 /**
  * One-tap acknowledge links (issue 17, item 4): `{publicUrl}/a/{token}`, where the token is a JWT
- * signed HS256 with the hub's token key (`{dataDir}/jwt.key`, hub/people/tokens.ts) that names one
+ * signed HS256 with the hub's token key (`hub_keys`, hub/people/signing-key.ts) that names one
  * alert, one person and the channel it was sent through, for the purpose `ack` only, and expires
  * after `notify.ackLinkTtl`. It is no login: it acknowledges that alert as that person and nothing
  * else, and a login token is never taken for it (nor it for a login token: it has no `ver`, which
@@ -42,8 +42,8 @@ export interface AckLinkService extends AckLinks {
 }
 
 export interface AckLinksDeps {
-  /** The hub's HS256 key (loadSigningKey(config.dataDir)). */
-  key: Uint8Array;
+  /** The hub's HS256 key (hub/people/signing-key.ts loadSigningKey), read once, on first use. */
+  key: Uint8Array | (() => Promise<Uint8Array>);
   /** notify.publicUrl, e.g. https://rb.example.gov.cn (a trailing slash is dropped). */
   publicUrl: string;
   /** notify.ackLinkTtl, e.g. `24h`. */
@@ -57,6 +57,15 @@ export function createAckLinks(deps: AckLinksDeps): AckLinkService {
   const ttlMs = parseDuration(deps.ttl);
   const base = deps.publicUrl.replace(/\/+$/, '');
   const now = deps.now ?? (() => Date.now());
+  let keyOnce: Promise<Uint8Array> | undefined;
+  const key = (): Promise<Uint8Array> => {
+    const k = deps.key;
+    if (k instanceof Uint8Array) return Promise.resolve(k);
+    return (keyOnce ??= k().catch((err: unknown) => {
+      keyOnce = undefined;
+      throw err;
+    }));
+  };
   async function sign(alertId: string, userId: string, channelId: string): Promise<string> {
     const iat = Math.floor(now() / 1000);
     return new SignJWT({ pur: ACK_PURPOSE, alert: alertId, ch: channelId })
@@ -66,7 +75,7 @@ export function createAckLinks(deps: AckLinksDeps): AckLinkService {
       .setAudience(ACK_AUDIENCE)
       .setIssuedAt(iat)
       .setExpirationTime(iat + Math.max(1, Math.round(ttlMs / 1000)))
-      .sign(deps.key);
+      .sign(await key());
   }
   return {
     ttlMs,
@@ -79,7 +88,7 @@ export function createAckLinks(deps: AckLinksDeps): AckLinkService {
       let payload: Record<string, unknown>;
       try {
         // The algorithm is pinned: a token saying alg "none" or RS256 is refused, not interpreted.
-        ({ payload } = await jwtVerify(token, deps.key, { issuer: ISSUER, algorithms: ['HS256'], currentDate: new Date(now()) }));
+        ({ payload } = await jwtVerify(token, await key(), { issuer: ISSUER, algorithms: ['HS256'], currentDate: new Date(now()) }));
       } catch (err) {
         if (err instanceof joseErrors.JWTExpired) throw new AckLinkError('expired', 'the link has expired');
         if (err instanceof joseErrors.JWTClaimValidationFailed) throw new AckLinkError('wrong-purpose', `the token is not valid here (${err.claim})`);

@@ -8,7 +8,7 @@ import { contactRoutes, type ChannelSummary, type SendTest } from '../api/contac
 import { notifyInboundRoutes, type InboundLookup } from '../api/notify-inbound.js';
 import type { Audit } from '../audit.js';
 import type { People } from '../people/index.js';
-import { loadSigningKey } from '../people/tokens.js';
+import { loadSigningKey } from '../people/signing-key.js';
 import type { HubDatabase } from '../platform/db/index.js';
 import type { Registry } from '../registry.js';
 import { createAckLinks, type AckLinkService } from './ack-links.js';
@@ -73,7 +73,7 @@ export function wireContacts(deps: ContactsWiringDeps): ContactsWiring {
     sources: deps.sources,
     log,
   });
-  const ackLinks = createAckLinks({ key: loadSigningKey(deps.dataDir), publicUrl: deps.links.publicUrl ?? 'http://notify.publicUrl.unset', ttl: deps.links.ackLinkTtl });
+  const ackLinks = createAckLinks({ key: () => loadSigningKey(deps.db, { legacyDir: deps.dataDir, log }), publicUrl: deps.links.publicUrl ?? 'http://notify.publicUrl.unset', ttl: deps.links.ackLinkTtl });
   const guarded: AckLinkService = {
     ...ackLinks,
     async url(alertId, userId, channelId) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAckLinks } from '../../../hub/notify/ack-links.js';
-import { loadSigningKey } from '../../../hub/people/tokens.js';
+import { loadSigningKey } from '../../../hub/people/signing-key.js';
+import type { HubDatabase } from '../../../hub/platform/db/index.js';
 import { startAckWorld, type AckWorld } from './ack-world.js';
 
 /**
@@ -12,11 +13,19 @@ import { startAckWorld, type AckWorld } from './ack-world.js';
 describe('ack links', () => {
   let w: AckWorld;
   let links: ReturnType<typeof createAckLinks>;
+  let db: HubDatabase;
+  let key: Uint8Array;
   beforeAll(async () => {
     w = await startAckWorld({ links: { publicUrl: 'https://rb.example.gov.cn/', ackLinkTtl: '30m' } });
-    links = createAckLinks({ key: loadSigningKey(w.t.dataDir), publicUrl: w.t.httpUrl, ttl: '30m' });
+    // The hub's own key, read from its database as another hub process would.
+    db = await w.t.openDatabase();
+    key = await loadSigningKey(db);
+    links = createAckLinks({ key, publicUrl: w.t.httpUrl, ttl: '30m' });
   }, 60_000);
-  afterAll(() => w?.t.stop());
+  afterAll(async () => {
+    await db?.close();
+    await w?.t.stop();
+  });
   const path = (token: string) => `${w.t.httpUrl}/a/${token}`;
   const refused = (reason: string) => w.t.metric('rb_notify_ack_link_refused_total', { reason });
 
@@ -97,7 +106,7 @@ describe('ack links', () => {
     await check(`${h}.${Buffer.from(JSON.stringify({ ...claims, sub: w.far.id })).toString('base64url')}.${s}`, 403, 'RB_ERR_ACK_LINK_INVALID', 'forged');
     await check('not-a-token', 403, 'RB_ERR_ACK_LINK_INVALID', 'forged');
     // Expired: signed 31 minutes ago with a 30-minute life.
-    const past = createAckLinks({ key: loadSigningKey(w.t.dataDir), publicUrl: 'x', ttl: '30m', now: () => Date.now() - 31 * 60_000 });
+    const past = createAckLinks({ key, publicUrl: 'x', ttl: '30m', now: () => Date.now() - 31 * 60_000 });
     await check(await past.sign(alert.id, w.li.id, 'aliyun'), 410, 'RB_ERR_ACK_LINK_EXPIRED', 'expired');
     // A login token of the same person, signed with the same key: not an acknowledge link.
     await check(w.li.token, 403, 'RB_ERR_ACK_LINK_INVALID', 'wrong-purpose');
