@@ -5,17 +5,22 @@ import type { AckMetrics } from '../notify/ack-metrics.js';
 import type { Replies } from '../notify/replies.js';
 import { RbError } from '../errors.js';
 
-/** What a provider's callback request is, for a plugin's `inbound`. */
+/** What a provider's callback request is, for a plugin's `inbound` (hub/notify/channel.ts ChannelPlugin). */
 export interface InboundRequest {
+  channelId: string;
   headers: Record<string, string | string[] | undefined>;
+  query: Record<string, string | string[] | undefined>;
   body: unknown;
   rawBody: Buffer;
 }
-/**
- * The configured channel `channelId`'s inbound parser (its plugin's `inbound` bound to its parsed
- * config), or undefined when there is no such channel or its plugin takes no callbacks.
- */
-export type InboundLookup = (channelId: string) => ((req: InboundRequest) => InboundReply[]) | undefined;
+/** A configured channel's callbacks: its plugin's `inbound` bound to the instance's parsed config, and `inboundAnswer`. */
+export interface InboundHandler {
+  parse(req: InboundRequest): InboundReply[];
+  /** The body the provider expects back (plugin `inboundAnswer`); absent: `{received, acknowledged}`. */
+  answer?: unknown;
+}
+/** The handler of configured channel `channelId`, or undefined when there is none or its plugin takes no callbacks. */
+export type InboundLookup = (channelId: string) => InboundHandler | undefined;
 
 export interface InboundRoutesDeps {
   inbound: InboundLookup;
@@ -40,20 +45,21 @@ function parseBody(raw: Buffer, type: string | undefined): unknown {
 /**
  * POST /api/v1/notify/inbound/:channelId   a provider's upstream-SMS callback (no login: the plugin
  * checks the provider's signature and throws ChannelError RB_ERR_NOTIFY_AUTH otherwise). Each reply
- * goes to hub/notify/replies.ts. Answers 200 `{code: 0, msg, result: 0, errmsg, received, acknowledged}`
- * (the success fields Aliyun's and Tencent Cloud's callbacks look for) once the replies are handled,
- * 401 for a request failing the provider check, 404 for a channel without callbacks.
+ * goes to hub/notify/replies.ts. Answers 200 with the body the provider documents (the plugin's
+ * `inboundAnswer`, e.g. Aliyun `{"code":0,"msg":"接收成功"}`; else `{received, acknowledged}`) once
+ * the replies are handled, 401 for a request failing the provider check, 404 for a channel without
+ * callbacks, 400 for a body that is not what the provider sends.
  */
 export function notifyInboundRoutes(deps: InboundRoutesDeps): Router {
   const router = Router();
   router.post('/api/v1/notify/inbound/:channelId', express.raw({ type: () => true, limit: '256kb' }), async (req, res) => {
     const channelId = String(req.params.channelId);
-    const parse = deps.inbound(channelId);
-    if (!parse) throw new RbError('RB_ERR_NOT_FOUND', `no channel ${JSON.stringify(channelId)} takes callbacks (notify.channels[].id)`);
+    const handler = deps.inbound(channelId);
+    if (!handler) throw new RbError('RB_ERR_NOT_FOUND', `no channel ${JSON.stringify(channelId)} takes callbacks (notify.channels[].id)`);
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     let replies: InboundReply[];
     try {
-      replies = parse({ headers: req.headers, body: parseBody(rawBody, req.headers['content-type']), rawBody });
+      replies = handler.parse({ channelId, headers: req.headers, query: req.query as Record<string, string | string[] | undefined>, body: parseBody(rawBody, req.headers['content-type']), rawBody });
     } catch (err) {
       if (err instanceof ChannelError && err.code === 'RB_ERR_NOTIFY_AUTH') {
         deps.metrics?.replyRefused.inc({ reason: 'bad-signature' });
@@ -66,7 +72,8 @@ export function notifyInboundRoutes(deps: InboundRoutesDeps): Router {
     }
     let acknowledged = 0;
     for (const r of replies) if ((await deps.replies.handle({ ...r, channelId })).ok) acknowledged += 1;
-    res.json({ code: 0, msg: '接收成功', result: 0, errmsg: 'OK', received: replies.length, acknowledged });
+    deps.log.info({ channel: channelId, received: replies.length, acknowledged }, 'inbound callback handled');
+    res.json(handler.answer ?? { received: replies.length, acknowledged });
   });
   return router;
 }

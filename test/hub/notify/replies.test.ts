@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChannelError } from '../../../hub/notify/channel.js';
+import { smsAliyun } from '../../../hub/notify/channels/sms-aliyun.js';
 import { normaliseReply } from '../../../hub/notify/replies.js';
 import { startAckWorld, type AckWorld } from './ack-world.js';
 
-const SECRET = 'callback-secret-of-the-test';
+const TOKEN = 'inbound-token-of-the-test-0123';
+/** The real Aliyun SMS plugin's callback parser, configured as an installer would. */
+const aliyunConfig = smsAliyun.config.parse({ accessKeyId: 'id', accessKeySecret: 'secret-123', signName: '红管家', templateCode: 'SMS_1', inboundToken: TOKEN });
 
 /**
  * SMS replies on a real hub: "1" (or "１") from a number in the contact book acknowledges that
@@ -15,15 +17,7 @@ describe('SMS replies', () => {
   let w: AckWorld;
   beforeAll(async () => {
     w = await startAckWorld({
-      // A channel whose provider posts {from, text} and signs with a shared header (the real plugins check their provider's signature).
-      inbound: (id) =>
-        id === 'aliyun'
-          ? (req) => {
-              if (req.headers['x-test-secret'] !== SECRET) throw new ChannelError('RB_ERR_NOTIFY_AUTH', 'bad signature');
-              const body = req.body as Array<{ from: string; text: string }>;
-              return body.map((b) => ({ channelId: 'ignored', from: b.from, text: b.text, receivedAt: Date.now() }));
-            }
-          : undefined,
+      inbound: (id) => (id === 'aliyun' ? { parse: (req) => smsAliyun.inbound!(aliyunConfig, req), answer: smsAliyun.inboundAnswer } : undefined),
     });
   }, 60_000);
   afterAll(() => w?.t.stop());
@@ -83,18 +77,21 @@ describe('SMS replies', () => {
 
   it('POST /api/v1/notify/inbound/:channelId hands signed callbacks to the replies; refuses bad signatures and unknown channels', async () => {
     const alert = await w.alert({ notified: [w.li.id] });
-    const post = (channel: string, secret: string, body: unknown) =>
-      fetch(`${w.t.httpUrl}/api/v1/notify/inbound/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-secret': secret }, body: JSON.stringify(body) });
-    const bad = await post('aliyun', 'wrong', [{ from: '13812345678', text: '1' }]);
+    // Aliyun's SmsUp push (HTTP 批量推送): a JSON array, unsigned, so the URL carries the token.
+    const post = (channel: string, token: string, body: unknown) =>
+      fetch(`${w.t.httpUrl}/api/v1/notify/inbound/${channel}?token=${encodeURIComponent(token)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const up = (phone: string, content: string) => ({ phone_number: phone, content, send_time: '2026-12-07 03:00:00', dest_code: '1234', sequence_id: 1 });
+    const bad = await post('aliyun', 'wrong-token-wrong-token', [up('13812345678', '1')]);
     expect(bad.status).toBe(401);
     expect(await w.t.metric('rb_notify_reply_refused_total', { reason: 'bad-signature' })).toBe(1);
     expect((await w.t.hub.alertStore.get(alert.id))!.state).toBe('open');
-    expect((await post('nowhere', SECRET, [])).status).toBe(404);
-    const ok = await post('aliyun', SECRET, [{ from: '+8613812345678', text: '1' }, { from: '13900001111', text: '1' }]);
+    expect((await post('nowhere', TOKEN, [])).status).toBe(404);
+    expect((await post('aliyun', TOKEN, { not: 'an array' })).status).toBe(400);
+    const ok = await post('aliyun', TOKEN, [up('13812345678', '１'), up('13900001111', '1')]);
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ code: 0, msg: '接收成功', result: 0, errmsg: 'OK', received: 2, acknowledged: 1 });
+    expect(await ok.json()).toEqual({ code: 0, msg: '接收成功' });
     expect((await w.t.hub.alertStore.get(alert.id))!.state).toBe('acknowledged');
-    // The channel id is the route's, not whatever the plugin put.
+    // The channel id is the route's.
     expect((await w.t.hub.audit.query({ action: 'alert.ack' })).items[0]).toMatchObject({ target: `alert:${alert.id}`, detail: { channel: 'sms', channelId: 'aliyun' } });
   });
 });
