@@ -3,22 +3,25 @@ import { z } from 'zod';
 /**
  * Phone numbers of contact points: what an admin or a resident types is never trusted. Accepted: a
  * mainland mobile number (11 digits, 1[3-9]…, with or without +86 / 0086 / 86) or any E.164 number
- * (+ and 7–15 digits, or 00 instead of +). Spaces, dashes, dots and brackets are ignored. Stored
- * normalised as E.164 (`+8613812345678`), so one number is one string however it was typed.
+ * (+ and 7–15 digits, or 00 instead of +); spaces, dashes, dots, brackets and full-width digits are
+ * read. Stored normalised as E.164 (`+8613812345678`), so one number is one string however typed.
  */
 const MAINLAND_MOBILE = /^1[3-9]\d{9}$/;
 const E164_DIGITS = /^[1-9]\d{6,14}$/;
 
 /** E.164 of a typed number, or undefined when it is not a number this hub texts. */
 export function normalisePhone(input: string): string | undefined {
-  const raw = input.trim();
-  if (raw.length === 0 || raw.length > 32 || !/^[+\d\s().-]+$/.test(raw)) return undefined;
-  if (raw.indexOf('+') > 0 || raw.split('+').length > 2) return undefined;
-  let digits = raw.replace(/[^\d]/g, '');
-  const plus = raw.startsWith('+');
-  if (!plus && digits.startsWith('00')) digits = digits.slice(2);
-  else if (!plus && MAINLAND_MOBILE.test(digits)) return `+86${digits}`;
-  else if (!plus && !(digits.startsWith('86') && MAINLAND_MOBILE.test(digits.slice(2)))) return undefined;
+  if (input.length > 40) return undefined;
+  // Full-width digits and ＋ (a Chinese keyboard) read as ASCII; spaces, dashes, dots and brackets go.
+  const compact = input.normalize('NFKC').replace(/[\s().-]/g, '');
+  if (!/^\+?\d+$/.test(compact)) return undefined;
+  const plus = compact.startsWith('+');
+  let digits = plus ? compact.slice(1) : compact;
+  if (!plus) {
+    if (digits.startsWith('00')) digits = digits.slice(2);
+    else if (MAINLAND_MOBILE.test(digits)) return `+86${digits}`;
+    else if (!(digits.startsWith('86') && MAINLAND_MOBILE.test(digits.slice(2)))) return undefined;
+  }
   if (!E164_DIGITS.test(digits)) return undefined;
   // A Chinese number must be a mobile: a landline cannot take an SMS.
   if (digits.startsWith('86') && !MAINLAND_MOBILE.test(digits.slice(2))) return undefined;
