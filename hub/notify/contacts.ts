@@ -6,7 +6,7 @@ import { RbError } from '../errors.js';
 import { createPeopleChanges, type PeopleChanges } from '../people/changes.js';
 import type { Users } from '../people/users.js';
 import { isUniqueViolation, type HubDatabase, type Schema } from '../platform/db/index.js';
-import type { ContactPointTable, GroupRobotTable } from '../platform/db/schema-contacts.js';
+import type { ContactPointTable, ContactPolicyTable, GroupRobotTable } from '../platform/db/schema-contacts.js';
 import type { Registry } from '../registry.js';
 import type { Address, AddressKind, Lang } from './channel.js';
 import { ContactPointPatch, GroupRobotPatch, NewContactPoint, NewGroupRobot, parseAddress, parseBody, PolicyInput } from './contact-input.js';
@@ -120,6 +120,7 @@ const toPoint = (r: Selectable<ContactPointTable>): ContactPoint => ({
   position: r.position,
   createdAt: r.created_at,
 });
+const toPolicy = (r: Selectable<ContactPolicyTable>): ContactPolicy => ({ userId: r.user_id, quietHours: r.quiet_from && r.quiet_to ? { from: r.quiet_from, to: r.quiet_to } : null, lang: r.lang, updatedAt: r.updated_at });
 const toRobot = (r: Selectable<GroupRobotTable>): GroupRobot => ({ id: r.id, scope: r.scope, channelId: r.channel, minSeverity: r.min_severity, position: r.position, createdAt: r.created_at });
 const byPosition = <T extends { position: number; createdAt: number; id: string }>(a: T, b: T): number => a.position - b.position || a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1);
 const toAddress = (p: ContactPoint): Address => (p.kind === 'phone' ? { kind: 'phone', phone: p.address } : { kind: 'wecom-user', userId: p.address });
@@ -146,7 +147,9 @@ export function createContactBook(deps: ContactStoreDeps): ContactStore {
     db: deps.db,
     pollMs: deps.pollMs,
     onChanges: async (list) => {
-      if (list.some((c) => c.kind === 'contacts')) await reload();
+      const mine = list.filter((c) => c.kind === 'contacts');
+      if (mine.some((c) => c.userId === null)) await refresh(readRobots);
+      for (const userId of new Set(mine.flatMap((c) => (c.userId === null ? [] : [c.userId])))) await refresh(() => readUser(userId));
     },
     onError: (err) => deps.log?.warn({ err }, 'contact book: change journal poll failed'),
   });
@@ -173,14 +176,44 @@ export function createContactBook(deps: ContactStoreDeps): ContactStore {
     points = nextPoints;
     byUser = nextByUser;
     byPhone = nextByPhone;
-    policies = new Map(polRows.map((r) => [r.user_id, { userId: r.user_id, quietHours: r.quiet_from && r.quiet_to ? { from: r.quiet_from, to: r.quiet_to } : null, lang: r.lang, updatedAt: r.updated_at }]));
+    policies = new Map(polRows.map((r) => [r.user_id, toPolicy(r)]));
     robots = rRows.map(toRobot).sort(byPosition);
   }
-  /** Reloads run one after another, so the copy ends as the last read saw the tables. */
-  function reload(): Promise<void> {
-    reloading = reloading.catch(() => undefined).then(readAll);
+  /** One person's points and policy (after a write to them: the rest of the copy stays). */
+  async function readUser(userId: string): Promise<void> {
+    const [pRows, pol] = await Promise.all([
+      db.selectFrom('contact_points').selectAll().where('user_id', '=', userId).execute(),
+      db.selectFrom('contact_policies').selectAll().where('user_id', '=', userId).executeTakeFirst(),
+    ]);
+    for (const p of byUser.get(userId) ?? []) {
+      points.delete(p.id);
+      const key = p.kind === 'phone' ? phoneKey(p.address) : undefined;
+      const set = key ? byPhone.get(key) : undefined;
+      if (key && set) {
+        set.delete(userId);
+        if (set.size === 0) byPhone.delete(key);
+      }
+    }
+    const list = pRows.map(toPoint).sort(byPosition);
+    for (const p of list) {
+      points.set(p.id, p);
+      const key = p.kind === 'phone' ? phoneKey(p.address) : undefined;
+      if (key) byPhone.set(key, (byPhone.get(key) ?? new Set()).add(userId));
+    }
+    if (list.length > 0) byUser.set(userId, list);
+    else byUser.delete(userId);
+    if (pol) policies.set(userId, toPolicy(pol));
+    else policies.delete(userId);
+  }
+  async function readRobots(): Promise<void> {
+    robots = (await db.selectFrom('group_robots').selectAll().execute()).map(toRobot).sort(byPosition);
+  }
+  /** Reads of the copy run one after another, so it ends as the last read saw the tables. */
+  function refresh(read: () => Promise<void>): Promise<void> {
+    reloading = reloading.catch(() => undefined).then(read);
     return reloading;
   }
+  const reload = (): Promise<void> => refresh(readAll);
 
   async function write<T>(userId: string | null, fn: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
     let out: T;
@@ -194,7 +227,7 @@ export function createContactBook(deps: ContactStoreDeps): ContactStore {
       if (isUniqueViolation(err)) throw new RbError('RB_ERR_CONFLICT', 'this contact point (or this robot of this scope) exists already');
       throw err;
     }
-    await reload();
+    await refresh(userId === null ? readRobots : () => readUser(userId));
     return out;
   }
 
