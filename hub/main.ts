@@ -33,6 +33,11 @@ import { createRunner, service } from '../lib/service.js';
 import { alertRoutes } from './api/alerts.js';
 import { createPushLog } from './push/log.js';
 import { parseDuration } from './people/tokens.js';
+import { wireContacts, type ContactsWiring } from './notify/wire-contacts.js';
+import { NotifyLinksConfig } from './notify/config-links.js';
+import type { ChannelSummary, SendTest } from './api/contacts.js';
+import type { InboundLookup } from './api/notify-inbound.js';
+import { RbError } from './errors.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -52,6 +57,8 @@ export interface Hub {
   readonly audit: Audit;
   readonly alerts: AlertService;
   readonly alertStore: AlertStore;
+  /** Contact book, ack links, SMS replies (hub/notify/wire-contacts.ts). */
+  readonly contacts: ContactsWiring;
 }
 
 export interface HubDeps {
@@ -59,6 +66,16 @@ export interface HubDeps {
   log: Logger;
   /** Replace the configured store (tests). */
   store?: EventStore;
+  /**
+   * Notification parts built elsewhere (issue 17): until the outbox and the channel plugins are
+   * wired, tests pass them here. Defaults: no channels, no callbacks, and "send a test" refused.
+   */
+  notify?: {
+    links?: Partial<NotifyLinksConfig>;
+    channels?: () => readonly ChannelSummary[];
+    sendTest?: SendTest;
+    inbound?: InboundLookup;
+  };
 }
 
 /**
@@ -140,6 +157,27 @@ export function createHub(deps: HubDeps): Hub {
   const nameOf = createNameOf({ bus, users: people.users, registry });
   const alerts = createAlertService({ bus: feed.consumer('alerts'), store: alertStore, push, audit, roster: people.roster, facts, nameOf, estates: () => registry.listEstates().map((e) => e.id), log: log.child({ module: 'hub.alerts' }) });
   const connections = trackConnections(bus);
+  const contacts = wireContacts({
+    db: hubDb,
+    dataDir: config.dataDir,
+    timeZone: config.timeZone,
+    people,
+    registry,
+    audit,
+    alerts,
+    alertStore,
+    nameOf,
+    metrics: metrics.registry,
+    log: log.child({ module: 'hub.notify' }),
+    links: NotifyLinksConfig.parse(deps.notify?.links ?? {}),
+    channels: deps.notify?.channels ?? (() => []),
+    sendTest:
+      deps.notify?.sendTest ??
+      (() => {
+        throw new RbError('RB_ERR_UNAVAILABLE', 'no notification channel is configured (notify.channels)');
+      }),
+    inbound: deps.notify?.inbound ?? (() => undefined),
+  });
   const app = createApi({
     store,
     registry,
@@ -171,6 +209,7 @@ export function createHub(deps: HubDeps): Hub {
         timeZone: config.timeZone,
         nameOf,
       }),
+      ...contacts.routes,
     ],
   });
   http.on('request', app);
@@ -208,6 +247,7 @@ export function createHub(deps: HubDeps): Hub {
         },
         () => people.close(),
       ),
+      service('contacts', () => contacts.start(), () => contacts.close()),
       service('alert-store', async () => {
         await importLegacyAlerts(hubDb, config.dataDir, upgradeLog);
         await alertStore.load();
@@ -283,6 +323,7 @@ export function createHub(deps: HubDeps): Hub {
     audit,
     alerts,
     alertStore,
+    contacts,
     async start() {
       await runner.start();
       log.info({ http: this.httpAddress(), mqtt: broker.address(), store: store.kind, dataDir: config.dataDir, db: hubDb.dialect }, 'hub started');

@@ -33,6 +33,8 @@ export const ERRORS = {
   RB_ERR_STORE_UNAVAILABLE: { status: 503, where: 'api', title: 'Event store unavailable' },
   RB_ERR_COMMAND_TIMEOUT: { status: 504, where: 'api', title: 'No result from the gateway in time' },
   RB_ERR_INTERNAL: { status: 500, where: 'api', title: 'Internal error' },
+  RB_ERR_ACK_LINK_INVALID: { status: 403, where: 'api', title: 'This acknowledge link is not valid (forged, altered, or not an acknowledge link)' },
+  RB_ERR_ACK_LINK_EXPIRED: { status: 410, where: 'api', title: 'This acknowledge link has expired; open the alert on the hub instead' },
   RB_ERR_AUTH_NOT_CONFIGURED: { status: 503, where: 'api', title: 'Authentication is not configured' },
   // Socket.IO handshake (hub/push): besides UNAUTHENTICATED, TOKEN_REVOKED and FORBIDDEN above.
   RB_ERR_UNAVAILABLE: { status: 503, where: 'socket', title: 'The hub is stopping; reconnect later' },

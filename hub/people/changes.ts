@@ -15,7 +15,8 @@ import type { HubDatabase, Schema } from '../platform/db/index.js';
  * people transaction is anywhere near that long) is the one case this misses. An idle poll reads
  * the window's rows only: a handful.
  */
-export type ChangeKind = 'user' | 'sign-out' | 'roster';
+/** `contacts`: contact points, policies or group robots (hub/notify/contacts.ts). */
+export type ChangeKind = 'user' | 'sign-out' | 'roster' | 'contacts';
 export interface Change {
   kind: ChangeKind;
   userId: string | null;

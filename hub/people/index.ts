@@ -72,7 +72,7 @@ export function createPeople(deps: PeopleDeps): People {
   // so that a listener that looks the user up sees the new version. (Called only after start(), when
   // users and roster below exist.)
   async function applyChanges(changes: Change[]): Promise<void> {
-    if (changes.some((c) => c.kind !== 'roster')) await users.reload();
+    if (changes.some((c) => c.kind === 'user' || c.kind === 'sign-out')) await users.reload();
     if (changes.some((c) => c.kind === 'roster')) await roster.reload();
     for (const c of changes) if (c.kind === 'sign-out' && c.userId) emit(c.userId);
   }

@@ -9,7 +9,7 @@ import { loadSigningKey } from '../../hub/people/signing-key.js';
 import { pino, type Logger } from 'pino';
 import { ulid } from 'ulid';
 import { mergeHubOverrides, resolveHubConfig, type HubConfigOverrides } from '../../hub/config.js';
-import { createHub, type Hub } from '../../hub/main.js';
+import { createHub, type Hub, type HubDeps } from '../../hub/main.js';
 import type { GatewayCredentials } from '../../hub/registry.js';
 import type { EventStore } from '../../hub/store/types.js';
 import type { EventType, RbEvent } from '../../protocol/index.js';
@@ -74,6 +74,8 @@ export interface TestHubOptions {
   config?: HubConfigOverrides;
   /** Live-state timing (offline hysteresis...): the hub config's `state` section. */
   state?: HubConfigOverrides['state'];
+  /** Notification parts (createHub's `notify`): channels, a recording "send a test", callbacks. */
+  notify?: HubDeps['notify'];
 }
 
 /** The API token a test hub has unless told otherwise (helpers such as events() send it). */
@@ -128,7 +130,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
       ),
       {},
     );
-    hub = createHub({ config, log: opts.log ?? pino({ level: 'silent' }), ...(opts.store ? { store: opts.store } : {}) });
+    hub = createHub({ config, log: opts.log ?? pino({ level: 'silent' }), ...(opts.store ? { store: opts.store } : {}), ...(opts.notify ? { notify: opts.notify } : {}) });
   } catch (err) {
     if (ownDir) await rm(dataDir, { recursive: true, force: true });
     throw err;

@@ -383,6 +383,44 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
         .execute();
     },
   ],
+  [
+    '0010_contacts',
+    async (db) => {
+      // Contact points and policy (hub/notify/contacts.ts): per person, and group robots per estate or grid.
+      await db.schema
+        .createTable('contact_points')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind IN ('phone', 'wecom-user')`))
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('min_severity', 'integer', (c) => c.notNull().check(sql`min_severity BETWEEN 1 AND 4`))
+        .addColumn('fallback', 'integer', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('contact_points_unique', ['user_id', 'channel', 'address'])
+        .execute();
+      await db.schema.createIndex('contact_points_address').on('contact_points').column('address').execute();
+      await db.schema
+        .createTable('contact_policies')
+        .addColumn('user_id', 'text', (c) => c.primaryKey())
+        .addColumn('quiet_from', 'text')
+        .addColumn('quiet_to', 'text')
+        .addColumn('lang', 'text', (c) => c.notNull().check(sql`lang IN ('zh-CN', 'en')`))
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('group_robots')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('min_severity', 'integer', (c) => c.notNull().check(sql`min_severity BETWEEN 1 AND 4`))
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('group_robots_unique', ['scope', 'channel'])
+        .execute();
+    },
+  ],
 ];
 
 /** The provider the Migrator reads: the list above, bound to the engine. */

@@ -70,7 +70,7 @@ export interface PeopleChangeTable {
   at: number;
   /** The writing process (random per process): its own rows are skipped by its watcher. */
   origin: string;
-  kind: 'user' | 'sign-out' | 'roster';
+  kind: 'user' | 'sign-out' | 'roster' | 'contacts';
   user_id: string | null;
 }
 

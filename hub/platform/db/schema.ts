@@ -5,6 +5,7 @@ import type { AlertsSchema } from './schema-alerts.js';
 import type { EventsSchema } from './schema-events.js';
 import type { CommandsSchema } from './schema-commands.js';
 import type { KeysSchema } from './schema-keys.js';
+import type { ContactsSchema } from './schema-contacts.js';
 
 /**
  * The hub database's tables as kysely sees them: one interface per table, column names as in SQL
@@ -35,7 +36,7 @@ export interface DeadLetterTable {
   bytes: number;
 }
 
-export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema {
+export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema, ContactsSchema {
   audit: AuditTable;
   dead_letters: DeadLetterTable;
 }

@@ -7,6 +7,7 @@ import { useLoad } from '../load.js';
 import { session } from '../session.js';
 import type { AdminUser, EstateRef, Role } from '../types.js';
 import { AlertSettingsForm } from './admin-settings.js';
+import { ContactPoints, GroupRobots } from './admin-contacts.js';
 import { ScreenNav } from './nav.js';
 import { done, failed, NoteLine, type Note } from './note.js';
 import { RoleOnlyPage } from './pages.js';
@@ -16,7 +17,7 @@ import { RoleOnlyPage } from './pages.js';
 const ROLE_ORDER: Record<Role, number> = { volunteer: 0, patrol: 1, center: 2, admin: 3 };
 const ROLES = (Object.keys(ROLE_ORDER) as Role[]).sort((a, b) => ROLE_ORDER[a] - ROLE_ORDER[b]);
 
-/** `/admin` (admin): users (add with role and scope, disable, set a password) and each estate's alert settings. */
+/** `/admin` (admin): users (add with role and scope, disable, set a password), their contact points, estates' group robots and alert settings. */
 export function AdminView() {
   if (session.value?.user.role !== 'admin') return <RoleOnlyPage title={t('admin.title')} />;
   return <Admin />;
@@ -38,6 +39,14 @@ function Admin() {
           <ErrorNote what={t('admin.users')} error={users.error} onRetry={() => void users.reload()} />
           {users.data && <UserTable users={users.data} onChanged={() => void users.reload()} />}
           <AddUser estates={estates} onAdded={() => void users.reload()} />
+        </section>
+        <section class="desk-section" aria-labelledby="h-contacts">
+          <h2 id="h-contacts">{t('contacts.title')}</h2>
+          {users.data && users.data.length > 0 && <ContactPoints users={users.data.filter((u) => !u.disabled)} />}
+        </section>
+        <section class="desk-section" aria-labelledby="h-robots">
+          <h2 id="h-robots">{t('contacts.robots')}</h2>
+          {estates.length > 0 && <GroupRobots estates={estates} />}
         </section>
         <section class="desk-section" aria-labelledby="h-settings">
           <h2 id="h-settings">{t('admin.settings')}</h2>
