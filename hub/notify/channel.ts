@@ -69,7 +69,7 @@ export interface SendOutcome {
   state: 'sent' | 'delivered';
 }
 
-/** The `RB_ERR_NOTIFY_*` codes of the catalogue (protocol/errors.ts, `where: 'notify'`). */
+/** The notification codes of the catalogue (protocol/errors.ts, `where: 'notify'`). */
 export type ChannelErrorCode = { [K in ErrorCode]: (typeof ERRORS)[K] extends { where: 'notify' } ? K : never }[ErrorCode];
 
 /** Codes the outbox retries (with backoff); the others fail the row at once. */
