@@ -5,7 +5,8 @@
 # validation) and a CJK font (fonts-wqy-microhei): the screens are in Chinese, and a browser
 # without a CJK font draws every Chinese character as a box (browser tests, screenshots, a kiosk),
 # and PostgreSQL 15 (postgresql: the hub database's contract suites start their own server), and
-# gammu-smsd (the local GSM modem channel: its tests run the real daemon on gammu's fake phone driver).
+# gammu-smsd (the local GSM modem channel: its tests run the real daemon on gammu's fake phone driver)
+# and gammu (its command line tool puts incoming messages into that fake phone).
 # Idempotent: installs only what is missing, prints one line per package it installs, and
 # nothing else when all is present. Starts no service.
 #
@@ -33,6 +34,7 @@ REQUIRED=(
   "docker-compose docker-compose"
   "gammu-smsd gammu-smsd"
   "gammu-smsd-inject gammu-smsd"
+  "gammu gammu"
 )
 
 have() { PATH="$search_path" command -v "$1" >/dev/null 2>&1; }

@@ -112,6 +112,13 @@ export interface Channel {
    * (a network error or an abort becomes RB_ERR_NOTIFY_UNAVAILABLE or RB_ERR_NOTIFY_TIMEOUT).
    */
   send(msg: OutgoingMessage, opts: SendOptions): Promise<SendOutcome>;
+  /**
+   * Replies that reach this channel by itself (a GSM modem's inbox) rather than over an HTTP
+   * callback (`ChannelPlugin.inbound`). The channel starts watching on the first subscription and
+   * hands each reply over at least once: it counts as handled when `fn` resolves (a rejected reply is
+   * offered again). Returns the unsubscribe function.
+   */
+  onReply?(fn: (reply: InboundReply) => void | Promise<void>): () => void;
   /** Stop background work (token refresh, inbox watch); idempotent. */
   close?(): Promise<void>;
 }
