@@ -8,6 +8,9 @@ import {
   type CommandErrorCode,
   type CommandName,
   type CommandResult,
+  GATEWAY_COMMANDS,
+  isGatewayCommand,
+  type GatewayCommandName,
 } from '../protocol/index.js';
 import { DeviceCommandError, type Driver, type DriverFactory } from '../devices/types.js';
 import type { CommandLog } from './command-log.js';
@@ -21,6 +24,11 @@ export interface CommandExecutorDeps {
   publish(topic: string, payload: string): Promise<void>;
   /** Longest a device call may take, even if the command expires later. */
   maxDurationMs: number;
+  /**
+   * Handlers of commands addressed to the gateway itself (device id = gateway id, protocol/edge.ts
+   * GATEWAY_COMMANDS), e.g. the duty list for the edge's own warnings. Args arrive validated.
+   */
+  local?: Partial<Record<GatewayCommandName, (args: unknown) => Promise<Record<string, unknown> | undefined>>>;
   now?: () => number;
 }
 
@@ -50,7 +58,23 @@ export function createCommandExecutor(deps: CommandExecutorDeps): CommandExecuto
     return { v: 1, id, device, status: 'error', code, message: message ?? COMMAND_ERRORS[code], ts: now() };
   }
 
+  async function runLocal(cmd: Command, device: string): Promise<CommandResult> {
+    const handler = isGatewayCommand(cmd.name) ? deps.local?.[cmd.name] : undefined;
+    if (!handler) return failure(cmd.id, device, 'RB_ERR_CMD_UNSUPPORTED', `this gateway does not handle ${cmd.name}`);
+    const parsed = GATEWAY_COMMANDS[cmd.name as GatewayCommandName].safeParse(cmd.args);
+    if (!parsed.success) return failure(cmd.id, device, 'RB_ERR_CMD_INVALID', parsed.error.issues.slice(0, 5).map((i) => `args.${i.path.join('.')}: ${i.message}`).join('; '));
+    if (cmd.expiresAt <= now()) return failure(cmd.id, device, 'RB_ERR_CMD_EXPIRED');
+    try {
+      stats.executed++;
+      const data = await handler(parsed.data);
+      return { v: 1, id: cmd.id, device, status: 'ok', ts: now(), ...(data ? { data } : {}) };
+    } catch (err) {
+      return failure(cmd.id, device, 'RB_ERR_DEVICE_FAILED', (err as Error).message);
+    }
+  }
+
   async function run(cmd: Command, device: string): Promise<CommandResult> {
+    if (device === deps.gateway && !deps.devices.has(device)) return runLocal(cmd, device);
     const entry = deps.devices.get(device);
     if (!entry) return failure(cmd.id, device, 'RB_ERR_UNKNOWN_DEVICE', `no device "${device}" on this gateway`);
     if (!(entry.factory.profile.commands as readonly string[]).includes(cmd.name) || !entry.driver.execute) {

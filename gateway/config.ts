@@ -97,6 +97,26 @@ export const GatewayConfigSchema = z
       })
       .strict()
       .default({ host: '127.0.0.1' }),
+    edge: z
+      .object({
+        alertAfterS: z
+          .number()
+          .min(1)
+          .max(86_400)
+          .default(60)
+          .describe('Seconds without the hub after which the gateway texts the people on duty itself about critical events (forced door, tamper, blocklisted plate)'),
+        repeatS: z.number().min(0).max(86_400).default(300).describe('The same rule on the same device texts again only after this many seconds'),
+        gammu: z
+          .object({
+            smsdrc: z.string().min(1).default('/etc/gammu-smsdrc').describe("The local gammu-smsd's configuration (FILES backend; README, GSM modem through gammu-smsd)"),
+            pidFile: z.string().min(1).optional().describe("gammu-smsd's pid file, to log when the daemon is not running"),
+          })
+          .strict()
+          .default({ smsdrc: '/etc/gammu-smsdrc' }),
+      })
+      .strict()
+      .optional()
+      .describe('The edge warns on its own while the hub is unreachable (texts through a local GSM modem, duty list from the hub); absent: off'),
     devices: z.array(Device).min(1).describe('Devices this gateway drives'),
   })
   .strict();

@@ -1,13 +1,14 @@
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { isAlarmEvent, parseTopic, topics, DELIVERY, type GatewayStatus } from '../protocol/index.js';
+import { isAlarmEvent, parseTopic, topics, DELIVERY, type DutyList, type GatewayStatus } from '../protocol/index.js';
 import { driverRegistry } from '../devices/registry.js';
 import type { DraftEvent, Driver, DriverFactory } from '../devices/types.js';
 import { createRunner, service } from '../lib/service.js';
 import { createCommandLog } from './command-log.js';
 import { createCommandExecutor, type CommandExecutor } from './commands.js';
 import type { GatewayConfig } from './config.js';
+import { createEdgeWarner } from './edge.js';
 import { stampEvent } from './envelope.js';
 import { randomEventId } from './event-id.js';
 import type { AppendResult, Outbox } from './outbox.js';
@@ -127,6 +128,19 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
   });
 
+  // The edge's own warnings (config `edge`): texts through the local gammu-smsd while the hub is away.
+  const edge = config.edge
+    ? createEdgeWarner({
+        estate: config.estate,
+        gateway: config.gateway,
+        dataDir: config.dataDir,
+        config: config.edge,
+        hubAwayMs: () => (uplink.connected() ? 0 : Date.now() - (uplink.stats().lastHubContact ?? startedAt)),
+        deviceName: (id) => namesOf.get(id),
+        log: log.child({ module: 'gateway.edge' }),
+      })
+    : undefined;
+
   const commands = createCommandExecutor({
     estate: config.estate,
     gateway: config.gateway,
@@ -135,11 +149,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
     logger: log.child({ module: 'gateway.commands' }),
     publish: (topic, payload) => uplink.publish(topic, payload, DELIVERY['cmd/result']),
     maxDurationMs: config.commands.maxDurationMs,
+    local: edge ? { 'gateway.duty.set': (args) => edge.setDuty(args as DutyList) } : {},
   });
 
   /** Stamp the envelope and keep the event; resolves once the outbox has it. */
   async function accept(device: string, draft: DraftEvent, seq = outbox.nextSeq()): Promise<AppendResult> {
-    const event = stampEvent(config, device, draft, seq);
+    let event = stampEvent(config, device, draft, seq);
+    if (edge?.wanted(event)) {
+      // Texted before it is kept, so the kept event says who was told (gateway/edge.ts).
+      const notice = await edge.warn(event).catch((err: unknown) => {
+        log.error({ err, id: event.id }, 'edge warning failed');
+        return undefined;
+      });
+      if (notice) event = { ...event, edge: notice };
+    }
     const result = await outbox.append(event);
     pressure.observe(result);
     uplink.kick();
@@ -188,6 +211,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         },
       ),
       service('hub-link.close', () => undefined, () => uplink.stop(status('shutdown', 'offline'))),
+      service('edge', async () => edge?.start()),
       service('snapshots', () => snapshots.start(), () => snapshots.stop()),
       service(
         'devices',

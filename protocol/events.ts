@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ID_PATTERN, Id, ULID_PATTERN, Ulid } from './ids.js';
 import { DEVICE_EVENT_TYPES } from './device-events.js';
+import { EdgeNotice } from './edge.js';
 
 /** A one-way hash (HMAC-SHA-256, per-estate salt, hex) of a card number, face id or person id. */
 export const Hash = z.string().regex(/^[0-9a-f]{16,64}$/, { message: 'must be a lowercase hex hash' });
@@ -115,6 +116,7 @@ export const EnvelopeBase = z
     device: Id,
     type: z.string().max(64),
     data: z.record(z.string(), z.unknown()),
+    edge: EdgeNotice.optional().describe('Set by a gateway that texted people about this event itself while the hub was unreachable (protocol/edge.ts)'),
   })
   .strict();
 
@@ -156,7 +158,7 @@ export function isEnvelopeFast(value: unknown): value is z.infer<typeof Envelope
   if (!isPlainObject(value)) return false;
   let keys = 0;
   for (const k in value) {
-    if (!ENVELOPE_KEYS.has(k)) return false; // .strict(): no unknown keys
+    if (!ENVELOPE_KEYS.has(k)) return false; // .strict(): no unknown keys (an optional one goes the zod way)
     keys++;
   }
   if (keys !== ENVELOPE_KEYS.size) return false;

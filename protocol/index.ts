@@ -4,6 +4,7 @@ export * from './events.js';
 export * from './device-events.js';
 export * from './status.js';
 export * from './commands.js';
+export * from './edge.js';
 
 /** MQTT delivery settings per message kind; docs/protocol.md describes the same table. */
 export const DELIVERY = {
