@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { DutyList, type DutyPerson, type GatewayStatus } from '../../protocol/index.js';
-import type { Commands } from '../commands.js';
+import type { Commands } from '../commands/service.js';
 import type { Roster } from '../people/roster.js';
 import type { User } from '../people/users.js';
 import { localTime, toMinute, zonedInstant } from '../../lib/zoned.js';
