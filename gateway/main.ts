@@ -135,7 +135,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
         gateway: config.gateway,
         dataDir: config.dataDir,
         config: config.edge,
-        hubAwayMs: () => (uplink.connected() ? 0 : Date.now() - (uplink.stats().lastHubContact ?? startedAt)),
+        // Silence counts too: on a half-open link (the hub's machine gone) the socket looks connected
+        // until keepalive gives up, but nothing answers; a live hub answers at least every keepalive.
+        hubAwayMs: () => {
+          const silent = Date.now() - (uplink.stats().lastHubContact ?? startedAt);
+          return uplink.connected() ? Math.max(0, silent - config.hub.keepaliveS * 1000) : silent;
+        },
         deviceName: (id) => namesOf.get(id),
         log: log.child({ module: 'gateway.edge' }),
       })
