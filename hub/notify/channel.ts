@@ -142,6 +142,13 @@ export const redacted = (s: string | undefined): string => (s ? `[redacted ${s.l
 export interface ChannelDeps {
   log: import('pino').Logger;
   now?: () => number;
+  /** The hub database, for plugins that keep state of their own there (web push: its VAPID key pair). */
+  db?: import('../platform/db/index.js').HubDatabase;
+  /**
+   * Web push subscriptions (hub/notify/webpush-store.ts): told when a push service answers 404/410
+   * (the subscription is dead: it leaves the contact book) and when a push was accepted.
+   */
+  pushSubscriptions?: { gone(endpoint: string): Promise<void>; succeeded(endpoint: string, at?: number): Promise<void> };
 }
 
 /**

@@ -421,6 +421,24 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
         .execute();
     },
   ],
+  [
+    '0011_webpush',
+    async (db) => {
+      // Web Push (hub/notify/webpush-store.ts): the phone view's push subscriptions, one row per
+      // browser endpoint, owned by one user. (The VAPID key pair is a row of hub_keys.)
+      await db.schema
+        .createTable('push_subscriptions')
+        .addColumn('endpoint', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('p256dh', 'text', (c) => c.notNull())
+        .addColumn('auth', 'text', (c) => c.notNull())
+        .addColumn('user_agent', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_success_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('push_subscriptions_user').on('push_subscriptions').columns(['user_id', 'created_at']).execute();
+    },
+  ],
 ];
 
 /** The provider the Migrator reads: the list above, bound to the engine. */

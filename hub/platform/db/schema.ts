@@ -6,6 +6,7 @@ import type { EventsSchema } from './schema-events.js';
 import type { CommandsSchema } from './schema-commands.js';
 import type { KeysSchema } from './schema-keys.js';
 import type { ContactsSchema } from './schema-contacts.js';
+import type { WebPushSchema } from './schema-webpush.js';
 
 /**
  * The hub database's tables as kysely sees them: one interface per table, column names as in SQL
@@ -36,7 +37,7 @@ export interface DeadLetterTable {
   bytes: number;
 }
 
-export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema, ContactsSchema {
+export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema, ContactsSchema, WebPushSchema {
   audit: AuditTable;
   dead_letters: DeadLetterTable;
 }
