@@ -31,6 +31,8 @@ import { createNameOf } from './alerts/names.js';
 import { trackConnections } from './broker/connections.js';
 import { createRunner, service } from '../lib/service.js';
 import { alertRoutes } from './api/alerts.js';
+import { webpushRoutes } from './api/webpush.js';
+import { createPushSubscriptions, vapidKeys, type VapidKeys } from './notify/webpush-store.js';
 import { createPushLog } from './push/log.js';
 import { parseDuration } from './people/tokens.js';
 import { wireContacts, type ContactsWiring } from './notify/wire-contacts.js';
@@ -129,6 +131,14 @@ export function createHub(deps: HubDeps): Hub {
   const state = createStateService({ bus: feed.consumer('state'), store, options: { ...config.state, timeZone: config.timeZone }, log: log.child({ module: 'hub.state' }) });
   const unsubscribeFacts = subscribeFacts({ bus: feed.consumer('facts'), facts, store, estates: () => registry.listEstates(), streets: () => registry.listStreets() });
   const alertStore = createAlertStore({ db: hubDb });
+  // Web Push (docs/notifications.md): the phone view's subscriptions and the VAPID key pair the
+  // webpush channel signs with (made once and kept in the hub database unless the channel's config names one).
+  const pushSubscriptions = createPushSubscriptions({ db: hubDb });
+  let vapid: Promise<VapidKeys> | undefined;
+  const webpushKeys = () => (vapid ??= vapidKeys(hubDb).catch((err: unknown) => {
+    vapid = undefined;
+    throw err;
+  }));
   const pushLog = createPushLog(hubDb, log.child({ module: 'hub.push-log' }), {
     retentionMs: parseDuration(config.push.retention),
     maxRows: config.push.maxRows,
@@ -197,6 +207,7 @@ export function createHub(deps: HubDeps): Hub {
     openAlerts: async (estate) => (await alertStore.openAlerts(estate)).map((a) => alertView(a, nameOf)),
     pushHandover: (estate, handover) => push.toEstate(estate, 'handover:new', handover, handover.at),
     routes: [
+      webpushRoutes({ people, audit, subscriptions: pushSubscriptions, keys: webpushKeys }),
       alertRoutes({
         people,
         audit,
@@ -252,6 +263,7 @@ export function createHub(deps: HubDeps): Hub {
         await importLegacyAlerts(hubDb, config.dataDir, upgradeLog);
         await alertStore.load();
       }),
+      service('push-subscriptions', () => pushSubscriptions.load()),
       service('store', () => store.start(), () => store.stop()),
       service('facts', () => facts.start(), () => {
         unsubscribeFacts();

@@ -32,6 +32,23 @@ const result = await build({
   tsconfig: 'web/tsconfig.json',
 });
 
+// The service worker (web/src/sw.ts): one file at the web root, not hashed (its URL is its identity:
+// /sw.js, scope /), served without caching so a new release replaces it at once.
+const swResult = await build({
+  entryPoints: { sw: 'web/src/sw.ts' },
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  platform: 'browser',
+  target: ['chrome100', 'safari15', 'firefox100'],
+  outdir: OUT,
+  metafile: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  tsconfig: 'web/tsconfig.json',
+});
+for (const f of Object.keys(swResult.metafile.inputs)) if (!f.startsWith('web/src/')) throw new Error(`build-web: the service worker pulls in ${f}`);
+
 // The screens take only types from protocol/ and nothing else of ours (eslint.config.js boundaries):
 // check the bundle too, so no hub, gateway or Node code can reach a browser by any path.
 const foreign = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('web/') && !/(^|\/)node_modules\//.test(f));
@@ -58,7 +75,7 @@ for (const [name, body] of Object.entries(icons)) writeFileSync(`${OUT}/${name}`
 
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 let jsGzip = 0;
-for (const file of [`${OUT}/index.html`, ...outputs, ...Object.keys(icons).map((n) => `${OUT}/${n}`)]) {
+for (const file of [`${OUT}/index.html`, ...outputs, ...Object.keys(swResult.metafile.outputs), ...Object.keys(icons).map((n) => `${OUT}/${n}`)]) {
   const size = statSync(file).size;
   const gz = gzipSync(readFileSync(file), { level: 9 }).length;
   if (file.endsWith('.js')) jsGzip += gz;

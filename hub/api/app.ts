@@ -257,6 +257,11 @@ export function createApi(deps: ApiDeps): Express {
     if (!web) throw new RbError('RB_ERR_NOT_FOUND', 'the screens are not built: run npm run build');
     res.set('Cache-Control', 'public, max-age=86400').sendFile(join(web, req.path.slice(1)));
   });
+  // The service worker (web/src/sw.ts): its scope is the whole app; never cached, so a release replaces it.
+  app.get('/sw.js', (_req, res) => {
+    if (!web) throw new RbError('RB_ERR_NOT_FOUND', 'the screens are not built: run npm run build');
+    res.set({ 'Cache-Control': 'no-cache', 'Service-Worker-Allowed': '/' }).type('text/javascript').sendFile(join(web, 'sw.js'));
+  });
   app.get(CLIENT_ROUTES, (_req, res) => {
     if (!web) throw new RbError('RB_ERR_NOT_FOUND', 'the screens are not built: run npm run build');
     res.set('Cache-Control', 'no-cache').sendFile(join(web, 'index.html'));

@@ -424,6 +424,19 @@ export const zhCN = {
   'street.estates': '小区数',
   'street.alerts': '全街道待处理告警',
   'street.escalatedNow': '已升级 {n}',
+  'alarm.unlock': '🔊 点击开启警报声',
+  'alarm.unlockHint': '浏览器要求先点一下页面才能发声',
+  'alarm.on': '🔔 警报声：开',
+  'alarm.muted': '🔕 警报声：已静音',
+  'alarm.ringing': '严重告警，警报鸣响中',
+  'push.title': '手机通知',
+  'push.enable': '开启通知',
+  'push.disable': '关闭通知',
+  'push.on': '已开启：页面关闭时也能收到告警通知',
+  'push.off': '未开启：只有打开本页时才会提醒',
+  'push.denied': '通知权限被拒绝，请在浏览器设置中允许本站通知',
+  'push.unsupported': '此浏览器不支持推送通知（iPhone 需先“添加到主屏幕”）',
+  'push.failed': '开启通知失败：{reason}',
 };
 
 export type MessageKey = keyof typeof zhCN;

@@ -12,6 +12,8 @@ import { byUrgency, usePaging, type ScreenAlert } from '../screen-alerts.js';
 import { session } from '../session.js';
 import type { EstateRef, EstateStateView, Page, RbEvent, StateChange, Today } from '../types.js';
 import { AlertPanel } from './alert-panel.js';
+import { AlarmControls } from './alarm-controls.js';
+import { alarmOnNew, alarmOnUpdate, useAlarm, useWakeLock } from '../alarm.js';
 import { DeviceTile, GatewayLine, TodayCounts } from './estate-parts.js';
 import { ScreenNav } from './nav.js';
 import { OutOfScopePage } from './pages.js';
@@ -139,8 +141,17 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
     setSelected((s) => (s && s.id === a.id ? a : s));
     refreshTodaySoon();
   };
-  useLive<ScreenAlert>('alert:new', onAlert);
-  useLive<ScreenAlert>('alert:update', onAlert);
+  // The open page's alarm (item 7): new severe alerts ring until acknowledged or muted; the screen stays on.
+  useAlarm();
+  useWakeLock();
+  useLive<ScreenAlert>('alert:new', (a) => {
+    onAlert(a);
+    if (a.estate === estate) alarmOnNew(a);
+  });
+  useLive<ScreenAlert>('alert:update', (a) => {
+    onAlert(a);
+    alarmOnUpdate(a);
+  });
   useLive<SnapshotLink>('snapshot', (l) => setAlerts((list) => addSnapshot(list, l)));
 
   const duty = onDuty ?? [];
@@ -166,6 +177,7 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
     <div class={`screen ${selected ? 'with-panel' : ''}`}>
       <TopBar title={t('estate.title', { name })}>
         <ScreenNav />
+        <AlarmControls />
         <span class="clock" aria-hidden="true">
           {formatTime(now)}
         </span>

@@ -16,6 +16,8 @@ import { AlertDetail } from './alert-detail.js';
 import { PhoneCommands } from './phone-commands.js';
 import { HandoverPanel, toNote } from './phone-handover.js';
 import { PhoneHistory } from './phone-history.js';
+import { PushToggle } from './alarm-controls.js';
+import { vibrateFor } from '../alarm.js';
 
 /** Most urgent first; among equals the oldest first (it has waited longest). */
 export const bySeverityThenAge = (a: Alert, b: Alert): number => b.severity - a.severity || a.openedAt - b.openedAt || (a.id < b.id ? -1 : 1);
@@ -66,7 +68,10 @@ export function PhoneView() {
   }, [handover.data]);
 
   const onAlert = (a: Alert) => setAlerts((list) => upsert(list, a));
-  useLive<Alert>('alert:new', onAlert);
+  useLive<Alert>('alert:new', (a) => {
+    onAlert(a);
+    vibrateFor(a);
+  });
   useLive<Alert>('alert:update', onAlert);
   useLive<SnapshotLink>('snapshot', (l) => setAlerts((list) => addSnapshot(list, l)));
   useLive<{ alert: Alert; level: number; reason: string }>('alert:notify', (n) => {
@@ -161,6 +166,7 @@ export function PhoneView() {
                 estates.length > 1 && <p class="muted">{t('me.pickEstate')}</p>
               )}
             </section>
+            <PushToggle />
           </>
         )}
       </main>
