@@ -1,5 +1,6 @@
 import { signal } from '@preact/signals';
 import { api } from './api.js';
+import { navigate } from './router.js';
 
 /**
  * Web Push on the phone (docs/notifications.md, "Web Push"): the service worker (/sw.js, built from
@@ -13,9 +14,16 @@ export const pushState = signal<PushState>('off');
 
 export const pushSupported = (): boolean => 'serviceWorker' in navigator && typeof PushManager !== 'undefined' && typeof Notification !== 'undefined';
 
+let listening = false;
+
 /** Register the service worker (scope `/`); a failure only means no push on this browser. */
 export async function registerServiceWorker(): Promise<ServiceWorkerRegistration | undefined> {
   if (!pushSupported()) return undefined;
+  // 查看 on a notification while the app is open: the service worker says where to go.
+  if (!listening) navigator.serviceWorker.addEventListener('message', (e: MessageEvent<{ type?: string; path?: string }>) => {
+    if (e.data?.type === 'rb:open' && typeof e.data.path === 'string' && e.data.path.startsWith('/')) navigate(e.data.path);
+  });
+  listening = true;
   try {
     return await navigator.serviceWorker.register('/sw.js', { scope: '/' });
   } catch {

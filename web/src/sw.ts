@@ -37,7 +37,7 @@ interface NotificationClickEvent extends ExtendableEvent {
 interface WindowClient {
   url: string;
   focus(): Promise<WindowClient>;
-  navigate(url: string): Promise<WindowClient | null>;
+  postMessage(message: unknown): void;
 }
 interface WorkerScope {
   registration: ServiceWorkerRegistration;
@@ -92,16 +92,30 @@ function show(p: PushPayload): Promise<void> {
   return sw.registration.showNotification(p.title, options);
 }
 
+/** The alert in the phone view: an open window of the app is told to go there (no reload) and focused; else a new one. */
 async function open(url: string): Promise<void> {
-  const target = new URL(url, sw.location.origin).href;
-  const wins = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
-  const win = wins.find((w) => new URL(w.url).origin === sw.location.origin);
-  if (win) {
-    const moved = await win.navigate(target).catch(() => null);
-    await (moved ?? win).focus();
+  const target = new URL(url, sw.location.origin);
+  if (target.origin !== sw.location.origin) {
+    await sw.clients.openWindow(target.href);
     return;
   }
-  await sw.clients.openWindow(target);
+  const wins = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const win = wins.find((w) => new URL(w.url).origin === sw.location.origin);
+  if (!win) {
+    await sw.clients.openWindow(target.href);
+    return;
+  }
+  win.postMessage({ type: 'rb:open', path: target.pathname + target.search });
+  await win.focus().catch(() => undefined); // only allowed from a real click on the notification
+}
+
+/** `waitUntil` keeps the worker alive for the work; it refuses events not made by the browser (a test's own dispatch), where the work runs all the same. */
+function hold(e: ExtendableEvent, p: Promise<unknown>): void {
+  try {
+    e.waitUntil(p);
+  } catch {
+    /* an untrusted event */
+  }
 }
 
 async function acknowledge(n: ShownNotification, p: PushPayload): Promise<void> {
@@ -123,15 +137,15 @@ async function acknowledge(n: ShownNotification, p: PushPayload): Promise<void> 
   await open(p.ackUrl!);
 }
 
-sw.addEventListener('install', (e) => e.waitUntil(sw.skipWaiting()));
-sw.addEventListener('activate', (e) => e.waitUntil(sw.clients.claim()));
-sw.addEventListener('push', (e) => e.waitUntil(show(parse(e.data))));
+sw.addEventListener('install', (e) => hold(e, sw.skipWaiting()));
+sw.addEventListener('activate', (e) => hold(e, sw.clients.claim()));
+sw.addEventListener('push', (e) => hold(e, show(parse(e.data))));
 sw.addEventListener('notificationclick', (e) => {
   const p = e.notification.data as PushPayload | undefined;
   if (!p) return;
-  if (e.action === 'ack' && p.ackUrl) e.waitUntil(acknowledge(e.notification, p));
+  if (e.action === 'ack' && p.ackUrl) hold(e, acknowledge(e.notification, p));
   else {
     e.notification.close();
-    e.waitUntil(open(p.url || '/me'));
+    hold(e, open(p.url || '/me'));
   }
 });

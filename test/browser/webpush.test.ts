@@ -1,0 +1,164 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ulid } from 'ulid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebPushConfig, webpushPlugin, type WebPushPayload } from '../../hub/notify/channels/webpush.js';
+import { createPushSubscriptions } from '../../hub/notify/webpush-store.js';
+import { openDatabase, type HubDatabase } from '../../hub/platform/db/index.js';
+import { message } from '../hub/notify/channel-conformance.js';
+import { startPushService, type PushService, type TestSubscription } from '../support/providers/push-service.js';
+import { API_TOKEN, ESTATE_A, VIEWPORTS, launchChromium, loggedIn, startWorld, type World } from './support.js';
+
+/**
+ * Issue 17, item 3: Web Push to the phone view installed as a PWA, in real Chromium against a real hub.
+ * The page's 开启通知 asks for permission, registers the service worker and subscribes with the hub's
+ * VAPID key; the hub keeps the subscription. The hub's webpush channel then sends a real encrypted push
+ * to the local push service, which checks VAPID and decrypts it; that plaintext goes to the real service
+ * worker through the DevTools protocol (ServiceWorker.deliverPushMessage), which shows the notification
+ * with 确认 and 查看; 确认 POSTs to the ack link, 查看 opens the alert in the phone view.
+ *
+ * One thing is stood in for: PushManager.subscribe. Chromium makes a subscription only through
+ * Google's push service (FCM), which a test cannot reach (headless Chromium refuses it outright, "permission
+ * denied"); the init script answers subscribe() with a subscription of the LOCAL push service (keys
+ * made by the test, as a browser makes them), and records the applicationServerKey the page passed.
+ */
+const log = pino({ level: 'silent' });
+
+describe('Web Push: the phone view as a PWA', () => {
+  let world: World;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let svc: PushService;
+  let sub: TestSubscription;
+  let hubKey = '';
+  let ackServer: Server;
+  let ackBase = '';
+  const acks: { path: string; method: string }[] = [];
+
+  beforeAll(async () => {
+    world = await startWorld([{ name: 'vol-push', role: 'volunteer', scope: `estate:${ESTATE_A}` }]);
+    svc = await startPushService();
+    // The one-tap ack link's stand-in: records the POST (the real route is another part of issue 17).
+    ackServer = createServer((req, res) => {
+      acks.push({ path: req.url ?? '', method: req.method ?? '' });
+      res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' }).end('{"ok":true}');
+    });
+    await new Promise<void>((r) => ackServer.listen(0, '127.0.0.1', r));
+    ackBase = `http://127.0.0.1:${(ackServer.address() as AddressInfo).port}`;
+    const key = await world.hub.api('GET', '/api/v1/notify/webpush/key', { token: API_TOKEN });
+    expect(key.status).toBe(200);
+    hubKey = key.json.publicKey as string;
+    expect(Object.keys(key.json)).toEqual(['publicKey']);
+    sub = svc.subscribe(hubKey); // the push service refuses (403) any other key for it
+
+    browser = await launchChromium();
+    const opened = await loggedIn(browser, world.hub.httpUrl, 'vol-push', VIEWPORTS.phone, '/me');
+    context = opened.context;
+    page = opened.page;
+    await context.grantPermissions(['notifications'], { origin: world.hub.httpUrl });
+    await context.addInitScript((s: { endpoint: string; keys: { p256dh: string; auth: string } }) => {
+      const w = window as unknown as { __subscribedWith?: number[] };
+      let made: object | null = null;
+      PushManager.prototype.subscribe = async function (opts?: PushSubscriptionOptionsInit) {
+        const key = opts?.applicationServerKey as Uint8Array;
+        w.__subscribedWith = [...new Uint8Array(key)];
+        const buf = new Uint8Array(key).slice().buffer;
+        made = { endpoint: s.endpoint, expirationTime: null, options: { userVisibleOnly: true, applicationServerKey: buf }, toJSON: () => ({ endpoint: s.endpoint, expirationTime: null, keys: s.keys }), unsubscribe: async () => ((made = null), true) };
+        return made as PushSubscription;
+      };
+      PushManager.prototype.getSubscription = async () => made as PushSubscription | null;
+    }, { endpoint: sub.endpoint, keys: sub.keys });
+    await page.reload();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await svc?.close();
+    await new Promise<void>((r) => (ackServer ? ackServer.close(() => r()) : r()));
+    await world?.stop();
+  });
+
+  it('开启通知 registers the service worker, subscribes with the hub key and registers the subscription with the hub', async () => {
+    const section = page.locator('[data-testid=push]');
+    await section.waitFor({ timeout: 15_000 });
+    await expect.poll(() => section.getAttribute('data-state'), { timeout: 10_000 }).toBe('off');
+    expect(await section.textContent()).toContain('手机通知');
+    await page.getByRole('button', { name: '开启通知' }).click();
+    await expect.poll(() => section.getAttribute('data-state'), { timeout: 10_000 }).toBe('on');
+
+    const sw = await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.ready;
+      return { script: reg.active?.scriptURL, scope: reg.scope, permission: Notification.permission };
+    });
+    expect(sw).toEqual({ script: `${world.hub.httpUrl}/sw.js`, scope: `${world.hub.httpUrl}/`, permission: 'granted' });
+    const usedKey = await page.evaluate(() => (window as unknown as { __subscribedWith?: number[] }).__subscribedWith);
+    expect(Buffer.from(usedKey ?? []).toString('base64url')).toBe(hubKey);
+
+    const token = await page.evaluate(() => JSON.parse(localStorage.getItem('rb.session') ?? '{}').token as string | undefined);
+    const mine = await fetch(`${world.hub.httpUrl}/api/v1/me/push-subscriptions`, { headers: { authorization: `Bearer ${token}` } });
+    expect(mine.status).toBe(200);
+    const items = ((await mine.json()) as { items: { endpoint: string; lastSuccessAt: number | null }[] }).items;
+    expect(items.map((i) => i.endpoint)).toEqual([sub.endpoint]);
+    expect(JSON.stringify(items)).not.toContain(sub.keys.auth);
+    // The API token is not a person: it keeps no subscriptions.
+    expect((await world.hub.api('GET', '/api/v1/me/push-subscriptions', { token: API_TOKEN })).status).toBe(403);
+  });
+
+  it('a real encrypted push decrypts at the push service; delivered to the service worker it shows 确认 and 查看; 确认 acknowledges, 查看 opens the alert', async () => {
+    // The hub's own database: the subscription the page registered, and the VAPID pair the hub made.
+    let db: HubDatabase | undefined;
+    let payload: WebPushPayload;
+    const alertId = ulid();
+    try {
+      db = await openDatabase({ file: join(world.hubDir, 'hub.db'), log });
+      const subs = createPushSubscriptions({ db });
+      await subs.load();
+      const users = (await world.hub.api('GET', '/api/v1/users', { token: API_TOKEN })).json as { items: { id: string; name: string }[] };
+      const routes = subs.routesFor(users.items.find((u) => u.name === 'vol-push')!.id, 'push', 'zh-CN');
+      expect(routes.map((r) => r.address.kind === 'push' && r.address.subscription.endpoint)).toEqual([sub.endpoint]);
+      const channel = webpushPlugin.create('push', WebPushConfig.parse({ subject: 'mailto:ops@red-butler.example' }), { log, db, pushSubscriptions: subs });
+      const arrived = svc.next();
+      await channel.send(message(routes[0]!.address, { alertId, ackUrl: `${ackBase}/a/tok-${alertId}` }), { signal: AbortSignal.timeout(10_000) });
+      const got = await arrived;
+      expect(got.k).toBe(hubKey);
+      payload = JSON.parse(got.plaintext) as WebPushPayload;
+      expect(payload).toMatchObject({ alertId, severity: 3, title: '【红管家】强行开门 · 幸福里', ackUrl: `${ackBase}/a/tok-${alertId}`, url: `/me?alert=${alertId}` });
+    } finally {
+      await db?.close();
+    }
+
+    const cdp = await context.newCDPSession(page);
+    const registrations: { registrationId: string; scopeURL: string; isDeleted: boolean }[] = [];
+    cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => registrations.push(...e.registrations));
+    await cdp.send('ServiceWorker.enable');
+    await expect.poll(() => registrations.some((r) => r.scopeURL === `${world.hub.httpUrl}/` && !r.isDeleted), { timeout: 10_000 }).toBe(true);
+    const reg = registrations.find((r) => r.scopeURL === `${world.hub.httpUrl}/` && !r.isDeleted)!;
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin: world.hub.httpUrl, registrationId: reg.registrationId, data: JSON.stringify(payload) });
+
+    const shown = () =>
+      page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, actions: (n as Notification & { actions: { action: string; title: string }[] }).actions.map((a) => ({ action: a.action, title: a.title })) })));
+    await expect.poll(async () => (await shown()).length, { timeout: 10_000 }).toBe(1);
+    const [n] = await shown();
+    expect(n).toEqual({ title: payload.title, body: payload.body, tag: `alert:${alertId}`, actions: [{ action: 'ack', title: '确认' }, { action: 'open', title: '查看' }] });
+
+    // The notification's buttons, as the browser would dispatch them to the worker.
+    const worker = context.serviceWorkers().find((w) => w.url().endsWith('/sw.js')) ?? (await context.waitForEvent('serviceworker'));
+    const click = (action: string) =>
+      worker.evaluate(async (a) => {
+        const scope = self as unknown as { registration: ServiceWorkerRegistration; dispatchEvent(e: Event): boolean };
+        const [note] = await scope.registration.getNotifications();
+        const Ev = (self as unknown as { NotificationEvent: new (type: string, init: { notification: Notification; action: string }) => Event }).NotificationEvent;
+        scope.dispatchEvent(new Ev('notificationclick', { notification: note!, action: a }));
+      }, action);
+    await click('ack');
+    await expect.poll(() => acks, { timeout: 10_000 }).toEqual([{ path: `/a/tok-${alertId}`, method: 'POST' }]);
+    await expect.poll(async () => (await shown()).map((x) => x.title), { timeout: 10_000 }).toEqual([`✓ 已确认 · ${payload.title}`]);
+
+    await click('open');
+    await page.waitForURL(`**/me?alert=${alertId}`, { timeout: 10_000 });
+  });
+});
