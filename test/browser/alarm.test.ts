@@ -10,14 +10,13 @@ import { API_TOKEN, ESTATE_A, STREET, VIEWPORTS, launchChromium, loggedIn, start
  * Seen through an init script that counts OscillatorNode.start calls and Wake Lock requests (the real
  * ones still run: the hook only counts), and starts audio locked as a browser's autoplay policy does.
  */
-const hooks = () => {
-  const w = window as unknown as { __osc: number; __wake: number; __locks: { release(): Promise<void> }[] };
-  w.__osc = 0;
-  w.__wake = 0;
-  w.__locks = [];
+const hooks = `(() => {
+  window.__osc = 0;
+  window.__wake = 0;
+  window.__locks = [];
   const start = OscillatorNode.prototype.start;
-  OscillatorNode.prototype.start = function (this: OscillatorNode, ...args: Parameters<OscillatorNode['start']>) {
-    w.__osc++;
+  OscillatorNode.prototype.start = function (...args) {
+    window.__osc++;
     return start.apply(this, args);
   };
   // Headless Chromium lets audio start without a gesture; desktop Chrome does not on a page nobody
@@ -25,31 +24,30 @@ const hooks = () => {
   // user gesture (the page's unlock button, or any click) makes it sound.
   const Real = AudioContext;
   window.AudioContext = class extends Real {
-    constructor(opts?: AudioContextOptions) {
+    constructor(opts) {
       super(opts);
       void this.suspend();
     }
   };
-  const fake = { request: () => Promise.reject(new DOMException('no wake lock here', 'NotAllowedError')) };
-  const wl = (navigator as Navigator & { wakeLock?: { request(t: string): Promise<{ release(): Promise<void> }> } }).wakeLock ?? fake;
+  const wl = navigator.wakeLock ?? { request: () => Promise.reject(new DOMException('no wake lock here', 'NotAllowedError')) };
   const request = wl.request.bind(wl);
   Object.defineProperty(navigator, 'wakeLock', {
     configurable: true,
     value: {
-      request: (type: string) => {
-        w.__wake++;
-        return request(type).then((l) => (w.__locks.push(l), l));
+      request: (type) => {
+        window.__wake++;
+        return request(type).then((l) => (window.__locks.push(l), l));
       },
     },
   });
-};
+})()`;
 
 describe('the open page: alarm sound, mute, wake lock', () => {
   let world: World;
   let browser: Browser;
   let page: Page;
-  const osc = () => page.evaluate(() => (window as unknown as { __osc: number }).__osc);
-  const wake = () => page.evaluate(() => (window as unknown as { __wake: number }).__wake);
+  const osc = () => page.evaluate('window.__osc') as Promise<number>;
+  const wake = () => page.evaluate('window.__wake') as Promise<number>;
 
   beforeAll(async () => {
     world = await startWorld([{ name: 'center-alarm', role: 'center', scope: `street:${STREET}` }]);
@@ -75,10 +73,10 @@ describe('the open page: alarm sound, mute, wake lock', () => {
     await expect.poll(wake, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
     const before = await wake();
     // The browser drops the lock when the page is hidden; shown again, the page asks anew.
-    await page.evaluate(async () => {
-      for (const l of (window as unknown as { __locks: { release(): Promise<void> }[] }).__locks) await l.release();
+    await page.evaluate(`(async () => {
+      for (const l of window.__locks) await l.release();
       document.dispatchEvent(new Event('visibilitychange'));
-    });
+    })()`);
     await expect.poll(wake, { timeout: 5_000 }).toBeGreaterThan(before);
   });
 

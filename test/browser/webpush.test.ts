@@ -60,18 +60,17 @@ describe('Web Push: the phone view as a PWA', () => {
     context = opened.context;
     page = opened.page;
     await context.grantPermissions(['notifications'], { origin: world.hub.httpUrl });
-    await context.addInitScript((s: { endpoint: string; keys: { p256dh: string; auth: string } }) => {
-      const w = window as unknown as { __subscribedWith?: number[] };
-      let made: object | null = null;
-      PushManager.prototype.subscribe = async function (opts?: PushSubscriptionOptionsInit) {
-        const key = opts?.applicationServerKey as Uint8Array;
-        w.__subscribedWith = [...new Uint8Array(key)];
-        const buf = new Uint8Array(key).slice().buffer;
-        made = { endpoint: s.endpoint, expirationTime: null, options: { userVisibleOnly: true, applicationServerKey: buf }, toJSON: () => ({ endpoint: s.endpoint, expirationTime: null, keys: s.keys }), unsubscribe: async () => ((made = null), true) };
-        return made as PushSubscription;
+    await context.addInitScript(`(() => {
+      const s = ${JSON.stringify({ endpoint: sub.endpoint, keys: sub.keys })};
+      let made = null;
+      PushManager.prototype.subscribe = async function (opts) {
+        const key = new Uint8Array(opts.applicationServerKey);
+        window.__subscribedWith = [...key];
+        made = { endpoint: s.endpoint, expirationTime: null, options: { userVisibleOnly: true, applicationServerKey: key.slice().buffer }, toJSON: () => ({ endpoint: s.endpoint, expirationTime: null, keys: s.keys }), unsubscribe: async () => ((made = null), true) };
+        return made;
       };
-      PushManager.prototype.getSubscription = async () => made as PushSubscription | null;
-    }, { endpoint: sub.endpoint, keys: sub.keys });
+      PushManager.prototype.getSubscription = async () => made;
+    })()`);
     await page.reload();
   }, 120_000);
 
@@ -90,15 +89,12 @@ describe('Web Push: the phone view as a PWA', () => {
     await page.getByRole('button', { name: '开启通知' }).click();
     await expect.poll(() => section.getAttribute('data-state'), { timeout: 10_000 }).toBe('on');
 
-    const sw = await page.evaluate(async () => {
-      const reg = await navigator.serviceWorker.ready;
-      return { script: reg.active?.scriptURL, scope: reg.scope, permission: Notification.permission };
-    });
+    const sw = await page.evaluate(`navigator.serviceWorker.ready.then((reg) => ({ script: reg.active?.scriptURL, scope: reg.scope, permission: Notification.permission }))`);
     expect(sw).toEqual({ script: `${world.hub.httpUrl}/sw.js`, scope: `${world.hub.httpUrl}/`, permission: 'granted' });
-    const usedKey = await page.evaluate(() => (window as unknown as { __subscribedWith?: number[] }).__subscribedWith);
+    const usedKey = (await page.evaluate('window.__subscribedWith')) as number[] | undefined;
     expect(Buffer.from(usedKey ?? []).toString('base64url')).toBe(hubKey);
 
-    const token = await page.evaluate(() => JSON.parse(localStorage.getItem('rb.session') ?? '{}').token as string | undefined);
+    const token = (await page.evaluate(`JSON.parse(localStorage.getItem('rb.session') ?? '{}').token`)) as string;
     const mine = await fetch(`${world.hub.httpUrl}/api/v1/me/push-subscriptions`, { headers: { authorization: `Bearer ${token}` } });
     expect(mine.status).toBe(200);
     const items = ((await mine.json()) as { items: { endpoint: string; lastSuccessAt: number | null }[] }).items;
@@ -140,7 +136,7 @@ describe('Web Push: the phone view as a PWA', () => {
     await cdp.send('ServiceWorker.deliverPushMessage', { origin: world.hub.httpUrl, registrationId: reg.registrationId, data: JSON.stringify(payload) });
 
     const shown = () =>
-      page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, actions: (n as Notification & { actions: { action: string; title: string }[] }).actions.map((a) => ({ action: a.action, title: a.title })) })));
+      page.evaluate(`navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((ns) => ns.map((n) => ({ title: n.title, body: n.body, tag: n.tag, actions: n.actions.map((a) => ({ action: a.action, title: a.title })) })))`) as Promise<{ title: string; body: string; tag: string; actions: { action: string; title: string }[] }[]>;
     await expect.poll(async () => (await shown()).length, { timeout: 10_000 }).toBe(1);
     const [n] = await shown();
     expect(n).toEqual({ title: payload.title, body: payload.body, tag: `alert:${alertId}`, actions: [{ action: 'ack', title: '确认' }, { action: 'open', title: '查看' }] });
@@ -148,12 +144,7 @@ describe('Web Push: the phone view as a PWA', () => {
     // The notification's buttons, as the browser would dispatch them to the worker.
     const worker = context.serviceWorkers().find((w) => w.url().endsWith('/sw.js')) ?? (await context.waitForEvent('serviceworker'));
     const click = (action: string) =>
-      worker.evaluate(async (a) => {
-        const scope = self as unknown as { registration: ServiceWorkerRegistration; dispatchEvent(e: Event): boolean };
-        const [note] = await scope.registration.getNotifications();
-        const Ev = (self as unknown as { NotificationEvent: new (type: string, init: { notification: Notification; action: string }) => Event }).NotificationEvent;
-        scope.dispatchEvent(new Ev('notificationclick', { notification: note!, action: a }));
-      }, action);
+      worker.evaluate(`self.registration.getNotifications().then(([note]) => void self.dispatchEvent(new NotificationEvent('notificationclick', { notification: note, action: ${JSON.stringify(action)} })))`);
     await click('ack');
     await expect.poll(() => acks, { timeout: 10_000 }).toEqual([{ path: `/a/tok-${alertId}`, method: 'POST' }]);
     await expect.poll(async () => (await shown()).map((x) => x.title), { timeout: 10_000 }).toEqual([`✓ 已确认 · ${payload.title}`]);
