@@ -1,4 +1,4 @@
-/** Keys every hub process shares (migration `0008_hub_keys`): the token signing key, base64. */
+/** Keys every hub process shares (migration `0008_hub_keys`): the token signing key (`jwt`, base64), the Web Push VAPID pair (`webpush.vapid`, JSON). */
 export interface HubKeysTable {
   name: string;
   value: string;

@@ -23,7 +23,7 @@ export function describeWebPush(engine: string, factory: DatabaseFactory): void 
       expect(Buffer.from(a.publicKey, 'base64url')).toHaveLength(65);
       expect(Buffer.from(a.privateKey, 'base64url')).toHaveLength(32);
       expect(await vapidKeys(t.db)).toEqual(a);
-      expect(await t.db.db.selectFrom('webpush_keys').selectAll().execute()).toHaveLength(1);
+      expect(await t.db.db.selectFrom('hub_keys').select('name').where('name', '=', 'webpush.vapid').execute()).toHaveLength(1);
       // Configured keys win and are not stored.
       expect(await vapidKeys(t.db, { publicKey: 'P', privateKey: 'Q' })).toEqual({ publicKey: 'P', privateKey: 'Q' });
       expect(await vapidKeys(t.db)).toEqual(a);
