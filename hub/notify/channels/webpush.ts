@@ -16,6 +16,8 @@ import { vapidKeys, type VapidKeys } from '../webpush-store.js';
  */
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
+/** How long a VAPID token is signed for (RFC 8292: at most 24 hours). */
+const TOKEN_LIFE_S = 12 * 3600;
 
 export const WebPushConfig = z
   .object({
@@ -89,6 +91,18 @@ export function createWebPushChannel(id: string, config: WebPushConfig, deps: Ch
   const now = deps.now ?? Date.now;
   if (!config.publicKey && !deps.db) throw new Error(`notify.channels[${id}]: set publicKey and privateKey, or give the channel the hub database to keep a generated pair in`);
   let keys: Promise<VapidKeys> | undefined;
+  // RFC 8292 lets a token serve many requests: one per push service origin, signed for 12 hours and
+  // used for 11, instead of an ES256 signature per message.
+  const tokens = new Map<string, { authorization: string; until: number }>();
+  const vapidHeader = (origin: string, k: VapidKeys): string => {
+    const t = now();
+    const cached = tokens.get(origin);
+    if (cached && cached.until > t) return cached.authorization;
+    const expS = Math.floor(t / 1000) + TOKEN_LIFE_S;
+    const { Authorization } = webpush.getVapidHeaders(origin, config.subject, k.publicKey, k.privateKey, 'aes128gcm', expS) as { Authorization: string };
+    tokens.set(origin, { authorization: Authorization, until: t + (TOKEN_LIFE_S - 3600) * 1000 });
+    return Authorization;
+  };
   const keysNow = () => (keys ??= vapidKeys(deps.db!, config).catch((err) => {
     keys = undefined;
     throw err;
@@ -117,7 +131,7 @@ export function createWebPushChannel(id: string, config: WebPushConfig, deps: Ch
       let details: ReturnType<typeof webpush.generateRequestDetails>;
       try {
         details = webpush.generateRequestDetails(sub, JSON.stringify(payloadOf(msg)), {
-          vapidDetails: { subject: config.subject, publicKey: k.publicKey, privateKey: k.privateKey },
+          headers: { Authorization: vapidHeader(origin, k) },
           TTL: config.ttlSeconds,
           urgency: msg.severity >= 3 ? 'high' : 'normal',
           topic: topicOf(msg.alertId),
