@@ -187,6 +187,8 @@ export function createHub(deps: HubDeps): Hub {
         throw new RbError('RB_ERR_UNAVAILABLE', 'no notification channel is configured (notify.channels)');
       }),
     inbound: deps.notify?.inbound ?? (() => undefined),
+    // Web Push subscriptions (their own table), through the configured webpush channel.
+    sources: [pushSubscriptions.source(() => (deps.notify?.channels?.() ?? []).find((c) => c.type === 'webpush')?.id)],
   });
   const app = createApi({
     store,

@@ -2,7 +2,7 @@ import webpush from 'web-push';
 import { z } from 'zod';
 import { RbError } from '../errors.js';
 import type { HubDatabase } from '../platform/db/index.js';
-import type { Lang } from './channel.js';
+import type { Address, Lang } from './channel.js';
 import type { ContactRoute } from './types.js';
 
 /**
@@ -101,6 +101,11 @@ export interface PushSubscriptions {
   list(userId: string): PushSubscriptionView[];
   /** The contact book's routes of kind push for one person: one per subscription, newest first. */
   routesFor(userId: string, channelId: string, lang: Lang): ContactRoute[];
+  /**
+   * The same as a RouteSource of the contact book (hub/notify/contacts.ts `addSource`): the person's
+   * subscriptions through the configured webpush channel (`channelId()`; none configured: no routes).
+   */
+  source(channelId: () => string | undefined): (userId: string) => { channelId: string; address: Address }[];
 }
 
 /** Subscriptions a person may keep (phone, tablet, a second browser …): the oldest goes past this. */
@@ -173,6 +178,10 @@ export function createPushSubscriptions(deps: { db: HubDatabase; now?: () => num
       if (s) s.lastSuccessAt = at;
     },
     list: (userId) => newestFirst(userId).map(view),
+    source: (channelId) => (userId) => {
+      const id = channelId();
+      return id === undefined ? [] : newestFirst(userId).map((s) => ({ channelId: id, address: { kind: 'push', subscription: { endpoint: s.endpoint, keys: { ...s.keys } } } }));
+    },
     routesFor: (userId, channelId, lang) =>
       newestFirst(userId).map((s) => ({ channelId, lang, fallback: false, address: { kind: 'push', subscription: { endpoint: s.endpoint, keys: { ...s.keys } } } })),
   };

@@ -1,13 +1,12 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAckLinks } from '../../hub/notify/ack-links.js';
 import { WebPushConfig, webpushPlugin, type WebPushPayload } from '../../hub/notify/channels/webpush.js';
 import { createPushSubscriptions } from '../../hub/notify/webpush-store.js';
 import { openDatabase, type HubDatabase } from '../../hub/platform/db/index.js';
+import { loadSigningKey } from '../../hub/people/signing-key.js';
 import { message } from '../hub/notify/channel-conformance.js';
 import { startPushService, type PushService, type TestSubscription } from '../support/providers/push-service.js';
 import { API_TOKEN, ESTATE_A, VIEWPORTS, launchChromium, loggedIn, startWorld, type World } from './support.js';
@@ -18,7 +17,8 @@ import { API_TOKEN, ESTATE_A, VIEWPORTS, launchChromium, loggedIn, startWorld, t
  * VAPID key; the hub keeps the subscription. The hub's webpush channel then sends a real encrypted push
  * to the local push service, which checks VAPID and decrypts it; that plaintext goes to the real service
  * worker through the DevTools protocol (ServiceWorker.deliverPushMessage), which shows the notification
- * with 确认 and 查看; 确认 POSTs to the ack link, 查看 opens the alert in the phone view.
+ * with 确认 and 查看; 确认 POSTs to the hub's one-tap ack link and the alert is acknowledged by the
+ * volunteer; 查看 opens the alert in the phone view.
  *
  * One thing is stood in for: PushManager.subscribe. Chromium makes a subscription only through
  * Google's push service (FCM), which a test cannot reach (headless Chromium refuses it outright, "permission
@@ -35,20 +35,10 @@ describe('Web Push: the phone view as a PWA', () => {
   let svc: PushService;
   let sub: TestSubscription;
   let hubKey = '';
-  let ackServer: Server;
-  let ackBase = '';
-  const acks: { path: string; method: string }[] = [];
 
   beforeAll(async () => {
     world = await startWorld([{ name: 'vol-push', role: 'volunteer', scope: `estate:${ESTATE_A}` }]);
     svc = await startPushService();
-    // The one-tap ack link's stand-in: records the POST (the real route is another part of issue 17).
-    ackServer = createServer((req, res) => {
-      acks.push({ path: req.url ?? '', method: req.method ?? '' });
-      res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' }).end('{"ok":true}');
-    });
-    await new Promise<void>((r) => ackServer.listen(0, '127.0.0.1', r));
-    ackBase = `http://127.0.0.1:${(ackServer.address() as AddressInfo).port}`;
     const key = await world.hub.api('GET', '/api/v1/notify/webpush/key', { token: API_TOKEN });
     expect(key.status).toBe(200);
     hubKey = key.json.publicKey as string;
@@ -77,7 +67,6 @@ describe('Web Push: the phone view as a PWA', () => {
   afterAll(async () => {
     await browser?.close();
     await svc?.close();
-    await new Promise<void>((r) => (ackServer ? ackServer.close(() => r()) : r()));
     await world?.stop();
   });
 
@@ -108,21 +97,36 @@ describe('Web Push: the phone view as a PWA', () => {
     // The hub's own database: the subscription the page registered, and the VAPID pair the hub made.
     let db: HubDatabase | undefined;
     let payload: WebPushPayload;
-    const alertId = ulid();
+    // A real alert of the volunteer's estate, and its signed one-tap link (the hub's key, the hub's route).
+    expect((await world.gate.send('forced', { door: 1 })).status).toBe(200);
+    let alertId = '';
+    await expect
+      .poll(async () => {
+        const list = (await world.hub.api('GET', `/api/v1/alerts?estate=${ESTATE_A}`, { token: API_TOKEN })).json as { items: { id: string; rule: string; state: string }[] };
+        alertId = list.items.find((a) => a.rule === 'door.forced' && a.state !== 'resolved')?.id ?? '';
+        return alertId;
+      }, { timeout: 20_000 })
+      .not.toBe('');
+    let ackUrl = '';
     try {
       db = await openDatabase({ file: join(world.hubDir, 'hub.db'), log });
+      const hubDb = db;
+      const links = createAckLinks({ key: () => loadSigningKey(hubDb), publicUrl: world.hub.httpUrl, ttl: '1h' });
       const subs = createPushSubscriptions({ db });
       await subs.load();
       const users = (await world.hub.api('GET', '/api/v1/users', { token: API_TOKEN })).json as { items: { id: string; name: string }[] };
-      const routes = subs.routesFor(users.items.find((u) => u.name === 'vol-push')!.id, 'push', 'zh-CN');
+      const volId = users.items.find((u) => u.name === 'vol-push')!.id;
+      ackUrl = await links.url(alertId, volId, 'push');
+      const routes = subs.routesFor(volId, 'push', 'zh-CN');
       expect(routes.map((r) => r.address.kind === 'push' && r.address.subscription.endpoint)).toEqual([sub.endpoint]);
       const channel = webpushPlugin.create('push', WebPushConfig.parse({ subject: 'mailto:ops@red-butler.example' }), { log, db, pushSubscriptions: subs });
       const arrived = svc.next();
-      await channel.send(message(routes[0]!.address, { alertId, ackUrl: `${ackBase}/a/tok-${alertId}` }), { signal: AbortSignal.timeout(10_000) });
+      await channel.send(message(routes[0]!.address, { alertId, ackUrl }), { signal: AbortSignal.timeout(10_000) });
       const got = await arrived;
       expect(got.k).toBe(hubKey);
       payload = JSON.parse(got.plaintext) as WebPushPayload;
-      expect(payload).toMatchObject({ alertId, severity: 3, title: '【红管家】强行开门 · 幸福里', ackUrl: `${ackBase}/a/tok-${alertId}`, url: `/me?alert=${alertId}` });
+      expect(payload).toMatchObject({ alertId, severity: 3, title: '【红管家】强行开门 · 幸福里', ackUrl, url: `/me?alert=${alertId}` });
+      expect(ackUrl).toMatch(new RegExp(`^${world.hub.httpUrl}/a/`));
     } finally {
       await db?.close();
     }
@@ -146,7 +150,9 @@ describe('Web Push: the phone view as a PWA', () => {
     const click = (action: string) =>
       worker.evaluate(`self.registration.getNotifications().then(([note]) => void self.dispatchEvent(new NotificationEvent('notificationclick', { notification: note, action: ${JSON.stringify(action)} })))`);
     await click('ack');
-    await expect.poll(() => acks, { timeout: 10_000 }).toEqual([{ path: `/a/tok-${alertId}`, method: 'POST' }]);
+    const alertNow = async () => (await world.hub.api('GET', `/api/v1/alerts/${alertId}`, { token: API_TOKEN })).json as { state: string; acknowledgedBy?: string; acknowledgedByName?: string };
+    await expect.poll(async () => (await alertNow()).state, { timeout: 10_000 }).toBe('acknowledged');
+    expect(JSON.stringify(await alertNow())).toContain('vol-push');
     await expect.poll(async () => (await shown()).map((x) => x.title), { timeout: 10_000 }).toEqual([`✓ 已确认 · ${payload.title}`]);
 
     await click('open');

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createContactBook } from '../../../hub/notify/contacts.js';
 import { MAX_PER_USER, createPushSubscriptions, parseSubscription, vapidKeys } from '../../../hub/notify/webpush-store.js';
 import type { DatabaseFactory, DatabaseUnderTest } from './support.js';
 
@@ -39,6 +40,11 @@ export function describeWebPush(engine: string, factory: DatabaseFactory): void 
       expect(s.list('u1').map((x) => x.endpoint)).toEqual([sub(2).endpoint, sub(1).endpoint]);
       expect(s.list('u1')[1]).toEqual({ endpoint: sub(1).endpoint, userAgent: 'Mozilla/5.0 (Android)', createdAt: 1_000, lastSuccessAt: null });
       expect(s.routesFor('u2', 'pwa', 'en')).toEqual([{ channelId: 'pwa', lang: 'en', fallback: false, address: { kind: 'push', subscription: sub(3) } }]);
+      let configured: string | undefined;
+      const source = s.source(() => configured);
+      expect(source('u2')).toEqual([]);
+      configured = 'pwa';
+      expect(source('u2')).toEqual([{ channelId: 'pwa', address: { kind: 'push', subscription: sub(3) } }]);
       // The same browser endpoint signed in as someone else now belongs to them.
       await s.add('u2', sub(1));
       expect(s.list('u1').map((x) => x.endpoint)).toEqual([sub(2).endpoint]);
@@ -55,6 +61,20 @@ export function describeWebPush(engine: string, factory: DatabaseFactory): void 
       await again.load();
       expect(again.list('u1')).toEqual([]);
       expect(again.list('u2').map((x) => x.endpoint)).toEqual([sub(1).endpoint]);
+    });
+
+    it("joins the contact book: a person's push routes follow their own points, in their language, and leave it when gone", async () => {
+      const subs = createPushSubscriptions({ db: t.db });
+      await subs.load();
+      const book = createContactBook({ db: t.db, timeZone: 'Asia/Shanghai', watch: false, sources: [subs.source(() => 'pwa')] });
+      await book.reload();
+      await book.setPolicy('u1', { lang: 'en' });
+      expect(book.routesFor('u1', 3, Date.now())).toEqual([]);
+      await subs.add('u1', sub(1));
+      expect(book.routesFor('u1', 3, Date.now())).toEqual([{ channelId: 'pwa', lang: 'en', fallback: false, address: { kind: 'push', subscription: sub(1) } }]);
+      await subs.gone(sub(1).endpoint);
+      expect(book.routesFor('u1', 3, Date.now())).toEqual([]);
+      book.close();
     });
 
     it(`keeps at most ${MAX_PER_USER} per user, dropping the oldest`, async () => {
