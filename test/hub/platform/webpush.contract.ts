@@ -40,10 +40,10 @@ export function describeWebPush(engine: string, factory: DatabaseFactory): void 
       expect(s.list('u1').map((x) => x.endpoint)).toEqual([sub(2).endpoint, sub(1).endpoint]);
       expect(s.list('u1')[1]).toEqual({ endpoint: sub(1).endpoint, userAgent: 'Mozilla/5.0 (Android)', createdAt: 1_000, lastSuccessAt: null });
       expect(s.routesFor('u2', 'pwa', 'en')).toEqual([{ channelId: 'pwa', lang: 'en', fallback: false, address: { kind: 'push', subscription: sub(3) } }]);
-      let configured: string | undefined;
-      const source = s.source(() => configured);
+      const configured: { id?: string } = {};
+      const source = s.source(() => configured.id);
       expect(source('u2')).toEqual([]);
-      configured = 'pwa';
+      configured.id = 'pwa';
       expect(source('u2')).toEqual([{ channelId: 'pwa', address: { kind: 'push', subscription: sub(3) } }]);
       // The same browser endpoint signed in as someone else now belongs to them.
       await s.add('u2', sub(1));
