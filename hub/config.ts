@@ -146,6 +146,11 @@ const ClusterSchema = z
       .regex(/^[a-z0-9-]{1,64}$/, 'must match [a-z0-9-]{1,64}')
       .optional()
       .describe('Name of this hub node (reserved for the hub cluster); default: derived from the host name'),
+    redisUrl: z
+      .string()
+      .regex(/^redis:\/\/.+/, 'must be redis://[:password@]host:port')
+      .optional()
+      .describe('Redis of the hub cluster (redis://[:password@]host:6379); set: /readyz also needs Redis to answer PING within 2 s. Unset = no Redis (one hub)'),
   })
   .strict();
 
@@ -186,7 +191,7 @@ type Parsed = z.output<typeof HubConfigSchema>;
 export type HubConfig = Omit<Parsed, 'http' | 'mqtt' | 'cluster'> & {
   http: Parsed['http'] & { host: string };
   mqtt: Parsed['mqtt'] & { host: string };
-  cluster: { nodeId: string };
+  cluster: { nodeId: string; redisUrl?: string | undefined };
 };
 export type HubConfigInput = z.input<typeof HubConfigSchema>;
 type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | undefined } : T;
@@ -335,7 +340,7 @@ export function resolveHubConfig(overrides: HubConfigOverrides = {}, env: NodeJS
     ...c,
     http: { ...c.http, host: c.http.host ?? c.host },
     mqtt: { ...c.mqtt, host: c.mqtt.host ?? c.host },
-    cluster: { nodeId: c.cluster.nodeId ?? defaultNodeId() },
+    cluster: { nodeId: c.cluster.nodeId ?? defaultNodeId(), redisUrl: c.cluster.redisUrl },
   });
 }
 

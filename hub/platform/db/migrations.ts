@@ -421,6 +421,20 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
         .execute();
     },
   ],
+  [
+    // 0012: 0011 is left to work in flight on another branch (issue 18).
+    '0012_node_health',
+    async (db) => {
+      // One row per hub node, rewritten by each /readyz: the proof that this node can commit, and
+      // for the cluster a list of the nodes and when each last could.
+      await db.schema
+        .createTable('node_heartbeats')
+        .addColumn('node_id', 'text', (c) => c.primaryKey())
+        .addColumn('beat_at', 'bigint', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .execute();
+    },
+  ],
 ];
 
 /** The provider the Migrator reads: the list above, bound to the engine. */
