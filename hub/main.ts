@@ -194,6 +194,7 @@ export function createHub(deps: HubDeps): Hub {
     log: log.child({ module: 'hub.api' }),
     startedAt,
     health: () => ({ gatewaysConnected: connections.count() }),
+    trustProxy: config.http.trustProxy,
     ready: createReadiness({ db: hubDb, nodeId: config.cluster.nodeId, version: VERSION, redisUrl: config.cluster.redisUrl }).check,
     people,
     audit,

@@ -121,6 +121,8 @@ export interface ApiDeps {
   deadLetters?: DeadLetters;
   /** Live state (hub/state), served under /api/v1/state. */
   state?: Pick<StateService, 'summaries' | 'estate' | 'device' | 'has'>;
+  /** http.trustProxy: Express `trust proxy` (whose X-Forwarded-For names the client); unset = nobody's. */
+  trustProxy?: string | undefined;
   /** `/readyz`: whether this node can commit to its database (and reach Redis): hub/platform/readiness.ts. */
   ready?: () => Promise<Readiness>;
   /** Extra health facts (e.g. connected gateways). */
@@ -161,6 +163,9 @@ export function createApi(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Off by default: X-Forwarded-For is anyone's to write, so req.ip believes it only from the
+  // proxies named here (https://expressjs.com/en/guide/behind-proxies.html).
+  app.set('trust proxy', deps.trustProxy ?? false);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', version: VERSION, store: store.kind, uptimeS: Math.round((Date.now() - deps.startedAt) / 1000), ...deps.health?.() });
