@@ -66,7 +66,8 @@ describe('gateway with two hub URLs, first hub killed -9', () => {
       ((await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { gatewaysConnected: number }).gatewaysConnected;
     try {
       expect(await waitFor(() => gateway!.uplink.connected(), 15_000)).toBe(true);
-      expect(await gatewaysOn(a.httpPort)).toBe(1); // the first URL first
+      // The first URL first (the hub counts a connection once its log entry is committed: wait for it).
+      expect(await waitFor(async () => (await gatewaysOn(a.httpPort)) === 1, 15_000, 100), 'gateway on hub A').toBe(true);
       const t0 = Date.now() - 86_400_000;
       let i = 0;
       const send = async (upTo: number) => {
@@ -82,7 +83,7 @@ describe('gateway with two hub URLs, first hub killed -9', () => {
       await send(TOTAL);
       sim.stop();
       expect(await waitFor(() => gateway!.outbox.stats().depth === 0, 60_000, 100), 'outbox drained: every event acknowledged').toBe(true);
-      expect(await gatewaysOn(b.httpPort)).toBe(1);
+      expect(await waitFor(async () => (await gatewaysOn(b.httpPort)) === 1, 15_000, 100), 'gateway on hub B').toBe(true);
       expect(gateway.uplink.stats().reconnects).toBeGreaterThanOrEqual(1);
       // Acknowledged means committed: every event is in the log, none twice.
       expect(await stored()).toEqual({ rows: TOTAL, ids: TOTAL });
