@@ -14,7 +14,7 @@ import { parseDuration } from '../hub/people/tokens.js';
 import type { User } from '../hub/people/users.js';
 import { exitOnConfigError, intOption, rootLogger, runUntilSignal, logLevelOption } from './util.js';
 
-type HubRunOptions = { config?: string; checkConfig?: string; httpPort?: number; mqttPort?: number; dataDir?: string; host?: string; influxUrl?: string; dbUrl?: string };
+type HubRunOptions = { config?: string; checkConfig?: string; httpPort?: number; mqttPort?: number; dataDir?: string; host?: string; influxUrl?: string; dbUrl?: string; redisUrl?: string; nodeId?: string };
 
 export function registerHubCommands(program: Command): void {
   const hub = program
@@ -30,6 +30,8 @@ export function registerHubCommands(program: Command): void {
     .addOption(logLevelOption())
     .option('--influx-url <url>', 'InfluxDB 1.x URL with database, e.g. http://127.0.0.1:8086/redbutler (influx.url, env RB_INFLUX_URL)')
     .option('--db-url <url>', 'PostgreSQL URL, e.g. postgres://user:password@127.0.0.1:5432/redbutler (db.url, env RB_DB_URL); default the embedded SQLite hub.db')
+    .option('--redis-url <url>', 'Redis of the hub cluster, e.g. redis://127.0.0.1:6379 (cluster.redisUrl, env RB_CLUSTER_REDIS_URL); /readyz then checks it too')
+    .option('--node-id <id>', 'name of this hub node (cluster.nodeId, env RB_CLUSTER_NODE_ID); default from the host name')
     .action(async (opts: HubRunOptions, cmd: Command) => {
       if (opts.checkConfig) {
         try {
@@ -50,6 +52,7 @@ export function registerHubCommands(program: Command): void {
             mqtt: { port: opts.mqttPort },
             influx: { url: opts.influxUrl },
             db: { url: opts.dbUrl },
+            cluster: { redisUrl: opts.redisUrl, nodeId: opts.nodeId },
             logLevel: (cmd.optsWithGlobals() as { logLevel?: 'info' }).logLevel,
           },
           process.env,

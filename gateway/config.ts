@@ -24,7 +24,12 @@ export const GatewayConfigSchema = z
     gateway: Id.describe('Gateway id, unique within the estate'),
     hub: z
       .object({
-        url: z.string().regex(/^(mqtt|mqtts|tcp|tls):\/\/.+/, 'must be mqtt://host:port or mqtts://host:port').describe('Hub MQTT URL'),
+        url: z
+          .string()
+          .regex(/^(mqtt|mqtts|tcp|tls):\/\/[^\s,]+(\s*,\s*(mqtt|mqtts|tcp|tls):\/\/[^\s,]+)*$/, 'must be mqtt://host:port or mqtts://host:port, or several of them separated by commas')
+          .describe(
+            'Hub MQTT URL (mqtt://host:1883 or mqtts://host:8883); several hubs without a load balancer: the URLs separated by commas (mqtt://hub-a:1883,mqtt://hub-b:1883), tried in turn on each reconnect',
+          ),
         httpUrl: z
           .string()
           .regex(/^https?:\/\/[^\s]+$/, 'must be http(s)://host:port')

@@ -7,6 +7,7 @@ import type { Outbox, OutboxCursor } from './outbox.js';
 export interface UplinkOptions {
   estate: string;
   gateway: string;
+  /** One hub URL, or several separated by commas (`hub.url`): tried in turn, one per (re)connection. */
   url: string;
   username: string;
   password: string;
@@ -36,6 +37,25 @@ export interface UplinkOptions {
 export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
   return Math.round(minMs / 2 + random() * (ceiling - minMs / 2));
+}
+
+/** Default ports of the URL schemes mqtt.js takes (MQTT 3.1.1 section 4.8 / IANA: 1883, 8883). */
+const DEFAULT_PORT: Record<string, number> = { mqtt: 1883, tcp: 1883, mqtts: 8883, tls: 8883 };
+
+/**
+ * mqtt.js's `servers` (its kept option for several brokers): each new connection attempt takes the
+ * next entry, round-robin; undefined for one URL, which then connects exactly as before.
+ */
+export function hubServers(url: string): Array<{ host: string; port: number; protocol: 'mqtt' | 'mqtts' }> | undefined {
+  const urls = url.split(',').map((u) => u.trim()).filter(Boolean);
+  if (urls.length < 2) return undefined;
+  return urls.map((u) => {
+    const parsed = new URL(u);
+    const scheme = parsed.protocol.slice(0, -1);
+    // tcp:// and tls:// are mqtt.js's aliases of mqtt:// and mqtts://.
+    const protocol = scheme === 'tls' || scheme === 'mqtts' ? 'mqtts' : 'mqtt';
+    return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port ? Number(parsed.port) : (DEFAULT_PORT[scheme] ?? 1883), protocol };
+  });
 }
 
 export interface UplinkStats {
@@ -154,7 +174,13 @@ export function createUplink(opts: UplinkOptions): Uplink {
 
   return {
     async start() {
-      client = mqtt.connect(opts.url, {
+      const servers = hubServers(opts.url);
+      const first = opts.url.split(',')[0]!.trim();
+      client = mqtt.connect(first, {
+        // Several hubs (a two-box site without a load balancer): a dead hub refuses or resets the
+        // connection, the backoff below runs, and the next attempt goes to the next hub. The outbox
+        // is per gateway, not per hub, so what the dead hub never acknowledged goes to the next one.
+        ...(servers ? { servers } : {}),
         clientId: clientIdFor(opts.estate, opts.gateway),
         username: opts.username,
         password: opts.password,
@@ -176,7 +202,8 @@ export function createUplink(opts: UplinkOptions): Uplink {
         counters.lastHubContact = Date.now();
         // Nagle would hold small PUBLISH packets back for up to 40 ms.
         (client as unknown as { stream?: { setNoDelay?: (v: boolean) => void } }).stream?.setNoDelay?.(true);
-        log.info({ url: opts.url, sessionPresent: connack.sessionPresent }, 'connected to hub');
+        const o = client!.options;
+        log.info({ url: servers ? `${o.protocol}://${o.host}:${o.port}` : opts.url, sessionPresent: connack.sessionPresent }, 'connected to hub');
         // [MQTT-3.2.2-2] Session Present 0: the broker kept nothing for us (new hub, or it lost its
         // state); subscriptions are gone and must be made again.
         if (!connack.sessionPresent && opts.subscriptions?.length) {

@@ -20,6 +20,13 @@ const HttpSchema = z
   .object({
     host: z.string().min(1).optional().describe('Address the HTTP listener binds; default: `host`'),
     port: port(8080).describe('HTTP port: API, pages, Socket.IO'),
+    trustProxy: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Proxies whose X-Forwarded-For the hub believes (Express `trust proxy`): addresses or subnets separated by commas, or loopback / linklocal / uniquelocal, e.g. '127.0.0.1, 10.0.0.0/8'. Unset: the header is ignored and the client is the TCP peer (login limits per address then see the balancer)",
+      ),
   })
   .strict();
 
@@ -39,6 +46,12 @@ const MqttSchema = z
       ),
     maxConnectBytes: z.number().int().min(256).max(1024 * 1024).default(8 * 1024).describe('Largest MQTT packet accepted before CONNACK, i.e. the unauthenticated CONNECT'),
     connectTimeoutMs: z.number().int().min(100).max(300_000).default(10_000).describe('A connection that has not completed CONNECT (or the TLS handshake) by then is closed'),
+    proxyProtocol: z
+      .boolean()
+      .default(false)
+      .describe(
+        'The plain MQTT listener takes connections only from a balancer that sends a PROXY protocol v2 header (HAProxy `send-proxy-v2`): per-IP limits and logs then see the client address it carries; a connection without the header is closed. The TLS listener is unaffected',
+      ),
     maxConnections: z.number().int().min(1).default(10_000).describe('Open MQTT connections (TCP and TLS together) above which new ones are closed at once'),
     connectRatePerIp: z.number().min(0.1).default(20).describe('CONNECT attempts per second allowed from one IP address; more get CONNACK 3'),
     connectBurstPerIp: z.number().int().min(1).default(200).describe('CONNECT attempts one IP address may make at once before its rate applies'),
@@ -146,6 +159,11 @@ const ClusterSchema = z
       .regex(/^[a-z0-9-]{1,64}$/, 'must match [a-z0-9-]{1,64}')
       .optional()
       .describe('Name of this hub node (reserved for the hub cluster); default: derived from the host name'),
+    redisUrl: z
+      .string()
+      .regex(/^redis:\/\/.+/, 'must be redis://[:password@]host:port')
+      .optional()
+      .describe('Redis of the hub cluster (redis://[:password@]host:6379); set: /readyz also needs Redis to answer PING within 2 s. Unset = no Redis (one hub)'),
   })
   .strict();
 
@@ -186,7 +204,7 @@ type Parsed = z.output<typeof HubConfigSchema>;
 export type HubConfig = Omit<Parsed, 'http' | 'mqtt' | 'cluster'> & {
   http: Parsed['http'] & { host: string };
   mqtt: Parsed['mqtt'] & { host: string };
-  cluster: { nodeId: string };
+  cluster: { nodeId: string; redisUrl?: string | undefined };
 };
 export type HubConfigInput = z.input<typeof HubConfigSchema>;
 type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | undefined } : T;
@@ -335,7 +353,7 @@ export function resolveHubConfig(overrides: HubConfigOverrides = {}, env: NodeJS
     ...c,
     http: { ...c.http, host: c.http.host ?? c.host },
     mqtt: { ...c.mqtt, host: c.mqtt.host ?? c.host },
-    cluster: { nodeId: c.cluster.nodeId ?? defaultNodeId() },
+    cluster: { nodeId: c.cluster.nodeId ?? defaultNodeId(), redisUrl: c.cluster.redisUrl },
   });
 }
 

@@ -40,6 +40,8 @@ import { NotifyLinksConfig } from './notify/config-links.js';
 import type { ChannelSummary, SendTest } from './api/contacts.js';
 import type { InboundLookup } from './api/notify-inbound.js';
 import { RbError } from './errors.js';
+import { createReadiness } from './platform/readiness.js';
+import { VERSION } from '../lib/version.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -204,6 +206,8 @@ export function createHub(deps: HubDeps): Hub {
     log: log.child({ module: 'hub.api' }),
     startedAt,
     health: () => ({ gatewaysConnected: connections.count() }),
+    trustProxy: config.http.trustProxy,
+    ready: createReadiness({ db: hubDb, nodeId: config.cluster.nodeId, version: VERSION, redisUrl: config.cluster.redisUrl }).check,
     people,
     audit,
     openAlerts: async (estate) => (await alertStore.openAlerts(estate)).map((a) => alertView(a, nameOf)),

@@ -93,7 +93,7 @@ export function createMetrics() {
     }),
     mqttConnectionsRefused: new Counter({
       name: 'rb_mqtt_connections_refused_total',
-      help: 'MQTT connections refused before authentication, by reason (max-connections, ip-rate)',
+      help: 'MQTT connections refused before authentication, by reason (max-connections, ip-rate, proxy-protocol)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

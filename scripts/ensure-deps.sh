@@ -5,8 +5,9 @@
 # validation) and a CJK font (fonts-wqy-microhei): the screens are in Chinese, and a browser
 # without a CJK font draws every Chinese character as a box (browser tests, screenshots, a kiosk),
 # and PostgreSQL 15 (postgresql: the hub database's contract suites start their own server), and
-# gammu-smsd (the local GSM modem channel: its tests run the real daemon on gammu's fake phone driver)
-# and gammu (its command line tool puts incoming messages into that fake phone).
+# gammu-smsd (the local GSM modem channel: its tests run the real daemon on gammu's fake phone driver),
+# gammu (its command line tool puts incoming messages into that fake phone), and redis-server and
+# haproxy (the hub cluster's tests start their own Redis 7.0 and HAProxy 2.6).
 # Idempotent: installs only what is missing, prints one line per package it installs, and
 # nothing else when all is present. Starts no service.
 #
@@ -21,7 +22,7 @@ case "${1:-}" in
   *) echo "usage: $0 [--check]" >&2; exit 2 ;;
 esac
 
-# mosquitto lives in /usr/sbin, which is not on a normal user's PATH.
+# mosquitto and haproxy live in /usr/sbin, which is not on a normal user's PATH.
 search_path="${PATH}:/usr/sbin:/sbin"
 
 # "binary package" pairs, in install order.
@@ -35,6 +36,8 @@ REQUIRED=(
   "gammu-smsd gammu-smsd"
   "gammu-smsd-inject gammu-smsd"
   "gammu gammu"
+  "redis-server redis-server"
+  "haproxy haproxy"
 )
 
 have() { PATH="$search_path" command -v "$1" >/dev/null 2>&1; }
@@ -89,7 +92,7 @@ trap 'rm -f "$log"' EXIT
 
 export DEBIAN_FRONTEND=noninteractive
 # RUNLEVEL=1 makes invoke-rc.d skip starting the packages' services: tests start their own
-# influxd / mosquitto / postgres on free ports, and nothing should run by itself.
+# influxd / mosquitto / postgres / redis-server / haproxy on free ports, and nothing should run by itself.
 apt_install() { RUNLEVEL=1 apt-get install -y -q --no-install-recommends "$@" >>"$log" 2>&1; }
 
 for pkg in "${missing_pkgs[@]}"; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs npm dependencies if needed, the Debian services
-# the tests use for real (influxd, mosquitto, mosquitto-clients, postgresql, chromium, docker-compose, a CJK font), builds the
+# the tests use for real (influxd, mosquitto, mosquitto-clients, postgresql, redis-server, haproxy, chromium, docker-compose, a CJK font), builds the
 # CLI and the screens, then runs vitest.
 # Writes the runner's JSON report to test-results/report.json. Extra arguments go to vitest.
 set -euo pipefail
@@ -10,7 +10,7 @@ if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.
   echo "test: installing npm dependencies (npm ci)…"
   npm ci --no-audit --no-fund
 fi
-echo "test: checking Debian packages (influxdb, mosquitto, mosquitto-clients, postgresql, chromium, docker-compose, a CJK font)…"
+echo "test: checking Debian packages (influxdb, mosquitto, mosquitto-clients, postgresql, redis-server, haproxy, chromium, docker-compose, a CJK font)…"
 bash scripts/ensure-deps.sh
 echo "test: building…"
 npm run -s build

@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics.js';
 import type { Registry } from '../registry.js';
 import { COUNT_INTERVALS, type CountInterval, type EventPosition, type EventStore } from '../store/types.js';
 import type { Bus } from '../bus.js';
+import type { Readiness } from '../platform/readiness.js';
 import type { SnapshotStore } from '../snapshots.js';
 import { snapshotRoutes } from './snapshots.js';
 import { stateRoutes } from './state.js';
@@ -120,6 +121,10 @@ export interface ApiDeps {
   deadLetters?: DeadLetters;
   /** Live state (hub/state), served under /api/v1/state. */
   state?: Pick<StateService, 'summaries' | 'estate' | 'device' | 'has'>;
+  /** http.trustProxy: Express `trust proxy` (whose X-Forwarded-For names the client); unset = nobody's. */
+  trustProxy?: string | undefined;
+  /** `/readyz`: whether this node can commit to its database (and reach Redis): hub/platform/readiness.ts. */
+  ready?: () => Promise<Readiness>;
   /** Extra health facts (e.g. connected gateways). */
   health?: () => Record<string, unknown>;
   /** Users, tokens, roster: every read route below takes a user token or RB_API_TOKEN. */
@@ -138,7 +143,7 @@ export const CLIENT_ROUTES = ['/', '/login', '/me', '/street', '/roster', '/admi
 /** Files at the root of the built screens (scripts/icons.mjs). */
 const WEB_ROOT_FILES = ['favicon.ico', 'favicon.svg', 'icon-192.png', 'icon-512.png', 'apple-touch-icon.png', 'manifest.webmanifest'];
 /** Never answered with the page: a client of these wants JSON (or a file), not the app. */
-const API_PATHS = /^\/(api|assets|socket\.io|metrics|healthz)(\/|$)/;
+const API_PATHS = /^\/(api|assets|socket\.io|metrics|healthz|readyz)(\/|$)/;
 
 /** Newest first, as both stores order a query: ts, then seq, then id. */
 const newestFirst = (a: RbEvent, b: RbEvent): number => b.ts - a.ts || b.seq - a.seq || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
@@ -158,9 +163,20 @@ export function createApi(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Off by default: X-Forwarded-For is anyone's to write, so req.ip believes it only from the
+  // proxies named here (https://expressjs.com/en/guide/behind-proxies.html).
+  app.set('trust proxy', deps.trustProxy ?? false);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', version: VERSION, store: store.kind, uptimeS: Math.round((Date.now() - deps.startedAt) / 1000), ...deps.health?.() });
+  });
+
+  // Liveness above (the process answers), readiness here (it can commit, and reach Redis in a
+  // cluster): a balancer routes on /readyz, a supervisor restarts on /healthz.
+  app.get('/readyz', async (_req, res) => {
+    if (!deps.ready) return void res.json({ ready: true });
+    const r = await deps.ready();
+    res.status(r.ready ? 200 : 503).set('Cache-Control', 'no-store').json(r);
   });
 
   app.get('/metrics', async (_req, res) => {

@@ -61,7 +61,8 @@ export function peopleRoutes(deps: PeopleRoutesDeps): Router {
 
   router.post('/api/v1/auth/login', json, async (req, res) => {
     const body = parseOr(LoginBody, req.body ?? {}, 'RB_ERR_BAD_BODY');
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    // req.ip: the TCP peer, or the client a trusted proxy names in X-Forwarded-For (http.trustProxy).
+    const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const wait = limiter.retryAfter(body.name, ip);
     if (wait > 0) {
       res.set('Retry-After', String(Math.ceil(wait / 1000)));

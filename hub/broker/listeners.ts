@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { BrokerLimits } from './options.js';
 import { PacketGuard } from './packet-guard.js';
+import { readProxyHeader } from './proxy-protocol.js';
 
 export interface Listeners {
   address(): { host: string; port: number };
@@ -64,21 +65,43 @@ export async function startListeners(deps: ListenerDeps): Promise<Listeners> {
     return true;
   }
 
-  function guard(socket: Socket): void {
+  function guard(socket: Socket, remoteAddress?: string): void {
     const conn = new PacketGuard(socket, {
+      ...(remoteAddress ? { remoteAddress } : {}),
       maxPacketBytes: limits.maxPacketBytes,
       maxConnectBytes: limits.maxConnectBytes,
       onViolation(v) {
         if (v.kind === 'oversize') metrics.mqttOversize.inc({ phase: v.phase });
         else metrics.mqttProtocolErrors.inc({ reason: v.kind });
-        log.warn({ remote: socket.remoteAddress, ...v }, `MQTT connection closed: ${v.kind === 'oversize' ? 'packet over the size limit' : 'malformed Remaining Length'}`);
+        log.warn({ remote: conn.remoteAddress, ...v }, `MQTT connection closed: ${v.kind === 'oversize' ? 'packet over the size limit' : 'malformed Remaining Length'}`);
       },
     });
     deps.handle(conn);
   }
 
+  /**
+   * Behind a balancer (mqtt.proxyProtocol): the PROXY v2 header first, within the connect timeout;
+   * then the guard sees the client's address, and the bytes behind the header go to MQTT as usual.
+   */
+  function viaProxy(socket: Socket): void {
+    readProxyHeader(socket, limits.connectTimeoutMs).then(
+      (header) => {
+        if (socket.destroyed) return;
+        guard(socket, header.command === 'proxy' ? header.source.address : undefined);
+        socket.resume();
+      },
+      (err: Error) => {
+        metrics.mqttConnectionsRefused.inc({ reason: 'proxy-protocol' });
+        log.warn({ peer: socket.remoteAddress, err: err.message }, 'MQTT connection refused: no valid PROXY protocol v2 header (mqtt.proxyProtocol is on)');
+        socket.destroy();
+      },
+    );
+  }
+
   const tcp = createServer({ noDelay: true }, (socket) => {
-    if (admit(socket)) guard(socket);
+    if (!admit(socket)) return;
+    if (limits.proxyProtocol) viaProxy(socket);
+    else guard(socket);
   });
   await listen(tcp, deps.port, deps.host);
 

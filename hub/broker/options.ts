@@ -14,6 +14,8 @@ export interface BrokerLimits {
   publishBurst: number;
   /** Largest retained message kept: a gateway's status (see retained.ts). */
   maxRetainedBytes: number;
+  /** The plain listener expects a PROXY protocol v2 header first (mqtt.proxyProtocol). */
+  proxyProtocol?: boolean;
   /** MQTT over TLS listener; absent = plain TCP only. */
   tls?: { port: number; cert: Buffer; key: Buffer };
 }
@@ -46,6 +48,7 @@ export function brokerLimits(config: Pick<HubConfig, 'mqtt' | 'maxPayloadBytes' 
     publishRate: mqtt.publishRate,
     publishBurst: mqtt.publishBurst,
     maxRetainedBytes: mqtt.maxRetainedBytes,
+    proxyProtocol: mqtt.proxyProtocol,
     ...(tls ? { tls } : {}),
   };
 }

@@ -20,6 +20,8 @@ export interface PacketGuardOptions {
   /** Largest Remaining Length accepted before CONNACK (the unauthenticated CONNECT). */
   maxConnectBytes: number;
   onViolation(violation: GuardViolation): void;
+  /** The client's address when a PROXY protocol header gave it (the socket's peer is then the balancer). */
+  remoteAddress?: string;
 }
 
 /**
@@ -71,8 +73,9 @@ export class PacketGuard extends Duplex {
     });
   }
 
+  /** The client's address: from the PROXY header when there was one, else the socket's peer. */
   get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
+    return this.opts.remoteAddress ?? this.socket.remoteAddress;
   }
 
   /** CONNACK 0 was sent: packets may now be up to `maxPacketBytes`. */

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, chownSync, constants, readFileSync } from 'node:fs';
+import { accessSync, chownSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,13 @@ export interface Postgres {
   url(name?: string): string;
   /** CREATE DATABASE `name` (`[a-z0-9_]`) and return its url. */
   createDatabase(name: string): Promise<string>;
+  /** SIGSTOP / SIGCONT the postmaster and every backend by PID: a hung database (connections stay open). */
+  pause(): void;
+  resume(): void;
+  /** SIGKILL the postmaster and every backend by PID; the data dir stays, for restart(). */
+  kill9(): Promise<void>;
+  /** Start the server again on the same port and data (fast shutdown first when it runs). */
+  restart(): Promise<void>;
   /** Stop the server by its PID (fast shutdown, SIGKILL after 10 s) and remove the dir. Idempotent. */
   stop(): Promise<void>;
   outputTail(): string;
@@ -47,13 +54,55 @@ function binary(bin: string, name: 'initdb' | 'postgres'): string {
 }
 
 const asRoot = process.getuid?.() === 0;
+
+/** PIDs whose parent is `ppid` (from /proc: field 4 of /proc/PID/stat, after the `(comm)`). */
+function childrenOf(ppid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // exited meanwhile
+  }
+}
+/** Running, not a zombie (an orphan may wait for a reaper that never comes in a container). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
 /** The command line that runs `bin` as a user PostgreSQL accepts. */
 function asPostgres(bin: string, args: string[]): [string, string[]] {
   return asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
 }
 
-/** `bin`: the directory of `initdb` and `postgres` (default PG_BIN, `RB_PG_BIN` overrides). */
-export async function startPostgres(opts: { bin?: string } = {}): Promise<Postgres> {
+export interface PostgresOptions {
+  /** The directory of `initdb` and `postgres` (default PG_BIN, `RB_PG_BIN` overrides). */
+  bin?: string;
+  /**
+   * Keep `synchronous_commit` on, so a commit that returned survives a kill -9 of the server. The
+   * default (off) answers a commit before its WAL is written and loses the last ~600 ms of commits in
+   * a crash (https://www.postgresql.org/docs/15/wal-async-commit.html); observed: a fresh hub's
+   * migrations gone after kill9() + restart(). `fsync=off` stays: it matters only when the OS crashes.
+   */
+  durable?: boolean;
+}
+
+export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgres> {
   const bin = opts.bin ?? PG_BIN;
   const initdb = binary(bin, 'initdb');
   const postgres = binary(bin, 'postgres');
@@ -85,15 +134,22 @@ export async function startPostgres(opts: { bin?: string } = {}): Promise<Postgr
     '-k', dir, // the unix socket in the temp dir, not /var/run/postgresql
     '-c', 'listen_addresses=127.0.0.1',
     '-c', 'fsync=off',
-    '-c', 'synchronous_commit=off',
+    '-c', `synchronous_commit=${opts.durable ? 'on' : 'off'}`,
     '-c', 'full_page_writes=off',
     '-c', 'max_connections=100',
   ]);
-  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  let child: ChildProcess;
   let exited = false;
-  const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
+  let exit: Promise<void> = Promise.resolve();
+  const spawnServer = (): void => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = c;
+    exited = false;
+    c.stdout?.on('data', keep);
+    c.stderr?.on('data', keep);
+    exit = new Promise<void>((r) => c.once('exit', () => ((exited = true), r())));
+  };
+  spawnServer();
   const url = (name = 'postgres'): string => `postgres://postgres@127.0.0.1:${port}/${name}`;
 
   /** The postmaster's own PID (first line of postmaster.pid): `runuser` is only its parent. */
@@ -105,45 +161,62 @@ export async function startPostgres(opts: { bin?: string } = {}): Promise<Postgr
       return undefined;
     }
   };
+  /**
+   * The postmaster and its backends (each connection is a child process), and `runuser` above them
+   * when there is one: runuser stops itself when its child stops (it mirrors job control) and waits
+   * for a SIGCONT of its own, so a resume or a kill that skips it leaves it stopped for ever.
+   */
+  const everyPid = (): number[] => {
+    const pm = serverPid();
+    if (pm === undefined || exited) return [];
+    return [...(child.pid !== undefined && child.pid !== pm ? [child.pid] : []), pm, ...childrenOf(pm)];
+  };
+  /** Fast shutdown by PID (SIGKILL after 10 s); the data dir stays. */
+  const shutdown = async (): Promise<void> => {
+    if (exited) return;
+    for (const pid of everyPid()) signal(pid, 'SIGCONT'); // a paused server cannot shut down
+    const pid = serverPid();
+    // SIGINT = "fast shutdown": roll back open transactions, end the sessions, exit.
+    if (pid) signal(pid, 'SIGINT');
+    else child.kill('SIGINT');
+    const timer = setTimeout(() => {
+      if (pid) signal(pid, 'SIGKILL');
+      child.kill('SIGKILL');
+    }, EXIT_TIMEOUT_MS);
+    await exit;
+    clearTimeout(timer);
+  };
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    const pid = serverPid();
-    if (!exited) {
-      // SIGINT = "fast shutdown": roll back open transactions, end the sessions, exit.
-      if (pid) process.kill(pid, 'SIGINT');
-      else child.kill('SIGINT');
-      const timer = setTimeout(() => {
-        if (pid) process.kill(pid, 'SIGKILL');
-        child.kill('SIGKILL');
-      }, EXIT_TIMEOUT_MS);
-      await exit;
-      clearTimeout(timer);
-    }
+    await shutdown();
     await rm(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (exited) {
-      await stop();
-      throw new Error(`postgres exited during start:\n${tail.join('\n')}`);
-    }
-    const client = new pg.Client({ connectionString: url() });
-    try {
-      await client.connect();
-      await client.end();
-      break;
-    } catch {
-      await client.end().catch(() => undefined);
-      if (Date.now() > deadline) {
+  const waitReady = async (): Promise<void> => {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (exited) {
         await stop();
-        throw new Error(`postgres did not accept connections within ${START_TIMEOUT_MS} ms:\n${tail.join('\n')}`);
+        throw new Error(`postgres exited during start:\n${tail.join('\n')}`);
       }
-      await new Promise((r) => setTimeout(r, 100));
+      const client = new pg.Client({ connectionString: url() });
+      try {
+        await client.connect();
+        await client.end();
+        return;
+      } catch {
+        await client.end().catch(() => undefined);
+        if (Date.now() > deadline) {
+          await stop();
+          throw new Error(`postgres did not accept connections within ${START_TIMEOUT_MS} ms:\n${tail.join('\n')}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
-  }
+  };
+  await waitReady();
 
   return {
     port,
@@ -161,6 +234,27 @@ export async function startPostgres(opts: { bin?: string } = {}): Promise<Postgr
       return url(name);
     },
     stop,
+    pause() {
+      for (const pid of everyPid()) signal(pid, 'SIGSTOP');
+    },
+    resume() {
+      for (const pid of everyPid()) signal(pid, 'SIGCONT');
+    },
+    async kill9() {
+      const pids = everyPid();
+      for (const pid of pids) signal(pid, 'SIGCONT');
+      // Not runuser: it must live to reap the postmaster, whose unreaped PID would read as "another
+      // postmaster is running" to the next start (a container's PID 1 may never reap orphans).
+      for (const pid of pids) if (pid !== child.pid) signal(pid, 'SIGKILL');
+      await exit;
+      // Orphaned backends would keep the shared memory and refuse the next start: wait for them too.
+      while (pids.some(alive)) await new Promise((r) => setTimeout(r, 20));
+    },
+    async restart() {
+      await shutdown();
+      spawnServer();
+      await waitReady();
+    },
     outputTail: () => tail.join('\n'),
   };
 }
@@ -170,12 +264,12 @@ export async function startPostgres(opts: { bin?: string } = {}): Promise<Postgr
  * getter throws the start failure (binaries missing: MISSING_POSTGRES), so every test that uses it
  * FAILS with it; nothing is skipped.
  */
-export function usePostgres(): () => Postgres {
+export function usePostgres(opts: PostgresOptions = {}): () => Postgres {
   let server: Postgres | undefined;
   let failure: unknown;
   beforeAll(async () => {
     try {
-      server = await startPostgres();
+      server = await startPostgres(opts);
     } catch (err) {
       failure = err;
     }

@@ -439,6 +439,19 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
       await db.schema.createIndex('push_subscriptions_user').on('push_subscriptions').columns(['user_id', 'created_at']).execute();
     },
   ],
+  [
+    '0012_node_health',
+    async (db) => {
+      // One row per hub node, rewritten by each /readyz: the proof that this node can commit, and
+      // for the cluster a list of the nodes and when each last could.
+      await db.schema
+        .createTable('node_heartbeats')
+        .addColumn('node_id', 'text', (c) => c.primaryKey())
+        .addColumn('beat_at', 'bigint', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .execute();
+    },
+  ],
 ];
 
 /** The provider the Migrator reads: the list above, bound to the engine. */

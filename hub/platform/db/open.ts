@@ -94,6 +94,11 @@ export function createDatabase(opts: DatabaseOptions): HubDatabase {
     const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, types: pgTypes });
     // An idle client's error (server restart, network cut) is emitted on the pool; unhandled it would kill the process.
     pool.on('error', (err) => log.error({ err }, 'postgres idle connection failed'));
+    // A connection that dies while checked out (inside a transaction, between its statements) emits
+    // 'error' on the client, where pg-pool listens only while it is idle: unheard, it would throw and
+    // end the hub (observed: PostgreSQL killed -9 under a running hub). Its pending query is rejected
+    // anyway and pg-pool drops the broken client on release, so logging is all that is left to do.
+    pool.on('connect', (client) => client.on('error', (err) => log.warn({ err: err.message }, 'postgres connection lost')));
     db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   } else {
     if (!opts.file) throw new Error('openDatabase needs a url (postgres://) or a file');

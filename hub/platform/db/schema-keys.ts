@@ -5,6 +5,14 @@ export interface HubKeysTable {
   created_at: number;
 }
 
+/** Hub nodes (migration `0012_node_health`): rewritten by each readiness check (hub/platform/readiness.ts). */
+export interface NodeHeartbeatsTable {
+  node_id: string;
+  beat_at: number;
+  version: string;
+}
+
 export interface KeysSchema {
   hub_keys: HubKeysTable;
+  node_heartbeats: NodeHeartbeatsTable;
 }
