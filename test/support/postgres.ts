@@ -52,8 +52,12 @@ function asPostgres(bin: string, args: string[]): [string, string[]] {
   return asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
 }
 
-/** `bin`: the directory of `initdb` and `postgres` (default PG_BIN, `RB_PG_BIN` overrides). */
-export async function startPostgres(opts: { bin?: string } = {}): Promise<Postgres> {
+/**
+ * `bin`: the directory of `initdb` and `postgres` (default PG_BIN, `RB_PG_BIN` overrides).
+ * `durable`: keep PostgreSQL's own defaults (fsync, synchronous_commit, full_page_writes on), as a
+ * production server runs, for benchmarks; tests run without them.
+ */
+export async function startPostgres(opts: { bin?: string; durable?: boolean } = {}): Promise<Postgres> {
   const bin = opts.bin ?? PG_BIN;
   const initdb = binary(bin, 'initdb');
   const postgres = binary(bin, 'postgres');
@@ -84,9 +88,7 @@ export async function startPostgres(opts: { bin?: string } = {}): Promise<Postgr
     '-p', String(port),
     '-k', dir, // the unix socket in the temp dir, not /var/run/postgresql
     '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off',
-    '-c', 'synchronous_commit=off',
-    '-c', 'full_page_writes=off',
+    ...(opts.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
     '-c', 'max_connections=100',
   ]);
   const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
