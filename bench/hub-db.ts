@@ -49,8 +49,8 @@ function postmasterPid(server: Postgres): number {
 }
 
 /** Hub of `build` on its own database (`target`), no InfluxDB. */
-export async function hubDbRun(dir: string, build: HubBuild, target: DbTarget): Promise<Record<string, number>> {
-  const dataDir = join(dir, `hub-${build.label}-${target.engine}`);
+export async function hubDbRun(dir: string, build: HubBuild, target: DbTarget, round = 0): Promise<Record<string, number>> {
+  const dataDir = join(dir, `hub-${build.label}-${target.engine}-${round}`);
   const dbUrl = target.engine === 'postgres' ? await target.server.createDatabase(`rb_bench_${build.label.replace(/\W/g, '_')}`) : undefined;
   const pgCpu = target.engine === 'postgres' ? treeCpuMeter(postmasterPid(target.server)) : undefined;
   const hub = await startHub(build, dataDir, { dbUrl });

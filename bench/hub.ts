@@ -20,6 +20,7 @@
  *                          RB_BENCH_CONNECTIONS to resize; RB_BENCH_ONLY=a,b… of
  *                          hub|sqlite|postgres|baseline|mosquitto|telegraf|idle for some parts;
  *                          RB_BENCH_BASELINE_REF=<git ref> for another baseline, RB_BENCH_BASELINE=off for none;
+ *                          RB_BENCH_ROUNDS=n alternates the embedded current/baseline runs n times;
  *                          RB_BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the hubs)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,18 @@ import { idleRun } from './hub-idle.js';
 import { hubInfluxRun } from './hub-influx.js';
 import { mosquittoRun, telegrafRun } from './hub-mosquitto.js';
 import { printReport, resultJson, type Runs } from './hub-report.js';
+
+const ROUNDS = Math.max(1, Number(process.env.RB_BENCH_ROUNDS ?? 1));
+type Run = Record<string, number>;
+
+/** The run of median hub µs/event, with every round's events/s and µs/event beside it. */
+function medianRun(rs: Run[]): Run | undefined {
+  if (rs.length === 0) return undefined;
+  const sorted = [...rs].sort((a, b) => a.hub_cpu_us_per_event! - b.hub_cpu_us_per_event!);
+  const out: Run = { ...sorted[Math.floor((sorted.length - 1) / 2)]!, rounds: rs.length };
+  rs.forEach((r, i) => Object.assign(out, { [`round_${i + 1}_events_per_s`]: r.events_per_s!, [`round_${i + 1}_hub_cpu_us_per_event`]: r.hub_cpu_us_per_event! }));
+  return out;
+}
 
 const PARTS = ['hub', 'sqlite', 'postgres', 'baseline', 'mosquitto', 'telegraf', 'idle'] as const;
 
@@ -51,9 +64,19 @@ async function main(): Promise<void> {
     const runs: Runs = {};
     // Current and baseline side by side, so drift on a shared machine touches both alike.
     if (want('hub')) runs.influx = await hubInfluxRun(influx, dir, CURRENT, 'rb_bench');
-    if (baseline) runs.baselineInflux = await hubInfluxRun(influx, dir, baseline, 'rb_bench_baseline');
-    if (want('sqlite')) runs.sqlite = await hubDbRun(dir, CURRENT, { engine: 'sqlite' });
-    if (baseline) runs.baselineSqlite = await hubDbRun(dir, baseline, { engine: 'sqlite' });
+    // The baseline beside the current parts chosen (both when it is chosen alone).
+    const mirror = (p: 'hub' | 'sqlite'): boolean => baseline !== undefined && (want(p) || !only!.some((o) => o === 'hub' || o === 'sqlite'));
+    if (mirror('hub')) runs.baselineInflux = await hubInfluxRun(influx, dir, baseline!, 'rb_bench_baseline');
+    // Embedded, current and baseline alternating RB_BENCH_ROUNDS times (default 1): each side's run
+    // of median hub µs/event is reported, every round's figures are kept in the JSON.
+    const cur: Run[] = [];
+    const old: Run[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      if (want('sqlite')) cur.push(await hubDbRun(dir, CURRENT, { engine: 'sqlite' }, round));
+      if (mirror('sqlite')) old.push(await hubDbRun(dir, baseline!, { engine: 'sqlite' }, round));
+    }
+    runs.sqlite = medianRun(cur);
+    runs.baselineSqlite = medianRun(old);
     if (want('postgres')) {
       const server = await startPostgres({ durable: true });
       try {
