@@ -58,6 +58,68 @@ export function cpuMeter(pids: Array<number | undefined>): { start(): void; stop
   };
 }
 
+/** /proc/{pid}/stat fields from 3 (state) on, or undefined once the process is gone. */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds of a process and of every process below it: its own utime + stime, plus cutime +
+ * cstime (children it has waited for, so backends that exit inside a window still count), plus the
+ * utime + stime of each living descendant, by pid. A server such as PostgreSQL (the postmaster and
+ * one backend per connection) is measured as a whole.
+ */
+export function treeCpu(root: number): Map<number, number> {
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const f = statFields(Number(d));
+    if (!f) continue;
+    const ppid = Number(f[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+  }
+  const out = new Map<number, number>();
+  const rootStat = statFields(root);
+  if (!rootStat) return out;
+  out.set(root, (Number(rootStat[11]) + Number(rootStat[12]) + Number(rootStat[13]) + Number(rootStat[14])) / 100);
+  const walk = (pid: number): void => {
+    for (const c of children.get(pid) ?? []) {
+      const f = statFields(c);
+      if (f) out.set(c, (Number(f[11]) + Number(f[12])) / 100);
+      walk(c);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** Like cpuMeter, for a whole process tree (treeCpu): cores over the window. */
+export function treeCpuMeter(root: number): { start(): void; stop(): number } {
+  let t0 = 0;
+  let c0 = new Map<number, number>();
+  return {
+    start() {
+      t0 = performance.now();
+      c0 = treeCpu(root);
+    },
+    stop() {
+      const wall = (performance.now() - t0) / 1000;
+      let cpu = 0;
+      // A descendant gone since start() is in the root's cutime by now (whole life), so its share
+      // at start() is taken off; a new one counts from zero.
+      const c1 = treeCpu(root);
+      for (const [pid, c] of c1) cpu += c - (c0.get(pid) ?? 0);
+      for (const [pid, c] of c0) if (!c1.has(pid)) cpu -= c;
+      return cpu / wall;
+    },
+  };
+}
+
 export function runCli(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -67,8 +129,9 @@ export function runCli(args: string[]): Promise<string> {
   });
 }
 
-export function startCliProcess(args: string[], env?: NodeJS.ProcessEnv, nodeArgs: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'], ...(env ? { env: { ...process.env, ...env } } : {}) });
+/** `cli`: another build's bin/red-butler.js (bench/hub-baseline.ts), default this tree's. */
+export function startCliProcess(args: string[], env?: NodeJS.ProcessEnv, nodeArgs: string[] = [], cli = CLI): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, cli, ...args], { stdio: ['ignore', 'ignore', 'inherit'], ...(env ? { env: { ...process.env, ...env } } : {}) });
 }
 
 export async function stopChild(p: ChildProcess): Promise<void> {

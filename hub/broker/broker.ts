@@ -1,7 +1,7 @@
 import { clientIdFor } from '../../protocol/index.js';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
-import { parseTopic, topics } from '../../protocol/index.js';
+import { parseTopic, topics, type ParsedTopic } from '../../protocol/index.js';
 import type { Bus } from '../bus.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { Metrics } from '../metrics.js';
@@ -47,11 +47,16 @@ type RbClient = Client & {
   /** Its topic prefix and its publish-rate bucket, looked up once at CONNECT rather than per PUBLISH. */
   rbPrefix?: string;
   rbRate?: TokenBucket;
+  /** Topics this connection published to that passed every topic check (at most TOPIC_CACHE), parsed once. */
+  rbTopics?: Map<string, ParsedTopic>;
   /** Set by revoke(): nothing this connection publishes is retained any more, its will included. */
   rbRevoked?: boolean;
   /** Decided in preConnect, answered with this CONNACK code by authenticate. */
   refuse?: { returnCode: 2 | 3; reason: string; message: string };
 };
+
+/** Topics remembered per connection: a gateway publishes to a few per device. Past it, the map starts again. */
+const TOPIC_CACHE = 1024;
 
 /** Error carrying the CONNACK return code aedes sends ([MQTT-3.2.2-3], table 3.1). */
 function connackError(message: string, returnCode: 2 | 3 | 4 | 5): AuthenticateError {
@@ -151,24 +156,32 @@ export function createBroker(deps: BrokerDeps): Broker {
         const received = performance.now();
         const who = c.rb;
         if (!who) return done(new Error('not authenticated'));
-        const problem = topicProblem(packet.topic);
-        if (problem) {
-          // [MQTT-1.5.3-1], [MQTT-1.5.3-2]: close the connection; a refused message like any bad topic
-          metrics.mqttProtocolErrors.inc({ reason: problem });
-          metrics.rejected.inc({ reason: 'bad-topic' });
-          log.warn({ ...who, topic: JSON.stringify(packet.topic.slice(0, 200)) }, `publish refused: ${problem}; connection closed`);
-          return done(new Error(problem));
-        }
-        const topic = parseTopic(packet.topic);
+        // A topic this connection already published to passed the checks below: not parsed again.
+        let topic = c.rbTopics?.get(packet.topic);
         if (!topic) {
-          metrics.rejected.inc({ reason: 'bad-topic' });
-          log.warn({ ...who, topic: packet.topic.slice(0, 200) }, 'publish refused: not a Red Butler v1 topic');
-          return done(new Error('topic not allowed'));
-        }
-        if (!packet.topic.startsWith(c.rbPrefix ?? topics.gatewayPrefix(who.estate, who.gateway))) {
-          metrics.rejected.inc({ reason: 'acl' });
-          log.warn({ ...who, topic: packet.topic }, 'publish refused: outside the gateway\'s own prefix');
-          return done(new Error('topic outside ACL'));
+          const problem = topicProblem(packet.topic);
+          if (problem) {
+            // [MQTT-1.5.3-1], [MQTT-1.5.3-2]: close the connection; a refused message like any bad topic
+            metrics.mqttProtocolErrors.inc({ reason: problem });
+            metrics.rejected.inc({ reason: 'bad-topic' });
+            log.warn({ ...who, topic: JSON.stringify(packet.topic.slice(0, 200)) }, `publish refused: ${problem}; connection closed`);
+            return done(new Error(problem));
+          }
+          const parsed = parseTopic(packet.topic);
+          if (!parsed) {
+            metrics.rejected.inc({ reason: 'bad-topic' });
+            log.warn({ ...who, topic: packet.topic.slice(0, 200) }, 'publish refused: not a Red Butler v1 topic');
+            return done(new Error('topic not allowed'));
+          }
+          if (!packet.topic.startsWith(c.rbPrefix ?? topics.gatewayPrefix(who.estate, who.gateway))) {
+            metrics.rejected.inc({ reason: 'acl' });
+            log.warn({ ...who, topic: packet.topic }, 'publish refused: outside the gateway\'s own prefix');
+            return done(new Error('topic outside ACL'));
+          }
+          topic = Object.freeze(parsed);
+          const cache = (c.rbTopics ??= new Map());
+          if (cache.size >= TOPIC_CACHE) cache.clear();
+          cache.set(packet.topic, topic);
         }
         // Retained only: the gateway's own status, within the size cap, once ingest accepts it
         // (retained.ts); any other RETAIN 1 is stripped, the PUBLISH acknowledged as usual.

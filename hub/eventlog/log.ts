@@ -119,20 +119,20 @@ export function createEventLog(opts: EventLogOptions): EventLog {
   /** INSERT the rows (at most CHUNK a statement); returns the positions of those that were new, by key. */
   async function insert(trx: Transaction<Schema>, count: number, keyOf: (i: number) => string, row: (i: number, params: unknown[], k: number) => void): Promise<Map<string, number>> {
     const fresh = new Map<string, number>();
-    for (let from = 0; from < count; from += CHUNK) {
-      const n = Math.min(CHUNK, count - from);
-      // Padded to a power of two by repeating the last row (its copies conflict with it and insert
-      // nothing): nine statement texts in all, each prepared once (hub/platform/db/open.ts caches them).
-      const size = n === 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
+    for (let from = 0; from < count; ) {
+      // Statements of power-of-two sizes (145 rows: 128 + 16 + 1): nine statement texts in all, each
+      // prepared once (hub/platform/db/open.ts caches them), and no row sent twice.
+      const left = count - from;
+      const n = left >= CHUNK ? CHUNK : 2 ** Math.floor(Math.log2(left));
       // Parameters in the column order of the compiled text (id, kind, estate, at, body).
-      const params: unknown[] = new Array<unknown>(size * 5);
+      const params: unknown[] = new Array<unknown>(n * 5);
       for (let i = 0; i < n; i++) {
         params[i * 5] = keyOf(from + i);
         row(from + i, params, i * 5 + 1);
       }
-      for (let i = n; i < size; i++) for (let c = 0; c < 5; c++) params[i * 5 + c] = params[(n - 1) * 5 + c];
-      const returned = await trx.executeQuery(CompiledQuery.raw(insertText(trx, size), params) as CompiledQuery<{ pos: number; id: string }>);
+      const returned = await trx.executeQuery(CompiledQuery.raw(insertText(trx, n), params) as CompiledQuery<{ pos: number; id: string }>);
       for (const r of returned.rows) fresh.set(r.id, Number(r.pos));
+      from += n;
     }
     return fresh;
   }

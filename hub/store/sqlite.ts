@@ -1,38 +1,61 @@
-import { sql, type Expression, type ExpressionBuilder, type SqlBool, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Expression, type ExpressionBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { Logger } from '../../lib/log.js';
 import type { RbEvent } from '../../protocol/index.js';
 import type { HubDatabase } from '../platform/db/index.js';
 import type { Schema } from '../platform/db/schema.js';
 import { checkCountQuery, type CountQuery, type EventQuery, type EventStore } from './types.js';
 
-/** Rows per INSERT (9 parameters a row: far below both engines' parameter limits). */
-const CHUNK = 500;
+/** Rows per INSERT statement at most (9 parameters a row: far below both engines' parameter limits). */
+const CHUNK = 256;
+const COLUMNS = 9;
+
+/**
+ * The text of an INSERT of `n` rows (ON CONFLICT DO NOTHING on the primary key: a re-delivered
+ * event stores nothing new and keeps the first received_at), compiled by kysely once per `n` and run
+ * with new parameters: building and compiling the query per batch cost more than running it.
+ * Parameters in column order: id, estate, gateway, device, type, ts, seq, data, received_at.
+ */
+const texts = new Map<string, string>();
+function insertText(db: Transaction<Schema> | HubDatabase['db'], dialect: string, n: number): string {
+  const cacheKey = `${dialect}:${n}`;
+  let text = texts.get(cacheKey);
+  if (text === undefined) {
+    const blank: Schema['events'] = { id: '', estate: '', gateway: '', device: '', type: '', ts: 0, seq: 0, data: '', received_at: 0 };
+    text = db.insertInto('events').values(Array.from({ length: n }, () => blank)).onConflict((oc) => oc.column('id').doNothing()).compile().sql;
+    texts.set(cacheKey, text);
+  }
+  return text;
+}
+
+async function insert(db: Transaction<Schema> | HubDatabase['db'], dialect: string, events: readonly RbEvent[]): Promise<void> {
+  const receivedAt = Date.now();
+  // A batch of n rows runs as statements of power-of-two sizes (n = 145: 128 + 16 + 1), so at most
+  // nine texts are ever prepared (hub/platform/db/open.ts keeps them) and no row is sent twice.
+  for (let from = 0; from < events.length; ) {
+    const left = events.length - from;
+    const n = left >= CHUNK ? CHUNK : 2 ** Math.floor(Math.log2(left));
+    const params: unknown[] = new Array<unknown>(n * COLUMNS);
+    for (let i = 0, k = 0; i < n; i++) {
+      const e = events[from + i]!;
+      params[k++] = e.id;
+      params[k++] = e.estate;
+      params[k++] = e.gateway;
+      params[k++] = e.device;
+      params[k++] = e.type;
+      params[k++] = e.ts;
+      params[k++] = e.seq;
+      params[k++] = JSON.stringify(e.data);
+      params[k++] = receivedAt;
+    }
+    await db.executeQuery(CompiledQuery.raw(insertText(db, dialect, n), params));
+    from += n;
+  }
+}
 
 export interface SqliteStoreOptions {
   /** The hub database (hub/platform/db): table `events`, SQLite or PostgreSQL. */
   db: HubDatabase;
   log: Logger;
-}
-
-const toRow = (e: RbEvent, receivedAt: number): Schema['events'] => ({
-  id: e.id,
-  estate: e.estate,
-  gateway: e.gateway,
-  device: e.device,
-  type: e.type,
-  ts: e.ts,
-  seq: e.seq,
-  data: JSON.stringify(e.data),
-  received_at: receivedAt,
-});
-
-async function insert(db: Transaction<Schema> | HubDatabase['db'], events: readonly RbEvent[]): Promise<void> {
-  const receivedAt = Date.now();
-  for (let i = 0; i < events.length; i += CHUNK) {
-    const rows = events.slice(i, i + CHUNK).map((e) => toRow(e, receivedAt));
-    // ON CONFLICT DO NOTHING on the primary key: a re-delivered event stores nothing new and keeps the first received_at.
-    await db.insertInto('events').values(rows).onConflict((oc) => oc.column('id').doNothing()).execute();
-  }
 }
 
 /**
@@ -67,12 +90,12 @@ export function createSqliteStore(opts: SqliteStoreOptions): EventStore {
     async write(events) {
       open();
       if (events.length === 0) return;
-      await hubDb.transaction((trx) => insert(trx, events));
+      await hubDb.transaction((trx) => insert(trx, hubDb.dialect, events));
     },
 
     async writeIn(trx, events) {
       open();
-      if (events.length > 0) await insert(trx, events);
+      if (events.length > 0) await insert(trx, hubDb.dialect, events);
     },
 
     async query(q: EventQuery) {

@@ -100,6 +100,8 @@ export interface PostgresOptions {
    * migrations gone after kill9() + restart(). `fsync=off` stays: it matters only when the OS crashes.
    */
   durable?: boolean;
+  /** PostgreSQL's own defaults (fsync, synchronous_commit, full_page_writes on), as a production server runs: benchmarks. */
+  production?: boolean;
 }
 
 export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgres> {
@@ -133,9 +135,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
     '-p', String(port),
     '-k', dir, // the unix socket in the temp dir, not /var/run/postgresql
     '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off',
-    '-c', `synchronous_commit=${opts.durable ? 'on' : 'off'}`,
-    '-c', 'full_page_writes=off',
+    ...(opts.production ? [] : ['-c', 'fsync=off', '-c', `synchronous_commit=${opts.durable ? 'on' : 'off'}`, '-c', 'full_page_writes=off']),
     '-c', 'max_connections=100',
   ]);
   let child: ChildProcess;
