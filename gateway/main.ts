@@ -97,7 +97,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   const status = (reason: GatewayStatus['reason'], state: GatewayStatus['state'] = 'online'): GatewayStatus =>
     buildStatus(
-      { estate: config.estate, gateway: config.gateway, startedAt, devices, names: namesOf, cameras: camerasOf, outbox, uplink, pressureActive: () => pressure.active() },
+      { estate: config.estate, gateway: config.gateway, startedAt, devices, names: namesOf, cameras: camerasOf, outbox, uplink, pressureActive: () => pressure.active(), edgeSms: config.edge !== undefined },
       reason,
       state,
     );

@@ -15,6 +15,8 @@ export interface StatusSources {
   outbox: Pick<Outbox, 'stats'>;
   uplink: Pick<Uplink, 'stats'>;
   pressureActive: () => boolean;
+  /** The edge's own warnings are configured (a local modem). */
+  edgeSms?: boolean;
 }
 
 /**
@@ -52,5 +54,6 @@ export function buildStatus(src: StatusSources, reason: GatewayStatus['reason'],
     },
     lastHubContact: u.lastHubContact,
     reconnects: u.reconnects,
+    ...(src.edgeSms ? { edge: { sms: true } } : {}),
   };
 }

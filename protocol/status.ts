@@ -69,6 +69,11 @@ export const GatewayStatus = z
     outbox: OutboxHealth.optional(),
     lastHubContact: z.number().int().nonnegative().nullable().optional().describe('ms since epoch the hub last answered'),
     reconnects: z.number().int().nonnegative().optional().describe('Connections lost since start'),
+    edge: z
+      .object({ sms: z.boolean().describe('A local GSM modem (gammu-smsd) is configured: the gateway texts the people on duty while the hub is away') })
+      .strict()
+      .optional()
+      .describe("The edge's own warnings; absent on gateways without them. The hub sends its duty list only to gateways with `sms`"),
   })
   .strict();
 

@@ -124,6 +124,10 @@ export function createDutySync(deps: DutySyncDeps): DutySync {
   const horizonHours = deps.horizonHours ?? 48;
   let timer: NodeJS.Timeout | undefined;
   let off: (() => void) | undefined;
+  /** Gateways whose latest status says they have a modem (`edge.sms`): the only ones sent a list. */
+  const withModem = new Set<string>();
+  const key = (estate: string, gateway: string): string => `${estate}/${gateway}`;
+  const modemGateways = (estate: string): string[] => deps.gateways(estate).filter((g) => withModem.has(key(estate, g)));
 
   async function sendTo(estate: string, gateways: string[]): Promise<void> {
     if (!gateways.length) return;
@@ -146,10 +150,18 @@ export function createDutySync(deps: DutySyncDeps): DutySync {
   return {
     start() {
       off = deps.onStatus((s) => {
-        if (s.reason === 'connected') void sendTo(s.estate, [s.gateway]);
+        const k = key(s.estate, s.gateway);
+        if (!s.edge?.sms) {
+          // Offline (a will has no edge field) or no modem: nothing to send until it says otherwise.
+          if (s.state === 'online') withModem.delete(k);
+          return;
+        }
+        const fresh = !withModem.has(k);
+        withModem.add(k);
+        if (fresh || s.reason === 'connected' || s.reason === 'startup') void sendTo(s.estate, [s.gateway]);
       });
       timer = setInterval(() => {
-        for (const estate of deps.estates()) void sendTo(estate, deps.gateways(estate));
+        for (const estate of deps.estates()) void sendTo(estate, modemGateways(estate));
       }, deps.everyMs ?? 3_600_000);
       timer.unref();
     },
@@ -157,6 +169,6 @@ export function createDutySync(deps: DutySyncDeps): DutySync {
       off?.();
       if (timer) clearInterval(timer);
     },
-    syncEstate: (estate) => sendTo(estate, deps.gateways(estate)),
+    syncEstate: (estate) => sendTo(estate, modemGateways(estate)),
   };
 }
