@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../protocol/index.js';
 import { ConfigError, deepFreeze, keyPath, readYamlMapping, zodProblems, type ConfigProblem } from '../lib/config-errors.js';
 import { isTimeZone } from './state/types.js';
+import type { ChannelPlugin } from './notify/channel.js';
+import { CHANNEL_PLUGINS } from './notify/channels/index.js';
+import { checkChannels, NotifyConfigSchema } from './notify/config.js';
 
 /**
  * The hub's configuration: nested sections, each key `.describe()`d. Sources, lowest first: defaults <
@@ -196,6 +199,7 @@ export const HubConfigSchema = z
     auth: AuthSchema.prefault({}).describe('Tokens and logins'),
     state: StateSchema.prefault({}).describe('Live state'),
     cluster: ClusterSchema.prefault({}).describe('Hub cluster (reserved)'),
+    notify: NotifyConfigSchema.prefault({}).describe('Reaching people off-screen: channels and the notification outbox (docs/notifications.md)'),
   })
   .strict();
 
@@ -236,6 +240,8 @@ interface Leaf {
   env: string;
   aliases: string[];
   number: boolean;
+  /** A list (notify.channels): its environment variable holds JSON. */
+  json: boolean;
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {
@@ -261,6 +267,7 @@ function leavesOf(schema: z.ZodType, prefix: string[] = []): Leaf[] {
         .filter(([, p]) => p === path)
         .map(([name]) => name),
       number: inner instanceof z.ZodNumber,
+      json: inner instanceof z.ZodArray,
     },
   ];
 }
@@ -298,6 +305,13 @@ export function mergeHubOverrides(...layers: HubConfigOverrides[]): HubConfigOve
 
 /** Environment values are strings: numeric keys get numbers (a non-number stays a string and is refused). */
 function envValue(leaf: Leaf, text: string): unknown {
+  if (leaf.json) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text; // refused by the schema: "expected array"
+    }
+  }
   if (!leaf.number) return text;
   const n = Number(text.trim());
   return text.trim() !== '' && Number.isFinite(n) ? n : text;
@@ -327,6 +341,8 @@ export function defaultNodeId(name = hostname()): string {
 export interface ResolveHubConfigOptions {
   /** YAML config file (`--config`); absent = defaults, environment and flags only. */
   file?: string | undefined;
+  /** Channel plugins `notify.channels[].type` may name; default hub/notify/channels/index.ts. */
+  plugins?: readonly ChannelPlugin[];
 }
 
 /**
@@ -348,6 +364,7 @@ export function resolveHubConfig(overrides: HubConfigOverrides = {}, env: NodeJS
   if ((c.mqtt.tls.cert === undefined) !== (c.mqtt.tls.key === undefined)) {
     problems.push(withEnv({ path: c.mqtt.tls.cert ? 'mqtt.tls.key' : 'mqtt.tls.cert', message: 'mqtt.tls.cert and mqtt.tls.key are set together' }));
   }
+  problems.push(...checkChannels(c.notify.channels, opts.plugins ?? CHANNEL_PLUGINS));
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze({
     ...c,

@@ -39,9 +39,15 @@ import { wireContacts, type ContactsWiring } from './notify/wire-contacts.js';
 import { NotifyLinksConfig } from './notify/config-links.js';
 import type { ChannelSummary, SendTest } from './api/contacts.js';
 import type { InboundLookup } from './api/notify-inbound.js';
-import { RbError } from './errors.js';
 import { createReadiness } from './platform/readiness.js';
 import { VERSION } from '../lib/version.js';
+import type { Channel, ChannelPlugin } from './notify/channel.js';
+import { CHANNEL_PLUGINS } from './notify/channels/index.js';
+import { buildChannels, inboundOf } from './notify/build.js';
+import { createNotifier, type Notifier } from './notify/notifier.js';
+import { createDispatcher, type Dispatcher } from './notify/dispatcher.js';
+import { createNotifyMetrics } from './notify/metrics.js';
+import type { AckLinks, ContactBook } from './notify/types.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -63,6 +69,8 @@ export interface Hub {
   readonly alertStore: AlertStore;
   /** Contact book, ack links, SMS replies (hub/notify/wire-contacts.ts). */
   readonly contacts: ContactsWiring;
+  /** Off-screen notification: the outbox's queueing side, its dispatcher and the configured channels. */
+  readonly notify: { readonly notifier: Notifier; readonly dispatcher: Dispatcher; readonly channels: ReadonlyMap<string, Channel> };
 }
 
 export interface HubDeps {
@@ -71,14 +79,22 @@ export interface HubDeps {
   /** Replace the configured store (tests). */
   store?: EventStore;
   /**
-   * Notification parts built elsewhere (issue 17): until the outbox and the channel plugins are
-   * wired, tests pass them here. Defaults: no channels, no callbacks, and "send a test" refused.
+   * Notification parts tests replace (issue 17). Defaults: the channels of `notify.channels` built by
+   * the shipped plugins, the contact book and ack links of hub/notify/wire-contacts.ts, "send a test"
+   * through the outbox, and the configured channels' callbacks.
    */
   notify?: {
+    /** Overrides of the `notify` config keys the ack links and replies read. */
     links?: Partial<NotifyLinksConfig>;
     channels?: () => readonly ChannelSummary[];
     sendTest?: SendTest;
     inbound?: InboundLookup;
+    /** Channel plugins `notify.channels` may name (default hub/notify/channels/index.ts; tests add their own). */
+    channelPlugins?: readonly ChannelPlugin[];
+    /** Who can be reached how, instead of the contact book. */
+    contactBook?: ContactBook;
+    /** One-tap ack links in messages, instead of the hub's own. */
+    ackLinks?: AckLinks;
   };
 }
 
@@ -167,7 +183,27 @@ export function createHub(deps: HubDeps): Hub {
   const commands = createCommands({ broker, bus: feed.consumer('commands'), store: createCommandStore(hubDb), push, audit, log: log.child({ module: 'hub.commands' }) });
   // Names instead of ids in alert views (people, devices as their gateways named them, estates).
   const nameOf = createNameOf({ bus, users: people.users, registry });
-  const alerts = createAlertService({ bus: feed.consumer('alerts'), store: alertStore, push, audit, roster: people.roster, facts, nameOf, estates: () => registry.listEstates().map((e) => e.id), log: log.child({ module: 'hub.alerts' }) });
+  // Off-screen notification (hub/notify, docs/notifications.md): rows queued in the alert's outbox
+  // transaction, sent after COMMIT by the dispatcher; the contact book, ack links and SMS replies of
+  // wire-contacts.ts (built after the alert service, which they acknowledge through: hence `book`).
+  const notifyLog = log.child({ module: 'hub.notify' });
+  const plugins = deps.notify?.channelPlugins ?? CHANNEL_PLUGINS;
+  const channels = buildChannels(config.notify.channels, plugins, notifyLog);
+  const book: ContactBook = {
+    routesFor: (userId, severity, at) => (deps.notify?.contactBook ?? contacts.contacts).routesFor(userId, severity, at),
+    groupRoutes: (estate, severity) => (deps.notify?.contactBook ?? contacts.contacts).groupRoutes(estate, severity),
+    userByPhone: (phone) => (deps.notify?.contactBook ?? contacts.contacts).userByPhone(phone),
+  };
+  const notifier = createNotifier({
+    db: hubDb,
+    contactBook: book,
+    channelType: (id) => channels.get(id)?.type,
+    maxPerAlert: config.notify.maxPerAlert,
+    nameOf: (id) => nameOf(`user:${id}`),
+    alertFacts: (id) => alertStore.get(id),
+    log: notifyLog,
+  });
+  const alerts = createAlertService({ bus: feed.consumer('alerts'), store: alertStore, push, audit, roster: people.roster, facts, nameOf, notify: notifier, estates: () => registry.listEstates().map((e) => e.id), log: log.child({ module: 'hub.alerts' }) });
   const connections = trackConnections(bus);
   const contacts = wireContacts({
     db: hubDb,
@@ -180,18 +216,30 @@ export function createHub(deps: HubDeps): Hub {
     alertStore,
     nameOf,
     metrics: metrics.registry,
-    log: log.child({ module: 'hub.notify' }),
-    links: NotifyLinksConfig.parse(deps.notify?.links ?? {}),
-    channels: deps.notify?.channels ?? (() => []),
-    sendTest:
-      deps.notify?.sendTest ??
-      (() => {
-        throw new RbError('RB_ERR_UNAVAILABLE', 'no notification channel is configured (notify.channels)');
-      }),
-    inbound: deps.notify?.inbound ?? (() => undefined),
+    log: notifyLog,
+    links: NotifyLinksConfig.parse({ publicUrl: config.notify.publicUrl, ackLinkTtl: config.notify.ackLinkTtl, replyCode: config.notify.replyCode, ackRateLimit: config.notify.ackRateLimit, ...deps.notify?.links }),
+    channels: deps.notify?.channels ?? (() => [...channels.values()].map((c) => ({ id: c.id, type: c.type, accepts: c.accepts }))),
+    sendTest: deps.notify?.sendTest ?? ((route, user, ctx) => notifier.sendTest(route, user?.id ?? null, ctx.actor)),
+    inbound: deps.notify?.inbound ?? inboundOf(config.notify.channels, plugins),
     // Web Push subscriptions (their own table), through the configured webpush channel.
-    sources: [pushSubscriptions.source(() => (deps.notify?.channels?.() ?? []).find((c) => c.type === 'webpush')?.id)],
+    sources: [pushSubscriptions.source(() => (deps.notify?.channels?.() ?? [...channels.values()]).find((c) => c.type === 'webpush')?.id)],
   });
+  const dispatcher = createDispatcher({
+    outbox: notifier.outbox,
+    notifier,
+    channels,
+    alert: async (id) => {
+      const a = await alertStore.get(id);
+      return a && alertView(a, nameOf);
+    },
+    ackLinks: deps.notify?.ackLinks ?? contacts.ackLinksForOutbox,
+    escalateNow: (id, reason, fromLevel) => alerts.escalateNow(id, reason, fromLevel),
+    config: config.notify,
+    timeZone: config.timeZone,
+    metrics: createNotifyMetrics(metrics.registry, () => notifier.outbox.depth()),
+    log: notifyLog,
+  });
+  notifier.onQueued(() => dispatcher.wake());
   const app = createApi({
     store,
     registry,
@@ -225,6 +273,7 @@ export function createHub(deps: HubDeps): Hub {
         state,
         timeZone: config.timeZone,
         nameOf,
+        notifications: (id) => notifier.views(id),
       }),
       ...contacts.routes,
     ],
@@ -303,6 +352,15 @@ export function createHub(deps: HubDeps): Hub {
         () => offSignOut(),
       ),
       service('alerts', () => alerts.start(), () => alerts.stop()),
+      // After the alerts (it escalates through them), stopped before them; channels closed last.
+      service(
+        'notify',
+        () => dispatcher.start(),
+        async () => {
+          await dispatcher.stop();
+          for (const c of channels.values()) await c.close?.().catch((err: unknown) => notifyLog.warn({ err, channel: c.id }, 'channel close failed'));
+        },
+      ),
       service('state', () => state.start(), () => state.stop()),
       service('commands', () => commands.start(), () => commands.stop()),
       // Every consumer has its listeners: resume each from its cursor, then deliver live.
@@ -342,6 +400,7 @@ export function createHub(deps: HubDeps): Hub {
     alerts,
     alertStore,
     contacts,
+    notify: { notifier, dispatcher, channels },
     async start() {
       await runner.start();
       log.info({ http: this.httpAddress(), mqtt: broker.address(), store: store.kind, dataDir: config.dataDir, db: hubDb.dialect }, 'hub started');

@@ -134,9 +134,34 @@ export interface AlertDetail extends Alert {
   /** Repeats the timeline leaves out (the hub keeps the latest ones). */
   repeatsOmitted?: number;
   linkedEvents?: LinkedEvent[];
+  /** Who was told off-screen, how, when, and whether it arrived (hub/notify); absent from older hubs. */
+  notifications?: AlertNotification[];
   /** Older hubs: transitions and comments instead of a timeline. */
   transitions?: Array<{ at: number; actor?: string; from?: string | null; to: string; note?: string | null }>;
   comments?: Array<{ id?: string | number; at: number; actor?: string; actorName?: string; text: string }>;
+}
+
+/**
+ * One off-screen notification of an alert (`GET /api/v1/alerts/:id/notifications`, and the detail's
+ * `notifications`): the hub's NotificationView (hub/notify/types.ts). The address is masked.
+ */
+export interface AlertNotification {
+  id: string;
+  alertId: string;
+  level: number;
+  userId: string | null;
+  userName: string | null;
+  channelId: string;
+  channelType: string;
+  to: string;
+  state: 'queued' | 'sending' | 'sent' | 'delivered' | 'failed' | 'skipped';
+  attempts: number;
+  queuedAt: number;
+  sentAt: number | null;
+  deliveredAt: number | null;
+  providerId: string | null;
+  error: { code: string; message: string } | null;
+  atEdge: boolean;
 }
 
 /** `GET /api/v1/alerts/history`: resolved alerts by day (the hub's time zone), newest day first. */

@@ -56,6 +56,10 @@ export const ERRORS = {
   RB_ERR_NOTIFY_TEMPLATE: { where: 'notify', title: 'The provider does not know the template or the sign name' },
   RB_ERR_NOTIFY_REJECTED: { where: 'notify', title: 'The provider refused the message or the recipient' },
   RB_ERR_NOTIFY_GONE: { where: 'notify', title: 'The recipient address no longer exists (e.g. an expired push subscription)' },
+  // Rows the outbox itself records as not sent (hub/notify/dispatcher.ts, notifier.ts).
+  RB_ERR_NOTIFY_CAPPED: { where: 'notify', title: 'Not sent: over the fan-out cap of one alert (notify.maxPerAlert)' },
+  RB_ERR_NOTIFY_NO_CHANNEL: { where: 'notify', title: 'Not sent: no configured channel has that id (notify.channels)' },
+  RB_ERR_NOTIFY_NOT_NEEDED: { where: 'notify', title: 'Not sent: the alert was acknowledged or resolved, or the person was told at the edge' },
   // Made up by the screens (web/src/commands.ts): no command:result arrived while the screen waited.
   RB_ERR_NO_RESULT: { where: 'web', title: 'No result reached the screen in time' },
 } as const satisfies Record<`RB_ERR_${string}`, { status?: number; where: 'api' | 'socket' | 'command' | 'config' | 'web' | 'notify'; title: string }>;

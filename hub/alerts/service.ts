@@ -11,6 +11,7 @@ import { escalation, type EscalationAlert } from './escalation.js';
 import { createRuleMemory, evaluate, seedActive, type AlertAction, type RuleInput, type RuleMemory } from './rules.js';
 import type { AlertStore } from './store.js';
 import type { Alert, AlertComment, Change } from './types.js';
+import { alertView, type NameOf } from './view.js';
 
 /** Messages logged in the outbox transaction: committed with the alert change, sent after the COMMIT. */
 export interface AlertOutbox {
@@ -43,45 +44,17 @@ export interface AlertServiceDeps {
   nameOf?: NameOf;
   /** Every estate the hub knows (registry), to re-seed the rules with their open alerts at start. */
   estates?: () => string[];
+  /** Off-screen notification (hub/notify): rows queued in the escalation's transaction, the dispatcher woken after COMMIT. */
+  notify?: AlertNotify;
 }
 
-/** An alert as the API and push send it: snapshot links carry the URL screens fetch them from. */
-export type AlertView = Omit<Alert, 'snapshots'> & { snapshots: Array<{ sha256: string; eventId: string; url: string }> };
-
-/**
- * Names for alert views: of an actor (`user:<id>`) if it is a person the hub knows, of a device as
- * its gateway configured it (e.g. 东门), and of an estate as the registry has it (e.g. 枫林苑).
- */
-export interface NameOf {
-  (actor: string): string | undefined;
-  device?: (estate: string, device: string) => string | undefined;
-  estate?: (estate: string) => string | undefined;
+/** What escalation needs of hub/notify (its Notifier). */
+export interface AlertNotify {
+  queue(trx: Kysely<Schema>, req: { alertId: string; estate: string; severity: number; level: number; userIds: readonly string[]; at: number }): Promise<number>;
+  wake(): void;
 }
 
-export function alertView<T extends Alert>(
-  a: T,
-  nameOf?: NameOf,
-): Omit<T, 'snapshots'> & {
-  snapshots: AlertView['snapshots'];
-  acknowledgedByName?: string;
-  resolvedByName?: string;
-  assigneeName?: string;
-  deviceName?: string;
-  estateName?: string;
-} {
-  const names: Record<string, string> = {};
-  const deviceName = nameOf?.device?.(a.estate, a.device);
-  if (deviceName) names.deviceName = deviceName;
-  const estateName = nameOf?.estate?.(a.estate);
-  if (estateName) names.estateName = estateName;
-  if (nameOf) {
-    for (const [field, actor] of [['acknowledgedByName', a.acknowledgedBy], ['resolvedByName', a.resolvedBy], ['assigneeName', a.assignee]] as const) {
-      const name = actor ? nameOf(actor) : undefined;
-      if (name) names[field] = name;
-    }
-  }
-  return { ...a, ...names, snapshots: a.snapshots.map((s) => ({ ...s, url: `/api/v1/snapshots/${s.sha256}` })) };
-}
+export { alertView, type AlertView, type NameOf } from './view.js';
 
 /**
  * Operators' transitions resolve once committed, with their push messages and (given `audit`) their
@@ -98,6 +71,12 @@ export interface AlertService {
   wake(): Promise<void>;
   /** Resolves when every alert change started so far is committed (and sent). */
   idle(): Promise<void>;
+  /**
+   * Escalate one level now, not at the ack timeout (every notification of the level failed): the
+   * normal outbox transaction, with an audit entry. A no-op (false) unless the alert is unacknowledged,
+   * still at `fromLevel`, and below the last level.
+   */
+  escalateNow(id: string, reason: string, fromLevel: number): Promise<boolean>;
 }
 
 /** Longest single timer: a far wake is re-checked, never trusted across clock jumps. */
@@ -143,8 +122,10 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     alert: EscalationAlert & { id: string; estate: string },
     at: number,
     after: Array<() => void>,
+    /** escalateNow: this level, now, whatever the clock says. */
+    force?: EscalationLevel,
   ): Promise<number | null> {
-    const decision = escalation(alert, store.settings(alert.estate), at);
+    const decision = force !== undefined ? { level: force, notify: 'escalated' as const, wakeAt: null } : escalation(alert, store.settings(alert.estate), at);
     if (!decision.notify) return decision.wakeAt;
     const level = decision.level as EscalationLevel;
     const change = await store.escalate(alert.id, level, at, trx);
@@ -153,6 +134,9 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     const view = alertView(change.alert, deps.nameOf);
     const people = roster.recipients(level, alert.estate, at);
     for (const person of people) await out.toUser(person.id, person.role, 'alert:notify', { alert: view, level, reason: decision.notify }, at);
+    // Off-screen: the outbox rows commit with this transition or not at all (hub/notify/notifier.ts).
+    const req = { alertId: alert.id, estate: alert.estate, severity: alert.severity, level, userIds: people.map((p) => p.id), at };
+    if (deps.notify && (await deps.notify.queue(trx, req)) > 0) after.push(() => deps.notify!.wake());
     // Who was reached at which level, for the alert's timeline.
     await store.notified(alert.id, { at, level, reason: decision.notify, actors: people.map((p) => `user:${p.id}`) }, trx);
     if (level > alert.level) {
@@ -396,6 +380,24 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
       run({ kind: 'tick' });
       await sweepAndArm(now());
       await pending;
+    },
+    escalateNow(id, reason, fromLevel) {
+      const at = now();
+      const after: Array<() => void> = [];
+      return track(
+        push.transaction(async (trx, out) => {
+          const a = await store.get(id, trx);
+          if (!a || a.state === 'acknowledged' || a.state === 'resolved' || a.level !== fromLevel || a.level >= 3) return { done: false, wake: null };
+          const wake = await escalate(trx, out, a, at, after, (a.level + 1) as EscalationLevel);
+          if (deps.audit) await writeAudit(trx, () => ({ actor: 'system', action: 'alert.escalate', estate: a.estate, target: `alert:${id}`, detail: { from: fromLevel, to: fromLevel + 1, reason } }), null);
+          return { done: true, wake };
+        }),
+      ).then(({ done, wake }) => {
+        for (const f of after) f();
+        if (wake !== null) wakeAt(wake);
+        arm();
+        return done;
+      });
     },
     idle: async () => {
       // A change may start another (a tick's raise re-arms the timer): wait until nothing new was started.

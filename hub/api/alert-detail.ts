@@ -6,6 +6,7 @@ import { alertView, type NameOf } from '../alerts/service.js';
 import { buildTimeline } from '../alerts/timeline.js';
 import type { AlertDetail } from '../alerts/types.js';
 import type { EventStore } from '../store/types.js';
+import type { NotificationView } from '../notify/types.js';
 
 /**
  * `GET /api/v1/alerts/:id` (docs/alerts.md, "Alert detail"): the alert view with its timeline and the
@@ -67,7 +68,10 @@ export function linkedIds(detail: Pick<AlertDetail, 'events' | 'activity'>): str
 }
 
 /** The whole detail view; a store that cannot answer leaves `linkedEvents` empty and says so, never fails the read. */
-export async function alertDetailView(detail: AlertDetail, deps: { events: Pick<EventStore, 'query'>; nameOf?: NameOf | undefined; log?: Logger }) {
+export async function alertDetailView(
+  detail: AlertDetail,
+  deps: { events: Pick<EventStore, 'query'>; nameOf?: NameOf | undefined; log?: Logger; notifications?: ((alertId: string) => Promise<NotificationView[]>) | undefined },
+) {
   const { activity: _activity, ...alert } = detail;
   const { timeline, repeatsOmitted } = buildTimeline(detail, deps.nameOf);
   let linkedEvents: LinkedEvent[] = [];
@@ -82,11 +86,13 @@ export async function alertDetailView(detail: AlertDetail, deps: { events: Pick<
     deps.log?.warn({ err, alert: detail.id }, 'linked events unavailable');
     linkedEventsError = 'RB_ERR_STORE_UNAVAILABLE';
   }
+  const notifications = deps.notifications ? await deps.notifications(detail.id) : undefined;
   const view = {
     ...alertView(alert, deps.nameOf),
     timeline,
     repeatsOmitted,
     linkedEvents,
+    ...(notifications ? { notifications } : {}),
     ...(linkedEventsError ? { linkedEventsError } : {}),
   };
   // What the screens read (protocol/api.ts AlertDetail); extra fields are fine.

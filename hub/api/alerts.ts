@@ -16,6 +16,7 @@ import type { Registry } from '../registry.js';
 import type { StateService } from '../state/index.js';
 import type { EventStore } from '../store/types.js';
 import { alertDetailView } from './alert-detail.js';
+import type { NotificationView } from '../notify/types.js';
 import { parseOr } from './people.js';
 import { personalView } from './personal.js';
 import { estatesToRead, inScope, principalOf, requireEstate, requireRole, userAuth } from './user-auth.js';
@@ -31,6 +32,8 @@ export interface AlertRoutesDeps {
   state?: Pick<StateService, 'estate'>;
   timeZone: string;
   nameOf?: NameOf;
+  /** An alert's off-screen notifications, addresses masked (hub/notify). */
+  notifications?: (alertId: string) => Promise<NotificationView[]>;
 }
 
 const STATES = ['open', 'acknowledged', 'escalated', 'resolved'] as const;
@@ -114,7 +117,7 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
 
   /** The detail view (timeline, linked events, names), masked or audited for this principal. */
   const respond = async (res: Response, p: Principal, detail: NonNullable<Awaited<ReturnType<AlertStore['get']>>>) => {
-    const view = await alertDetailView(detail, { events: deps.events, nameOf: deps.nameOf });
+    const view = await alertDetailView(detail, { events: deps.events, nameOf: deps.nameOf, notifications: deps.notifications });
     res.json(await shown(p, view, { estate: detail.estate, target: `alert:${detail.id}` }));
   };
 
@@ -157,6 +160,14 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
   router.get('/api/v1/alerts/:id', auth, async (req, res) => {
     const p = principalOf(res);
     await respond(res, p, await alertInScope(p, String(req.params.id)));
+  });
+
+  // Who was told off-screen, how, when, whether it arrived: scoped like the alert, addresses masked.
+  router.get('/api/v1/alerts/:id/notifications', auth, async (req, res) => {
+    const p = principalOf(res);
+    const alert = await alertInScope(p, String(req.params.id));
+    const items = deps.notifications ? await deps.notifications(alert.id) : [];
+    res.json(await shown(p, items, { estate: alert.estate, target: `alert:${alert.id}.notifications`, count: items.length }));
   });
 
   const transition = (name: 'ack' | 'resolve' | 'assign' | 'comment') =>

@@ -384,6 +384,46 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
     },
   ],
   [
+    '0009_notify_outbox',
+    async (db) => {
+      // The notification outbox (hub/notify/outbox.ts, docs/notifications.md). The UNIQUE key is the
+      // rule "one alert notifies one person once per escalation level per channel", kept by the database.
+      await db.schema
+        .createTable('notifications')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('alert_id', 'text', (c) => c.notNull())
+        .addColumn('estate', 'text', (c) => c.notNull())
+        .addColumn('level', 'integer', (c) => c.notNull())
+        .addColumn('severity', 'integer', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('channel_id', 'text', (c) => c.notNull())
+        .addColumn('channel_type', 'text', (c) => c.notNull())
+        .addColumn('address', 'text')
+        .addColumn('lang', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull().check(sql`state IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'skipped')`))
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_at', 'bigint', (c) => c.notNull())
+        .addColumn('queued_at', 'bigint', (c) => c.notNull())
+        .addColumn('sent_at', 'bigint')
+        .addColumn('delivered_at', 'bigint')
+        .addColumn('provider_id', 'text')
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('at_edge', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('fallback', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('notifications_once').on('notifications').columns(['alert_id', 'level', 'recipient', 'channel_id']).unique().execute();
+      // The dispatcher's claim (due queued rows, oldest due first) and its crash recovery (rows left sending).
+      await db.schema
+        .createIndex('notifications_due')
+        .on('notifications')
+        .columns(['state', 'next_at'])
+        .where(sql<boolean>`state IN ('queued', 'sending')`)
+        .execute();
+    },
+  ],
+  [
     '0010_contacts',
     async (db) => {
       // Contact points and policy (hub/notify/contacts.ts): per person, and group robots per estate or grid.

@@ -7,6 +7,7 @@ import type { CommandsSchema } from './schema-commands.js';
 import type { KeysSchema } from './schema-keys.js';
 import type { ContactsSchema } from './schema-contacts.js';
 import type { WebPushSchema } from './schema-webpush.js';
+import type { NotifySchema } from './schema-notify.js';
 
 /**
  * The hub database's tables as kysely sees them: one interface per table, column names as in SQL
@@ -37,7 +38,7 @@ export interface DeadLetterTable {
   bytes: number;
 }
 
-export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema, ContactsSchema, WebPushSchema {
+export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema, ContactsSchema, WebPushSchema, NotifySchema {
   audit: AuditTable;
   dead_letters: DeadLetterTable;
 }
