@@ -74,7 +74,7 @@ export interface TestHubOptions {
   config?: HubConfigOverrides;
   /** Live-state timing (offline hysteresis...): the hub config's `state` section. */
   state?: HubConfigOverrides['state'];
-  /** Notification parts (createHub's `notify`): channels, a recording "send a test", callbacks. */
+  /** Notification parts (createHub's `notify`): channel plugins, contact book, ack links, channels, a recording "send a test", callbacks. */
   notify?: HubDeps['notify'];
 }
 
@@ -129,6 +129,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
         { logLevel: 'silent', influx: { url: opts.influxUrl }, maxPayloadBytes: opts.maxPayloadBytes },
       ),
       {},
+      { ...(opts.notify?.channelPlugins ? { plugins: opts.notify.channelPlugins } : {}) },
     );
     hub = createHub({ config, log: opts.log ?? pino({ level: 'silent' }), ...(opts.store ? { store: opts.store } : {}), ...(opts.notify ? { notify: opts.notify } : {}) });
   } catch (err) {
