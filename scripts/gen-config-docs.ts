@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { optionRows, toJsonSchema, typeOf, type JsonSchema } from './lib/schema-table.js';
 import { GatewayConfigSchema } from '../gateway/config.js';
 import { ENV_ALIASES, HUB_CONFIG_KEYS, HubConfigSchema } from '../hub/config.js';
+import { CHANNEL_PLUGINS } from '../hub/notify/channels/index.js';
 
 function table(schema: z.ZodType): string[] {
   return ['| key | type | default | required | description |', '|---|---|---|---|---|', ...optionRows(toJsonSchema(schema), true)];
@@ -53,6 +54,21 @@ export function renderConfigDocs(): string {
     '|---|---|---|---|---|',
     ...hubRows(toJsonSchema(HubConfigSchema)),
     '',
+    '### Notification channels',
+    '',
+    'Each entry of `notify.channels` is `{id, type, …}`: `id` names the instance (`[a-z0-9-]{1,64}`, unique; contact',
+    'routes and outbox rows refer to it), `type` one of the plugins below, whose own keys follow. Keys marked secret are',
+    'never logged nor shown by the REST API. See [notifications.md](notifications.md).',
+    '',
+    ...(CHANNEL_PLUGINS.length === 0
+      ? ['No channel plugin is registered in this build.', '']
+      : CHANNEL_PLUGINS.flatMap((p) => [
+          `#### \`${p.type}\``,
+          '',
+          ...(p.secrets.length ? [`Secret keys: ${p.secrets.map((k) => `\`${k}\``).join(', ')}.`, ''] : []),
+          ...table(p.config),
+          '',
+        ])),
     '## Gateway',
     '',
     'A YAML file given to `red-butler gateway --config FILE`; `--check-config FILE` validates it and prints',
