@@ -7,6 +7,7 @@ export type {
   AdminUser,
   Alert,
   AlertDetail,
+  AlertNotification,
   AlertState,
   BarrierView,
   CameraView,

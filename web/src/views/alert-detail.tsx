@@ -7,7 +7,7 @@ import { conditionCleared, eventTokens } from '../labels.js';
 import { useLive, useSync } from '../live.js';
 import { actorName, toPeople, type Person } from '../people.js';
 import { session } from '../session.js';
-import type { Alert, AlertDetail as Detail, LinkedEvent, TimelineEntry } from '../types.js';
+import type { Alert, AlertDetail as Detail, AlertNotification, LinkedEvent, TimelineEntry } from '../types.js';
 import { AlertActions } from './alert-actions.js';
 import { SnapshotViewer } from './snapshot-viewer.js';
 
@@ -96,6 +96,7 @@ export function AlertDetail(props: {
           ) : null}
           <AlertActions alert={detail} onChange={changed} full candidates={people} onCommented={() => void load()} />
           <Timeline entries={timelineOf(detail)} omitted={detail.repeatsOmitted ?? 0} names={names} />
+          <Notifications items={detail.notifications ?? []} />
           <LinkedEvents events={detail.linkedEvents ?? []} deviceNames={props.deviceNames} />
         </>
       )}
@@ -195,6 +196,32 @@ function LinkedEvents(props: { events: LinkedEvent[]; deviceNames?: ReadonlyMap<
               <span class="muted">{eventTokens(e.type, e.data).join(' · ')}</span>
             </li>
           ))}
+      </ol>
+    </section>
+  );
+}
+
+/** Who was told off-screen, how, when, and whether it arrived (issue 17): one line per notification. */
+function Notifications(props: { items: AlertNotification[] }) {
+  if (props.items.length === 0) return null;
+  return (
+    <section class="ad-notifications" aria-label={t('alert.notifications')} data-testid="notifications">
+      <h3>{t('alert.notifications')}</h3>
+      <ol>
+        {props.items.map((n) => (
+          <li key={n.id} data-state={n.state}>
+            <time dateTime={new Date(n.sentAt ?? n.queuedAt).toISOString()}>{formatTime(n.sentAt ?? n.queuedAt)}</time>
+            <span class="who">
+              {t('nt.level', { n: n.level })} · {n.userName ?? (n.userId === null ? t('nt.group') : n.userId)}
+            </span>
+            <span class="how muted">{n.atEdge ? t('nt.edge') : `${n.channelId} ${n.to}`}</span>
+            <span class={`nt-state ${n.state}`} title={n.error ? `${n.error.code}: ${n.error.message}` : undefined}>
+              {tOr('nt.state', n.state)}
+              {n.attempts > 1 && <> · {t('nt.attempts', { n: n.attempts })}</>}
+              {n.error && n.state !== 'sent' && n.state !== 'delivered' && <> · {n.error.code}</>}
+            </span>
+          </li>
+        ))}
       </ol>
     </section>
   );
