@@ -210,6 +210,29 @@ describe('notification dispatcher', () => {
     expect(provider.accepted).toEqual([]);
   });
 
+  it('an edge report: the person told by the gateway is not texted again at that level, and the view says "edge"', async () => {
+    routes.u1 = [phoneRoute('sms', '13800138000')];
+    routes.u2 = [phoneRoute('sms', '13900139000')];
+    setup();
+    await queue(['u1']); // queued before the report came (not started: nothing sent)
+    expect(await notifier.recordAtEdge(alert.id, ['u1', 'u2'], 'gw-1-modem', Date.now())).toBe(2);
+    expect(await notifier.recordAtEdge(alert.id, ['u1'], 'gw-1-modem', Date.now())).toBe(0); // reported twice: once
+    expect(await queue(['u1', 'u2'])).toBe(0); // the escalation's queueing after the report
+    expect(await queue(['u1', 'u2'], 1)).toBe(2); // the next level is not the edge's business
+    await dispatcher!.start();
+    await waitFor(() => provider.accepted.length === 2, 3_000);
+    await dispatcher!.idle();
+    const views = await notifier.views(alert.id);
+    expect(views.map((v) => [v.level, v.userId, v.channelId, v.to, v.state, v.atEdge])).toEqual([
+      [0, 'u1', 'sms', '138****8000', 'skipped', false],
+      [0, 'u1', 'gw-1-modem', 'edge', 'sent', true],
+      [0, 'u2', 'gw-1-modem', 'edge', 'sent', true],
+      [0, 'u2', 'sms', '139****9000', 'skipped', false],
+      [1, 'u1', 'sms', '138****8000', 'sent', false],
+      [1, 'u2', 'sms', '139****9000', 'sent', false],
+    ]);
+  });
+
   it('sends a row a crash left sending again with the same id: the provider that had it delivers nothing new', async () => {
     routes.u1 = [phoneRoute('sms', '13800138000')];
     routes.u2 = [phoneRoute('sms', '13900139000')];
