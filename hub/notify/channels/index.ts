@@ -1,7 +1,25 @@
 import type { ChannelPlugin } from '../channel.js';
+import { dingtalkRobotChannel } from './dingtalk-robot.js';
+import { feishuBotChannel } from './feishu-bot.js';
+import { smsAliyun } from './sms-aliyun.js';
+import { smsTencent } from './sms-tencent.js';
+import { voiceAliyun } from './voice-aliyun.js';
+import { webhookChannel } from './webhook.js';
+import { wecomAppChannel } from './wecom-app.js';
+import { wecomRobotChannel } from './wecom-robot.js';
 
 /**
- * THE registry of notification channel plugins: `notify.channels[].type` names one of these. Each
- * plugin is one file in this folder and passes test/hub/notify/channel-conformance.ts.
+ * THE registry of notification channel plugins: `notify.channels[].type` names one of these (checked
+ * at config load with the plugin's own schema, hub/notify/config.ts). Each plugin is one file in this
+ * folder and passes test/hub/notify/channel-conformance.ts.
  */
-export const CHANNEL_PLUGINS: ChannelPlugin[] = [];
+export const CHANNEL_PLUGINS: ChannelPlugin[] = [
+  smsAliyun,
+  smsTencent,
+  voiceAliyun,
+  wecomRobotChannel,
+  wecomAppChannel,
+  dingtalkRobotChannel,
+  feishuBotChannel,
+  webhookChannel,
+] as ChannelPlugin[];
