@@ -67,6 +67,9 @@ export interface Dispatcher {
 
 /** Rows read per look. */
 const BATCH = 200;
+/** How long an alert's state read for one row serves the next rows of the same alert (a storm reads each once). */
+const ALERT_CACHE_MS = 1_000;
+const ALERT_CACHE_MAX = 5_000;
 
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { outbox, log, config } = deps;
@@ -80,6 +83,21 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let pumping: Promise<void> | null = null;
   let again = false;
   let timer: NodeJS.Timeout | undefined;
+  /**
+   * Due rows read but not started yet because `maxInFlight` sends were running: the next look starts
+   * them before it reads the table again (one read per batch, not one per completed send). A row
+   * skipped or taken meanwhile is refused by its claim.
+   */
+  let ready: Notification[] = [];
+  const alerts = new Map<string, { at: number; facts: Promise<AlertFacts | undefined> }>();
+  const alertOf = (id: string, at: number): Promise<AlertFacts | undefined> => {
+    const hit = alerts.get(id);
+    if (hit && at - hit.at < ALERT_CACHE_MS) return hit.facts;
+    if (alerts.size >= ALERT_CACHE_MAX) for (const [k, v] of alerts) if (at - v.at >= ALERT_CACHE_MS || alerts.size >= ALERT_CACHE_MAX) alerts.delete(k);
+    const facts = deps.alert(id);
+    alerts.set(id, { at, facts });
+    return facts;
+  };
 
   function arm(at: number): void {
     if (!running) return;
@@ -111,20 +129,20 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   async function pump(): Promise<void> {
     let limitedUntil: number | null = null;
     const limited = new Set<string>();
-    const alerts = new Map<string, Promise<AlertFacts | undefined>>();
-    const alertOf = (id: string) => {
-      let p = alerts.get(id);
-      if (!p) alerts.set(id, (p = deps.alert(id)));
-      return p;
-    };
     let more = true;
     while (more && running) {
       again = false;
       const at = now();
-      const rows = (await outbox.due(at, BATCH)).filter((r) => !limited.has(r.channelId) && !inFlight.has(r.id));
+      const read = ready.length === 0;
+      const rows = (read ? await outbox.due(at, BATCH) : ready).filter((r) => !limited.has(r.channelId) && !inFlight.has(r.id));
+      ready = [];
       let progress = 0;
-      for (const row of rows) {
-        if (inFlight.size >= maxInFlight || !running) break;
+      for (const [i, row] of rows.entries()) {
+        if (!running) break;
+        if (inFlight.size >= maxInFlight) {
+          ready = rows.slice(i);
+          break;
+        }
         if (limited.has(row.channelId)) continue;
         const channel = deps.channels.get(row.channelId);
         if (!channel) {
@@ -134,7 +152,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           progress++;
           continue;
         }
-        const alert = await alertOf(row.alertId);
+        const alert = await alertOf(row.alertId, at);
         if (!alert || alert.state === 'acknowledged' || alert.state === 'resolved') {
           if (await outbox.skip(row.id, { code: 'RB_ERR_NOTIFY_NOT_NEEDED', message: alert ? `alert ${alert.state} before it was sent` : 'alert not found' }, at)) {
             deps.metrics?.skipped.inc({ code: 'RB_ERR_NOTIFY_NOT_NEEDED' });
@@ -158,7 +176,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         });
         inFlight.set(row.id, p);
       }
-      more = (again || rows.length >= BATCH) && progress > 0 && inFlight.size < maxInFlight;
+      more = (again || !read || rows.length >= BATCH) && progress > 0 && inFlight.size < maxInFlight;
     }
     // Next look: the next row due later, the end of a rate-limit wait, or the poll, whichever is first.
     const t = now();

@@ -414,13 +414,10 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
         .addColumn('fallback', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
       await db.schema.createIndex('notifications_once').on('notifications').columns(['alert_id', 'level', 'recipient', 'channel_id']).unique().execute();
-      // The dispatcher's claim (due queued rows, oldest due first) and its crash recovery (rows left sending).
-      await db.schema
-        .createIndex('notifications_due')
-        .on('notifications')
-        .columns(['state', 'next_at'])
-        .where(sql<boolean>`state IN ('queued', 'sending')`)
-        .execute();
+      // The dispatcher's look for due rows (state = 'queued' ORDER BY next_at, read off the index) and its
+      // crash recovery (state = 'sending'). Not partial: SQLite uses a partial index only when the query's
+      // WHERE repeats the index's own term, and `state = 'queued'` does not repeat `state IN (…)`.
+      await db.schema.createIndex('notifications_due').on('notifications').columns(['state', 'next_at', 'id']).execute();
     },
   ],
   [
