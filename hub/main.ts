@@ -199,6 +199,7 @@ export function createHub(deps: HubDeps): Hub {
     contactBook: book,
     channelType: (id) => channels.get(id)?.type,
     maxPerAlert: config.notify.maxPerAlert,
+    voiceLevels: config.notify.voiceLevels,
     nameOf: (id) => nameOf(`user:${id}`),
     alertFacts: (id) => alertStore.get(id),
     log: notifyLog,

@@ -48,6 +48,13 @@ export const NotifyConfigSchema = z
       .max(100_000)
       .default(200)
       .describe('Notifications one alert may queue across all levels and channels; more are recorded as skipped (fan-out cap)'),
+    voiceLevels: z
+      .array(z.number().int().min(0).max(3))
+      .max(4)
+      .default([])
+      .describe(
+        'Escalation levels (0-3) that "call by voice": a person\'s fallback routes (voice calls) are used at once with their other routes; at other levels only after those failed. As an environment variable: a JSON array, e.g. [2,3]',
+      ),
     pollMs: z
       .number()
       .int()

@@ -24,7 +24,7 @@ export interface QueueRequest {
 export interface Notifier {
   /**
    * Queue the level's rows in `trx`, the alert transition's transaction: each person's non-fallback
-   * routes, and at level 0 the estate's group robots. A row that exists already (renotify at the same
+   * routes (and their fallback routes too at a level that calls by voice), and at level 0 the estate's group robots. A row that exists already (renotify at the same
    * level) is left as it is. Returns how many rows were queued; wake the dispatcher after COMMIT.
    */
   queue(trx: Exec, req: QueueRequest): Promise<number>;
@@ -51,6 +51,8 @@ export interface NotifierDeps {
   /** Configured channel instances: id → plugin type. */
   channelType(channelId: string): string | undefined;
   maxPerAlert: number;
+  /** Levels that "call by voice": fallback routes go at once there (notify.voiceLevels). */
+  voiceLevels?: readonly number[];
   /** A person's display name for the views. */
   nameOf?: (userId: string) => string | undefined;
   log: Logger;
@@ -91,8 +93,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     outbox,
     async queue(trx, req) {
       const routes: Array<{ userId: string | null; route: ContactRoute }> = [];
+      const voice = deps.voiceLevels?.includes(req.level) ?? false;
       for (const userId of req.userIds) {
-        for (const route of deps.contactBook.routesFor(userId, req.severity, req.at)) if (!route.fallback) routes.push({ userId, route });
+        for (const route of deps.contactBook.routesFor(userId, req.severity, req.at)) if (!route.fallback || voice) routes.push({ userId, route });
       }
       if (req.level === 0) for (const route of deps.contactBook.groupRoutes(req.estate, req.severity)) routes.push({ userId: null, route: { ...route, fallback: false } });
       return insert(trx, req, routes);

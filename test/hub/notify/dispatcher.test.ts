@@ -30,7 +30,7 @@ describe('notification dispatcher', () => {
   const routes: Record<string, ContactRoute[]> = {};
   const groups: Record<string, ContactRoute[]> = {};
 
-  function setup(opts: { perMinute?: number; maxPerAlert?: number; attempts?: number } = {}) {
+  function setup(opts: { perMinute?: number; maxPerAlert?: number; attempts?: number; voiceLevels?: number[] } = {}) {
     const make = (id: string, perMinute = opts.perMinute ?? 600) =>
       HTTP_TEST_PLUGIN.create(id, HTTP_TEST_PLUGIN.config.parse({ url: provider.url, token: PROVIDER_TOKEN, perMinute }), { log });
     channels = new Map([
@@ -43,6 +43,7 @@ describe('notification dispatcher', () => {
       contactBook: staticContactBook(routes, groups),
       channelType: (id) => channels.get(id)?.type,
       maxPerAlert: opts.maxPerAlert ?? 100,
+      voiceLevels: opts.voiceLevels ?? [],
       nameOf: (id) => ({ u1: '张三', u2: '李四' })[id],
       log,
     });
@@ -158,6 +159,21 @@ describe('notification dispatcher', () => {
       ['voice', 'sent', 1, null],
     ]);
     expect(escalations).toEqual([]);
+  });
+
+  it('calls by voice at once at a level that says so, and only as a fallback at the others', async () => {
+    routes.u1 = [phoneRoute('sms', '13800138000'), phoneRoute('voice', '13800138000', { fallback: true })];
+    setup({ voiceLevels: [2] });
+    await dispatcher!.start();
+    expect(await queue(['u1'], 0)).toBe(1);
+    expect(await queue(['u1'], 2)).toBe(2);
+    await waitFor(() => provider.accepted.length === 3, 3_000);
+    await dispatcher!.idle();
+    expect((await rows()).map((n) => [n.level, n.channelId, n.fallback, n.state])).toEqual([
+      [0, 'sms', false, 'sent'],
+      [2, 'sms', false, 'sent'],
+      [2, 'voice', true, 'sent'],
+    ]);
   });
 
   it('fails after the last attempt and escalates at once when every row of the level failed (fallbacks included)', async () => {
