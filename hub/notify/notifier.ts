@@ -3,6 +3,8 @@ import type { ContactBook, ContactRoute, NotificationView } from './types.js';
 import { createNotificationOutbox, type Exec, type NewNotification, type Notification, type NotificationOutbox } from './outbox.js';
 import { maskAddress } from './render.js';
 import type { HubDatabase } from '../platform/db/index.js';
+import { ulid } from 'ulid';
+import { RbError } from '../errors.js';
 
 /**
  * The queueing side of notification (docs/notifications.md, "Outbox"): who gets a row when an alert
@@ -36,6 +38,11 @@ export interface Notifier {
    * the same person is not texted again. Returns how many people it recorded.
    */
   recordAtEdge(alertId: string, userIds: readonly string[], channel: string, at: number): Promise<number>;
+  /**
+   * "Send a test" (the contacts screen): one row for a test message (alert id `test:<ulid>`) through
+   * the outbox like any other (its provider, its retries); resolves once queued.
+   */
+  sendTest(route: ContactRoute, userId: string | null, actor: string): Promise<{ id?: string }>;
   /** The alert's rows as the alert view shows them (addresses masked). */
   views(alertId: string): Promise<NotificationView[]>;
   /** Called after a commit that queued rows (the dispatcher's wake). */
@@ -60,6 +67,9 @@ export interface NotifierDeps {
   /** The alert's estate and severity (edge reports of an alert with no row yet). */
   alertFacts?: (alertId: string) => Promise<{ estate: string; severity: number } | undefined>;
 }
+
+/** Alert ids of "send a test" rows. */
+export const TEST_PREFIX = 'test:';
 
 export function createNotifier(deps: NotifierDeps): Notifier {
   const outbox = deps.outbox ?? createNotificationOutbox(deps.db);
@@ -142,6 +152,16 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         }
         return recorded;
       });
+    },
+    async sendTest(route, userId, actor) {
+      const at = Date.now();
+      const type = deps.channelType(route.channelId);
+      if (!type) throw new RbError('RB_ERR_NOT_FOUND', `no channel ${route.channelId} in notify.channels`);
+      const row: NewNotification = { alertId: `${TEST_PREFIX}${ulid(at)}`, estate: '', level: 0, severity: 0, userId, channelId: route.channelId, channelType: type, address: route.address, lang: route.lang, fallback: false, at };
+      const [n] = await outbox.insert(deps.db.db, [row]);
+      deps.log.info({ notification: n?.id, channel: route.channelId, to: maskAddress(route.address, route.channelId), actor }, 'test notification queued');
+      notifier.wake();
+      return n ? { id: n.id } : {};
     },
     async views(alertId) {
       return (await outbox.forAlert(alertId)).map((n) => viewOf(n, deps.nameOf));

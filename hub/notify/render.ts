@@ -49,6 +49,7 @@ export function renderMessage(m: RenderInput): OutgoingMessage {
   const device = a.deviceName ?? a.device;
   const event = eventWords(a.rule, m.lang);
   const zh = m.lang === 'zh-CN';
+  if (a.rule === 'test') return testMessage(m, time);
   const title = zh ? `【红管家】${event} · ${estate} ${device}` : `[Red Butler] ${event} · ${estate} ${device}`;
   const escalated = m.level > 0 ? (zh ? `（已升级至第${m.level}级）` : ` (escalated to level ${m.level})`) : '';
   const ack = m.ackUrl ? (zh ? ` 回复 ${REPLY_CODE} 或点此确认：${m.ackUrl}` : ` Reply ${REPLY_CODE} or tap to acknowledge: ${m.ackUrl}`) : '';
@@ -65,6 +66,21 @@ export function renderMessage(m: RenderInput): OutgoingMessage {
     text,
     params: { estate, device, event, time, reply: REPLY_CODE },
     ...(m.ackUrl ? { ackUrl: m.ackUrl } : {}),
+  };
+}
+
+/** "Send a test": says the channel reaches the person, asks for nothing. */
+function testMessage(m: RenderInput, time: string): OutgoingMessage {
+  const zh = m.lang === 'zh-CN';
+  return {
+    id: m.id,
+    to: m.to,
+    lang: m.lang,
+    alertId: m.alert.id,
+    severity: 0,
+    title: zh ? '【红管家】测试消息' : '[Red Butler] Test message',
+    text: zh ? `红管家测试消息 ${time}：此渠道可以联系到您，无需回复。` : `Red Butler test message at ${time}: this channel reaches you. No reply needed.`,
+    params: { estate: zh ? '红管家' : 'Red Butler', device: zh ? '测试' : 'test', event: zh ? '测试消息' : 'test message', time, reply: REPLY_CODE },
   };
 }
 

@@ -249,6 +249,20 @@ describe('notification dispatcher', () => {
     ]);
   });
 
+  it('sends a test message through the outbox, with no alert and no ack link', async () => {
+    setup();
+    await dispatcher!.start();
+    const { id } = await notifier.sendTest(phoneRoute('sms', '13800138000'), 'u1', 'user:admin');
+    await waitFor(() => provider.accepted.length === 1, 3_000);
+    expect(provider.accepted[0]).toMatchObject({ to: '13800138000', idempotencyKey: id });
+    expect(provider.accepted[0]!.text).toMatch(/^红管家测试消息 \d\d:\d\d：此渠道可以联系到您，无需回复。$/);
+    await dispatcher!.idle();
+    const row = await t.db.db.selectFrom('notifications').selectAll().where('id', '=', id!).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ state: 'sent', user_id: 'u1', channel_id: 'sms', level: 0 });
+    expect(row.alert_id).toMatch(/^test:/);
+    await expect(notifier.sendTest(phoneRoute('nope', '13800138000'), 'u1', 'user:admin')).rejects.toThrow('no channel nope');
+  });
+
   it('sends a row a crash left sending again with the same id: the provider that had it delivers nothing new', async () => {
     routes.u1 = [phoneRoute('sms', '13800138000')];
     routes.u2 = [phoneRoute('sms', '13900139000')];
