@@ -188,7 +188,7 @@ export function createHub(deps: HubDeps): Hub {
   // wire-contacts.ts (built after the alert service, which they acknowledge through: hence `book`).
   const notifyLog = log.child({ module: 'hub.notify' });
   const plugins = deps.notify?.channelPlugins ?? CHANNEL_PLUGINS;
-  const channels = buildChannels(config.notify.channels, plugins, notifyLog);
+  const channels = buildChannels(config.notify.channels, plugins, notifyLog, { db: hubDb, pushSubscriptions });
   const book: ContactBook = {
     routesFor: (userId, severity, at) => (deps.notify?.contactBook ?? contacts.contacts).routesFor(userId, severity, at),
     groupRoutes: (estate, severity) => (deps.notify?.contactBook ?? contacts.contacts).groupRoutes(estate, severity),
@@ -241,6 +241,11 @@ export function createHub(deps: HubDeps): Hub {
     log: notifyLog,
   });
   notifier.onQueued(() => dispatcher.wake());
+  // Replies a channel reads by itself (the GSM modem's inbox) acknowledge like provider callbacks do.
+  const offReplies: Array<() => void> = [];
+  const listenReplies = () => {
+    for (const c of channels.values()) if (c.onReply) offReplies.push(c.onReply((reply) => contacts.replies.handle(reply).then(() => undefined)));
+  };
   const app = createApi({
     store,
     registry,
@@ -356,8 +361,12 @@ export function createHub(deps: HubDeps): Hub {
       // After the alerts (it escalates through them), stopped before them; channels closed last.
       service(
         'notify',
-        () => dispatcher.start(),
         async () => {
+          await dispatcher.start();
+          listenReplies();
+        },
+        async () => {
+          for (const off of offReplies.splice(0)) off();
           await dispatcher.stop();
           for (const c of channels.values()) await c.close?.().catch((err: unknown) => notifyLog.warn({ err, channel: c.id }, 'channel close failed'));
         },

@@ -35,6 +35,8 @@ export interface RaiseAction {
   eventId?: string;
   snapshots?: string[];
   data: Record<string, unknown>;
+  /** The gateway texted people about the event itself while the hub was unreachable (set by the service, not the rules). */
+  edge?: { notifiedAt: number; channel: string; to: readonly string[] };
 }
 
 /**

@@ -1,10 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { AuditInput } from '../audit.js';
+import type { AlertNotify, AlertOutbox, AlertPush, AuditOf } from './service-types.js';
 import type { Bus } from '../bus.js';
 import type { EscalationLevel, Roster } from '../people/roster.js';
-import type { Role } from '../people/scopes.js';
-import type { LivePayloads, PushEvent } from '../../protocol/live.js';
 import type { Schema } from '../platform/db/index.js';
 import { alertFact, type AlertTransition, type FactsWriter } from '../store/facts.js';
 import { escalation, type EscalationAlert } from './escalation.js';
@@ -13,22 +12,7 @@ import type { AlertStore } from './store.js';
 import type { Alert, AlertComment, Change } from './types.js';
 import { alertView, type NameOf } from './view.js';
 
-/** Messages logged in the outbox transaction: committed with the alert change, sent after the COMMIT. */
-export interface AlertOutbox {
-  toEstate<K extends PushEvent>(estate: string, event: K, data: LivePayloads[K], at?: number): Promise<unknown>;
-  toUser<K extends PushEvent>(userId: string, role: Role, event: K, data: LivePayloads[K], at?: number): Promise<unknown>;
-}
-
-/**
- * Where alert messages go: hub/push (estate rooms, user rooms, sequences, replay), through its
- * transactional outbox: one transaction for an alert change, its audit entry and its push messages.
- */
-export interface AlertPush {
-  transaction<T>(fn: (trx: Kysely<Schema>, out: AlertOutbox) => Promise<T>): Promise<T>;
-}
-
-/** The audit entry an operator's transition writes in its own transaction (given the change), or null for none. */
-export type AuditOf<T> = (result: T) => AuditInput | null;
+export type { AlertNotify, AlertOutbox, AlertPush, AuditOf } from './service-types.js';
 
 export interface AlertServiceDeps {
   bus: Bus;
@@ -48,11 +32,6 @@ export interface AlertServiceDeps {
   notify?: AlertNotify;
 }
 
-/** What escalation needs of hub/notify (its Notifier). */
-export interface AlertNotify {
-  queue(trx: Kysely<Schema>, req: { alertId: string; estate: string; severity: number; level: number; userIds: readonly string[]; at: number }): Promise<number>;
-  wake(): void;
-}
 
 export { alertView, type AlertView, type NameOf } from './view.js';
 
@@ -157,6 +136,9 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
           const { alert, created, changed } = await store.raise(action, trx);
           if (created) {
             await publish(out, alert, 'alert:new', at);
+            if (action.edge && deps.notify?.recordAtEdge) {
+              await deps.notify.recordAtEdge(alert.id, action.edge.to, `edge:${action.gateway}:${action.edge.channel}`, action.edge.notifiedAt, { trx, estate: alert.estate, severity: alert.severity });
+            }
             after.push(() => fact(alert, 'opened', at));
             const wake = await escalate(trx, out, alert, at, after);
             if (wake !== null) after.push(() => wakeAt(wake));
@@ -202,8 +184,11 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     }
     memory = result.memory;
     ruleWake = result.wakeAt;
-    // Started in order: the push log's writer commits them in this order.
-    for (const action of result.actions) void track(applyOne(action, at));
+    // Started in order: the push log's writer commits them in this order. What the gateway texted at the edge rides along.
+    const ev = input.kind === 'event' ? input.event : undefined;
+    for (const action of result.actions) {
+      void track(applyOne(ev?.edge && action.type === 'raise' && action.eventId === ev.id ? { ...action, edge: ev.edge } : action, at));
+    }
     arm();
   }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Channel, ChannelPlugin } from './channel.js';
+import type { Channel, ChannelDeps, ChannelPlugin } from './channel.js';
 import { ownKeys, type ChannelInstanceConfig } from './config.js';
 import type { InboundHandler, InboundLookup } from '../api/notify-inbound.js';
 
@@ -7,12 +7,17 @@ import type { InboundHandler, InboundLookup } from '../api/notify-inbound.js';
  * The configured channel instances, built by their plugins (the config was checked at load:
  * hub/notify/config.ts checkChannels). Each gets a child logger named by its id, never its secrets.
  */
-export function buildChannels(instances: readonly ChannelInstanceConfig[], plugins: readonly ChannelPlugin[], log: Logger): Map<string, Channel> {
+export function buildChannels(
+  instances: readonly ChannelInstanceConfig[],
+  plugins: readonly ChannelPlugin[],
+  log: Logger,
+  deps: Omit<ChannelDeps, 'log'> = {},
+): Map<string, Channel> {
   const channels = new Map<string, Channel>();
   for (const c of instances) {
     const plugin = plugins.find((p) => p.type === c.type);
     if (!plugin) throw new Error(`notify.channels: unknown channel type ${JSON.stringify(c.type)}`);
-    channels.set(c.id, plugin.create(c.id, plugin.config.parse(ownKeys(c)), { log: log.child({ channel: c.id, type: c.type }) }));
+    channels.set(c.id, plugin.create(c.id, plugin.config.parse(ownKeys(c)), { ...deps, log: log.child({ channel: c.id, type: c.type }) }));
   }
   return channels;
 }

@@ -37,7 +37,7 @@ export interface Notifier {
    * unreachable: rows `sent` with at_edge, and any row still queued for them at level 0 skipped, so
    * the same person is not texted again. Returns how many people it recorded.
    */
-  recordAtEdge(alertId: string, userIds: readonly string[], channel: string, at: number): Promise<number>;
+  recordAtEdge(alertId: string, userIds: readonly string[], channel: string, at: number, opts?: { trx?: Exec; estate?: string; severity?: number }): Promise<number>;
   /**
    * "Send a test" (the contacts screen): one row for a test message (alert id `test:<ulid>`) through
    * the outbox like any other (its provider, its retries); resolves once queued.
@@ -117,10 +117,11 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       if (n > 0) notifier.wake();
       return n;
     },
-    async recordAtEdge(alertId, userIds, channel, at) {
-      return deps.db.transaction(async (trx) => {
+    async recordAtEdge(alertId, userIds, channel, at, opts = {}) {
+      const record = async (trx: Exec) => {
         const existing = await outbox.forAlert(alertId, trx);
-        const sample = existing[0] ?? (await deps.alertFacts?.(alertId));
+        // Given facts first: inside the alert's own transaction the store must not be read outside it.
+        const sample = opts.estate !== undefined ? { estate: opts.estate, severity: opts.severity ?? 0 } : (existing[0] ?? (await deps.alertFacts?.(alertId)));
         let recorded = 0;
         for (const userId of new Set(userIds)) {
           for (const n of existing) {
@@ -151,7 +152,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
           recorded += (await outbox.insert(trx, [row])).length;
         }
         return recorded;
-      });
+      };
+      return opts.trx ? record(opts.trx) : deps.db.transaction(record);
     },
     async sendTest(route, userId, actor) {
       const at = Date.now();

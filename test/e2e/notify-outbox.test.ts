@@ -58,9 +58,9 @@ describe('notification outbox in the hub', () => {
     await provider?.close();
   });
 
-  async function forceDoor(device: string): Promise<{ alertId: string; sentAt: number }> {
+  async function forceDoor(device: string, edge?: Record<string, unknown>): Promise<{ alertId: string; sentAt: number }> {
     const sentAt = Date.now();
-    const e = makeEvent({ estate: ESTATE, gateway: 'gw-1', device, seq: seq++ });
+    const e = { ...makeEvent({ estate: ESTATE, gateway: 'gw-1', device, seq: seq++ }), ...(edge ? { edge } : {}) };
     await gw.publishAsync(topics.event(ESTATE, 'gw-1', device), JSON.stringify(e), { qos: 1 });
     let alertId = '';
     await waitFor(async () => {
@@ -97,6 +97,24 @@ describe('notification outbox in the hub', () => {
     expect(JSON.stringify(detail.json)).not.toContain('13800138000');
     expect(JSON.stringify(lines)).not.toContain('13800138000');
     expect(await t.metric('rb_notify_sent_total', { channel_type: 'http-test' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a door the gateway texted about at the edge: the hub records it and does not text the same person again', async () => {
+    const before = provider.accepted.length;
+    const notifiedAt = Date.now() - 5_000;
+    const { alertId } = await forceDoor('door-3', { notifiedAt, channel: 'gammu', rule: 'door.forced', to: [ids['vol-a']] });
+    let list: Array<Record<string, unknown>> = [];
+    await waitFor(async () => {
+      list = (await t.api('GET', `/api/v1/alerts/${alertId}/notifications`)).json as unknown as Array<Record<string, unknown>>;
+      return list.length === 2;
+    }, 5_000);
+    expect(list.map((n) => [n.userName, n.channelId, n.to, n.state, n.atEdge, n.sentAt === notifiedAt ? 'at-edge-time' : n.sentAt])).toEqual([
+      ['vol-a', 'edge:gw-1:gammu', 'edge', 'sent', true, 'at-edge-time'],
+      ['vol-a', 'sms', '138****8000', 'skipped', false, null],
+    ]);
+    expect(list[1]!.error).toMatchObject({ code: 'RB_ERR_NOTIFY_NOT_NEEDED' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(provider.accepted.length).toBe(before);
   });
 
   it('escalates at once when every notification of the level failed, audited, and notifies the next level once each', async () => {

@@ -1,10 +1,12 @@
 import type { ChannelPlugin } from '../channel.js';
 import { dingtalkRobotChannel } from './dingtalk-robot.js';
 import { feishuBotChannel } from './feishu-bot.js';
+import { gammuChannel } from './gammu.js';
 import { smsAliyun } from './sms-aliyun.js';
 import { smsTencent } from './sms-tencent.js';
 import { voiceAliyun } from './voice-aliyun.js';
 import { webhookChannel } from './webhook.js';
+import { webpushPlugin } from './webpush.js';
 import { wecomAppChannel } from './wecom-app.js';
 import { wecomRobotChannel } from './wecom-robot.js';
 
@@ -22,4 +24,6 @@ export const CHANNEL_PLUGINS: ChannelPlugin[] = [
   dingtalkRobotChannel,
   feishuBotChannel,
   webhookChannel,
+  webpushPlugin,
+  gammuChannel,
 ] as ChannelPlugin[];
