@@ -43,6 +43,7 @@ import { createReadiness } from './platform/readiness.js';
 import { VERSION } from '../lib/version.js';
 import type { Channel, ChannelPlugin } from './notify/channel.js';
 import { CHANNEL_PLUGINS } from './notify/channels/index.js';
+import { createDutySync } from './edge/duty-sync.js';
 import { buildChannels, inboundOf } from './notify/build.js';
 import { createNotifier, type Notifier } from './notify/notifier.js';
 import { createDispatcher, type Dispatcher } from './notify/dispatcher.js';
@@ -241,6 +242,20 @@ export function createHub(deps: HubDeps): Hub {
     log: notifyLog,
   });
   notifier.onQueued(() => dispatcher.wake());
+  // The edge's own warnings: each gateway with a modem gets its estate's duty list (hub/edge/duty-sync.ts).
+  const dutySync = createDutySync({
+    roster: people.roster,
+    contactOf: (userId) => {
+      const phone = contacts.contacts.list(userId).find((c) => c.kind === 'phone');
+      return phone && { phone: phone.address, lang: contacts.contacts.policy(userId).lang };
+    },
+    commands,
+    gateways: (estate) => registry.listGateways().filter((g) => g.estate === estate && g.revokedAt === null).map((g) => g.gateway),
+    estateName: (estate) => registry.getEstate(estate)?.name ?? undefined,
+    onStatus: (listener) => bus.on('gateway.status', listener),
+    estates: () => registry.listEstates().map((e) => e.id),
+    log: log.child({ module: 'hub.duty-sync' }),
+  });
   // Replies a channel reads by itself (the GSM modem's inbox) acknowledge like provider callbacks do.
   const offReplies: Array<() => void> = [];
   const listenReplies = () => {
@@ -373,6 +388,7 @@ export function createHub(deps: HubDeps): Hub {
       ),
       service('state', () => state.start(), () => state.stop()),
       service('commands', () => commands.start(), () => commands.stop()),
+      service('duty-sync', () => dutySync.start(), () => dutySync.stop()),
       // Every consumer has its listeners: resume each from its cursor, then deliver live.
       service('event-log', () => feed.start(), () => feed.stop()),
       service(

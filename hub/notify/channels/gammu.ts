@@ -67,9 +67,12 @@ export const gammuChannel: ChannelPlugin<typeof config> = {
       if (!phone) throw new ChannelError('RB_ERR_NOTIFY_REJECTED', 'the address is not a phone number (digits with an optional leading +)');
       const sms = { id: msg.id, phone, text: msg.text, priority: priority(msg.severity) };
       const name = outboxName(sms);
+      // What rows, errors and logs may show: the file name with the number's middle masked (REST
+      // answers and the alert view never carry a whole number).
+      const shown = name.replace(phone, phone.length > 7 ? `${phone.slice(0, phone.length - 8)}****${phone.slice(-4)}` : '****');
       try {
         let state = await outbox.state(name);
-        if (state === 'sent') return { state: 'sent', providerId: name };
+        if (state === 'sent') return { state: 'sent', providerId: shown };
         if (!(await alive())) {
           // Nobody can be sending it: take back what an earlier attempt left, so that a daemon
           // started hours later does not send a stale alarm.
@@ -83,14 +86,14 @@ export const gammuChannel: ChannelPlugin<typeof config> = {
         if (state === 'absent') {
           if (opts.signal.aborted) throw new ChannelError('RB_ERR_NOTIFY_TIMEOUT', 'aborted before the message was queued');
           await outbox.queue(sms);
-          log.debug({ file: name }, 'queued for gammu-smsd');
+          log.debug({ file: shown }, 'queued for gammu-smsd');
         }
         for (;;) {
           await abortable(cfg.pollMs, opts.signal);
           state = await outbox.state(name);
-          if (state === 'sent') return { state: 'sent', providerId: name };
-          if (state === 'error') throw new ChannelError('RB_ERR_NOTIFY_UNAVAILABLE', `gammu-smsd could not send ${name} (moved to ErrorSMSPath; the daemon's log says why)`);
-          if (state === 'absent') throw new ChannelError('RB_ERR_NOTIFY_UNAVAILABLE', `${name} left the outbox but is in neither SentSMSPath nor ErrorSMSPath`);
+          if (state === 'sent') return { state: 'sent', providerId: shown };
+          if (state === 'error') throw new ChannelError('RB_ERR_NOTIFY_UNAVAILABLE', `gammu-smsd could not send ${shown} (moved to ErrorSMSPath; the daemon's log says why)`);
+          if (state === 'absent') throw new ChannelError('RB_ERR_NOTIFY_UNAVAILABLE', `${shown} left the outbox but is in neither SentSMSPath nor ErrorSMSPath`);
           if (!(await alive())) {
             await outbox.withdraw(name);
             throw unavailable();
@@ -98,7 +101,7 @@ export const gammuChannel: ChannelPlugin<typeof config> = {
           if (opts.signal.aborted) {
             // Still queued with a live daemon: it may be sending it right now, so it stays; a
             // retry with the same id finds it by name and waits for it instead of queuing it again.
-            throw new ChannelError('RB_ERR_NOTIFY_TIMEOUT', `${name} is still waiting in gammu-smsd's outbox`);
+            throw new ChannelError('RB_ERR_NOTIFY_TIMEOUT', `${shown} is still waiting in gammu-smsd's outbox`);
           }
         }
       } catch (err) {

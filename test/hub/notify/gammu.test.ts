@@ -67,9 +67,10 @@ describe('gammu channel with the real daemon', () => {
     const out = await ch.send(msg, { signal: signal() });
     const elapsed = Date.now() - t0;
     expect(out.state).toBe('sent');
-    expect(out.providerId).toBe(`OUTB_13800138000_${msg.id}.txt`);
-    expect(smsd.sentFiles()).toContain(out.providerId);
-    expect(smsd.log()).toContain(`Transmitted ${out.providerId} (total: 1) to 13800138000`);
+    // The provider id is the spool file's name with the number's middle masked (it is shown on the alert view).
+    expect(out.providerId).toBe(`OUTB_138****8000_${msg.id}.txt`);
+    expect(smsd.sentFiles()).toContain(`OUTB_13800138000_${msg.id}.txt`);
+    expect(smsd.log()).toContain(`Transmitted OUTB_13800138000_${msg.id}.txt (total: 1) to 13800138000`);
     const sent = gammuProvider(smsd).accepted.find((a) => a.idempotencyKey === msg.id)!;
     expect(sent.text).toBe(msg.text);
     expect(sent.to).toBe('13800138000');
@@ -91,9 +92,11 @@ describe('gammu channel with the real daemon', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(readdirSync(smsd.spool.outbox)).toEqual([name]);
     smsd.resume();
-    expect((await retry).providerId).toBe(name);
+    const masked = name.replace(/(\d{3})\d{4}(\d{4})_/, '$1****$2_');
+    expect(masked).not.toBe(name);
+    expect((await retry).providerId).toBe(masked);
     // Once more after it was sent: answered from sent/, nothing new queued.
-    expect(await ch.send(msg, { signal: signal() })).toEqual({ state: 'sent', providerId: name });
+    expect(await ch.send(msg, { signal: signal() })).toEqual({ state: 'sent', providerId: masked });
     await new Promise((r) => setTimeout(r, 1_500));
     expect(smsd.sentFiles().filter((n) => n === name)).toHaveLength(1);
     expect(smsd.log().split('\n').filter((l) => l.includes(`Transmitted ${name}`))).toHaveLength(1);
