@@ -154,7 +154,9 @@ export function createHub(deps: HubDeps): Hub {
   // webpush channel signs with (made once and kept in the hub database unless the channel's config names one).
   const pushSubscriptions = createPushSubscriptions({ db: hubDb });
   let vapid: Promise<VapidKeys> | undefined;
-  const webpushKeys = () => (vapid ??= vapidKeys(hubDb).catch((err: unknown) => {
+  // The key pair of the configured webpush channel: its own when its config names one, else the database's.
+  const webpushConfig = config.notify.channels.find((c) => c.type === 'webpush') as Partial<VapidKeys> | undefined;
+  const webpushKeys = () => (vapid ??= vapidKeys(hubDb, webpushConfig).catch((err: unknown) => {
     vapid = undefined;
     throw err;
   }));
