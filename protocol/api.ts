@@ -143,7 +143,8 @@ export interface AlertDetail extends Alert {
 
 /**
  * One off-screen notification of an alert (`GET /api/v1/alerts/:id/notifications`, and the detail's
- * `notifications`): the hub's NotificationView (hub/notify/types.ts). The address is masked.
+ * `notifications`). The address is masked; `atEdge`: sent by the gateway's own modem while the hub was
+ * unreachable.
  */
 export interface AlertNotification {
   id: string;

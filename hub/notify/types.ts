@@ -1,3 +1,4 @@
+import type { AlertNotification } from '../../protocol/api.js';
 import type { Address, Lang } from './channel.js';
 
 /**
@@ -37,28 +38,10 @@ export interface AckLinks {
   url(alertId: string, userId: string, channelId: string): Promise<string>;
 }
 
+/**
+ * One notification as the alert view shows it: who was told, how, when, and whether it arrived. The
+ * screens' contract (protocol/api.ts `AlertNotification`); the address is masked.
+ */
+export type NotificationView = AlertNotification;
 /** The states of one notification row (docs/notifications.md). */
-export type NotificationState = 'queued' | 'sending' | 'sent' | 'delivered' | 'failed' | 'skipped';
-
-/** One notification as the alert view shows it: who was told, how, when, and whether it arrived. */
-export interface NotificationView {
-  id: string;
-  alertId: string;
-  level: number;
-  /** The person, or null for a group robot. */
-  userId: string | null;
-  userName: string | null;
-  channelId: string;
-  channelType: string;
-  /** The address with the middle masked (138****5678), never the raw subscription. */
-  to: string;
-  state: NotificationState;
-  attempts: number;
-  queuedAt: number;
-  sentAt: number | null;
-  deliveredAt: number | null;
-  providerId: string | null;
-  error: { code: string; message: string } | null;
-  /** Sent by the gateway's own modem while the hub was unreachable. */
-  atEdge: boolean;
-}
+export type NotificationState = AlertNotification['state'];
