@@ -103,8 +103,10 @@ export function ackRoutes(deps: AckRoutesDeps): Router {
         else res.set('Content-Security-Policy', ACK_PAGE_CSP).type('html').send(confirmPage(view(alert), req.originalUrl, deps.timeZone));
         return;
       }
-      const out = await deps.remote.acknowledge(claims.alertId, claims.userId, 'link', claims.channelId);
-      deps.metrics.remoteAcks.inc({ via: 'link', result: out.result });
+      // The service worker's 确认 says `via=push`; the signed token alone authorises either way.
+      const via = req.query.via === 'push' ? 'push' : 'link';
+      const out = await deps.remote.acknowledge(claims.alertId, claims.userId, via, claims.channelId);
+      deps.metrics.remoteAcks.inc({ via, result: out.result });
       if (wantsJson(req)) res.json({ alert: view(out.alert), result: out.result });
       else res.set('Content-Security-Policy', ACK_PAGE_CSP).type('html').send(donePage(view(out.alert), out.result, deps.timeZone));
     } catch (err) {

@@ -153,6 +153,9 @@ describe('Web Push: the phone view as a PWA', () => {
     const alertNow = async () => (await world.hub.api('GET', `/api/v1/alerts/${alertId}`, { token: API_TOKEN })).json as { state: string; acknowledgedBy?: string; acknowledgedByName?: string };
     await expect.poll(async () => (await alertNow()).state, { timeout: 10_000 }).toBe('acknowledged');
     expect(JSON.stringify(await alertNow())).toContain('vol-push');
+    // Audited with the channel it came through: the notification's action.
+    const audit = await world.hub.api('GET', `/api/v1/audit?action=alert.ack`, { token: API_TOKEN });
+    expect((audit.json.items as Array<{ target: string; detail: { channel?: string } }>).find((a) => a.target === `alert:${alertId}`)?.detail.channel).toBe('push');
     await expect.poll(async () => (await shown()).map((x) => x.title), { timeout: 10_000 }).toEqual([`✓ 已确认 · ${payload.title}`]);
 
     await click('open');

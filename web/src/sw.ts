@@ -122,7 +122,10 @@ async function acknowledge(n: ShownNotification, p: PushPayload): Promise<void> 
   const l = zh(p) ? LABELS.zh : LABELS.en;
   let ok = false;
   try {
-    const res = await fetch(p.ackUrl!, { method: 'POST', headers: { accept: 'application/json' }, credentials: 'omit' });
+    // `via=push`: the audit names the notification's action as the channel (the token alone authorises).
+    const url = new URL(p.ackUrl!);
+    url.searchParams.set('via', 'push');
+    const res = await fetch(url, { method: 'POST', headers: { accept: 'application/json' }, credentials: 'omit' });
     ok = res.ok;
   } catch {
     ok = false;
