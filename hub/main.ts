@@ -32,23 +32,15 @@ import { trackConnections } from './broker/connections.js';
 import { createRunner, service } from '../lib/service.js';
 import { alertRoutes } from './api/alerts.js';
 import { webpushRoutes } from './api/webpush.js';
-import { createPushSubscriptions, vapidKeys, type VapidKeys } from './notify/webpush-store.js';
 import { createPushLog } from './push/log.js';
+import type { Channel } from './notify/channel.js';
+import type { Dispatcher } from './notify/dispatcher.js';
+import type { Notifier } from './notify/notifier.js';
+import type { ContactsWiring } from './notify/wire-contacts.js';
+import { notifyAfterAlerts, notifyBeforeAlerts, type NotifyOverrides } from './notify/wire.js';
 import { parseDuration } from './people/tokens.js';
-import { wireContacts, type ContactsWiring } from './notify/wire-contacts.js';
-import { NotifyLinksConfig } from './notify/config-links.js';
-import type { ChannelSummary, SendTest } from './api/contacts.js';
-import type { InboundLookup } from './api/notify-inbound.js';
 import { createReadiness } from './platform/readiness.js';
 import { VERSION } from '../lib/version.js';
-import type { Channel, ChannelPlugin } from './notify/channel.js';
-import { CHANNEL_PLUGINS } from './notify/channels/index.js';
-import { createDutySync } from './edge/duty-sync.js';
-import { buildChannels, inboundOf } from './notify/build.js';
-import { createNotifier, type Notifier } from './notify/notifier.js';
-import { createDispatcher, type Dispatcher } from './notify/dispatcher.js';
-import { createNotifyMetrics } from './notify/metrics.js';
-import type { AckLinks, ContactBook } from './notify/types.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -79,24 +71,8 @@ export interface HubDeps {
   log: Logger;
   /** Replace the configured store (tests). */
   store?: EventStore;
-  /**
-   * Notification parts tests replace (issue 17). Defaults: the channels of `notify.channels` built by
-   * the shipped plugins, the contact book and ack links of hub/notify/wire-contacts.ts, "send a test"
-   * through the outbox, and the configured channels' callbacks.
-   */
-  notify?: {
-    /** Overrides of the `notify` config keys the ack links and replies read. */
-    links?: Partial<NotifyLinksConfig>;
-    channels?: () => readonly ChannelSummary[];
-    sendTest?: SendTest;
-    inbound?: InboundLookup;
-    /** Channel plugins `notify.channels` may name (default hub/notify/channels/index.ts; tests add their own). */
-    channelPlugins?: readonly ChannelPlugin[];
-    /** Who can be reached how, instead of the contact book. */
-    contactBook?: ContactBook;
-    /** One-tap ack links in messages, instead of the hub's own. */
-    ackLinks?: AckLinks;
-  };
+  /** Notification parts tests replace (issue 17; hub/notify/wire.ts). */
+  notify?: NotifyOverrides;
 }
 
 /**
@@ -150,16 +126,6 @@ export function createHub(deps: HubDeps): Hub {
   const state = createStateService({ bus: feed.consumer('state'), store, options: { ...config.state, timeZone: config.timeZone }, log: log.child({ module: 'hub.state' }) });
   const unsubscribeFacts = subscribeFacts({ bus: feed.consumer('facts'), facts, store, estates: () => registry.listEstates(), streets: () => registry.listStreets() });
   const alertStore = createAlertStore({ db: hubDb });
-  // Web Push (docs/notifications.md): the phone view's subscriptions and the VAPID key pair the
-  // webpush channel signs with (made once and kept in the hub database unless the channel's config names one).
-  const pushSubscriptions = createPushSubscriptions({ db: hubDb });
-  let vapid: Promise<VapidKeys> | undefined;
-  // The key pair of the configured webpush channel: its own when its config names one, else the database's.
-  const webpushConfig = config.notify.channels.find((c) => c.type === 'webpush') as Partial<VapidKeys> | undefined;
-  const webpushKeys = () => (vapid ??= vapidKeys(hubDb, webpushConfig).catch((err: unknown) => {
-    vapid = undefined;
-    throw err;
-  }));
   const pushLog = createPushLog(hubDb, log.child({ module: 'hub.push-log' }), {
     retentionMs: parseDuration(config.push.retention),
     maxRows: config.push.maxRows,
@@ -186,83 +152,13 @@ export function createHub(deps: HubDeps): Hub {
   const commands = createCommands({ broker, bus: feed.consumer('commands'), store: createCommandStore(hubDb), push, audit, log: log.child({ module: 'hub.commands' }) });
   // Names instead of ids in alert views (people, devices as their gateways named them, estates).
   const nameOf = createNameOf({ bus, users: people.users, registry });
-  // Off-screen notification (hub/notify, docs/notifications.md): rows queued in the alert's outbox
-  // transaction, sent after COMMIT by the dispatcher; the contact book, ack links and SMS replies of
-  // wire-contacts.ts (built after the alert service, which they acknowledge through: hence `book`).
-  const notifyLog = log.child({ module: 'hub.notify' });
-  const plugins = deps.notify?.channelPlugins ?? CHANNEL_PLUGINS;
-  const channels = buildChannels(config.notify.channels, plugins, notifyLog, { db: hubDb, pushSubscriptions });
-  const book: ContactBook = {
-    routesFor: (userId, severity, at) => (deps.notify?.contactBook ?? contacts.contacts).routesFor(userId, severity, at),
-    groupRoutes: (estate, severity) => (deps.notify?.contactBook ?? contacts.contacts).groupRoutes(estate, severity),
-    userByPhone: (phone) => (deps.notify?.contactBook ?? contacts.contacts).userByPhone(phone),
-  };
-  const notifier = createNotifier({
-    db: hubDb,
-    contactBook: book,
-    channelType: (id) => channels.get(id)?.type,
-    maxPerAlert: config.notify.maxPerAlert,
-    voiceLevels: config.notify.voiceLevels,
-    nameOf: (id) => nameOf(`user:${id}`),
-    alertFacts: (id) => alertStore.get(id),
-    log: notifyLog,
-  });
-  const alerts = createAlertService({ bus: feed.consumer('alerts'), store: alertStore, push, audit, roster: people.roster, facts, nameOf, notify: notifier, estates: () => registry.listEstates().map((e) => e.id), log: log.child({ module: 'hub.alerts' }) });
+  // Off-screen notification (hub/notify/wire.ts, docs/notifications.md): the outbox's queueing side
+  // first (the alert service queues through it), the rest once the alert service exists.
+  const notify = notifyBeforeAlerts({ config, overrides: deps.notify, db: hubDb, log, nameOf, alertStore });
+  const alerts = createAlertService({ bus: feed.consumer('alerts'), store: alertStore, push, audit, roster: people.roster, facts, nameOf, notify: notify.notifier, estates: () => registry.listEstates().map((e) => e.id), log: log.child({ module: 'hub.alerts' }) });
   const connections = trackConnections(bus);
-  const contacts = wireContacts({
-    db: hubDb,
-    dataDir: config.dataDir,
-    timeZone: config.timeZone,
-    people,
-    registry,
-    audit,
-    alerts,
-    alertStore,
-    nameOf,
-    metrics: metrics.registry,
-    log: notifyLog,
-    links: NotifyLinksConfig.parse({ publicUrl: config.notify.publicUrl, ackLinkTtl: config.notify.ackLinkTtl, replyCode: config.notify.replyCode, ackRateLimit: config.notify.ackRateLimit, ...deps.notify?.links }),
-    channels: deps.notify?.channels ?? (() => [...channels.values()].map((c) => ({ id: c.id, type: c.type, accepts: c.accepts }))),
-    sendTest: deps.notify?.sendTest ?? ((route, user, ctx) => notifier.sendTest(route, user?.id ?? null, ctx.actor)),
-    inbound: deps.notify?.inbound ?? inboundOf(config.notify.channels, plugins),
-    // Web Push subscriptions (their own table), through the configured webpush channel.
-    sources: [pushSubscriptions.source(() => (deps.notify?.channels?.() ?? [...channels.values()]).find((c) => c.type === 'webpush')?.id)],
-  });
-  const dispatcher = createDispatcher({
-    outbox: notifier.outbox,
-    notifier,
-    channels,
-    alert: async (id) => {
-      const a = await alertStore.get(id);
-      return a && alertView(a, nameOf);
-    },
-    ackLinks: deps.notify?.ackLinks ?? contacts.ackLinksForOutbox,
-    escalateNow: (id, reason, fromLevel) => alerts.escalateNow(id, reason, fromLevel),
-    config: config.notify,
-    timeZone: config.timeZone,
-    metrics: createNotifyMetrics(metrics.registry, () => notifier.outbox.depth()),
-    log: notifyLog,
-  });
-  notifier.onQueued(() => dispatcher.wake());
-  // The edge's own warnings: each gateway with a modem gets its estate's duty list (hub/edge/duty-sync.ts).
-  const dutySync = createDutySync({
-    roster: people.roster,
-    contactOf: (userId) => {
-      const phone = contacts.contacts.list(userId).find((c) => c.kind === 'phone');
-      return phone && { phone: phone.address, lang: contacts.contacts.policy(userId).lang };
-    },
-    commands,
-    gateways: (estate) => registry.listGateways().filter((g) => g.estate === estate && g.revokedAt === null).map((g) => g.gateway),
-    estateName: (estate) => registry.getEstate(estate)?.name ?? undefined,
-    onStatus: (listener) => bus.on('gateway.status', listener),
-    estates: () => registry.listEstates().map((e) => e.id),
-    log: log.child({ module: 'hub.duty-sync' }),
-  });
-  // Replies a channel reads by itself (the GSM modem's inbox) acknowledge like provider callbacks do.
-  const offReplies: Array<() => void> = [];
-  const listenReplies = () => {
-    for (const c of channels.values()) if (c.onReply) offReplies.push(c.onReply((reply) => contacts.replies.handle(reply).then(() => undefined)));
-  };
+  const { contacts, dispatcher, dutySync, listenReplies, offReplies } = notifyAfterAlerts(notify, { people, registry, audit, alerts, alertStore, nameOf, commands, bus, metrics: metrics.registry });
+  const { channels, notifier, pushSubscriptions, webpushKeys } = notify;
   const app = createApi({
     store,
     registry,
@@ -385,7 +281,7 @@ export function createHub(deps: HubDeps): Hub {
         async () => {
           for (const off of offReplies.splice(0)) off();
           await dispatcher.stop();
-          for (const c of channels.values()) await c.close?.().catch((err: unknown) => notifyLog.warn({ err, channel: c.id }, 'channel close failed'));
+          for (const c of channels.values()) await c.close?.().catch((err: unknown) => notify.log.warn({ err, channel: c.id }, 'channel close failed'));
         },
       ),
       service('state', () => state.start(), () => state.stop()),
