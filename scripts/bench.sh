@@ -7,3 +7,4 @@ npm run -s build
 npx tsx bench/gateway.ts
 npx tsx bench/hub.ts
 npx tsx bench/alerts.ts
+npx tsx bench/notify.ts
