@@ -20,6 +20,9 @@ export const log = (msg: string): void => void process.stderr.write(`bench:notif
 
 export interface NotifyHub { proc: ChildProcess; http: string; mqtt: string }
 
+/** Extra node flags for the hub process, e.g. RB_BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const HUB_NODE_ARGS = (process.env.RB_BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 /** A hub process on `dir` with these channel instances; per-gateway and per-IP MQTT limits opened up. */
 export async function startNotifyHub(dir: string, channels: Array<Record<string, unknown>>): Promise<NotifyHub> {
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
@@ -32,6 +35,7 @@ export async function startNotifyHub(dir: string, channels: Array<Record<string,
       RB_MQTT_PUBLISH_RATE: '1000000', RB_MQTT_PUBLISH_BURST: '1000000',
       RB_MQTT_CONNECT_RATE_PER_IP: '1000000', RB_MQTT_CONNECT_BURST_PER_IP: '1000000',
     },
+    HUB_NODE_ARGS,
   );
   const alive = (): boolean => proc.exitCode === null;
   await waitForPort(httpPort, 30_000, alive);

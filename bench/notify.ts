@@ -11,7 +11,8 @@
  *      then the same all at once; beside them the same number of signed POSTs from this process at
  *      the dispatcher's concurrency. Targets: p99 ≤ 1 s end to end; the outbox never the bottleneck.
  *
- *   npm run bench:notify   (RB_BENCH_SAMPLES, RB_BENCH_BG_RATE, RB_BENCH_ESTATES, RB_BENCH_STORM_S)
+ *   npm run bench:notify   (RB_BENCH_SAMPLES, RB_BENCH_BG_RATE, RB_BENCH_ESTATES, RB_BENCH_STORM_S;
+ *                           RB_BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the hub)
  *
  * Prints one table and writes the `notify` key of bench/results/latest.json (other keys kept).
  */
