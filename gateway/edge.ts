@@ -67,6 +67,8 @@ export function createEdgeWarner(deps: EdgeWarnerDeps): EdgeWarner {
   const { config, log } = deps;
   const now = deps.now ?? Date.now;
   const file = join(deps.dataDir, 'duty.json');
+  let writing: Promise<unknown> = Promise.resolve();
+  let writes = 0;
   let duty: DutyList | undefined;
   let outbox: SmsOutbox | undefined;
   /** rule/device -> when it was last texted: a chattering tamper switch texts once per repeatS. */
@@ -89,14 +91,24 @@ export function createEdgeWarner(deps: EdgeWarnerDeps): EdgeWarner {
         else log.info('no duty list yet; the hub sends one (gateway.duty.set)');
       }
     },
-    async setDuty(list) {
-      const tmp = `${file}.tmp`;
-      await mkdir(deps.dataDir, { recursive: true });
-      await writeFile(tmp, JSON.stringify(list));
-      await rename(tmp, file);
-      duty = list;
-      log.info({ people: list.people.length, issuedAt: list.issuedAt }, 'duty list updated by the hub');
-      return { people: list.people.length };
+    setDuty(list) {
+      // One write at a time (two lists can arrive together: a reconnect and the hourly sync), each
+      // through its own temp file and an atomic rename; a list older than the one kept is not taken.
+      const run = writing.then(async () => {
+        if (duty && list.issuedAt < duty.issuedAt) {
+          log.info({ issuedAt: list.issuedAt, kept: duty.issuedAt }, 'an older duty list arrived late; the newer one is kept');
+          return { people: duty.people.length };
+        }
+        const tmp = `${file}.${process.pid}.${++writes}.tmp`;
+        await mkdir(deps.dataDir, { recursive: true });
+        await writeFile(tmp, JSON.stringify(list));
+        await rename(tmp, file);
+        duty = list;
+        log.info({ people: list.people.length, issuedAt: list.issuedAt }, 'duty list updated by the hub');
+        return { people: list.people.length };
+      });
+      writing = run.catch(() => undefined);
+      return run;
     },
     wanted(event) {
       return deps.hubAwayMs() >= config.alertAfterS * 1000 && edgeRule(event) !== null;
