@@ -1,4 +1,7 @@
-import { ulid } from 'ulid';
+import { monotonicFactory } from 'ulid';
+
+/** Ids that increase within a process, even within one millisecond: lists ordered by (time, id) keep the order things were added in. */
+const ulid = monotonicFactory();
 import { z } from 'zod';
 import { Id } from '../../protocol/index.js';
 import { RbError } from '../errors.js';

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../gateway/main.js';
-import { buildDutyList, createDutySync, type DutyContact } from '../../hub/edge/duty-sync.js';
-import { silentLogger } from '../../lib/log.js';
+import { buildDutyList, type DutyContact } from '../../hub/edge/duty-sync.js';
 import { DutyList } from '../../protocol/index.js';
 import { startGammuSmsd, type GammuSmsd } from '../support/gammu.js';
 import { gatewayConfig, startGatewayInProcess } from '../support/gateway.js';
@@ -21,14 +20,17 @@ describe('the hub sends each gateway its duty list (hub/edge/duty-sync.ts)', () 
   const contacts = new Map<string, DutyContact>();
 
   beforeAll(async () => {
-    hub = await startTestHub();
     smsd = await startGammuSmsd();
+    // The hub's own duty sync (hub/notify/wire.ts) reads phones from its contact book: the modem channel.
+    hub = await startTestHub({ config: { notify: { channels: [{ id: 'modem', type: 'gammu', smsdrc: smsd.smsdrc, pidFile: smsd.pidFile }] } } });
     await hub.provision(ESTATE, 'gw-1');
     for (const name of ['wang', 'li', 'zhao']) ids[name] = (await hub.addUser({ name, role: 'volunteer', scopes: [`estate:${ESTATE}`] })).id;
     // wang and li on duty around the clock (a shift crossing midnight every day), zhao never.
     for (const user of ['wang', 'li']) for (let weekday = 1; weekday <= 7; weekday++) await hub.hub.roster.addShift({ user: ids[user]!, estate: ESTATE, weekday, start: '00:00', end: '00:00' });
     contacts.set(ids.wang!, { phone: '+8613800138000', lang: 'zh-CN' });
     contacts.set(ids.zhao!, { phone: '13700137000', lang: 'en' });
+    await hub.hub.contacts.contacts.add(ids.wang!, { kind: 'phone', channelId: 'modem', address: '13800138000' });
+    await hub.hub.contacts.contacts.add(ids.zhao!, { kind: 'phone', channelId: 'modem', address: '13700137000' });
   });
   afterAll(async () => {
     await gateway?.stop();
@@ -81,40 +83,27 @@ describe('the hub sends each gateway its duty list (hub/edge/duty-sync.ts)', () 
     }
   });
 
-  it('a gateway that connects gets the list and keeps it on disk', async () => {
-    const sync = createDutySync({
-      roster: hub.hub.roster,
-      contactOf: (id) => contacts.get(id),
-      commands: hub.hub.commands,
-      gateways: (estate) => hub.hub.registry.listGateways().filter((g) => g.estate === estate && !g.revokedAt).map((g) => g.gateway),
-      estateName: () => '幸福里',
-      estates: () => [ESTATE],
-      onStatus: (fn) => hub.hub.bus.on('gateway.status', fn),
-      log: silentLogger(),
-      horizonHours: 24,
-    });
-    sync.start();
-    try {
-      const creds = await hub.hub.registry.rotateGateway(ESTATE, 'gw-1');
-      const gwDir = join(dir, 'gw');
-      gateway = await startGatewayInProcess({ ...gatewayConfig({ creds, mqttPort: hub.mqttPort, dataDir: gwDir }), edge: { gammu: { smsdrc: smsd.smsdrc } } });
-      const file = join(gwDir, 'duty.json');
-      const written = () => {
-        try {
-          return readFileSync(file, 'utf8').length > 0;
-        } catch {
-          return false;
-        }
-      };
-      expect(await waitFor(written, 10_000)).toBe(true);
-      const kept = DutyList.parse(JSON.parse(readFileSync(file, 'utf8')));
-      expect(kept.people.map((p) => p.userId)).toContain(ids.wang);
-      expect(kept.people.map((p) => p.userId)).not.toContain(ids.li);
-      const wang = kept.people.find((p) => p.userId === ids.wang)!;
-      expect(wang.duty).toHaveLength(1);
-      expect(wang.duty[0]!.to - wang.duty[0]!.from).toBe(24 * 3_600_000);
-    } finally {
-      sync.stop();
-    }
+  it('a gateway that connects and says it has a modem gets the list from the hub, and keeps it on disk', async () => {
+    // The hub's wired sync (hub/notify/wire.ts): sent when the gateway's status says `edge: {sms: true}`.
+    const creds = await hub.hub.registry.rotateGateway(ESTATE, 'gw-1');
+    const gwDir = join(dir, 'gw');
+    gateway = await startGatewayInProcess({ ...gatewayConfig({ creds, mqttPort: hub.mqttPort, dataDir: gwDir }), edge: { gammu: { smsdrc: smsd.smsdrc } } });
+    const file = join(gwDir, 'duty.json');
+    const written = () => {
+      try {
+        return readFileSync(file, 'utf8').length > 0;
+      } catch {
+        return false;
+      }
+    };
+    expect(await waitFor(written, 10_000)).toBe(true);
+    const kept = DutyList.parse(JSON.parse(readFileSync(file, 'utf8')));
+    expect(kept.people.map((p) => p.userId)).toContain(ids.wang);
+    expect(kept.people.map((p) => p.userId)).not.toContain(ids.li);
+    const wang = kept.people.find((p) => p.userId === ids.wang)!;
+    expect(wang.duty).toHaveLength(1);
+    // The hub's horizon: 48 h of duty in one window (on duty around the clock).
+    expect(wang.duty[0]!.to - wang.duty[0]!.from).toBe(48 * 3_600_000);
+    expect(wang.phone).toBe('+8613800138000');
   });
 });
