@@ -3,9 +3,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { haproxyPreamble, startHaproxy, type Haproxy } from './haproxy.js';
 import { freePort } from './ports.js';
 
-/** A TCP server that answers every connection with `name` and closes. */
+/**
+ * A TCP server that answers every connection with `name` and closes. HAProxy may reset a connection
+ * it is done with (a reload, a stop): that ECONNRESET on the server's socket is expected, not a fault.
+ */
 async function namer(name: string): Promise<{ port: number; server: Server }> {
-  const server = createServer((s) => s.end(name));
+  const server = createServer((s) => {
+    s.on('error', () => undefined);
+    s.end(name);
+  });
   const port = await freePort();
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   return { port, server };
