@@ -126,12 +126,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         for (const userId of new Set(userIds)) {
           for (const n of existing) {
             if (n.userId === userId && n.level === 0 && n.state === 'queued') {
-              await trx
-                .updateTable('notifications')
-                .set({ state: 'skipped', next_at: at, error_code: 'RB_ERR_NOTIFY_NOT_NEEDED', error_message: 'told at the edge by the gateway' })
-                .where('id', '=', n.id)
-                .where('state', '=', 'queued')
-                .execute();
+              // Still waiting: not needed any more. One already being sent is left to finish.
+              await outbox.skip(n.id, { code: 'RB_ERR_NOTIFY_NOT_NEEDED', message: 'told at the edge by the gateway' }, at, { from: ['queued'], trx });
             }
           }
           const row: NewNotification = {

@@ -78,8 +78,11 @@ export interface NotificationOutbox {
   retry(id: string, nextAt: number, error: { code: string; message: string }): Promise<void>;
   /** sending → failed for good. */
   fail(id: string, error: { code: string; message: string }, at: number): Promise<void>;
-  /** queued/sending → skipped (the alert was acknowledged meanwhile, the person reached at the edge…). */
-  skip(id: string, error: { code: string; message: string }, at: number): Promise<boolean>;
+  /**
+   * queued/sending → skipped (the alert was acknowledged meanwhile, the person reached at the edge…).
+   * `from`: only rows in these states (default both); `trx`: inside a caller's transaction.
+   */
+  skip(id: string, error: { code: string; message: string }, at: number, opts?: { from?: readonly NotificationState[]; trx?: Exec }): Promise<boolean>;
   /** A provider's delivery report for a sent row (by row id). */
   delivered(id: string, at: number): Promise<boolean>;
   /** At start: rows left `sending` by a crash become due again now, with the same id. Returns how many. */
@@ -236,12 +239,12 @@ export function createNotificationOutbox(hubDb: HubDatabase): NotificationOutbox
         .where('state', '=', 'sending')
         .execute();
     },
-    async skip(id, error, at) {
-      const r = await db
+    async skip(id, error, at, opts = {}) {
+      const r = await (opts.trx ?? db)
         .updateTable('notifications')
         .set({ state: 'skipped', next_at: at, error_code: error.code, error_message: clip(error.message) })
         .where('id', '=', id)
-        .where('state', 'in', NOT_DONE)
+        .where('state', 'in', opts.from ?? NOT_DONE)
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
