@@ -10,7 +10,7 @@ if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.
   echo "test: installing npm dependencies (npm ci)…"
   npm ci --no-audit --no-fund
 fi
-echo "test: checking Debian packages (influxdb, mosquitto, mosquitto-clients, postgresql, redis-server, haproxy, chromium, docker-compose, a CJK font)…"
+echo "test: checking Debian packages (influxdb, mosquitto, mosquitto-clients, postgresql, redis-server, haproxy, gammu-smsd, chromium, docker-compose, a CJK font)…"
 bash scripts/ensure-deps.sh
 echo "test: building…"
 npm run -s build
