@@ -167,6 +167,11 @@ const ClusterSchema = z
       .regex(/^redis:\/\/.+/, 'must be redis://[:password@]host:port')
       .optional()
       .describe('Redis of the hub cluster (redis://[:password@]host:6379); set: /readyz also needs Redis to answer PING within 2 s. Unset = no Redis (one hub)'),
+    leaseTtl: z
+      .string()
+      .regex(DURATION, 'a duration such as 10s or 1m')
+      .default('10s')
+      .describe('Partition lease lifetime on PostgreSQL (renewed every third of it): how long a dead node\'s estates wait for another node, e.g. 10s'),
   })
   .strict();
 
@@ -208,7 +213,7 @@ type Parsed = z.output<typeof HubConfigSchema>;
 export type HubConfig = Omit<Parsed, 'http' | 'mqtt' | 'cluster'> & {
   http: Parsed['http'] & { host: string };
   mqtt: Parsed['mqtt'] & { host: string };
-  cluster: { nodeId: string; redisUrl?: string | undefined };
+  cluster: { nodeId: string; redisUrl?: string | undefined; leaseTtl: string };
 };
 export type HubConfigInput = z.input<typeof HubConfigSchema>;
 type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | undefined } : T;
@@ -370,7 +375,7 @@ export function resolveHubConfig(overrides: HubConfigOverrides = {}, env: NodeJS
     ...c,
     http: { ...c.http, host: c.http.host ?? c.host },
     mqtt: { ...c.mqtt, host: c.mqtt.host ?? c.host },
-    cluster: { nodeId: c.cluster.nodeId ?? defaultNodeId(), redisUrl: c.cluster.redisUrl },
+    cluster: { nodeId: c.cluster.nodeId ?? defaultNodeId(), redisUrl: c.cluster.redisUrl, leaseTtl: c.cluster.leaseTtl },
   });
 }
 

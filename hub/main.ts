@@ -40,6 +40,7 @@ import type { ContactsWiring } from './notify/wire-contacts.js';
 import { notifyAfterAlerts, notifyBeforeAlerts, type NotifyOverrides } from './notify/wire.js';
 import { parseDuration } from './people/tokens.js';
 import { createReadiness } from './platform/readiness.js';
+import { createLeaseManager, soleOwnership, type LeaseManager, type Ownership } from './cluster/leases.js';
 import { VERSION } from '../lib/version.js';
 
 export interface Hub {
@@ -94,7 +95,20 @@ export function createHub(deps: HubDeps): Hub {
     retention: { maxRows: config.dedupWindow, maxAgeMs: config.eventLog.maxAgeDays * 86_400_000, hardCapRows: Math.max(config.eventLog.hardCapRows, config.dedupWindow) },
     log: log.child({ module: 'hub.eventlog' }),
   });
-  const feed = createLogFeed({ log: eventLog, db: hubDb, bus: createBus(log.child({ module: 'hub.bus' })), logger: log.child({ module: 'hub.eventlog' }) });
+  // Who owns which estates' work (hub/cluster): on PostgreSQL every node takes partition leases (one
+  // node alone takes all 64); the embedded hub owns everything.
+  const leases: LeaseManager | undefined =
+    hubDb.dialect === 'postgres'
+      ? createLeaseManager({ db: hubDb, nodeId: config.cluster.nodeId, version: VERSION, ttlMs: parseDuration(config.cluster.leaseTtl), log: log.child({ module: 'hub.cluster' }), registry: metrics.registry })
+      : undefined;
+  const ownership: Ownership = leases ?? soleOwnership();
+  const feed = createLogFeed({
+    log: eventLog,
+    db: hubDb,
+    bus: createBus(log.child({ module: 'hub.bus' })),
+    logger: log.child({ module: 'hub.eventlog' }),
+    ...(ownership.clustered && config.db.url ? { cluster: { ownership, nodeId: config.cluster.nodeId, url: config.db.url } } : {}),
+  });
   const bus = feed.bus;
   const registry = createRegistry({ db: hubDb, log: log.child({ module: 'hub.registry' }) });
   const people = createPeople({ db: hubDb, dataDir: config.dataDir, registry, tokenTtl: config.auth.tokenTtl, refreshTtl: config.auth.refreshTtl, timeZone: config.timeZone, apiToken: config.auth.apiToken, log: log.child({ module: 'hub.people' }) });
@@ -130,7 +144,8 @@ export function createHub(deps: HubDeps): Hub {
     retentionMs: parseDuration(config.push.retention),
     maxRows: config.push.maxRows,
     // The push consumer's cursor commits with the push-log rows made from its entries.
-    saveSourceCursor: (trx, pos) => eventLog.saveCursorIn(trx, 'push', pos),
+    saveSourceCursor: (trx, sources) => feed.commitSinkCursor(trx, 'push', sources),
+    sources: { committed: (s) => feed.sinkCommitted('push', s), failed: (s) => feed.sinkFailed('push', s), keep: (s) => feed.sinkWants('push', s) },
   });
   // The HTTP server first, without its handler: push (Socket.IO) attaches to it, the alert service
   // pushes through push, and the API (the request handler) serves the alert service.
@@ -155,7 +170,11 @@ export function createHub(deps: HubDeps): Hub {
   // Off-screen notification (hub/notify/wire.ts, docs/notifications.md): the outbox's queueing side
   // first (the alert service queues through it), the rest once the alert service exists.
   const notify = notifyBeforeAlerts({ config, overrides: deps.notify, db: hubDb, log, nameOf, alertStore });
-  const alerts = createAlertService({ bus: feed.consumer('alerts'), store: alertStore, push, audit, roster: people.roster, facts, nameOf, notify: notify.notifier, estates: () => registry.listEstates().map((e) => e.id), log: log.child({ module: 'hub.alerts' }) });
+  const alerts = createAlertService({ bus: feed.consumer('alerts'), store: alertStore, push, audit, roster: people.roster, facts, nameOf, notify: notify.notifier, estates: () => registry.listEstates().map((e) => e.id), ownership, log: log.child({ module: 'hub.alerts' }) });
+  // Cluster hand-overs: the alert rules take up or let go of their estates; then push writes what it
+  // queued for them (its cursor commits with it) before the lease goes.
+  feed.onPartitions({ acquired: (parts) => alerts.acquired(parts), dropped: (parts, why) => alerts.dropped(parts, why) });
+  feed.onPartitions({ dropped: () => pushLog.flush() });
   const connections = trackConnections(bus);
   const { contacts, dispatcher, dutySync, listenReplies, offReplies } = notifyAfterAlerts(notify, { people, registry, audit, alerts, alertStore, nameOf, commands, bus, metrics: metrics.registry });
   const { channels, notifier, pushSubscriptions, webpushKeys } = notify;
@@ -289,6 +308,9 @@ export function createHub(deps: HubDeps): Hub {
       service('duty-sync', () => dutySync.start(), () => dutySync.stop()),
       // Every consumer has its listeners: resume each from its cursor, then deliver live.
       service('event-log', () => feed.start(), () => feed.stop()),
+      // Cluster: take this node's share of the partitions (each resumes from its cursors); at stop,
+      // hand them over (finished and saved) before the feed stops.
+      service('partitions', () => leases?.start(), () => leases?.stop()),
       service(
         'log-retention',
         () => void (retention = startLogRetention({ log: eventLog, registry: metrics.registry, logger: log.child({ module: 'hub.eventlog' }) })),

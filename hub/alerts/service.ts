@@ -11,6 +11,8 @@ import { createRuleMemory, evaluate, seedActive, type AlertAction, type RuleInpu
 import type { AlertStore } from './store.js';
 import type { Alert, AlertComment, Change } from './types.js';
 import { alertView, type NameOf } from './view.js';
+import { FencedError, type LossReason, type Ownership } from '../cluster/leases.js';
+import { partitionOf } from '../cluster/partition.js';
 
 export type { AlertNotify, AlertOutbox, AlertPush, AuditOf } from './service-types.js';
 
@@ -30,6 +32,11 @@ export interface AlertServiceDeps {
   estates?: () => string[];
   /** Off-screen notification (hub/notify): rows queued in the escalation's transaction, the dispatcher woken after COMMIT. */
   notify?: AlertNotify;
+  /**
+   * The cluster (hub/cluster/leases.ts): rules, timers and escalation run only for the estates of
+   * partitions this node owns, and every such write is fenced by the partition's lease. Absent: all.
+   */
+  ownership?: Ownership;
 }
 
 
@@ -56,6 +63,9 @@ export interface AlertService {
    * still at `fromLevel`, and below the last level.
    */
   escalateNow(id: string, reason: string, fromLevel: number): Promise<boolean>;
+  /** Cluster: partitions taken over (seed the rules with their open alerts, sweep) and handed over (finish, forget). */
+  acquired(parts: readonly number[]): Promise<void>;
+  dropped(parts: readonly number[], why: LossReason): Promise<void>;
 }
 
 /** Longest single timer: a far wake is re-checked, never trusted across clock jumps. */
@@ -70,6 +80,10 @@ const MAX_SLEEP_MS = 60_000;
 export function createAlertService(deps: AlertServiceDeps): AlertService {
   const { bus, store, push, roster, facts, log } = deps;
   const now = deps.now ?? (() => Date.now());
+  const owns = (estate: string): boolean => deps.ownership?.owns(partitionOf(estate)) ?? true;
+  /** The owner's write of an estate's alert: refused (FencedError) once another node took the partition. */
+  const fence = (trx: Kysely<Schema>, estate: string): Promise<void> =>
+    deps.ownership?.clustered ? deps.ownership.fence(trx as never, [partitionOf(estate)], 'alert') : Promise.resolve();
   let memory: RuleMemory = createRuleMemory();
   let ruleWake: number | null = null;
   let escalationWake: number | null = null;
@@ -132,6 +146,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     const after: Array<() => void> = [];
     return push
       .transaction(async (trx, out) => {
+        await fence(trx, action.estate);
         if (action.type === 'raise') {
           const { alert, created, changed } = await store.raise(action, trx);
           if (created) {
@@ -160,7 +175,9 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
           arm();
         },
         (err: unknown) => {
-          log.error({ err, action: { type: action.type, rule: action.rule, estate: action.estate, device: action.device } }, 'alert action failed');
+          const what = { type: action.type, rule: action.rule, estate: action.estate, device: action.device };
+          if (err instanceof FencedError) log.warn({ action: what }, 'alert action fenced: the estate\'s partition has another owner now');
+          else log.error({ err, action: what }, 'alert action failed');
         },
       );
   }
@@ -205,9 +222,13 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     wakesDuringSweep = null;
     let next: number | null = null;
     for (const candidate of await store.dueForEscalation(at)) {
+      if (!owns(candidate.estate)) continue;
       const after: Array<() => void> = [];
       try {
-        const wake = await push.transaction((trx, out) => escalate(trx, out, candidate, at, after));
+        const wake = await push.transaction(async (trx, out) => {
+          await fence(trx, candidate.estate);
+          return escalate(trx, out, candidate, at, after);
+        });
         for (const f of after) f();
         if (wake !== null && (next === null || wake < next)) next = wake;
       } catch (err) {
@@ -277,13 +298,31 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     await deps.audit.recordIn(trx, entry);
   }
 
+  /** Seed the rules with the open alerts of the estates `which` selects. */
+  async function seed(which: (estate: string) => boolean): Promise<void> {
+    const estates = new Set(deps.estates?.() ?? []);
+    for (const c of await store.dueForEscalation(Number.MAX_SAFE_INTEGER)) estates.add(c.estate);
+    for (const estate of estates) if (owns(estate) && which(estate)) memory = seedActive(memory, await store.openAlerts(estate));
+  }
+
   return {
+    async acquired(parts) {
+      const set = new Set(parts);
+      await seed((estate) => set.has(partitionOf(estate)));
+      // Escalations that fell due while nobody owned these estates fire now (once: the store records each level).
+      if (running) await sweepAndArm(now());
+    },
+    async dropped(parts) {
+      const set = new Set(parts);
+      await pending;
+      const estates: RuleMemory['estates'] = {};
+      for (const [estate, m] of Object.entries(memory.estates)) if (!set.has(partitionOf(estate))) estates[estate] = m;
+      memory = { ...memory, estates };
+    },
     async start() {
       running = true;
       // Alerts open before a restart (acknowledged or not): their clearing conditions still resolve or stamp them.
-      const estates = new Set(deps.estates?.() ?? []);
-      for (const c of await store.dueForEscalation(Number.MAX_SAFE_INTEGER)) estates.add(c.estate);
-      for (const estate of estates) memory = seedActive(memory, await store.openAlerts(estate));
+      await seed(() => true);
       unsubscribe.push(
         bus.on('event', (event) => run({ kind: 'event', event })),
         bus.on('gateway.status', (status) => {

@@ -4,46 +4,18 @@ import type { Bus, BusEvents } from '../bus.js';
 import type { HubDatabase } from '../platform/db/index.js';
 import type { Schema } from '../platform/db/schema.js';
 import type { DeliveredKind, EventLog, LogEntry, LogEntryInput } from './log.js';
+import { BUS_NAME, entryOf, isLogged, KIND_OF } from './feed-kinds.js';
+import { createPartitionedFeed } from './feed-partitioned.js';
+import type { LossReason, Ownership } from '../cluster/leases.js';
 
-/** Bus names of the log's kinds: what a committed entry is emitted as. */
-const BUS_NAME = {
-  event: 'event',
-  status: 'gateway.status',
-  connection: 'gateway.connection',
-  snapshot: 'snapshot',
-  'command.result': 'command.result',
-} as const satisfies Record<DeliveredKind, keyof BusEvents>;
-type LoggedName = (typeof BUS_NAME)[DeliveredKind];
-const KIND_OF = Object.fromEntries(Object.entries(BUS_NAME).map(([k, v]) => [v, k])) as Record<LoggedName, DeliveredKind>;
-const isLogged = (name: keyof BusEvents): name is LoggedName => Object.hasOwn(KIND_OF, name);
+export { entryOf } from './feed-kinds.js';
 
-/** The log entry of a bus message that is logged: its key (duplicates) and estate. */
-export function entryOf<K extends LoggedName>(name: K, payload: BusEvents[K]): LogEntryInput {
-  const kind = KIND_OF[name];
-  switch (name) {
-    case 'event': {
-      const e = payload as BusEvents['event'];
-      return { key: e.id, kind, estate: e.estate, body: e };
-    }
-    case 'snapshot': {
-      const l = payload as BusEvents['snapshot'];
-      return { key: `snapshot:${l.eventId}:${l.sha256}`, kind, estate: l.estate, body: l };
-    }
-    case 'command.result': {
-      const r = payload as BusEvents['command.result'];
-      // The gateway answers a command id it already ran with the first result again, marked
-      // `duplicate` (gateway/commands.ts): that answer is news to whoever sent the second copy, so
-      // each one is a new entry (it carries the first result's time, so nothing in it tells two such
-      // answers apart); only the first answer is keyed by the command id.
-      const dup = r.result.duplicate ? `:dup:${crypto.randomUUID()}` : '';
-      return { key: `result:${r.estate}/${r.gateway}:${r.result.id}${dup}`, kind, estate: r.estate, body: r };
-    }
-    default: {
-      // Statuses and connection changes have no id of their own: each one is new.
-      const s = payload as { estate: string };
-      return { key: `${kind}:${crypto.randomUUID()}`, kind, estate: s.estate, body: payload };
-    }
-  }
+/** What a consumer service does when this node takes over or hands over partitions (cluster only). */
+export interface PartitionHooks {
+  /** Before the partitions' entries are delivered: load what the service keeps for their estates. */
+  acquired?(parts: readonly number[]): Promise<void>;
+  /** After their delivery stopped: `released` finish and write what was delivered; `lost` just forget. */
+  dropped?(parts: readonly number[], why: LossReason): Promise<void>;
 }
 
 type Listener = (payload: never, pos: number) => void | Promise<void>;
@@ -82,6 +54,12 @@ export interface LogFeedOptions {
   commitEveryMs?: number;
   /** Entries read per page when a consumer resumes (default 1000). */
   pageSize?: number;
+  /**
+   * The cluster (hub/cluster/leases.ts): consumers get only the partitions this node owns, with a
+   * cursor per partition (hub/eventlog/feed-partitioned.ts). Absent or not clustered: one node,
+   * every entry.
+   */
+  cluster?: { ownership: Ownership; nodeId: string; url: string; pollMs?: number };
 }
 
 export interface LogFeed {
@@ -109,9 +87,26 @@ export interface LogFeed {
   stop(): Promise<void>;
   /** Save the cursors now (tests). */
   flushCursors(): Promise<void>;
+  /** Take-over and hand-over work of a consumer service (cluster only; never called on one node). */
+  onPartitions(hooks: PartitionHooks): void;
+  /**
+   * A `cursorInSink` consumer's output transaction commits its cursor here: `sources` are the
+   * positions its listeners were given for what it writes in `trx`. In a cluster the write is fenced
+   * by the partitions' leases (throws FencedError: roll back).
+   */
+  commitSinkCursor(trx: Transaction<Schema>, consumer: string, sources: readonly number[]): Promise<void>;
+  /** The sink's transaction with these sources committed (forget them) or failed (deliver them again). */
+  sinkCommitted(consumer: string, sources: readonly number[]): void;
+  sinkFailed(consumer: string, sources: readonly number[]): void;
+  /** Whether a source is still this node's to write (its partition was not handed over since). */
+  sinkWants(consumer: string, source: number): boolean;
 }
 
 export function createLogFeed(opts: LogFeedOptions): LogFeed {
+  if (opts.cluster?.ownership.clustered) {
+    const { ownership, nodeId, url, pollMs } = opts.cluster;
+    return createPartitionedFeed({ ...opts, ownership, nodeId, url, ...(pollMs !== undefined ? { pollMs } : {}) });
+  }
   const { log: eventLog, bus, logger } = opts;
   const commitEveryMs = opts.commitEveryMs ?? 100;
   const pageSize = opts.pageSize ?? 1000;
@@ -282,6 +277,16 @@ export function createLogFeed(opts: LogFeedOptions): LogFeed {
       await saveCursors();
     },
     flushCursors: () => saveCursors(),
+    onPartitions: () => undefined,
+    async commitSinkCursor(trx, consumer, sources) {
+      let top = -1;
+      for (const s of sources) if (s > top) top = s;
+      if (top >= 0) await eventLog.saveCursorIn(trx, consumer, top);
+    },
+    sinkCommitted: () => undefined,
+    // One node: what the sink did not write is delivered again from its cursor after a restart.
+    sinkFailed: () => undefined,
+    sinkWants: () => true,
   };
   return feed;
 }

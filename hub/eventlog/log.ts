@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
-import { CompiledQuery, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Transaction } from 'kysely';
 import type { HubDatabase } from '../platform/db/index.js';
 import type { Schema } from '../platform/db/schema.js';
 import type { LogKind } from '../platform/db/schema-events.js';
+import { partitionOf } from '../cluster/partition.js';
 
-/** Rows per INSERT statement (5 parameters a row: far below both engines' parameter limits). */
+/** Rows per INSERT statement (6 parameters a row: far below both engines' parameter limits). */
 const CHUNK = 256;
 
 export type DeliveredKind = Exclude<LogKind, 'seen'>;
@@ -20,6 +21,8 @@ export interface LogEntryInput {
 /** A committed entry, at its position. */
 export interface LogEntry {
   pos: number;
+  /** The partition of `estate` (hub/cluster/partition.ts). */
+  part: number;
   key: string;
   kind: DeliveredKind;
   estate: string;
@@ -51,6 +54,13 @@ export interface PruneResult {
  * (table `log_cursors`): the last position they have handled. Positions increase with commit order
  * as long as one writer appends at a time (hub/eventlog/feed.ts serialises its appends).
  */
+/** What a clustered append returns: the new entries, and each touched partition's head before them. */
+export interface PartitionedAppend {
+  fresh: LogEntry[];
+  /** Partition → its newest position before this append (what an owner must have delivered to take these from memory). */
+  before: Map<number, number>;
+}
+
 export interface EventLog {
   /**
    * Append in one transaction (the caller's `trx`, or a new one). Returns the entries that are new,
@@ -58,8 +68,19 @@ export interface EventLog {
    * duplicate and is left out.
    */
   append(entries: readonly LogEntryInput[], trx?: Transaction<Schema>): Promise<LogEntry[]>;
+  /**
+   * The cluster's append (PostgreSQL), in the caller's transaction: lock the `log_heads` rows of the
+   * entries' partitions (in order) before taking positions, append, move the heads, and NOTIFY
+   * `rb_log` with `node|parts` (heard after COMMIT). Within a partition, positions then follow commit
+   * order across every node, which is what lets an owner read a partition by cursor.
+   */
+  appendPartitioned(entries: readonly LogEntryInput[], trx: Transaction<Schema>, node: string): Promise<PartitionedAppend>;
   /** Entries after `pos`, oldest first, at most `limit` (keys imported from a legacy dedup window are never returned). */
   read(after: number, limit: number): Promise<LogEntry[]>;
+  /** Entries of one partition after `pos`, oldest first, at most `limit`. */
+  readPart(part: number, after: number, limit: number): Promise<LogEntry[]>;
+  /** Each partition's newest position (`log_heads`). */
+  heads(parts: readonly number[]): Promise<Map<number, number>>;
   /** The newest position (0 when the log is empty). */
   head(): Promise<number>;
   count(): Promise<number>;
@@ -80,8 +101,8 @@ export interface EventLogOptions {
   log?: Logger;
 }
 
-type Row = { pos: number; id: string; kind: LogKind; estate: string; at: number; body: string };
-const toEntry = (r: Row): LogEntry => ({ pos: r.pos, key: r.id, kind: r.kind as DeliveredKind, estate: r.estate, at: r.at, body: JSON.parse(r.body) as unknown });
+type Row = { pos: number; id: string; kind: LogKind; estate: string; at: number; body: string; part: number };
+const toEntry = (r: Row): LogEntry => ({ pos: Number(r.pos), part: r.part, key: r.id, kind: r.kind as DeliveredKind, estate: r.estate, at: r.at, body: JSON.parse(r.body) as unknown });
 
 export function createEventLog(opts: EventLogOptions): EventLog {
   const { db: hubDb } = opts;
@@ -104,7 +125,7 @@ export function createEventLog(opts: EventLogOptions): EventLog {
   function insertText(trx: Transaction<Schema>, n: number): string {
     let text = texts.get(n);
     if (text === undefined) {
-      const blank = { id: '', kind: 'event' as const, estate: '', at: 0, body: '' };
+      const blank = { id: '', kind: 'event' as const, estate: '', at: 0, body: '', part: 0 };
       text = trx
         .insertInto('event_log')
         .values(Array.from({ length: n }, () => blank))
@@ -124,11 +145,11 @@ export function createEventLog(opts: EventLogOptions): EventLog {
       // prepared once (hub/platform/db/open.ts caches them), and no row sent twice.
       const left = count - from;
       const n = left >= CHUNK ? CHUNK : 2 ** Math.floor(Math.log2(left));
-      // Parameters in the column order of the compiled text (id, kind, estate, at, body).
-      const params: unknown[] = new Array<unknown>(n * 5);
+      // Parameters in the column order of the compiled text (id, kind, estate, at, body, part).
+      const params: unknown[] = new Array<unknown>(n * 6);
       for (let i = 0; i < n; i++) {
-        params[i * 5] = keyOf(from + i);
-        row(from + i, params, i * 5 + 1);
+        params[i * 6] = keyOf(from + i);
+        row(from + i, params, i * 6 + 1);
       }
       const returned = await trx.executeQuery(CompiledQuery.raw(insertText(trx, n), params) as CompiledQuery<{ pos: number; id: string }>);
       for (const r of returned.rows) fresh.set(r.id, Number(r.pos));
@@ -165,12 +186,13 @@ export function createEventLog(opts: EventLogOptions): EventLog {
         params[k + 1] = e.estate;
         params[k + 2] = at;
         params[k + 3] = JSON.stringify(e.body);
+        params[k + 4] = partitionOf(e.estate);
       },
     );
     const out: LogEntry[] = [];
     for (const e of entries) {
       const pos = fresh.get(e.key);
-      if (pos !== undefined) out.push({ pos, key: e.key, kind: e.kind, estate: e.estate, at, body: e.body });
+      if (pos !== undefined) out.push({ pos, part: partitionOf(e.estate), key: e.key, kind: e.kind, estate: e.estate, at, body: e.body });
     }
     // RETURNING gives the rows in insertion order on both engines; sorted anyway, cheaply, to be sure.
     for (let i = 1; i < out.length; i++) {
@@ -206,10 +228,42 @@ export function createEventLog(opts: EventLogOptions): EventLog {
   return {
     append: (entries, trx) => (trx ? append(entries, trx) : hubDb.transaction((t) => append(entries, t))),
 
+    async appendPartitioned(entries, trx, node) {
+      const parts = [...new Set(entries.map((e) => partitionOf(e.estate)))].sort((a, b) => a - b);
+      // Locked in partition order (two appends never wait on each other in a cycle), before any position is taken.
+      const locked = await trx.selectFrom('log_heads').select(['part', 'head']).where('part', 'in', parts).orderBy('part').forUpdate().execute();
+      const before = new Map(locked.map((r) => [r.part, Number(r.head)]));
+      const fresh = await append(entries, trx);
+      const heads = new Map<number, number>();
+      for (const e of fresh) if (e.pos > (heads.get(e.part) ?? 0)) heads.set(e.part, e.pos);
+      for (const [part, head] of heads) await trx.updateTable('log_heads').set({ head }).where('part', '=', part).execute();
+      if (heads.size > 0) await sql`SELECT pg_notify('rb_log', ${`${node}|${[...heads.keys()].join(',')}`})`.execute(trx);
+      return { fresh, before };
+    },
+
+    async readPart(part, after, limit) {
+      const rows = await hubDb.db
+        .selectFrom('event_log')
+        .select(['pos', 'id', 'kind', 'estate', 'at', 'body', 'part'])
+        .where('part', '=', part)
+        .where('pos', '>', after)
+        .where('kind', '!=', 'seen')
+        .orderBy('pos')
+        .limit(limit)
+        .execute();
+      return rows.map(toEntry);
+    },
+
+    async heads(parts) {
+      if (parts.length === 0) return new Map();
+      const rows = await hubDb.db.selectFrom('log_heads').select(['part', 'head']).where('part', 'in', parts).execute();
+      return new Map(rows.map((r) => [r.part, Number(r.head)]));
+    },
+
     async read(after, limit) {
       const rows = await hubDb.db
         .selectFrom('event_log')
-        .select(['pos', 'id', 'kind', 'estate', 'at', 'body'])
+        .select(['pos', 'id', 'kind', 'estate', 'at', 'body', 'part'])
         .where('pos', '>', after)
         .where('kind', '!=', 'seen')
         .orderBy('pos')
@@ -253,6 +307,7 @@ export function createEventLog(opts: EventLogOptions): EventLog {
               params[k + 1] = '';
               params[k + 2] = at;
               params[k + 3] = '';
+              params[k + 4] = 0;
             },
           )
         ).size;

@@ -29,7 +29,13 @@ export interface PushLogOptions {
    * from the entries up to `pos` (hub/eventlog `saveCursorIn`): after a crash the consumer resumes
    * exactly after what reached this log, so nothing is pushed twice and nothing is skipped.
    */
-  saveSourceCursor?: (trx: Transaction<Schema>, pos: number) => Promise<void>;
+  saveSourceCursor?: (trx: Transaction<Schema>, sources: readonly number[]) => Promise<void>;
+  /**
+   * The transaction with these sources committed, or failed (their messages were dropped: the
+   * feed delivers their entries again). Cluster: `keepSource` false drops a queued message whose
+   * partition this node handed over before it was written (hub/eventlog/feed-partitioned.ts).
+   */
+  sources?: { committed(sources: readonly number[]): void; failed(sources: readonly number[]): void; keep(source: number): boolean };
 }
 
 /** Log messages inside a caller's transaction (the outbox): each gets its seq now, is written before COMMIT, and is emitted after it. */
@@ -151,6 +157,8 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
     const rows: Row[] = [];
     const envelopes: PushEnvelope[] = [];
     const before = new Map<string, number | undefined>();
+    const sources: number[] = [];
+    let sinkRefused = false;
     // What was queued before this writer got its turn goes first: sequences follow append order.
     const queued = queue;
     queue = [];
@@ -180,18 +188,38 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
             return out.give(scope, event, data, at);
           },
         };
-        let source = -1;
         for (const q of queued) {
+          if (q.source !== undefined) {
+            if (opts.sources && !opts.sources.keep(q.source)) continue;
+            sources.push(q.source);
+          }
           if (!out.known(q.scope)) await out.load(q.scope);
           out.give(q.scope, q.event, q.data, q.at);
-          if (q.source !== undefined && q.source > source) source = q.source;
         }
         const r = await fn(trx, out);
         await insertRows(trx, rows);
-        if (source >= 0 && opts.saveSourceCursor) await opts.saveSourceCursor(trx, source);
+        if (sources.length && opts.saveSourceCursor) {
+          try {
+            await opts.saveSourceCursor(trx, sources);
+          } catch (err) {
+            sinkRefused = true;
+            throw err;
+          }
+        }
         return r;
       });
     } catch (err) {
+      if (sinkRefused && requeue) {
+        // The queued messages' cursor was refused (their partition moved: fenced), not the caller's
+        // work: drop them (the feed delivers their entries again where they belong) and run it alone.
+        opts.sources?.failed(sources);
+        for (const [scope, s] of before) {
+          if (s === undefined) seqs.delete(scope);
+          else seqs.set(scope, s);
+        }
+        return write(fn, requeue);
+      }
+      if (!requeue) opts.sources?.failed(sources);
       // Rolled back: the sequences given in it were never committed nor emitted; give them again.
       for (const [scope, s] of before) {
         if (s === undefined) seqs.delete(scope);
@@ -204,6 +232,7 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
       }
       throw err;
     }
+    if (sources.length) opts.sources?.committed(sources);
     if (envelopes.length) {
       try {
         sink(envelopes);

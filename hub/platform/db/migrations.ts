@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from './open.js';
+import { CLUSTER_MIGRATIONS } from './migrations-cluster.js';
 import { NOTIFY_MIGRATIONS } from './migrations-notify.js';
 
 /**
@@ -399,6 +400,8 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
         .execute();
     },
   ],
+  // 0013–: the hub cluster (hub/cluster): partitions, their heads and leases.
+  ...CLUSTER_MIGRATIONS,
 ];
 
 /** The provider the Migrator reads: the list above, bound to the engine. */

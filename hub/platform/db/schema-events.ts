@@ -23,6 +23,8 @@ export interface EventLogTable {
   at: number;
   /** The payload as JSON ('' for `seen`). */
   body: string;
+  /** The partition of `estate` (hub/cluster/partition.ts); 0 before migration `0013_partitions`. */
+  part: Generated<number>;
 }
 
 /** One row per consumer (state, alerts, push, facts): the last position it has handled. */

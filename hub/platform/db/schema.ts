@@ -8,6 +8,7 @@ import type { KeysSchema } from './schema-keys.js';
 import type { ContactsSchema } from './schema-contacts.js';
 import type { WebPushSchema } from './schema-webpush.js';
 import type { NotifySchema } from './schema-notify.js';
+import type { ClusterSchema } from './schema-cluster.js';
 
 /**
  * The hub database's tables as kysely sees them: one interface per table, column names as in SQL
@@ -38,7 +39,7 @@ export interface DeadLetterTable {
   bytes: number;
 }
 
-export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema, ContactsSchema, WebPushSchema, NotifySchema {
+export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema, ContactsSchema, WebPushSchema, NotifySchema, ClusterSchema {
   audit: AuditTable;
   dead_letters: DeadLetterTable;
 }

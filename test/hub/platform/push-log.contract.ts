@@ -64,7 +64,8 @@ export function describePushLog(engine: string, factory: DatabaseFactory): void 
 
     it('commits the source cursor with the rows made from the entries up to it, and only then', async () => {
       const saved: number[] = [];
-      const log = open({ saveSourceCursor: async (trx, pos) => {
+      const log = open({ saveSourceCursor: async (trx, sources) => {
+        const pos = Math.max(...sources);
         // Inside the writer's transaction: the rows of this batch are visible to it.
         const rows = await trx.selectFrom('push_log').select('seq').where('scope', '=', 'estate:a').execute();
         saved.push(pos * 1000 + rows.length);

@@ -1,0 +1,44 @@
+import type { BusEvents } from '../bus.js';
+import type { DeliveredKind, LogEntryInput } from './log.js';
+
+/** Bus names of the log's kinds: what a committed entry is emitted as. */
+export const BUS_NAME = {
+  event: 'event',
+  status: 'gateway.status',
+  connection: 'gateway.connection',
+  snapshot: 'snapshot',
+  'command.result': 'command.result',
+} as const satisfies Record<DeliveredKind, keyof BusEvents>;
+export type LoggedName = (typeof BUS_NAME)[DeliveredKind];
+export const KIND_OF = Object.fromEntries(Object.entries(BUS_NAME).map(([k, v]) => [v, k])) as Record<LoggedName, DeliveredKind>;
+export const isLogged = (name: keyof BusEvents): name is LoggedName => Object.hasOwn(KIND_OF, name);
+
+/** The log entry of a bus message that is logged: its key (duplicates) and estate. */
+export function entryOf<K extends LoggedName>(name: K, payload: BusEvents[K]): LogEntryInput {
+  const kind = KIND_OF[name];
+  switch (name) {
+    case 'event': {
+      const e = payload as BusEvents['event'];
+      return { key: e.id, kind, estate: e.estate, body: e };
+    }
+    case 'snapshot': {
+      const l = payload as BusEvents['snapshot'];
+      return { key: `snapshot:${l.eventId}:${l.sha256}`, kind, estate: l.estate, body: l };
+    }
+    case 'command.result': {
+      const r = payload as BusEvents['command.result'];
+      // The gateway answers a command id it already ran with the first result again, marked
+      // `duplicate` (gateway/commands.ts): that answer is news to whoever sent the second copy, so
+      // each one is a new entry (it carries the first result's time, so nothing in it tells two such
+      // answers apart); only the first answer is keyed by the command id.
+      const dup = r.result.duplicate ? `:dup:${crypto.randomUUID()}` : '';
+      return { key: `result:${r.estate}/${r.gateway}:${r.result.id}${dup}`, kind, estate: r.estate, body: r };
+    }
+    default: {
+      // Statuses and connection changes have no id of their own: each one is new.
+      const s = payload as { estate: string };
+      return { key: `${kind}:${crypto.randomUUID()}`, kind, estate: s.estate, body: payload };
+    }
+  }
+}
+

@@ -1,0 +1,399 @@
+import type { Logger } from 'pino';
+import type { Transaction } from 'kysely';
+import type { Bus, BusEvents } from '../bus.js';
+import { FencedError, type LossReason, type Ownership } from '../cluster/leases.js';
+import type { HubDatabase } from '../platform/db/index.js';
+import type { Schema } from '../platform/db/schema.js';
+import { createPgListener, type PgListener } from '../platform/db/listen.js';
+import { BUS_NAME, entryOf, isLogged, KIND_OF } from './feed-kinds.js';
+import type { ConsumerOptions, LogFeed, PartitionHooks } from './feed.js';
+import type { DeliveredKind, EventLog, LogEntry, LogEntryInput } from './log.js';
+
+type Listener = (payload: never, pos: number) => void | Promise<void>;
+
+interface Consumer {
+  name: string;
+  listeners: Map<DeliveredKind, Set<Listener>>;
+  cursorInSink: boolean;
+  /** Per partition: last position delivered, last saved, positions whose listeners have not settled. */
+  delivered: Map<number, number>;
+  saved: Map<number, number>;
+  unsettled: Map<number, number[]>;
+  /** cursorInSink: delivered positions → their partition, until the sink commits them. */
+  sinkParts: Map<number, number>;
+}
+
+export interface PartitionedFeedOptions {
+  log: EventLog;
+  db: HubDatabase;
+  bus: Bus;
+  logger: Logger;
+  ownership: Ownership;
+  nodeId: string;
+  /** PostgreSQL url for LISTEN (another node appended to a partition this one owns). */
+  url: string;
+  commitEveryMs?: number;
+  pageSize?: number;
+  /** Look at the partitions' heads this often as well, in case a notification was missed (default 2,000 ms). */
+  pollMs?: number;
+}
+
+const cursorName = (consumer: string, part: number): string => `${consumer}#${part}`;
+
+/**
+ * The event log's feed in a cluster (issue 18, docs/cluster.md "Ownership"): consumers get the
+ * entries of the partitions this node owns, each partition in log order, with one cursor per
+ * consumer and partition saved under the partition's lease (fenced). What this node appended is
+ * delivered from memory when nothing of its partition is missing before it (the append returns
+ * each partition's previous head); what other nodes appended is read by partition, woken by their
+ * NOTIFY (and a slow poll of the heads). A partition taken over resumes from its cursors; one
+ * handed over finishes, saves and stops.
+ */
+export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
+  const { log: eventLog, bus, logger, ownership } = opts;
+  const commitEveryMs = opts.commitEveryMs ?? 100;
+  const pageSize = opts.pageSize ?? 1000;
+  const consumers = new Map<string, Consumer>();
+  const hooks: PartitionHooks[] = [];
+  /** Partitions resumed and being delivered. */
+  const active = new Set<number>();
+  /** Active partitions with entries in the log not delivered yet (read them by partition). */
+  const behind = new Set<number>();
+  let live = false;
+  let stopped = false;
+  let tail: Promise<unknown> = Promise.resolve();
+  let queue: Array<{ fresh: LogEntry[]; before: Map<number, number> }> = [];
+  let draining: NodeJS.Immediate | undefined;
+  let listener: PgListener | undefined;
+  let poll: NodeJS.Timeout | undefined;
+
+  const at = (m: Map<number, number>, p: number): number => m.get(p) ?? 0;
+  const lowest = (p: number): number => {
+    let low = Infinity;
+    for (const c of consumers.values()) low = Math.min(low, at(c.delivered, p));
+    return low === Infinity ? 0 : low;
+  };
+
+  function deliverTo(c: Consumer, entry: LogEntry): void {
+    const p = entry.part;
+    if (entry.pos <= at(c.delivered, p)) return;
+    c.delivered.set(p, entry.pos);
+    const set = c.listeners.get(entry.kind);
+    if (!set) return;
+    if (c.cursorInSink) c.sinkParts.set(entry.pos, p);
+    for (const l of set) {
+      try {
+        const result = (l as unknown as (payload: unknown, pos: number) => unknown)(entry.body, entry.pos);
+        if (result && typeof (result as Promise<void>).then === 'function') {
+          const list = c.unsettled.get(p) ?? [];
+          c.unsettled.set(p, list);
+          list.push(entry.pos);
+          (result as Promise<void>)
+            .catch((err: unknown) => logger.error({ err, consumer: c.name, kind: entry.kind }, 'log consumer failed'))
+            .finally(() => {
+              const i = list.indexOf(entry.pos);
+              if (i >= 0) list.splice(i, 1);
+            });
+        }
+      } catch (err) {
+        logger.error({ err, consumer: c.name, kind: entry.kind }, 'log consumer failed');
+      }
+    }
+  }
+
+  function drain(): void {
+    draining = undefined;
+    if (!live || stopped) return;
+    const batches = queue;
+    queue = [];
+    for (const { fresh, before } of batches) {
+      for (const entry of fresh) {
+        const p = entry.part;
+        if (active.has(p) && !behind.has(p)) {
+          // From memory only when nothing of this partition is missing before the batch.
+          const prev = before.get(p) ?? 0;
+          let gap = false;
+          for (const c of consumers.values()) if (at(c.delivered, p) < prev) gap = true;
+          if (gap) behind.add(p);
+          else for (const c of consumers.values()) deliverTo(c, entry);
+        }
+        bus.emit(BUS_NAME[entry.kind], entry.body as never);
+      }
+    }
+    if (behind.size) void catchUp();
+    scheduleCommit();
+  }
+
+  let catching: Promise<void> | undefined;
+  function catchUp(): Promise<void> {
+    catching ??= (async () => {
+      try {
+        while (behind.size > 0 && !stopped) {
+          const parts = [...behind].sort((a, b) => a - b);
+          behind.clear();
+          for (const p of parts) {
+            let from = lowest(p);
+            for (;;) {
+              if (!active.has(p) || stopped) break;
+              const page = await eventLog.readPart(p, from, pageSize);
+              if (!active.has(p)) break;
+              for (const e of page) for (const c of consumers.values()) deliverTo(c, e);
+              if (page.length > 0) from = page[page.length - 1]!.pos;
+              if (page.length < pageSize) break;
+            }
+          }
+        }
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'log partitions not read; retrying');
+        for (const p of active) behind.add(p);
+        await new Promise((r) => setTimeout(r, 500).unref());
+      } finally {
+        catching = undefined;
+      }
+      scheduleCommit();
+      if (behind.size > 0 && !stopped) void catchUp();
+    })();
+    return catching;
+  }
+
+  const handled = (c: Consumer, p: number): number => {
+    const list = c.unsettled.get(p);
+    return list && list.length ? Math.min(...list) - 1 : at(c.delivered, p);
+  };
+
+  let committing: NodeJS.Timeout | undefined;
+  let saving: Promise<void> = Promise.resolve();
+  function scheduleCommit(): void {
+    if (committing || stopped) return;
+    committing = setTimeout(() => {
+      committing = undefined;
+      void saveCursors();
+    }, commitEveryMs);
+    committing.unref?.();
+  }
+
+  /** Save the cursors of `only` (default: every active partition), fenced by their leases. */
+  function saveCursors(only?: ReadonlySet<number>): Promise<void> {
+    saving = saving.then(async () => {
+      const changed: Array<{ c: Consumer; p: number; pos: number }> = [];
+      for (const c of consumers.values()) {
+        if (c.cursorInSink) continue;
+        for (const p of only ?? active) {
+          const pos = handled(c, p);
+          if (pos > at(c.saved, p)) changed.push({ c, p, pos });
+        }
+      }
+      let rows = changed;
+      for (let attempt = 0; rows.length > 0 && attempt < 2; attempt++) {
+        try {
+          await opts.db.transaction(async (trx) => {
+            await ownership.fence(trx, rows.map((r) => r.p), 'cursor');
+            for (const r of rows) await eventLog.saveCursorIn(trx, cursorName(r.c.name, r.p), r.pos);
+          });
+          for (const r of rows) r.c.saved.set(r.p, r.pos);
+          return;
+        } catch (err) {
+          if (err instanceof FencedError) {
+            // Those partitions are someone else's now: save the others.
+            rows = rows.filter((r) => !err.parts.includes(r.p));
+            continue;
+          }
+          logger.warn({ err: (err as Error).message }, 'log cursors not saved; will retry');
+          scheduleCommit();
+          return;
+        }
+      }
+    });
+    return saving;
+  }
+
+  /** Read a consumer's saved cursors of `parts` again and deliver from there (its sink did not commit). */
+  async function rewind(c: Consumer, parts: readonly number[]): Promise<void> {
+    const cursors = await eventLog.cursors();
+    for (const p of parts) {
+      if (!active.has(p)) continue;
+      const pos = cursors.get(cursorName(c.name, p)) ?? cursors.get(c.name) ?? 0;
+      c.delivered.set(p, pos);
+      c.saved.set(p, pos);
+      for (const [s, sp] of c.sinkParts) if (sp === p && s > pos) c.sinkParts.delete(s);
+      behind.add(p);
+    }
+    void catchUp();
+  }
+
+  async function acquired(parts: readonly number[]): Promise<void> {
+    const cursors = await eventLog.cursors();
+    for (const c of consumers.values()) {
+      for (const p of parts) {
+        // A partition never consumed in the cluster: from the single hub's cursor (an upgrade), else the start.
+        const pos = cursors.get(cursorName(c.name, p)) ?? cursors.get(c.name) ?? 0;
+        c.delivered.set(p, pos);
+        c.saved.set(p, pos);
+        c.unsettled.delete(p);
+      }
+    }
+    for (const h of hooks) await h.acquired?.(parts);
+    for (const p of parts) {
+      active.add(p);
+      behind.add(p);
+    }
+    await catchUp();
+  }
+
+  async function dropped(parts: readonly number[], why: LossReason): Promise<void> {
+    for (const p of parts) {
+      active.delete(p);
+      behind.delete(p);
+    }
+    if (why === 'released') {
+      // Finish what was delivered, let the consumers write it, then save the cursors (the lease is still ours).
+      for (let waited = 0; waited < 5_000; waited += 20) {
+        let open = false;
+        for (const c of consumers.values()) for (const p of parts) if (c.unsettled.get(p)?.length) open = true;
+        if (!open) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const h of hooks) await h.dropped?.(parts, why);
+      await saveCursors(new Set(parts));
+    } else {
+      for (const h of hooks) await h.dropped?.(parts, why);
+    }
+    for (const c of consumers.values()) {
+      for (const p of parts) {
+        c.delivered.delete(p);
+        c.saved.delete(p);
+        c.unsettled.delete(p);
+      }
+      for (const [s, sp] of c.sinkParts) if (parts.includes(sp)) c.sinkParts.delete(s);
+    }
+  }
+
+  function consumerBus(c: Consumer | undefined): Bus {
+    return {
+      on(name, l) {
+        if (!c || !isLogged(name)) return bus.on(name, l);
+        const kind = KIND_OF[name];
+        let set = c.listeners.get(kind);
+        if (!set) c.listeners.set(kind, (set = new Set()));
+        set.add(l as Listener);
+        return () => set.delete(l as Listener);
+      },
+      emit(name, payload) {
+        if (!isLogged(name)) return bus.emit(name, payload);
+        append([entryOf(name, payload as BusEvents[typeof name])]).catch((err: unknown) => logger.error({ err, kind: name }, 'log append failed; message not delivered'));
+      },
+    };
+  }
+
+  function append(entries: readonly LogEntryInput[], within?: (trx: Transaction<Schema>, fresh: readonly LogEntry[]) => Promise<void>): Promise<LogEntry[]> {
+    const op = tail.then(async () => {
+      if (entries.length === 0) return [];
+      const result = await opts.db.transaction(async (trx) => {
+        const r = await eventLog.appendPartitioned(entries, trx, opts.nodeId);
+        if (within) await within(trx, r.fresh);
+        return r;
+      });
+      if (result.fresh.length && !stopped) {
+        queue.push(result);
+        draining ??= setImmediate(drain);
+      }
+      return result.fresh;
+    });
+    tail = op.catch(() => undefined);
+    return op;
+  }
+
+  ownership.listen({ acquired, dropped });
+
+  return {
+    bus: consumerBus(undefined),
+    consumer(name, o: ConsumerOptions = {}) {
+      if (live) throw new Error(`log consumer ${name} registered after start`);
+      let c = consumers.get(name);
+      if (!c) consumers.set(name, (c = { name, listeners: new Map(), cursorInSink: o.cursorInSink ?? false, delivered: new Map(), saved: new Map(), unsettled: new Map(), sinkParts: new Map() }));
+      return consumerBus(c);
+    },
+    append,
+    onPartitions: (h) => void hooks.push(h),
+    async commitSinkCursor(trx, consumer, sources) {
+      const c = consumers.get(consumer);
+      if (!c) return;
+      const top = new Map<number, number>();
+      for (const s of sources) {
+        const p = c.sinkParts.get(s);
+        if (p !== undefined && s > at(top, p)) top.set(p, s);
+      }
+      if (top.size === 0) return;
+      await ownership.fence(trx, top.keys(), consumer);
+      for (const [p, pos] of top) await eventLog.saveCursorIn(trx, cursorName(consumer, p), pos);
+    },
+    sinkFailed(consumer, sources) {
+      const c = consumers.get(consumer);
+      if (!c) return;
+      const parts = new Set<number>();
+      for (const s of sources) {
+        const p = c.sinkParts.get(s);
+        if (p !== undefined) parts.add(p);
+      }
+      if (parts.size) void rewind(c, [...parts]).catch((err: unknown) => logger.error({ err, consumer }, 'log consumer rewind failed'));
+    },
+    sinkWants(consumer, source) {
+      const p = consumers.get(consumer)?.sinkParts.get(source);
+      return p !== undefined && active.has(p);
+    },
+    sinkCommitted(consumer, sources) {
+      const c = consumers.get(consumer);
+      if (!c) return;
+      for (const s of sources) c.sinkParts.delete(s);
+    },
+    async start() {
+      live = true;
+      listener = createPgListener({
+        url: opts.url,
+        channels: ['rb_log'],
+        log: logger,
+        onNotify: (_channel, payload) => {
+          const [node, list] = payload.split('|');
+          if (node === opts.nodeId || !list) return;
+          let any = false;
+          for (const s of list.split(',')) {
+            const p = Number(s);
+            if (active.has(p)) {
+              behind.add(p);
+              any = true;
+            }
+          }
+          if (any) void catchUp();
+        },
+        onReconnect: () => {
+          for (const p of active) behind.add(p);
+          void catchUp();
+        },
+      });
+      await listener.start();
+      const pollMs = opts.pollMs ?? 2_000;
+      const look = async (): Promise<void> => {
+        const heads = await eventLog.heads([...active]);
+        for (const [p, head] of heads) if (active.has(p) && head > lowest(p)) behind.add(p);
+        if (behind.size) void catchUp();
+      };
+      poll = setInterval(() => void look().catch(() => undefined), pollMs);
+      poll.unref();
+    },
+    async stop() {
+      if (draining) {
+        clearImmediate(draining);
+        drain();
+      }
+      stopped = true;
+      if (poll) clearInterval(poll);
+      if (committing) clearTimeout(committing);
+      committing = undefined;
+      await listener?.stop();
+      await tail;
+      await catching;
+      await saveCursors();
+    },
+    flushCursors: () => saveCursors(),
+  };
+}
