@@ -99,7 +99,7 @@ export function createHub(deps: HubDeps): Hub {
   // node alone takes all 64); the embedded hub owns everything.
   const leases: LeaseManager | undefined =
     hubDb.dialect === 'postgres'
-      ? createLeaseManager({ db: hubDb, nodeId: config.cluster.nodeId, version: VERSION, ttlMs: parseDuration(config.cluster.leaseTtl), log: log.child({ module: 'hub.cluster' }), registry: metrics.registry })
+      ? createLeaseManager({ db: hubDb, nodeId: config.cluster.nodeId, version: VERSION, ttlMs: parseDuration(config.cluster.leaseTtl), url: config.db.url, log: log.child({ module: 'hub.cluster' }), registry: metrics.registry })
       : undefined;
   const ownership: Ownership = leases ?? soleOwnership();
   const feed = createLogFeed({

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { HubDatabase, Schema } from '../platform/db/index.js';
 import { PARTITION_COUNT } from './partition.js';
+import { createPgListener, type PgListener } from '../platform/db/listen.js';
 
 /** A write refused because this node no longer holds the partition's lease at its epoch. */
 export class FencedError extends Error {
@@ -65,6 +66,14 @@ export interface LeaseOptions {
   registry?: Registry;
   /** Lease lifetime (ms); default 10,000. Renewed every third of it. */
   ttlMs?: number;
+  /** PostgreSQL url for LISTEN `rb_leases`: a node that hands partitions over says so, and the others take them at once instead of at their next round. */
+  url?: string;
+  /**
+   * Stop delivering partitions whose renewal is overdue (default true). Off only in tests of the
+   * fence itself: a process paused before its timer runs does not give up either, and the database's
+   * fence must still refuse its writes.
+   */
+  giveUpLocally?: boolean;
 }
 
 type DbNow = ReturnType<typeof sql<number>>;
@@ -96,6 +105,7 @@ export function createLeaseManager(opts: LeaseOptions): LeaseManager {
   let expiryTimer: NodeJS.Timeout | undefined;
   let running = false;
   let round: Promise<void> = Promise.resolve();
+  let listener: PgListener | undefined;
 
   const reg = opts.registry ? [opts.registry] : [];
   const fenced = new Counter({ name: 'rb_cluster_fenced_writes_total', help: 'Owner writes refused because the partition lease was lost (fencing), by what was written', labelNames: ['what'] as const, registers: reg });
@@ -113,7 +123,7 @@ export function createLeaseManager(opts: LeaseOptions): LeaseManager {
   function armExpiry(): void {
     if (expiryTimer) clearTimeout(expiryTimer);
     expiryTimer = undefined;
-    if (!running || owned.size === 0) return;
+    if (!running || owned.size === 0 || opts.giveUpLocally === false) return;
     expiryTimer = setTimeout(() => {
       expiryTimer = undefined;
       if (Date.now() >= validUntil && owned.size > 0) {
@@ -241,6 +251,10 @@ export function createLeaseManager(opts: LeaseOptions): LeaseManager {
     },
     async start() {
       running = true;
+      if (opts.url) {
+        listener = createPgListener({ url: opts.url, channels: ['rb_leases'], log, onNotify: (_c, from) => void (from !== nodeId && manager.tick()) });
+        await listener.start();
+      }
       await (round = roundNow());
       schedule();
     },
@@ -252,6 +266,7 @@ export function createLeaseManager(opts: LeaseOptions): LeaseManager {
       if (!running) return;
       await round.catch(() => undefined);
       running = false;
+      await listener?.stop();
       if (timer) clearTimeout(timer);
       if (expiryTimer) clearTimeout(expiryTimer);
       timer = expiryTimer = undefined;
