@@ -190,23 +190,30 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     wakesDuringSweep = earliest(wakesDuringSweep, wake);
   }
 
-  function run(input: RuleInput): void {
+  /**
+   * Resolves when the alert changes this input started are committed (or failed): the event log's
+   * feed holds the alerts consumer's cursor before this event until then, so a hub killed in between
+   * runs the rules on it again after the restart (or on the node that takes its partition over).
+   */
+  function run(input: RuleInput): Promise<void> | undefined {
     const at = now();
     let result;
     try {
       result = evaluate(memory, input, at, (estate) => store.settings(estate));
     } catch (err) {
       log.error({ err, input: input.kind }, 'alert rules failed');
-      return;
+      return undefined;
     }
     memory = result.memory;
     ruleWake = result.wakeAt;
     // Started in order: the push log's writer commits them in this order. What the gateway texted at the edge rides along.
     const ev = input.kind === 'event' ? input.event : undefined;
+    const started: Array<Promise<void>> = [];
     for (const action of result.actions) {
-      void track(applyOne(ev?.edge && action.type === 'raise' && action.eventId === ev.id ? { ...action, edge: ev.edge } : action, at));
+      started.push(track(applyOne(ev?.edge && action.type === 'raise' && action.eventId === ev.id ? { ...action, edge: ev.edge } : action, at)));
     }
     arm();
+    return started.length === 0 ? undefined : started.length === 1 ? started[0] : Promise.all(started).then(() => undefined);
   }
 
   /** Escalation over every unacknowledged alert; returns the earliest next wake. Sweeps run one at a time. */
