@@ -13,6 +13,7 @@ import type { Alert, AlertComment, Change } from './types.js';
 import { alertView, type NameOf } from './view.js';
 import { FencedError, type LossReason, type Ownership } from '../cluster/leases.js';
 import { partitionOf } from '../cluster/partition.js';
+import { RbError } from '../errors.js';
 
 export type { AlertNotify, AlertOutbox, AlertPush, AuditOf } from './service-types.js';
 
@@ -67,6 +68,11 @@ export interface AlertService {
   acquired(parts: readonly number[]): Promise<void>;
   dropped(parts: readonly number[], why: LossReason): Promise<void>;
 }
+
+/** Retries of an alert change the database refused (about 45 s in all). */
+const RETRIES = 12;
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 5_000;
 
 /** Longest single timer: a far wake is re-checked, never trusted across clock jumps. */
 const MAX_SLEEP_MS = 60_000;
@@ -141,8 +147,13 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     return escalation(change.alert, store.settings(alert.estate), at).wakeAt;
   }
 
-  /** One outbox transaction per action; facts and the escalation clock after its COMMIT. */
-  function applyOne(action: AlertAction, at: number): Promise<void> {
+  /**
+   * One outbox transaction per action; facts and the escalation clock after its COMMIT. A failure
+   * of the database (a PostgreSQL restart, a cut link) is retried with backoff while the hub runs:
+   * the rules have moved on already, so giving up would lose the alarm. A refused fence (the
+   * partition moved) or a refused input is final.
+   */
+  function applyOne(action: AlertAction, at: number, attempt = 0): Promise<void> {
     const after: Array<() => void> = [];
     return push
       .transaction(async (trx, out) => {
@@ -176,8 +187,17 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
         },
         (err: unknown) => {
           const what = { type: action.type, rule: action.rule, estate: action.estate, device: action.device };
-          if (err instanceof FencedError) log.warn({ action: what }, 'alert action fenced: the estate\'s partition has another owner now');
-          else log.error({ err, action: what }, 'alert action failed');
+          if (err instanceof FencedError) {
+            log.warn({ action: what }, 'alert action fenced: the estate\'s partition has another owner now');
+            return undefined;
+          }
+          if (!(err instanceof RbError) && running && attempt < RETRIES) {
+            const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt);
+            log.warn({ err: (err as Error).message, action: what, attempt: attempt + 1, retryInMs: delay }, 'alert action failed; retrying');
+            return new Promise<void>((r) => setTimeout(r, delay).unref()).then(() => applyOne(action, at, attempt + 1));
+          }
+          log.error({ err, action: what }, 'alert action failed');
+          return undefined;
         },
       );
   }

@@ -109,15 +109,23 @@ export function createLeaseManager(opts: LeaseOptions): LeaseManager {
 
   const reg = opts.registry ? [opts.registry] : [];
   const fenced = new Counter({ name: 'rb_cluster_fenced_writes_total', help: 'Owner writes refused because the partition lease was lost (fencing), by what was written', labelNames: ['what'] as const, registers: reg });
+  // Zero from the start, so /metrics shows the series before anything was fenced.
+  for (const what of ['alert', 'cursor', 'push']) fenced.inc({ what }, 0);
   const moves = new Counter({ name: 'rb_cluster_partition_moves_total', help: 'Partitions this node took or gave up, by why (acquired, released, lost)', labelNames: ['why'] as const, registers: reg });
   new Gauge({ name: 'rb_cluster_partitions_owned', help: 'Partitions this node owns now', registers: reg, collect() { this.set(owned.size); } });
 
+  /**
+   * `lost`: forget at once (nothing more can commit). `released`: the listeners finish and save their
+   * work first, while this node still holds the leases (their writes pass the fence), and only then
+   * are the partitions no longer this node's.
+   */
   async function drop(parts: number[], why: LossReason): Promise<void> {
     if (parts.length === 0) return;
-    for (const p of parts) owned.delete(p);
+    if (why === 'lost') for (const p of parts) owned.delete(p);
     moves.inc({ why }, parts.length);
-    log.info({ parts, why, owned: owned.size }, why === 'lost' ? 'partition leases lost' : 'partition leases handed over');
     for (const l of listeners) await l.dropped(parts, why).catch((err: unknown) => log.error({ err, parts, why }, 'partition hand-over failed'));
+    for (const p of parts) owned.delete(p);
+    log.info({ parts, why, owned: owned.size }, why === 'lost' ? 'partition leases lost' : 'partition leases handed over');
   }
 
   function armExpiry(): void {

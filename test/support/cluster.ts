@@ -17,8 +17,8 @@ export interface HubNode {
 }
 
 /** Start `red-butler hub` as node `node` on the shared PostgreSQL database (free ports, own data dir). */
-export async function startHubNode(dbUrl: string, node: string, dir: string, env: NodeJS.ProcessEnv = {}): Promise<HubNode> {
-  const [httpPort, mqttPort] = [await freePort(), await freePort()];
+export async function startHubNode(dbUrl: string, node: string, dir: string, env: NodeJS.ProcessEnv = {}, ports?: { httpPort: number; mqttPort: number }): Promise<HubNode> {
+  const [httpPort, mqttPort] = ports ? [ports.httpPort, ports.mqttPort] : [await freePort(), await freePort()];
   const args = ['hub', '--db-url', dbUrl, '--data-dir', join(dir, node), '--node-id', node, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1', '--log-level', 'warn'];
   const proc = startCli(args, env);
   await waitForPort(mqttPort, 30_000);
@@ -57,6 +57,8 @@ export class SimGateway {
   private closed = false;
   private moving: Promise<void> | undefined;
   moves = 0;
+  /** Why the last move failed (no hub answered), if it did; `send` then gives up. */
+  failure: Error | undefined;
 
   constructor(
     readonly estate: string,
@@ -81,13 +83,13 @@ export class SimGateway {
         c.on('error', () => undefined);
         c.setMaxListeners(0);
         c.on('close', () => {
-          if (this.client === c && !this.closed) void this.move();
+          if (this.client === c && !this.closed) this.move().catch((err: unknown) => (this.failure = err as Error));
         });
         this.client = c;
         return;
       } catch {
         this.which++;
-        if (attempt > 40) throw new Error(`${this.estate}/${this.gateway}: no hub answered`);
+        if (attempt > 40 || this.closed) throw new Error(`${this.estate}/${this.gateway}: no hub answered`);
         await new Promise((r) => setTimeout(r, 250));
       }
     }
@@ -129,7 +131,8 @@ export class SimGateway {
     this.unacked.set(e.id, e);
     await this.publish(e);
     while (this.unacked.has(e.id) && !this.closed) {
-      await (this.moving ?? new Promise((r) => setTimeout(r, 50)));
+      if (this.failure && !this.moving) throw this.failure;
+      await (this.moving?.catch(() => undefined) ?? new Promise((r) => setTimeout(r, 50)));
       if (this.unacked.has(e.id) && this.client?.connected && !this.moving) await this.publish(e);
     }
   }
