@@ -84,8 +84,8 @@ describe('docker-compose.cluster.yml', () => {
       expect(text).toContain(`server ${hub} ${hub}:1883 check port 8080 inter 2s fall 2 rise 2 send-proxy-v2`);
       expect(text).toContain(`server ${hub} ${hub}:8080 cookie ${hub} check`);
     }
-    expect(text).toMatch(/backend hubs_mqtt\n  mode tcp\n  balance leastconn\n  option httpchk GET \/readyz/);
-    expect(text).toMatch(/backend hubs_http\n  mode http\n  balance roundrobin\n  cookie RB_NODE insert indirect nocache/);
+    expect(text).toMatch(/backend hubs_mqtt\n {2}mode tcp\n {2}balance leastconn\n {2}option httpchk GET \/readyz/);
+    expect(text).toMatch(/backend hubs_http\n {2}mode http\n {2}balance roundrobin\n {2}cookie RB_NODE insert indirect nocache/);
   });
 
   it('reads no variable .env.example lacks', () => {
