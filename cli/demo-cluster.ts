@@ -135,7 +135,6 @@ export async function runClusterDemo(opts: DemoOptions, level: string): Promise<
         '  Watch a failover 看故障切换:',
         `    kill -9 ${hubs[0]!.proc.pid}    # hub-a; HAProxy sees its /readyz fail within ~2 s, its gateways reconnect to hub-b`,
         `    curl -s ${hubs[1]!.url}/healthz   # gatewaysConnected on hub-b; the screens keep working through ${base}/`,
-        '  Two nodes still both run every alert consumer until partition ownership lands (docs/cluster.md).',
         '  Ctrl+C stops everything.',
         '',
       ].join('\n'),
