@@ -116,43 +116,59 @@ export interface LocalPostgres extends LocalService {
   createDatabase(name: string): Promise<string>;
 }
 
+/** Whether this process is root: PostgreSQL then runs as `postgres` through runuser. */
+export const runsAsRoot = (): boolean => process.getuid?.() === 0;
+
+/** The command line that runs a PostgreSQL binary as a user it accepts (`runuser -u postgres --` as root). */
+export function asPostgresUser(bin: string, args: string[]): [string, string[]] {
+  return runsAsRoot() ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+}
+
 /**
- * PostgreSQL 15 in `dir` (initdb there: trust authentication, listening on 127.0.0.1 only, its unix
- * socket in `dir`). PostgreSQL refuses to run as root, so as root every binary runs through
- * `runuser -u postgres --` and `dir` is given to postgres. Stopped by a fast shutdown (SIGINT) to
- * the postmaster's PID.
+ * `initdb` of a cluster in `{dir}/data` (trust authentication, UTF8, C locale); as root `dir` is
+ * given to postgres first (its parents must let postgres through: a dir of its own under /tmp).
+ * Returns the data directory.
  */
-export async function startLocalPostgres(opts: { dir: string; port: number; bin?: string; startTimeoutMs?: number }): Promise<LocalPostgres> {
-  const bin = opts.bin ?? PG_BIN;
+export function initPostgres(dir: string, bin = PG_BIN): string {
   const initdb = findBinary([join(bin, 'initdb')], 'postgresql');
-  const postgres = findBinary([join(bin, 'postgres')], 'postgresql');
-  const asRoot = process.getuid?.() === 0;
-  const as = (cmd: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]);
-  if (asRoot) {
+  if (runsAsRoot()) {
     const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-    chownSync(opts.dir, id('-u'), id('-g'));
+    chownSync(dir, id('-u'), id('-g'));
   }
-  const data = join(opts.dir, 'data');
+  const data = join(dir, 'data');
   try {
-    const [cmd, args] = as(initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    const [cmd, args] = asPostgresUser(initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
     execFileSync(cmd, args, { stdio: 'pipe' });
   } catch (err) {
     const e = err as { stderr?: Buffer; message: string };
     throw new Error(`initdb failed: ${e.stderr?.toString() || e.message}`);
   }
+  return data;
+}
+
+/** The postmaster's own PID (first line of `{data}/postmaster.pid`; runuser is only its parent), or undefined. */
+export function postmasterPid(data: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * PostgreSQL 15 in `dir` (initPostgres there: listening on 127.0.0.1 only, its unix socket in `dir`),
+ * as `postgres` when root. Stopped by a fast shutdown (SIGINT) to the postmaster's PID.
+ */
+export async function startLocalPostgres(opts: { dir: string; port: number; bin?: string; startTimeoutMs?: number }): Promise<LocalPostgres> {
+  const bin = opts.bin ?? PG_BIN;
+  const postgres = findBinary([join(bin, 'postgres')], 'postgresql');
+  const data = initPostgres(opts.dir, bin);
   // A demo database: fsync off (nothing here must survive a power cut).
-  const [cmd, args] = as(postgres, ['-D', data, '-p', String(opts.port), '-k', opts.dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=100']);
+  const [cmd, args] = asPostgresUser(postgres, ['-D', data, '-p', String(opts.port), '-k', opts.dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=100']);
   const p = launch(cmd, args, join(opts.dir, 'postgres.log'));
   const url = (name = 'postgres'): string => `postgres://postgres@127.0.0.1:${opts.port}/${name}`;
-  /** The postmaster's own PID (first line of postmaster.pid): runuser is only its parent. */
-  const postmaster = (): number | undefined => {
-    try {
-      const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  const postmaster = (): number | undefined => postmasterPid(data);
   let stopped = false;
   const service: LocalPostgres = {
     name: 'postgres',
