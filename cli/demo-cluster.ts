@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createHub } from '../hub/main.js';
 import { resolveHubConfig } from '../hub/config.js';
 import { haproxyConfig, type HaproxyHub } from '../lib/cluster/haproxy-config.js';
-import { freePort, startLocalHaproxy, startLocalPostgres, startLocalRedis, type LocalService } from '../lib/cluster/launcher.js';
+import { freePort, haproxyServerStatus, startLocalHaproxy, startLocalPostgres, startLocalRedis, type LocalService } from '../lib/cluster/launcher.js';
 import { createLogger } from '../lib/log.js';
 import type { DemoOptions } from './demo.js';
 import { DEMO_USERS, ESTATES } from './demo-street.js';
@@ -99,11 +99,16 @@ export async function runClusterDemo(opts: DemoOptions, level: string): Promise<
     }
     const haproxyDir = join(dir, 'haproxy');
     mkdirSync(haproxyDir);
-    const config = haproxyConfig({ mqttBind: `127.0.0.1:${front.mqtt}`, httpBind: `127.0.0.1:${front.http}`, hubs, checkInter: '1s', maxconn: 2000 });
+    const config = haproxyConfig({ mqttBind: `127.0.0.1:${front.mqtt}`, httpBind: `127.0.0.1:${front.http}`, hubs, checkInter: '1s', maxconn: 2000, global: [`stats socket ${join(haproxyDir, 'admin.sock')} mode 600 level admin`] });
     services.push(await startLocalHaproxy({ dir: haproxyDir, config, waitPorts: [front.http, front.mqtt] }));
     const base = `http://127.0.0.1:${front.http}`;
-    // HAProxy marks a server up after its first good check.
-    await until('HAProxy did not route to a ready hub', 15_000, () => readyz(base));
+    // Every hub up in HAProxy (rise 2 × 1 s) before the gateways come: leastconn then spreads them.
+    const sock = join(haproxyDir, 'admin.sock');
+    const allUp = async (): Promise<boolean> => {
+      const st = await haproxyServerStatus(sock);
+      return hubs.every((h) => st.get(`hubs_mqtt/${h.name}`) === 'UP' && st.get(`hubs_http/${h.name}`) === 'UP');
+    };
+    await until('HAProxy did not see both hubs up', 15_000, allUp);
 
     const street = await startStreet(files, opts);
     children.push({ name: 'simulator', proc: street.simulator }, ...street.gateways.map((proc, i) => ({ name: `gateway-${i + 1}`, proc })));
@@ -129,6 +134,7 @@ export async function runClusterDemo(opts: DemoOptions, level: string): Promise<
         `  PostgreSQL:  ${dbUrl}   pids ${postgres.pids().join(' ')}`,
         `  Redis:       ${redis.url}   pid ${redis.pids().join(' ')}`,
         `  HAProxy:     config ${join(haproxyDir, 'haproxy.cfg')}   pid ${services[2]!.pids().join(' ')}`,
+        `               runtime API: ${sock} (with socat: echo 'show stat' | socat - UNIX-CONNECT:${sock} | cut -d, -f1,2,18)`,
         `  processes:   ${[...services.map((s) => `${s.name}=${s.pids().join(',')}`), ...children.map((c) => `${c.name}=${c.proc.pid}`)].join(' ')}`,
         `  API token (admin, scripts): ${apiToken}`,
         `  work dir:    ${dir} (removed on exit)`,

@@ -52,6 +52,9 @@ export function haproxyConfig(o: HaproxyFrontOptions): string {
     '  timeout client 120s',
     '  timeout server 120s',
     '  timeout check 2s',
+    // A connection refused by a hub that just died (not yet marked down) is tried on another at once.
+    '  retries 2',
+    '  option redispatch 1',
     '',
     ...(o.dockerDns ? ['resolvers docker', '  nameserver dns 127.0.0.11:53', '  hold valid 10s', ''] : []),
     'frontend mqtt',

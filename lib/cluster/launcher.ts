@@ -264,3 +264,33 @@ export async function startLocalHaproxy(opts: { dir: string; config: string; wai
   }
   return service;
 }
+
+/**
+ * `show stat` on HAProxy's stats socket (`stats socket PATH` in `global`): each server's status
+ * (`UP`, `DOWN`, `UP 1/2`…) by `backend/server`. Empty when the socket does not answer.
+ */
+export function haproxyServerStatus(socketPath: string, timeoutMs = 2_000): Promise<Map<string, string>> {
+  return new Promise((resolve) => {
+    const out = new Map<string, string>();
+    let text = '';
+    const s = connect(socketPath, () => s.write('show stat\n'));
+    const done = (): void => {
+      clearTimeout(timer);
+      s.destroy();
+      const lines = text.split('\n');
+      const header = (lines[0] ?? '').replace(/^# /, '').split(',');
+      const [px, sv, st] = ['pxname', 'svname', 'status'].map((k) => header.indexOf(k));
+      if (px! >= 0 && sv! >= 0 && st! >= 0) {
+        for (const line of lines.slice(1)) {
+          const f = line.split(',');
+          if (f.length > st! && f[sv!] !== 'FRONTEND' && f[sv!] !== 'BACKEND') out.set(`${f[px!]}/${f[sv!]}`, f[st!]!);
+        }
+      }
+      resolve(out);
+    };
+    const timer = setTimeout(done, timeoutMs);
+    s.on('data', (d: Buffer) => (text += d.toString('utf8')));
+    s.on('end', done);
+    s.on('error', done);
+  });
+}

@@ -6,8 +6,9 @@ import { freePort } from '../../support/ports.js';
 /**
  * `red-butler demo --cluster` as a user runs it (issue 18 item 7): PostgreSQL, redis-server, HAProxy
  * and two hub processes from the Debian binaries, the demo's gateways through HAProxy. Both nodes
- * answer /readyz, an event of a simulated gateway is stored and read back through HAProxy, and a
- * Ctrl+C (SIGINT to the demo alone) leaves no process and no work dir behind.
+ * answer /readyz, an event of a simulated gateway is stored and read back through HAProxy, the
+ * failover the banner tells of happens (hub-a killed -9: both gateways on hub-b), and a Ctrl+C
+ * (SIGINT to the demo alone) leaves no process and no work dir behind.
  */
 /** Running and not a zombie (an orphan may wait for a reaper that never comes in a container). */
 function alive(pid: number): boolean {
@@ -58,6 +59,18 @@ describe('red-butler demo --cluster', () => {
       expect(pids.every(alive)).toBe(true);
       const workDir = /work dir: +(\S+)/.exec(out)![1]!;
       expect(existsSync(workDir)).toBe(true);
+
+      // The failover the banner shows: kill -9 hub-a; HAProxy sends both gateways to hub-b.
+      const killA = /kill -9 (\d+) +# hub-a/.exec(out)![1]!;
+      const healthz = async (url: string): Promise<number> => ((await (await fetch(url.replace('/readyz', '/healthz'))).json()) as { gatewaysConnected: number }).gatewaysConnected;
+      // leastconn over two hubs that were both up: one gateway on each.
+      expect(await healthz(nodes[0]!.url)).toBe(1);
+      process.kill(Number(killA), 'SIGKILL');
+      const onB = (): Promise<number> => healthz(nodes[1]!.url);
+      const moveBy = Date.now() + 20_000;
+      while ((await onB()) < 2 && Date.now() < moveBy) await new Promise((r) => setTimeout(r, 250));
+      expect(await onB(), demo.output()).toBe(2);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
 
       // Ctrl+C, to the demo alone: it stops everything by PID.
       expect(await stopProcess(demo, 'SIGINT', 25_000)).toBe(0);
