@@ -245,6 +245,8 @@ interface Leaf {
   env: string;
   aliases: string[];
   number: boolean;
+  /** A switch (mqtt.proxyProtocol): `true`/`false` (also 1/0, yes/no, on/off) in the environment. */
+  boolean: boolean;
   /** A list (notify.channels): its environment variable holds JSON. */
   json: boolean;
 }
@@ -272,6 +274,7 @@ function leavesOf(schema: z.ZodType, prefix: string[] = []): Leaf[] {
         .filter(([, p]) => p === path)
         .map(([name]) => name),
       number: inner instanceof z.ZodNumber,
+      boolean: inner instanceof z.ZodBoolean,
       json: inner instanceof z.ZodArray,
     },
   ];
@@ -308,8 +311,15 @@ export function mergeHubOverrides(...layers: HubConfigOverrides[]): HubConfigOve
   return out as HubConfigOverrides;
 }
 
-/** Environment values are strings: numeric keys get numbers (a non-number stays a string and is refused). */
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+/** Environment values are strings: numeric keys get numbers, switches booleans (anything else stays a string and is refused). */
 function envValue(leaf: Leaf, text: string): unknown {
+  if (leaf.boolean) {
+    const t = text.trim().toLowerCase();
+    return TRUE.has(t) ? true : FALSE.has(t) ? false : text;
+  }
   if (leaf.json) {
     try {
       return JSON.parse(text) as unknown;

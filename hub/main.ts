@@ -116,7 +116,7 @@ export function createHub(deps: HubDeps): Hub {
   const store = deps.store ?? createStore(config, log, hubDb);
   registerStoreMetrics(metrics, store);
   const facts = createFacts(store, log.child({ module: 'hub.facts' }));
-  const snapshots = openSnapshotStore({ dataDir: config.dataDir, db: hubDb, feed });
+  const snapshots = openSnapshotStore({ dataDir: config.dataDir, db: hubDb, feed, maxBytes: config.maxSnapshotBytes });
   const deadLetters = createDeadLetters({ db: hubDb, log: log.child({ module: 'hub.dead-letters' }) });
   const ingest = createIngest({
     store,

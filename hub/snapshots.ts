@@ -7,8 +7,12 @@ import type { HubDatabase } from './platform/db/index.js';
 
 /**
  * Incident snapshots: JPEGs a gateway took from the camera(s) linked to a gate or barrier when an
- * alarm-class event happened. Stored once per content (`{dataDir}/snapshots/ab/<sha256>.jpg`, files),
- * linked to the event by id in the hub database (table `snapshot_links`).
+ * alarm-class event happened. Stored once per content, linked to the event by id in the hub database
+ * (table `snapshot_links`). Where the bytes live (docs/storage.md, "Snapshot images"):
+ * - `files` (the embedded hub on SQLite): `{dataDir}/snapshots/ab/<sha256>.jpg`;
+ * - `database` (the hub on PostgreSQL): table `snapshot_blobs`, so every node of a cluster serves
+ *   what any node received. A file of this node's data dir is still served when the table lacks
+ *   the image (snapshots taken before the hub moved to PostgreSQL).
  */
 export interface SnapshotLink {
   eventId: string;
@@ -27,8 +31,8 @@ export interface SnapshotStore {
    * from the log.
    */
   put(link: SnapshotLink, bytes: Buffer): Promise<boolean>;
-  /** Path of the file of one snapshot, or undefined. */
-  file(sha256: string): string | undefined;
+  /** The image of one snapshot (a file to send, or the bytes), or undefined; throws when stored bytes do not match their sha256. */
+  image(sha256: string): Promise<SnapshotImage | undefined>;
   forEvent(eventId: string): Promise<SnapshotLink[]>;
   /** Estates whose events link this snapshot (for scope checks on reads). */
   estatesOf(sha256: string): Promise<string[]>;
@@ -36,9 +40,15 @@ export interface SnapshotStore {
   forEvents(eventIds: readonly string[]): Promise<Map<string, string[]>>;
 }
 
+export type SnapshotImage = { file: string; bytes?: undefined } | { bytes: Buffer; file?: undefined };
+
 export interface SnapshotStoreOptions {
   dataDir: string;
   db: HubDatabase;
+  /** Where the bytes go: default `database` on PostgreSQL, `files` on SQLite. */
+  images?: 'files' | 'database';
+  /** Largest image kept (the upload route caps the body first; default 64 MiB, the config's ceiling). */
+  maxBytes?: number;
   /** The event log: a new link is appended to it in the link's transaction and delivered from it. */
   feed?: Pick<LogFeed, 'append'>;
 }
@@ -47,8 +57,10 @@ export const sha256Hex = (bytes: Buffer): string => createHash('sha256').update(
 
 export function openSnapshotStore(opts: SnapshotStoreOptions): SnapshotStore {
   const { db: hubDb, feed } = opts;
+  const images = opts.images ?? (hubDb.dialect === 'postgres' ? 'database' : 'files');
+  const maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
   const dir = join(opts.dataDir, 'snapshots');
-  mkdirSync(dir, { recursive: true });
+  if (images === 'files') mkdirSync(dir, { recursive: true });
   const pathOf = (sha: string) => join(dir, sha.slice(0, 2), `${sha}.jpg`);
   const columns = ['event_id', 'sha256', 'estate', 'gateway', 'device', 'camera', 'taken_at'] as const;
   const toLink = (r: { event_id: string; sha256: string; estate: string; gateway: string; device: string; camera: string; taken_at: number }): SnapshotLink => ({
@@ -73,13 +85,25 @@ export function openSnapshotStore(opts: SnapshotStoreOptions): SnapshotStore {
 
   return {
     async put(link, bytes) {
-      const target = pathOf(link.sha256);
-      if (!existsSync(target)) {
-        mkdirSync(join(dir, link.sha256.slice(0, 2)), { recursive: true });
-        // Write aside and rename: a reader never sees half a file, a crash leaves no half file.
-        const tmp = `${target}.${process.pid}.tmp`;
-        writeFileSync(tmp, bytes);
-        renameSync(tmp, target);
+      if (bytes.length > maxBytes) throw new RangeError(`snapshot of ${bytes.length} bytes is over the cap of ${maxBytes}`);
+      if (sha256Hex(bytes) !== link.sha256) throw new Error(`snapshot bytes do not match sha256 ${link.sha256}`);
+      // The image first, then the link: a link never points at nothing; an image whose link failed
+      // is linked by the gateway's retry (same content, same key).
+      if (images === 'database') {
+        await hubDb.db
+          .insertInto('snapshot_blobs')
+          .values({ sha256: link.sha256, bytes, size: bytes.length, received_at: Date.now() })
+          .onConflict((oc) => oc.column('sha256').doNothing())
+          .execute();
+      } else {
+        const target = pathOf(link.sha256);
+        if (!existsSync(target)) {
+          mkdirSync(join(dir, link.sha256.slice(0, 2)), { recursive: true });
+          // Write aside and rename: a reader never sees half a file, a crash leaves no half file.
+          const tmp = `${target}.${process.pid}.tmp`;
+          writeFileSync(tmp, bytes);
+          renameSync(tmp, target);
+        }
       }
       if (feed) {
         // The log key is the link's (event, sha256): a conflict means the link is there already.
@@ -91,9 +115,18 @@ export function openSnapshotStore(opts: SnapshotStoreOptions): SnapshotStore {
       const r = await hubDb.db.insertInto('snapshot_links').values(rowOf(link)).onConflict((oc) => oc.columns(['event_id', 'sha256']).doNothing()).executeTakeFirst();
       return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
     },
-    file(sha) {
+    async image(sha) {
+      if (images === 'database') {
+        const row = await hubDb.db.selectFrom('snapshot_blobs').select('bytes').where('sha256', '=', sha).executeTakeFirst();
+        if (row) {
+          const bytes = Buffer.from(row.bytes);
+          // Content-addressed: bytes that do not hash to their key are damaged, never served as the picture.
+          if (sha256Hex(bytes) !== sha) throw new Error(`stored snapshot ${sha} does not match its sha256`);
+          return { bytes };
+        }
+      }
       const p = pathOf(sha);
-      return existsSync(p) ? p : undefined;
+      return existsSync(p) ? { file: p } : undefined;
     },
     async forEvent(eventId) {
       const rows = await hubDb.db.selectFrom('snapshot_links').select(columns).where('event_id', '=', eventId).orderBy('taken_at').execute();

@@ -65,9 +65,11 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): Router {
     const p = principalOf(res);
     // Out of scope reads as absent: a 403 would confirm that the picture exists.
     const allowed = sha.success && (p.allEstates || (await deps.snapshots.estatesOf(sha.data)).some((e) => inScope(p, e)));
-    const file = sha.success && allowed ? deps.snapshots.file(sha.data) : undefined;
-    if (!file) throw new RbError('RB_ERR_NOT_FOUND', 'no such snapshot');
-    res.type('image/jpeg').set('Cache-Control', 'private, max-age=31536000, immutable').sendFile(file);
+    const image = sha.success && allowed ? await deps.snapshots.image(sha.data) : undefined;
+    if (!image) throw new RbError('RB_ERR_NOT_FOUND', 'no such snapshot');
+    res.type('image/jpeg').set('Cache-Control', 'private, max-age=31536000, immutable');
+    if (image.file !== undefined) res.sendFile(image.file);
+    else res.send(image.bytes);
   });
 
   router.get('/api/v1/events/:id/snapshots', readToken, async (req, res) => {

@@ -65,6 +65,14 @@ describe('hub config', () => {
     expect(names.size).toBe(HUB_CONFIG_KEYS.length + Object.keys(ENV_ALIASES).length);
   });
 
+  it('reads switches from the environment as booleans and refuses what is not one', () => {
+    expect(resolveHubConfig({}, { RB_MQTT_PROXY_PROTOCOL: 'true' }).mqtt.proxyProtocol).toBe(true);
+    expect(resolveHubConfig({}, { RB_MQTT_PROXY_PROTOCOL: 'ON' }).mqtt.proxyProtocol).toBe(true);
+    expect(resolveHubConfig({}, { RB_MQTT_PROXY_PROTOCOL: '0' }).mqtt.proxyProtocol).toBe(false);
+    expect(resolveHubConfig({}, {}).mqtt.proxyProtocol).toBe(false);
+    expect(() => resolveHubConfig({}, { RB_MQTT_PROXY_PROTOCOL: 'sure' })).toThrow(/mqtt\.proxyProtocol/);
+  });
+
   it('reads the environment by derived name (numbers as numbers) and by alias; the derived name wins', () => {
     const c = resolveHubConfig(
       {},

@@ -1,10 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, chownSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
+import { asPostgresUser, initPostgres, postmasterPid } from '../../lib/cluster/launcher.js';
 import { freePort } from './ports.js';
 
 /**
@@ -53,8 +54,6 @@ function binary(bin: string, name: 'initdb' | 'postgres'): string {
   return path;
 }
 
-const asRoot = process.getuid?.() === 0;
-
 /** PIDs whose parent is `ppid` (from /proc: field 4 of /proc/PID/stat, after the `(comm)`). */
 function childrenOf(ppid: number): number[] {
   const out: number[] = [];
@@ -85,10 +84,8 @@ function alive(pid: number): boolean {
     return false;
   }
 }
-/** The command line that runs `bin` as a user PostgreSQL accepts. */
-function asPostgres(bin: string, args: string[]): [string, string[]] {
-  return asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
-}
+/** The command line that runs `bin` as a user PostgreSQL accepts (lib/cluster/launcher.ts, shared with `demo --cluster`). */
+const asPostgres = asPostgresUser;
 
 export interface PostgresOptions {
   /** The directory of `initdb` and `postgres` (default PG_BIN, `RB_PG_BIN` overrides). */
@@ -106,27 +103,20 @@ export interface PostgresOptions {
 
 export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgres> {
   const bin = opts.bin ?? PG_BIN;
-  const initdb = binary(bin, 'initdb');
+  binary(bin, 'initdb');
   const postgres = binary(bin, 'postgres');
   const dir = await mkdtemp(join(tmpdir(), 'rb-pg-'));
-  const data = join(dir, 'data');
-  if (asRoot) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-    chownSync(dir, uid, gid);
-  }
   const tail: string[] = [];
   const keep = (chunk: Buffer): void => {
     tail.push(...chunk.toString('utf8').split('\n').filter(Boolean));
     tail.splice(0, Math.max(0, tail.length - 40));
   };
+  let data: string;
   try {
-    const [cmd, args] = asPostgres(initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
-    execFileSync(cmd, args, { stdio: 'pipe' });
+    data = initPostgres(dir, bin);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
-    const e = err as { stderr?: Buffer; message: string };
-    throw new Error(`initdb failed: ${e.stderr?.toString() || e.message}`);
+    throw err;
   }
 
   const port = await freePort();
@@ -153,14 +143,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
   const url = (name = 'postgres'): string => `postgres://postgres@127.0.0.1:${port}/${name}`;
 
   /** The postmaster's own PID (first line of postmaster.pid): `runuser` is only its parent. */
-  const serverPid = (): number | undefined => {
-    try {
-      const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  const serverPid = (): number | undefined => postmasterPid(data);
   /**
    * The postmaster and its backends (each connection is a child process), and `runuser` above them
    * when there is one: runuser stops itself when its child stops (it mirrors job control) and waits

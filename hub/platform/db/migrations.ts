@@ -2,6 +2,7 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely
 import type { Dialect } from './open.js';
 import { CLUSTER_MIGRATIONS } from './migrations-cluster.js';
 import { NOTIFY_MIGRATIONS } from './migrations-notify.js';
+import { BLOB_MIGRATIONS } from './migrations-blobs.js';
 
 /**
  * THE ordered list of schema changes of the hub database, on both engines (Grafana's migrator,
@@ -402,6 +403,8 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
   ],
   // 0013–: the hub cluster (hub/cluster): partitions, their heads and leases.
   ...CLUSTER_MIGRATIONS,
+  // 0014: snapshot images in the database (hub on PostgreSQL).
+  ...BLOB_MIGRATIONS,
 ];
 
 /** The provider the Migrator reads: the list above, bound to the engine. */

@@ -47,7 +47,7 @@ export interface EventsTable {
   received_at: number;
 }
 
-/** Incident snapshot links (the JPEGs stay files beside the database): hub/snapshots.ts. */
+/** Incident snapshot links (hub/snapshots.ts); the images are files (SQLite) or `snapshot_blobs` rows (PostgreSQL). */
 export interface SnapshotLinkTable {
   event_id: string;
   sha256: string;
@@ -59,9 +59,18 @@ export interface SnapshotLinkTable {
   received_at: number;
 }
 
+/** Incident snapshot images by content (migration `0014_snapshot_blobs`): the hub on PostgreSQL keeps them here. */
+export interface SnapshotBlobTable {
+  sha256: string;
+  bytes: Buffer;
+  size: number;
+  received_at: number;
+}
+
 export interface EventsSchema {
   event_log: EventLogTable;
   log_cursors: LogCursorTable;
   events: EventsTable;
   snapshot_links: SnapshotLinkTable;
+  snapshot_blobs: SnapshotBlobTable;
 }
