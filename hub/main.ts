@@ -40,6 +40,7 @@ import type { ContactsWiring } from './notify/wire-contacts.js';
 import { notifyAfterAlerts, notifyBeforeAlerts, type NotifyOverrides } from './notify/wire.js';
 import { parseDuration } from './people/tokens.js';
 import { createReadiness } from './platform/readiness.js';
+import { partitionOf } from './cluster/partition.js';
 import { createLeaseManager, soleOwnership, type LeaseManager, type Ownership } from './cluster/leases.js';
 import { VERSION } from '../lib/version.js';
 
@@ -137,7 +138,7 @@ export function createHub(deps: HubDeps): Hub {
     log: log.child({ module: 'hub.broker' }),
     limits: brokerLimits(config),
   });
-  const state = createStateService({ bus: feed.consumer('state'), store, options: { ...config.state, timeZone: config.timeZone }, log: log.child({ module: 'hub.state' }) });
+  const state = createStateService({ bus: feed.consumer('state', { everyPartition: true }), store, options: { ...config.state, timeZone: config.timeZone }, log: log.child({ module: 'hub.state' }) });
   const unsubscribeFacts = subscribeFacts({ bus: feed.consumer('facts'), facts, store, estates: () => registry.listEstates(), streets: () => registry.listStreets() });
   const alertStore = createAlertStore({ db: hubDb });
   const pushLog = createPushLog(hubDb, log.child({ module: 'hub.push-log' }), {
@@ -162,6 +163,8 @@ export function createHub(deps: HubDeps): Hub {
       return { id: p.id, role: p.role, estates: p.allEstates ? 'all' : p.estates, ...(p.expiresAt ? { exp: p.expiresAt } : {}) };
     },
     mask: maskLiveData,
+    // Every node keeps every estate's live state; only the owner pushes its changes (once).
+    owns: (estate) => ownership.owns(partitionOf(estate)),
     onFullView: (p, estates) => audit.recordInBackground({ actor: p.id === 'system' ? 'system' : `user:${p.id}`, action: 'view.personal.live', target: 'push', detail: { estates } }),
   });
   const commands = createCommands({ broker, bus: feed.consumer('commands'), store: createCommandStore(hubDb), push, audit, log: log.child({ module: 'hub.commands' }) });

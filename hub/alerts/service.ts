@@ -359,7 +359,8 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
         }),
         bus.on('state', (change) => {
           const value = change.value as Record<string, unknown> | null;
-          if (!value) return;
+          // Every node keeps every estate's live state (cluster): the rules run where the estate is owned.
+          if (!value || !owns(change.estate)) return;
           if (change.kind === 'device' && typeof value.online === 'boolean') {
             const device = String(value.device);
             const deviceKind = kinds.get(`${change.estate}/${device}`);

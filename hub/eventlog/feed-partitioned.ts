@@ -8,6 +8,7 @@ import { createPgListener, type PgListener } from '../platform/db/listen.js';
 import { BUS_NAME, entryOf, isLogged, KIND_OF } from './feed-kinds.js';
 import type { ConsumerOptions, LogFeed, PartitionHooks } from './feed.js';
 import type { DeliveredKind, EventLog, LogEntry, LogEntryInput } from './log.js';
+import { PARTITION_COUNT } from '../cluster/partition.js';
 
 type Listener = (payload: never, pos: number) => void | Promise<void>;
 
@@ -15,12 +16,20 @@ interface Consumer {
   name: string;
   listeners: Map<DeliveredKind, Set<Listener>>;
   cursorInSink: boolean;
+  /** A read model every node keeps for every estate (live state): fed every partition, no cursor (ConsumerOptions.everyPartition). */
+  every: boolean;
   /** Per partition: last position delivered, last saved, positions whose listeners have not settled. */
   delivered: Map<number, number>;
   saved: Map<number, number>;
   unsettled: Map<number, number[]>;
   /** cursorInSink: delivered positions → their partition, until the sink commits them. */
   sinkParts: Map<number, number>;
+  /**
+   * cursorInSink: partitions whose output failed to commit. Nothing more of them is delivered (and
+   * the sink drops what it queued of them) until they are read again from the committed cursor, so
+   * a later commit cannot carry the cursor past what was lost.
+   */
+  rewinding: Set<number>;
 }
 
 export interface PartitionedFeedOptions {
@@ -68,15 +77,20 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
   let poll: NodeJS.Timeout | undefined;
 
   const at = (m: Map<number, number>, p: number): number => m.get(p) ?? 0;
+  const everyOnes: Consumer[] = [];
+  const owned: Consumer[] = [];
+  /** Consumers fed partition `p` now: all of them while this node owns it, else the read models. */
+  const consumersOf = (p: number): readonly Consumer[] => (active.has(p) ? [...owned, ...everyOnes] : everyOnes);
+  const followed = (p: number): boolean => active.has(p) || everyOnes.length > 0;
   const lowest = (p: number): number => {
     let low = Infinity;
-    for (const c of consumers.values()) low = Math.min(low, at(c.delivered, p));
+    for (const c of consumersOf(p)) low = Math.min(low, at(c.delivered, p));
     return low === Infinity ? 0 : low;
   };
 
   function deliverTo(c: Consumer, entry: LogEntry): void {
     const p = entry.part;
-    if (entry.pos <= at(c.delivered, p)) return;
+    if (entry.pos <= at(c.delivered, p) || c.rewinding.has(p)) return;
     c.delivered.set(p, entry.pos);
     const set = c.listeners.get(entry.kind);
     if (!set) return;
@@ -109,13 +123,14 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
     for (const { fresh, before } of batches) {
       for (const entry of fresh) {
         const p = entry.part;
-        if (active.has(p) && !behind.has(p)) {
+        if (followed(p) && !behind.has(p)) {
           // From memory only when nothing of this partition is missing before the batch.
           const prev = before.get(p) ?? 0;
+          const to = consumersOf(p);
           let gap = false;
-          for (const c of consumers.values()) if (at(c.delivered, p) < prev) gap = true;
+          for (const c of to) if (at(c.delivered, p) < prev) gap = true;
           if (gap) behind.add(p);
-          else for (const c of consumers.values()) deliverTo(c, entry);
+          else for (const c of to) deliverTo(c, entry);
         }
         bus.emit(BUS_NAME[entry.kind], entry.body as never);
       }
@@ -134,10 +149,9 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
           for (const p of parts) {
             let from = lowest(p);
             for (;;) {
-              if (!active.has(p) || stopped) break;
+              if (!followed(p) || stopped) break;
               const page = await eventLog.readPart(p, from, pageSize);
-              if (!active.has(p)) break;
-              for (const e of page) for (const c of consumers.values()) deliverTo(c, e);
+              for (const e of page) for (const c of consumersOf(p)) deliverTo(c, e);
               if (page.length > 0) from = page[page.length - 1]!.pos;
               if (page.length < pageSize) break;
             }
@@ -145,7 +159,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
         }
       } catch (err) {
         logger.warn({ err: (err as Error).message }, 'log partitions not read; retrying');
-        for (const p of active) behind.add(p);
+        for (let p = 0; p < PARTITION_COUNT; p++) if (followed(p)) behind.add(p);
         await new Promise((r) => setTimeout(r, 500).unref());
       } finally {
         catching = undefined;
@@ -176,7 +190,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
   function saveCursors(only?: ReadonlySet<number>): Promise<void> {
     saving = saving.then(async () => {
       const changed: Array<{ c: Consumer; p: number; pos: number }> = [];
-      for (const c of consumers.values()) {
+      for (const c of owned) {
         if (c.cursorInSink) continue;
         for (const p of only ?? active) {
           const pos = handled(c, p);
@@ -209,8 +223,11 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
 
   /** Read a consumer's saved cursors of `parts` again and deliver from there (its sink did not commit). */
   async function rewind(c: Consumer, parts: readonly number[]): Promise<void> {
+    // Not at once: a sink that keeps failing (its database away) would otherwise spin.
+    await new Promise((r) => setTimeout(r, 250).unref());
     const cursors = await eventLog.cursors();
     for (const p of parts) {
+      c.rewinding.delete(p);
       if (!active.has(p)) continue;
       const pos = cursors.get(cursorName(c.name, p)) ?? cursors.get(c.name) ?? 0;
       c.delivered.set(p, pos);
@@ -223,7 +240,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
 
   async function acquired(parts: readonly number[]): Promise<void> {
     const cursors = await eventLog.cursors();
-    for (const c of consumers.values()) {
+    for (const c of owned) {
       for (const p of parts) {
         // A partition never consumed in the cluster: from the single hub's cursor (an upgrade), else the start.
         const pos = cursors.get(cursorName(c.name, p)) ?? cursors.get(c.name) ?? 0;
@@ -243,13 +260,13 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
   async function dropped(parts: readonly number[], why: LossReason): Promise<void> {
     for (const p of parts) {
       active.delete(p);
-      behind.delete(p);
+      if (!followed(p)) behind.delete(p);
     }
     if (why === 'released') {
       // Finish what was delivered, let the consumers write it, then save the cursors (the lease is still ours).
       for (let waited = 0; waited < 5_000; waited += 20) {
         let open = false;
-        for (const c of consumers.values()) for (const p of parts) if (c.unsettled.get(p)?.length) open = true;
+        for (const c of owned) for (const p of parts) if (c.unsettled.get(p)?.length) open = true;
         if (!open) break;
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -258,7 +275,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
     } else {
       for (const h of hooks) await h.dropped?.(parts, why);
     }
-    for (const c of consumers.values()) {
+    for (const c of owned) {
       for (const p of parts) {
         c.delivered.delete(p);
         c.saved.delete(p);
@@ -310,7 +327,11 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
     consumer(name, o: ConsumerOptions = {}) {
       if (live) throw new Error(`log consumer ${name} registered after start`);
       let c = consumers.get(name);
-      if (!c) consumers.set(name, (c = { name, listeners: new Map(), cursorInSink: o.cursorInSink ?? false, delivered: new Map(), saved: new Map(), unsettled: new Map(), sinkParts: new Map() }));
+      if (!c) {
+        c = { name, listeners: new Map(), cursorInSink: o.cursorInSink ?? false, every: o.everyPartition ?? false, delivered: new Map(), saved: new Map(), unsettled: new Map(), sinkParts: new Map(), rewinding: new Set() };
+        consumers.set(name, c);
+        (c.every ? everyOnes : owned).push(c);
+      }
       return consumerBus(c);
     },
     append,
@@ -335,11 +356,19 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
         const p = c.sinkParts.get(s);
         if (p !== undefined) parts.add(p);
       }
-      if (parts.size) void rewind(c, [...parts]).catch((err: unknown) => logger.error({ err, consumer }, 'log consumer rewind failed'));
+      for (const p of parts) c.rewinding.add(p);
+      const again = (): void =>
+        void rewind(c, [...parts]).catch((err: unknown) => {
+          // The cursors could not be read (the database away): try again; the partitions wait meanwhile.
+          logger.warn({ err: (err as Error).message, consumer }, 'log consumer rewind failed; retrying');
+          if (!stopped) again();
+        });
+      if (parts.size) again();
     },
     sinkWants(consumer, source) {
-      const p = consumers.get(consumer)?.sinkParts.get(source);
-      return p !== undefined && active.has(p);
+      const c = consumers.get(consumer);
+      const p = c?.sinkParts.get(source);
+      return p !== undefined && active.has(p) && !c!.rewinding.has(p);
     },
     sinkCommitted(consumer, sources) {
       const c = consumers.get(consumer);
@@ -347,6 +376,12 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
       for (const s of sources) c.sinkParts.delete(s);
     },
     async start() {
+      // Read models follow every partition from its head now: they are seeded from the store at
+      // their own start (hub/state), not from a cursor.
+      if (everyOnes.length > 0) {
+        const heads = await eventLog.heads(Array.from({ length: PARTITION_COUNT }, (_, p) => p));
+        for (const c of everyOnes) for (const [p, head] of heads) c.delivered.set(p, head);
+      }
       live = true;
       listener = createPgListener({
         url: opts.url,
@@ -358,7 +393,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
           let any = false;
           for (const s of list.split(',')) {
             const p = Number(s);
-            if (active.has(p)) {
+            if (followed(p)) {
               behind.add(p);
               any = true;
             }
@@ -366,15 +401,16 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
           if (any) void catchUp();
         },
         onReconnect: () => {
-          for (const p of active) behind.add(p);
+          for (let p = 0; p < PARTITION_COUNT; p++) if (followed(p)) behind.add(p);
           void catchUp();
         },
       });
       await listener.start();
       const pollMs = opts.pollMs ?? 2_000;
       const look = async (): Promise<void> => {
-        const heads = await eventLog.heads([...active]);
-        for (const [p, head] of heads) if (active.has(p) && head > lowest(p)) behind.add(p);
+        const parts = Array.from({ length: PARTITION_COUNT }, (_, p) => p).filter(followed);
+        const heads = await eventLog.heads(parts);
+        for (const [p, head] of heads) if (followed(p) && head > lowest(p)) behind.add(p);
         if (behind.size) void catchUp();
       };
       poll = setInterval(() => void look().catch(() => undefined), pollMs);

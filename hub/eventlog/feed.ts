@@ -41,6 +41,12 @@ export interface ConsumerOptions {
    * would lose what was not yet written) or behind it (a restart would give it twice).
    */
   cursorInSink?: boolean;
+  /**
+   * Cluster: a read model every node keeps for every estate (live state), fed every partition's
+   * entries whoever owns it, from the head at start (it seeds itself from the store), with no cursor.
+   * One node: an ordinary consumer.
+   */
+  everyPartition?: boolean;
 }
 
 export interface LogFeedOptions {

@@ -220,11 +220,10 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
         return write(fn, requeue);
       }
       if (!requeue) opts.sources?.failed(sources);
-      // Rolled back: the sequences given in it were never committed nor emitted; give them again.
-      for (const [scope, s] of before) {
-        if (s === undefined) seqs.delete(scope);
-        else seqs.set(scope, s);
-      }
+      // Rolled back: the sequences given in it were never committed nor emitted. Read the scopes'
+      // last sequence again at their next write: another writer of the database (a hub node that
+      // owned the estate meanwhile) may have moved it, and a stale one would collide every time.
+      for (const scope of before.keys()) seqs.delete(scope);
       // The queued messages it took are not its to lose: the next writer takes them again.
       if (requeue && queued.length) {
         queue = queued.concat(queue);

@@ -36,6 +36,8 @@ interface SocketData {
 }
 
 export interface PushDeps {
+  /** Cluster: whether this node owns the estate (hub/cluster): live-state changes are pushed by the owner only. Default: all. */
+  owns?: (estate: string) => boolean;
   http: HttpServer;
   bus: Bus;
   metrics: Metrics;
@@ -282,6 +284,7 @@ export function createPush(deps: PushDeps): Push {
           pushLog.append(namesOf(status.estate).scope, 'gateway:status', status, undefined, pos);
         }),
         bus.on('state', (change) => {
+          if (deps.owns && !deps.owns(change.estate)) return;
           push.toEstate(change.estate, 'device:state', change, change.ts);
         }),
         bus.on('snapshot', (l, pos) => {

@@ -29,6 +29,10 @@ describe('hub cluster: hand-over and pause', () => {
   const gateways: SimGateway[] = [];
   afterAll(async () => {
     for (const g of gateways) await g.close();
+    if (process.env.RB_TEST_HUB_LOG) {
+      const { writeFileSync } = await import('node:fs');
+      for (const [i, n] of procs.entries()) writeFileSync(`/tmp/rb-${n.node}-${i}.log`, n.proc.output());
+    }
     for (const n of procs) {
       try {
         process.kill(n.proc.pid!, 'SIGCONT');
@@ -75,7 +79,7 @@ describe('hub cluster: hand-over and pause', () => {
         await sim.connect();
         gateways.push(sim);
       }
-      // A steady stream: every 40th event of a gateway is a forced door on a door of its own.
+      // A steady stream: every 20th event of a gateway is a forced door on a door of its own.
       const forced: Array<{ estate: string; device: string; at: number }> = [];
       const t00 = Date.now();
       const phases: Record<string, number> = {};
@@ -83,7 +87,7 @@ describe('hub cluster: hand-over and pause', () => {
       const t0 = Date.now() - 3_600_000;
       const streams = gateways.map(async (g, gi) => {
         for (let seq = 1; running; seq++) {
-          const isForced = seq % 40 === 0;
+          const isForced = seq % 20 === 0;
           const device = isForced ? `door-${seq}` : 'gate-1';
           const e = makeEvent({ estate: g.estate, gateway: g.gateway, device, seq, ts: t0 + gi * 100_000 + seq, ...(isForced ? { type: 'door.forced' as const, data: { door: 1 } } : { type: 'access.granted' as const, data: { door: 1, method: 'card' } }) });
           await g.send(e);

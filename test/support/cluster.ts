@@ -19,7 +19,7 @@ export interface HubNode {
 /** Start `red-butler hub` as node `node` on the shared PostgreSQL database (free ports, own data dir). */
 export async function startHubNode(dbUrl: string, node: string, dir: string, env: NodeJS.ProcessEnv = {}, ports?: { httpPort: number; mqttPort: number }): Promise<HubNode> {
   const [httpPort, mqttPort] = ports ? [ports.httpPort, ports.mqttPort] : [await freePort(), await freePort()];
-  const args = ['hub', '--db-url', dbUrl, '--data-dir', join(dir, node), '--node-id', node, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1', '--log-level', 'warn'];
+  const args = ['hub', '--db-url', dbUrl, '--data-dir', join(dir, node), '--node-id', node, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1', '--log-level', process.env.RB_TEST_HUB_LOG ?? 'warn'];
   const proc = startCli(args, env);
   await waitForPort(mqttPort, 30_000);
   return { node, proc, httpPort, mqttPort };
