@@ -196,7 +196,7 @@ export function createHub(deps: HubDeps): Hub {
     startedAt,
     health: () => ({ gatewaysConnected: connections.count() }),
     trustProxy: config.http.trustProxy,
-    ready: createReadiness({ db: hubDb, nodeId: config.cluster.nodeId, version: VERSION, redisUrl: config.cluster.redisUrl }).check,
+    ready: createReadiness({ db: hubDb, nodeId: config.cluster.nodeId, version: VERSION, redisUrl: config.cluster.redisUrl, ...(leases ? { partitions: () => leases.owned().size } : {}) }).check,
     people,
     audit,
     openAlerts: async (estate) => (await alertStore.openAlerts(estate)).map((a) => alertView(a, nameOf)),

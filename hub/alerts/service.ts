@@ -191,7 +191,8 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
             log.warn({ action: what }, 'alert action fenced: the estate\'s partition has another owner now');
             return undefined;
           }
-          if (!(err instanceof RbError) && running && attempt < RETRIES) {
+          // Not ours any more (the partition moved): the new owner runs the rules on this event.
+          if (!(err instanceof RbError) && running && attempt < RETRIES && owns(action.estate)) {
             const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt);
             log.warn({ err: (err as Error).message, action: what, attempt: attempt + 1, retryInMs: delay }, 'alert action failed; retrying');
             return new Promise<void>((r) => setTimeout(r, delay).unref()).then(() => applyOne(action, at, attempt + 1));
@@ -337,11 +338,12 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
       const set = new Set(parts);
       await seed((estate) => set.has(partitionOf(estate)));
       // Escalations that fell due while nobody owned these estates fire now (once: the store records each level).
-      if (running) await sweepAndArm(now());
+      if (running) void sweepAndArm(now());
     },
-    async dropped(parts) {
+    async dropped(parts, why) {
       const set = new Set(parts);
-      await pending;
+      // Handed over: finish first (the lease is still held). Lost: nothing more can commit; do not wait.
+      if (why === 'released') await pending;
       const estates: RuleMemory['estates'] = {};
       for (const [estate, m] of Object.entries(memory.estates)) if (!set.has(partitionOf(estate))) estates[estate] = m;
       memory = { ...memory, estates };

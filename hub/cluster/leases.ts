@@ -35,7 +35,7 @@ export interface Ownership {
   /** Owned partitions and their epochs. */
   owned(): ReadonlyMap<number, number>;
   /**
-   * In the caller's transaction: lock the leases of `parts` (FOR SHARE, so a takeover waits for this
+   * In the caller's transaction: lock the leases of `parts` (FOR KEY SHARE, so a takeover waits for this
    * transaction) and check this node holds each at the epoch it took it with. Throws FencedError
    * (counted on `rb_cluster_fenced_writes_total{what}`) otherwise: the transaction must roll back.
    */
@@ -76,6 +76,13 @@ export interface LeaseOptions {
   giveUpLocally?: boolean;
 }
 
+/*
+ * Row locks, chosen so that owner writes never hold up renewals: fence() takes FOR KEY SHARE, which
+ * conflicts only with FOR UPDATE. A renewal (UPDATE of expires_at, not a key column) takes FOR NO KEY
+ * UPDATE and passes; a takeover picks its rows with SELECT … FOR UPDATE SKIP LOCKED, so it skips a
+ * partition while one of its owner's fenced transactions is in flight, and takes it at a later
+ * round, after that transaction ended: a write that passed the fence commits before the takeover.
+ */
 type DbNow = ReturnType<typeof sql<number>>;
 /** The database's clock in ms: every node judges expiry by the same clock. */
 const dbNow: DbNow = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
@@ -121,11 +128,30 @@ export function createLeaseManager(opts: LeaseOptions): LeaseManager {
    */
   async function drop(parts: number[], why: LossReason): Promise<void> {
     if (parts.length === 0) return;
-    if (why === 'lost') for (const p of parts) owned.delete(p);
     moves.inc({ why }, parts.length);
-    for (const l of listeners) await l.dropped(parts, why).catch((err: unknown) => log.error({ err, parts, why }, 'partition hand-over failed'));
+    if (why === 'lost') {
+      for (const p of parts) owned.delete(p);
+      log.info({ parts, why, owned: owned.size }, 'partition leases lost');
+      // Not awaited: renewing the partitions still held must not wait for the listeners.
+      void inOrder((l) => l.dropped(parts, why), 'partition hand-over failed', parts);
+      return;
+    }
+    await inOrder((l) => l.dropped(parts, why), 'partition hand-over failed', parts);
     for (const p of parts) owned.delete(p);
-    log.info({ parts, why, owned: owned.size }, why === 'lost' ? 'partition leases lost' : 'partition leases handed over');
+    log.info({ parts, why, owned: owned.size }, 'partition leases handed over');
+  }
+
+  /**
+   * Listener work, one call at a time in the order the leases moved (a take-over's catch-up, a
+   * loss), off the renewal rounds: a catch-up longer than the TTL would otherwise stop renewals and
+   * lose the partitions it is catching up.
+   */
+  let listenerChain: Promise<void> = Promise.resolve();
+  function inOrder(call: (l: OwnershipListener) => Promise<void>, failure: string, parts: readonly number[]): Promise<void> {
+    listenerChain = listenerChain.then(async () => {
+      for (const l of listeners) await call(l).catch((err: unknown) => log.error({ err, parts }, failure));
+    });
+    return listenerChain;
   }
 
   function armExpiry(): void {
@@ -147,7 +173,7 @@ export function createLeaseManager(opts: LeaseOptions): LeaseManager {
     const started = Date.now();
     const mine = [...owned.keys()];
     const result = await db.transaction(async (trx) => {
-      await sql`SET LOCAL statement_timeout = ${sql.lit(Math.max(100, Math.floor(ttl / 3)))}`.execute(trx);
+      await sql`SET LOCAL statement_timeout = ${sql.lit(Math.max(100, Math.floor(ttl / 2)))}`.execute(trx);
       await sql`INSERT INTO node_heartbeats (node_id, beat_at, version) VALUES (${nodeId}, ${dbNow}, ${opts.version})
         ON CONFLICT (node_id) DO UPDATE SET beat_at = excluded.beat_at, version = excluded.version`.execute(trx);
       const renewed = mine.length
@@ -198,7 +224,7 @@ export function createLeaseManager(opts: LeaseOptions): LeaseManager {
     moves.inc({ why: 'acquired' }, parts.length);
     log.info({ parts, owned: owned.size }, 'partition leases acquired');
     armExpiry();
-    for (const l of listeners) await l.acquired(parts).catch((err: unknown) => log.error({ err, parts }, 'partition take-over failed'));
+    void inOrder((l) => l.acquired(parts), 'partition take-over failed', parts);
   }
 
   async function roundNow(): Promise<void> {
@@ -245,7 +271,7 @@ export function createLeaseManager(opts: LeaseOptions): LeaseManager {
       if (notMine.length === 0) {
         // A node paused inside this transaction must not hold the lease row past the TTL.
         await sql`SET LOCAL idle_in_transaction_session_timeout = ${sql.lit(ttl)}`.execute(trx);
-        const rows = (await sql<{ part: number; owner: string | null; epoch: number }>`SELECT part, owner, epoch FROM partition_leases WHERE part = ANY(${want}::int[]) FOR SHARE`.execute(trx)).rows;
+        const rows = (await sql<{ part: number; owner: string | null; epoch: number }>`SELECT part, owner, epoch FROM partition_leases WHERE part = ANY(${want}::int[]) FOR KEY SHARE`.execute(trx)).rows;
         const byPart = new Map(rows.map((r) => [r.part, r]));
         for (const p of want) {
           const r = byPart.get(p);

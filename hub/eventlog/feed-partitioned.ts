@@ -254,7 +254,9 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
       active.add(p);
       behind.add(p);
     }
-    await catchUp();
+    // Not awaited: the catch-up of a big backlog runs beside the live stream (the lease manager
+    // goes on renewing meanwhile).
+    void catchUp();
   }
 
   async function dropped(parts: readonly number[], why: LossReason): Promise<void> {

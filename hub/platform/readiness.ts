@@ -14,6 +14,8 @@ export interface Readiness {
   ready: boolean;
   node: string;
   checks: { database: CheckResult; redis?: CheckResult };
+  /** Cluster (PostgreSQL): how many of the 64 partitions this node owns now (docs/cluster.md, "Ownership"). */
+  partitions?: number;
 }
 
 export interface ReadinessDeps {
@@ -22,6 +24,8 @@ export interface ReadinessDeps {
   version: string;
   /** `cluster.redisUrl`; unset = no Redis check. */
   redisUrl?: string | undefined;
+  /** Partitions owned now (cluster); reported, not a condition: a node that owns none still ingests. */
+  partitions?: () => number;
   /** Longest wait for each dependency (issue 18: 2 s). */
   timeoutMs?: number;
   now?: () => number;
@@ -83,6 +87,7 @@ export function createReadiness(deps: ReadinessDeps): { check(): Promise<Readine
         ready: db.ok && (redis?.ok ?? true),
         node: deps.nodeId,
         checks: { database: db, ...(redis ? { redis } : {}) },
+        ...(deps.partitions ? { partitions: deps.partitions() } : {}),
       };
     },
   };
