@@ -79,9 +79,25 @@ export function createIngest(deps: IngestDeps): Ingest {
   // transaction for the batch instead of one per event (with the embedded store, both are one
   // transaction). aedes hands every publish of a socket read to authorizePublish at once, so a busy
   // gateway fills batches.
+  // One batch is written at a time (group commit): what arrives while it is written waits and goes
+  // in the next batch, whole, instead of as many small batches queued one behind the other on the
+  // log's serialised appends (a transaction per turn). On PostgreSQL, where a batch waits on round
+  // trips, this is what keeps batches big; the log appends one batch at a time in any case.
   let batch: Waiter[] = [];
   let batchSince = 0;
   let flushing: NodeJS.Immediate | undefined;
+  let writing = false;
+  function scheduleFlush(): void {
+    if (flushing || writing || batch.length === 0) return;
+    flushing = setImmediate(() => {
+      flushing = undefined;
+      writing = true;
+      void flush().finally(() => {
+        writing = false;
+        scheduleFlush();
+      });
+    });
+  }
   const ACCEPT: IngestVerdict = Object.freeze({ action: 'accept' });
 
   function settle(w: Waiter, verdict: IngestVerdict): void {
@@ -102,7 +118,6 @@ export function createIngest(deps: IngestDeps): Ingest {
   // turn: the verdicts resolve first, so aedes writes the batch's PUBACKs before the consumers run.
   // The ack follows the commit; a hub killed after it resumes every consumer from its cursor.
   async function flush(): Promise<void> {
-    flushing = undefined;
     const waiters = batch;
     batch = [];
     const started = performance.now();
@@ -155,12 +170,10 @@ export function createIngest(deps: IngestDeps): Ingest {
     }
     return new Promise<IngestVerdict>((resolve) => {
       const w: Waiter = { event, resolve };
+      if (batch.length === 0) batchSince = performance.now();
       batch.push(w);
       pending.set(event.id, w);
-      if (!flushing) {
-        batchSince = performance.now();
-        flushing = setImmediate(() => void flush());
-      }
+      scheduleFlush();
     });
   }
 
