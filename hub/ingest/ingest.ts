@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { CommandResult, GatewayStatus, decodeEvent, topics, type ParsedTopic, type RbEvent } from '../../protocol/index.js';
 import { entryOf, type LogEntryInput, type LogFeed } from '../eventlog/index.js';
 import type { Metrics } from '../metrics.js';
+import { fastObserver } from '../metrics-fast.js';
 import type { EventStore } from '../store/types.js';
 import type { GatewayIdentity } from '../registry.js';
 import type { DeadLetters } from './dead-letter.js';
@@ -51,8 +52,10 @@ export function createIngest(deps: IngestDeps): Ingest {
   const { store, feed, metrics, log } = deps;
   // Label children bound once: a labelled inc()/observe() hashes its labels on every call.
   const receivedEvent = metrics.received.labels('event');
+  // The per-event observations (validate, store latency) through fastObserver (hub/metrics-fast.ts).
+  const observeValidate = fastObserver(metrics.ingestStage, { stage: 'validate' });
+  const observeStored = fastObserver(metrics.storeLatency);
   const stage = {
-    validate: metrics.ingestStage.labels('validate'),
     queue: metrics.ingestStage.labels('queue'),
     store: metrics.ingestStage.labels('store'),
     dedup: metrics.ingestStage.labels('dedup'),
@@ -156,7 +159,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     metrics.accepted.inc(fresh);
     const stored = since(started);
     for (const w of waiters) {
-      metrics.storeLatency.observe(stored);
+      observeStored(stored);
       settle(w, ACCEPT);
     }
   }
@@ -204,7 +207,7 @@ export function createIngest(deps: IngestDeps): Ingest {
           : dropMessage(raw, result.reason, result.message, { ...context, bytes: payload.length }),
       );
     }
-    stage.validate.observe(since(started));
+    observeValidate(since(started));
     return storeEvent(result.event);
   }
 
