@@ -23,7 +23,7 @@
  *                          RB_BENCH_ROUNDS=n alternates the embedded current/baseline runs n times;
  *                          RB_BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the hubs)
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startInfluxd } from '../test/support/influxd.js';
@@ -95,7 +95,10 @@ async function main(): Promise<void> {
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
     // A partial run (RB_BENCH_ONLY) goes to its own file, so latest.json always holds a whole run.
     const name = only ? `latest-${only.join('-')}.json` : 'latest.json';
-    writeFileSync(new URL(`./results/${name}`, import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+    const file = new URL(`./results/${name}`, import.meta.url);
+    // bench:notify's key lives in the same file (bench/notify.ts): kept.
+    const kept = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { notify?: unknown }).notify : undefined;
+    writeFileSync(file, `${JSON.stringify(kept === undefined ? out : { ...out, notify: kept }, null, 2)}\n`);
     log(`wrote bench/results/${name}`);
   } finally {
     baseline?.remove();

@@ -9,6 +9,7 @@ import type { GatewayIdentity, Registry } from '../registry.js';
 import { KeyedBuckets, type TokenBucket } from './limits.js';
 import { startListeners, type Listeners } from './listeners.js';
 import { DEFAULT_BROKER_LIMITS, type BrokerLimits } from './options.js';
+import { fastObserver } from '../metrics-fast.js';
 import { PacketGuard } from './packet-guard.js';
 import { gatewayClientId, gatewayKey, topicProblem } from './policy.js';
 import { retainProblem, watchRetained, type NotRetained } from './retained.js';
@@ -78,7 +79,7 @@ export function createBroker(deps: BrokerDeps): Broker {
   const publishRate = new KeyedBuckets(limits.publishRate, limits.publishBurst);
   /** client id -> the gateway that first used it; catches ids two identities would share. */
   const sessionOwners = new Map<string, string>();
-  const ackSeconds = metrics.ingestAck;
+  const observeAck = fastObserver(metrics.ingestAck);
   /**
    * Gateway PUBLISHes that ingest consumed in authorizePublish: every one except a status to be
    * retained (retained.ts). No MQTT client can subscribe to a gateway's topics (the ACL grants a
@@ -199,7 +200,7 @@ export function createBroker(deps: BrokerDeps): Broker {
           ingest
             .handle(who, topic, packet.payload as Buffer)
             .then((verdict) => {
-              ackSeconds.observe((performance.now() - received) / 1000);
+              observeAck((performance.now() - received) / 1000);
               if (verdict.action === 'accept') return done(null);
               if (verdict.action === 'drop') {
                 // Acknowledged (a retry cannot fix it), never routed nor retained: a refused status

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { jsonText } from '../../lib/json-text.js';
 import { CompiledQuery, sql, type Transaction } from 'kysely';
 import type { HubDatabase } from '../platform/db/index.js';
 import type { Schema } from '../platform/db/schema.js';
@@ -137,9 +138,27 @@ export function createEventLog(opts: EventLogOptions): EventLog {
     return text;
   }
 
-  /** INSERT the rows (at most CHUNK a statement); returns the positions of those that were new, by key. */
-  async function insert(trx: Transaction<Schema>, count: number, keyOf: (i: number) => string, row: (i: number, params: unknown[], k: number) => void): Promise<Map<string, number>> {
+  /**
+   * PostgreSQL: the whole batch in one statement of constant text, its columns as arrays (unnest),
+   * so a batch costs one round trip however many rows it has (instead of one per power-of-two
+   * chunk), and the server parses five parameters instead of five per row. unnest yields the rows
+   * in array order, so positions follow it as with the VALUES list.
+   */
+  const PG_INSERT =
+    'insert into "event_log" ("id", "kind", "estate", "at", "body", "part") ' +
+    'select "id", "kind", "estate", $4::bigint, "body", "part" from unnest($1::text[], $2::text[], $3::text[], $5::text[], $6::integer[]) as r("id", "kind", "estate", "body", "part") ' +
+    'on conflict ("id") do nothing returning "pos", "id"';
+
+  /** INSERT the rows (at most CHUNK a statement on SQLite, one on PostgreSQL); returns the positions of those that were new, by key. */
+  async function insert(trx: Transaction<Schema>, keys: readonly string[], kinds: readonly string[], estates: readonly string[], at: number, bodies: readonly string[], parts: readonly number[]): Promise<Map<string, number>> {
     const fresh = new Map<string, number>();
+    const count = keys.length;
+    if (hubDb.dialect === 'postgres') {
+      if (count === 0) return fresh;
+      const returned = await trx.executeQuery(CompiledQuery.raw(PG_INSERT, [keys, kinds, estates, at, bodies, parts]) as CompiledQuery<{ pos: number; id: string }>);
+      for (const r of returned.rows) fresh.set(r.id, Number(r.pos));
+      return fresh;
+    }
     for (let from = 0; from < count; ) {
       // Statements of power-of-two sizes (145 rows: 128 + 16 + 1): nine statement texts in all, each
       // prepared once (hub/platform/db/open.ts caches them), and no row sent twice.
@@ -147,9 +166,14 @@ export function createEventLog(opts: EventLogOptions): EventLog {
       const n = left >= CHUNK ? CHUNK : 2 ** Math.floor(Math.log2(left));
       // Parameters in the column order of the compiled text (id, kind, estate, at, body, part).
       const params: unknown[] = new Array<unknown>(n * 6);
-      for (let i = 0; i < n; i++) {
-        params[i * 6] = keyOf(from + i);
-        row(from + i, params, i * 6 + 1);
+      for (let i = 0, k = 0; i < n; i++) {
+        const j = from + i;
+        params[k++] = keys[j];
+        params[k++] = kinds[j];
+        params[k++] = estates[j];
+        params[k++] = at;
+        params[k++] = bodies[j];
+        params[k++] = parts[j];
       }
       const returned = await trx.executeQuery(CompiledQuery.raw(insertText(trx, n), params) as CompiledQuery<{ pos: number; id: string }>);
       for (const r of returned.rows) fresh.set(r.id, Number(r.pos));
@@ -176,23 +200,26 @@ export function createEventLog(opts: EventLogOptions): EventLog {
     if (input.length === 0) return [];
     const at = Date.now();
     const entries = input.length > 1 ? uniqueByKey(input) : input;
-    const fresh = await insert(
-      trx,
-      entries.length,
-      (i) => entries[i]!.key,
-      (i, params, k) => {
-        const e = entries[i]!;
-        params[k] = e.kind;
-        params[k + 1] = e.estate;
-        params[k + 2] = at;
-        params[k + 3] = JSON.stringify(e.body);
-        params[k + 4] = partitionOf(e.estate);
-      },
-    );
+    const n = entries.length;
+    const keys = new Array<string>(n);
+    const kinds = new Array<string>(n);
+    const estates = new Array<string>(n);
+    const bodies = new Array<string>(n);
+    const parts = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const e = entries[i]!;
+      keys[i] = e.key;
+      kinds[i] = e.kind;
+      estates[i] = e.estate;
+      bodies[i] = jsonText(e.body);
+      parts[i] = partitionOf(e.estate);
+    }
+    const fresh = await insert(trx, keys, kinds, estates, at, bodies, parts);
     const out: LogEntry[] = [];
-    for (const e of entries) {
+    for (let i = 0; i < n; i++) {
+      const e = entries[i]!;
       const pos = fresh.get(e.key);
-      if (pos !== undefined) out.push({ pos, part: partitionOf(e.estate), key: e.key, kind: e.kind, estate: e.estate, at, body: e.body });
+      if (pos !== undefined) out.push({ pos, part: parts[i]!, key: e.key, kind: e.kind, estate: e.estate, at, body: e.body });
     }
     // RETURNING gives the rows in insertion order on both engines; sorted anyway, cheaply, to be sure.
     for (let i = 1; i < out.length; i++) {
@@ -296,21 +323,7 @@ export function createEventLog(opts: EventLogOptions): EventLog {
     saveCursorIn,
 
     async seed(keys, at, trx) {
-      const run = async (t: Transaction<Schema>): Promise<number> =>
-        (
-          await insert(
-            t,
-            keys.length,
-            (i) => keys[i]!,
-            (_i, params, k) => {
-              params[k] = 'seen';
-              params[k + 1] = '';
-              params[k + 2] = at;
-              params[k + 3] = '';
-              params[k + 4] = 0;
-            },
-          )
-        ).size;
+      const run = async (t: Transaction<Schema>): Promise<number> => (await insert(t, keys, keys.map(() => 'seen'), keys.map(() => ''), at, keys.map(() => ''), keys.map(() => 0))).size;
       return trx ? run(trx) : hubDb.transaction(run);
     },
 

@@ -1,5 +1,6 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
+import { jsonText } from '../../lib/json-text.js';
 import type { HubDatabase, Schema } from '../platform/db/index.js';
 
 /** One pushed message as logged: the envelope every Socket.IO push carries (docs/alerts.md). */
@@ -87,8 +88,16 @@ interface WriterOutbox {
 
 type Row = { scope: string; seq: number; at: number; event: string; data: string };
 type Queued = { scope: string; event: string; data: unknown; at: number; source: number | undefined };
-/** Rows per INSERT: the biggest that fit first (one statement per chunk instead of one per row). */
-const CHUNKS = [64, 16, 4, 1];
+/** Rows per INSERT statement at most on SQLite (5 parameters a row: far below its parameter limit). */
+const CHUNK = 256;
+/**
+ * PostgreSQL: every row of a write in one statement of constant text, the columns as arrays, so a
+ * write costs one round trip however many rows it has and the server parses five parameters, not
+ * five per row.
+ */
+const PG_INSERT =
+  'insert into "push_log" ("scope", "seq", "at", "event", "data") ' +
+  'select * from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])';
 
 /**
  * The replay log of live push, table `push_log` of the hub database. Each scope (`estate:E`, `user:U`)
@@ -128,21 +137,50 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
 
   /**
    * The INSERT of `n` rows, built once by the query builder and then run with new parameters: logging
-   * runs for every pushed event, and building and compiling a 64-row insert costs more than running it.
+   * runs for every pushed event, and building and compiling an insert costs more than running it.
    */
   const inserts = new Map<number, string>();
-  function insertOf(exec: Kysely<Schema>, rows: Row[]): CompiledQuery {
-    let text = inserts.get(rows.length);
+  function insertText(exec: Kysely<Schema>, n: number): string {
+    let text = inserts.get(n);
     if (text === undefined) {
-      text = exec.insertInto('push_log').values(rows).compile().sql;
-      inserts.set(rows.length, text);
+      const blank: Row = { scope: '', seq: 0, at: 0, event: '', data: '' };
+      text = exec.insertInto('push_log').values(Array.from({ length: n }, () => blank)).compile().sql;
+      inserts.set(n, text);
     }
-    return CompiledQuery.raw(text, rows.flatMap((r) => [r.scope, r.seq, r.at, r.event, r.data]));
+    return text;
   }
   async function insertRows(exec: Kysely<Schema>, rows: Row[]): Promise<void> {
-    let at = 0;
-    for (const size of CHUNKS) {
-      for (; rows.length - at >= size; at += size) await exec.executeQuery(insertOf(exec, rows.slice(at, at + size)));
+    if (rows.length === 0) return;
+    if (hubDb.dialect === 'postgres') {
+      const n = rows.length;
+      const cols = [new Array<string>(n), new Array<number>(n), new Array<number>(n), new Array<string>(n), new Array<string>(n)] as const;
+      for (let i = 0; i < n; i++) {
+        const r = rows[i]!;
+        cols[0][i] = r.scope;
+        cols[1][i] = r.seq;
+        cols[2][i] = r.at;
+        cols[3][i] = r.event;
+        cols[4][i] = r.data;
+      }
+      await exec.executeQuery(CompiledQuery.raw(PG_INSERT, [...cols]));
+      return;
+    }
+    // Statements of power-of-two sizes (145 rows: 128 + 16 + 1): nine texts in all, each prepared
+    // once (hub/platform/db/open.ts keeps them), and no row sent twice.
+    for (let from = 0; from < rows.length; ) {
+      const left = rows.length - from;
+      const n = left >= CHUNK ? CHUNK : 2 ** Math.floor(Math.log2(left));
+      const params: unknown[] = new Array<unknown>(n * 5);
+      for (let i = 0, k = 0; i < n; i++) {
+        const r = rows[from + i]!;
+        params[k++] = r.scope;
+        params[k++] = r.seq;
+        params[k++] = r.at;
+        params[k++] = r.event;
+        params[k++] = r.data;
+      }
+      await exec.executeQuery(CompiledQuery.raw(insertText(exec, n), params));
+      from += n;
     }
   }
 
@@ -178,7 +216,7 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
             const s = seqs.get(scope)! + 1;
             if (!before.has(scope)) before.set(scope, s - 1);
             seqs.set(scope, s);
-            rows.push({ scope, seq: s, at, event, data: JSON.stringify(data) });
+            rows.push({ scope, seq: s, at, event, data: jsonText(data) });
             const env = { scope, seq: s, at, event, data };
             envelopes.push(env);
             return env;

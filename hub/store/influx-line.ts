@@ -63,16 +63,41 @@ export function pointTime(ts: number, seq: number): bigint {
 }
 
 /**
+ * The series part of a point (`events,estate=…,gateway=…,device=…,type=…`) by its four tag values:
+ * a hub sees the same few series all day, so each is checked and escaped once, not per event. Kept
+ * while fewer than SERIES_CACHE; then the cache starts over. Keyed by the values joined with NUL,
+ * which a valid tag value never holds (a value holding one is refused, and its key, with more than
+ * three NULs, is never a valid tuple's key); non-strings are never cached.
+ */
+const SERIES_CACHE = 10_000;
+const heads = new Map<string, string>();
+function seriesHead(e: RbEvent): string | { ok: false; reason: string } {
+  const { estate, gateway, device, type } = e;
+  const cacheable = typeof estate === 'string' && typeof gateway === 'string' && typeof device === 'string' && typeof type === 'string';
+  const key = cacheable ? `${estate}\u0000${gateway}\u0000${device}\u0000${type}` : undefined;
+  const held = key === undefined ? undefined : heads.get(key);
+  if (held !== undefined) return held;
+  const tags: string[] = [];
+  for (const k of TAG_KEYS) {
+    const v = tagValue(e[k]);
+    if (v === undefined) return { ok: false, reason: `unsafe tag ${k}=${JSON.stringify(e[k])}` };
+    tags.push(`${k}=${v}`);
+  }
+  const head = `${MEASUREMENT},${tags.join(',')}`;
+  if (key !== undefined) {
+    if (heads.size >= SERIES_CACHE) heads.clear();
+    heads.set(key, head);
+  }
+  return head;
+}
+
+/**
  * `data` as JSON text. JSON.stringify escapes every control character (so no raw newline reaches
  * the line) and turns NaN/Infinity nested in data into null, which is what the SQLite store keeps too.
  */
 export function encodeEvent(e: RbEvent, receivedAt: number): Encoded {
-  const tags: string[] = [];
-  for (const key of TAG_KEYS) {
-    const v = tagValue(e[key]);
-    if (v === undefined) return { ok: false, reason: `unsafe tag ${key}=${JSON.stringify(e[key])}` };
-    tags.push(`${key}=${v}`);
-  }
+  const head = seriesHead(e);
+  if (typeof head !== 'string') return head;
   const id = stringField(e.id);
   if (id === undefined) return { ok: false, reason: `invalid field id=${JSON.stringify(e.id)}` };
   const seq = intField(e.seq);
@@ -97,7 +122,7 @@ export function encodeEvent(e: RbEvent, receivedAt: number): Encoded {
   }
   const data = stringField(json);
   if (data === undefined) return { ok: false, reason: 'data is not JSON text' };
-  return { ok: true, line: `${MEASUREMENT},${tags.join(',')} id=${id},seq=${seq},data=${data},received_at=${rec} ${time}` };
+  return { ok: true, line: `${head} id=${id},seq=${seq},data=${data},received_at=${rec} ${time}` };
 }
 
 /** An RFC 3339 time as InfluxDB returns it (`2024-05-01T08:00:00.000001Z`) to ns, exactly. */

@@ -63,6 +63,26 @@ export function describeEventLog(engine: string, factory: DatabaseFactory): void
       expect((await log.read(0, 5_000)).map((e) => (e.body as RbEvent).seq)).toEqual(events.map((e) => e.seq));
     });
 
+    it('one append of new entries, entries already logged and keys twice: positions for the new ones only, in order, bodies read back equal', async () => {
+      const log = createEventLog({ db: t.db });
+      const logged = Array.from({ length: 40 }, (_, i) => makeEvent({ seq: i + 1 }));
+      await log.append(logged.map(entry));
+      // Bodies with what array and JSON encodings escape: quotes, backslashes, braces, commas, NULL, CJK.
+      const odd = (i: number): LogEntryInput => ({ key: `odd:${i}`, kind: 'status', estate: 'e1', body: { i, text: `红管家 "q" \\ {a,b} NULL ${i}`, empty: '' } });
+      const batch: LogEntryInput[] = [];
+      for (let i = 0; i < 300; i++) {
+        batch.push(odd(i));
+        if (i % 10 === 0) batch.push(entry(logged[i / 10]!)); // already in the log
+        if (i % 7 === 0) batch.push(odd(i)); // twice in this batch
+      }
+      const added = await log.append(batch);
+      expect(added.map((e) => e.key)).toEqual(Array.from({ length: 300 }, (_, i) => `odd:${i}`));
+      expect(added.every((e, i) => i === 0 || e.pos > added[i - 1]!.pos)).toBe(true);
+      const read = await log.read(added[0]!.pos - 1, 1_000);
+      expect(read.map((e) => [e.pos, e.key, e.kind, e.estate])).toEqual(added.map((e) => [e.pos, e.key, 'status', 'e1']));
+      expect(read.map((e) => e.body)).toEqual(Array.from({ length: 300 }, (_, i) => odd(i).body));
+    });
+
     it('seeded keys (a legacy dedup window) are duplicates and are never read', async () => {
       const log = createEventLog({ db: t.db });
       const [old, fresh] = [makeEvent(), makeEvent()];
