@@ -1,4 +1,5 @@
-import type { BusEvents } from '../bus.js';
+import type { Logger } from 'pino';
+import type { Bus, BusEvents } from '../bus.js';
 import type { DeliveredKind, LogEntryInput } from './log.js';
 
 /** Bus names of the log's kinds: what a committed entry is emitted as. */
@@ -42,3 +43,28 @@ export function entryOf<K extends LoggedName>(name: K, payload: BusEvents[K]): L
   }
 }
 
+
+/** A listener of logged messages: the payload and its log position. */
+export type LogListener = (payload: never, pos: number) => void | Promise<void>;
+
+/**
+ * The bus a producer or a consumer sees: logged messages it emits are appended to the log (and
+ * delivered once committed); listeners of logged messages go to `listeners` (the consumer's, by
+ * kind), the rest straight to the in-process bus. `listeners` undefined: a producer's view.
+ */
+export function logBus(bus: Bus, listeners: Map<DeliveredKind, Set<LogListener>> | undefined, append: (entries: readonly LogEntryInput[]) => Promise<unknown>, logger: Logger): Bus {
+  return {
+    on(name, listener) {
+      if (!listeners || !isLogged(name)) return bus.on(name, listener);
+      const kind = KIND_OF[name];
+      let set = listeners.get(kind);
+      if (!set) listeners.set(kind, (set = new Set()));
+      set.add(listener as LogListener);
+      return () => set.delete(listener as LogListener);
+    },
+    emit(name, payload) {
+      if (!isLogged(name)) return bus.emit(name, payload);
+      append([entryOf(name, payload as BusEvents[typeof name])]).catch((err: unknown) => logger.error({ err, kind: name }, 'log append failed; message not delivered'));
+    },
+  };
+}

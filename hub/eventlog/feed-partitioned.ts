@@ -1,16 +1,16 @@
 import type { Logger } from 'pino';
 import type { Transaction } from 'kysely';
-import type { Bus, BusEvents } from '../bus.js';
+import type { Bus } from '../bus.js';
 import { FencedError, type LossReason, type Ownership } from '../cluster/leases.js';
 import type { HubDatabase } from '../platform/db/index.js';
 import type { Schema } from '../platform/db/schema.js';
 import { createPgListener, type PgListener } from '../platform/db/listen.js';
-import { BUS_NAME, entryOf, isLogged, KIND_OF } from './feed-kinds.js';
+import { BUS_NAME, logBus, type LogListener } from './feed-kinds.js';
 import type { ConsumerOptions, LogFeed, PartitionHooks } from './feed.js';
 import type { DeliveredKind, EventLog, LogEntry, LogEntryInput } from './log.js';
 import { PARTITION_COUNT } from '../cluster/partition.js';
 
-type Listener = (payload: never, pos: number) => void | Promise<void>;
+type Listener = LogListener;
 
 interface Consumer {
   name: string;
@@ -287,22 +287,8 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
     }
   }
 
-  function consumerBus(c: Consumer | undefined): Bus {
-    return {
-      on(name, l) {
-        if (!c || !isLogged(name)) return bus.on(name, l);
-        const kind = KIND_OF[name];
-        let set = c.listeners.get(kind);
-        if (!set) c.listeners.set(kind, (set = new Set()));
-        set.add(l as Listener);
-        return () => set.delete(l as Listener);
-      },
-      emit(name, payload) {
-        if (!isLogged(name)) return bus.emit(name, payload);
-        append([entryOf(name, payload as BusEvents[typeof name])]).catch((err: unknown) => logger.error({ err, kind: name }, 'log append failed; message not delivered'));
-      },
-    };
-  }
+  const consumerBus = (c: Consumer | undefined): Bus => logBus(bus, c?.listeners, append, logger);
+
 
   function append(entries: readonly LogEntryInput[], within?: (trx: Transaction<Schema>, fresh: readonly LogEntry[]) => Promise<void>): Promise<LogEntry[]> {
     const op = tail.then(async () => {

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Transaction } from 'kysely';
-import type { Bus, BusEvents } from '../bus.js';
+import type { Bus } from '../bus.js';
 import type { HubDatabase } from '../platform/db/index.js';
 import type { Schema } from '../platform/db/schema.js';
 import type { DeliveredKind, EventLog, LogEntry, LogEntryInput } from './log.js';
-import { BUS_NAME, entryOf, isLogged, KIND_OF } from './feed-kinds.js';
+import { BUS_NAME, logBus, type LogListener } from './feed-kinds.js';
 import { createPartitionedFeed } from './feed-partitioned.js';
 import type { LossReason, Ownership } from '../cluster/leases.js';
 
@@ -18,7 +18,7 @@ export interface PartitionHooks {
   dropped?(parts: readonly number[], why: LossReason): Promise<void>;
 }
 
-type Listener = (payload: never, pos: number) => void | Promise<void>;
+type Listener = LogListener;
 
 interface Consumer {
   name: string;
@@ -199,24 +199,8 @@ export function createLogFeed(opts: LogFeedOptions): LogFeed {
     return saving;
   }
 
-  function consumerBus(c: Consumer | undefined): Bus {
-    return {
-      on(name, listener) {
-        if (!c || !isLogged(name)) return bus.on(name, listener);
-        const kind = KIND_OF[name];
-        let set = c.listeners.get(kind);
-        if (!set) c.listeners.set(kind, (set = new Set()));
-        set.add(listener as Listener);
-        return () => set.delete(listener as Listener);
-      },
-      emit(name, payload) {
-        if (!isLogged(name)) return bus.emit(name, payload);
-        append([entryOf(name, payload as BusEvents[typeof name])]).catch((err: unknown) =>
-          logger.error({ err, kind: name }, 'log append failed; message not delivered'),
-        );
-      },
-    };
-  }
+  const consumerBus = (c: Consumer | undefined): Bus => logBus(bus, c?.listeners, append, logger);
+
 
   function append(entries: readonly LogEntryInput[], within?: (trx: Transaction<Schema>, fresh: readonly LogEntry[]) => Promise<void>): Promise<LogEntry[]> {
     const op = tail.then(async () => {
