@@ -74,10 +74,11 @@ export interface PushLog {
   /** Write what is queued (done `flushMs` after an append, and on close). */
   flush(): Promise<void>;
   /**
-   * Committed messages of `scope` with a sequence above `after`, oldest first, at most `limit`.
-   * Returns `null` when more than `limit` were missed (the client must reload over REST).
+   * Committed messages of `scope` with a sequence above `after` (and below `before`, when given),
+   * oldest first, at most `limit`. Returns `null` when there are more than `limit` (the client must
+   * reload over REST).
    */
-  after(scope: string, after: number, limit: number): Promise<PushEnvelope[] | null>;
+  after(scope: string, after: number, limit: number, before?: number): Promise<PushEnvelope[] | null>;
   /** The last committed sequence of `scope` (0 when none). */
   last(scope: string): Promise<number>;
   /** Drop rows past retention or the row cap; returns how many went. */
@@ -325,12 +326,10 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
         await write(async () => undefined, false).catch((err: unknown) => log.error({ err, rows }, 'push log write failed; these messages were not sent'));
       });
     },
-    async after(scope, after, limit) {
-      const rows = await db
-        .selectFrom('push_log')
-        .select(['scope', 'seq', 'at', 'event', 'data'])
-        .where('scope', '=', scope)
-        .where('seq', '>', after)
+    async after(scope, after, limit, before) {
+      let q = db.selectFrom('push_log').select(['scope', 'seq', 'at', 'event', 'data']).where('scope', '=', scope).where('seq', '>', after);
+      if (before !== undefined) q = q.where('seq', '<', before);
+      const rows = await q
         .orderBy('seq')
         .limit(limit + 1)
         .execute();
