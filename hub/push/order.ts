@@ -97,13 +97,17 @@ export function createScopeOrder(deps: ScopeOrderDeps): ScopeOrder {
     read(scope, from - 1, Math.min(upTo - from, maxRead), upTo).then(
       (rows) => {
         st.reading = false;
-        for (const env of rows ?? []) if (env.seq >= st.next && !held.has(env.seq)) held.set(env.seq, env);
+        // The late copies may have arrived meanwhile (and been emitted): only what is still held counts.
+        const now = st.held;
+        if (!now) return;
+        for (const env of rows ?? []) if (env.seq >= st.next && !now.has(env.seq)) now.set(env.seq, env);
         filled += rows?.length ?? 0;
-        if (!held.has(st.next)) {
+        if (!now.has(st.next)) {
           // More than maxRead missed, or pruned meanwhile: the sockets see the gap (their client reloads).
-          log.warn({ scope, from: st.next, to: upTo - 1 }, 'push envelopes missing from the log; sockets will see a gap');
-          skipped += lowest(held) - st.next;
-          st.next = lowest(held);
+          const low = lowest(now);
+          log.warn({ scope, from: st.next, to: low - 1 }, 'push envelopes missing from the log; sockets will see a gap');
+          skipped += low - st.next;
+          st.next = low;
         }
         drain(scope, st);
       },
