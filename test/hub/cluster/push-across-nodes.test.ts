@@ -1,21 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import pg from 'pg';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { partitionOf } from '../../../hub/cluster/partition.js';
 import { topics } from '../../../protocol/index.js';
 import { runCli, startCli, stopProcess } from '../../support/cli.js';
-import { connectGateway, endClient, makeEvent, waitFor } from '../../support/hub.js';
+import { connectGateway, endClient, makeEvent, metricValue, waitFor } from '../../support/hub.js';
 import { freePort, waitForPort } from '../../support/ports.js';
 import { usePostgres } from '../../support/postgres.js';
 import { startRedis, type Redis } from '../../support/redis.js';
 
 /**
  * Issue 18 item 5, "screens across nodes": two real hub processes on one PostgreSQL and one
- * redis-server. A gateway publishes to node A (which ingests, so it raises the alert and writes the
- * push log); the volunteer's socket is on node B. It gets the alert live; and across Redis killed
+ * redis-server. Node A is the one that owns the estate's partition (it raises the alert and writes
+ * the estate's push log) and has the gateway; the volunteer's socket is on node B. It gets the alert live; and across Redis killed
  * -9 and restarted (with its data, then empty) it gets every committed envelope exactly once, in
  * order, live or by replay on reconnect, while a socket on node A is served throughout.
  */
@@ -73,16 +74,26 @@ describe('push across hub nodes (Socket.IO over Redis, replay from PostgreSQL)',
     };
     const creds = JSON.parse(await run(['gateway', 'add', '--estate', ESTATE, '--gateway', 'gw-1'])) as { estate: string; gateway: string; username: string; password: string };
     volunteer = JSON.parse(await run(['user', 'add', '--name', 'vol-1', '--role', 'volunteer', '--scope', `estate:${ESTATE}`, '--ttl', '1h'])) as { id: string; token: string };
+    // Short leases: the second node gets its share of the partitions within a second or so.
+    const config = join(dir, 'hub.yaml');
+    writeFileSync(config, 'cluster:\n  leaseTtl: 3s\n');
     const start = async (node: string) => {
       const ports = { http: await freePort(), mqtt: await freePort() };
-      const args = ['hub', '--db-url', dbUrl, '--redis-url', redis.url, '--node-id', node, '--data-dir', join(dir, node), '--http-port', String(ports.http), '--mqtt-port', String(ports.mqtt), '--host', '127.0.0.1', '--log-level', 'warn'];
+      const args = ['hub', '--config', config, '--db-url', dbUrl, '--redis-url', redis.url, '--node-id', node, '--data-dir', join(dir, node), '--http-port', String(ports.http), '--mqtt-port', String(ports.mqtt), '--host', '127.0.0.1', '--log-level', 'warn'];
       const p = startCli(args, { RB_API_TOKEN: API_TOKEN });
       procs.push(p);
       await waitForPort(ports.http, 30_000, () => p.exitCode === null);
       return ports;
     };
-    nodeA = await start('node-a');
-    nodeB = await start('node-b');
+    const nodes = { 'node-1': await start('node-1'), 'node-2': await start('node-2') };
+    db = new pg.Client({ connectionString: dbUrl });
+    await db.connect();
+    // Once the partitions are split, A is the owner of the estate's partition, B the other one.
+    const owners = async () => (await db.query<{ owner: string | null }>('SELECT owner FROM partition_leases WHERE owner IS NOT NULL')).rows.map((r) => r.owner);
+    expect(await waitFor(async () => new Set(await owners()).size === 2, 20_000, 100), 'partitions split between the nodes').toBe(true);
+    const owner = (await db.query<{ owner: string }>('SELECT owner FROM partition_leases WHERE part = $1', [partitionOf(ESTATE)])).rows[0]!.owner as keyof typeof nodes;
+    nodeA = nodes[owner];
+    nodeB = nodes[owner === 'node-1' ? 'node-2' : 'node-1'];
     // On duty around the clock (node A raises the alert: it reads the roster it was told about).
     for (let weekday = 1; weekday <= 7; weekday++) {
       const res = await fetch(`http://127.0.0.1:${nodeA.http}/api/v1/roster/shifts`, {
@@ -92,8 +103,6 @@ describe('push across hub nodes (Socket.IO over Redis, replay from PostgreSQL)',
       });
       expect(res.status).toBe(201);
     }
-    db = new pg.Client({ connectionString: dbUrl });
-    await db.connect();
     gw = await connectGateway(`mqtt://127.0.0.1:${nodeA.mqtt}`, creds);
   }, 60_000);
 
@@ -123,6 +132,10 @@ describe('push across hub nodes (Socket.IO over Redis, replay from PostgreSQL)',
     expect(onB.seqs(scope)).toEqual(await upTo(scope, onB.seqs(scope).at(-1)!));
     expect(onB.seqs(own)).toEqual(await upTo(own, onB.seqs(own).at(-1)!));
     expect(onB.seqs(own).length).toBeGreaterThan(0);
+    // It came through Redis: node B relayed in, node A wrote (B wrote nothing of this estate).
+    const metrics = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${API_TOKEN}` } })).text();
+    expect(metricValue(await metrics(nodeB.http), 'rb_push_relay_total', { direction: 'in' })).toBeGreaterThan(0);
+    expect(metricValue(await metrics(nodeA.http), 'rb_push_relay_total', { direction: 'out' })).toBeGreaterThan(0);
     onB.socket.close();
   }, 20_000);
 
