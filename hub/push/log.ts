@@ -204,24 +204,43 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
     return r?.m === null || r?.m === undefined ? 0 : Number(r.m);
   }
 
-  /**
-   * The last committed sequence of each scope of `scopes`, read inside `trx`. Shared writers: under
-   * a transaction-level advisory lock per scope (held until COMMIT, so no other process gives a
-   * sequence of these scopes meanwhile), read by a statement that starts after the locks are held
-   * (READ COMMITTED: it sees every row committed before). One writer: from this process's cache.
-   */
-  async function lastOf(trx: Transaction<Schema>, scopes: string[]): Promise<Map<string, number>> {
+  /** One writer process: the last committed sequence of each of `scopes`, from this process's cache or the table. */
+  async function lastOf(trx: Transaction<Schema>, scopes: Iterable<string>): Promise<Map<string, number>> {
     const last = new Map<string, number>();
-    if (shared) {
-      const keys = [...new Set(scopes.map(lockKey))].sort((a, b) => a - b);
-      // unnest yields the array in order: the locks are taken in key order.
-      await sql`SELECT pg_advisory_xact_lock(${PUSH_LOCK_CLASS}::int, k) FROM unnest(${keys}::int[]) AS t(k)`.execute(trx);
-      const r = await sql<{ scope: string; m: number | string | null }>`SELECT s.scope, (SELECT max(p.seq) FROM push_log p WHERE p.scope = s.scope) AS m FROM unnest(${scopes}::text[]) AS s(scope)`.execute(trx);
-      for (const row of r.rows) last.set(row.scope, row.m === null ? 0 : Number(row.m));
-      return last;
-    }
     for (const scope of scopes) last.set(scope, seqs.get(scope) ?? (await committedMax(trx, scope)));
     return last;
+  }
+
+  /**
+   * Shared writers: a transaction-level advisory lock per scope (in key order; held until COMMIT, so
+   * no other process gives a sequence of these scopes meanwhile), then ONE statement, started after
+   * the locks are held (READ COMMITTED: it sees every row committed before), that reads each scope's
+   * maximum and inserts the rows above it. Its own rows are invisible to its reads. Sets env.seq.
+   */
+  async function insertShared(trx: Transaction<Schema>, envelopes: PushEnvelope[]): Promise<void> {
+    const count = new Map<string, number>();
+    const n = envelopes.map((e) => {
+      const k = (count.get(e.scope) ?? 0) + 1;
+      count.set(e.scope, k);
+      return k;
+    });
+    const scopes = [...count.keys()];
+    const keys = [...new Set(scopes.map(lockKey))].sort((a, b) => a - b);
+    // unnest yields the array in order: the locks are taken in key order.
+    await sql`SELECT pg_advisory_xact_lock(${PUSH_LOCK_CLASS}::int, k) FROM unnest(${keys}::int[]) AS t(k)`.execute(trx);
+    const r = await sql<{ scope: string; seq: number | string }>`
+      WITH m AS (SELECT s.scope, coalesce((SELECT max(p.seq) FROM push_log p WHERE p.scope = s.scope), 0) AS m FROM unnest(${scopes}::text[]) AS s(scope))
+      INSERT INTO push_log (scope, seq, at, event, data)
+      SELECT r.scope, m.m + r.n, r.at, r.event, r.data
+      FROM unnest(${envelopes.map((e) => e.scope)}::text[], ${n}::bigint[], ${envelopes.map((e) => e.at)}::bigint[], ${envelopes.map((e) => e.event)}::text[], ${envelopes.map((e) => JSON.stringify(e.data))}::text[]) AS r(scope, n, at, event, data)
+      JOIN m ON m.scope = r.scope
+      RETURNING scope, seq`.execute(trx);
+    const base = new Map<string, number>();
+    for (const row of r.rows) {
+      const s = Number(row.seq);
+      if (s <= (base.get(row.scope) ?? Infinity)) base.set(row.scope, s);
+    }
+    envelopes.forEach((e, i) => (e.seq = base.get(e.scope)! - 1 + n[i]!));
   }
 
   /**
@@ -256,8 +275,9 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
           },
         };
         const r = await fn(trx, out);
-        if (envelopes.length) {
-          given = await lastOf(trx, [...new Set(envelopes.map((e) => e.scope))]);
+        if (envelopes.length && shared) await insertShared(trx, envelopes);
+        else if (envelopes.length) {
+          given = await lastOf(trx, new Set(envelopes.map((e) => e.scope)));
           const rows: Row[] = [];
           for (const env of envelopes) {
             env.seq = given.get(env.scope)! + 1;
