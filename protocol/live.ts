@@ -97,10 +97,11 @@ export type ServerToClient = { [K in LiveEventName]: (envelope: Envelope<LivePay
 export type ClientToServer = Record<never, never>;
 /**
  * Between the hub nodes of a cluster (Socket.IO server-side messages over Redis, hub/push/relay.ts):
- * `push:relay` carries the envelopes one node committed, with their event names and unmasked data;
+ * `push:relay` carries the envelopes one node committed (a JSON array of `{scope, seq, at, event,
+ * data}`, data unmasked: as the push log stores them, so a relayed envelope is the replayed one);
  * each node emits them to its own sockets.
  */
-export type InterServer = { 'push:relay': (envelopes: Array<{ scope: string; seq: number; at: number; event: string; data: unknown }>) => void };
+export type InterServer = { 'push:relay': (envelopesJson: string) => void };
 
 /** `handshake.auth` a screen sends on every (re)connect. */
 export interface HandshakeAuth {

@@ -184,7 +184,8 @@ export function createPush(deps: PushDeps): Push {
       relayed.inc({ direction: 'skipped' });
       return;
     }
-    io.serverSideEmit('push:relay', envelopes as PushEnvelope[]);
+    // JSON, as the push log stores them: a relayed envelope is exactly the one a replay reads back.
+    io.serverSideEmit('push:relay', JSON.stringify(envelopes));
     relayed.inc({ direction: 'out' });
   }
   pushLog.onCommit(sendCommitted);
@@ -209,10 +210,18 @@ export function createPush(deps: PushDeps): Push {
         relay = createPushRelay({ url: deps.redisUrl, log });
         io.adapter(relay.adapter);
         // Envelopes another node committed: to this node's sockets, in sequence.
-        io.on('push:relay', (envelopes) => {
+        io.on('push:relay', (json) => {
           relayed.inc({ direction: 'in' });
+          let envelopes: unknown;
+          try {
+            envelopes = typeof json === 'string' ? JSON.parse(json) : undefined;
+          } catch {
+            return;
+          }
           if (!Array.isArray(envelopes)) return;
-          for (const env of envelopes) if (env && typeof env.scope === 'string' && Number.isSafeInteger(env.seq) && typeof env.event === 'string') order.accept(env);
+          for (const env of envelopes as Array<Partial<PushEnvelope> | null>) {
+            if (env && typeof env.scope === 'string' && Number.isSafeInteger(env.seq) && typeof env.event === 'string') order.accept(env as PushEnvelope);
+          }
         });
         // What this node's sockets missed while Redis was away (nothing else would bring an idle scope's).
         relay.onBack(() => {

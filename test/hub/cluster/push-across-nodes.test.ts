@@ -161,7 +161,6 @@ describe('push across hub nodes (Socket.IO over Redis, replay from PostgreSQL)',
       const during = await burst(5);
       // Node A serves its own socket without Redis.
       expect(await settled(onA, during), `node A's socket while Redis is down (empty=${empty})`).toBe(true);
-      expect(has(onB, during)).toBe(false);
       await redis.restart({ empty });
       // Until an envelope published after the restart arrives on B (the adapter is back), then
       // everything B missed meanwhile is read back from the push log: nothing missing, in order.
