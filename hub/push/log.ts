@@ -232,7 +232,7 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
       WITH m AS (SELECT s.scope, coalesce((SELECT max(p.seq) FROM push_log p WHERE p.scope = s.scope), 0) AS m FROM unnest(${scopes}::text[]) AS s(scope))
       INSERT INTO push_log (scope, seq, at, event, data)
       SELECT r.scope, m.m + r.n, r.at, r.event, r.data
-      FROM unnest(${envelopes.map((e) => e.scope)}::text[], ${n}::bigint[], ${envelopes.map((e) => e.at)}::bigint[], ${envelopes.map((e) => e.event)}::text[], ${envelopes.map((e) => JSON.stringify(e.data))}::text[]) AS r(scope, n, at, event, data)
+      FROM unnest(${envelopes.map((e) => e.scope)}::text[], ${n}::bigint[], ${envelopes.map((e) => e.at)}::bigint[], ${envelopes.map((e) => e.event)}::text[], ${envelopes.map((e) => jsonText(e.data))}::text[]) AS r(scope, n, at, event, data)
       JOIN m ON m.scope = r.scope
       RETURNING scope, seq`.execute(trx);
     const base = new Map<string, number>();
