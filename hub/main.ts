@@ -158,6 +158,8 @@ export function createHub(deps: HubDeps): Hub {
     log: log.child({ module: 'hub.push' }),
     pushLog,
     maxReplay: config.push.replayLimit,
+    // A cluster: Socket.IO over Redis, so an envelope committed on any node reaches every node's sockets.
+    redisUrl: config.cluster.redisUrl,
     verify: async (token) => {
       const p = await people.verifySocketToken(token);
       return { id: p.id, role: p.role, estates: p.allEstates ? 'all' : p.estates, ...(p.expiresAt ? { exp: p.expiresAt } : {}) };

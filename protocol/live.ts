@@ -95,8 +95,13 @@ export type LivePayload<K extends LiveEventName> = K extends PushEvent ? LivePay
 export type ServerToClient = { [K in LiveEventName]: (envelope: Envelope<LivePayload<K>>) => void };
 /** A screen sends nothing but its handshake; everything else goes over REST. */
 export type ClientToServer = Record<never, never>;
-/** One hub process today; the cluster (issue 16, later) adds its inter-node events here. */
-export type InterServer = Record<never, never>;
+/**
+ * Between the hub nodes of a cluster (Socket.IO server-side messages over Redis, hub/push/relay.ts):
+ * `push:relay` carries the envelopes one node committed (a JSON array of `{scope, seq, at, event,
+ * data}`, data unmasked: as the push log stores them, so a relayed envelope is the replayed one);
+ * each node emits them to its own sockets.
+ */
+export type InterServer = { 'push:relay': (envelopesJson: string) => void };
 
 /** `handshake.auth` a screen sends on every (re)connect. */
 export interface HandshakeAuth {

@@ -1,4 +1,5 @@
-import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { createHash } from 'node:crypto';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { jsonText } from '../../lib/json-text.js';
 import type { HubDatabase, Schema } from '../platform/db/index.js';
@@ -37,6 +38,13 @@ export interface PushLogOptions {
    * partition this node handed over before it was written (hub/eventlog/feed-partitioned.ts).
    */
   sources?: { committed(sources: readonly number[]): void; failed(sources: readonly number[]): void; keep(source: number): boolean };
+  /**
+   * Other processes may write this log too (hub cluster nodes on one PostgreSQL): each write takes
+   * a transaction-level advisory lock per scope it writes (in key order) and reads the scope's
+   * committed maximum under it, instead of trusting a maximum cached in this process. Default: on
+   * for PostgreSQL, off for the embedded SQLite (one process writes it).
+   */
+  sharedWriters?: boolean;
 }
 
 /** Log messages inside a caller's transaction (the outbox): each gets its seq now, is written before COMMIT, and is emitted after it. */
@@ -66,24 +74,17 @@ export interface PushLog {
   /** Write what is queued (done `flushMs` after an append, and on close). */
   flush(): Promise<void>;
   /**
-   * Committed messages of `scope` with a sequence above `after`, oldest first, at most `limit`.
-   * Returns `null` when more than `limit` were missed (the client must reload over REST).
+   * Committed messages of `scope` with a sequence above `after` (and below `before`, when given),
+   * oldest first, at most `limit`. Returns `null` when there are more than `limit` (the client must
+   * reload over REST).
    */
-  after(scope: string, after: number, limit: number): Promise<PushEnvelope[] | null>;
+  after(scope: string, after: number, limit: number, before?: number): Promise<PushEnvelope[] | null>;
   /** The last committed sequence of `scope` (0 when none). */
   last(scope: string): Promise<number>;
   /** Drop rows past retention or the row cap; returns how many went. */
   prune(now?: number): Promise<number>;
   /** Write what is queued; appends after this are dropped. */
   close(): Promise<void>;
-}
-
-/** The writer's own side of the outbox: a sequence is given at once when its scope's last one is known. */
-interface WriterOutbox {
-  known(scope: string): boolean;
-  /** Read the scope's committed maximum (once per scope and process). */
-  load(scope: string): Promise<void>;
-  give<T>(scope: string, event: string, data: T, at: number): PushEnvelope<T>;
 }
 
 type Row = { scope: string; seq: number; at: number; event: string; data: string };
@@ -100,9 +101,22 @@ const PG_INSERT =
   'select * from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])';
 
 /**
+ * Advisory lock keys of the push log: `pg_advisory_xact_lock(PUSH_LOCK_CLASS, lockKey(scope))`, the
+ * two-int form, so the first int keeps these apart from any other advisory lock in the database.
+ * Two scopes with the same 32-bit key only wait for each other; locks are taken in key order, so two
+ * writers never wait on each other in a cycle.
+ */
+export const PUSH_LOCK_CLASS = 0x52420001;
+export function lockKey(scope: string): number {
+  return createHash('sha1').update(scope).digest().readInt32BE(0);
+}
+
+/**
  * The replay log of live push, table `push_log` of the hub database. Each scope (`estate:E`, `user:U`)
  * has its own sequence with no gaps: a sequence is given only inside the transaction that writes the
- * row, writers run one at a time, and the sink (the sockets) only ever sees committed rows. So after
+ * row, writers run one at a time (in this process by a promise chain; across the processes of a hub
+ * cluster by a PostgreSQL advisory lock per scope, `sharedWriters`), and the sink (the sockets) only
+ * ever sees committed rows. So after
  * a crash or a restart the sequence continues from the committed maximum, and a screen that
  * reconnects with its `since` is replayed every message it missed; a gap it sees is a real loss.
  */
@@ -112,7 +126,8 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
   const maxRows = opts.maxRows ?? 2_000_000;
   const batchRows = opts.batchRows ?? 1024;
   const flushMs = opts.flushMs ?? 5;
-  /** Last committed (or, inside the running writer, given) sequence per scope; absent = read it from the table. */
+  const shared = opts.sharedWriters ?? hubDb.dialect === 'postgres';
+  /** One writer process (SQLite): the last committed sequence per scope; absent = read it from the table. */
   const seqs = new Map<string, number>();
   let sink: (envelopes: readonly PushEnvelope[]) => void = () => undefined;
   let queue: Queued[] = [];
@@ -189,53 +204,88 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
     return r?.m === null || r?.m === undefined ? 0 : Number(r.m);
   }
 
-  /** One write: rows get their seqs, are inserted before COMMIT, and reach the sink after it. */
-  /** `requeue`: on a rollback, put the queued messages it took back (an outbox transaction that failed for its own reasons). */
-  async function write<T>(fn: (trx: Transaction<Schema>, out: PushOutbox & WriterOutbox) => Promise<T>, requeue: boolean): Promise<T> {
-    const rows: Row[] = [];
+  /** One writer process: the last committed sequence of each of `scopes`, from this process's cache or the table. */
+  async function lastOf(trx: Transaction<Schema>, scopes: Iterable<string>): Promise<Map<string, number>> {
+    const last = new Map<string, number>();
+    for (const scope of scopes) last.set(scope, seqs.get(scope) ?? (await committedMax(trx, scope)));
+    return last;
+  }
+
+  /**
+   * Shared writers: a transaction-level advisory lock per scope (in key order; held until COMMIT, so
+   * no other process gives a sequence of these scopes meanwhile), then ONE statement, started after
+   * the locks are held (READ COMMITTED: it sees every row committed before), that reads each scope's
+   * maximum and inserts the rows above it. Its own rows are invisible to its reads. Sets env.seq.
+   */
+  async function insertShared(trx: Transaction<Schema>, envelopes: PushEnvelope[]): Promise<void> {
+    const count = new Map<string, number>();
+    const n = envelopes.map((e) => {
+      const k = (count.get(e.scope) ?? 0) + 1;
+      count.set(e.scope, k);
+      return k;
+    });
+    const scopes = [...count.keys()];
+    const keys = [...new Set(scopes.map(lockKey))].sort((a, b) => a - b);
+    // unnest yields the array in order: the locks are taken in key order.
+    await sql`SELECT pg_advisory_xact_lock(${PUSH_LOCK_CLASS}::int, k) FROM unnest(${keys}::int[]) AS t(k)`.execute(trx);
+    const r = await sql<{ scope: string; seq: number | string }>`
+      WITH m AS (SELECT s.scope, coalesce((SELECT max(p.seq) FROM push_log p WHERE p.scope = s.scope), 0) AS m FROM unnest(${scopes}::text[]) AS s(scope))
+      INSERT INTO push_log (scope, seq, at, event, data)
+      SELECT r.scope, m.m + r.n, r.at, r.event, r.data
+      FROM unnest(${envelopes.map((e) => e.scope)}::text[], ${n}::bigint[], ${envelopes.map((e) => e.at)}::bigint[], ${envelopes.map((e) => e.event)}::text[], ${envelopes.map((e) => jsonText(e.data))}::text[]) AS r(scope, n, at, event, data)
+      JOIN m ON m.scope = r.scope
+      RETURNING scope, seq`.execute(trx);
+    const base = new Map<string, number>();
+    for (const row of r.rows) {
+      const s = Number(row.seq);
+      if (s <= (base.get(row.scope) ?? Infinity)) base.set(row.scope, s);
+    }
+    envelopes.forEach((e, i) => (e.seq = base.get(e.scope)! - 1 + n[i]!));
+  }
+
+  /**
+   * One write: the messages (what was queued, then what `fn` appends) get their sequences after
+   * `fn`, in append order, are inserted before COMMIT, and reach the sink after it.
+   * `requeue`: on a rollback, put the queued messages it took back (an outbox transaction that failed for its own reasons).
+   */
+  async function write<T>(fn: (trx: Transaction<Schema>, out: PushOutbox) => Promise<T>, requeue: boolean): Promise<T> {
     const envelopes: PushEnvelope[] = [];
-    const before = new Map<string, number | undefined>();
     const sources: number[] = [];
     let sinkRefused = false;
     // What was queued before this writer got its turn goes first: sequences follow append order.
     const queued = queue;
     queue = [];
+    let given: Map<string, number> | undefined;
     let result: T;
     try {
       result = await hubDb.transaction(async (trx) => {
-        const out: PushOutbox & WriterOutbox = {
-          known: (scope) => seqs.has(scope),
-          async load(scope) {
-            const m = await committedMax(trx, scope);
-            if (!seqs.has(scope)) {
-              if (!before.has(scope)) before.set(scope, undefined);
-              seqs.set(scope, m);
-            }
-          },
-          give<D>(scope: string, event: string, data: D, at: number): PushEnvelope<D> {
-            const s = seqs.get(scope)! + 1;
-            if (!before.has(scope)) before.set(scope, s - 1);
-            seqs.set(scope, s);
-            rows.push({ scope, seq: s, at, event, data: jsonText(data) });
-            const env = { scope, seq: s, at, event, data };
-            envelopes.push(env);
-            return env;
-          },
-          async append(scope, event, data, at = Date.now()) {
-            if (!seqs.has(scope)) await out.load(scope);
-            return out.give(scope, event, data, at);
-          },
-        };
         for (const q of queued) {
           if (q.source !== undefined) {
             if (opts.sources && !opts.sources.keep(q.source)) continue;
             sources.push(q.source);
           }
-          if (!out.known(q.scope)) await out.load(q.scope);
-          out.give(q.scope, q.event, q.data, q.at);
+          envelopes.push({ scope: q.scope, seq: 0, at: q.at, event: q.event, data: q.data });
         }
+        const out: PushOutbox = {
+          // The envelope's seq is given when fn is done (before COMMIT): read it after the transaction.
+          async append(scope, event, data, at = Date.now()) {
+            const env = { scope, seq: 0, at, event, data };
+            envelopes.push(env);
+            return env;
+          },
+        };
         const r = await fn(trx, out);
-        await insertRows(trx, rows);
+        if (envelopes.length && shared) await insertShared(trx, envelopes);
+        else if (envelopes.length) {
+          given = await lastOf(trx, new Set(envelopes.map((e) => e.scope)));
+          const rows: Row[] = [];
+          for (const env of envelopes) {
+            env.seq = given.get(env.scope)! + 1;
+            given.set(env.scope, env.seq);
+            rows.push({ scope: env.scope, seq: env.seq, at: env.at, event: env.event, data: jsonText(env.data) });
+          }
+          await insertRows(trx, rows);
+        }
         if (sources.length && opts.saveSourceCursor) {
           try {
             await opts.saveSourceCursor(trx, sources);
@@ -251,17 +301,12 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
         // The queued messages' cursor was refused (their partition moved: fenced), not the caller's
         // work: drop them (the feed delivers their entries again where they belong) and run it alone.
         opts.sources?.failed(sources);
-        for (const [scope, s] of before) {
-          if (s === undefined) seqs.delete(scope);
-          else seqs.set(scope, s);
-        }
         return write(fn, requeue);
       }
       if (!requeue) opts.sources?.failed(sources);
-      // Rolled back: the sequences given in it were never committed nor emitted. Read the scopes'
-      // last sequence again at their next write: another writer of the database (a hub node that
-      // owned the estate meanwhile) may have moved it, and a stale one would collide every time.
-      for (const scope of before.keys()) seqs.delete(scope);
+      // Rolled back: nothing of it was committed nor emitted. Read its scopes' last sequence again at
+      // their next write (one writer caches them): a stale one would collide every time.
+      for (const env of envelopes) seqs.delete(env.scope);
       // The queued messages it took are not its to lose: the next writer takes them again.
       if (requeue && queued.length) {
         queue = queued.concat(queue);
@@ -269,6 +314,7 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
       }
       throw err;
     }
+    if (given && !shared) for (const [scope, s] of given) seqs.set(scope, s);
     if (sources.length) opts.sources?.committed(sources);
     if (envelopes.length) {
       try {
@@ -300,12 +346,10 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
         await write(async () => undefined, false).catch((err: unknown) => log.error({ err, rows }, 'push log write failed; these messages were not sent'));
       });
     },
-    async after(scope, after, limit) {
-      const rows = await db
-        .selectFrom('push_log')
-        .select(['scope', 'seq', 'at', 'event', 'data'])
-        .where('scope', '=', scope)
-        .where('seq', '>', after)
+    async after(scope, after, limit, before) {
+      let q = db.selectFrom('push_log').select(['scope', 'seq', 'at', 'event', 'data']).where('scope', '=', scope).where('seq', '>', after);
+      if (before !== undefined) q = q.where('seq', '<', before);
+      const rows = await q
         .orderBy('seq')
         .limit(limit + 1)
         .execute();
@@ -313,15 +357,23 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
       return rows.map((r) => ({ scope: r.scope, seq: Number(r.seq), at: Number(r.at), event: r.event, data: JSON.parse(r.data) as unknown }));
     },
     async last(scope) {
-      return seqs.get(scope) ?? (await committedMax(db, scope));
+      return (shared ? undefined : seqs.get(scope)) ?? (await committedMax(db, scope));
     },
     prune(now = Date.now()) {
       return locked(async () => {
-        let removed = Number((await db.deleteFrom('push_log').where('at', '<', now - retentionMs).executeTakeFirst()).numDeletedRows);
+        // Each scope keeps its last row: the next sequence is read from the table (always with
+        // shared writers, after a restart with one), and must never start again at 1.
+        const older = (at: number) =>
+          db
+            .deleteFrom('push_log')
+            .where('at', '<', at)
+            .where('seq', '<', (eb) => eb.selectFrom('push_log as p').select((e) => e.fn.max('p.seq').as('m')).whereRef('p.scope', '=', 'push_log.scope'))
+            .executeTakeFirst();
+        let removed = Number((await older(now - retentionMs)).numDeletedRows);
         const total = await db.selectFrom('push_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
         if (Number(total.n) > maxRows) {
           const cutoff = await db.selectFrom('push_log').select('at').orderBy('at', 'desc').limit(1).offset(maxRows - 1).executeTakeFirst();
-          if (cutoff) removed += Number((await db.deleteFrom('push_log').where('at', '<', cutoff.at).executeTakeFirst()).numDeletedRows);
+          if (cutoff) removed += Number((await older(cutoff.at)).numDeletedRows);
         }
         return removed;
       });

@@ -1,16 +1,19 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
-import { Server, type Socket } from 'socket.io';
+import { Server } from 'socket.io';
 import { isId } from '../../protocol/index.js';
 import type { Role } from '../../protocol/api.js';
 import type { HandshakeErrorCode } from '../../protocol/errors.js';
-import { PUSH_EVENTS, type ClientToServer, type Envelope, type HandshakeAuth, type InterServer, type LivePayloads, type PushEvent, type ServerToClient } from '../../protocol/live.js';
+import { PUSH_EVENTS, type ClientToServer, type HandshakeAuth, type InterServer, type LivePayloads, type PushEvent, type ServerToClient } from '../../protocol/live.js';
 import type { Bus } from '../bus.js';
 import type { Metrics } from '../metrics.js';
 import type { Transaction } from 'kysely';
 import type { Schema } from '../platform/db/index.js';
 import type { PushEnvelope, PushLog } from './log.js';
+import { createHandover, emitLogged, type SocketData } from './handover.js';
+import { createScopeOrder } from './order.js';
+import { createPushRelay, type PushRelay } from './relay.js';
 
 export type { Role };
 
@@ -29,11 +32,6 @@ export const seesFullData = (role: Role): boolean => role === 'center' || role =
 /** Envelope events the hub pushes; each is `{scope, seq, at, data}` (protocol/live.ts, docs/alerts.md "Live push"). */
 export { PUSH_EVENTS, type PushEvent };
 
-interface SocketData {
-  principal: PushPrincipal;
-  estates: string[];
-  since: Record<string, number>;
-}
 
 export interface PushDeps {
   /** Cluster: whether this node owns the estate (hub/cluster): live-state changes are pushed by the owner only. Default: all. */
@@ -51,6 +49,8 @@ export interface PushDeps {
   onFullView?(principal: PushPrincipal, estates: string[]): void;
   /** Missed messages above which a reconnecting client gets `resync` instead of a replay. */
   maxReplay?: number;
+  /** `cluster.redisUrl`: envelopes committed on any node reach the sockets of every node (hub/push/relay.ts). */
+  redisUrl?: string | undefined;
 }
 
 /** Messages logged inside a transaction (the outbox): committed with it, sent after its COMMIT. */
@@ -81,13 +81,6 @@ export interface Push {
   connections(): number;
 }
 
-/**
- * Emit a message read back from the push log (or appended to it): its event name and data were typed
- * by toEstate/toUser when it was logged; the log stores them untyped, so this is the one cast.
- */
-function emitLogged(target: { emit<K extends keyof ServerToClient>(event: K, ...args: Parameters<ServerToClient[K]>): unknown }, event: string, wire: Envelope<unknown>): void {
-  (target.emit as (event: string, wire: Envelope<unknown>) => unknown).call(target, event, wire);
-}
 
 export const estateScope = (estate: string): string => `estate:${estate}`;
 export const userScope = (user: string): string => `user:${user}`;
@@ -101,8 +94,10 @@ const ALL_FULL = 'all:full';
  * A socket authenticates with `handshake.auth.token`; it joins, for each estate in its scope (or the
  * subset named in `auth.estates`), a masked or a full room by its role, and its own `user:U` room.
  * A reconnecting client sends `auth.since = {scope: lastSeq}`; everything logged after that is
- * replayed to it, in order, in the same tick as it joins its rooms, so no live message can fall
- * between the replay and the live stream.
+ * replayed to it, in order, and the live envelopes that arrive meanwhile are buffered and sent after
+ * it, so no live message falls between the replay and the live stream, and none comes twice.
+ * In a cluster (`redisUrl`) every node gets every committed envelope (hub/push/relay.ts) and emits it
+ * to its own sockets only, in sequence per scope (hub/push/order.ts).
  */
 export function createPush(deps: PushDeps): Push {
   const { bus, metrics, log, pushLog } = deps;
@@ -130,30 +125,68 @@ export function createPush(deps: PushDeps): Push {
     },
   });
 
+  const roomHas = (room: string): boolean => (io?.sockets.adapter.rooms.get(room)?.size ?? 0) > 0;
+
   /**
-   * Emit to the rooms that have a socket in them now. Most events reach no screen (nobody watches
-   * most estates most of the time): then nothing is encoded or masked, only logged for replay.
+   * Emit to this node's sockets in the rooms of the envelope's scope (only this node's: every node
+   * gets every envelope and emits it to its own). Most events reach no screen (nobody watches most
+   * estates most of the time): then nothing is encoded or masked, only logged for replay.
    */
   function send(env: PushEnvelope, full: readonly string[], masked: string | undefined): void {
+    handover.buffer(env);
     if (!io) return;
-    const rooms = io.sockets.adapter.rooms;
     let fullTo: string[] | undefined;
-    for (const r of full) if (rooms.get(r)?.size) (fullTo ??= []).push(r);
-    const maskedTo = masked !== undefined && rooms.get(masked)?.size ? masked : undefined;
+    for (const r of full) if (roomHas(r)) (fullTo ??= []).push(r);
+    const maskedTo = masked !== undefined && roomHas(masked) ? masked : undefined;
     if (!fullTo && !maskedTo) return;
+    const except = handover.except(env);
+    const to = (rooms: string | string[]) => (except ? io!.local.to(rooms).except(except) : io!.local.to(rooms));
     const wire = { scope: env.scope, seq: env.seq, at: env.at, data: env.data };
-    if (fullTo) emitLogged(io.to(fullTo), env.event, wire);
-    if (maskedTo) emitLogged(io.to(maskedTo), env.event, { ...wire, data: deps.mask(env.event as PushEvent, env.data) });
+    if (fullTo) emitLogged(to(fullTo), env.event, wire);
+    if (maskedTo) emitLogged(to(maskedTo), env.event, { ...wire, data: deps.mask(env.event as PushEvent, env.data) });
   }
 
-  /** Committed envelopes to the sockets of their scope. */
+  function emitLive(env: PushEnvelope): void {
+    if (env.scope.startsWith('estate:')) {
+      const names = namesOf(env.scope.slice(7));
+      send(env, names.full, names.masked);
+    } else send(env, [env.scope], undefined);
+  }
+
+  /** Whether a socket of this node shows `scope` now, or is being replayed it. */
+  function listening(scope: string): boolean {
+    if (handover.wants(scope)) return true;
+    if (!scope.startsWith('estate:')) return roomHas(scope);
+    const names = namesOf(scope.slice(7));
+    return roomHas(names.masked) || names.full.some(roomHas);
+  }
+
+  const order = createScopeOrder({ emit: emitLive, listening, read: (scope, after, limit, before) => pushLog.after(scope, after, limit, before), log });
+  const handover = createHandover({ pushLog, order, mask: deps.mask, maxReplay, replayed, resyncs });
+  let relay: PushRelay | undefined;
+  const relayed = new Counter({ name: 'rb_push_relay_total', help: 'Commits of push envelopes relayed between hub nodes (out, in, or skipped while Redis was away)', labelNames: ['direction'] as const, registers: [metrics.registry] });
+  new Gauge({
+    name: 'rb_push_sequencing',
+    help: 'Live envelopes put back in sequence per scope on this node since start: filled = read back from the push log (a gap), dropped = late or repeated, skipped = missing from the log',
+    labelNames: ['kind'] as const,
+    registers: [metrics.registry],
+    collect() {
+      const st = order.stats();
+      for (const k of ['filled', 'dropped', 'skipped'] as const) this.set({ kind: k }, st[k]);
+    },
+  });
+
+  /** Committed envelopes of this node: to its sockets, and through Redis to the other nodes'. */
   function sendCommitted(envelopes: readonly PushEnvelope[]): void {
-    for (const env of envelopes) {
-      if (env.scope.startsWith('estate:')) {
-        const names = namesOf(env.scope.slice(7));
-        send(env, names.full, names.masked);
-      } else send(env, [env.scope], undefined);
+    for (const env of envelopes) order.accept(env);
+    if (!relay || !io) return;
+    if (!relay.up()) {
+      relayed.inc({ direction: 'skipped' });
+      return;
     }
+    // JSON, as the push log stores them: a relayed envelope is exactly the one a replay reads back.
+    io.serverSideEmit('push:relay', JSON.stringify(envelopes));
+    relayed.inc({ direction: 'out' });
   }
   pushLog.onCommit(sendCommitted);
 
@@ -169,53 +202,35 @@ export function createPush(deps: PushDeps): Push {
     return n;
   }
 
-  /**
-   * Join the socket's rooms and replay what it missed. With a `since`, the log is read while no write
-   * commits (pushLog.exclusive), and the rooms are joined in the same tick as the replay is sent: a
-   * message committed before the read is replayed, one committed after it is sent live, none twice.
-   */
-  async function joinAndReplay(socket: Socket<ClientToServer, ServerToClient, InterServer, SocketData>, rooms: string[]): Promise<void> {
-    const { principal, estates, since } = socket.data;
-    // Every estate for a principal over all estates that named none (the ALL_FULL room), else the named ones.
-    const allEstates = principal.estates === 'all' && estates.length === 0;
-    const scopes = Object.entries(since).filter(
-      ([scope]) => scope === userScope(principal.id) || (scope.startsWith('estate:') && (allEstates ? isId(scope.slice(7)) : estates.includes(scope.slice(7)))),
-    );
-    if (scopes.length === 0) {
-      void socket.join(rooms);
-      return;
-    }
-    await pushLog.exclusive(async () => {
-      const read: Array<[string, PushEnvelope[] | null, number]> = [];
-      for (const [scope, after] of scopes) {
-        const rows = await pushLog.after(scope, after, maxReplay);
-        read.push([scope, rows, rows === null ? await pushLog.last(scope) : 0]);
-      }
-      if (!socket.connected) return;
-      void socket.join(rooms);
-      for (const [scope, rows, last] of read) replay(socket, scope, rows, last);
-    });
-  }
-
-  function replay(socket: Socket<ClientToServer, ServerToClient, InterServer, SocketData>, scope: string, rows: PushEnvelope[] | null, last: number): void {
-    const full = seesFullData(socket.data.principal.role);
-    if (rows === null) {
-      socket.emit('resync', { scope, seq: last, at: Date.now(), data: null });
-      resyncs.inc();
-      return;
-    }
-    for (const env of rows) {
-      // A user's own scope was logged masked for that user already.
-      const data = full || scope.startsWith('user:') ? env.data : deps.mask(env.event as PushEvent, env.data);
-      emitLogged(socket, env.event, { scope: env.scope, seq: env.seq, at: env.at, data });
-    }
-    replayed.inc(rows.length);
-  }
-
   const push: Push = {
     async start() {
       stopping = false;
       io = new Server(deps.http, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
+      if (deps.redisUrl) {
+        relay = createPushRelay({ url: deps.redisUrl, log });
+        io.adapter(relay.adapter);
+        // Envelopes another node committed: to this node's sockets, in sequence.
+        io.on('push:relay', (json) => {
+          relayed.inc({ direction: 'in' });
+          let envelopes: unknown;
+          try {
+            envelopes = typeof json === 'string' ? JSON.parse(json) : undefined;
+          } catch {
+            return;
+          }
+          if (!Array.isArray(envelopes)) return;
+          for (const env of envelopes as Array<Partial<PushEnvelope> | null>) {
+            if (env && typeof env.scope === 'string' && Number.isSafeInteger(env.seq) && typeof env.event === 'string') order.accept(env as PushEnvelope);
+          }
+        });
+        // What this node's sockets missed while Redis was away (nothing else would bring an idle scope's).
+        relay.onBack(() => {
+          order
+            .catchUp()
+            .then((n) => n && log.info({ envelopes: n }, 'push: read back what Redis missed'))
+            .catch((err: unknown) => log.warn({ err }, 'push catch-up failed'));
+        });
+      }
       io.use((socket, next) => {
         if (stopping) return next(handshakeError('RB_ERR_UNAVAILABLE', 'the hub is stopping'));
         // Untrusted until checked: the fields of HandshakeAuth, each of any type.
@@ -252,7 +267,8 @@ export function createPush(deps: PushDeps): Push {
         const rooms = [userScope(principal.id)];
         if (principal.estates === 'all' && estates.length === 0) rooms.push(ALL_FULL);
         for (const e of estates) rooms.push(full ? fullRoom(e) : maskedRoom(e));
-        joinAndReplay(socket, rooms).catch((err: unknown) => {
+        socket.once('disconnect', () => handover.forget(socket.id));
+        handover.joinAndReplay(socket, rooms).catch((err: unknown) => {
           log.error({ err, user: principal.id }, 'push replay failed');
           socket.disconnect(true);
         });
@@ -304,9 +320,13 @@ export function createPush(deps: PushDeps): Push {
       for (const t of expiryTimers) clearTimeout(t);
       expiryTimers.clear();
       // io.close() would also close the shared HTTP server; the API owns it, so only drop the sockets.
-      io?.disconnectSockets(true);
+      io?.local.disconnectSockets(true);
       io?.engine.close();
       await pushLog.flush();
+      // The adapter's close tells the other nodes; then the Redis connections go.
+      await io?.of('/').adapter.close();
+      await relay?.close();
+      relay = undefined;
     },
     toEstate(estate, event, data, at) {
       pushLog.append(namesOf(estate).scope, event, data, at);
@@ -326,7 +346,8 @@ export function createPush(deps: PushDeps): Push {
       if (!io) return 0;
       const room = userScope(userId);
       const n = io.sockets.adapter.rooms.get(room)?.size ?? 0;
-      if (n === 0) return 0;
+      // In a cluster the user may have sockets on other nodes: the adapter carries both to them.
+      if (n === 0 && !relay) return 0;
       io.to(room).emit('session:revoked', { scope: room, seq: 0, at: Date.now(), data: { reason } });
       io.in(room).disconnectSockets(true);
       log.info({ user: userId, sockets: n, reason }, 'user signed out of its sockets');
