@@ -338,6 +338,8 @@ export function createBroker(deps: BrokerDeps): Broker {
       log.debug({ clientId: client.id, err: err.message }, 'client error');
     });
     sessions.watch(broker);
+    // aedes emits its own failures (a will sweep or a delivery while Redis is away): unheard, they would end the hub.
+    (broker as unknown as NodeJS.EventEmitter).on('error', (err: Error) => log.warn({ err: err.message }, 'MQTT broker error'));
     broker.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'connection error'));
     return broker;
   }
