@@ -66,8 +66,7 @@ describe('commands across two hub nodes', () => {
 
     const openDoor = () => a.api('POST', '/api/v1/commands', { estate: ESTATE, device: 'gate-1', name: 'door.open', args: { door: 1 } });
     const settled = async (id: string) => {
-      let state = 'sent';
-      await waitFor(async () => (state = (await a.api('GET', `/api/v1/commands/${id}`)).json.state as string) !== 'sent', 15_000, 50);
+      await waitFor(async () => (await a.api('GET', `/api/v1/commands/${id}`)).json.state !== 'sent', 15_000, 50);
       return (await a.api('GET', `/api/v1/commands/${id}`)).json;
     };
 
