@@ -1,5 +1,4 @@
 import { clientIdFor } from '../../protocol/index.js';
-import { RbError } from '../errors.js';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { parseTopic, topics, type ParsedTopic } from '../../protocol/index.js';
@@ -182,17 +181,12 @@ export function createBroker(deps: BrokerDeps): Broker {
           log.info({ clientId: c?.id ?? (packet as { clientId?: string }).clientId, topic: packet.topic }, 'stale Last Will dropped: the gateway connected again since');
           return done(null);
         }
-        // A null client is aedes publishing the will of a gateway that is already gone: kept by a dead
-        // node in Redis (cluster), or by this one. Its topic passed the ACL when that gateway connected.
+        // A null client is aedes publishing the will of a gateway that is already gone: kept by a node
+        // gone silent (cluster: Redis), not connected here. Not ingested: a node only late or cut from
+        // Redis for 3 heartbeats looks dead too, and its gateways are alive. Consumed (nothing retained).
         if (!c) {
-          const topic = parseTopic(packet.topic);
-          if (!cluster || topic?.kind !== 'status') return done(null);
           consumed.add(packet);
-          ingest.handle({ estate: topic.estate, gateway: topic.gateway }, topic, packet.payload as Buffer).then(
-            () => done(null),
-            () => done(null),
-          );
-          return;
+          return done(null);
         }
         const received = performance.now();
         const who = c.rb;
@@ -354,10 +348,10 @@ export function createBroker(deps: BrokerDeps): Broker {
   function publish(packet: { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean }): Promise<void> {
     return new Promise((resolve, reject) => {
       if (!aedes) return reject(new Error('broker not started'));
-      const unavailable = (): RbError => new RbError('RB_ERR_CLUSTER_UNAVAILABLE', `the cluster's Redis (cluster.redisUrl) is unreachable; nothing was sent on ${packet.topic}`);
-      // Without Redis a command reaches no other node and waits in ioredis's queue: say so at once.
-      if (cluster && !cluster.ready()) return reject(unavailable());
-      const timer = cluster ? setTimeout(() => reject(unavailable()), deps.publishTimeoutMs ?? 2_000) : undefined;
+      // Refused at once while Redis is away, bounded while it hangs (cluster.ts).
+      const refused = cluster?.refusal(packet.topic);
+      if (refused) return reject(refused);
+      const timer = cluster?.deadline(packet.topic, reject, deps.publishTimeoutMs ?? 2_000);
       aedes.publish({ cmd: 'publish', dup: false, ...packet }, (err) => {
         clearTimeout(timer);
         if (err) reject(err);

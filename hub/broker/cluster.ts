@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Redis, type RedisOptions } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Logger } from 'pino';
+import { RbError } from '../errors.js';
 
 const require = createRequire(import.meta.url);
 
@@ -33,6 +34,10 @@ export interface BrokerCluster {
   readonly persistence: unknown;
   /** Every Redis connection of the broker is up now. */
   ready(): boolean;
+  /** Why a hub publish on `topic` is refused now (Redis away), or undefined. */
+  refusal(topic: string): RbError | undefined;
+  /** Reject a hub publish still waiting on Redis after `ms` (clear the timer when it completes). */
+  deadline(topic: string, reject: (err: RbError) => void, ms: number): NodeJS.Timeout;
   /** Quit the Redis connections (after aedes.close(), which closes the emitter's). */
   close(): Promise<void>;
 }
@@ -66,13 +71,21 @@ export function openBrokerCluster(redisUrl: string, log: Logger): BrokerCluster 
   // mqemitter-redis re-emits its connections' errors on `state`; unheard, they would end the process.
   (mq as unknown as { state: { on(e: 'error', f: (err: Error) => void): void } }).state.on('error', () => undefined);
   const persistence = redisPersistence({ conn: conns.store });
+  const ready = (): boolean => Object.values(conns).every((c) => c.status === 'ready');
   return {
     mq,
     persistence,
-    ready: () => Object.values(conns).every((c) => c.status === 'ready'),
+    ready,
+    // Without Redis a command reaches no other node and would wait in ioredis's queue: say so at once.
+    refusal: (topic) => (ready() ? undefined : new RbError('RB_ERR_CLUSTER_UNAVAILABLE', `the cluster's Redis (cluster.redisUrl) is unreachable; nothing was sent on ${topic}`)),
+    // A Redis that hangs (connected, not answering) may still take it later; the gateway refuses a
+    // command past its expiry, and the error says so.
+    deadline: (topic, reject, ms) =>
+      setTimeout(() => reject(new RbError('RB_ERR_CLUSTER_UNAVAILABLE', `the cluster's Redis (cluster.redisUrl) did not answer in ${ms} ms; what was sent on ${topic} may still arrive until it expires`)), ms),
     async close() {
       closing = true;
-      await persistence.destroy().catch(() => undefined);
+      // Its broadcast unsubscribes on the emitter aedes already closed: bounded, it must not hold the stop.
+      await Promise.race([persistence.destroy().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
       for (const c of Object.values(conns)) c.disconnect();
     },
   };

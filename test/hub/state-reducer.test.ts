@@ -243,7 +243,7 @@ describe('device online/offline with hysteresis', () => {
     expect(h.es().gateways.get('gw-1')?.connected).toBe(false);
   });
 
-  it('a gateway whose node died: its will, published late by another node, ends the connection', () => {
+  it('the latest connection\'s will ends it, even when no disconnect is logged (its node died)', () => {
     const h = harness();
     const conn = { since: T0 - 5_000, at: T0 - 4_990 };
     h.feed({ kind: 'connection', estate: E, gateway: 'gw-1', connected: true, ...conn });

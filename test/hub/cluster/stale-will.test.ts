@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../../gateway/main.js';
 import { gatewayConfig, startGatewayInProcess } from '../../support/gateway.js';
-import { sleep, waitFor } from '../../support/hub.js';
+import { sleep, TEST_API_TOKEN, waitFor } from '../../support/hub.js';
 import { usePostgres } from '../../support/postgres.js';
 import { startRedis, type Redis } from '../../support/redis.js';
 import { addGateway, logRows, startNode, type ClusterNode } from './nodes.js';
@@ -25,7 +26,9 @@ describe('a gateway that moved to another node is never marked offline by its ol
   const nodes: ClusterNode[] = [];
   let redis: Redis | undefined;
   let gateway: Gateway | undefined;
+  let socket: Socket | undefined;
   afterAll(async () => {
+    socket?.close();
     await gateway?.stop();
     for (const n of nodes) await n.stop();
     await redis?.stop();
@@ -44,6 +47,19 @@ describe('a gateway that moved to another node is never marked offline by its ol
     (raw.hub as { url: string }).url = `mqtt://127.0.0.1:${a.mqttPort},mqtt://127.0.0.1:${b.mqttPort}`;
     gateway = await startGatewayInProcess(raw);
     expect(await waitFor(async () => (await a.gateways()) === 1, 15_000, 100), 'gateway on node A').toBe(true);
+    // A screen on B: what the gateway's statuses and live state push there.
+    const pushed: Array<{ what: string; online: boolean }> = [];
+    socket = ioClient(`http://127.0.0.1:${b.httpPort}`, { auth: { token: TEST_API_TOKEN }, transports: ['websocket'] });
+    socket.on('gateway:status', (env: { data: { gateway: string; state: string } }) => {
+      if (env.data.gateway === 'gw-1') pushed.push({ what: 'status', online: env.data.state === 'online' });
+    });
+    socket.on('device:state', (env: { data: { kind: string; key: string; value: { online: boolean } } }) => {
+      if (env.data.kind === 'gateway' && env.data.key === 'gw-1') pushed.push({ what: 'state', online: env.data.value.online });
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket!.once('connect', () => resolve());
+      socket!.once('connect_error', reject);
+    });
     // Both nodes have heard each other's heartbeats before the kill.
     await sleep(1500);
 
@@ -72,6 +88,12 @@ describe('a gateway that moved to another node is never marked offline by its ol
     expect(after.offline, 'nothing says the gateway is offline after it moved').toEqual([]);
     expect(after.rows, 'statuses keep coming after the move').toBeGreaterThan(0);
     expect(await b.metric('rb_mqtt_stale_wills_total'), 'the late will was dropped as stale').toBeGreaterThanOrEqual(1);
+
+    // B's screen: once B showed the gateway online (B's state learns it at the move), never offline.
+    const first = pushed.findIndex((p) => p.what === 'state' && p.online);
+    expect(first, JSON.stringify(pushed)).toBeGreaterThanOrEqual(0);
+    expect(pushed.slice(first).filter((p) => !p.online), JSON.stringify(pushed)).toEqual([]);
+    expect(pushed.filter((p) => p.what === 'status').length).toBeGreaterThan(0);
 
     const live = await b.api('GET', `/api/v1/state/estates/${ESTATE}`);
     expect(live.status).toBe(200);
