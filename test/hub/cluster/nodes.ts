@@ -25,6 +25,8 @@ export interface NodeOptions {
   dir: string;
   /** cluster.brokerHeartbeatMs (a dead node's wills are published after 3 of them). */
   heartbeatMs?: number;
+  /** cluster.leaseTtl: how soon a dead node's estates move to the other (default 10s). */
+  leaseTtl?: string;
 }
 
 /** Start one hub node and wait for its MQTT port; start the second after the first (the first migrates). */
@@ -32,7 +34,11 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
   const args = ['hub', '--db-url', o.dbUrl, '--redis-url', o.redisUrl, '--data-dir', join(o.dir, o.name), '--node-id', o.name];
   args.push('--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1', '--log-level', 'warn');
-  const env = { RB_AUTH_API_TOKEN: TEST_API_TOKEN, ...(o.heartbeatMs ? { RB_CLUSTER_BROKER_HEARTBEAT_MS: String(o.heartbeatMs) } : {}) };
+  const env = {
+    RB_AUTH_API_TOKEN: TEST_API_TOKEN,
+    ...(o.heartbeatMs ? { RB_CLUSTER_BROKER_HEARTBEAT_MS: String(o.heartbeatMs) } : {}),
+    ...(o.leaseTtl ? { RB_CLUSTER_LEASE_TTL: o.leaseTtl } : {}),
+  };
   const proc = startCli(args, env);
   await waitForPort(mqttPort, 30_000, () => proc.exitCode === null).catch((err: unknown) => {
     throw new Error(`${o.name} did not start: ${(err as Error).message}\n${proc.output()}`);
