@@ -32,6 +32,8 @@ export interface Commands {
    * process runs then, or by the expiry sweep when none comes.
    */
   issue(req: SendCommand): Promise<Command>;
+  /** Throw RB_ERR_CLUSTER_UNAVAILABLE (503) when a command cannot reach the gateways now (cluster: Redis away). */
+  assertAvailable(): void;
   /** issue(), and wait for the result (or reject when it expires without one): tests and tools. */
   send(req: SendCommand): Promise<{ command: Command; result: CommandResult }>;
   /** Publish a prepared command as is (re-sending an id, tests of expiry) and wait for a result. */
@@ -256,6 +258,7 @@ export function createCommands(deps: CommandsDeps): Commands {
       return { command, result };
     },
     publish,
+    assertAvailable: availableOrThrow,
     sweep,
     get: (id) => store.get(id),
   };

@@ -86,6 +86,7 @@ describe('commands across two hub nodes', () => {
     const refusedMs = Date.now() - t1;
     expect(refused, 'a command answers 503 once Redis is gone').toBe(true);
     expect(refusedMs).toBeLessThan(5_000);
+    console.log(`[cluster] Redis killed -9: commands answer 503 after ${refusedMs} ms`);
     const onB = await b.api('POST', '/api/v1/commands', { estate: ESTATE, device: 'gate-1', name: 'door.open', args: { door: 1 } });
     expect(onB.status).toBe(503);
     expect(onB.json.error).toMatchObject({ code: 'RB_ERR_CLUSTER_UNAVAILABLE' });
@@ -111,5 +112,9 @@ describe('commands across two hub nodes', () => {
     expect(again.status, JSON.stringify(again.json)).toBe(202);
     expect(await settled(again.json.id as string)).toMatchObject({ state: 'ok', result: { status: 'ok' } });
     expect(door.sim.executions()).toHaveLength(2);
+    // The refused ones were never recorded as sent: two commands, two rows, two audit entries.
+    const audit = await a.api('GET', `/api/v1/audit?estate=${ESTATE}`);
+    expect((audit.json.items as Array<{ action: string }>).filter((e) => e.action === 'command.send')).toHaveLength(2);
+    expect(Number((await logRows(dbUrl, 'SELECT count(*) AS n FROM commands WHERE estate = $1', [ESTATE]))[0]!.n)).toBe(2);
   }, 60_000);
 });
