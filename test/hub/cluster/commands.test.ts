@@ -79,6 +79,17 @@ describe('commands across two hub nodes', () => {
     expect(record).toMatchObject({ state: 'ok', gateway: 'gw-1', result: { status: 'ok', data: { door: 1, cmd: 'open' } } });
     expect(door.sim.executions()).toHaveLength(1);
 
+    // The session survives a move: a command sent through A while the gateway is away waits in Redis
+    // (aedes-persistence-redis, QoS 1) and reaches it when it comes back, to B.
+    await gateway.stop();
+    expect(await waitFor(async () => (await b.gateways()) === 0, 10_000, 100)).toBe(true);
+    const queued = await openDoor();
+    expect(queued.status, JSON.stringify(queued.json)).toBe(202);
+    (raw.hub as { url: string }).url = `mqtt://127.0.0.1:${b.mqttPort}`;
+    gateway = await startGatewayInProcess(raw);
+    expect(await settled(queued.json.id as string)).toMatchObject({ state: 'ok', result: { status: 'ok' } });
+    expect(door.sim.executions()).toHaveLength(2);
+
     // (c) Redis killed -9: commands answer 503 at once on both nodes, naming the config key.
     await redis.kill9();
     const t1 = Date.now();
@@ -91,7 +102,7 @@ describe('commands across two hub nodes', () => {
     expect(onB.status).toBe(503);
     expect(onB.json.error).toMatchObject({ code: 'RB_ERR_CLUSTER_UNAVAILABLE' });
     expect(JSON.stringify(onB.json)).toContain('cluster.redisUrl');
-    expect(door.sim.executions()).toHaveLength(1);
+    expect(door.sim.executions()).toHaveLength(2);
 
     // Events still go in: PUBACK after the PostgreSQL COMMIT, nothing on the way needs Redis.
     const pushes = createAccessGateSimulator({ target: `http://127.0.0.1:${gateway.pushAddress().port}/isapi/gate-1`, deviceName: 'gate-1', format: 'json' });
@@ -111,10 +122,10 @@ describe('commands across two hub nodes', () => {
     await waitFor(async () => again.status === 202 || (again = await openDoor()).status === 202, 10_000, 200);
     expect(again.status, JSON.stringify(again.json)).toBe(202);
     expect(await settled(again.json.id as string)).toMatchObject({ state: 'ok', result: { status: 'ok' } });
-    expect(door.sim.executions()).toHaveLength(2);
-    // The refused ones were never recorded as sent: two commands, two rows, two audit entries.
+    expect(door.sim.executions()).toHaveLength(3);
+    // The refused ones were never recorded as sent: three commands, three rows, three audit entries.
     const audit = await a.api('GET', `/api/v1/audit?estate=${ESTATE}`);
-    expect((audit.json.items as Array<{ action: string }>).filter((e) => e.action === 'command.send')).toHaveLength(2);
-    expect(Number((await logRows(dbUrl, 'SELECT count(*) AS n FROM commands WHERE estate = $1', [ESTATE]))[0]!.n)).toBe(2);
+    expect((audit.json.items as Array<{ action: string }>).filter((e) => e.action === 'command.send')).toHaveLength(3);
+    expect(Number((await logRows(dbUrl, 'SELECT count(*) AS n FROM commands WHERE estate = $1', [ESTATE]))[0]!.n)).toBe(3);
   }, 60_000);
 });
