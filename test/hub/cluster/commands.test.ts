@@ -6,10 +6,11 @@ import { createAccessGateSimulator } from '../../../devices/access-gate/simulato
 import type { Gateway } from '../../../gateway/main.js';
 import { gatewayConfig, sendUntilOk, startGatewayInProcess } from '../../support/gateway.js';
 import { waitFor } from '../../support/hub.js';
+import { registerGateways } from '../../support/cluster.js';
 import { usePostgres } from '../../support/postgres.js';
 import { startRedis, type Redis } from '../../support/redis.js';
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js';
-import { addGateway, logRows, startDoor, startNode, type ClusterNode } from './nodes.js';
+import { logRows, startDoor, startNodes, type ClusterNode } from './nodes.js';
 
 /**
  * Issue 18 item 4: MQTT across hub nodes. Two real hub processes on one PostgreSQL and one Redis
@@ -40,11 +41,9 @@ describe('commands across two hub nodes', () => {
   it('a command through node A reaches the gateway on node B; Redis away: 503 and events still stored; Redis back: commands work', async () => {
     const dbUrl = await pgServer().createDatabase('cluster_cmd');
     redis = await startRedis();
-    const a = await startNode({ name: 'node-a', dbUrl, redisUrl: redis.url, dir });
-    nodes.push(a);
-    const b = await startNode({ name: 'node-b', dbUrl, redisUrl: redis.url, dir });
-    nodes.push(b);
-    const creds = await addGateway(dbUrl, ESTATE, 'gw-1');
+    // The database migrated and the gateway registered first, then both nodes at once.
+    const creds = { estate: ESTATE, gateway: 'gw-1', ...(await registerGateways(dbUrl, [{ estate: ESTATE, gateway: 'gw-1' }])).get(`${ESTATE}/gw-1`)! };
+    const [a, b] = (await startNodes([{ name: 'node-a', dbUrl, redisUrl: redis.url, dir }, { name: 'node-b', dbUrl, redisUrl: redis.url, dir }], nodes)) as [ClusterNode, ClusterNode];
     const door = await startDoor();
     cleanup.push(() => door.sim.stop());
 
@@ -127,5 +126,5 @@ describe('commands across two hub nodes', () => {
     const audit = await a.api('GET', `/api/v1/audit?estate=${ESTATE}`);
     expect((audit.json.items as Array<{ action: string }>).filter((e) => e.action === 'command.send')).toHaveLength(3);
     expect(Number((await logRows(dbUrl, 'SELECT count(*) AS n FROM commands WHERE estate = $1', [ESTATE]))[0]!.n)).toBe(3);
-  }, 60_000);
+  }, 90_000);
 });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { createAccessGateSimulator, type AccessGateSimulator } from '../../../devices/access-gate/simulator.js';
-import { runCli, startCli, stopProcess } from '../../support/cli.js';
+import { startCli, stopProcess } from '../../support/cli.js';
 import { metricValue, TEST_API_TOKEN } from '../../support/hub.js';
 import { freePort, waitForPort } from '../../support/ports.js';
 
@@ -29,7 +29,7 @@ export interface NodeOptions {
   leaseTtl?: string;
 }
 
-/** Start one hub node and wait for its MQTT port; start the second after the first (the first migrates). */
+/** Start one hub node and wait for its MQTT port (migrate the database before starting two at once). */
 export async function startNode(o: NodeOptions): Promise<ClusterNode> {
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
   const args = ['hub', '--db-url', o.dbUrl, '--redis-url', o.redisUrl, '--data-dir', join(o.dir, o.name), '--node-id', o.name];
@@ -64,11 +64,13 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
   };
 }
 
-/** Register a gateway with the CLI (a registry change every node picks up). */
-export async function addGateway(dbUrl: string, estate: string, gateway: string) {
-  const added = await runCli(['hub', 'gateway', 'add', '--db-url', dbUrl, '--estate', estate, '--gateway', gateway]);
-  if (added.code !== 0) throw new Error(added.stderr);
-  return JSON.parse(added.stdout) as { estate: string; gateway: string; username: string; password: string };
+/** Start nodes at once (the database migrated already); each one started is added to `into` (stopped by the caller). */
+export async function startNodes(list: NodeOptions[], into: ClusterNode[]): Promise<ClusterNode[]> {
+  const settled = await Promise.allSettled(list.map((o) => startNode(o)));
+  for (const r of settled) if (r.status === 'fulfilled') into.push(r.value);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return into.slice(-list.length);
 }
 
 /** A simulated access controller the gateway drives (door.open runs on it). */

@@ -6,9 +6,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../../gateway/main.js';
 import { gatewayConfig, startGatewayInProcess } from '../../support/gateway.js';
 import { sleep, TEST_API_TOKEN, waitFor } from '../../support/hub.js';
+import { registerGateways } from '../../support/cluster.js';
 import { usePostgres } from '../../support/postgres.js';
 import { startRedis, type Redis } from '../../support/redis.js';
-import { addGateway, logRows, startNode, type ClusterNode } from './nodes.js';
+import { logRows, startNodes, type ClusterNode } from './nodes.js';
 
 /**
  * Issue 18 item 4, the stale Last Will: a gateway on node A moves to node B when A is killed -9. A's
@@ -38,11 +39,9 @@ describe('a gateway that moved to another node is never marked offline by its ol
   it('node A killed -9: the gateway moves to B, A\'s will comes late from Redis and is dropped', async () => {
     const dbUrl = await pgServer().createDatabase('cluster_will');
     redis = await startRedis();
-    const a = await startNode({ name: 'node-a', dbUrl, redisUrl: redis.url, dir, heartbeatMs: 1000, leaseTtl: '3s' });
-    nodes.push(a);
-    const b = await startNode({ name: 'node-b', dbUrl, redisUrl: redis.url, dir, heartbeatMs: 1000, leaseTtl: '3s' });
-    nodes.push(b);
-    const creds = await addGateway(dbUrl, ESTATE, 'gw-1');
+    // The database migrated and the gateway registered first, then both nodes at once.
+    const creds = { estate: ESTATE, gateway: 'gw-1', ...(await registerGateways(dbUrl, [{ estate: ESTATE, gateway: 'gw-1' }])).get(`${ESTATE}/gw-1`)! };
+    const [a, b] = (await startNodes([{ name: 'node-a', dbUrl, redisUrl: redis.url, dir, heartbeatMs: 1000, leaseTtl: '3s' }, { name: 'node-b', dbUrl, redisUrl: redis.url, dir, heartbeatMs: 1000, leaseTtl: '3s' }], nodes)) as [ClusterNode, ClusterNode];
     const raw = gatewayConfig({ creds, mqttPort: a.mqttPort, dataDir: join(dir, 'gw'), heartbeatS: 1 });
     (raw.hub as { url: string }).url = `mqtt://127.0.0.1:${a.mqttPort},mqtt://127.0.0.1:${b.mqttPort}`;
     gateway = await startGatewayInProcess(raw);
@@ -99,5 +98,5 @@ describe('a gateway that moved to another node is never marked offline by its ol
     expect(first, JSON.stringify(pushed)).toBeGreaterThanOrEqual(0);
     expect(pushed.slice(first).filter((p) => !p.online), JSON.stringify(pushed)).toEqual([]);
     expect(await gw()).toMatchObject({ online: true, connected: true });
-  }, 60_000);
+  }, 90_000);
 });
