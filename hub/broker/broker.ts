@@ -369,8 +369,12 @@ export function createBroker(deps: BrokerDeps): Broker {
     },
     async stop() {
       await listeners?.close();
-      await new Promise<void>((resolve) => (aedes ? aedes.close(() => resolve()) : resolve()));
-      await cluster?.close();
+      const closed = new Promise<void>((resolve) => (aedes ? aedes.close(() => resolve()) : resolve()));
+      if (!cluster) return closed;
+      // Redis away, what aedes writes as it closes waits in ioredis's queue (until it gives up, ~30 s
+      // and more): bounded, then the connections end and fail what is left.
+      await Promise.race([closed, new Promise((r) => setTimeout(r, cluster.ready() ? 5_000 : 500).unref())]);
+      await cluster.close();
     },
     available: () => aedes !== undefined && (!cluster || cluster.ready()),
     publish(topic, payload, qos) {

@@ -51,6 +51,7 @@ export function openBrokerCluster(redisUrl: string, log: Logger): BrokerCluster 
   };
   const conns = { pub: new Redis(redisUrl, options), sub: new Redis(redisUrl, options), store: new Redis(redisUrl, options) };
   let closing = false;
+  let closed: Promise<void> | undefined;
   let down = false;
   for (const [role, conn] of Object.entries(conns)) {
     // An 'error' without a listener would be printed by ioredis on every reconnect attempt; one line
@@ -82,11 +83,14 @@ export function openBrokerCluster(redisUrl: string, log: Logger): BrokerCluster 
     // command past its expiry, and the error says so.
     deadline: (topic, reject, ms) =>
       setTimeout(() => reject(new RbError('RB_ERR_CLUSTER_UNAVAILABLE', `the cluster's Redis (cluster.redisUrl) did not answer in ${ms} ms; what was sent on ${topic} may still arrive until it expires`)), ms),
-    async close() {
-      closing = true;
-      // Its broadcast unsubscribes on the emitter aedes already closed: bounded, it must not hold the stop.
-      await Promise.race([persistence.destroy().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
-      for (const c of Object.values(conns)) c.disconnect();
+    close() {
+      return (closed ??= shut());
     },
   };
+  async function shut(): Promise<void> {
+    closing = true;
+    // Its broadcast unsubscribes on the emitter aedes already closed: bounded, it must not hold the stop.
+    await Promise.race([persistence.destroy().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
+    for (const c of Object.values(conns)) c.disconnect();
+  }
 }
