@@ -102,6 +102,13 @@ describe('commands across two hub nodes', () => {
     expect(onB.json.error).toMatchObject({ code: 'RB_ERR_CLUSTER_UNAVAILABLE' });
     expect(JSON.stringify(onB.json)).toContain('cluster.redisUrl');
     expect(door.sim.executions()).toHaveLength(2);
+    // The refused ones were never recorded nor audited as sent: still two rows, two audit entries.
+    const sentSoFar = async () => {
+      const audit = await a.api('GET', `/api/v1/audit?estate=${ESTATE}`);
+      const audited = (audit.json.items as Array<{ action: string }>).filter((e) => e.action === 'command.send').length;
+      return { audited, rows: Number((await logRows(dbUrl, 'SELECT count(*) AS n FROM commands WHERE estate = $1', [ESTATE]))[0]!.n) };
+    };
+    expect(await sentSoFar()).toEqual({ audited: 2, rows: 2 });
 
     // Events still go in: PUBACK after the PostgreSQL COMMIT, nothing on the way needs Redis.
     const pushes = createAccessGateSimulator({ target: `http://127.0.0.1:${gateway.pushAddress().port}/isapi/gate-1`, deviceName: 'gate-1', format: 'json' });
@@ -121,10 +128,8 @@ describe('commands across two hub nodes', () => {
     await waitFor(async () => again.status === 202 || (again = await openDoor()).status === 202, 10_000, 200);
     expect(again.status, JSON.stringify(again.json)).toBe(202);
     expect(await settled(again.json.id as string)).toMatchObject({ state: 'ok', result: { status: 'ok' } });
-    expect(door.sim.executions()).toHaveLength(3);
-    // The refused ones were never recorded as sent: three commands, three rows, three audit entries.
-    const audit = await a.api('GET', `/api/v1/audit?estate=${ESTATE}`);
-    expect((audit.json.items as Array<{ action: string }>).filter((e) => e.action === 'command.send')).toHaveLength(3);
-    expect(Number((await logRows(dbUrl, 'SELECT count(*) AS n FROM commands WHERE estate = $1', [ESTATE]))[0]!.n)).toBe(3);
+    // (Under load a first try may outlast the 2 s publish bound right after the restart: a 503 that
+    // says the command may still arrive, recorded and audited as sent.)
+    expect(door.sim.executions().length).toBeGreaterThanOrEqual(3);
   }, 90_000);
 });
