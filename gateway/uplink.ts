@@ -112,6 +112,7 @@ export function createUplink(opts: UplinkOptions): Uplink {
   let generation = 0;
   const counters = { reconnects: 0, published: 0, acked: 0, lastHubContact: null as number | null };
 
+  /** The Last Will; its `ts` is stamped again at each connect (scheduleReconnect). */
   const lwt: GatewayStatus = { v: 1, estate: opts.estate, gateway: opts.gateway, state: 'offline', ts: Date.now(), reason: 'lwt' };
 
   function schedulePump(): void {
@@ -168,7 +169,12 @@ export function createUplink(opts: UplinkOptions): Uplink {
     log.info({ delayMs: delay, attempt }, 'reconnecting to hub');
     reconnectTimer = setTimeout(() => {
       reconnectTimer = undefined;
-      if (!stopping) client?.reconnect();
+      if (stopping || !client) return;
+      // The will carries when this connection was opened: the hub tells an old connection's will
+      // (published late, by the node it was on) from the latest one's by it.
+      const will = client.options.will;
+      if (will) will.payload = Buffer.from(JSON.stringify({ ...lwt, ts: Date.now() }));
+      client.reconnect();
     }, delay);
   }
 

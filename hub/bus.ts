@@ -3,13 +3,34 @@ import type { CommandResult, GatewayStatus, RbEvent } from '../protocol/index.js
 import type { SnapshotLink } from './snapshots.js';
 import type { StateChange } from './state/types.js';
 
+/** The order of one gateway's MQTT connections, across hub nodes (hub/broker/sessions.ts). */
+export interface ConnectionKey {
+  /**
+   * Gateway time when it opened the connection: the `ts` of the Last Will it sent in CONNECT (the
+   * gateway stamps its will at each connect, gateway/uplink.ts). Absent when the will has no `ts`.
+   */
+  since?: number;
+  /** Hub time the node accepted the connection: breaks ties (older gateways stamp their will once). */
+  at: number;
+}
+
+/** Whether connection `a` is older than `b`: gateway time first, then hub time. */
+export function olderConnection(a: ConnectionKey, b: ConnectionKey): boolean {
+  if (a.since !== undefined && b.since !== undefined && a.since !== b.since) return a.since < b.since;
+  return a.at < b.at;
+}
+
 /** Everything that flows downstream of ingest, as one typed map. */
 export interface BusEvents {
   /** An event, accepted and durable in the store (once per event id). */
   event: RbEvent;
   /** A gateway status message (online, heartbeat, offline, LWT). */
   'gateway.status': GatewayStatus;
-  'gateway.connection': { estate: string; gateway: string; connected: boolean };
+  /**
+   * A gateway's MQTT connection opened or closed. `since`/`at` order its connections across nodes
+   * (hub/broker/sessions.ts); absent in entries logged before they existed.
+   */
+  'gateway.connection': { estate: string; gateway: string; connected: boolean } & Partial<ConnectionKey>;
   /** An incident snapshot stored and linked to its event. */
   snapshot: SnapshotLink;
   /** A gateway's answer to a command. */

@@ -166,7 +166,16 @@ const ClusterSchema = z
       .string()
       .regex(/^redis:\/\/.+/, 'must be redis://[:password@]host:port')
       .optional()
-      .describe('Redis of the hub cluster (redis://[:password@]host:6379); set: /readyz also needs Redis to answer PING within 2 s. Unset = no Redis (one hub)'),
+      .describe(
+        'Redis of the hub cluster (redis://[:password@]host:6379); set: the MQTT broker keeps sessions and passes messages between nodes through it (a command reaches a gateway on any node), and /readyz also needs Redis to answer PING within 2 s. Unset = no Redis (one hub)',
+      ),
+    brokerHeartbeatMs: z
+      .number()
+      .int()
+      .min(200)
+      .max(600_000)
+      .default(60_000)
+      .describe('How often the MQTT broker tells the other nodes it is alive (cluster only); a node silent for 3 of them is dead, and the others publish the Last Wills of its gateways that did not connect again'),
     leaseTtl: z
       .string()
       .regex(DURATION, 'a duration such as 10s or 1m')
@@ -213,7 +222,7 @@ type Parsed = z.output<typeof HubConfigSchema>;
 export type HubConfig = Omit<Parsed, 'http' | 'mqtt' | 'cluster'> & {
   http: Parsed['http'] & { host: string };
   mqtt: Parsed['mqtt'] & { host: string };
-  cluster: { nodeId: string; redisUrl?: string | undefined; leaseTtl: string };
+  cluster: { nodeId: string; redisUrl?: string | undefined; leaseTtl: string; brokerHeartbeatMs: number };
 };
 export type HubConfigInput = z.input<typeof HubConfigSchema>;
 type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | undefined } : T;
@@ -385,7 +394,7 @@ export function resolveHubConfig(overrides: HubConfigOverrides = {}, env: NodeJS
     ...c,
     http: { ...c.http, host: c.http.host ?? c.host },
     mqtt: { ...c.mqtt, host: c.mqtt.host ?? c.host },
-    cluster: { nodeId: c.cluster.nodeId ?? defaultNodeId(), redisUrl: c.cluster.redisUrl, leaseTtl: c.cluster.leaseTtl },
+    cluster: { nodeId: c.cluster.nodeId ?? defaultNodeId(), redisUrl: c.cluster.redisUrl, leaseTtl: c.cluster.leaseTtl, brokerHeartbeatMs: c.cluster.brokerHeartbeatMs },
   });
 }
 

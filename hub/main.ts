@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createApi } from './api/app.js';
 import { createBroker, type Broker } from './broker/broker.js';
+import { openBrokerCluster } from './broker/cluster.js';
 import { brokerLimits } from './broker/options.js';
 import { createBus, type Bus } from './bus.js';
 import type { HubConfig } from './config.js';
@@ -137,6 +138,7 @@ export function createHub(deps: HubDeps): Hub {
     metrics,
     log: log.child({ module: 'hub.broker' }),
     limits: brokerLimits(config),
+    ...(config.cluster.redisUrl ? { cluster: openBrokerCluster(config.cluster.redisUrl, log.child({ module: 'hub.broker.redis' })), heartbeatMs: config.cluster.brokerHeartbeatMs } : {}),
   });
   const state = createStateService({ bus: feed.consumer('state', { everyPartition: true }), store, options: { ...config.state, timeZone: config.timeZone }, log: log.child({ module: 'hub.state' }) });
   const unsubscribeFacts = subscribeFacts({ bus: feed.consumer('facts'), facts, store, estates: () => registry.listEstates(), streets: () => registry.listStreets() });
@@ -169,7 +171,16 @@ export function createHub(deps: HubDeps): Hub {
     owns: (estate) => ownership.owns(partitionOf(estate)),
     onFullView: (p, estates) => audit.recordInBackground({ actor: p.id === 'system' ? 'system' : `user:${p.id}`, action: 'view.personal.live', target: 'push', detail: { estates } }),
   });
-  const commands = createCommands({ broker, bus: feed.consumer('commands'), store: createCommandStore(hubDb), push, audit, log: log.child({ module: 'hub.commands' }) });
+  const commands = createCommands({
+    broker,
+    bus: feed.consumer('commands'),
+    store: createCommandStore(hubDb),
+    push,
+    audit,
+    log: log.child({ module: 'hub.commands' }),
+    // In a cluster the answer may be settled by another node: whoever waits here re-reads the rows.
+    ...(config.cluster.redisUrl ? { pollMs: 250 } : {}),
+  });
   // Names instead of ids in alert views (people, devices as their gateways named them, estates).
   const nameOf = createNameOf({ bus, users: people.users, registry });
   // Off-screen notification (hub/notify/wire.ts, docs/notifications.md): the outbox's queueing side

@@ -93,8 +93,13 @@ export function createMetrics() {
     }),
     mqttConnectionsRefused: new Counter({
       name: 'rb_mqtt_connections_refused_total',
-      help: 'MQTT connections refused before authentication, by reason (max-connections, ip-rate, proxy-protocol)',
+      help: 'MQTT connections refused before authentication, by reason (max-connections, ip-rate, proxy-protocol, redis)',
       labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    mqttStaleWills: new Counter({
+      name: 'rb_mqtt_stale_wills_total',
+      help: 'Last Wills not ingested because the gateway had connected again since (to this node or another)',
       registers: [registry],
     }),
     mqttConnectionsOpen: new Gauge({

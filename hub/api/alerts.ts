@@ -231,6 +231,8 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
     const device = deps.registry.listDevices({ estate: body.estate }).find((d) => d.device === body.device);
     if (!device) throw new RbError('RB_ERR_UNKNOWN_DEVICE', `no device ${body.device} in estate ${body.estate} (devices are learnt from gateway status)`);
     const actor = actorOf(p);
+    // Before the audit entry: a command that cannot be sent (cluster: Redis away) is not "sent".
+    deps.commands.assertAvailable();
     const commandId = ulid();
     await audit.record({ actor, action: 'command.send', estate: body.estate, target: `device:${body.device}`, detail: { id: commandId, name: body.name, args: args.args } });
     // Recorded (row `sent`) and published; the gateway's answer is recorded, audited and pushed to the

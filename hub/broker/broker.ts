@@ -2,17 +2,19 @@ import { clientIdFor } from '../../protocol/index.js';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { parseTopic, topics, type ParsedTopic } from '../../protocol/index.js';
-import type { Bus } from '../bus.js';
+import type { Bus, ConnectionKey } from '../bus.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { Metrics } from '../metrics.js';
 import type { GatewayIdentity, Registry } from '../registry.js';
 import { KeyedBuckets, type TokenBucket } from './limits.js';
 import { startListeners, type Listeners } from './listeners.js';
+import type { BrokerCluster } from './cluster.js';
 import { DEFAULT_BROKER_LIMITS, type BrokerLimits } from './options.js';
 import { fastObserver } from '../metrics-fast.js';
 import { PacketGuard } from './packet-guard.js';
 import { gatewayClientId, gatewayKey, topicProblem } from './policy.js';
 import { retainProblem, watchRetained, type NotRetained } from './retained.js';
+import { createSessions, willTs } from './sessions.js';
 
 export interface BrokerDeps {
   host: string;
@@ -24,6 +26,12 @@ export interface BrokerDeps {
   log: Logger;
   /** Sizes, timeouts, rates and TLS (brokerLimits(config)); default DEFAULT_BROKER_LIMITS. */
   limits?: BrokerLimits;
+  /** `cluster.redisUrl` set: aedes on Redis (cluster.ts), one broker across hub nodes. */
+  cluster?: BrokerCluster;
+  /** aedes's heartbeatInterval: a node silent for 3 of them is dead to the others (default 60 s). */
+  heartbeatMs?: number;
+  /** Longest wait for a hub publish to reach Redis (cluster only; default 2 s). */
+  publishTimeoutMs?: number;
 }
 
 export interface Broker {
@@ -32,6 +40,11 @@ export interface Broker {
   address(): { host: string; port: number };
   /** The MQTT over TLS listener, when a certificate is configured. */
   tlsAddress(): { host: string; port: number } | null;
+  /**
+   * Whether a publish from the hub can reach every node now (cluster: its Redis connections are up);
+   * publish() rejects with RB_ERR_CLUSTER_UNAVAILABLE when not.
+   */
+  available(): boolean;
   /** Publish from the hub itself (commands), bypassing the gateway ACL. */
   publish(topic: string, payload: string, qos: 0 | 1): Promise<void>;
   /** Close the connection of one gateway (e.g. its secret was rotated). */
@@ -52,6 +65,8 @@ type RbClient = Client & {
   rbTopics?: Map<string, ParsedTopic>;
   /** Set by revoke(): nothing this connection publishes is retained any more, its will included. */
   rbRevoked?: boolean;
+  /** This connection's order among the gateway's connections (sessions.ts). */
+  rbKey?: ConnectionKey;
   /** Decided in preConnect, answered with this CONNACK code by authenticate. */
   refuse?: { returnCode: 2 | 3; reason: string; message: string };
 };
@@ -91,12 +106,15 @@ export function createBroker(deps: BrokerDeps): Broker {
   const consumed = new WeakSet<object>();
   const stripped = (kind: string, reason: NotRetained): void => metrics.mqttRetainStripped.inc({ kind, reason });
   const guardOf = (client: Client): PacketGuard | undefined => (client.conn instanceof PacketGuard ? client.conn : undefined);
+  const { cluster } = deps;
+  const sessions = createSessions(() => aedes?.id ?? '');
 
   async function build(): Promise<Aedes> {
     const created = await Aedes.createBroker({
       // a connection must complete CONNECT in time [MQTT-3.1.0-1]; slow or silent peers are closed
       connectTimeout: limits.connectTimeoutMs,
-      heartbeatInterval: 60_000,
+      heartbeatInterval: deps.heartbeatMs ?? 60_000,
+      ...(cluster ? { mq: cluster.mq, persistence: cluster.persistence } : {}),
       preConnect(client, packet, done) {
         const c = client as RbClient;
         const ip = guardOf(client)?.remoteAddress ?? 'unknown';
@@ -106,6 +124,9 @@ export function createBroker(deps: BrokerDeps): Broker {
           c.refuse = { returnCode: 2, reason: 'empty-client-id', message: 'identifier rejected: empty client id' };
         } else if (!connectRate.get(ip).tryTake()) {
           c.refuse = { returnCode: 3, reason: 'ip-rate', message: 'server unavailable: too many connection attempts' };
+        } else if (cluster && !cluster.ready()) {
+          // The session lives in Redis: without it aedes would wait on it with the CONNECT unanswered.
+          c.refuse = { returnCode: 3, reason: 'redis', message: 'server unavailable: the cluster\'s Redis (cluster.redisUrl) is unreachable' };
         }
         done(null, true);
       },
@@ -113,7 +134,7 @@ export function createBroker(deps: BrokerDeps): Broker {
         const c = client as RbClient;
         if (c.refuse) {
           const { returnCode, reason, message } = c.refuse;
-          if (reason === 'ip-rate') metrics.mqttConnectionsRefused.inc({ reason });
+          if (reason === 'ip-rate' || reason === 'redis') metrics.mqttConnectionsRefused.inc({ reason });
           else metrics.mqttProtocolErrors.inc({ reason });
           log.warn({ remote: guardOf(client)?.remoteAddress, username }, `MQTT connect refused: ${message}`);
           return done(connackError(message, returnCode), false);
@@ -138,6 +159,9 @@ export function createBroker(deps: BrokerDeps): Broker {
               return done(connackError('identifier rejected: client id does not match the gateway', 2), false);
             }
             sessionOwners.set(client.id, gatewayKey(who));
+            sessions.local(client.id, c);
+            const since = willTs((client as unknown as { _will?: { payload?: Buffer } })._will);
+            c.rbKey = { ...(since !== undefined ? { since } : {}), at: Date.now() };
             c.rb = who;
             c.rbPrefix = topics.gatewayPrefix(who.estate, who.gateway);
             // The gateway's bucket outlives its connections (a reconnect does not refill the burst).
@@ -151,9 +175,19 @@ export function createBroker(deps: BrokerDeps): Broker {
       },
       authorizePublish(client, packet, done) {
         const c = client as RbClient | null;
-        // A null client is aedes publishing the will of a gateway that is already gone; it was checked
-        // against the ACL when that gateway connected.
-        if (!c) return done(null);
+        if (sessions.staleWill(c, packet as { clientId?: string })) {
+          consumed.add(packet);
+          metrics.mqttStaleWills.inc();
+          log.info({ clientId: c?.id ?? (packet as { clientId?: string }).clientId, topic: packet.topic }, 'stale Last Will dropped: the gateway connected again since');
+          return done(null);
+        }
+        // A null client is aedes publishing the will of a gateway that is already gone: kept by a node
+        // gone silent (cluster: Redis), not connected here. Not ingested: a node only late or cut from
+        // Redis for 3 heartbeats looks dead too, and its gateways are alive. Consumed (nothing retained).
+        if (!c) {
+          consumed.add(packet);
+          return done(null);
+        }
         const received = performance.now();
         const who = c.rb;
         if (!who) return done(new Error('not authenticated'));
@@ -187,6 +221,10 @@ export function createBroker(deps: BrokerDeps): Broker {
         // Retained only: the gateway's own status, within the size cap, once ingest accepts it
         // (retained.ts); any other RETAIN 1 is stripped, the PUBLISH acknowledged as usual.
         let retain = false;
+        // In a cluster nothing is retained: a retained status would go to Redis before aedes reads the
+        // gateway's next packet, so ingest would wait on Redis; nobody may read it anyway (ACL), and
+        // the status is in the event log.
+        if (packet.retain && cluster) packet.retain = false;
         if (packet.retain) {
           const problem = c.rbRevoked ? 'revoked' : retainProblem(topic, packet.payload.length, limits.maxRetainedBytes);
           if (problem) {
@@ -273,13 +311,15 @@ export function createBroker(deps: BrokerDeps): Broker {
       const who = (client as RbClient).rb;
       if (!who) return;
       metrics.gatewaysConnected.inc();
-      bus.emit('gateway.connection', { ...who, connected: true });
+      bus.emit('gateway.connection', { ...who, connected: true, ...(client as RbClient).rbKey! });
     });
     broker.on('clientDisconnect', (client) => {
       const who = (client as RbClient).rb;
       if (!who) return;
       metrics.gatewaysConnected.dec();
-      bus.emit('gateway.connection', { ...who, connected: false });
+      // Emitted even when a newer connection took over: the log says what happened, the state judges
+      // by the key which connection is the latest.
+      bus.emit('gateway.connection', { ...who, connected: false, ...(client as RbClient).rbKey! });
     });
     broker.on('clientError', (client, err) => {
       // aedes checks publish topic syntax (wildcards, empty, too many levels) itself and closes the
@@ -291,6 +331,9 @@ export function createBroker(deps: BrokerDeps): Broker {
       }
       log.debug({ clientId: client.id, err: err.message }, 'client error');
     });
+    sessions.watch(broker);
+    // aedes emits its own failures (a will sweep or a delivery while Redis is away): unheard, they would end the hub.
+    (broker as unknown as NodeJS.EventEmitter).on('error', (err: Error) => log.warn({ err: err.message }, 'MQTT broker error'));
     broker.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'connection error'));
     return broker;
   }
@@ -305,7 +348,15 @@ export function createBroker(deps: BrokerDeps): Broker {
   function publish(packet: { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean }): Promise<void> {
     return new Promise((resolve, reject) => {
       if (!aedes) return reject(new Error('broker not started'));
-      aedes.publish({ cmd: 'publish', dup: false, ...packet }, (err) => (err ? reject(err) : resolve()));
+      // Refused at once while Redis is away, bounded while it hangs (cluster.ts).
+      const refused = cluster?.refusal(packet.topic);
+      if (refused) return reject(refused);
+      const timer = cluster?.deadline(packet.topic, reject, deps.publishTimeoutMs ?? 2_000);
+      aedes.publish({ cmd: 'publish', dup: false, ...packet }, (err) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve();
+      });
     });
   }
 
@@ -318,8 +369,14 @@ export function createBroker(deps: BrokerDeps): Broker {
     },
     async stop() {
       await listeners?.close();
-      await new Promise<void>((resolve) => (aedes ? aedes.close(() => resolve()) : resolve()));
+      const closed = new Promise<void>((resolve) => (aedes ? aedes.close(() => resolve()) : resolve()));
+      if (!cluster) return closed;
+      // Redis away, what aedes writes as it closes waits in ioredis's queue (until it gives up, ~30 s
+      // and more): bounded, then the connections end and fail what is left.
+      await Promise.race([closed, new Promise((r) => setTimeout(r, cluster.ready() ? 5_000 : 500).unref())]);
+      await cluster.close();
     },
+    available: () => aedes !== undefined && (!cluster || cluster.ready()),
     publish(topic, payload, qos) {
       return publish({ topic, payload: Buffer.from(payload), qos, retain: false });
     },
@@ -334,7 +391,8 @@ export function createBroker(deps: BrokerDeps): Broker {
       }
       // [MQTT-3.3.1-10], [MQTT-3.3.1-11]: a zero-byte retained PUBLISH removes the topic's retained
       // message (and tells any subscriber); it passes through watchRetained, which updates the gauges.
-      if (aedes) await publish({ topic: topics.status(estate, gateway), payload: Buffer.alloc(0), qos: 0, retain: true });
+      // A cluster retains nothing.
+      if (aedes && !cluster) await publish({ topic: topics.status(estate, gateway), payload: Buffer.alloc(0), qos: 0, retain: true });
     },
     address: () => listeners?.address() ?? { host: deps.host, port: deps.port },
     tlsAddress: () => listeners?.tlsAddress() ?? null,

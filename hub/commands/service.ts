@@ -32,6 +32,8 @@ export interface Commands {
    * process runs then, or by the expiry sweep when none comes.
    */
   issue(req: SendCommand): Promise<Command>;
+  /** Throw RB_ERR_CLUSTER_UNAVAILABLE (503) when a command cannot reach the gateways now (cluster: Redis away). */
+  assertAvailable(): void;
   /** issue(), and wait for the result (or reject when it expires without one): tests and tools. */
   send(req: SendCommand): Promise<{ command: Command; result: CommandResult }>;
   /** Publish a prepared command as is (re-sending an id, tests of expiry) and wait for a result. */
@@ -55,6 +57,12 @@ export interface CommandsDeps {
   graceMs?: number;
   /** How often the sweep looks (default 1 s). */
   sweepMs?: number;
+  /**
+   * Re-read the rows of the commands waited on here this often (default: never). In a cluster the
+   * answer comes back through the node the gateway is connected to, which settles the row; the waiter
+   * is on the node that sent the command. One query per tick for all of them, only while any waits.
+   */
+  pollMs?: number;
   now?: () => number;
 }
 
@@ -87,6 +95,30 @@ export function createCommands(deps: CommandsDeps): Commands {
   let off: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<void> = Promise.resolve();
+  let polling: NodeJS.Timeout | undefined;
+
+  function schedulePoll(): void {
+    if (!deps.pollMs || polling || waiting.size === 0) return;
+    polling = setTimeout(() => {
+      store
+        .settled([...waiting.keys()])
+        .then((rows) => {
+          for (const r of rows) {
+            if (r.state === 'expired') settleWaiters(r.id, (w) => w.reject(new RbError('RB_ERR_COMMAND_TIMEOUT', `no result for command ${r.id} before it expired`)));
+            else if (r.result) {
+              const result = r.result;
+              settleWaiters(r.id, (w) => w.resolve(result));
+            }
+          }
+        })
+        .catch((err: unknown) => log.warn({ err }, 'command rows not re-read; will retry'))
+        .finally(() => {
+          polling = undefined;
+          schedulePoll();
+        });
+    }, deps.pollMs);
+    polling.unref?.();
+  }
 
   function wait(id: string, waitMs: number): Promise<CommandResult> {
     return new Promise<CommandResult>((resolve, reject) => {
@@ -108,6 +140,7 @@ export function createCommands(deps: CommandsDeps): Commands {
       };
       const t = setTimeout(() => w.reject(new RbError('RB_ERR_COMMAND_TIMEOUT', `no result for command ${id} within ${waitMs} ms`)), waitMs);
       set.add(w);
+      schedulePoll();
     });
   }
   const settleWaiters = (id: string, f: (w: { resolve: (r: CommandResult) => void; reject: (e: Error) => void }) => void): void => {
@@ -163,6 +196,7 @@ export function createCommands(deps: CommandsDeps): Commands {
   async function publish(estate: string, gateway: string, command: Command, waitMs: number): Promise<CommandResult> {
     const result = wait(command.id, waitMs);
     try {
+      availableOrThrow();
       await store.create(estate, gateway, command);
       await deps.broker.publish(topics.cmd(estate, gateway, command.device), JSON.stringify(command), 1);
     } catch (err) {
@@ -170,6 +204,11 @@ export function createCommands(deps: CommandsDeps): Commands {
     }
     log.info({ id: command.id, estate, gateway, device: command.device, name: command.name, actor: command.actor.id }, 'command sent');
     return result;
+  }
+
+  /** Refuse before recording a command that could not be sent (the cluster's Redis is away). */
+  function availableOrThrow(): void {
+    if (!deps.broker.available()) throw new RbError('RB_ERR_CLUSTER_UNAVAILABLE', "the cluster's Redis (cluster.redisUrl) is unreachable: the command cannot reach the gateway; try again when it is back");
   }
 
   function build(req: SendCommand): Command {
@@ -202,10 +241,12 @@ export function createCommands(deps: CommandsDeps): Commands {
       off?.();
       off = undefined;
       clearTimeout(timer);
+      clearTimeout(polling);
       void sweeping;
     },
     async issue(req) {
       const command = build(req);
+      availableOrThrow();
       await store.create(req.estate, req.gateway, command);
       await deps.broker.publish(topics.cmd(req.estate, req.gateway, command.device), JSON.stringify(command), 1);
       log.info({ id: command.id, estate: req.estate, gateway: req.gateway, device: command.device, name: command.name, actor: command.actor.id }, 'command sent');
@@ -217,6 +258,7 @@ export function createCommands(deps: CommandsDeps): Commands {
       return { command, result };
     },
     publish,
+    assertAvailable: availableOrThrow,
     sweep,
     get: (id) => store.get(id),
   };

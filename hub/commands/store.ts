@@ -39,6 +39,8 @@ export interface CommandStore {
   /** Commands still `sent` whose expiry is at or before `deadline`: marked `expired` (RB_ERR_COMMAND_TIMEOUT), oldest first. */
   expire(deadline: number, at: number, limit?: number, trx?: Trx): Promise<CommandRecord[]>;
   get(id: string): Promise<CommandRecord | undefined>;
+  /** Those of `ids` that are no longer `sent` (answered or expired), in one query. */
+  settled(ids: readonly string[]): Promise<CommandRecord[]>;
   /** An estate's commands, newest first; `before` is an issuedAt to page on. */
   list(q: { estate: string; limit?: number; before?: number }): Promise<CommandRecord[]>;
   /** Delete finished commands issued before `before`; returns how many. */
@@ -134,6 +136,11 @@ export function createCommandStore(hubDb: HubDatabase): CommandStore {
     async get(id) {
       const row = await db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toRecord(row) : undefined;
+    },
+    async settled(ids) {
+      if (ids.length === 0) return [];
+      const rows = await db.selectFrom('commands').selectAll().where('id', 'in', [...ids]).where('state', '!=', 'sent').execute();
+      return rows.map(toRecord);
     },
     async list(q) {
       let query = db.selectFrom('commands').selectAll().where('estate', '=', q.estate);

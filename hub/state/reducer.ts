@@ -1,5 +1,6 @@
 import type { GatewayStatus, RbEvent } from '../../protocol/index.js';
 import { isOlder, markOf } from '../../protocol/order.js';
+import { olderConnection } from '../bus.js';
 import { dayKey } from './clock.js';
 import type {
   ApplyResult,
@@ -64,7 +65,7 @@ export function apply(state: LiveState, input: StateInput, now: number, opts: Op
   rollDay(es, now, opts, out);
   if (input.kind === 'event') onEvent(state, es, input.event, now, opts, out);
   else if (input.kind === 'status') onStatus(state, es, input.status, now, opts, out);
-  else onConnection(es, input.gateway, input.connected, now, opts, out);
+  else onConnection(es, input, now, opts, out);
   return out;
 }
 
@@ -265,11 +266,16 @@ function onVehicle(es: EstateState, entered: boolean, ts: number, opts: Opts, ou
 
 function onStatus(state: LiveState, es: EstateState, s: GatewayStatus, now: number, opts: Opts, out: Out): void {
   const gw = gatewayOf(es, s.gateway, now);
-  if (gw.statusTs !== undefined && s.ts < gw.statusTs) return; // an older status arriving late
+  if (s.reason === 'lwt' && gw.conn?.since !== undefined) {
+    // A Last Will speaks for the connection that sent it, and its `ts` is when the gateway opened that
+    // connection: older than the latest connection's, it is an old connection's will (the gateway moved
+    // to another node, or took over its own session), however late it arrives.
+    if (s.ts < gw.conn.since) return;
+  } else if (gw.statusTs !== undefined && s.ts < gw.statusTs) return; // an older status arriving late
   Object.assign(gw, {
     state: s.state,
     reason: s.reason,
-    statusTs: s.ts,
+    statusTs: Math.max(s.ts, gw.statusTs ?? 0),
     lastSeen: now,
     ...(s.version !== undefined ? { version: s.version } : {}),
     ...(s.uptimeS !== undefined ? { uptimeS: s.uptimeS } : {}),
@@ -277,6 +283,11 @@ function onStatus(state: LiveState, es: EstateState, s: GatewayStatus, now: numb
     ...(s.reconnects !== undefined ? { reconnects: s.reconnects } : {}),
     ...(s.outbox ? { outbox: { ...s.outbox } } : {}),
   });
+  // The will is the end of its connection, also when that node died and no disconnect is logged.
+  if (s.reason === 'lwt') {
+    gw.connected = false;
+    gw.connections = 0;
+  }
   out.add(es, 'gateway', gw.gateway, gatewayView(gw));
   if (s.state === 'offline') return gatewayDown(es, gw.gateway, now, opts, out);
   for (const [id, health] of Object.entries(s.devices ?? {})) {
@@ -303,10 +314,22 @@ function gatewayDown(es: EstateState, gateway: string, now: number, opts: Opts, 
   for (const dev of es.devices.values()) if (dev.gateway === gateway) observe(es, dev, false, 'gateway-offline', now, opts, out);
 }
 
-function onConnection(es: EstateState, gateway: string, connected: boolean, now: number, opts: Opts, out: Out): void {
+function onConnection(es: EstateState, c: Extract<StateInput, { kind: 'connection' }>, now: number, opts: Opts, out: Out): void {
+  const { gateway, connected } = c;
   const gw = gatewayOf(es, gateway, now);
-  // A reconnect can report the new connection before the old one's end: count them.
-  gw.connections = Math.max(0, gw.connections + (connected ? 1 : -1));
+  if (c.at !== undefined) {
+    // The latest connection alone says whether the gateway is connected: the end of an older one (it
+    // moved to another node, whose connect may be logged first) changes nothing. Judged by the
+    // connection's own key, not by log order (hub/broker/sessions.ts).
+    const key = { ...(c.since !== undefined ? { since: c.since } : {}), at: c.at };
+    if (gw.conn && olderConnection(key, gw.conn)) return;
+    gw.conn = key;
+    gw.connections = connected ? 1 : 0;
+  } else {
+    // Entries logged before connections had a key: a reconnect can report the new connection before
+    // the old one's end, so count them.
+    gw.connections = Math.max(0, gw.connections + (connected ? 1 : -1));
+  }
   const was = gw.connected;
   gw.connected = gw.connections > 0;
   gw.lastSeen = now;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { GatewayStatus, RbEvent } from '../../protocol/index.js';
 import type { OrderMark } from '../../protocol/order.js';
 import type { StateChange } from '../../protocol/api.js';
+import type { ConnectionKey } from '../bus.js';
 
 /**
  * Live state of every estate, held in memory by the state service (hub/state/service.ts) and changed
@@ -51,6 +52,8 @@ export interface GatewayState {
   connected: boolean;
   /** Open MQTT connections (a takeover can report the new one before the old one's end). */
   connections: number;
+  /** Its latest MQTT connection (hub/broker/sessions.ts): older connections' changes and wills are ignored. */
+  conn?: ConnectionKey | undefined;
   /** From its last status (or `offline`/`lwt` when the connection died without one). */
   state: 'online' | 'offline';
   reason?: GatewayStatus['reason'] | undefined;
@@ -171,7 +174,7 @@ export const createLiveState = (): LiveState => ({ estates: new Map(), refused: 
 export type StateInput =
   | { kind: 'event'; event: RbEvent }
   | { kind: 'status'; status: GatewayStatus }
-  | { kind: 'connection'; estate: string; gateway: string; connected: boolean };
+  | ({ kind: 'connection'; estate: string; gateway: string; connected: boolean } & Partial<ConnectionKey>);
 
 /** One change, as pushed (event `device:state`, room `estate:{id}`): the contract type of protocol/api.ts. */
 export type { ChangeKind, StateChange } from '../../protocol/api.js';

@@ -211,6 +211,47 @@ describe('device online/offline with hysteresis', () => {
     h.feed({ kind: 'connection', estate: E, gateway: 'gw-1', connected: false });
     expect(h.es().gateways.get('gw-1')?.connected).toBe(true);
   });
+
+  it('a gateway that moved to another node: the old connection\'s end and will, logged after the new one, change nothing', () => {
+    const h = harness();
+    const old = { since: T0 - 60_000, at: T0 - 59_990 };
+    const now = { since: T0 - 1_000, at: T0 - 990 };
+    h.feed({ kind: 'connection', estate: E, gateway: 'gw-1', connected: true, ...old });
+    h.feed(health(true));
+    // Node B logs the new connection and its status before node A logs the old one's end and will.
+    h.feed({ kind: 'connection', estate: E, gateway: 'gw-1', connected: true, ...now });
+    h.feed(status({ reason: 'connected' }));
+    const seen = h.of('gateway').length;
+    h.feed({ kind: 'connection', estate: E, gateway: 'gw-1', connected: false, ...old });
+    h.feed(status({ state: 'offline', reason: 'lwt', ts: old.since }));
+    vi.advanceTimersByTime(opts.offlineAfterMs * 2);
+    expect(h.es().gateways.get('gw-1')).toMatchObject({ connected: true, state: 'online', reason: 'connected' });
+    expect(h.of('gateway').slice(seen).map((c) => (c.value as { online: boolean }).online)).not.toContain(false);
+    expect(h.es().devices.get('gate-1')?.online).toBe(true);
+    // The latest connection's own will is news, however its ts compares with the statuses sent since.
+    vi.advanceTimersByTime(1000);
+    h.feed(status({ reason: 'heartbeat' }));
+    h.feed(status({ state: 'offline', reason: 'lwt', ts: now.since }));
+    expect(h.es().gateways.get('gw-1')).toMatchObject({ connected: false, state: 'offline', reason: 'lwt' });
+  });
+
+  it('an old connection whose end was never logged (its node was killed) does not keep the gateway connected', () => {
+    const h = harness();
+    h.feed({ kind: 'connection', estate: E, gateway: 'gw-1', connected: true, since: T0 - 9_000, at: T0 - 8_990 });
+    h.feed({ kind: 'connection', estate: E, gateway: 'gw-1', connected: true, since: T0 - 1_000, at: T0 - 990 });
+    h.feed({ kind: 'connection', estate: E, gateway: 'gw-1', connected: false, since: T0 - 1_000, at: T0 - 990 });
+    expect(h.es().gateways.get('gw-1')?.connected).toBe(false);
+  });
+
+  it('the latest connection\'s will ends it, even when no disconnect is logged (its node died)', () => {
+    const h = harness();
+    const conn = { since: T0 - 5_000, at: T0 - 4_990 };
+    h.feed({ kind: 'connection', estate: E, gateway: 'gw-1', connected: true, ...conn });
+    h.feed(status({ reason: 'connected' }));
+    vi.advanceTimersByTime(60_000);
+    h.feed(status({ state: 'offline', reason: 'lwt', ts: conn.since }));
+    expect(h.es().gateways.get('gw-1')).toMatchObject({ connected: false, state: 'offline', reason: 'lwt' });
+  });
 });
 
 describe('gateways', () => {

@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ulid } from 'ulid';
 import type { Command, CommandResult } from '../../../protocol/index.js';
-import { createCommandStore, type CommandStore } from '../../../hub/commands/index.js';
+import type { Logger } from 'pino';
+import type { Broker } from '../../../hub/broker/broker.js';
+import type { Bus } from '../../../hub/bus.js';
+import { createCommands, createCommandStore, type CommandStore } from '../../../hub/commands/index.js';
 import type { DatabaseFactory, DatabaseUnderTest } from './support.js';
 
 const actor = { id: 'user:u1', name: '王阿姨', role: 'volunteer' as const };
@@ -95,6 +98,50 @@ export function describeCommands(engine: string, factory: DatabaseFactory): void
       expect(await store.prune(10_000)).toBe(1);
       expect(await store.get(ids[0]!)).toBeUndefined();
       expect(await store.get(ids[1]!)).toBeDefined();
+    });
+
+    it('settled(): the rows of the given ids that were answered or expired, in one query', async () => {
+      const [open, done, expired] = [command({ expiresAt: 50_000 }), command(), command({ expiresAt: 1_500 })];
+      for (const c of [open, done, expired]) await store.create('maple', 'gw-1', c);
+      await store.finish('maple', result(done.id), 2_000);
+      await store.expire(2_000, 2_000);
+      const rows = await store.settled([open.id, done.id, expired.id, ulid()]);
+      expect(rows.map((r) => [r.id, r.state]).sort()).toEqual([[done.id, 'ok'], [expired.id, 'expired']].sort());
+      expect(await store.settled([])).toEqual([]);
+    });
+
+    it('a command sent on one node and answered through another: the sender learns it by re-reading the row (pollMs)', async () => {
+      const quiet = () => undefined;
+      const log = { info: quiet, warn: quiet, error: quiet, debug: quiet } as unknown as Logger;
+      const listeners = new Set<(r: { estate: string; gateway: string; result: CommandResult }) => unknown>();
+      const node = (bus: Bus, pollMs?: number) =>
+        createCommands({
+          broker: { available: () => true, publish: async () => undefined } as unknown as Broker,
+          bus,
+          store,
+          push: { transaction: (fn) => t.db.transaction((trx) => fn(trx, { toEstate: async () => undefined } as never)) },
+          audit: { recordIn: async () => ({}) as never },
+          log,
+          ...(pollMs ? { pollMs } : {}),
+        });
+      const silent = { on: () => () => undefined, emit: quiet } as unknown as Bus;
+      const wired = { on: (_: string, f: never) => (listeners.add(f), () => listeners.delete(f)), emit: quiet } as unknown as Bus;
+      const a = node(silent, 20);
+      const b = node(wired);
+      b.start();
+      try {
+        const sent = a.send({ estate: 'maple', gateway: 'gw-1', device: 'gate-1', name: 'door.open', args: { door: 1 }, actor, ttlMs: 60_000 });
+        let id: string | undefined;
+        for (let i = 0; i < 100 && !id; i++) {
+          id = (await store.list({ estate: 'maple' }))[0]?.id;
+          if (!id) await new Promise((r) => setTimeout(r, 10));
+        }
+        for (const f of listeners) await f({ estate: 'maple', gateway: 'gw-1', result: result(id!) });
+        expect((await sent).result).toMatchObject({ id, status: 'ok' });
+      } finally {
+        b.stop();
+        a.stop();
+      }
     });
   });
 }
