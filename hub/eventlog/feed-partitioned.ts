@@ -50,6 +50,22 @@ export interface PartitionedFeedOptions {
 const cursorName = (consumer: string, part: number): string => `${consumer}#${part}`;
 
 /**
+ * Longest wait for one partition read. Observed: a read in flight while the process was stopped
+ * (SIGSTOP past the lease TTL) never settled after it resumed, and the one catch-up loop waited on
+ * it for good, so the partitions the node took over later were never read. Past this the read is
+ * abandoned (its connection with it) and the partitions are read again.
+ */
+const READ_TIMEOUT_MS = 10_000;
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
  * The event log's feed in a cluster (issue 18, docs/cluster.md "Ownership"): consumers get the
  * entries of the partitions this node owns, each partition in log order, with one cursor per
  * consumer and partition saved under the partition's lease (fenced). What this node appended is
@@ -140,34 +156,44 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
   }
 
   let catching: Promise<void> | undefined;
+  /**
+   * One reading loop at a time, over the partitions marked behind. (The promise is kept only once
+   * the loop has started: a loop that finished synchronously — nothing behind — once left a settled
+   * promise here for good, and no partition was ever read again.)
+   */
   function catchUp(): Promise<void> {
-    catching ??= (async () => {
-      try {
-        while (behind.size > 0 && !stopped) {
-          const parts = [...behind].sort((a, b) => a - b);
-          behind.clear();
-          for (const p of parts) {
-            let from = lowest(p);
-            for (;;) {
-              if (!followed(p) || stopped) break;
-              const page = await eventLog.readPart(p, from, pageSize);
-              for (const e of page) for (const c of consumersOf(p)) deliverTo(c, e);
-              if (page.length > 0) from = page[page.length - 1]!.pos;
-              if (page.length < pageSize) break;
-            }
-          }
-        }
-      } catch (err) {
-        logger.warn({ err: (err as Error).message }, 'log partitions not read; retrying');
-        for (let p = 0; p < PARTITION_COUNT; p++) if (followed(p)) behind.add(p);
-        await new Promise((r) => setTimeout(r, 500).unref());
-      } finally {
-        catching = undefined;
-      }
+    if (catching) return catching;
+    if (behind.size === 0 || stopped) return Promise.resolve();
+    const run = readBehind().finally(() => {
+      if (catching === run) catching = undefined;
       scheduleCommit();
       if (behind.size > 0 && !stopped) void catchUp();
-    })();
-    return catching;
+    });
+    catching = run;
+    return run;
+  }
+  async function readBehind(): Promise<void> {
+    try {
+      while (behind.size > 0 && !stopped) {
+        const parts = [...behind].sort((a, b) => a - b);
+        behind.clear();
+        for (const p of parts) {
+          let from = lowest(p);
+          for (;;) {
+            if (!followed(p) || stopped) break;
+            const page = await withTimeout(eventLog.readPart(p, from, pageSize), READ_TIMEOUT_MS, `reading partition ${p}`);
+            if (page.length > 0) logger.debug({ part: p, from, read: page.length, owned: active.has(p) }, 'partitions: read');
+            for (const e of page) for (const c of consumersOf(p)) deliverTo(c, e);
+            if (page.length > 0) from = page[page.length - 1]!.pos;
+            if (page.length < pageSize) break;
+          }
+        }
+      }
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'log partitions not read; retrying');
+      for (let p = 0; p < PARTITION_COUNT; p++) if (followed(p)) behind.add(p);
+      await new Promise((r) => setTimeout(r, 500).unref());
+    }
   }
 
   const handled = (c: Consumer, p: number): number => {
@@ -239,6 +265,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
   }
 
   async function acquired(parts: readonly number[]): Promise<void> {
+    logger.debug({ parts: parts.length }, 'partitions: take-over starts');
     const cursors = await eventLog.cursors();
     for (const c of owned) {
       for (const p of parts) {
@@ -250,6 +277,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
       }
     }
     for (const h of hooks) await h.acquired?.(parts);
+    logger.debug({ parts: parts.length }, 'partitions: taken over, catching up');
     for (const p of parts) {
       active.add(p);
       behind.add(p);
@@ -260,6 +288,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
   }
 
   async function dropped(parts: readonly number[], why: LossReason): Promise<void> {
+    logger.debug({ parts: parts.length, why }, 'partitions: hand-over starts');
     for (const p of parts) {
       active.delete(p);
       if (!followed(p)) behind.delete(p);
@@ -277,6 +306,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
     } else {
       for (const h of hooks) await h.dropped?.(parts, why);
     }
+    logger.debug({ parts: parts.length, why }, 'partitions: handed over');
     for (const c of owned) {
       for (const p of parts) {
         c.delivered.delete(p);

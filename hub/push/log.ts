@@ -144,9 +144,18 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
   /** The writer lock: a chain of the writes (and exclusive readers) in order. */
   let tail: Promise<unknown> = Promise.resolve();
 
+  let writing = 0;
   function locked<T>(fn: () => Promise<T>): Promise<T> {
     const run = tail.then(fn, fn);
     tail = run.catch(() => undefined);
+    // A writer holding the lock for long holds every alert change and push behind it: say so.
+    const id = ++writing;
+    const slow = setTimeout(() => log.warn({ writer: id }, 'push log writer holds the lock for more than 10 s'), 10_000);
+    slow.unref();
+    void run.then(
+      () => clearTimeout(slow),
+      () => clearTimeout(slow),
+    );
     return run;
   }
 
