@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { SlowFirstSequencer } from './test/support/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -8,5 +9,7 @@ export default defineConfig({
     // Tests that start real processes (influxd, mosquitto, the CLI) compete for 2 cores.
     maxWorkers: 2,
     pool: 'forks',
+    // The minute-long fault tests first, so the two workers finish together (test/support/sequencer.ts).
+    sequence: { sequencer: SlowFirstSequencer },
   },
 });
