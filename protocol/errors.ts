@@ -31,6 +31,7 @@ export const ERRORS = {
   RB_ERR_GATEWAY_REVOKED: { status: 409, where: 'api', title: 'Gateway revoked' },
   RB_ERR_ALERT_STATE: { status: 409, where: 'api', title: 'Not possible in the current state of the alert' },
   RB_ERR_STORE_UNAVAILABLE: { status: 503, where: 'api', title: 'Event store unavailable' },
+  RB_ERR_FENCED: { status: 503, where: 'api', title: "A partition's lease moved to another hub node: this node's write was refused (fencing); the new owner does the work" },
   RB_ERR_CLUSTER_UNAVAILABLE: { status: 503, where: 'api', title: "The cluster's Redis (cluster.redisUrl) is unreachable: commands cannot reach gateways" },
   RB_ERR_COMMAND_TIMEOUT: { status: 504, where: 'api', title: 'No result from the gateway in time' },
   RB_ERR_INTERNAL: { status: 500, where: 'api', title: 'Internal error' },
