@@ -30,6 +30,8 @@ export class Load {
   readonly ackAt: number[] = [];
   readonly ackMs: number[] = [];
   readonly forced = new Map<string, Forced>();
+  /** Ids of every acknowledged event, to look each up in the store at the end. */
+  readonly ackedIds: string[] = [];
 
   constructor(
     private readonly gateways: readonly GatewayCreds[],
@@ -81,6 +83,7 @@ export class Load {
         return;
       }
       this.acked++;
+      this.ackedIds.push(e.id);
       const now = Date.now();
       this.ackAt.push(now);
       this.ackMs.push(performance.now() - t);

@@ -90,7 +90,7 @@ export function printClusterReport(runs: Scenario[], load: number[][]): void {
   }));
   console.log(table(rows));
   for (const r of runs) {
-    console.log(`${name(r)}: gateways per node ${JSON.stringify(r.gateways)}; sent ${r.totals.sent}, acked ${r.totals.acked}, stored ${r.totals.stored_ids} ids (${r.totals.duplicates} duplicate rows), lost ${r.totals.lost}; alert samples ${r.alert.samples} (${r.alert.missing} missing), max ${cell(r.alert.max_ms, 0)} ms; HAProxy ${cell(r.mem.haproxy_mb, 0)} MiB, Redis ${cell(r.mem.redis_mb, 0)} MiB; the bench's own gateways ${cell(r.cpu.bench)} µs/ev.`);
+    console.log(`${name(r)}: gateways per node ${JSON.stringify(r.gateways)}; sent ${r.totals.sent}, acked ${r.totals.acked}, stored ${r.totals.stored_ids} ids (${r.totals.duplicates} duplicate rows), acknowledged but not stored ${r.totals.lost} (each acknowledged id looked up); alert samples ${r.alert.samples} (${r.alert.missing} missing), max ${cell(r.alert.max_ms, 0)} ms; HAProxy ${cell(r.mem.haproxy_mb, 0)} MiB, Redis ${cell(r.mem.redis_mb, 0)} MiB; the bench's own gateways ${cell(r.cpu.bench)} µs/ev.`);
     if (r.kill) console.log(`  kill -9 hub-a: forced doors sent in the ${LEASE_TTL_S + 10} s after it: ${r.kill.samples} alerted (${r.kill.missing} missing), p50 ${cell(r.kill.p50_ms, 0)} ms, p99 ${cell(r.kill.p99_ms, 0)} ms, max ${cell(r.kill.max_ms, 0)} ms (target <= TTL + 5 s = ${(LEASE_TTL_S + 5) * 1000} ms); partitions after ${JSON.stringify(r.kill.leasesAfter)}; gateway reconnects ${r.kill.reconnects}.`);
   }
   const m = model(runs);

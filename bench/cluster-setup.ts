@@ -165,6 +165,8 @@ export interface Probe {
   forcedAlerts(): Promise<Set<string>>;
   /** Rows and distinct ids of stored events. */
   stored(): Promise<{ rows: number; ids: number }>;
+  /** Which of `ids` are not in the event log. */
+  missing(ids: readonly string[]): Promise<string[]>;
   /** Partitions per owner whose lease is live now (cluster only). */
   leases(): Promise<Record<string, number>>;
   close(): Promise<void>;
@@ -183,6 +185,14 @@ export async function openProbe(where: { url?: string; file?: string }): Promise
         const r = await c.query<{ rows: number; ids: number }>("SELECT count(*)::int AS rows, count(DISTINCT id)::int AS ids FROM event_log WHERE kind = 'event'");
         return r.rows[0]!;
       },
+      async missing(ids) {
+        const out: string[] = [];
+        for (let i = 0; i < ids.length; i += 10_000) {
+          const r = await c.query<{ id: string }>('SELECT t.id FROM unnest($1::text[]) AS t(id) WHERE NOT EXISTS (SELECT 1 FROM event_log e WHERE e.id = t.id)', [ids.slice(i, i + 10_000)]);
+          out.push(...r.rows.map((x) => x.id));
+        }
+        return out;
+      },
       async leases() {
         const r = await c.query<{ owner: string | null; n: number }>('SELECT owner, count(*)::int AS n FROM partition_leases WHERE owner IS NOT NULL AND expires_at > extract(epoch FROM clock_timestamp()) * 1000 GROUP BY owner');
         return Object.fromEntries(r.rows.map((x) => [x.owner ?? 'none', x.n]));
@@ -193,7 +203,9 @@ export async function openProbe(where: { url?: string; file?: string }): Promise
   const db = new Database(where.file!, { readonly: true, fileMustExist: true });
   const alerts = db.prepare<[], { k: string }>("SELECT estate || '/' || device AS k FROM alerts WHERE rule = 'door.forced'");
   const stored = db.prepare<[], { rows: number; ids: number }>("SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM event_log WHERE kind = 'event'");
+  const one = db.prepare<[string], { id: string }>('SELECT id FROM event_log WHERE id = ?');
   return {
+    missing: async (ids) => ids.filter((id) => one.get(id) === undefined),
     forcedAlerts: async () => new Set(alerts.all().map((x) => x.k)),
     stored: async () => stored.get()!,
     leases: async () => ({ embedded: 64 }),

@@ -111,6 +111,8 @@ async function scenario(kind: Kind, shared: Shared | undefined, root: string): P
     while ([...load.forced.values()].some((f) => f.seenAt === undefined) && Date.now() < deadline) await sleep(200);
     await watcher.stop();
     const stored = await probe.stored();
+    const missing = await probe.missing(load.ackedIds);
+    if (missing.length) log(`${kind}: ${missing.length} acknowledged events not in the event log, e.g. ${missing.slice(0, 5).join(' ')}`);
     const killAlerts = kill ? alertLatencies(kill.forced) : undefined;
     return {
       kind, nodes: names, gateways, window_s: wall, events, events_per_s: events / wall,
@@ -122,7 +124,7 @@ async function scenario(kind: Kind, shared: Shared | undefined, root: string): P
       ack_p50_ms: percentile(acks, 50), ack_p99_ms: percentile(acks, 99),
       alert: { samples: steady.ms.length, missing: steady.missing, p50_ms: percentile(steady.ms, 50), p99_ms: percentile(steady.ms, 99), max_ms: Math.max(0, ...steady.ms) },
       leases: { start: leasesStart, end: leasesEnd },
-      totals: { sent: load.sent, acked: load.acked, unacked, stored_rows: stored.rows, stored_ids: stored.ids, lost: Math.max(0, load.acked - stored.ids), duplicates: stored.rows - stored.ids },
+      totals: { sent: load.sent, acked: load.acked, unacked, stored_rows: stored.rows, stored_ids: stored.ids, lost: missing.length, duplicates: stored.rows - stored.ids },
       ...(kill && killAlerts
         ? { kill: { ...kill, samples: killAlerts.ms.length, missing: killAlerts.missing, p50_ms: percentile(killAlerts.ms, 50), p99_ms: percentile(killAlerts.ms, 99), max_ms: Math.max(0, ...killAlerts.ms) } }
         : {}),
