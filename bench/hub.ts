@@ -96,9 +96,10 @@ async function main(): Promise<void> {
     // A partial run (RB_BENCH_ONLY) goes to its own file, so latest.json always holds a whole run.
     const name = only ? `latest-${only.join('-')}.json` : 'latest.json';
     const file = new URL(`./results/${name}`, import.meta.url);
-    // bench:notify's key lives in the same file (bench/notify.ts): kept.
-    const kept = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { notify?: unknown }).notify : undefined;
-    writeFileSync(file, `${JSON.stringify(kept === undefined ? out : { ...out, notify: kept }, null, 2)}\n`);
+    // bench:notify's and bench:cluster's keys live in the same file (bench/notify.ts, bench/cluster.ts): kept.
+    const prev = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { notify?: unknown; cluster?: unknown }) : {};
+    const kept = Object.fromEntries(Object.entries({ notify: prev.notify, cluster: prev.cluster }).filter(([, v]) => v !== undefined));
+    writeFileSync(file, `${JSON.stringify({ ...out, ...kept }, null, 2)}\n`);
     log(`wrote bench/results/${name}`);
   } finally {
     baseline?.remove();

@@ -8,3 +8,4 @@ npx tsx bench/gateway.ts
 npx tsx bench/hub.ts
 npx tsx bench/alerts.ts
 npx tsx bench/notify.ts
+npx tsx bench/cluster.ts

@@ -160,12 +160,14 @@ export function postmasterPid(data: string): number | undefined {
  * PostgreSQL 15 in `dir` (initPostgres there: listening on 127.0.0.1 only, its unix socket in `dir`),
  * as `postgres` when root. Stopped by a fast shutdown (SIGINT) to the postmaster's PID.
  */
-export async function startLocalPostgres(opts: { dir: string; port: number; bin?: string; startTimeoutMs?: number }): Promise<LocalPostgres> {
+export async function startLocalPostgres(opts: { dir: string; port: number; bin?: string; startTimeoutMs?: number; production?: boolean }): Promise<LocalPostgres> {
   const bin = opts.bin ?? PG_BIN;
   const postgres = findBinary([join(bin, 'postgres')], 'postgresql');
   const data = initPostgres(opts.dir, bin);
-  // A demo database: fsync off (nothing here must survive a power cut).
-  const [cmd, args] = asPostgresUser(postgres, ['-D', data, '-p', String(opts.port), '-k', opts.dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=100']);
+  // A demo database: fsync off (nothing here must survive a power cut). `production` (benchmarks):
+  // PostgreSQL's own defaults, fsync and synchronous_commit on.
+  const durability = opts.production ? [] : ['-c', 'fsync=off'];
+  const [cmd, args] = asPostgresUser(postgres, ['-D', data, '-p', String(opts.port), '-k', opts.dir, '-c', 'listen_addresses=127.0.0.1', ...durability, '-c', 'max_connections=100']);
   const p = launch(cmd, args, join(opts.dir, 'postgres.log'));
   const url = (name = 'postgres'): string => `postgres://postgres@127.0.0.1:${opts.port}/${name}`;
   const postmaster = (): number | undefined => postmasterPid(data);
