@@ -102,6 +102,24 @@ export function describePushLog(engine: string, factory: DatabaseFactory): void 
       expect((await b.after('estate:a', 5, 100))!.map((r) => r.data)).toEqual(['after restart']);
     });
 
+    it('two writers of one scope (cluster nodes): a write refused by a sequence the other took succeeds when tried again', async () => {
+      // A user's scope gets `alert:notify` from the estates of every node; an estate's scope moves with its partition.
+      const a = open();
+      const b = open();
+      await a.transaction((_trx, out) => out.append('user:u1', 'alert:notify', 'a1'));
+      await b.transaction((_trx, out) => out.append('user:u1', 'alert:notify', 'b1'));
+      // a still thinks 1 is the last: its next sequence is taken, the write is refused and rolled back.
+      await expect(a.transaction((_trx, out) => out.append('user:u1', 'alert:notify', 'a2'))).rejects.toThrow();
+      // Tried again (the alert service retries), it reads the committed maximum: 3, not 2 for ever.
+      const env = await a.transaction((_trx, out) => out.append('user:u1', 'alert:notify', 'a2'));
+      expect(env.seq).toBe(3);
+      expect((await a.after('user:u1', 0, 100))!.map((r) => [r.seq, r.data])).toEqual([
+        [1, 'a1'],
+        [2, 'b1'],
+        [3, 'a2'],
+      ]);
+    });
+
     it('a write that fails is rolled back: nothing sent, nothing stored, and its sequences are given again', async () => {
       const log = open();
       log.append('estate:a', 'event', 'first');
