@@ -73,6 +73,8 @@ export interface AlertService {
 const RETRIES = 12;
 const RETRY_FIRST_MS = 200;
 const RETRY_MAX_MS = 5_000;
+/** An escalation the database refused is looked at again this much later. */
+const ESCALATION_RETRY_MS = 1_000;
 
 /** Longest single timer: a far wake is re-checked, never trusted across clock jumps. */
 const MAX_SLEEP_MS = 60_000;
@@ -260,7 +262,15 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
         for (const f of after) f();
         if (wake !== null && (next === null || wake < next)) next = wake;
       } catch (err) {
-        log.error({ err, alert: candidate.id }, 'escalation failed');
+        if (err instanceof FencedError) {
+          log.warn({ alert: candidate.id }, 'escalation fenced: the estate\'s partition has another owner now');
+          continue;
+        }
+        // The database refused it (a restart, a cut link, another node's push sequence): it is still
+        // due, so look again soon; dropping its wake would leave it unescalated until something else
+        // armed the timer.
+        log.error({ err, alert: candidate.id }, 'escalation failed; retrying');
+        next = earliest(next, now() + ESCALATION_RETRY_MS);
       }
     }
     return earliest(next, wakesDuringSweep);
@@ -271,7 +281,13 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
         escalationWake = next;
         arm();
       },
-      (err: unknown) => log.error({ err }, 'escalation sweep failed'),
+      (err: unknown) => {
+        // The due alerts could not even be read: try again soon rather than wait for an event to re-arm the timer.
+        log.error({ err }, 'escalation sweep failed; retrying');
+        // (Not the earliest of the old wake: that one is past, and would spin while the database is away.)
+        escalationWake = now() + ESCALATION_RETRY_MS;
+        arm();
+      },
     );
   }
 
