@@ -227,11 +227,29 @@ export function createLeaseManager(opts: LeaseOptions): LeaseManager {
     void inOrder((l) => l.acquired(parts), 'partition take-over failed', parts);
   }
 
+  /** A renewal in flight (the round's or the timer's): one at a time. */
+  let renewing: Promise<{ live: number; free: number[] }> | undefined;
+  function renewOnce(): Promise<{ live: number; free: number[] }> {
+    renewing ??= renew().finally(() => (renewing = undefined));
+    return renewing;
+  }
+  /** A round (renewal, then taking or handing over) is running. */
+  let roundBusy = false;
+
   async function roundNow(): Promise<void> {
     if (!running) return;
+    roundBusy = true;
+    try {
+      await roundBody();
+    } finally {
+      roundBusy = false;
+    }
+  }
+
+  async function roundBody(): Promise<void> {
     let state: { live: number; free: number[] };
     try {
-      state = await renew();
+      state = await renewOnce();
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'partition lease renewal failed; retrying');
       return;
@@ -254,6 +272,15 @@ export function createLeaseManager(opts: LeaseOptions): LeaseManager {
     if (!running) return;
     timer = setTimeout(() => {
       timer = undefined;
+      // A take-over or hand-over still running (its listeners resume or finish the partitions' work,
+      // which can take longer than the TTL under load): renew alongside it, or the leases it is
+      // working under would lapse meanwhile and everything would be lost and moved again.
+      if (roundBusy) {
+        void renewOnce()
+          .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'partition lease renewal failed; retrying'))
+          .finally(schedule);
+        return;
+      }
       void manager.tick().finally(schedule);
     }, Math.max(100, Math.floor(ttl / 3)));
     timer.unref();
@@ -289,8 +316,10 @@ export function createLeaseManager(opts: LeaseOptions): LeaseManager {
         listener = createPgListener({ url: opts.url, channels: ['rb_leases'], log, onNotify: (_c, from) => void (from !== nodeId && manager.tick()) });
         await listener.start();
       }
-      await (round = roundNow());
+      round = roundNow();
+      // The timer runs from now: it renews while the first take-over's listeners are still at work.
       schedule();
+      await round;
     },
     tick() {
       round = round.then(roundNow, roundNow);

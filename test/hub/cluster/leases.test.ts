@@ -84,6 +84,30 @@ describe('partition leases', () => {
     await tryWrite(b.db, b.m, aParts[0]!);
   }, 40_000);
 
+  it('keeps renewing while a take-over takes longer than the TTL (its listeners resume the partitions\' work)', async () => {
+    const url = await server().createDatabase(`leases_${++n}`);
+    const db = await openDatabase({ url, log: silentLogger(), poolSize: 4 });
+    open.push(db);
+    const events: string[] = [];
+    const m = createLeaseManager({ db, nodeId: 'slow', version: 'test', ttlMs: 900, log: silentLogger() });
+    // Resuming 64 partitions under load (cursors, rule memory, the escalations that fell due, the backlog): 2.5 TTLs.
+    m.listen({
+      acquired: async (parts) => {
+        await new Promise((r) => setTimeout(r, 2_250));
+        events.push(`+${parts.length}`);
+      },
+      dropped: async (parts, why) => void events.push(`-${parts.length}:${why}`),
+    });
+    managers.push(m);
+    await m.start();
+    await new Promise((r) => setTimeout(r, 1_200));
+    // Before, the round that took them waited for its listeners and renewed nothing meanwhile: all 64 lapsed and were lost.
+    expect(events).toEqual(['+64']);
+    expect(m.owned().size).toBe(PARTITION_COUNT);
+    const live = await db.db.selectFrom('partition_leases').select((eb) => eb.fn.countAll<number>().as('n')).where('owner', '=', 'slow').where('expires_at', '>', Date.now()).executeTakeFirstOrThrow();
+    expect(Number(live.n)).toBe(PARTITION_COUNT);
+  });
+
   it('a node that stops hands its partitions over at once, without waiting for the TTL', async () => {
     const url = await server().createDatabase(`leases_${++n}`);
     // A TTL far longer than the test: only the hand-over can move the partitions in time.
