@@ -1,0 +1,64 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createBus } from '../../../hub/bus.js';
+import type { Ownership, OwnershipListener } from '../../../hub/cluster/leases.js';
+import { partitionOf } from '../../../hub/cluster/partition.js';
+import { createPartitionedFeed } from '../../../hub/eventlog/feed-partitioned.js';
+import { createEventLog } from '../../../hub/eventlog/log.js';
+import { openDatabase } from '../../../hub/platform/db/index.js';
+import type { RbEvent } from '../../../protocol/index.js';
+import { silentLogger } from '../../../lib/log.js';
+import { makeEvent, waitFor } from '../../support/hub.js';
+import { usePostgres } from '../../support/postgres.js';
+
+/**
+ * The partitioned event-log feed (issue 18) on a real PostgreSQL 15: after its LISTEN connection was
+ * lost and came back while the node owned no partition (PostgreSQL restarted, every lease lapsed), a
+ * partition it takes over afterwards is read and delivered. Before, the catch-up started by the
+ * reconnect finished synchronously, stayed "running" for good, and the node delivered nothing again
+ * (found by test/faults/cluster-pg-kill9.test.ts: no alert after the restart on either node).
+ */
+const server = usePostgres();
+
+describe('partitioned feed', () => {
+  const closers: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of closers.splice(0).reverse()) await c();
+  });
+
+  it('delivers a partition taken over after a LISTEN reconnect while it owned none', async () => {
+    const url = await server().createDatabase('feed_reconnect');
+    const db = await openDatabase({ url, log: silentLogger(), poolSize: 4 });
+    closers.push(() => db.close());
+    const eventLog = createEventLog({ db });
+    const owned = new Map<number, number>();
+    let listener: OwnershipListener | undefined;
+    const ownership: Ownership = {
+      clustered: true,
+      owns: (p) => owned.has(p),
+      owned: () => owned,
+      fence: async () => undefined,
+      listen: (l) => void (listener = l),
+    };
+    const feed = createPartitionedFeed({ log: eventLog, db, bus: createBus(silentLogger()), logger: silentLogger(), ownership, nodeId: 'node-1', url });
+    const got: string[] = [];
+    feed.consumer('c').on('event', (e: RbEvent) => void got.push(e.id));
+    await feed.start();
+    closers.push(() => feed.stop());
+
+    // The LISTEN connection dies (as in a PostgreSQL restart) and comes back, owning nothing.
+    const listeners = async () => (await db.db.selectFrom('pg_stat_activity' as never).select('pid' as never).where('query' as never, '=', 'LISTEN rb_log' as never).execute()).map((r) => (r as { pid: number }).pid);
+    const before = await listeners();
+    expect(before.length).toBe(1);
+    await db.db.selectNoFrom((eb) => eb.fn('pg_terminate_backend', [eb.val(before[0]!)]).as('t')).execute();
+    expect(await waitFor(async () => (await listeners()).some((pid) => !before.includes(pid)), 10_000, 50)).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+
+    // Another node appends to a partition, which this one then takes over.
+    const e = makeEvent({ estate: 'feed-estate', gateway: 'gw-1', device: 'door-1' });
+    await db.transaction((trx) => eventLog.appendPartitioned([{ key: e.id, kind: 'event', estate: e.estate, body: e }], trx, 'node-2'));
+    const part = partitionOf(e.estate);
+    owned.set(part, 1);
+    await listener!.acquired([part]);
+    expect(await waitFor(() => got.includes(e.id), 5_000, 20)).toBe(true);
+  });
+});
