@@ -275,13 +275,13 @@ export function createLeaseManager(opts: LeaseOptions): LeaseManager {
       // A take-over or hand-over still running (its listeners resume or finish the partitions' work,
       // which can take longer than the TTL under load): renew alongside it, or the leases it is
       // working under would lapse meanwhile and everything would be lost and moved again.
+      // The next timer from now, not after this round: a long round must not stop the renewals.
+      schedule();
       if (roundBusy) {
-        void renewOnce()
-          .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'partition lease renewal failed; retrying'))
-          .finally(schedule);
+        void renewOnce().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'partition lease renewal failed; retrying'));
         return;
       }
-      void manager.tick().finally(schedule);
+      void manager.tick();
     }, Math.max(100, Math.floor(ttl / 3)));
     timer.unref();
   }
