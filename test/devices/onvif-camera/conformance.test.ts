@@ -21,7 +21,9 @@ describeDriver('onvif', {
   // snapshot in JavaScript, which on a loaded 2-core machine once took longer than 1 s. Going offline
   // is seen just as fast: the unplugged simulator drops connections at once.
   fastOptions: { ...FAST, requestTimeoutMs: 5_000 },
-  waitMs: 3_000,
+  // Longer than one request: after garbage the next pull may wait out a slow request first (a CI run on a
+  // loaded machine saw no event within 3 s).
+  waitMs: 8_000,
   async setup() {
     const sim = await startSim({ clockOffsetMs: 90_000 });
     return {
