@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Bus, BusEvents } from '../bus.js';
-import type { DeliveredKind, LogEntryInput } from './log.js';
+import type { DeliveredKind, LogEntry, LogEntryInput } from './log.js';
 
 /** Bus names of the log's kinds: what a committed entry is emitted as. */
 export const BUS_NAME = {
@@ -67,4 +67,29 @@ export function logBus(bus: Bus, listeners: Map<DeliveredKind, Set<LogListener>>
       append([entryOf(name, payload as BusEvents[typeof name])]).catch((err: unknown) => logger.error({ err, kind: name }, 'log append failed; message not delivered'));
     },
   };
+}
+
+/**
+ * Hand one committed entry to a consumer's listeners. A listener that returns a promise keeps the
+ * entry's position in `unsettled()` until it settles, so the consumer's cursor is not saved past work
+ * still in flight; a listener's failure is logged, never thrown.
+ */
+export function callListeners(set: ReadonlySet<LogListener>, entry: LogEntry, unsettled: () => number[], logger: Logger, consumer: string): void {
+  for (const listener of set) {
+    try {
+      const result = (listener as unknown as (payload: unknown, pos: number) => unknown)(entry.body, entry.pos);
+      if (result && typeof (result as Promise<void>).then === 'function') {
+        const list = unsettled();
+        list.push(entry.pos);
+        (result as Promise<void>)
+          .catch((err: unknown) => logger.error({ err, consumer, kind: entry.kind }, 'log consumer failed'))
+          .finally(() => {
+            const i = list.indexOf(entry.pos);
+            if (i >= 0) list.splice(i, 1);
+          });
+      }
+    } catch (err) {
+      logger.error({ err, consumer, kind: entry.kind }, 'log consumer failed');
+    }
+  }
 }

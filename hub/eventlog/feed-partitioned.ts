@@ -5,7 +5,7 @@ import { FencedError, type LossReason, type Ownership } from '../cluster/leases.
 import type { HubDatabase } from '../platform/db/index.js';
 import type { Schema } from '../platform/db/schema.js';
 import { createPgListener, type PgListener } from '../platform/db/listen.js';
-import { BUS_NAME, logBus, type LogListener } from './feed-kinds.js';
+import { BUS_NAME, callListeners, logBus, type LogListener } from './feed-kinds.js';
 import type { ConsumerOptions, LogFeed, PartitionHooks } from './feed.js';
 import type { DeliveredKind, EventLog, LogEntry, LogEntryInput } from './log.js';
 import { PARTITION_COUNT } from '../cluster/partition.js';
@@ -111,24 +111,11 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
     const set = c.listeners.get(entry.kind);
     if (!set) return;
     if (c.cursorInSink) c.sinkParts.set(entry.pos, p);
-    for (const l of set) {
-      try {
-        const result = (l as unknown as (payload: unknown, pos: number) => unknown)(entry.body, entry.pos);
-        if (result && typeof (result as Promise<void>).then === 'function') {
-          const list = c.unsettled.get(p) ?? [];
-          c.unsettled.set(p, list);
-          list.push(entry.pos);
-          (result as Promise<void>)
-            .catch((err: unknown) => logger.error({ err, consumer: c.name, kind: entry.kind }, 'log consumer failed'))
-            .finally(() => {
-              const i = list.indexOf(entry.pos);
-              if (i >= 0) list.splice(i, 1);
-            });
-        }
-      } catch (err) {
-        logger.error({ err, consumer: c.name, kind: entry.kind }, 'log consumer failed');
-      }
-    }
+    callListeners(set, entry, () => {
+      let list = c.unsettled.get(p);
+      if (!list) c.unsettled.set(p, (list = []));
+      return list;
+    }, logger, c.name);
   }
 
   function drain(): void {

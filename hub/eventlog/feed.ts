@@ -4,7 +4,7 @@ import type { Bus } from '../bus.js';
 import type { HubDatabase } from '../platform/db/index.js';
 import type { Schema } from '../platform/db/schema.js';
 import type { DeliveredKind, EventLog, LogEntry, LogEntryInput } from './log.js';
-import { BUS_NAME, logBus, type LogListener } from './feed-kinds.js';
+import { BUS_NAME, callListeners, logBus, type LogListener } from './feed-kinds.js';
 import { createPartitionedFeed } from './feed-partitioned.js';
 import type { LossReason, Ownership } from '../cluster/leases.js';
 
@@ -134,23 +134,7 @@ export function createLogFeed(opts: LogFeedOptions): LogFeed {
     c.delivered = entry.pos;
     const set = c.listeners.get(entry.kind);
     if (!set) return;
-    for (const listener of set) {
-      try {
-        const result = (listener as unknown as (p: unknown, pos: number) => unknown)(entry.body, entry.pos);
-        if (result && typeof (result as Promise<void>).then === 'function') {
-          const pos = entry.pos;
-          c.unsettled.push(pos);
-          (result as Promise<void>)
-            .catch((err: unknown) => logger.error({ err, consumer: c.name, kind: entry.kind }, 'log consumer failed'))
-            .finally(() => {
-              const i = c.unsettled.indexOf(pos);
-              if (i >= 0) c.unsettled.splice(i, 1);
-            });
-        }
-      } catch (err) {
-        logger.error({ err, consumer: c.name, kind: entry.kind }, 'log consumer failed');
-      }
-    }
+    callListeners(set, entry, () => c.unsettled, logger, c.name);
   }
 
   function drain(): void {
