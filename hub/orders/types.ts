@@ -1,0 +1,79 @@
+import type { Exec } from '../notify/outbox.js';
+import type { OrderCategory, OrderRating, OrderSource, OrderState, OrderTier, WorkOrderView } from '../../protocol/work-orders.js';
+
+/**
+ * The work-order service's contract (issue 19, docs/work-orders.md). hub/orders/service.ts implements
+ * it; the resident page (hub/residents), patrol rounds (hub/patrol), deadlines and whistles, the REST API
+ * and the figures call only this.
+ */
+
+/** Who does something: a signed-in user, the resident (through the follow link), a department (whistle link), or the hub. */
+export type OrderActor = { kind: 'user'; id: string } | { kind: 'resident' } | { kind: 'department'; id: string } | { kind: 'system' };
+
+/** A photo after hub/orders/images.ts: re-encoded JPEG, metadata (EXIF, GPS) stripped. */
+export interface StoredPhotoInput {
+  contentType: 'image/jpeg';
+  data: Buffer;
+}
+
+export interface NewOrder {
+  estate: string;
+  source: OrderSource;
+  category: OrderCategory;
+  /** Short line for lists; defaults to the category's label and the first words of the description. */
+  title?: string;
+  description: string;
+  building?: string;
+  unit?: string;
+  phone?: string;
+  /** A 12345 order's number at the city: creating the same one again returns the existing order (`created: false`). */
+  externalNo?: string;
+  alertId?: string;
+  /** Starting tier (default grid). */
+  tier?: OrderTier;
+  photos?: StoredPhotoInput[];
+  /** When it happened, if not now (imports). */
+  createdAt?: number;
+}
+
+export interface CreatedOrder {
+  order: WorkOrderView;
+  created: boolean;
+  /** Only for source `resident`, only at creation: the secret of the follow link (stored hashed). */
+  followToken?: string;
+}
+
+export type OrderChange =
+  | { action: 'assign'; user?: string; department?: string; note?: string; photos?: StoredPhotoInput[] }
+  | { action: 'start'; note?: string; photos?: StoredPhotoInput[] }
+  | { action: 'resolve'; note?: string; photos?: StoredPhotoInput[] }
+  | { action: 'close'; note?: string }
+  | { action: 'reopen'; note?: string }
+  | { action: 'note'; note: string; photos?: StoredPhotoInput[] }
+  | { action: 'rate'; rating: OrderRating; note?: string }
+  | { action: 'escalate'; note?: string };
+
+export interface OrderQuery {
+  estates?: readonly string[];
+  states?: readonly OrderState[];
+  tier?: OrderTier;
+  source?: OrderSource;
+  category?: OrderCategory;
+  overdue?: boolean;
+  limit?: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface WorkOrders {
+  create(input: NewOrder, actor: OrderActor, opts?: { trx?: Exec }): Promise<CreatedOrder>;
+  /** Apply a change: checks the transition, writes the step, its audit row and its push in one transaction. Throws RbError RB_ERR_CONFLICT for a transition the state does not allow. */
+  change(id: string, change: OrderChange, actor: OrderActor): Promise<WorkOrderView>;
+  get(id: string, opts?: { steps?: boolean }): Promise<WorkOrderView | undefined>;
+  /** By the follow link's secret (the resident's page). */
+  byFollowToken(token: string): Promise<WorkOrderView | undefined>;
+  list(q: OrderQuery): Promise<{ items: WorkOrderView[]; nextCursor?: string }>;
+  photo(orderId: string, photoId: string): Promise<{ contentType: string; data: Buffer } | undefined>;
+  /** Live: called after every committed create or change (push, facts, notifications subscribe here). */
+  onChange(listener: (order: WorkOrderView, action: string) => void): () => void;
+}
