@@ -176,6 +176,13 @@ const ClusterSchema = z
       .max(600_000)
       .default(60_000)
       .describe('How often the MQTT broker tells the other nodes it is alive (cluster only); a node silent for 3 of them is dead, and the others publish the Last Wills of its gateways that did not connect again'),
+    orphanWillGraceMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(3_600_000)
+      .default(60_000)
+      .describe('A Last Will of a dead node\'s gateway waits this long, ms (cluster only): shown offline only if the gateway was not heard from meanwhile (a node cut from Redis looks dead while its gateways still deliver through it)'),
     leaseTtl: z
       .string()
       .regex(DURATION, 'a duration such as 10s or 1m')
@@ -222,7 +229,7 @@ type Parsed = z.output<typeof HubConfigSchema>;
 export type HubConfig = Omit<Parsed, 'http' | 'mqtt' | 'cluster'> & {
   http: Parsed['http'] & { host: string };
   mqtt: Parsed['mqtt'] & { host: string };
-  cluster: { nodeId: string; redisUrl?: string | undefined; leaseTtl: string; brokerHeartbeatMs: number };
+  cluster: { nodeId: string; redisUrl?: string | undefined; leaseTtl: string; brokerHeartbeatMs: number; orphanWillGraceMs: number };
 };
 export type HubConfigInput = z.input<typeof HubConfigSchema>;
 type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | undefined } : T;
@@ -394,7 +401,7 @@ export function resolveHubConfig(overrides: HubConfigOverrides = {}, env: NodeJS
     ...c,
     http: { ...c.http, host: c.http.host ?? c.host },
     mqtt: { ...c.mqtt, host: c.mqtt.host ?? c.host },
-    cluster: { nodeId: c.cluster.nodeId ?? defaultNodeId(), redisUrl: c.cluster.redisUrl, leaseTtl: c.cluster.leaseTtl, brokerHeartbeatMs: c.cluster.brokerHeartbeatMs },
+    cluster: { nodeId: c.cluster.nodeId ?? defaultNodeId(), redisUrl: c.cluster.redisUrl, leaseTtl: c.cluster.leaseTtl, brokerHeartbeatMs: c.cluster.brokerHeartbeatMs, orphanWillGraceMs: c.cluster.orphanWillGraceMs },
   });
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createApi } from './api/app.js';
 import { createBroker, type Broker } from './broker/broker.js';
 import { openBrokerCluster } from './broker/cluster.js';
+import { createOrphanWills } from './broker/orphans.js';
 import { brokerLimits } from './broker/options.js';
 import { createBus, type Bus } from './bus.js';
 import type { HubConfig } from './config.js';
@@ -129,6 +130,14 @@ export function createHub(deps: HubDeps): Hub {
     maxResultBytes: config.maxResultBytes,
     deadLetters,
   });
+  // Wills of a dead node's gateways: believed only if the gateway stays silent (hub/broker/orphans.ts);
+  // "heard" from the live state, which every node keeps for every estate from the log.
+  const orphanWills = createOrphanWills({
+    ingest,
+    graceMs: config.cluster.orphanWillGraceMs,
+    lastHeard: (estate, gateway) => state.live.estates.get(estate)?.gateways.get(gateway)?.lastSeen,
+    log: log.child({ module: 'hub.broker' }),
+  });
   const broker: Broker = createBroker({
     host: config.mqtt.host,
     port: config.mqtt.port,
@@ -138,7 +147,9 @@ export function createHub(deps: HubDeps): Hub {
     metrics,
     log: log.child({ module: 'hub.broker' }),
     limits: brokerLimits(config),
-    ...(config.cluster.redisUrl ? { cluster: openBrokerCluster(config.cluster.redisUrl, log.child({ module: 'hub.broker.redis' })), heartbeatMs: config.cluster.brokerHeartbeatMs } : {}),
+    ...(config.cluster.redisUrl
+      ? { cluster: openBrokerCluster(config.cluster.redisUrl, log.child({ module: 'hub.broker.redis' })), heartbeatMs: config.cluster.brokerHeartbeatMs, orphanWills }
+      : {}),
   });
   const state = createStateService({ bus: feed.consumer('state', { everyPartition: true }), store, options: { ...config.state, timeZone: config.timeZone }, log: log.child({ module: 'hub.state' }) });
   const unsubscribeFacts = subscribeFacts({ bus: feed.consumer('facts'), facts, store, estates: () => registry.listEstates(), streets: () => registry.listStreets() });
@@ -344,7 +355,10 @@ export function createHub(deps: HubDeps): Hub {
           })),
         () => stopSync(),
       ),
-      service('broker', () => broker.start(), () => broker.stop()),
+      service('broker', () => broker.start(), async () => {
+        orphanWills.stop();
+        await broker.stop();
+      }),
     ],
     { log: log.child({ module: 'hub.lifecycle' }) },
   );

@@ -15,6 +15,7 @@ import { PacketGuard } from './packet-guard.js';
 import { gatewayClientId, gatewayKey, topicProblem } from './policy.js';
 import { retainProblem, watchRetained, type NotRetained } from './retained.js';
 import { createSessions, willTs } from './sessions.js';
+import type { OrphanWills } from './orphans.js';
 
 export interface BrokerDeps {
   host: string;
@@ -32,6 +33,8 @@ export interface BrokerDeps {
   heartbeatMs?: number;
   /** Longest wait for a hub publish to reach Redis (cluster only; default 2 s). */
   publishTimeoutMs?: number;
+  /** Last Wills of a silent node's gateways, judged after a grace (cluster only; orphans.ts). */
+  orphanWills?: OrphanWills;
 }
 
 export interface Broker {
@@ -186,6 +189,12 @@ export function createBroker(deps: BrokerDeps): Broker {
         // Redis for 3 heartbeats looks dead too, and its gateways are alive. Consumed (nothing retained).
         if (!c) {
           consumed.add(packet);
+          // Shown offline after a grace unless the gateway is heard from meanwhile (orphans.ts). The
+          // topic is a Redis entry's, not trusted: parsed, and the gateway must still be registered.
+          const orphan = deps.orphanWills ? parseTopic(packet.topic) : null;
+          if (orphan?.kind === 'status' && deps.registry.listGateways().some((g) => g.estate === orphan.estate && g.gateway === orphan.gateway && !g.revokedAt)) {
+            deps.orphanWills!.announced({ estate: orphan.estate, gateway: orphan.gateway }, orphan, Buffer.from(packet.payload as Buffer));
+          }
           return done(null);
         }
         const received = performance.now();

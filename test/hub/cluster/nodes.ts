@@ -27,6 +27,8 @@ export interface NodeOptions {
   heartbeatMs?: number;
   /** cluster.leaseTtl: how soon a dead node's estates move to the other (default 10s). */
   leaseTtl?: string;
+  /** cluster.orphanWillGraceMs: how long a dead node's gateway's will waits before it is believed. */
+  orphanWillGraceMs?: number;
 }
 
 /** Start one hub node and wait for its MQTT port (migrate the database before starting two at once). */
@@ -38,6 +40,7 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
     RB_AUTH_API_TOKEN: TEST_API_TOKEN,
     ...(o.heartbeatMs ? { RB_CLUSTER_BROKER_HEARTBEAT_MS: String(o.heartbeatMs) } : {}),
     ...(o.leaseTtl ? { RB_CLUSTER_LEASE_TTL: o.leaseTtl } : {}),
+    ...(o.orphanWillGraceMs !== undefined ? { RB_CLUSTER_ORPHAN_WILL_GRACE_MS: String(o.orphanWillGraceMs) } : {}),
   };
   const proc = startCli(args, env);
   await waitForPort(mqttPort, 30_000, () => proc.exitCode === null).catch((err: unknown) => {

@@ -18,19 +18,27 @@ import { logRows, startNodes, type ClusterNode } from './nodes.js';
  * will must not be ingested: no offline status or will of the gateway is logged after the move (the
  * event log is what the live state, the push log and the devices table are made from), and B's live
  * state shows it online throughout.
+ *
+ * And the other side: a gateway on A that never comes back (it knows only A) must not stay
+ * "connected" for good. B believes its will once it has stayed silent for `cluster.orphanWillGraceMs`
+ * (hub/broker/orphans.ts), and shows it offline.
  */
 const pgServer = usePostgres();
 const ESTATE = 'cluster-will';
+/** Its gateway knows only node A. */
+const LOST = 'cluster-will-lost';
 
 describe('a gateway that moved to another node is never marked offline by its old Last Will', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rb-cluster-will-'));
   const nodes: ClusterNode[] = [];
   let redis: Redis | undefined;
   let gateway: Gateway | undefined;
+  let lost: Gateway | undefined;
   let socket: Socket | undefined;
   afterAll(async () => {
     socket?.close();
     await gateway?.stop();
+    await lost?.stop();
     for (const n of nodes) await n.stop();
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -40,12 +48,15 @@ describe('a gateway that moved to another node is never marked offline by its ol
     const dbUrl = await pgServer().createDatabase('cluster_will');
     redis = await startRedis();
     // The database migrated and the gateway registered first, then both nodes at once.
-    const creds = { estate: ESTATE, gateway: 'gw-1', ...(await registerGateways(dbUrl, [{ estate: ESTATE, gateway: 'gw-1' }])).get(`${ESTATE}/gw-1`)! };
-    const [a, b] = (await startNodes([{ name: 'node-a', dbUrl, redisUrl: redis.url, dir, heartbeatMs: 1000, leaseTtl: '3s' }, { name: 'node-b', dbUrl, redisUrl: redis.url, dir, heartbeatMs: 1000, leaseTtl: '3s' }], nodes)) as [ClusterNode, ClusterNode];
+    const registered = await registerGateways(dbUrl, [{ estate: ESTATE, gateway: 'gw-1' }, { estate: LOST, gateway: 'gw-lost' }]);
+    const creds = { estate: ESTATE, gateway: 'gw-1', ...registered.get(`${ESTATE}/gw-1`)! };
+    const options = { dbUrl, redisUrl: redis.url, dir, heartbeatMs: 1000, leaseTtl: '3s', orphanWillGraceMs: 3000 };
+    const [a, b] = (await startNodes([{ name: 'node-a', ...options }, { name: 'node-b', ...options }], nodes)) as [ClusterNode, ClusterNode];
+    lost = await startGatewayInProcess(gatewayConfig({ creds: { estate: LOST, gateway: 'gw-lost', ...registered.get(`${LOST}/gw-lost`)! }, mqttPort: a.mqttPort, dataDir: join(dir, 'gw-lost'), heartbeatS: 1 }));
     const raw = gatewayConfig({ creds, mqttPort: a.mqttPort, dataDir: join(dir, 'gw'), heartbeatS: 1 });
     (raw.hub as { url: string }).url = `mqtt://127.0.0.1:${a.mqttPort},mqtt://127.0.0.1:${b.mqttPort}`;
     gateway = await startGatewayInProcess(raw);
-    expect(await waitFor(async () => (await a.gateways()) === 1, 15_000, 100), 'gateway on node A').toBe(true);
+    expect(await waitFor(async () => (await a.gateways()) === 2, 15_000, 100), 'both gateways on node A').toBe(true);
     // A screen on B: what the gateway's statuses and live state push there.
     const pushed: Array<{ what: string; online: boolean }> = [];
     socket = ioClient(`http://127.0.0.1:${b.httpPort}`, { auth: { token: TEST_API_TOKEN }, transports: ['websocket'] });
@@ -98,5 +109,13 @@ describe('a gateway that moved to another node is never marked offline by its ol
     expect(first, JSON.stringify(pushed)).toBeGreaterThanOrEqual(0);
     expect(pushed.slice(first).filter((p) => !p.online), JSON.stringify(pushed)).toEqual([]);
     expect(await gw()).toMatchObject({ online: true, connected: true });
+
+    // The gateway that knows only A: its will, published by B like the other's, is believed once
+    // it has stayed silent for the grace (3 s), and B shows it offline, not connected.
+    const lostGw = async () => ((await b.api('GET', `/api/v1/state/estates/${LOST}`)).json.gateways as Array<Record<string, unknown>> | undefined)?.find((g) => g.gateway === 'gw-lost');
+    expect(await waitFor(async () => (await lostGw())?.connected === false, 20_000, 200), `B shows the lost gateway offline: ${JSON.stringify(await lostGw())}`).toBe(true);
+    expect(await lostGw()).toMatchObject({ online: false, connected: false, state: 'offline' });
+    const lostLog = await logRows(dbUrl, "SELECT body FROM event_log WHERE estate = $1 AND kind = 'status' ORDER BY pos DESC LIMIT 1", [LOST]);
+    expect((typeof lostLog[0]!.body === 'string' ? JSON.parse(lostLog[0]!.body) : lostLog[0]!.body) as Record<string, unknown>).toMatchObject({ state: 'offline', reason: 'lwt' });
   }, 90_000);
 });
