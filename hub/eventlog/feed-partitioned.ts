@@ -169,6 +169,13 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
           for (;;) {
             if (!followed(p) || stopped) break;
             const page = await withTimeout(eventLog.readPart(p, from, pageSize), READ_TIMEOUT_MS, `reading partition ${p}`);
+            // A consumer that needs older entries than this read started past joined meanwhile (the
+            // partition was taken over: its consumers resume from their cursors; or a sink rewound):
+            // the page would make it skip the entries in between. Read again from its position.
+            if (lowest(p) < from) {
+              behind.add(p);
+              break;
+            }
             if (page.length > 0) logger.debug({ part: p, from, read: page.length, owned: active.has(p) }, 'partitions: read');
             for (const e of page) for (const c of consumersOf(p)) deliverTo(c, e);
             if (page.length > 0) from = page[page.length - 1]!.pos;

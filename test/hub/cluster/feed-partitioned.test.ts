@@ -61,4 +61,68 @@ describe('partitioned feed', () => {
     await listener!.acquired([part]);
     expect(await waitFor(() => got.includes(e.id), 5_000, 20)).toBe(true);
   });
+
+  it('a partition taken over while a read of it is in flight: the owner\'s consumers get what the read started past', async () => {
+    // Found by test/faults/cluster-handover.test.ts (three forced doors never alerted): the read
+    // models follow every partition, so a read of a partition not yet this node's starts at their
+    // position; the take-over finished during that read, and its page went to the owner's consumers
+    // too, whose cursor was older: they skipped the entries in between.
+    const url = await server().createDatabase('feed_takeover_read');
+    const db = await openDatabase({ url, log: silentLogger(), poolSize: 4 });
+    closers.push(() => db.close());
+    const eventLog = createEventLog({ db });
+    let holdReads: { part: number; started: () => void; gate: Promise<void> } | undefined;
+    const gatedLog = {
+      ...eventLog,
+      readPart: async (part: number, from: number, limit: number) => {
+        const hold = holdReads;
+        if (hold && hold.part === part) {
+          holdReads = undefined;
+          hold.started();
+          await hold.gate;
+        }
+        return eventLog.readPart(part, from, limit);
+      },
+    };
+    const owned = new Map<number, number>();
+    let listener: OwnershipListener | undefined;
+    const ownership: Ownership = { clustered: true, owns: (p) => owned.has(p), owned: () => owned, fence: async () => undefined, listen: (l) => void (listener = l) };
+    const feed = createPartitionedFeed({ log: gatedLog, db, bus: createBus(silentLogger()), logger: silentLogger(), ownership, nodeId: 'node-1', url, pollMs: 60_000 });
+    const seen: string[] = [];
+    const alerts: string[] = [];
+    feed.consumer('state', { everyPartition: true }).on('event', (e: RbEvent) => void seen.push(e.id));
+    feed.consumer('alerts').on('event', (e: RbEvent) => void alerts.push(e.id));
+    let releaseHook: () => void = () => undefined;
+    const hookGate = new Promise<void>((r) => (releaseHook = r));
+    feed.onPartitions({ acquired: () => hookGate });
+    await feed.start();
+    closers.push(() => feed.stop());
+
+    // Another node appends e1; this node's read model reads it (the partition is not this node's).
+    const append = async (device: string) => {
+      const e = makeEvent({ estate: 'feed-takeover', gateway: 'gw-1', device });
+      await db.transaction((trx) => eventLog.appendPartitioned([{ key: e.id, kind: 'event', estate: e.estate, body: e }], trx, 'node-2'));
+      return e;
+    };
+    const e1 = await append('door-1');
+    expect(await waitFor(() => seen.includes(e1.id), 5_000, 20)).toBe(true);
+    const part = partitionOf(e1.estate);
+
+    // This node takes the partition over; the take-over waits in its hooks (as the alert service
+    // seeds its rules) while another append is read, starting past e1.
+    owned.set(part, 1);
+    const takeover = listener!.acquired([part]);
+    let started: () => void = () => undefined;
+    const readStarted = new Promise<void>((r) => (started = r));
+    let releaseRead: () => void = () => undefined;
+    holdReads = { part, started, gate: new Promise<void>((r) => (releaseRead = r)) };
+    const e2 = await append('door-2');
+    await readStarted;
+    // The take-over completes while that read is in flight; then the read answers.
+    releaseHook();
+    await takeover;
+    releaseRead();
+    expect(await waitFor(() => alerts.includes(e2.id), 5_000, 20), 'e2 delivered to the owner').toBe(true);
+    expect(alerts, 'the owner gets e1 too, in order').toEqual([e1.id, e2.id]);
+  });
 });
