@@ -44,6 +44,8 @@ import { createReadiness } from './platform/readiness.js';
 import { partitionOf } from './cluster/partition.js';
 import { createLeaseManager, soleOwnership, type LeaseManager, type Ownership } from './cluster/leases.js';
 import { VERSION } from '../lib/version.js';
+import { createWorkOrders, orderRoutes, type WorkOrdersService } from './orders/index.js';
+import { DEFAULT_PHOTO_LIMITS } from './orders/images.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -67,6 +69,8 @@ export interface Hub {
   readonly contacts: ContactsWiring;
   /** Off-screen notification: the outbox's queueing side, its dispatcher and the configured channels. */
   readonly notify: { readonly notifier: Notifier; readonly dispatcher: Dispatcher; readonly channels: ReadonlyMap<string, Channel> };
+  /** Work orders (hub/orders, docs/work-orders.md). */
+  readonly orders: WorkOrdersService;
 }
 
 export interface HubDeps {
@@ -194,6 +198,9 @@ export function createHub(deps: HubDeps): Hub {
   const connections = trackConnections(bus);
   const { contacts, dispatcher, dutySync, listenReplies, offReplies } = notifyAfterAlerts(notify, { people, registry, audit, alerts, alertStore, nameOf, commands, bus, metrics: metrics.registry });
   const { channels, notifier, pushSubscriptions, webpushKeys } = notify;
+  // Work orders (hub/orders): any node writes them; each change commits with its audit entry and push.
+  const orders = createWorkOrders({ db: hubDb, audit, push, nameOf, timeZone: config.timeZone, log: log.child({ module: 'hub.orders' }) });
+  const orderLimits = { maxPhotos: config.orders.maxPhotos, photo: { ...DEFAULT_PHOTO_LIMITS, maxBytes: config.orders.maxPhotoBytes } };
   const app = createApi({
     store,
     registry,
@@ -230,6 +237,7 @@ export function createHub(deps: HubDeps): Hub {
         notifications: (id) => notifier.views(id),
       }),
       ...contacts.routes,
+      orderRoutes({ people, audit, orders, registry, alerts: alertStore, nameOf, limits: orderLimits }),
     ],
   });
   http.on('request', app);
@@ -363,6 +371,7 @@ export function createHub(deps: HubDeps): Hub {
     alertStore,
     contacts,
     notify: { notifier, dispatcher, channels },
+    orders,
     async start() {
       await runner.start();
       log.info({ http: this.httpAddress(), mqtt: broker.address(), store: store.kind, dataDir: config.dataDir, db: hubDb.dialect }, 'hub started');

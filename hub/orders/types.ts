@@ -1,5 +1,5 @@
 import type { Exec } from '../notify/outbox.js';
-import type { OrderCategory, OrderRating, OrderSource, OrderState, OrderTier, WorkOrderView } from '../../protocol/work-orders.js';
+import type { OrderBacklog, OrderCategory, OrderRating, OrderSource, OrderState, OrderTier, WorkOrderView } from '../../protocol/work-orders.js';
 
 /**
  * The work-order service's contract (issue 19, docs/work-orders.md). hub/orders/service.ts implements
@@ -76,4 +76,6 @@ export interface WorkOrders {
   photo(orderId: string, photoId: string): Promise<{ contentType: string; data: Buffer } | undefined>;
   /** Live: called after every committed create or change (push, facts, notifications subscribe here). */
   onChange(listener: (order: WorkOrderView, action: string) => void): () => void;
+  /** Per estate (these, or every estate with an order when undefined): open, overdue now, open by tier. */
+  backlog(estates?: readonly string[]): Promise<OrderBacklog[]>;
 }
