@@ -41,6 +41,8 @@ export async function readWriteBody(req: Request, res: Response, limits: BodyLim
     }
     return { fields, photos };
   }
+  // No body at all (an empty POST): no fields.
+  if (!req.headers['content-type'] && (req.headers['content-length'] === undefined || req.headers['content-length'] === '0') && !req.headers['transfer-encoding']) return { fields: {}, photos: [] };
   await runJson(req, res);
   const body: unknown = req.body;
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {

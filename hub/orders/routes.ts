@@ -87,7 +87,7 @@ const ActionBody = z.discriminatedUnion('action', [
   z.object({ action: z.literal('close'), note: Note.optional() }).strict(),
   z.object({ action: z.literal('reopen'), note: Note.optional() }).strict(),
   z.object({ action: z.literal('note'), note: Note.min(1, 'write the note') }).strict(),
-  z.object({ action: z.literal('escalate'), note: Note.optional() }).strict(),
+  z.object({ action: z.literal('escalate'), note: Note.optional(), fromTier: z.enum(ORDER_TIERS).optional() }).strict(),
   z.object({ action: z.literal('rate'), rating: z.enum(ORDER_RATINGS), note: Note.optional() }).strict(),
 ]);
 type ActionBody = z.output<typeof ActionBody>;

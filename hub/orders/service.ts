@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { localTime } from '../../lib/zoned.js';
-import type { OrderCategory, WorkOrderView } from '../../protocol/work-orders.js';
+import type { OrderAction, OrderCategory, WorkOrderView } from '../../protocol/work-orders.js';
 import type { NameOf } from '../alerts/view.js';
 import type { Audit } from '../audit.js';
 import { RbError } from '../errors.js';
@@ -27,6 +27,12 @@ export interface WorkOrdersService extends WorkOrders {
   fullPhone(id: string): Promise<{ estate: string; no: string; phone: string | null } | undefined>;
   /** The first order made from an alert (转工单 twice gives the same order). */
   byAlert(alertId: string): Promise<WorkOrderView | undefined>;
+  /**
+   * A step that is no transition (吹哨 whistled, a department's 报到 check-in and its report): written to
+   * the history with its audit row (`order.<action>`) and an `order:update` push, whatever the state.
+   * `trx`: in the caller's transaction (then pushed as `create` with a trx is).
+   */
+  recordStep(id: string, step: { action: Extract<OrderAction, 'whistled' | 'checked_in' | 'reported'>; note?: string; detail?: Record<string, unknown> }, actor: OrderActor, opts?: { trx?: Kysely<Schema> }): Promise<WorkOrderView>;
 }
 
 export interface WorkOrdersDeps {
@@ -218,9 +224,27 @@ export function createWorkOrders(deps: WorkOrdersDeps): WorkOrdersService {
     return order;
   }
 
+  async function recordStep(id: string, step: Parameters<WorkOrdersService['recordStep']>[1], actor: OrderActor, opts?: { trx?: Kysely<Schema> }): Promise<WorkOrderView> {
+    const at = now();
+    const order = await inTransaction(
+      async (trx) => {
+        const row = await store.touchOrder(trx, id, at);
+        if (!row) throw new RbError('RB_ERR_NOT_FOUND', `no work order ${id}`);
+        await store.insertStep(trx, { id: store.orderId(), order_id: id, at, action: step.action, actor: actorString(actor), from_state: row.state, to_state: row.state, tier: row.tier, note: step.note ?? null });
+        await audit.recordIn(trx, { actor: actorString(actor), action: `order.${step.action}`, estate: row.estate, target: id, detail: { no: row.no, ...step.detail } });
+        return row;
+      },
+      'order:update',
+      opts?.trx,
+    );
+    announce(order, step.action);
+    return order;
+  }
+
   return {
     create,
     change,
+    recordStep,
     async get(id, opts) {
       const r = await store.getOrder(db.db, id);
       if (!r) return undefined;

@@ -73,6 +73,15 @@ export async function updateOrder(exec: Exec, before: OrderRow, patch: OrderPatc
   return { ...before, ...patch, updated_at: updatedAt };
 }
 
+/** A step that changes nothing but the history (a whistle's check-in): the order's updated_at moves on, unconditionally. */
+export async function touchOrder(exec: Exec, id: string, at: number): Promise<OrderRow | undefined> {
+  const before = await getOrder(exec, id);
+  if (!before) return undefined;
+  const updatedAt = Math.max(at, before.updated_at + 1);
+  await exec.updateTable('work_orders').set({ updated_at: updatedAt }).where('id', '=', id).execute();
+  return { ...before, updated_at: updatedAt };
+}
+
 export async function stepsOf(exec: Exec, order: string): Promise<{ steps: StepRow[]; photos: PhotoMeta[] }> {
   const steps = await exec.selectFrom('work_order_steps').selectAll().where('order_id', '=', order).orderBy('at', 'asc').orderBy('id', 'asc').execute();
   const photos = await exec

@@ -91,6 +91,7 @@ export function transition(o: OrderFacts, change: OrderChange, actor: OrderActor
       return { step: 'note', patch: { state: s } };
     case 'escalate': {
       if (!isOpen(s)) refuse('escalate', s, 'an open order (new, assigned, in progress, reopened) can be escalated');
+      if (change.fromTier !== undefined && change.fromTier !== o.tier) throw conflict(`this order is at the ${o.tier} tier now, not ${change.fromTier}: it was escalated already`);
       const next = ORDER_TIERS[ORDER_TIERS.indexOf(o.tier) + 1];
       if (!next) throw conflict('this order is at the street tier already: there is no tier above it');
       return { step: 'escalated', patch: { state: s, tier: next, tier_at: now, deadline_at: deadlineFor(o.category, next, now) } };

@@ -51,7 +51,8 @@ export type OrderChange =
   | { action: 'reopen'; note?: string }
   | { action: 'note'; note: string; photos?: StoredPhotoInput[] }
   | { action: 'rate'; rating: OrderRating; note?: string }
-  | { action: 'escalate'; note?: string };
+  /** `fromTier`: escalate only if the order is still in this tier (a deadline sweep on stale data, or two nodes sweeping, must not skip a tier): else RB_ERR_CONFLICT. */
+  | { action: 'escalate'; note?: string; fromTier?: OrderTier };
 
 export interface OrderQuery {
   estates?: readonly string[];

@@ -47,7 +47,7 @@ async function connect(who: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  t = await startTestHub();
+  t = await startTestHub({ config: { orders: { maxPhotoBytes: 64 * 1024 } } });
   const r = t.hub.registry;
   await r.addStreet('east');
   await r.addGrid('g1', { street: 'east' });
@@ -168,6 +168,9 @@ describe('work orders over REST', () => {
     const four = await call('POST', path, 'vol', form({ action: 'note', note: 'x' }, Array.from({ length: 4 }, () => ({ data: png, name: 'p.png', type: 'image/png' }))));
     expect(four.status).toBe(413);
     expect((four.json.error as { message: string }).message).toMatch(/at most 3 photos/);
+    const big = await call('POST', path, 'vol', form({ action: 'note', note: 'x' }, [{ data: Buffer.alloc(100 * 1024, 7), name: 'big.jpg', type: 'image/jpeg' }]));
+    expect(big.status).toBe(413);
+    expect((big.json.error as { message: string }).message).toBe('photo 1 (photo, big.jpg): larger than 64 KiB (orders.maxPhotoBytes)');
     const long = await call('POST', path, 'vol', form({ action: 'note', note: '长'.repeat(3000) }));
     expect(long.status).toBe(413);
     expect((long.json.error as { message: string }).message).toMatch(/^note: longer than/);
@@ -211,7 +214,8 @@ describe('work orders over REST', () => {
     const r = await call('POST', `/api/v1/work-orders/from-alert/${mine.id}`, 'vol', {});
     expect(r.status).toBe(201);
     expect(r.json).toMatchObject({ created: true, order: { source: 'alert', alertId: mine.id, category: 'hazard', title: '门被强行打开（gate-1）', estate: 'maple' } });
-    const again = await call('POST', `/api/v1/work-orders/from-alert/${mine.id}`, 'vol', {});
+    // No body at all is fine too.
+    const again = await call('POST', `/api/v1/work-orders/from-alert/${mine.id}`, 'vol');
     expect(again).toMatchObject({ status: 200, json: { created: false, order: { id: (r.json.order as WorkOrderView).id } } });
     expect((await call('POST', `/api/v1/work-orders/from-alert/${theirs.id}`, 'vol', {})).status).toBe(404);
   });

@@ -160,6 +160,12 @@ export function describeWorkOrders(engine: string, factory: DatabaseFactory): vo
       clock += HOUR;
       expect(await orders.change(o.id, { action: 'escalate' }, center)).toMatchObject({ tier: 'street', deadlineAt: clock + 11 * HOUR });
       await expect(orders.change(o.id, { action: 'escalate' }, center)).rejects.toMatchObject({ code: 'RB_ERR_CONFLICT', message: expect.stringMatching(/street tier already/) });
+      // A sweep that read the order while it was in the grid must not move it on again.
+      const p = await make();
+      const sweeps = await Promise.allSettled([0, 1].map(() => orders.change(p.id, { action: 'escalate', fromTier: 'grid' }, { kind: 'system' })));
+      expect(sweeps.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect(sweeps.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'RB_ERR_CONFLICT', message: expect.stringMatching(/community tier now, not grid/) } });
+      expect((await orders.get(p.id))?.tier).toBe('community');
       expect((await orders.get(o.id, { steps: true }))?.steps?.map((s) => [s.action, s.tier, s.actor])).toEqual([
         ['created', 'grid', 'user:u-vol'],
         ['escalated', 'community', 'system'],
@@ -189,6 +195,30 @@ export function describeWorkOrders(engine: string, factory: DatabaseFactory): vo
       await orders.change(order.id, { action: 'resolve' }, staff);
       expect(await orders.change(order.id, { action: 'rate', rating: 'basically' }, resident)).toMatchObject({ state: 'closed', rating: 'basically' });
       expect((await orders.create({ estate: 'maple', source: 'phone', category: 'noise', description: 'x' }, staff)).followToken).toBeUndefined();
+    });
+
+    it('records steps that are no transition (whistle, check-in) with their audit row, in any state', async () => {
+      const o = await make();
+      await orders.change(o.id, { action: 'resolve' }, staff);
+      clock += 5000;
+      const v = await orders.recordStep(o.id, { action: 'checked_in', note: '城管已到场', detail: { whistle: 'w1' } }, { kind: 'department', id: 'chengguan' });
+      expect(v).toMatchObject({ state: 'resolved', updatedAt: clock });
+      expect((await orders.get(o.id, { steps: true }))?.steps?.at(-1)).toMatchObject({ action: 'checked_in', actor: 'department:chengguan', fromState: 'resolved', toState: 'resolved', note: '城管已到场' });
+      expect((await audit.query({ action: 'order.checked_in' })).items[0]).toMatchObject({ actor: 'department:chengguan', target: o.id, detail: { no: o.no, whistle: 'w1' } });
+      await expect(orders.recordStep('01JZZZZZZZZZZZZZZZZZZZZZZZ', { action: 'whistled' }, center)).rejects.toMatchObject({ code: 'RB_ERR_NOT_FOUND' });
+    });
+
+    it('creates in a caller\'s transaction: rolled back with it, nothing left behind', async () => {
+      await expect(
+        t.db.transaction(async (trx) => {
+          await orders.create({ estate: 'maple', source: 'hotline', category: 'repair', description: 'x', externalNo: 'rolled-back' }, { kind: 'system' }, { trx });
+          throw new Error('the import failed after it');
+        }),
+      ).rejects.toThrow('the import failed after it');
+      expect((await orders.list({})).items).toEqual([]);
+      expect((await audit.query({})).items).toEqual([]);
+      const kept = await t.db.transaction((trx) => orders.create({ estate: 'maple', source: 'hotline', category: 'repair', description: 'x', externalNo: 'kept' }, { kind: 'system' }, { trx }));
+      expect((await orders.get(kept.order.id))?.externalNo).toBe('kept');
     });
 
     it('a 12345 number creates one order however often and however concurrently it comes', async () => {
