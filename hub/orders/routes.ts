@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { Id, Ulid } from '../../protocol/index.js';
-import { ORDER_CATEGORIES, ORDER_RATINGS, ORDER_SOURCES, ORDER_STATES, ORDER_TIERS, type WorkOrderView } from '../../protocol/work-orders.js';
+import { ORDER_CATEGORIES, ORDER_RATINGS, ORDER_SOURCES, ORDER_STATES, ORDER_TIERS, type WhistleView, type WorkOrderView } from '../../protocol/work-orders.js';
 import { maskForRole, seesFullData } from '../alerts/privacy.js';
 import type { AlertStore } from '../alerts/store.js';
 import type { NameOf } from '../alerts/view.js';
@@ -33,6 +33,8 @@ export interface OrderRoutesDeps {
   /** Device names (as their gateways named them) for the title of an order made from an alert. */
   nameOf?: NameOf | undefined;
   limits: BodyLimits;
+  /** An order's whistles (hub/orders/whistle.ts), shown on the order's detail; absent = none. */
+  whistles?: ((orderId: string) => Promise<WhistleView[]>) | undefined;
 }
 
 const csv = <T extends z.ZodType>(item: T) => z.preprocess((v) => (typeof v === 'string' ? v.split(',').filter(Boolean) : v), z.array(item).min(1).max(10));
@@ -118,6 +120,7 @@ export function orderRoutes(deps: OrderRoutesDeps): Router {
     const order = await orders.get(id, { steps });
     // Out of scope reads as absent: the answer must not confirm that an order exists elsewhere.
     if (!order || !inScope(p, order.estate)) throw new RbError('RB_ERR_NOT_FOUND', `no work order ${id}`);
+    if (steps && deps.whistles) order.whistles = await deps.whistles(order.id);
     return order;
   }
 
