@@ -54,6 +54,8 @@ const ListQuery = z
     source: z.enum(ORDER_SOURCES).optional(),
     category: z.enum(ORDER_CATEGORIES).optional(),
     overdue: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    /** A user id, or `me`. */
+    assignee: z.string().trim().min(1).max(64).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z.string().max(200).optional(),
   })
@@ -132,7 +134,8 @@ export function orderRoutes(deps: OrderRoutesDeps): Router {
   router.get('/api/v1/work-orders', auth, async (req, res) => {
     const q = parse(ListQuery, req.query, 'RB_ERR_BAD_QUERY');
     const p = principalOf(res);
-    const page = await orders.list({ ...q, estates: estatesToRead(p, q.estate), states: q.state });
+    const { assignee, state, ...rest } = q;
+    const page = await orders.list({ ...rest, estates: estatesToRead(p, q.estate), states: state, ...(assignee !== undefined ? { assigneeUser: assignee === 'me' ? p.id : assignee } : {}) });
     res.json(shown(p, page));
   });
 

@@ -264,6 +264,7 @@ export function createWorkOrders(deps: WorkOrdersDeps): WorkOrdersService {
         source: q.source,
         category: q.category,
         overdue: q.overdue,
+        assigneeUser: q.assigneeUser,
         now: now(),
         after: q.cursor !== undefined ? decodeCursor(q.cursor) : undefined,
         limit: limit + 1,

@@ -106,6 +106,7 @@ export interface ListFilter {
   category?: OrderCategory | undefined;
   /** Open and past its deadline at `now`. */
   overdue?: boolean | undefined;
+  assigneeUser?: string | undefined;
   now: number;
   /** Rows older than this (created_at, then id): the page after it. */
   after?: { createdAt: number; id: string } | undefined;
@@ -123,6 +124,7 @@ export async function listOrders(exec: Exec, f: ListFilter): Promise<OrderRow[]>
   if (f.tier) q = q.where('tier', '=', f.tier);
   if (f.source) q = q.where('source', '=', f.source);
   if (f.category) q = q.where('category', '=', f.category);
+  if (f.assigneeUser !== undefined) q = q.where('assignee_user', '=', f.assigneeUser);
   if (f.overdue === true) q = q.where('state', 'in', [...OPEN_ORDER_STATES]).where('deadline_at', '<', f.now);
   if (f.overdue === false) q = q.where((eb) => eb.or([eb('deadline_at', 'is', null), eb('deadline_at', '>=', f.now), eb('state', 'not in', [...OPEN_ORDER_STATES])]));
   const after = f.after;

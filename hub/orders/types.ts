@@ -61,6 +61,8 @@ export interface OrderQuery {
   source?: OrderSource;
   category?: OrderCategory;
   overdue?: boolean;
+  /** Only orders assigned to this user id (the phone view's "mine"). */
+  assigneeUser?: string;
   limit?: number;
   /** Opaque cursor from a previous page. */
   cursor?: string;

@@ -130,6 +130,8 @@ describe('work orders over REST', () => {
     const taken = await call('POST', `/api/v1/work-orders/${order.id}/actions`, 'vol', { action: 'assign', user: 'vol' });
     expect(taken.json).toMatchObject({ state: 'assigned', assigneeUser: ids.vol, assigneeName: '王**' });
     expect((await call('POST', `/api/v1/work-orders/${order.id}/actions`, 'vol', form({ action: 'start' }))).json).toMatchObject({ state: 'in_progress' });
+    expect(((await call('GET', '/api/v1/work-orders?assignee=me', 'vol')).json.items as WorkOrderView[]).map((o) => o.id)).toEqual([order.id]);
+    expect((await call('GET', '/api/v1/work-orders?assignee=me', 'vol2')).json.items).toEqual([]);
     const jpeg = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#c33' } })
       .jpeg()
       .withExif({ IFD0: { Artist: 'Resident Name', ImageDescription: 'home at 31.2304N 121.4737E' } })
