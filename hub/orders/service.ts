@@ -10,7 +10,7 @@ import { isUniqueViolation, type HubDatabase, type Schema } from '../platform/db
 import type { LiveOutbox, Push } from '../push/push.js';
 import * as store from './store.js';
 import { defaultDeadlineFor, transition, type DeadlineFor, type OrderFacts } from './transitions.js';
-import type { CreatedOrder, NewOrder, OrderActor, OrderChange, OrderQuery, WorkOrders } from './types.js';
+import type { CreatedOrder, NewOrder, OrderActor, OrderChange, OrderQuery, TransactionOutbox, WorkOrders } from './types.js';
 import { orderView } from './view.js';
 
 /**
@@ -30,9 +30,20 @@ export interface WorkOrdersService extends WorkOrders {
   /**
    * A step that is no transition (吹哨 whistled, a department's 报到 check-in and its report): written to
    * the history with its audit row (`order.<action>`) and an `order:update` push, whatever the state.
-   * `trx`: in the caller's transaction (then pushed as `create` with a trx is).
+   * `trx`, `out`: in the caller's transaction, as `create` takes them.
    */
-  recordStep(id: string, step: { action: Extract<OrderAction, 'whistled' | 'checked_in' | 'reported'>; note?: string; detail?: Record<string, unknown> }, actor: OrderActor, opts?: { trx?: Kysely<Schema> }): Promise<WorkOrderView>;
+  recordStep(
+    id: string,
+    step: { action: Extract<OrderAction, 'whistled' | 'checked_in' | 'reported'>; note?: string; detail?: Record<string, unknown> },
+    actor: OrderActor,
+    opts?: InCallerTransaction,
+  ): Promise<WorkOrderView>;
+}
+
+/** A caller's transaction and, optionally, push's outbox of it. */
+export interface InCallerTransaction {
+  trx?: Kysely<Schema>;
+  out?: TransactionOutbox;
 }
 
 export interface WorkOrdersDeps {
@@ -109,15 +120,16 @@ export function createWorkOrders(deps: WorkOrdersDeps): WorkOrdersService {
   }
 
   /** `write` in one transaction with push's outbox (or the caller's transaction; or a plain one without push). */
-  async function inTransaction(write: (trx: Kysely<Schema>) => Promise<store.OrderRow>, event: 'order:new' | 'order:update', trx?: Kysely<Schema>): Promise<WorkOrderView> {
-    const send = async (out: Pick<LiveOutbox, 'toEstate'>, row: store.OrderRow): Promise<WorkOrderView> => {
+  async function inTransaction(write: (trx: Kysely<Schema>) => Promise<store.OrderRow>, event: 'order:new' | 'order:update', caller?: InCallerTransaction): Promise<WorkOrderView> {
+    const send = async (out: TransactionOutbox | Pick<LiveOutbox, 'toEstate'>, row: store.OrderRow): Promise<WorkOrderView> => {
       const v = view(row);
       await out.toEstate(row.estate, event, v, now());
       return v;
     };
-    if (trx) {
-      // The caller commits: the message is logged by push's own writer (sent once that commits).
-      const v = view(await write(trx));
+    if (caller?.trx) {
+      if (caller.out) return send(caller.out, await write(caller.trx));
+      // No outbox of the caller's: the message is logged by push's own writer (sent once that commits).
+      const v = view(await write(caller.trx));
       push?.toEstate(v.estate, event, v, now());
       return v;
     }
@@ -125,7 +137,7 @@ export function createWorkOrders(deps: WorkOrdersDeps): WorkOrdersService {
     return view(await db.transaction(write));
   }
 
-  async function create(input: NewOrder, actor: OrderActor, opts?: { trx?: Kysely<Schema> }): Promise<CreatedOrder> {
+  async function create(input: NewOrder, actor: OrderActor, opts?: InCallerTransaction): Promise<CreatedOrder> {
     if (input.externalNo !== undefined) {
       const known = await store.byExternalNo(opts?.trx ?? db.db, input.externalNo);
       if (known) return { order: view(known), created: false };
@@ -178,7 +190,7 @@ export function createWorkOrders(deps: WorkOrdersDeps): WorkOrdersService {
     };
     let order: WorkOrderView;
     try {
-      order = await inTransaction(write, 'order:new', opts?.trx);
+      order = await inTransaction(write, 'order:new', opts);
     } catch (err) {
       // The same 12345 order imported twice at once: the unique index let one in; answer with it.
       if (input.externalNo !== undefined && !opts?.trx && isUniqueViolation(err)) {
@@ -224,7 +236,7 @@ export function createWorkOrders(deps: WorkOrdersDeps): WorkOrdersService {
     return order;
   }
 
-  async function recordStep(id: string, step: Parameters<WorkOrdersService['recordStep']>[1], actor: OrderActor, opts?: { trx?: Kysely<Schema> }): Promise<WorkOrderView> {
+  async function recordStep(id: string, step: Parameters<WorkOrdersService['recordStep']>[1], actor: OrderActor, opts?: InCallerTransaction): Promise<WorkOrderView> {
     const at = now();
     const order = await inTransaction(
       async (trx) => {
@@ -235,7 +247,7 @@ export function createWorkOrders(deps: WorkOrdersDeps): WorkOrdersService {
         return row;
       },
       'order:update',
-      opts?.trx,
+      opts,
     );
     announce(order, step.action);
     return order;

@@ -7,6 +7,11 @@ import type { OrderBacklog, OrderCategory, OrderRating, OrderSource, OrderState,
  * and the figures call only this.
  */
 
+/** hub/push's outbox of a transaction (`LiveOutbox`), as far as orders use it. */
+export interface TransactionOutbox {
+  toEstate(estate: string, event: 'order:new' | 'order:update', data: WorkOrderView, at?: number): Promise<unknown>;
+}
+
 /** Who does something: a signed-in user, the resident (through the follow link), a department (whistle link), or the hub. */
 export type OrderActor = { kind: 'user'; id: string } | { kind: 'resident' } | { kind: 'department'; id: string } | { kind: 'system' };
 
@@ -69,7 +74,12 @@ export interface OrderQuery {
 }
 
 export interface WorkOrders {
-  create(input: NewOrder, actor: OrderActor, opts?: { trx?: Exec }): Promise<CreatedOrder>;
+  /**
+   * `trx`: write in the caller's transaction. `out`: push's outbox of that same transaction
+   * (`push.transaction((trx, out) => …)`), so `order:new` is sent only after the caller's COMMIT; without
+   * it the message is logged by push's own writer and may reach screens before the caller commits.
+   */
+  create(input: NewOrder, actor: OrderActor, opts?: { trx?: Exec; out?: TransactionOutbox }): Promise<CreatedOrder>;
   /** Apply a change: checks the transition, writes the step, its audit row and its push in one transaction. Throws RbError RB_ERR_CONFLICT for a transition the state does not allow. */
   change(id: string, change: OrderChange, actor: OrderActor): Promise<WorkOrderView>;
   get(id: string, opts?: { steps?: boolean }): Promise<WorkOrderView | undefined>;

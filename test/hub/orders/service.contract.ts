@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
+import type { LiveOutbox } from '../../../hub/push/push.js';
 import { createAudit, type Audit } from '../../../hub/audit.js';
 import { createWorkOrders, followHash, type WorkOrdersService } from '../../../hub/orders/service.js';
-import type { OrderActor, OrderChange } from '../../../hub/orders/types.js';
+import type { OrderActor, OrderChange, TransactionOutbox } from '../../../hub/orders/types.js';
 import type { DeadlineFor } from '../../../hub/orders/transitions.js';
 import type { OrderState } from '../../../protocol/work-orders.js';
 import { silent, type DatabaseFactory, type DatabaseUnderTest } from '../platform/support.js';
@@ -217,8 +218,17 @@ export function describeWorkOrders(engine: string, factory: DatabaseFactory): vo
       ).rejects.toThrow('the import failed after it');
       expect((await orders.list({})).items).toEqual([]);
       expect((await audit.query({})).items).toEqual([]);
-      const kept = await t.db.transaction((trx) => orders.create({ estate: 'maple', source: 'hotline', category: 'repair', description: 'x', externalNo: 'kept' }, { kind: 'system' }, { trx }));
+      // With the caller's push outbox, the message goes into it (sent after that COMMIT by push).
+      const logged: Array<[string, string, string]> = [];
+      const out: TransactionOutbox = { toEstate: async (estate, event, data) => void logged.push([estate, event, data.no]) };
+      expectTypeOf<LiveOutbox>().toExtend<TransactionOutbox>();
+      const kept = await t.db.transaction((trx) => orders.create({ estate: 'maple', source: 'hotline', category: 'repair', description: 'x', externalNo: 'kept' }, { kind: 'system' }, { trx, out }));
       expect((await orders.get(kept.order.id))?.externalNo).toBe('kept');
+      await t.db.transaction((trx) => orders.recordStep(kept.order.id, { action: 'whistled' }, center, { trx, out }));
+      expect(logged).toEqual([
+        ['maple', 'order:new', kept.order.no],
+        ['maple', 'order:update', kept.order.no],
+      ]);
     });
 
     it('a 12345 number creates one order however often and however concurrently it comes', async () => {
