@@ -44,7 +44,7 @@ import { createReadiness } from './platform/readiness.js';
 import { partitionOf } from './cluster/partition.js';
 import { createLeaseManager, soleOwnership, type LeaseManager, type Ownership } from './cluster/leases.js';
 import { VERSION } from '../lib/version.js';
-import { createWorkOrders, orderRoutes, type WorkOrdersService } from './orders/index.js';
+import { createAutoClose, createWorkOrders, orderRoutes, type WorkOrdersService } from './orders/index.js';
 import { DEFAULT_PHOTO_LIMITS } from './orders/images.js';
 
 export interface Hub {
@@ -200,6 +200,7 @@ export function createHub(deps: HubDeps): Hub {
   const { channels, notifier, pushSubscriptions, webpushKeys } = notify;
   // Work orders (hub/orders): any node writes them; each change commits with its audit entry and push.
   const orders = createWorkOrders({ db: hubDb, audit, push, nameOf, timeZone: config.timeZone, log: log.child({ module: 'hub.orders' }) });
+  const autoClose = createAutoClose({ db: hubDb, orders, afterMs: parseDuration(config.orders.autoCloseAfter), log: log.child({ module: 'hub.orders' }) });
   const orderLimits = { maxPhotos: config.orders.maxPhotos, photo: { ...DEFAULT_PHOTO_LIMITS, maxBytes: config.orders.maxPhotoBytes } };
   const app = createApi({
     store,
@@ -330,6 +331,7 @@ export function createHub(deps: HubDeps): Hub {
       service('state', () => state.start(), () => state.stop()),
       service('commands', () => commands.start(), () => commands.stop()),
       service('duty-sync', () => dutySync.start(), () => dutySync.stop()),
+      service('orders-autoclose', () => autoClose.start(), () => autoClose.stop()),
       // Every consumer has its listeners: resume each from its cursor, then deliver live.
       service('event-log', () => feed.start(), () => feed.stop()),
       // Cluster: take this node's share of the partitions (each resumes from its cursors); at stop,

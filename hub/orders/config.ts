@@ -14,5 +14,10 @@ export const OrdersConfigSchema = z
       .max(32 * 1024 * 1024)
       .default(8 * 1024 * 1024)
       .describe('Largest photo accepted on a work order, bytes, before it is decoded; kept photos are re-encoded JPEGs without metadata (EXIF, GPS)'),
+    autoCloseAfter: z
+      .string()
+      .regex(/^[1-9]\d{0,5}[smhd]$/, 'a duration such as 72h or 7d')
+      .default('7d')
+      .describe('A resolved work order nobody rated is closed by the hub this long after its resolution, e.g. 7d'),
   })
   .strict();

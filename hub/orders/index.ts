@@ -5,3 +5,4 @@ export { OrdersConfigSchema } from './config.js';
 export { defaultDeadlineFor, DEFAULT_TIER_HOURS, transition, allowedActions, type DeadlineFor } from './transitions.js';
 export { orderView, maskPhone } from './view.js';
 export type { WorkOrders, NewOrder, CreatedOrder, OrderChange, OrderActor, OrderQuery, StoredPhotoInput } from './types.js';
+export { createAutoClose, type AutoCloseDeps } from './autoclose.js';

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import type { LiveOutbox } from '../../../hub/push/push.js';
 import { createAudit, type Audit } from '../../../hub/audit.js';
+import { createAutoClose } from '../../../hub/orders/autoclose.js';
 import { createWorkOrders, followHash, type WorkOrdersService } from '../../../hub/orders/service.js';
 import type { OrderActor, OrderChange, TransactionOutbox } from '../../../hub/orders/types.js';
 import type { DeadlineFor } from '../../../hub/orders/transitions.js';
@@ -229,6 +230,23 @@ export function describeWorkOrders(engine: string, factory: DatabaseFactory): vo
         ['maple', 'order:new', kept.order.no],
         ['maple', 'order:update', kept.order.no],
       ]);
+    });
+
+    it('closes resolved orders nobody rated once orders.autoCloseAfter has passed, as system, once', async () => {
+      const autoClose = createAutoClose({ db: t.db, orders, afterMs: 72 * HOUR, log: silent, now: () => clock });
+      const [quiet, rated, open] = [await make(), await make(), await make()];
+      await orders.change(quiet.id, { action: 'resolve' }, staff);
+      await orders.change(rated.id, { action: 'resolve' }, staff);
+      await orders.change(rated.id, { action: 'rate', rating: 'unsatisfied' }, center);
+      clock += 72 * HOUR - 1;
+      expect(await autoClose.sweep()).toBe(0);
+      clock += 1;
+      expect(await autoClose.sweep()).toBe(1);
+      expect(await autoClose.sweep()).toBe(0);
+      expect(await orders.get(quiet.id, { steps: true })).toMatchObject({ state: 'closed', closedAt: clock, steps: expect.arrayContaining([expect.objectContaining({ action: 'closed', actor: 'system', note: 'auto' })]) });
+      // Rated 不满意 by staff: waits for a person; open orders are not touched.
+      expect((await orders.get(rated.id))?.state).toBe('resolved');
+      expect((await orders.get(open.id))?.state).toBe('new');
     });
 
     it('a 12345 number creates one order however often and however concurrently it comes', async () => {
