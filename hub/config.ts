@@ -7,6 +7,7 @@ import { isTimeZone } from './state/types.js';
 import type { ChannelPlugin } from './notify/channel.js';
 import { CHANNEL_PLUGINS } from './notify/channels/index.js';
 import { checkChannels, NotifyConfigSchema } from './notify/config.js';
+import { OrdersConfigSchema } from './orders/config.js';
 
 /**
  * The hub's configuration: nested sections, each key `.describe()`d. Sources, lowest first: defaults <
@@ -221,6 +222,7 @@ export const HubConfigSchema = z
     state: StateSchema.prefault({}).describe('Live state'),
     cluster: ClusterSchema.prefault({}).describe('Hub cluster (reserved)'),
     notify: NotifyConfigSchema.prefault({}).describe('Reaching people off-screen: channels and the notification outbox (docs/notifications.md)'),
+    orders: OrdersConfigSchema.prefault({}).describe('Work orders (工单): docs/work-orders.md'),
   })
   .strict();
 

@@ -45,6 +45,8 @@ import { createReadiness } from './platform/readiness.js';
 import { partitionOf } from './cluster/partition.js';
 import { createLeaseManager, soleOwnership, type LeaseManager, type Ownership } from './cluster/leases.js';
 import { VERSION } from '../lib/version.js';
+import { createAutoClose, createWorkOrders, orderRoutes, type WorkOrdersService } from './orders/index.js';
+import { DEFAULT_PHOTO_LIMITS } from './orders/images.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -68,6 +70,8 @@ export interface Hub {
   readonly contacts: ContactsWiring;
   /** Off-screen notification: the outbox's queueing side, its dispatcher and the configured channels. */
   readonly notify: { readonly notifier: Notifier; readonly dispatcher: Dispatcher; readonly channels: ReadonlyMap<string, Channel> };
+  /** Work orders (hub/orders, docs/work-orders.md). */
+  readonly orders: WorkOrdersService;
 }
 
 export interface HubDeps {
@@ -205,6 +209,10 @@ export function createHub(deps: HubDeps): Hub {
   const connections = trackConnections(bus);
   const { contacts, dispatcher, dutySync, listenReplies, offReplies } = notifyAfterAlerts(notify, { people, registry, audit, alerts, alertStore, nameOf, commands, bus, metrics: metrics.registry });
   const { channels, notifier, pushSubscriptions, webpushKeys } = notify;
+  // Work orders (hub/orders): any node writes them; each change commits with its audit entry and push.
+  const orders = createWorkOrders({ db: hubDb, audit, push, nameOf, timeZone: config.timeZone, log: log.child({ module: 'hub.orders' }) });
+  const autoClose = createAutoClose({ db: hubDb, orders, afterMs: parseDuration(config.orders.autoCloseAfter), log: log.child({ module: 'hub.orders' }) });
+  const orderLimits = { maxPhotos: config.orders.maxPhotos, photo: { ...DEFAULT_PHOTO_LIMITS, maxBytes: config.orders.maxPhotoBytes } };
   const app = createApi({
     store,
     registry,
@@ -241,6 +249,7 @@ export function createHub(deps: HubDeps): Hub {
         notifications: (id) => notifier.views(id),
       }),
       ...contacts.routes,
+      orderRoutes({ people, audit, orders, registry, alerts: alertStore, nameOf, limits: orderLimits }),
     ],
   });
   http.on('request', app);
@@ -333,6 +342,7 @@ export function createHub(deps: HubDeps): Hub {
       service('state', () => state.start(), () => state.stop()),
       service('commands', () => commands.start(), () => commands.stop()),
       service('duty-sync', () => dutySync.start(), () => dutySync.stop()),
+      service('orders-autoclose', () => autoClose.start(), () => autoClose.stop()),
       // Every consumer has its listeners: resume each from its cursor, then deliver live.
       service('event-log', () => feed.start(), () => feed.stop()),
       // Cluster: take this node's share of the partitions (each resumes from its cursors); at stop,
@@ -377,6 +387,7 @@ export function createHub(deps: HubDeps): Hub {
     alertStore,
     contacts,
     notify: { notifier, dispatcher, channels },
+    orders,
     async start() {
       await runner.start();
       log.info({ http: this.httpAddress(), mqtt: broker.address(), store: store.kind, dataDir: config.dataDir, db: hubDb.dialect }, 'hub started');

@@ -9,6 +9,7 @@ import type { Alert, Handover, StateChange } from './api.js';
 import type { CommandErrorCode } from './commands.js';
 import type { HandshakeErrorCode } from './errors.js';
 import type { GatewayStatus } from './status.js';
+import type { WorkOrderView } from './work-orders.js';
 
 /**
  * Every push message: `seq` grows by one per `scope` (`estate:<id>` or `user:<id>`); `at` is the hub's
@@ -73,10 +74,14 @@ export interface LivePayloads {
   'gateway:status': GatewayStatus;
   snapshot: SnapshotLink;
   'handover:new': Handover;
+  /** A work order was created (docs/work-orders.md); the phone is masked in every view. */
+  'order:new': WorkOrderView;
+  /** A work order changed state, tier, assignee, or got a step. */
+  'order:update': WorkOrderView;
 }
 /** Sequenced events: logged, replayed after a reconnect (hub/push/log.ts). */
 export type PushEvent = keyof LivePayloads;
-export const PUSH_EVENTS = ['alert:new', 'alert:update', 'alert:notify', 'device:state', 'event', 'command:result', 'gateway:status', 'snapshot', 'handover:new'] as const satisfies readonly PushEvent[];
+export const PUSH_EVENTS = ['alert:new', 'alert:update', 'alert:notify', 'device:state', 'event', 'command:result', 'gateway:status', 'snapshot', 'handover:new', 'order:new', 'order:update'] as const satisfies readonly PushEvent[];
 
 /** Control events: outside the sequence (seq 0, or the scope's last seq for `resync`). */
 export interface ControlPayloads {

@@ -1,11 +1,16 @@
 import type { Exec } from '../notify/outbox.js';
-import type { OrderCategory, OrderRating, OrderSource, OrderState, OrderTier, WorkOrderView } from '../../protocol/work-orders.js';
+import type { OrderBacklog, OrderCategory, OrderRating, OrderSource, OrderState, OrderTier, WorkOrderView } from '../../protocol/work-orders.js';
 
 /**
  * The work-order service's contract (issue 19, docs/work-orders.md). hub/orders/service.ts implements
  * it; the resident page (hub/residents), patrol rounds (hub/patrol), deadlines and whistles, the REST API
  * and the figures call only this.
  */
+
+/** hub/push's outbox of a transaction (`LiveOutbox`), as far as orders use it. */
+export interface TransactionOutbox {
+  toEstate(estate: string, event: 'order:new' | 'order:update', data: WorkOrderView, at?: number): Promise<unknown>;
+}
 
 /** Who does something: a signed-in user, the resident (through the follow link), a department (whistle link), or the hub. */
 export type OrderActor = { kind: 'user'; id: string } | { kind: 'resident' } | { kind: 'department'; id: string } | { kind: 'system' };
@@ -51,7 +56,8 @@ export type OrderChange =
   | { action: 'reopen'; note?: string }
   | { action: 'note'; note: string; photos?: StoredPhotoInput[] }
   | { action: 'rate'; rating: OrderRating; note?: string }
-  | { action: 'escalate'; note?: string };
+  /** `fromTier`: escalate only if the order is still in this tier (a deadline sweep on stale data, or two nodes sweeping, must not skip a tier): else RB_ERR_CONFLICT. */
+  | { action: 'escalate'; note?: string; fromTier?: OrderTier };
 
 export interface OrderQuery {
   estates?: readonly string[];
@@ -60,13 +66,20 @@ export interface OrderQuery {
   source?: OrderSource;
   category?: OrderCategory;
   overdue?: boolean;
+  /** Only orders assigned to this user id (the phone view's "mine"). */
+  assigneeUser?: string;
   limit?: number;
   /** Opaque cursor from a previous page. */
   cursor?: string;
 }
 
 export interface WorkOrders {
-  create(input: NewOrder, actor: OrderActor, opts?: { trx?: Exec }): Promise<CreatedOrder>;
+  /**
+   * `trx`: write in the caller's transaction. `out`: push's outbox of that same transaction
+   * (`push.transaction((trx, out) => …)`), so `order:new` is sent only after the caller's COMMIT; without
+   * it the message is logged by push's own writer and may reach screens before the caller commits.
+   */
+  create(input: NewOrder, actor: OrderActor, opts?: { trx?: Exec; out?: TransactionOutbox }): Promise<CreatedOrder>;
   /** Apply a change: checks the transition, writes the step, its audit row and its push in one transaction. Throws RbError RB_ERR_CONFLICT for a transition the state does not allow. */
   change(id: string, change: OrderChange, actor: OrderActor): Promise<WorkOrderView>;
   get(id: string, opts?: { steps?: boolean }): Promise<WorkOrderView | undefined>;
@@ -76,4 +89,6 @@ export interface WorkOrders {
   photo(orderId: string, photoId: string): Promise<{ contentType: string; data: Buffer } | undefined>;
   /** Live: called after every committed create or change (push, facts, notifications subscribe here). */
   onChange(listener: (order: WorkOrderView, action: string) => void): () => void;
+  /** Per estate (these, or every estate with an order when undefined): open, overdue now, open by tier. */
+  backlog(estates?: readonly string[]): Promise<OrderBacklog[]>;
 }

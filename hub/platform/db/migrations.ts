@@ -3,6 +3,7 @@ import type { Dialect } from './open.js';
 import { CLUSTER_MIGRATIONS } from './migrations-cluster.js';
 import { NOTIFY_MIGRATIONS } from './migrations-notify.js';
 import { BLOB_MIGRATIONS } from './migrations-blobs.js';
+import { ORDERS_MIGRATIONS } from './migrations-orders.js';
 
 /**
  * THE ordered list of schema changes of the hub database, on both engines (Grafana's migrator,
@@ -405,6 +406,8 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
   ...CLUSTER_MIGRATIONS,
   // 0014: snapshot images in the database (hub on PostgreSQL).
   ...BLOB_MIGRATIONS,
+  // 0015: work orders (hub/orders).
+  ...ORDERS_MIGRATIONS,
 ];
 
 /** The provider the Migrator reads: the list above, bound to the engine. */

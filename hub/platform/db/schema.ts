@@ -9,6 +9,7 @@ import type { ContactsSchema } from './schema-contacts.js';
 import type { WebPushSchema } from './schema-webpush.js';
 import type { NotifySchema } from './schema-notify.js';
 import type { ClusterSchema } from './schema-cluster.js';
+import type { OrdersSchema } from './schema-orders.js';
 
 /**
  * The hub database's tables as kysely sees them: one interface per table, column names as in SQL
@@ -39,7 +40,7 @@ export interface DeadLetterTable {
   bytes: number;
 }
 
-export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema, ContactsSchema, WebPushSchema, NotifySchema, ClusterSchema {
+export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema, ContactsSchema, WebPushSchema, NotifySchema, ClusterSchema, OrdersSchema {
   audit: AuditTable;
   dead_letters: DeadLetterTable;
 }

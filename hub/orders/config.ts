@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+/**
+ * `orders.*` of the hub config (docs/work-orders.md, docs/configuration.md). The work-order core's keys;
+ * the tiers, whistle and retention parts add theirs here (one section, each key `.describe()`d).
+ */
+export const OrdersConfigSchema = z
+  .object({
+    maxPhotos: z.number().int().min(0).max(10).default(3).describe('Photos one step of a work order (a report, a volunteer\'s action) may carry'),
+    maxPhotoBytes: z
+      .number()
+      .int()
+      .min(16 * 1024)
+      .max(32 * 1024 * 1024)
+      .default(8 * 1024 * 1024)
+      .describe('Largest photo accepted on a work order, bytes, before it is decoded; kept photos are re-encoded JPEGs without metadata (EXIF, GPS)'),
+    autoCloseAfter: z
+      .string()
+      .regex(/^[1-9]\d{0,5}[smhd]$/, 'a duration such as 72h or 7d')
+      .default('7d')
+      .describe('A resolved work order nobody rated is closed by the hub this long after its resolution, e.g. 7d'),
+  })
+  .strict();
