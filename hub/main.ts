@@ -28,6 +28,7 @@ import type { Roster } from './people/roster.js';
 import { createFacts, subscribeFacts, type FactsWriter } from './store/facts.js';
 import { createAlertStore, type AlertStore } from './alerts/store.js';
 import { createAlertService, alertView, type AlertService } from './alerts/service.js';
+import { createRuleCheckpoints } from './alerts/checkpoint.js';
 import { maskLiveData } from './alerts/privacy.js';
 import { createNameOf } from './alerts/names.js';
 import { trackConnections } from './broker/connections.js';
@@ -201,7 +202,9 @@ export function createHub(deps: HubDeps): Hub {
   // Off-screen notification (hub/notify/wire.ts, docs/notifications.md): the outbox's queueing side
   // first (the alert service queues through it), the rest once the alert service exists.
   const notify = notifyBeforeAlerts({ config, overrides: deps.notify, db: hubDb, log, nameOf, alertStore });
-  const alerts = createAlertService({ bus: feed.consumer('alerts'), store: alertStore, push, audit, roster: people.roster, facts, nameOf, notify: notify.notifier, estates: () => registry.listEstates().map((e) => e.id), ownership, log: log.child({ module: 'hub.alerts' }) });
+  // Cluster: the rules' memory goes with the alerts cursor to whichever node owns the estate next.
+  const ruleCheckpoints = ownership.clustered ? createRuleCheckpoints({ db: hubDb, log: log.child({ module: 'hub.alerts' }) }) : undefined;
+  const alerts = createAlertService({ bus: feed.consumer('alerts', ruleCheckpoints ? { checkpoint: ruleCheckpoints } : {}), store: alertStore, ...(ruleCheckpoints ? { checkpoint: ruleCheckpoints } : {}), push, audit, roster: people.roster, facts, nameOf, notify: notify.notifier, estates: () => registry.listEstates().map((e) => e.id), ownership, log: log.child({ module: 'hub.alerts' }) });
   // Cluster hand-overs: the alert rules take up or let go of their estates; then push writes what it
   // queued for them (its cursor commits with it) before the lease goes.
   feed.onPartitions({ acquired: (parts) => alerts.acquired(parts), dropped: (parts, why) => alerts.dropped(parts, why) });

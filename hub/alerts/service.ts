@@ -13,6 +13,8 @@ import type { Alert, AlertComment, Change } from './types.js';
 import { alertView, type NameOf } from './view.js';
 import { FencedError, type LossReason, type Ownership } from '../cluster/leases.js';
 import { partitionOf } from '../cluster/partition.js';
+import type { RuleCheckpoints } from './checkpoint.js';
+import { memoryWake } from './memory.js';
 import { RbError } from '../errors.js';
 
 export type { AlertNotify, AlertOutbox, AlertPush, AuditOf } from './service-types.js';
@@ -38,6 +40,8 @@ export interface AlertServiceDeps {
    * partitions this node owns, and every such write is fenced by the partition's lease. Absent: all.
    */
   ownership?: Ownership;
+  /** Cluster: the rules' memory checkpointed with the cursor (hub/alerts/checkpoint.ts). */
+  checkpoint?: RuleCheckpoints;
 }
 
 
@@ -94,6 +98,13 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     deps.ownership?.clustered ? deps.ownership.fence(trx as never, [partitionOf(estate)], 'alert') : Promise.resolve();
   let memory: RuleMemory = createRuleMemory();
   let ruleWake: number | null = null;
+  deps.checkpoint?.attach({
+    get: () => memory,
+    restore(estate, m) {
+      memory = { ...memory, estates: { ...memory.estates, [estate]: m } };
+      ruleWake = memoryWake(memory);
+    },
+  });
   let escalationWake: number | null = null;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
@@ -218,7 +229,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
    * feed holds the alerts consumer's cursor before this event until then, so a hub killed in between
    * runs the rules on it again after the restart (or on the node that takes its partition over).
    */
-  function run(input: RuleInput): Promise<void> | undefined {
+  function run(input: RuleInput, act = true): Promise<void> | undefined {
     const at = now();
     let result;
     try {
@@ -232,7 +243,8 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     // Started in order: the push log's writer commits them in this order. What the gateway texted at the edge rides along.
     const ev = input.kind === 'event' ? input.event : undefined;
     const started: Array<Promise<void>> = [];
-    for (const action of result.actions) {
+    // A checkpoint's replay (up to the cursor) rebuilds the memory only: those alerts are committed.
+    for (const action of act ? result.actions : []) {
       started.push(track(applyOne(ev?.edge && action.type === 'raise' && action.eventId === ev.id ? { ...action, edge: ev.edge } : action, at)));
     }
     arm();
@@ -363,13 +375,14 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
       const estates: RuleMemory['estates'] = {};
       for (const [estate, m] of Object.entries(memory.estates)) if (!set.has(partitionOf(estate))) estates[estate] = m;
       memory = { ...memory, estates };
+      deps.checkpoint?.forget(parts);
     },
     async start() {
       running = true;
       // Alerts open before a restart (acknowledged or not): their clearing conditions still resolve or stamp them.
       await seed(() => true);
       unsubscribe.push(
-        bus.on('event', (event) => run({ kind: 'event', event })),
+        bus.on('event', (event, pos?: number) => run({ kind: 'event', event }, pos === undefined || !deps.checkpoint?.replayOnly(event.estate, pos))),
         bus.on('gateway.status', (status) => {
           for (const [device, health] of Object.entries(status.devices ?? {})) {
             if (health.kind) kinds.set(`${status.estate}/${device}`, health.kind);

@@ -6,7 +6,7 @@ import type { HubDatabase } from '../platform/db/index.js';
 import type { Schema } from '../platform/db/schema.js';
 import { createPgListener, type PgListener } from '../platform/db/listen.js';
 import { BUS_NAME, callListeners, logBus, type LogListener } from './feed-kinds.js';
-import type { ConsumerOptions, LogFeed, PartitionHooks } from './feed.js';
+import type { ConsumerCheckpoint, ConsumerOptions, LogFeed, PartitionHooks } from './feed.js';
 import type { DeliveredKind, EventLog, LogEntry, LogEntryInput } from './log.js';
 import { PARTITION_COUNT } from '../cluster/partition.js';
 
@@ -30,6 +30,9 @@ interface Consumer {
    * a later commit cannot carry the cursor past what was lost.
    */
   rewinding: Set<number>;
+  /** State saved with the cursor (ConsumerOptions.checkpoint): per partition, the position and time of the last one. */
+  checkpoint?: ConsumerCheckpoint;
+  checkpointed: Map<number, { pos: number; at: number }>;
 }
 
 export interface PartitionedFeedOptions {
@@ -206,15 +209,22 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
     committing.unref?.();
   }
 
-  /** Save the cursors of `only` (default: every active partition), fenced by their leases. */
-  function saveCursors(only?: ReadonlySet<number>): Promise<void> {
+  /**
+   * Save the cursors of `only` (default: every active partition), fenced by their leases, with the
+   * consumers' checkpoints where due (`force`: a hand-over) and consistent (nothing in flight).
+   */
+  function saveCursors(only?: ReadonlySet<number>, force = false): Promise<void> {
     saving = saving.then(async () => {
-      const changed: Array<{ c: Consumer; p: number; pos: number }> = [];
+      const changed: Array<{ c: Consumer; p: number; pos: number; cursor: boolean; state?: unknown }> = [];
+      const now = Date.now();
       for (const c of owned) {
         if (c.cursorInSink) continue;
         for (const p of only ?? active) {
           const pos = handled(c, p);
-          if (pos > at(c.saved, p)) changed.push({ c, p, pos });
+          const cursor = pos > at(c.saved, p);
+          const last = c.checkpointed.get(p);
+          const due = c.checkpoint && pos === at(c.delivered, p) && pos > (last?.pos ?? 0) && (force || now - (last?.at ?? 0) >= c.checkpoint.everyMs);
+          if (cursor || due) changed.push({ c, p, pos, cursor, ...(due ? { state: c.checkpoint!.capture(p) } : {}) });
         }
       }
       let rows = changed;
@@ -222,9 +232,18 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
         try {
           await opts.db.transaction(async (trx) => {
             await ownership.fence(trx, rows.map((r) => r.p), 'cursor');
-            for (const r of rows) await eventLog.saveCursorIn(trx, cursorName(r.c.name, r.p), r.pos);
+            for (const r of rows) {
+              if (r.cursor) await eventLog.saveCursorIn(trx, cursorName(r.c.name, r.p), r.pos);
+              if (r.state !== undefined) await r.c.checkpoint!.write(trx, r.p, r.pos, r.state);
+            }
           });
-          for (const r of rows) r.c.saved.set(r.p, r.pos);
+          for (const r of rows) {
+            if (r.cursor) r.c.saved.set(r.p, r.pos);
+            if (r.state !== undefined) {
+              r.c.checkpointed.set(r.p, { pos: r.pos, at: now });
+              r.c.checkpoint!.written(r.p, r.state);
+            }
+          }
           return;
         } catch (err) {
           if (err instanceof FencedError) {
@@ -268,6 +287,16 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
         c.delivered.set(p, pos);
         c.saved.set(p, pos);
         c.unsettled.delete(p);
+        c.checkpointed.delete(p);
+      }
+      // A checkpointed consumer restores its state and is fed from the checkpoint (it replays up to its cursor).
+      if (c.checkpoint) {
+        const from = await c.checkpoint.resume(new Map(parts.map((p) => [p, at(c.saved, p)])));
+        for (const [p, pos] of from) {
+          if (pos > at(c.saved, p)) continue;
+          c.delivered.set(p, pos);
+          c.checkpointed.set(p, { pos, at: Date.now() });
+        }
       }
     }
     for (const h of hooks) await h.acquired?.(parts);
@@ -296,7 +325,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
         await new Promise((r) => setTimeout(r, 20));
       }
       for (const h of hooks) await h.dropped?.(parts, why);
-      await saveCursors(new Set(parts));
+      await saveCursors(new Set(parts), true);
     } else {
       for (const h of hooks) await h.dropped?.(parts, why);
     }
@@ -306,6 +335,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
         c.delivered.delete(p);
         c.saved.delete(p);
         c.unsettled.delete(p);
+        c.checkpointed.delete(p);
       }
       for (const [s, sp] of c.sinkParts) if (parts.includes(sp)) c.sinkParts.delete(s);
     }
@@ -340,7 +370,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
       if (live) throw new Error(`log consumer ${name} registered after start`);
       let c = consumers.get(name);
       if (!c) {
-        c = { name, listeners: new Map(), cursorInSink: o.cursorInSink ?? false, every: o.everyPartition ?? false, delivered: new Map(), saved: new Map(), unsettled: new Map(), sinkParts: new Map(), rewinding: new Set() };
+        c = { name, listeners: new Map(), cursorInSink: o.cursorInSink ?? false, every: o.everyPartition ?? false, delivered: new Map(), saved: new Map(), unsettled: new Map(), sinkParts: new Map(), rewinding: new Set(), ...(o.checkpoint ? { checkpoint: o.checkpoint } : {}), checkpointed: new Map() };
         consumers.set(name, c);
         (c.every ? everyOnes : owned).push(c);
       }

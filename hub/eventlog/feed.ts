@@ -47,6 +47,26 @@ export interface ConsumerOptions {
    * One node: an ordinary consumer.
    */
   everyPartition?: boolean;
+  /**
+   * Cluster: state the consumer keeps beside its cursor (the alert rules' memory,
+   * hub/alerts/checkpoint.ts), saved with the cursor and restored by the node that takes a
+   * partition over. The single hub ignores it (a restart starts from the open alerts).
+   */
+  checkpoint?: ConsumerCheckpoint;
+}
+
+/** What a consumer checkpoints with its cursor, per partition (ConsumerOptions.checkpoint). */
+export interface ConsumerCheckpoint {
+  /** At most one checkpoint of a partition per this many ms (the cursor alone in between). */
+  everyMs: number;
+  /** The consumer's state of the partition now, when it is exactly the state after its cursor (called synchronously). */
+  capture(part: number): unknown;
+  /** Write what `capture` returned, in the cursor's transaction (fenced). */
+  write(trx: Transaction<Schema>, part: number, pos: number, captured: unknown): Promise<void>;
+  /** It committed. */
+  written(part: number, captured: unknown): void;
+  /** Taking partitions over, given their cursors: restore the state; answers where to deliver each partition from (at most its cursor). */
+  resume(cursors: ReadonlyMap<number, number>): Promise<Map<number, number>>;
 }
 
 export interface LogFeedOptions {

@@ -3,6 +3,7 @@ import type { Dialect } from './open.js';
 import { CLUSTER_MIGRATIONS } from './migrations-cluster.js';
 import { NOTIFY_MIGRATIONS } from './migrations-notify.js';
 import { BLOB_MIGRATIONS } from './migrations-blobs.js';
+import { CHECKPOINT_MIGRATIONS } from './migrations-checkpoints.js';
 import { ORDERS_MIGRATIONS } from './migrations-orders.js';
 
 /**
@@ -408,6 +409,8 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
   ...BLOB_MIGRATIONS,
   // 0015: work orders (hub/orders).
   ...ORDERS_MIGRATIONS,
+  // 0018: the cluster owner's rule memory with its cursor (hub/alerts/checkpoint.ts).
+  ...CHECKPOINT_MIGRATIONS,
 ];
 
 /** The provider the Migrator reads: the list above, bound to the engine. */

@@ -13,7 +13,18 @@ export interface PartitionLeasesTable {
   expires_at: number;
 }
 
+/** The owner's rule memory per estate at a log position (migration `0018_rule_checkpoints`; hub/alerts/checkpoint.ts). */
+export interface RuleCheckpointsTable {
+  estate: string;
+  part: number;
+  pos: number;
+  /** RuleMemory's EstateMemory, JSON. */
+  memory: string;
+  at: number;
+}
+
 export interface ClusterSchema {
   log_heads: LogHeadsTable;
   partition_leases: PartitionLeasesTable;
+  rule_checkpoints: RuleCheckpointsTable;
 }
