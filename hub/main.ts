@@ -27,6 +27,7 @@ import { createPeople, type People } from './people/index.js';
 import type { Roster } from './people/roster.js';
 import { createFacts, subscribeFacts, type FactsWriter } from './store/facts.js';
 import { createAlertStore, type AlertStore } from './alerts/store.js';
+import { alertSettingsSync } from './alerts/settings-sync.js';
 import { createAlertService, alertView, type AlertService } from './alerts/service.js';
 import { createRuleCheckpoints } from './alerts/checkpoint.js';
 import { maskLiveData } from './alerts/privacy.js';
@@ -329,6 +330,8 @@ export function createHub(deps: HubDeps): Hub {
         () => offSignOut(),
       ),
       service('alerts', () => alerts.start(), () => alerts.stop()),
+      // Cluster: alert settings saved through another node are read again here (NOTIFY).
+      alertSettingsSync({ hubDb, url: config.db.url, store: alertStore, wake: () => alerts.wake(), log: log.child({ module: 'hub.alerts' }) }),
       // After the alerts (it escalates through them), stopped before them; channels closed last.
       service(
         'notify',

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Kysely, Updateable } from 'kysely';
 import { monotonicFactory } from 'ulid';
 import { RbError } from '../errors.js';
@@ -71,6 +72,9 @@ const ACTOR = /^(system|user:[^\s]{1,128})$/;
 function checkActor(actor: string): void {
   if (!ACTOR.test(actor)) throw new RbError('RB_ERR_BAD_BODY', `actor must be "system" or "user:<id>", got ${JSON.stringify(actor)}`);
 }
+
+/** PostgreSQL NOTIFY channel of a changed estate's alert settings (payload: the estate). */
+export const SETTINGS_CHANNEL = 'rb_alert_settings';
 
 export interface AlertStoreDeps {
   db: HubDatabase;
@@ -421,11 +425,15 @@ export function createAlertStore({ db: hubDb }: AlertStoreDeps): AlertStore {
     async saveSettings(estate, input, at = Date.now()) {
       const s = resolveSettings(input);
       const json = JSON.stringify(input ?? {});
-      await db
-        .insertInto('alert_settings')
-        .values({ estate, json, updated_at: at })
-        .onConflict((oc) => oc.column('estate').doUpdateSet({ json, updated_at: at }))
-        .execute();
+      await hubDb.transaction(async (trx) => {
+        await trx
+          .insertInto('alert_settings')
+          .values({ estate, json, updated_at: at })
+          .onConflict((oc) => oc.column('estate').doUpdateSet({ json, updated_at: at }))
+          .execute();
+        // A cluster: every node keeps the settings in memory; they read them again on this (main.ts).
+        if (hubDb.dialect === 'postgres') await sql`SELECT pg_notify(${SETTINGS_CHANNEL}, ${estate})`.execute(trx);
+      });
       settingsCache.set(estate, s);
       return s;
     },
