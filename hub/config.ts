@@ -8,6 +8,7 @@ import type { ChannelPlugin } from './notify/channel.js';
 import { CHANNEL_PLUGINS } from './notify/channels/index.js';
 import { checkChannels, NotifyConfigSchema } from './notify/config.js';
 import { OrdersConfigSchema } from './orders/config.js';
+import { checkDepartments } from './orders/deadlines.js';
 
 /**
  * The hub's configuration: nested sections, each key `.describe()`d. Sources, lowest first: defaults <
@@ -398,6 +399,7 @@ export function resolveHubConfig(overrides: HubConfigOverrides = {}, env: NodeJS
     problems.push(withEnv({ path: c.mqtt.tls.cert ? 'mqtt.tls.key' : 'mqtt.tls.cert', message: 'mqtt.tls.cert and mqtt.tls.key are set together' }));
   }
   problems.push(...checkChannels(c.notify.channels, opts.plugins ?? CHANNEL_PLUGINS));
+  problems.push(...checkDepartments(c.orders.departments, c.notify.channels.map((ch) => ch.id)).map(withEnv));
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze({
     ...c,

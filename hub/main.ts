@@ -49,6 +49,7 @@ import { createLeaseManager, soleOwnership, type LeaseManager, type Ownership } 
 import { VERSION } from '../lib/version.js';
 import { createAutoClose, createWorkOrders, orderRoutes, type WorkOrdersService } from './orders/index.js';
 import { DEFAULT_PHOTO_LIMITS } from './orders/images.js';
+import { deadlineForConfig, wireOrderTiers, type OrderTiers } from './orders/deadlines-wire.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -74,6 +75,8 @@ export interface Hub {
   readonly notify: { readonly notifier: Notifier; readonly dispatcher: Dispatcher; readonly channels: ReadonlyMap<string, Channel> };
   /** Work orders (hub/orders, docs/work-orders.md). */
   readonly orders: WorkOrdersService;
+  /** Deadlines and tiers (the sweep), whistles, 12345 import (hub/orders/deadlines-wire.ts). */
+  readonly orderTiers: OrderTiers;
 }
 
 export interface HubDeps {
@@ -83,6 +86,8 @@ export interface HubDeps {
   store?: EventStore;
   /** Notification parts tests replace (issue 17; hub/notify/wire.ts). */
   notify?: NotifyOverrides;
+  /** The clock of work orders, their deadlines and whistles (tests move it forward); default Date.now. */
+  ordersNow?: () => number;
 }
 
 /**
@@ -214,7 +219,9 @@ export function createHub(deps: HubDeps): Hub {
   const { contacts, dispatcher, dutySync, listenReplies, offReplies } = notifyAfterAlerts(notify, { people, registry, audit, alerts, alertStore, nameOf, commands, bus, metrics: metrics.registry });
   const { channels, notifier, pushSubscriptions, webpushKeys } = notify;
   // Work orders (hub/orders): any node writes them; each change commits with its audit entry and push.
-  const orders = createWorkOrders({ db: hubDb, audit, push, nameOf, timeZone: config.timeZone, log: log.child({ module: 'hub.orders' }) });
+  const orders = createWorkOrders({ db: hubDb, audit, push, nameOf, timeZone: config.timeZone, log: log.child({ module: 'hub.orders' }), deadlineFor: deadlineForConfig(config), ...(deps.ordersNow ? { now: deps.ordersNow } : {}) });
+  // Deadlines (the sweep), whistles and 12345 import around the service; the routes read orders with their whistles.
+  const orderTiers = wireOrderTiers({ config, db: hubDb, orders, people, registry, audit, push, ownership, channels: notify.channels, metrics: metrics.registry, log, ...(deps.ordersNow ? { now: deps.ordersNow } : {}) });
   const autoClose = createAutoClose({ db: hubDb, orders, afterMs: parseDuration(config.orders.autoCloseAfter), log: log.child({ module: 'hub.orders' }) });
   const orderLimits = { maxPhotos: config.orders.maxPhotos, photo: { ...DEFAULT_PHOTO_LIMITS, maxBytes: config.orders.maxPhotoBytes } };
   const app = createApi({
@@ -253,7 +260,8 @@ export function createHub(deps: HubDeps): Hub {
         notifications: (id) => notifier.views(id),
       }),
       ...contacts.routes,
-      orderRoutes({ people, audit, orders, registry, alerts: alertStore, nameOf, limits: orderLimits }),
+      orderRoutes({ people, audit, orders: orderTiers.orders, registry, alerts: alertStore, nameOf, limits: orderLimits }),
+      ...orderTiers.routes,
     ],
   });
   http.on('request', app);
@@ -349,6 +357,7 @@ export function createHub(deps: HubDeps): Hub {
       service('commands', () => commands.start(), () => commands.stop()),
       service('duty-sync', () => dutySync.start(), () => dutySync.stop()),
       service('orders-autoclose', () => autoClose.start(), () => autoClose.stop()),
+      service('order-sweep', () => orderTiers.sweep.start(), () => orderTiers.sweep.stop()),
       // Every consumer has its listeners: resume each from its cursor, then deliver live.
       service('event-log', () => feed.start(), () => feed.stop()),
       // Cluster: take this node's share of the partitions (each resumes from its cursors); at stop,
@@ -394,6 +403,7 @@ export function createHub(deps: HubDeps): Hub {
     contacts,
     notify: { notifier, dispatcher, channels },
     orders,
+    orderTiers,
     async start() {
       await runner.start();
       log.info({ http: this.httpAddress(), mqtt: broker.address(), store: store.kind, dataDir: config.dataDir, db: hubDb.dialect }, 'hub started');

@@ -9,7 +9,7 @@ import type { Alert, Handover, StateChange } from './api.js';
 import type { CommandErrorCode } from './commands.js';
 import type { HandshakeErrorCode } from './errors.js';
 import type { GatewayStatus } from './status.js';
-import type { WorkOrderView } from './work-orders.js';
+import type { OrderTier, WorkOrderView } from './work-orders.js';
 
 /**
  * Every push message: `seq` grows by one per `scope` (`estate:<id>` or `user:<id>`); `at` is the hub's
@@ -63,6 +63,14 @@ export interface CommandResultPush {
   error?: { code: string; message: string };
 }
 
+/** `order:notify`: sent to each person a work order's new tier reaches (its deadline passed), in their `user:<id>` scope. */
+export interface OrderNotify {
+  /** The order, phone masked. */
+  order: WorkOrderView;
+  tier: OrderTier;
+  reason: 'escalated';
+}
+
 /** Payload of each sequenced event, by name. */
 export interface LivePayloads {
   'alert:new': Alert;
@@ -78,10 +86,12 @@ export interface LivePayloads {
   'order:new': WorkOrderView;
   /** A work order changed state, tier, assignee, or got a step. */
   'order:update': WorkOrderView;
+  /** Sent to each person a work order's new tier reaches (its deadline passed), in their `user:<id>` scope. */
+  'order:notify': OrderNotify;
 }
 /** Sequenced events: logged, replayed after a reconnect (hub/push/log.ts). */
 export type PushEvent = keyof LivePayloads;
-export const PUSH_EVENTS = ['alert:new', 'alert:update', 'alert:notify', 'device:state', 'event', 'command:result', 'gateway:status', 'snapshot', 'handover:new', 'order:new', 'order:update'] as const satisfies readonly PushEvent[];
+export const PUSH_EVENTS = ['alert:new', 'alert:update', 'alert:notify', 'device:state', 'event', 'command:result', 'gateway:status', 'snapshot', 'handover:new', 'order:new', 'order:update', 'order:notify'] as const satisfies readonly PushEvent[];
 
 /** Control events: outside the sequence (seq 0, or the scope's last seq for `resync`). */
 export interface ControlPayloads {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OrderDeadlinesShape } from './deadlines.js';
 
 /**
  * `orders.*` of the hub config (docs/work-orders.md, docs/configuration.md). The work-order core's keys;
@@ -19,5 +20,7 @@ export const OrdersConfigSchema = z
       .regex(/^[1-9]\d{0,5}[smhd]$/, 'a duration such as 72h or 7d')
       .default('7d')
       .describe('A resolved work order nobody rated is closed by the hub this long after its resolution, e.g. 7d'),
+    // Tiers and deadlines, whistled departments (hub/orders/deadlines.ts).
+    ...OrderDeadlinesShape,
   })
   .strict();
