@@ -192,6 +192,14 @@ const ClusterSchema = z
   })
   .strict();
 
+const PatrolSchema = z
+  .object({
+    lateGraceMinutes: z.number().int().min(0).max(1440).default(60).describe("A patrol checkpoint scanned this many minutes after its round's window ended still counts, marked late"),
+    aheadHours: z.number().int().min(1).max(168).default(24).describe('Patrol runs are made this many hours ahead of their start (the phone lists the day\'s)'),
+    checkEveryS: z.number().int().min(1).max(3600).default(30).describe('The patrol schedule is looked at at least this often, seconds; a checkpoint\'s deadline is timed to the millisecond'),
+  })
+  .strict();
+
 export const HubConfigSchema = z
   .object({
     dataDir: z.string().min(1).default('./data').describe('Folder for the hub database, snapshots and other state; in a file, relative to the file'),
@@ -223,6 +231,7 @@ export const HubConfigSchema = z
     cluster: ClusterSchema.prefault({}).describe('Hub cluster (reserved)'),
     notify: NotifyConfigSchema.prefault({}).describe('Reaching people off-screen: channels and the notification outbox (docs/notifications.md)'),
     orders: OrdersConfigSchema.prefault({}).describe('Work orders (工单): docs/work-orders.md'),
+    patrol: PatrolSchema.prefault({}).describe('Patrol rounds (巡更): checkpoints with QR codes, scheduled rounds, missed-checkpoint alerts (docs/work-orders.md)'),
   })
   .strict();
 

@@ -48,6 +48,8 @@ import { createLeaseManager, soleOwnership, type LeaseManager, type Ownership } 
 import { VERSION } from '../lib/version.js';
 import { createAutoClose, createWorkOrders, orderRoutes, type WorkOrdersService } from './orders/index.js';
 import { DEFAULT_PHOTO_LIMITS } from './orders/images.js';
+import { createPatrol, type Patrol } from './patrol/service.js';
+import { patrolRoutes } from './patrol/api.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -73,6 +75,8 @@ export interface Hub {
   readonly notify: { readonly notifier: Notifier; readonly dispatcher: Dispatcher; readonly channels: ReadonlyMap<string, Channel> };
   /** Work orders (hub/orders, docs/work-orders.md). */
   readonly orders: WorkOrdersService;
+  /** Patrol rounds (hub/patrol): checkpoints, runs, scans, missed-checkpoint events. */
+  readonly patrol: Patrol;
 }
 
 export interface HubDeps {
@@ -82,6 +86,8 @@ export interface HubDeps {
   store?: EventStore;
   /** Notification parts tests replace (issue 17; hub/notify/wire.ts). */
   notify?: NotifyOverrides;
+  /** Patrol rounds' clock (tests: fake time for deadlines). */
+  patrol?: { now?: () => number };
 }
 
 /**
@@ -197,8 +203,19 @@ export function createHub(deps: HubDeps): Hub {
     // In a cluster the answer may be settled by another node: whoever waits here re-reads the rows.
     ...(config.cluster.redisUrl ? { pollMs: 250 } : {}),
   });
+  // Patrol rounds: the schedule and the deadlines of the estates this node owns; a missed checkpoint
+  // is a hub event appended to the log (the alert rules raise patrol.missed from it).
+  const patrol = createPatrol({
+    db: hubDb,
+    feed,
+    events: store,
+    ownership,
+    options: { timeZone: config.timeZone, lateGraceMinutes: config.patrol.lateGraceMinutes, aheadHours: config.patrol.aheadHours, checkEveryMs: config.patrol.checkEveryS * 1000 },
+    log: log.child({ module: 'hub.patrol' }),
+    ...(deps.patrol?.now ? { now: deps.patrol.now } : {}),
+  });
   // Names instead of ids in alert views (people, devices as their gateways named them, estates).
-  const nameOf = createNameOf({ bus, users: people.users, registry });
+  const nameOf = createNameOf({ bus, users: people.users, registry, hubDevice: patrol.checkpointName });
   // Off-screen notification (hub/notify/wire.ts, docs/notifications.md): the outbox's queueing side
   // first (the alert service queues through it), the rest once the alert service exists.
   const notify = notifyBeforeAlerts({ config, overrides: deps.notify, db: hubDb, log, nameOf, alertStore });
@@ -253,6 +270,7 @@ export function createHub(deps: HubDeps): Hub {
       }),
       ...contacts.routes,
       orderRoutes({ people, audit, orders, registry, alerts: alertStore, nameOf, limits: orderLimits }),
+      patrolRoutes({ patrol, people, audit, registry, publicUrl: config.notify.publicUrl }),
     ],
   });
   http.on('request', app);
@@ -351,6 +369,8 @@ export function createHub(deps: HubDeps): Hub {
       // Cluster: take this node's share of the partitions (each resumes from its cursors); at stop,
       // hand them over (finished and saved) before the feed stops.
       service('partitions', () => leases?.start(), () => leases?.stop()),
+      // After the log delivers (its missed events reach the alert rules) and the partitions are taken.
+      service('patrol', () => patrol.start(), () => patrol.stop()),
       service(
         'log-retention',
         () => void (retention = startLogRetention({ log: eventLog, registry: metrics.registry, logger: log.child({ module: 'hub.eventlog' }) })),
@@ -391,6 +411,7 @@ export function createHub(deps: HubDeps): Hub {
     contacts,
     notify: { notifier, dispatcher, channels },
     orders,
+    patrol,
     async start() {
       await runner.start();
       log.info({ http: this.httpAddress(), mqtt: broker.address(), store: store.kind, dataDir: config.dataDir, db: hubDb.dialect }, 'hub started');

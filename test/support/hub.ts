@@ -76,6 +76,8 @@ export interface TestHubOptions {
   state?: HubConfigOverrides['state'];
   /** Notification parts (createHub's `notify`): channel plugins, contact book, ack links, channels, a recording "send a test", callbacks. */
   notify?: HubDeps['notify'];
+  /** Patrol rounds' clock (createHub's `patrol`). */
+  patrol?: HubDeps['patrol'];
 }
 
 /** The API token a test hub has unless told otherwise (helpers such as events() send it). */
@@ -131,7 +133,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
       {},
       { ...(opts.notify?.channelPlugins ? { plugins: opts.notify.channelPlugins } : {}) },
     );
-    hub = createHub({ config, log: opts.log ?? pino({ level: 'silent' }), ...(opts.store ? { store: opts.store } : {}), ...(opts.notify ? { notify: opts.notify } : {}) });
+    hub = createHub({ config, log: opts.log ?? pino({ level: 'silent' }), ...(opts.store ? { store: opts.store } : {}), ...(opts.notify ? { notify: opts.notify } : {}), ...(opts.patrol ? { patrol: opts.patrol } : {}) });
   } catch (err) {
     if (ownDir) await rm(dataDir, { recursive: true, force: true });
     throw err;

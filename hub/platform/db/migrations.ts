@@ -5,6 +5,7 @@ import { NOTIFY_MIGRATIONS } from './migrations-notify.js';
 import { BLOB_MIGRATIONS } from './migrations-blobs.js';
 import { CHECKPOINT_MIGRATIONS } from './migrations-checkpoints.js';
 import { ORDERS_MIGRATIONS } from './migrations-orders.js';
+import { PATROL_MIGRATIONS } from './migrations-patrol.js';
 
 /**
  * THE ordered list of schema changes of the hub database, on both engines (Grafana's migrator,
@@ -409,6 +410,8 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
   ...BLOB_MIGRATIONS,
   // 0015: work orders (hub/orders).
   ...ORDERS_MIGRATIONS,
+  // 0017: patrol rounds (hub/patrol).
+  ...PATROL_MIGRATIONS,
   // 0018: the cluster owner's rule memory with its cursor (hub/alerts/checkpoint.ts).
   ...CHECKPOINT_MIGRATIONS,
 ];

@@ -10,6 +10,7 @@ import type { WebPushSchema } from './schema-webpush.js';
 import type { NotifySchema } from './schema-notify.js';
 import type { ClusterSchema } from './schema-cluster.js';
 import type { OrdersSchema } from './schema-orders.js';
+import type { PatrolSchema } from './schema-patrol.js';
 
 /**
  * The hub database's tables as kysely sees them: one interface per table, column names as in SQL
@@ -40,7 +41,7 @@ export interface DeadLetterTable {
   bytes: number;
 }
 
-export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema, ContactsSchema, WebPushSchema, NotifySchema, ClusterSchema, OrdersSchema {
+export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema, ContactsSchema, WebPushSchema, NotifySchema, ClusterSchema, OrdersSchema, PatrolSchema {
   audit: AuditTable;
   dead_letters: DeadLetterTable;
 }
