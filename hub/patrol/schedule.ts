@@ -8,19 +8,22 @@ import type { PatrolPointState, PatrolRunState } from '../../protocol/patrol.js'
 
 export interface RoundPlan {
   starts: readonly string[];
-  /** When the round was last defined: no run starts more than a minute before it (no alerts for the past). */
+  /** When the round was last defined: no run starts more than SLACK_MS before it (no alerts for the past). */
   updatedAt: number;
 }
 
 const DAY = 86_400_000;
+/** A start this long before the round was defined still runs (a round set up at 08:04 for 08:00). */
+const SLACK_MS = 5 * 60_000;
 
 /**
- * Start instants of the round within `[from, to]`, ascending, never before `updatedAt - 1 min` (a round
- * created at 08:00:40 with a start "08:00" runs at 08:00; one created at 14:00 does not run at 08:00).
+ * Start instants of the round within `[from, to]`, ascending, never more than SLACK_MS before
+ * `updatedAt` (a round created at 08:04 with a start "08:00" runs at 08:00; one created at 14:00
+ * does not run at 08:00, which would raise its checkpoints as missed at once).
  */
 export function runStarts(round: RoundPlan, from: number, to: number, timeZone: string): number[] {
   const out = new Set<number>();
-  const floor = Math.max(from, round.updatedAt - 60_000);
+  const floor = Math.max(from, round.updatedAt - SLACK_MS);
   // Local dates from the day before `from` to the day after `to`: a zone's day is not the UTC day.
   for (let day = from - DAY; day <= to + DAY; day += DAY) {
     const l = localTime(day, timeZone);

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import jsQR from 'jsqr';
+import jsqr from 'jsqr';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zonedInstant } from '../../../lib/zoned.js';
@@ -11,6 +11,8 @@ import { startTestHub, type TestHub } from '../../support/hub.js';
  * raises an alert at its deadline"), with the patrol clock faked so deadlines are exact instants:
  * the round starts at 08:00 (Asia/Shanghai) and its checkpoints are due at 08:10, 08:15, 08:20, 08:25.
  */
+// jsqr is CommonJS: under NodeNext its default import is the module, whose `default` is the decoder.
+const jsQR = jsqr.default;
 const A = 'estate-a';
 const B = 'estate-b';
 const DAY = { y: 2026, m: 12, d: 7 };
