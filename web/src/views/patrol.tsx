@@ -50,6 +50,7 @@ export function PatrolPanel(props: { estate: string | null; code?: string | unde
   async function submit(text: string): Promise<void> {
     const code = codeOf(text);
     if (!code) {
+      setResult(null);
       setScanError(t('patrol.badCode'));
       return;
     }
