@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { zonedInstant } from '../../../lib/zoned.js';
 import { ULID_PATTERN } from '../../../protocol/ids.js';
+import { decodeEvent } from '../../../protocol/index.js';
 import { deterministicUlid, dueAt, localDay, pointState, runStarts, runState } from '../../../hub/patrol/schedule.js';
 
 const SH = 'Asia/Shanghai';
@@ -49,5 +50,12 @@ describe('patrol schedule (pure)', () => {
     expect(deterministicUlid(sh(7, 8, 25), hash('rd-1.1|cp-3'))).not.toBe(a);
     // Its time part is the deadline (ULIDs sort by time).
     expect(deterministicUlid(sh(7, 8, 26), hash('rd-1.1|cp-4')) > a).toBe(true);
+  });
+
+  it('a gateway cannot send a hub event: decodeEvent refuses patrol.missed as an unknown type', () => {
+    const forged = { v: 1, id: '01KBX0000000000000000000AA', seq: 1, ts: Date.UTC(2026, 11, 7), estate: 'estate-a', gateway: 'gw-1', device: 'cp-1', type: 'patrol.missed', data: {} };
+    const r = decodeEvent(JSON.stringify(forged), 65_536);
+    expect(r.ok).toBe(false);
+    expect(r.ok ? '' : r.reason).toBe('unknown-type');
   });
 });
