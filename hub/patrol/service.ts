@@ -21,6 +21,9 @@ import { createPatrolStore, type PatrolStore } from './store.js';
  * cluster only the owner of the estate's partition runs the schedule and the deadlines.
  */
 
+/** Overdue points raised per look (a hub back after a long outage catches up in batches). */
+const OVERDUE_BATCH = 500;
+
 export interface PatrolOptions {
   timeZone: string;
   /** A scan this long after its run's end still counts (late). */
@@ -100,14 +103,20 @@ export function createPatrol(deps: PatrolDeps): Patrol {
     log.info({ estate: p.estate, run: p.run_id, checkpoint: p.checkpoint, dueAt: p.due_at, event: event.id }, 'patrol checkpoint missed');
   }
 
-  async function tickNow(): Promise<void> {
+  /** One look at the schedule and the deadlines; true when more overdue points wait than one look takes. */
+  async function tickNow(): Promise<boolean> {
     const rounds = (await store.listRounds(undefined)).filter((r) => owns(r.estate));
     await plan(rounds);
     for (const c of await store.listCheckpoints(undefined)) names.set(`${c.estate}/${c.id}`, c.name);
-    for (const p of await store.overdue(now())) {
+    const overdue = await store.overdue(now(), OVERDUE_BATCH);
+    let raised = 0;
+    for (const p of overdue) {
+      // Another node's estate: its owner raises it (a full batch of those is no reason to look again at once).
       if (!owns(p.estate)) continue;
       await raiseMissed(p);
+      raised++;
     }
+    return raised > 0 && overdue.length === OVERDUE_BATCH;
   }
 
   function arm(next: number | null): void {
@@ -134,12 +143,13 @@ export function createPatrol(deps: PatrolDeps): Patrol {
     },
     tick() {
       const run = chain.then(async () => {
+        let more = false;
         try {
-          await tickNow();
+          more = await tickNow();
         } catch (err) {
           log.error({ err }, 'patrol schedule failed; trying again at the next check');
         }
-        arm(await store.nextDue(now()).catch(() => null));
+        arm(more ? now() : await store.nextDue(now()).catch(() => null));
       });
       chain = run;
       return run;
