@@ -170,8 +170,9 @@ export function createPatrol(deps: PatrolDeps): Patrol {
           return { checkpoint, matched: true, duplicate: false, late, scannedAt: at, run: await store.run(c.run_id, at) };
         }
       }
-      // Scanned already (a second tap, a retried request): the same answer, nothing changes.
-      const done = candidates.find((x) => x.scanned_at !== null);
+      // Scanned already (a second tap, a retried request, one at the same moment): the same answer, nothing changes.
+      const fresh = candidates.some((x) => x.scanned_at === null) ? await store.scanCandidates(cp.id, at, options.lateGraceMinutes * 60_000) : candidates;
+      const done = fresh.find((x) => x.scanned_at !== null);
       if (done) return { checkpoint, matched: true, duplicate: true, late: done.late === 1, scannedAt: Number(done.scanned_at), run: await store.run(done.run_id, at) };
       return { checkpoint, matched: false, duplicate: false, late: false };
     },
