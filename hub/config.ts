@@ -7,6 +7,7 @@ import { isTimeZone } from './state/types.js';
 import type { ChannelPlugin } from './notify/channel.js';
 import { CHANNEL_PLUGINS } from './notify/channels/index.js';
 import { checkChannels, NotifyConfigSchema } from './notify/config.js';
+import { PatrolSchema } from './patrol/config.js';
 import { OrdersConfigSchema } from './orders/config.js';
 
 /**
@@ -189,14 +190,6 @@ const ClusterSchema = z
       .regex(DURATION, 'a duration such as 10s or 1m')
       .default('10s')
       .describe('Partition lease lifetime on PostgreSQL (renewed every third of it): how long a dead node\'s estates wait for another node, e.g. 10s'),
-  })
-  .strict();
-
-const PatrolSchema = z
-  .object({
-    lateGraceMinutes: z.number().int().min(0).max(1440).default(60).describe("A patrol checkpoint scanned this many minutes after its round's window ended still counts, marked late"),
-    aheadHours: z.number().int().min(1).max(168).default(24).describe('Patrol runs are made this many hours ahead of their start (the phone lists the day\'s)'),
-    checkEveryS: z.number().int().min(1).max(3600).default(30).describe('The patrol schedule is looked at at least this often, seconds; a checkpoint\'s deadline is timed to the millisecond'),
   })
   .strict();
 

@@ -50,6 +50,7 @@ import { createAutoClose, createWorkOrders, orderRoutes, type WorkOrdersService 
 import { DEFAULT_PHOTO_LIMITS } from './orders/images.js';
 import { createPatrol, type Patrol } from './patrol/service.js';
 import { patrolRoutes } from './patrol/api.js';
+import { patrolOptions } from './patrol/config.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -205,15 +206,7 @@ export function createHub(deps: HubDeps): Hub {
   });
   // Patrol rounds: the schedule and the deadlines of the estates this node owns; a missed checkpoint
   // is a hub event appended to the log (the alert rules raise patrol.missed from it).
-  const patrol = createPatrol({
-    db: hubDb,
-    feed,
-    events: store,
-    ownership,
-    options: { timeZone: config.timeZone, lateGraceMinutes: config.patrol.lateGraceMinutes, aheadHours: config.patrol.aheadHours, checkEveryMs: config.patrol.checkEveryS * 1000 },
-    log: log.child({ module: 'hub.patrol' }),
-    ...(deps.patrol?.now ? { now: deps.patrol.now } : {}),
-  });
+  const patrol = createPatrol({ db: hubDb, feed, events: store, ownership, options: patrolOptions(config.timeZone, config.patrol), log: log.child({ module: 'hub.patrol' }), ...(deps.patrol?.now ? { now: deps.patrol.now } : {}) });
   // Names instead of ids in alert views (people, devices as their gateways named them, estates).
   const nameOf = createNameOf({ bus, users: people.users, registry, hubDevice: patrol.checkpointName });
   // Off-screen notification (hub/notify/wire.ts, docs/notifications.md): the outbox's queueing side
