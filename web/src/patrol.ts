@@ -1,4 +1,3 @@
-import jsQR from 'jsqr';
 import { api } from './api.js';
 import type { PatrolHistoryItem, PatrolRunView, PatrolScanResult } from '../../protocol/patrol.js';
 
@@ -7,7 +6,7 @@ export type { PatrolHistoryItem, PatrolPointView, PatrolRunView, PatrolScanResul
 /**
  * Patrol rounds on the phone (巡更, issue 19): the checkpoint code in what a QR code carries or what
  * a person typed, the scan request, and the camera scanner (getUserMedia → <video> → <canvas> →
- * jsQR, a kept decoder that needs no network and no native API).
+ * jsQR, a kept decoder that needs no native API, loaded when a scan starts).
  */
 
 const CODE = /^[0-9A-HJKMNP-TV-Z]{12}$/;
@@ -48,7 +47,8 @@ const MAX_SIDE = 640;
  */
 export async function startScanner(video: HTMLVideoElement, canvas: HTMLCanvasElement, onText: (text: string) => void): Promise<Scanner> {
   if (!navigator.mediaDevices?.getUserMedia) throw new Error('camera not available (needs HTTPS)');
-  const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: 'environment' } }, audio: false });
+  // The decoder (~48 KiB gzipped) is fetched when a scan starts, not with every screen (a lazy chunk).
+  const [{ default: jsQR }, stream] = await Promise.all([import('jsqr'), navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: 'environment' } }, audio: false })]);
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stop = (): void => {
