@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Hub } from '../hub/main.js';
 import { freePort, waitForPort } from '../lib/cluster/launcher.js';
+import { seedDemoPatrol } from '../hub/patrol/demo.js';
 import { DEMO_USERS, demoAlertSettings, ESTATES, GATEWAY, gatewayConfig, GRID, ownPortDevices, planEstate, STREET, type Ports } from './demo-street.js';
 
 /**
@@ -62,6 +63,8 @@ export async function seedStreet(hub: Hub, o: { dataDir: string; pushPort: numbe
     await hub.alertStore.saveSettings(e.id, demoAlertSettings(e));
   }
   await hub.alerts.wake();
+  // A patrol round (巡更) in the first estate, on every hour.
+  await seedDemoPatrol(hub.patrol, ESTATES[0]!.id);
   for (const u of DEMO_USERS) {
     const user = hub.people.users.find(u.name) ?? (await hub.people.users.add({ ...u, scopes: [...u.scopes] }));
     if (u.role === 'volunteer' && hub.roster.listShifts({ user: user.id }).length === 0) {

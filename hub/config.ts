@@ -7,6 +7,7 @@ import { isTimeZone } from './state/types.js';
 import type { ChannelPlugin } from './notify/channel.js';
 import { CHANNEL_PLUGINS } from './notify/channels/index.js';
 import { checkChannels, NotifyConfigSchema } from './notify/config.js';
+import { PatrolSchema } from './patrol/config.js';
 import { OrdersConfigSchema } from './orders/config.js';
 import { checkDepartments } from './orders/deadlines.js';
 
@@ -224,6 +225,7 @@ export const HubConfigSchema = z
     cluster: ClusterSchema.prefault({}).describe('Hub cluster (reserved)'),
     notify: NotifyConfigSchema.prefault({}).describe('Reaching people off-screen: channels and the notification outbox (docs/notifications.md)'),
     orders: OrdersConfigSchema.prefault({}).describe('Work orders (工单): docs/work-orders.md'),
+    patrol: PatrolSchema.prefault({}).describe('Patrol rounds (巡更): checkpoints with QR codes, scheduled rounds, missed-checkpoint alerts (docs/work-orders.md)'),
   })
   .strict();
 

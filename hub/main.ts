@@ -50,6 +50,9 @@ import { VERSION } from '../lib/version.js';
 import { createAutoClose, createWorkOrders, orderRoutes, type WorkOrdersService } from './orders/index.js';
 import { DEFAULT_PHOTO_LIMITS } from './orders/images.js';
 import { deadlineForConfig, wireOrderTiers, type OrderTiers } from './orders/deadlines-wire.js';
+import { createPatrol, type Patrol } from './patrol/service.js';
+import { patrolRoutes } from './patrol/api.js';
+import { patrolOptions } from './patrol/config.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -77,6 +80,8 @@ export interface Hub {
   readonly orders: WorkOrdersService;
   /** Deadlines and tiers (the sweep), whistles, 12345 import (hub/orders/deadlines-wire.ts). */
   readonly orderTiers: OrderTiers;
+  /** Patrol rounds (hub/patrol): checkpoints, runs, scans, missed-checkpoint events. */
+  readonly patrol: Patrol;
 }
 
 export interface HubDeps {
@@ -88,6 +93,8 @@ export interface HubDeps {
   notify?: NotifyOverrides;
   /** The clock of work orders, their deadlines and whistles (tests move it forward); default Date.now. */
   ordersNow?: () => number;
+  /** Patrol rounds' clock (tests: fake time for deadlines). */
+  patrol?: { now?: () => number };
 }
 
 /**
@@ -203,8 +210,11 @@ export function createHub(deps: HubDeps): Hub {
     // In a cluster the answer may be settled by another node: whoever waits here re-reads the rows.
     ...(config.cluster.redisUrl ? { pollMs: 250 } : {}),
   });
+  // Patrol rounds: the schedule and the deadlines of the estates this node owns; a missed checkpoint
+  // is a hub event appended to the log (the alert rules raise patrol.missed from it).
+  const patrol = createPatrol({ db: hubDb, feed, events: store, ownership, options: patrolOptions(config.timeZone, config.patrol), log: log.child({ module: 'hub.patrol' }), ...(deps.patrol?.now ? { now: deps.patrol.now } : {}) });
   // Names instead of ids in alert views (people, devices as their gateways named them, estates).
-  const nameOf = createNameOf({ bus, users: people.users, registry });
+  const nameOf = createNameOf({ bus, users: people.users, registry, hubDevice: patrol.checkpointName });
   // Off-screen notification (hub/notify/wire.ts, docs/notifications.md): the outbox's queueing side
   // first (the alert service queues through it), the rest once the alert service exists.
   const notify = notifyBeforeAlerts({ config, overrides: deps.notify, db: hubDb, log, nameOf, alertStore });
@@ -262,6 +272,7 @@ export function createHub(deps: HubDeps): Hub {
       ...contacts.routes,
       orderRoutes({ people, audit, orders: orderTiers.orders, registry, alerts: alertStore, nameOf, limits: orderLimits }),
       ...orderTiers.routes,
+      patrolRoutes({ patrol, people, audit, registry, publicUrl: config.notify.publicUrl }),
     ],
   });
   http.on('request', app);
@@ -363,6 +374,8 @@ export function createHub(deps: HubDeps): Hub {
       // Cluster: take this node's share of the partitions (each resumes from its cursors); at stop,
       // hand them over (finished and saved) before the feed stops.
       service('partitions', () => leases?.start(), () => leases?.stop()),
+      // After the log delivers (its missed events reach the alert rules) and the partitions are taken.
+      service('patrol', () => patrol.start(), () => patrol.stop()),
       service(
         'log-retention',
         () => void (retention = startLogRetention({ log: eventLog, registry: metrics.registry, logger: log.child({ module: 'hub.eventlog' }) })),
@@ -404,6 +417,7 @@ export function createHub(deps: HubDeps): Hub {
     notify: { notifier, dispatcher, channels },
     orders,
     orderTiers,
+    patrol,
     async start() {
       await runner.start();
       log.info({ http: this.httpAddress(), mqtt: broker.address(), store: store.kind, dataDir: config.dataDir, db: hubDb.dialect }, 'hub started');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ID_PATTERN, Id, ULID_PATTERN, Ulid } from './ids.js';
 import { DEVICE_EVENT_TYPES } from './device-events.js';
 import { EdgeNotice } from './edge.js';
+import type { HUB_EVENT_TYPES, HubEventType } from './hub-events.js';
 
 /** A one-way hash (HMAC-SHA-256, per-estate salt, hex) of a card number, face id or person id. */
 export const Hash = z.string().regex(/^[0-9a-f]{16,64}$/, { message: 'must be a lowercase hex hash' });
@@ -122,10 +123,17 @@ export const EnvelopeBase = z
 
 type DataOf<K extends EventType> = z.infer<(typeof EVENT_TYPES)[K]['data']>;
 
-/** A validated event. `type` discriminates `data`. */
-export type RbEvent = {
-  [K in EventType]: Omit<z.infer<typeof EnvelopeBase>, 'type' | 'data'> & { type: K; data: DataOf<K> };
-}[EventType];
+/** A validated event. `type` discriminates `data`. Hub events (protocol/hub-events.ts) come from the hub itself, never from a gateway. */
+export type RbEvent =
+  | {
+      [K in EventType]: Omit<z.infer<typeof EnvelopeBase>, 'type' | 'data'> & { type: K; data: DataOf<K> };
+    }[EventType]
+  | HubEvent;
+
+/** An event the hub appends itself (gateway HUB_GATEWAY). */
+export type HubEvent = {
+  [K in HubEventType]: Omit<z.infer<typeof EnvelopeBase>, 'type' | 'data'> & { type: K; data: z.infer<(typeof HUB_EVENT_TYPES)[K]['data']> };
+}[HubEventType];
 
 export type RejectReason = 'malformed-json' | 'schema' | 'unknown-type' | 'topic-mismatch' | 'too-large';
 

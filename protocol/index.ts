@@ -2,6 +2,7 @@ export * from './ids.js';
 export * from './topics.js';
 export * from './events.js';
 export * from './device-events.js';
+export * from './hub-events.js';
 export * from './status.js';
 export * from './commands.js';
 export * from './edge.js';

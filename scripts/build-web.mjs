@@ -19,6 +19,8 @@ const result = await build({
   bundle: true,
   minify: true,
   format: 'esm',
+  // Code only some screens use (the patrol tab's QR decoder) is a chunk they import when needed.
+  splitting: true,
   platform: 'browser',
   target: ['chrome100', 'safari15', 'firefox100'],
   jsx: 'automatic',
@@ -62,9 +64,13 @@ for (const file of Object.keys(result.metafile.outputs).filter((f) => f.endsWith
 }
 
 const outputs = Object.keys(result.metafile.outputs);
-const js = outputs.find((f) => f.endsWith('.js'));
+const js = outputs.find((f) => result.metafile.outputs[f].entryPoint === 'web/src/main.tsx');
 const css = outputs.find((f) => f.endsWith('.css'));
-if (!js || !css) throw new Error(`build-web: expected one .js and one .css output, got ${outputs.join(', ')}`);
+if (!js || !css) throw new Error(`build-web: expected the app's .js and one .css output, got ${outputs.join(', ')}`);
+// What every page loads: the app and the chunks it imports statically; the rest loads on demand.
+const initial = new Set([js]);
+for (const f of initial) for (const i of result.metafile.outputs[f].imports) if (i.kind === 'import-statement') initial.add(i.path);
+const lazy = outputs.filter((f) => f.endsWith('.js') && !initial.has(f));
 const html = readFileSync('web/index.html', 'utf8')
   .replace('{{js}}', `/assets/${basename(js)}`)
   .replace('{{css}}', `/assets/${basename(css)}`);
@@ -78,10 +84,10 @@ let jsGzip = 0;
 for (const file of [`${OUT}/index.html`, ...outputs, ...Object.keys(swResult.metafile.outputs), ...Object.keys(icons).map((n) => `${OUT}/${n}`)]) {
   const size = statSync(file).size;
   const gz = gzipSync(readFileSync(file), { level: 9 }).length;
-  if (file.endsWith('.js')) jsGzip += gz;
-  console.log(`build-web: ${file.padEnd(44)} ${kib(size).padStart(10)}  gzip ${kib(gz).padStart(9)}`);
+  if (file.endsWith('.js') && !lazy.includes(file)) jsGzip += gz;
+  console.log(`build-web: ${file.padEnd(44)} ${kib(size).padStart(10)}  gzip ${kib(gz).padStart(9)}${lazy.includes(file) ? '  (on demand)' : ''}`);
 }
-console.log(`build-web: JavaScript gzip ${kib(jsGzip)} of a ${JS_BUDGET_KIB} KiB budget`);
+console.log(`build-web: JavaScript gzip ${kib(jsGzip)} of a ${JS_BUDGET_KIB} KiB budget (what every page loads; the chunks on demand are not counted)`);
 if (jsGzip > JS_BUDGET_KIB * 1024) {
   console.error(`build-web: the gzipped JavaScript (${kib(jsGzip)}) is over its budget of ${JS_BUDGET_KIB} KiB`);
   process.exit(1);

@@ -54,6 +54,7 @@ export const RULES: Record<string, Text> = {
   'gateway.offline': t('网关离线', 'Gateway offline'),
   'gateway.pressure': t('网关数据积压', 'Gateway backlog'),
   'device.attention': t('设备需要维护', 'Device needs maintenance'),
+  'patrol.missed': t('巡更漏检', 'Patrol checkpoint missed'),
 };
 
 /** Alert severity 1 … 4, with the colour the screens use for it. */

@@ -11,7 +11,13 @@ const MAX_DEVICE_NAMES = 100_000;
  * name as its gateway configured it (status `devices[id].name`, kept from the live statuses), and
  * an estate's name from the registry.
  */
-export function createNameOf(deps: { bus: Pick<Bus, 'on'>; users: Pick<Users, 'get'>; registry: Pick<Registry, 'getEstate'> }): NameOf & { off(): void } {
+export function createNameOf(deps: {
+  bus: Pick<Bus, 'on'>;
+  users: Pick<Users, 'get'>;
+  registry: Pick<Registry, 'getEstate'>;
+  /** Names of what the hub's own events are about (a patrol checkpoint), when no gateway named it. */
+  hubDevice?: (estate: string, device: string) => string | undefined;
+}): NameOf & { off(): void } {
   const deviceNames = new Map<string, string>();
   const off = deps.bus.on('gateway.status', (s) => {
     for (const [id, h] of Object.entries(s.devices ?? {})) if (h.name && deviceNames.size < MAX_DEVICE_NAMES) deviceNames.set(`${s.estate}/${id}`, h.name);
@@ -23,7 +29,7 @@ export function createNameOf(deps: { bus: Pick<Bus, 'on'>; users: Pick<Users, 'g
       return user ? (user.displayName ?? user.name) : undefined;
     },
     {
-      device: (estate: string, device: string) => deviceNames.get(`${estate}/${device}`),
+      device: (estate: string, device: string) => deviceNames.get(`${estate}/${device}`) ?? deps.hubDevice?.(estate, device),
       estate: (estate: string) => deps.registry.getEstate(estate)?.name ?? undefined,
       off,
     },

@@ -81,7 +81,7 @@ export function evaluate(
 const REACTS = new Set<string>([
   'door.opened', 'door.closed', 'door.forced', 'door.held', 'access.denied', 'device.tamper', 'camera.tamper',
   'camera.signalLoss', 'camera.motion', 'barrier.fault', 'vehicle.entered', 'vehicle.exited', 'vehicle.denied',
-  'gateway.outbox.pressure',
+  'gateway.outbox.pressure', 'patrol.missed',
 ]);
 
 /** memoryWake of memories evaluate returned (never modified afterwards), so the fast path does not rescan. */
@@ -204,6 +204,11 @@ function onEvent(ctx: Ctx, e: RbEvent): void {
     }
     case 'gateway.outbox.pressure':
       ctx.raise('gateway.pressure', e.gateway, e.device, '', dataOf(e), ref);
+      return;
+    case 'patrol.missed':
+      // A hub event (protocol/hub-events.ts; a gateway cannot send one): device = the checkpoint. A
+      // repeat (the same checkpoint missed in a later run while this alert is open) counts on it.
+      ctx.raise('patrol.missed', e.gateway, e.device, '', dataOf(e), ref);
       return;
     default:
       return;

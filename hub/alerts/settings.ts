@@ -106,6 +106,7 @@ export const RulesSchema = z
       .describe('gateway.offline: a gateway stays offline'),
     'gateway.pressure': rule(2, 'gateway.pressure: the gateway outbox is dropping routine events'),
     'device.attention': rule(1, 'device.attention: a device needs an installer (refuses the credentials, or misbehaves, e.g. answers PullMessages at once)'),
+    'patrol.missed': rule(2, 'patrol.missed: a patrol round\'s checkpoint passed its deadline with no scan (hub/patrol)'),
   })
   .strict()
   .prefault({})

@@ -1,4 +1,5 @@
 import type { GatewayStatus, RbEvent } from '../../protocol/index.js';
+import { HUB_GATEWAY } from '../../protocol/hub-events.js';
 import { isOlder, markOf } from '../../protocol/order.js';
 import { olderConnection } from '../bus.js';
 import { dayKey } from './clock.js';
@@ -174,6 +175,8 @@ function rollDay(es: EstateState, now: number, opts: Opts, out: Out): void {
 }
 
 function onEvent(state: LiveState, es: EstateState, e: RbEvent, now: number, opts: Opts, out: Out): void {
+  // The hub's own events (a missed patrol checkpoint) are about no device of a gateway.
+  if (e.gateway === HUB_GATEWAY) return;
   if (e.type === 'gateway.outbox.pressure') {
     const gw = gatewayOf(es, e.gateway, now);
     const d = e.data;

@@ -78,6 +78,8 @@ export interface TestHubOptions {
   notify?: HubDeps['notify'];
   /** The clock of work-order deadlines and whistles (createHub's `ordersNow`): tests move it forward. */
   ordersNow?: HubDeps['ordersNow'];
+  /** Patrol rounds' clock (createHub's `patrol`). */
+  patrol?: HubDeps['patrol'];
 }
 
 /** The API token a test hub has unless told otherwise (helpers such as events() send it). */
@@ -133,7 +135,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
       {},
       { ...(opts.notify?.channelPlugins ? { plugins: opts.notify.channelPlugins } : {}) },
     );
-    hub = createHub({ config, log: opts.log ?? pino({ level: 'silent' }), ...(opts.store ? { store: opts.store } : {}), ...(opts.notify ? { notify: opts.notify } : {}), ...(opts.ordersNow ? { ordersNow: opts.ordersNow } : {}) });
+    hub = createHub({ config, log: opts.log ?? pino({ level: 'silent' }), ...(opts.store ? { store: opts.store } : {}), ...(opts.notify ? { notify: opts.notify } : {}), ...(opts.ordersNow ? { ordersNow: opts.ordersNow } : {}), ...(opts.patrol ? { patrol: opts.patrol } : {}) });
   } catch (err) {
     if (ownDir) await rm(dataDir, { recursive: true, force: true });
     throw err;

@@ -6,7 +6,7 @@ import { signal } from '@preact/signals';
  */
 export type Route =
   | { name: 'login' }
-  | { name: 'me'; tab?: 'history' | 'handover'; alert?: string }
+  | { name: 'me'; tab?: 'history' | 'handover' | 'patrol'; alert?: string; code?: string }
   | { name: 'street' }
   | { name: 'estate'; estate: string }
   | { name: 'roster' }
@@ -19,10 +19,13 @@ function meRoute(query: string): Route {
   const q = new URLSearchParams(query);
   const tab = q.get('tab');
   const alert = q.get('alert');
+  // A patrol checkpoint's QR code opens /p/CODE, which the hub sends here (`?tab=patrol&code=CODE`).
+  const code = q.get('code');
   return {
     name: 'me',
-    ...(tab === 'history' || tab === 'handover' ? { tab } : {}),
+    ...(tab === 'history' || tab === 'handover' || tab === 'patrol' ? { tab } : {}),
     ...(alert && /^[0-9A-Za-z]{1,64}$/.test(alert) ? { alert } : {}),
+    ...(tab === 'patrol' && code && /^[0-9A-Za-z]{12}$/.test(code) ? { code } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import { BLOB_MIGRATIONS } from './migrations-blobs.js';
 import { CHECKPOINT_MIGRATIONS } from './migrations-checkpoints.js';
 import { ORDERS_MIGRATIONS } from './migrations-orders.js';
 import { WHISTLE_MIGRATIONS } from './migrations-whistles.js';
+import { PATROL_MIGRATIONS } from './migrations-patrol.js';
 
 /**
  * THE ordered list of schema changes of the hub database, on both engines (Grafana's migrator,
@@ -412,6 +413,8 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
   ...ORDERS_MIGRATIONS,
   // 0016: whistle and report on work orders (hub/orders/whistle.ts).
   ...WHISTLE_MIGRATIONS,
+  // 0017: patrol rounds (hub/patrol).
+  ...PATROL_MIGRATIONS,
   // 0018: the cluster owner's rule memory with its cursor (hub/alerts/checkpoint.ts).
   ...CHECKPOINT_MIGRATIONS,
 ];

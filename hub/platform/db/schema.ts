@@ -11,6 +11,7 @@ import type { NotifySchema } from './schema-notify.js';
 import type { ClusterSchema } from './schema-cluster.js';
 import type { OrdersSchema } from './schema-orders.js';
 import type { WhistlesSchema } from './schema-whistles.js';
+import type { PatrolSchema } from './schema-patrol.js';
 
 /**
  * The hub database's tables as kysely sees them: one interface per table, column names as in SQL
@@ -41,7 +42,7 @@ export interface DeadLetterTable {
   bytes: number;
 }
 
-export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema, ContactsSchema, WebPushSchema, NotifySchema, ClusterSchema, OrdersSchema, WhistlesSchema {
+export interface Schema extends RegistrySchema, PeopleSchema, AlertsSchema, EventsSchema, CommandsSchema, KeysSchema, ContactsSchema, WebPushSchema, NotifySchema, ClusterSchema, OrdersSchema, WhistlesSchema, PatrolSchema {
   audit: AuditTable;
   dead_letters: DeadLetterTable;
 }

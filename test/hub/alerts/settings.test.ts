@@ -19,7 +19,7 @@ describe('resolveSettings', () => {
     expect(s.escalation).toEqual({ ackMinutes: [5, 10, 20], renotifyMinutes: 5 });
     expect(s.quietHours).toEqual({ from: '23:00', to: '07:00', maxSeverity: 1 });
     expect(s.maintenance).toEqual([]);
-    expect(RULE_NAMES).toHaveLength(13);
+    expect(RULE_NAMES).toHaveLength(14);
     expect(Object.isFrozen(s.rules['door.held'])).toBe(true);
     expect(resolveSettings(undefined)).toEqual(DEFAULT_SETTINGS);
   });

@@ -18,13 +18,14 @@ import { HandoverPanel, toNote } from './phone-handover.js';
 import { PhoneHistory } from './phone-history.js';
 import { PushToggle } from './alarm-controls.js';
 import { vibrateFor } from '../alarm.js';
+import { PatrolPanel } from './patrol.js';
 
 /** Most urgent first; among equals the oldest first (it has waited longest). */
 export const bySeverityThenAge = (a: Alert, b: Alert): number => b.severity - a.severity || a.openedAt - b.openedAt || (a.id < b.id ? -1 : 1);
 
 /**
  * The volunteer's phone (360×740, touch): open alerts of my scope (live), their detail, history,
- * remote opening, hand-over. Its pages ride on the query (`/me?tab=history`, `/me?alert=<id>`).
+ * remote opening, hand-over, patrol rounds (巡更). Its pages ride on the query (`/me?tab=history`, `/me?alert=<id>`).
  */
 export function PhoneView() {
   const user = session.value!.user;
@@ -102,7 +103,7 @@ export function PhoneView() {
     <div class="phone">
       <TopBar title={t('me.title')} compact />
       <nav class="phone-tabs" aria-label={t('me.title')}>
-        {(['alerts', 'history', 'handover'] as const).map((k) => (
+        {(['alerts', 'history', 'handover', 'patrol'] as const).map((k) => (
           <button key={k} type="button" class={`tab${tab === k ? ' on' : ''}`} aria-current={tab === k ? 'page' : undefined} data-tab={k} onClick={() => go(k === 'alerts' ? '' : `?tab=${k}`)}>
             {t(`me.tab.${k}`)}
             {k === 'alerts' && open.length > 0 && <span class="count">{open.length}</span>}
@@ -129,6 +130,7 @@ export function PhoneView() {
         {tab === 'alert' && r.name === 'me' && r.alert && (
           <AlertDetail key={r.alert} id={r.alert} initial={alerts.find((a) => a.id === r.alert)} size="compact" estateNames={estateNames} deviceNames={deviceNames} people={people} cameraLinked={cameraLinked(alerts.find((a) => a.id === r.alert))} onClose={() => (history.length > 1 ? history.back() : go(''))} onChange={onAlert} />
         )}
+        {tab === 'patrol' && <PatrolPanel estate={picked} code={r.name === 'me' ? r.code : undefined} onCodeUsed={() => navigate('/me?tab=patrol', true)} />}
         {tab === 'history' && <PhoneHistory estate={picked} estateNames={estateNames} showEstate={showEstate} names={names} onOpen={(id) => go(`?alert=${id}`)} />}
         {tab === 'handover' && (
           <HandoverPanel estate={estate} loaded={handover} alerts={estate ? open.filter((a) => a.estate === estate).sort((a, b) => a.openedAt - b.openedAt) : []} note={note} onNote={setNote} onSeen={() => setNoteSeen(true)} now={now} />
