@@ -4,6 +4,7 @@ import { createHub } from '../hub/main.js';
 import { resolveHubConfig } from '../hub/config.js';
 import { createLogger } from '../lib/log.js';
 import { DEMO_USERS, ESTATES } from './demo-street.js';
+import { seedDemoOrders } from './demo-orders.js';
 import { runClusterDemo } from './demo-cluster.js';
 import { demoSecret, seedStreet, startStreet, stopChild } from './demo-setup.js';
 import { exitOnConfigError, intOption, numberOption, logLevelOption } from './util.js';
@@ -73,6 +74,8 @@ export function registerDemoCommand(program: Command): void {
       const street = await startStreet(files, opts);
       const children = [street.simulator, ...street.gateways];
       await Promise.race([connected, new Promise((r) => setTimeout(r, 15_000))]);
+      // Work orders (工单): 12345 orders imported and a call to the estate line, through the hub's routes.
+      await seedDemoOrders(`http://127.0.0.1:${http.port}`, config.auth.apiToken!).catch((err: unknown) => process.stderr.write(`demo: work orders not seeded: ${(err as Error).message}\n`));
 
       const url = `http://127.0.0.1:${http.port}/`;
       process.stdout.write(
@@ -89,6 +92,7 @@ export function registerDemoCommand(program: Command): void {
           `  gateway credentials: ${credentials.map((c) => JSON.stringify(c)).join(' ')}`,
           `  API token (admin, scripts): ${config.auth.apiToken}`,
           `  incidents:       every kind of alert once per ${opts.incidentPeriod} s, starting now`,
+          `  work orders:     2 imported 12345 orders and a phone call (来电登记); a patrol round (巡更) every hour in ${ESTATES[0]!.name}`,
           '  Ctrl+C stops everything.',
           '',
         ].join('\n'),

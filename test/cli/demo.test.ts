@@ -11,6 +11,7 @@ import { freePort } from '../support/ports.js';
  * within 10 s of the start, and every door and barrier of both estates opens through the real
  * gateways (the ISAPI gates and barriers by their Digest-protected ISAPI servers, the ZKTeco
  * controller through its ADMS command poll), asked over the hub's REST API with the printed token.
+ * Its street has work orders (12345 imports, a phone call) and a patrol round.
  */
 const dir = mkdtempSync(join(tmpdir(), 'rb-demo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,6 +80,11 @@ describe('red-butler demo', () => {
       }
       const outcome = Object.fromEntries([...ids].map(([id, target]) => [target, results.get(id)?.detail.status ?? results.get(id)?.action ?? 'no answer']));
       expect(outcome).toEqual(Object.fromEntries([...ids.values()].map((t) => [t, 'ok'])));
+      // Work orders (issue 19): the two imported 12345 orders and the phone call are there, and a patrol round.
+      const orders = ((await api('GET', '/api/v1/work-orders?limit=50')).json.items ?? []) as Array<{ source: string; externalNo?: string | null }>;
+      expect(orders.filter((o) => o.source === 'hotline').map((o) => o.externalNo).sort()).toEqual(['12345-DEMO-0001', '12345-DEMO-0002']);
+      expect(orders.filter((o) => o.source === 'phone')).toHaveLength(1);
+      expect(((await api('GET', `/api/v1/patrol/rounds?estate=${ESTATES[0]!.id}`)).json.items as unknown[]).length).toBeGreaterThan(0);
       // No alarming log line while the devices and gateways came up.
       expect(demo.output()).not.toMatch(/"level":50|session setup failed/);
     } finally {
