@@ -42,6 +42,7 @@ import type { Dispatcher } from './notify/dispatcher.js';
 import type { Notifier } from './notify/notifier.js';
 import type { ContactsWiring } from './notify/wire-contacts.js';
 import { notifyAfterAlerts, notifyBeforeAlerts, type NotifyOverrides } from './notify/wire.js';
+import { queueOrderNotice } from './notify/order-notice.js';
 import { parseDuration } from './people/tokens.js';
 import { createReadiness } from './platform/readiness.js';
 import { partitionOf } from './cluster/partition.js';
@@ -226,12 +227,15 @@ export function createHub(deps: HubDeps): Hub {
   feed.onPartitions({ acquired: (parts) => alerts.acquired(parts), dropped: (parts, why) => alerts.dropped(parts, why) });
   feed.onPartitions({ dropped: () => pushLog.flush() });
   const connections = trackConnections(bus);
-  const { contacts, dispatcher, dutySync, listenReplies, offReplies } = notifyAfterAlerts(notify, { people, registry, audit, alerts, alertStore, nameOf, commands, bus, metrics: metrics.registry });
-  const { channels, notifier, pushSubscriptions, webpushKeys } = notify;
   // Work orders (hub/orders): any node writes them; each change commits with its audit entry and push.
   const orders = createWorkOrders({ db: hubDb, audit, push, nameOf, timeZone: config.timeZone, log: log.child({ module: 'hub.orders' }), deadlineFor: deadlineForConfig(config), ...(deps.ordersNow ? { now: deps.ordersNow } : {}) });
-  // Deadlines (the sweep), whistles and 12345 import around the service; the routes read orders with their whistles.
-  const orderTiers = wireOrderTiers({ config, db: hubDb, orders, people, registry, audit, push, ownership, channels: notify.channels, metrics: metrics.registry, log, ...(deps.ordersNow ? { now: deps.ordersNow } : {}) });
+  const { contacts, dispatcher, dutySync, listenReplies, offReplies } = notifyAfterAlerts(notify, { people, registry, audit, alerts, alertStore, nameOf, commands, bus, metrics: metrics.registry, orders });
+  const { channels, notifier, pushSubscriptions, webpushKeys } = notify;
+  // Deadlines (the sweep), whistles and 12345 import around the service; the routes read orders with their
+  // whistles. A tier an order moved up to is told on its people's routes too (the notification outbox).
+  // Queued at the wall clock: the outbox sends what is due now (the orders' clock may be a test's).
+  const notifyTier = (r: Parameters<typeof queueOrderNotice>[2]) => queueOrderNotice(hubDb, notifier, { ...r, at: Date.now() });
+  const orderTiers = wireOrderTiers({ config, db: hubDb, orders, people, registry, audit, push, ownership, channels: notify.channels, metrics: metrics.registry, log, notifyTier, ...(deps.ordersNow ? { now: deps.ordersNow } : {}) });
   const autoClose = createAutoClose({ db: hubDb, orders, afterMs: parseDuration(config.orders.autoCloseAfter), log: log.child({ module: 'hub.orders' }) });
   const orderLimits = { maxPhotos: config.orders.maxPhotos, photo: { ...DEFAULT_PHOTO_LIMITS, maxBytes: config.orders.maxPhotoBytes } };
   const app = createApi({

@@ -3,6 +3,10 @@ import { ChannelError, type Channel, type SendOutcome } from './channel.js';
 import type { NotifyConfig } from './config.js';
 import type { NotifyMetrics } from './metrics.js';
 import { TEST_PREFIX, type Notifier } from './notifier.js';
+import { ORDER_PREFIX } from './order-notice.js';
+
+/** A row about an alert (not a test, not a work order): it has an ack link, and its failure escalates. */
+const aboutAlert = (id: string): boolean => !id.startsWith(TEST_PREFIX) && !id.startsWith(ORDER_PREFIX);
 import type { Notification, NotificationOutbox } from './outbox.js';
 import { maskAddress, renderMessage, type RenderInput } from './render.js';
 import { createRateLimits } from './rate.js';
@@ -192,7 +196,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(config.sendTimeoutMs)]);
     const t0 = now();
     try {
-      const ackUrl = row.userId !== null && deps.ackLinks && !row.alertId.startsWith(TEST_PREFIX) ? await deps.ackLinks.url(row.alertId, row.userId, row.channelId) : undefined;
+      const ackUrl = row.userId !== null && deps.ackLinks && aboutAlert(row.alertId) ? await deps.ackLinks.url(row.alertId, row.userId, row.channelId) : undefined;
       const input: RenderInput = { id: row.id, to: row.address ?? { kind: 'group' }, lang: row.lang, alert, level: row.level, timeZone: deps.timeZone, ackUrl };
       const outcome = await untilAborted(channel.send(renderMessage(input), { signal }), signal);
       const at = now();
@@ -216,7 +220,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       await outbox.fail(row.id, error, at);
       deps.metrics?.failed.inc({ channel_type: channel.type, code: err.code, final: 'true' });
       log.warn({ notification: row.id, alert: row.alertId, channel: row.channelId, to, attempt: row.attempts, code: err.code, message: err.message }, 'notification failed');
-      if (!row.alertId.startsWith(TEST_PREFIX)) await afterFailure(row);
+      if (aboutAlert(row.alertId)) await afterFailure(row);
     }
   }
 

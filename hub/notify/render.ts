@@ -50,6 +50,7 @@ export function renderMessage(m: RenderInput): OutgoingMessage {
   const event = eventWords(a.rule, m.lang);
   const zh = m.lang === 'zh-CN';
   if (a.rule === 'test') return testMessage(m, time);
+  if (a.rule === 'order.escalated') return orderMessage(m, estate, time);
   const title = zh ? `【红管家】${event} · ${estate} ${device}` : `[Red Butler] ${event} · ${estate} ${device}`;
   const escalated = m.level > 0 ? (zh ? `（已升级至第${m.level}级）` : ` (escalated to level ${m.level})`) : '';
   const ack = m.ackUrl ? (zh ? ` 回复 ${REPLY_CODE} 或点此确认：${m.ackUrl}` : ` Reply ${REPLY_CODE} or tap to acknowledge: ${m.ackUrl}`) : '';
@@ -66,6 +67,24 @@ export function renderMessage(m: RenderInput): OutgoingMessage {
     text,
     params: { estate, device, event, time, reply: REPLY_CODE },
     ...(m.ackUrl ? { ackUrl: m.ackUrl } : {}),
+  };
+}
+
+/** A work order past its deadline moved up to this person's tier (hub/notify/order-notice.ts): no ack link, no reply code. */
+function orderMessage(m: RenderInput, estate: string, time: string): OutgoingMessage {
+  const zh = m.lang === 'zh-CN';
+  const order = m.alert.deviceName ?? m.alert.device;
+  const tier = m.level >= 2 ? (zh ? '街道' : 'the street') : zh ? '社区' : 'the community';
+  const event = zh ? '工单超时升级' : 'Work order overdue';
+  return {
+    id: m.id,
+    to: m.to,
+    lang: m.lang,
+    alertId: m.alert.id,
+    severity: m.alert.severity,
+    title: zh ? `【红管家】${event} · ${estate}` : `[Red Butler] ${event} · ${estate}`,
+    text: zh ? `${estate} 工单 ${order}（${time} 登记）未按时办结，已升级至${tier}，请尽快处理。` : `${estate}: work order ${order} (filed ${time}) was not resolved in time and moved up to ${tier}; please take it on.`,
+    params: { estate, device: order, event, time, reply: '' },
   };
 }
 

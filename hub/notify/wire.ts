@@ -20,6 +20,8 @@ import { NotifyLinksConfig } from './config-links.js';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';
 import { createNotifyMetrics } from './metrics.js';
 import { createNotifier, type Notifier } from './notifier.js';
+import { ORDER_PREFIX, orderFacts } from './order-notice.js';
+import type { WorkOrders } from '../orders/types.js';
 import type { AckLinks, ContactBook } from './types.js';
 import { createPushSubscriptions, vapidKeys, type PushSubscriptions, type VapidKeys } from './webpush-store.js';
 import { wireContacts, type ContactsWiring } from './wire-contacts.js';
@@ -116,7 +118,7 @@ export interface NotifyAfter {
 
 export function notifyAfterAlerts(
   before: NotifyBefore,
-  d: { people: People; registry: Registry; audit: Audit; alerts: AlertService; alertStore: AlertStore; nameOf: NameOf; commands: Commands; bus: Bus; metrics: MetricsRegistry },
+  d: { people: People; registry: Registry; audit: Audit; alerts: AlertService; alertStore: AlertStore; nameOf: NameOf; commands: Commands; bus: Bus; metrics: MetricsRegistry; orders?: Pick<WorkOrders, 'get'> },
 ): NotifyAfter {
   const { config, overrides, db, log, channels, notifier, pushSubscriptions } = before;
   const summaries = overrides?.channels ?? (() => [...channels.values()].map((c) => ({ id: c.id, type: c.type, accepts: c.accepts })));
@@ -145,6 +147,8 @@ export function notifyAfterAlerts(
     notifier,
     channels,
     alert: async (id) => {
+      // Work orders past their deadline (hub/notify/order-notice.ts) share the outbox.
+      if (id.startsWith(ORDER_PREFIX)) return d.orders ? orderFacts(d.orders, id) : undefined;
       const a = await d.alertStore.get(id);
       return a && alertView(a, d.nameOf);
     },

@@ -41,6 +41,8 @@ export interface DeadlineSweepDeps {
   people: TierPeople;
   /** Whistles: missed check-ins and the departments still to tell (whistle.ts). */
   whistles?: { sweep(now: number, owns: (estate: string) => boolean): Promise<unknown> };
+  /** Off-screen too: queue the tier's people's notices in the notification outbox (hub/notify/order-notice.ts). */
+  notifyTier?: (r: { orderId: string; estate: string; tier: OrderTier; userIds: readonly string[]; at: number }) => Promise<unknown>;
   metrics: MetricsRegistry;
   log: Logger;
   now?: () => number;
@@ -109,6 +111,8 @@ export function createDeadlineSweep(deps: DeadlineSweepDeps): DeadlineSweep {
     const people = tierRecipients(deps.people, to, o.estate, at);
     const payload = livePayload(view);
     for (const u of people) deps.push.toUser(u.id, u.role, 'order:notify', { order: payload, tier: to, reason: 'escalated' }, at);
+    // The move is committed; a notice that could not be queued is logged (the screens were told).
+    await deps.notifyTier?.({ orderId: o.id, estate: o.estate, tier: to, userIds: people.map((u) => u.id), at }).catch((err: unknown) => deps.log.warn({ err, order: o.id, tier: to }, 'work-order notices not queued'));
     deps.log.info({ order: o.id, estate: o.estate, from: o.tier, to, deadlineAt: view.deadlineAt, notified: people.map((u) => u.name) }, 'work order past its deadline moved one tier up');
     return true;
   }

@@ -37,6 +37,8 @@ export interface OrderTiersDeps<T extends WorkOrders & StepRecorder = WorkOrders
   log: Logger;
   /** The clock of deadlines and whistles (tests move it). */
   now?: () => number;
+  /** Tell a tier's people off-screen too (the notification outbox): DeadlineSweepDeps.notifyTier. */
+  notifyTier?: DeadlineSweepDeps['notifyTier'];
 }
 
 export interface OrderTiers<T extends WorkOrders = WorkOrders> {
@@ -84,6 +86,7 @@ export function wireOrderTiers<T extends WorkOrders & StepRecorder>(d: OrderTier
     push: d.push,
     people,
     whistles,
+    ...(d.notifyTier ? { notifyTier: d.notifyTier } : {}),
     metrics: d.metrics,
     log,
     now,
