@@ -53,6 +53,7 @@ import { deadlineForConfig, wireOrderTiers, type OrderTiers } from './orders/dea
 import { createPatrol, type Patrol } from './patrol/service.js';
 import { patrolRoutes } from './patrol/api.js';
 import { patrolOptions } from './patrol/config.js';
+import { wireOrderFigures } from './orders/figures-wire.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -232,6 +233,8 @@ export function createHub(deps: HubDeps): Hub {
   const orders = createWorkOrders({ db: hubDb, audit, push, nameOf, timeZone: config.timeZone, log: log.child({ module: 'hub.orders' }), deadlineFor: deadlineForConfig(config), ...(deps.ordersNow ? { now: deps.ordersNow } : {}) });
   // Deadlines (the sweep), whistles and 12345 import around the service; the routes read orders with their whistles.
   const orderTiers = wireOrderTiers({ config, db: hubDb, orders, people, registry, audit, push, ownership, channels: notify.channels, metrics: metrics.registry, log, ...(deps.ordersNow ? { now: deps.ordersNow } : {}) });
+  // Figures, order facts for Grafana, orders.retention (hub/orders/figures-wire.ts).
+  const orderFigures = wireOrderFigures({ db: hubDb, orders, facts, people, registry, metrics: metrics.registry, timeZone: config.timeZone, retention: config.orders.retention, deadlineFor: deadlineForConfig(config), log: log.child({ module: 'hub.orders' }), ...(deps.ordersNow ? { now: deps.ordersNow } : {}) });
   const autoClose = createAutoClose({ db: hubDb, orders, afterMs: parseDuration(config.orders.autoCloseAfter), log: log.child({ module: 'hub.orders' }) });
   const orderLimits = { maxPhotos: config.orders.maxPhotos, photo: { ...DEFAULT_PHOTO_LIMITS, maxBytes: config.orders.maxPhotoBytes } };
   const app = createApi({
@@ -255,6 +258,8 @@ export function createHub(deps: HubDeps): Hub {
     openAlerts: async (estate) => (await alertStore.openAlerts(estate)).map((a) => alertView(a, nameOf)),
     pushHandover: (estate, handover) => push.toEstate(estate, 'handover:new', handover, handover.at),
     routes: [
+      // Before the routes of /work-orders/:id, which would take "figures" for an id.
+      orderFigures.routes,
       webpushRoutes({ people, audit, subscriptions: pushSubscriptions, keys: webpushKeys }),
       alertRoutes({
         people,
@@ -381,6 +386,8 @@ export function createHub(deps: HubDeps): Hub {
         () => void (retention = startLogRetention({ log: eventLog, registry: metrics.registry, logger: log.child({ module: 'hub.eventlog' }) })),
         () => retention?.stop(),
       ),
+      // Photos and closed work orders past orders.retention; order facts unsubscribed at stop.
+      orderFigures.service,
       service(
         'registry-sync',
         () =>
