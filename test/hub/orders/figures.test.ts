@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderFigures } from '../../../protocol/work-orders.js';
 import { monthStart } from '../../../hub/orders/figures.js';
+import { latestCheckIn } from '../../../hub/orders/figures-whistles.js';
 import { startTestHub, type TestHub } from '../../support/hub.js';
 import { at, HOUR, seedOrders, TZ, type SeedOrder } from './figures-seed.js';
 
@@ -171,6 +172,17 @@ describe('work-order figures (GET /api/v1/work-orders/figures)', () => {
     expect((await get(`from=${at(1, 1) - 800 * 24 * HOUR}&to=${TO}`)).status).toBe(400);
     expect((await get(`${range}&limit=3`)).status).toBe(400);
     expect((await get(`estate=${encodeURIComponent('<script>')}`)).status).toBe(400);
+  });
+
+  it("a check-in's time and lateness for the order facts (latestCheckIn)", async () => {
+    const db = await th.openDatabase();
+    try {
+      expect(await latestCheckIn(db.db, 'a2')).toEqual({ checkInS: 1800, late: false });
+      expect(await latestCheckIn(db.db, 'a3')).toEqual({ checkInS: 3 * 3600, late: true });
+      expect(await latestCheckIn(db.db, 'b1')).toBeUndefined();
+    } finally {
+      await db.close();
+    }
   });
 
   it('default range: the last 12 local months up to now', async () => {
