@@ -54,6 +54,7 @@ import { deadlineForConfig, wireOrderTiers, type OrderTiers } from './orders/dea
 import { createPatrol, type Patrol } from './patrol/service.js';
 import { patrolRoutes } from './patrol/api.js';
 import { patrolOptions } from './patrol/config.js';
+import { wireOrderFigures } from './orders/figures-wire.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -236,6 +237,8 @@ export function createHub(deps: HubDeps): Hub {
   // Queued at the wall clock: the outbox sends what is due now (the orders' clock may be a test's).
   const notifyTier = (r: Parameters<typeof queueOrderNotice>[2]) => queueOrderNotice(hubDb, notifier, { ...r, at: Date.now() });
   const orderTiers = wireOrderTiers({ config, db: hubDb, orders, people, registry, audit, push, ownership, channels: notify.channels, metrics: metrics.registry, log, notifyTier, ...(deps.ordersNow ? { now: deps.ordersNow } : {}) });
+  // Figures, order facts for Grafana, orders.retention (hub/orders/figures-wire.ts).
+  const orderFigures = wireOrderFigures({ db: hubDb, orders, facts, people, registry, metrics: metrics.registry, timeZone: config.timeZone, retention: config.orders.retention, deadlineFor: deadlineForConfig(config), log: log.child({ module: 'hub.orders' }), ...(deps.ordersNow ? { now: deps.ordersNow } : {}) });
   const autoClose = createAutoClose({ db: hubDb, orders, afterMs: parseDuration(config.orders.autoCloseAfter), log: log.child({ module: 'hub.orders' }) });
   const orderLimits = { maxPhotos: config.orders.maxPhotos, photo: { ...DEFAULT_PHOTO_LIMITS, maxBytes: config.orders.maxPhotoBytes } };
   const app = createApi({
@@ -259,6 +262,8 @@ export function createHub(deps: HubDeps): Hub {
     openAlerts: async (estate) => (await alertStore.openAlerts(estate)).map((a) => alertView(a, nameOf)),
     pushHandover: (estate, handover) => push.toEstate(estate, 'handover:new', handover, handover.at),
     routes: [
+      // Before the routes of /work-orders/:id, which would take "figures" for an id.
+      orderFigures.routes,
       webpushRoutes({ people, audit, subscriptions: pushSubscriptions, keys: webpushKeys }),
       alertRoutes({
         people,
@@ -385,6 +390,8 @@ export function createHub(deps: HubDeps): Hub {
         () => void (retention = startLogRetention({ log: eventLog, registry: metrics.registry, logger: log.child({ module: 'hub.eventlog' }) })),
         () => retention?.stop(),
       ),
+      // Photos and closed work orders past orders.retention; order facts unsubscribed at stop.
+      orderFigures.service,
       service(
         'registry-sync',
         () =>

@@ -138,3 +138,53 @@ export interface OrderBacklog {
   overdue: number;
   byTier: Record<OrderTier, number>;
 }
+
+/** 12345 orders per local month, and this month against the one before (docs/work-orders.md, "Figures"). */
+export interface HotlineTrend {
+  months: { month: string; orders: number }[];
+  thisMonth: number;
+  previousMonth: number;
+  /** (this − previous) / previous in %, one decimal; null when the previous month had none. */
+  changePct: number | null;
+  trend: 'up' | 'down' | 'flat';
+}
+
+/** Whistles (吹哨) in the range: how many, checked in, missed, the median time to check in. */
+export interface WhistleFigures {
+  whistles: number;
+  checkedIn: number;
+  missed: number;
+  medianCheckInMs: number | null;
+}
+
+/** The figures of one estate, or of all the estates asked for together (GET /api/v1/work-orders/figures). */
+export interface OrderFiguresBlock {
+  /** Orders created in the range. */
+  orders: number;
+  byCategory: Record<OrderCategory, number>;
+  bySource: Record<OrderSource, number>;
+  /** Orders resolved in the range, and the median time from creation to resolution. */
+  resolved: number;
+  medianResolveMs: number | null;
+  /** Of those, resolved without running out of time (never escalated by a deadline); % one decimal. */
+  deadlinesMet: number;
+  deadlinesMetPct: number | null;
+  /** Ratings of the orders resolved in the range; satisfied % counts 满意 and 基本满意. */
+  ratings: Record<OrderRating, number>;
+  rated: number;
+  satisfiedPct: number | null;
+  hotline: HotlineTrend;
+  /** Departments whistled (吹哨) in the range. */
+  whistles?: WhistleFigures;
+}
+
+export interface OrderFigures {
+  from: number;
+  to: number;
+  timeZone: string;
+  /** The street asked for, with its name. */
+  street?: { id: string; name: string | null };
+  /** Every estate below together (the street's figures when a street was asked for). */
+  total: OrderFiguresBlock;
+  estates: (OrderFiguresBlock & { estate: string; name: string | null })[];
+}

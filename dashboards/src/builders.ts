@@ -87,6 +87,8 @@ export interface DashboardSpec {
   estate: 'multi' | 'single';
   /** Links in the dashboard's top bar besides the list of the other dashboards. */
   links?: LinkSpec[];
+  /** Variables after `street` and `estate` (the work orders' `category`). */
+  more?: (lang: Lang) => Array<cog.Builder<dashboard.VariableModel>>;
   panels: PanelSpec[];
 }
 
@@ -117,8 +119,8 @@ function panelBuilder(spec: PanelSpec): AnyPanelBuilder {
 }
 
 /** The variables of a dashboard: street, estate (names shown, ids as values), hub_url. */
-export function variables(spec: Pick<DashboardSpec, 'estate'>, lang: Lang): Array<cog.Builder<dashboard.VariableModel>> {
-  return [streetVariable(lang), estateVariable(spec.estate, lang), hubUrlVariable(lang)];
+export function variables(spec: Pick<DashboardSpec, 'estate' | 'more'>, lang: Lang): Array<cog.Builder<dashboard.VariableModel>> {
+  return [streetVariable(lang), estateVariable(spec.estate, lang), ...(spec.more?.(lang) ?? []), hubUrlVariable(lang)];
 }
 
 const DASHBOARDS_LINK = t('红管家看板', 'Red Butler dashboards');

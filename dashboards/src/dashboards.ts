@@ -1,5 +1,6 @@
 import type { DashboardSpec } from './builders.js';
 import { deviceHealth, estateDetail } from './estate.js';
+import { workOrders } from './orders.js';
 import { alertResponse, gatewayHealth } from './response.js';
 import { streetOverview } from './street.js';
 
@@ -11,3 +12,12 @@ import { streetOverview } from './street.js';
  * `raw.street_names`, `raw.estate_names`, `raw.device_names`.
  */
 export const DASHBOARDS: readonly DashboardSpec[] = [streetOverview, estateDetail, deviceHealth, alertResponse, gatewayHealth];
+
+/**
+ * The work orders' dashboard (issue 19) over the `order_facts` (hub/orders/facts.ts); its queries are
+ * checked on a real influxd by test/dashboards/orders-queries.test.ts with seeded order facts.
+ */
+export const ORDER_DASHBOARDS: readonly DashboardSpec[] = [workOrders];
+
+/** Every dashboard scripts/gen-dashboards.ts writes. */
+export const ALL_DASHBOARDS: readonly DashboardSpec[] = [...DASHBOARDS, ...ORDER_DASHBOARDS];

@@ -1,9 +1,9 @@
 import { stringify } from 'yaml';
 import { buildDashboard, DATASOURCE_UID, uidFor } from './builders.js';
-import { DASHBOARDS } from './dashboards.js';
+import { ALL_DASHBOARDS } from './dashboards.js';
 import { LANGS, type Lang } from './i18n.js';
 
-export { DASHBOARDS } from './dashboards.js';
+export { ALL_DASHBOARDS, DASHBOARDS, ORDER_DASHBOARDS } from './dashboards.js';
 export { DATASOURCE_UID, uidFor } from './builders.js';
 export { LANGS, type Lang } from './i18n.js';
 
@@ -65,7 +65,7 @@ export function generateFiles(): Map<string, string> {
       }),
   );
   for (const lang of LANGS) {
-    for (const spec of DASHBOARDS) {
+    for (const spec of ALL_DASHBOARDS) {
       files.set(`json/${lang}/${uidFor(spec.uid, lang)}.json`, `${JSON.stringify(buildDashboard(spec, lang), null, 2)}\n`);
     }
   }

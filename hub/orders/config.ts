@@ -22,5 +22,10 @@ export const OrdersConfigSchema = z
       .describe('A resolved work order nobody rated is closed by the hub this long after its resolution, e.g. 7d'),
     // Tiers and deadlines, whistled departments (hub/orders/deadlines.ts).
     ...OrderDeadlinesShape,
+    retention: z
+      .string()
+      .regex(/^[1-9]\d{0,5}[smhd]$/, 'a duration such as 730d')
+      .default('730d')
+      .describe('How long photos and closed work orders are kept, e.g. 730d (two years): a closed order (steps, photos, whistles) is deleted that long after closing, a photo of an order no longer open that long after it was taken; open orders are kept'),
   })
   .strict();

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { DASHBOARDS, DATASOURCE_UID, generateFiles, LANGS, uidFor } from '../../dashboards/src/index.js';
+import { ALL_DASHBOARDS, DATASOURCE_UID, generateFiles, LANGS, uidFor } from '../../dashboards/src/index.js';
 import { EVENT_TYPES as EVENT_NAMES, RULES } from '../../dashboards/src/i18n.js';
 import { HUB_URL_PLACEHOLDER } from '../../dashboards/src/variables.js';
 import { EVENT_TYPES } from '../../protocol/index.js';
@@ -61,9 +61,9 @@ describe('generated dashboards', () => {
     expect(json.sort()).toEqual([...files.keys()].filter((p) => p.startsWith('json/')).sort());
   });
 
-  it('has the five dashboards in Chinese (the plain uids) and in English (-en), with unique uids and unique panel ids in each', () => {
+  it('has the six dashboards in Chinese (the plain uids) and in English (-en), with unique uids and unique panel ids in each', () => {
     const dashboards = committedDashboards();
-    const uids = ['rb-alert-response', 'rb-device-health', 'rb-estate-detail', 'rb-gateway-health', 'rb-street-overview'];
+    const uids = ['rb-alert-response', 'rb-device-health', 'rb-estate-detail', 'rb-gateway-health', 'rb-street-overview', 'rb-work-orders'];
     expect(committedDashboards('zh-CN').map((d) => d.uid).sort()).toEqual(uids);
     expect(committedDashboards('en').map((d) => d.uid).sort()).toEqual(uids.map((u) => `${u}-en`));
     expect(new Set(dashboards.map((d) => d.uid)).size).toBe(dashboards.length);
@@ -80,12 +80,14 @@ describe('generated dashboards', () => {
       expect(d.uid).toMatch(/^[a-zA-Z0-9_-]{1,40}$/); // Grafana's uid limit
       expect(d.schemaVersion).toBeGreaterThanOrEqual(36);
       expect(d.time).toEqual({ from: 'now-7d', to: 'now' });
-      expect(d.templating.list.map((v) => v.name)).toEqual(['street', 'estate', 'hub_url']);
+      // The work orders add a `category` (a custom variable over the fixed list) after the estate.
+      const more = d.uid.startsWith('rb-work-orders') ? ['category'] : [];
+      expect(d.templating.list.map((v) => v.name)).toEqual(['street', 'estate', ...more, 'hub_url']);
       for (const v of d.templating.list.slice(0, 2)) {
         expect(v.type).toBe('query');
         expect(v.datasource?.uid).toBe(DATASOURCE_UID);
       }
-      expect(d.templating.list[2]).toMatchObject({ type: 'constant', query: HUB_URL_PLACEHOLDER });
+      expect(d.templating.list.at(-1)).toMatchObject({ type: 'constant', query: HUB_URL_PLACEHOLDER });
       expect(d.panels.length).toBeGreaterThan(0);
       for (const p of d.panels) {
         const where = `${d.uid} panel ${p.id} ${p.title}`;
@@ -114,7 +116,7 @@ describe('generated dashboards', () => {
     for (const d of committedDashboards('en')) {
       for (const text of texts(d)) expect(text, `${d.uid}: ${text}`).not.toMatch(han);
     }
-    for (const spec of DASHBOARDS) {
+    for (const spec of ALL_DASHBOARDS) {
       const [zh, en] = LANGS.map((l) => committedDashboards(l).find((d) => d.uid === uidFor(spec.uid, l))!);
       expect(en!.panels.map((p) => [p.type, p.targets.map((t) => t.query)])).toEqual(zh!.panels.map((p) => [p.type, p.targets.map((t) => t.query)]));
     }
