@@ -72,7 +72,6 @@ export function registerDemoCommand(program: Command): void {
         }),
       );
       const street = await startStreet(files, opts);
-      const children = [street.simulator, ...street.gateways];
       await Promise.race([connected, new Promise((r) => setTimeout(r, 15_000))]);
       // Work orders (工单): 12345 orders imported and a call to the estate line, through the hub's routes.
       await seedDemoOrders(`http://127.0.0.1:${http.port}`, config.auth.apiToken!).catch((err: unknown) => process.stderr.write(`demo: work orders not seeded: ${(err as Error).message}\n`));
@@ -103,7 +102,9 @@ export function registerDemoCommand(program: Command): void {
         if (stopping) return;
         stopping = true;
         process.stdout.write('demo: stopping…\n');
-        for (const proc of children.reverse()) await stopChild(proc);
+        // The gateways together (each may take its 5 s), then the simulated devices they were talking to.
+        await Promise.all(street.gateways.map((proc) => stopChild(proc)));
+        await stopChild(street.simulator);
         await hub.stop();
         process.exit(0);
       };
