@@ -42,6 +42,12 @@ export class OutboxWriter {
    * in flight; an entry leaves on ack or when its row is evicted.
    */
   readonly handedOut = new Map<number, { alarm: number; bytes: number }>();
+  /**
+   * Routine rows evicted while the uplink had them (read, not acknowledged): not dropped yet. Its
+   * PUBACK may still come (then they arrived); if the uplink reads again from before one of them (its
+   * publish failed, the link dropped), it is lost, and counted then (settle).
+   */
+  readonly evictedInFlight = new Set<number>();
   private droppedPersisted = 0;
   private diskFull = false;
 
@@ -65,8 +71,19 @@ export class OutboxWriter {
     return this.rows + this.overflow.size;
   }
 
+  /** The uplink reads again from `after`: evicted in-flight rows past it were not acknowledged, so they are lost. */
+  settle(after: number): void {
+    for (const s of this.evictedInFlight) {
+      if (s > after) {
+        this.evictedInFlight.delete(s);
+        this.dropped(1);
+      }
+    }
+  }
+
   /** Take an acked row out of the totals now; its DELETE runs at the next drainAcks(). */
   ack(d: OutboxDb, seq: number): boolean {
+    if (this.evictedInFlight.delete(seq)) return false; // evicted while in flight, and it arrived
     const held = this.overflow.get(seq);
     if (held) {
       this.overflow.delete(seq);
@@ -162,11 +179,12 @@ export class OutboxWriter {
   private evict(d: OutboxDb, n: number): number {
     let count = 0;
     for (const [s, b] of d.evictOldestRoutine(n)) {
-      this.handedOut.delete(s);
+      const inFlight = this.handedOut.delete(s);
       if (this.acked.delete(s)) continue; // left the totals when it was acked
       this.rows -= 1;
       this.bytes -= b;
-      count += 1;
+      if (inFlight) this.evictedInFlight.add(s);
+      else count += 1;
     }
     this.dropped(count);
     return count;

@@ -121,6 +121,7 @@ export function createSqliteOutbox(opts: SqliteOutboxOptions): Outbox {
       // Acked rows not yet deleted (the DELETE runs with the next flush, in one transaction for the
       // whole turn) are filtered out here rather than deleted now: the uplink reads after every
       // burst of PUBACKs, and a commit per read would cost more than the read.
+      w.settle(cursor.routine);
       const { acked, overflow } = w;
       const skip = acked.size;
       let alarms = db.readLane(1, cursor.alarm, limit + skip).filter(([s]) => !acked.has(s));

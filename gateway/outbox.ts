@@ -78,7 +78,19 @@ export function createMemoryOutbox(caps: OutboxCaps = {}): Outbox {
   let seq = 0;
   let bytes = 0;
   let dropped = 0;
+  /** Routine seqs the uplink read and has not acknowledged; and those of them evicted meanwhile (see settle). */
+  const handedOut = new Set<number>();
+  const evictedInFlight = new Set<number>();
   const size = () => lanes.alarm.size + lanes.routine.size;
+  /** The uplink reads again from before an evicted in-flight event (its publish failed or the link dropped): it is lost now. */
+  const settle = (after: number) => {
+    for (const s of evictedInFlight) {
+      if (s > after) {
+        evictedInFlight.delete(s);
+        dropped++;
+      }
+    }
+  };
   const remove = (lane: Map<number, Entry>, s: number) => {
     const e = lane.get(s);
     if (!e) return;
@@ -95,8 +107,11 @@ export function createMemoryOutbox(caps: OutboxCaps = {}): Outbox {
       const alarm = isAlarmEvent(event);
       let evicted = 0;
       while ((size() + 1 > maxRecords || bytes + entryBytes > maxBytes) && lanes.routine.size > 0) {
-        remove(lanes.routine, lanes.routine.keys().next().value as number);
-        evicted++;
+        const oldest = lanes.routine.keys().next().value as number;
+        remove(lanes.routine, oldest);
+        // Already in the uplink's hands: dropped only if its PUBACK never comes (settle).
+        if (handedOut.delete(oldest)) evictedInFlight.add(oldest);
+        else evicted++;
       }
       dropped += evicted;
       if (!alarm && (size() + 1 > maxRecords || bytes + entryBytes > maxBytes)) {
@@ -108,11 +123,14 @@ export function createMemoryOutbox(caps: OutboxCaps = {}): Outbox {
       return { stored: true, evicted };
     },
     readRecords(cursor, limit) {
+      settle(cursor.routine);
       const out: OutboxRecord[] = [];
       for (const [lane, after, alarm] of [[lanes.alarm, cursor.alarm, true], [lanes.routine, cursor.routine, false]] as const) {
         for (const [seq, e] of lane) {
           if (out.length >= limit) return out;
-          if (seq > after) out.push({ seq, device: e.event.device, alarm, body: e.body });
+          if (seq <= after) continue;
+          out.push({ seq, device: e.event.device, alarm, body: e.body });
+          if (!alarm) handedOut.add(seq);
         }
       }
       return out;
@@ -121,6 +139,8 @@ export function createMemoryOutbox(caps: OutboxCaps = {}): Outbox {
       return this.readRecords(cursor, limit).map((r) => JSON.parse(r.body) as RbEvent);
     },
     ack(s) {
+      handedOut.delete(s);
+      if (evictedInFlight.delete(s)) return; // evicted while in flight, and it arrived: not dropped
       remove(lanes.alarm, s);
       remove(lanes.routine, s);
     },

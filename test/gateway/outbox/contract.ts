@@ -138,6 +138,27 @@ export function describeOutbox(name: string, factory: OutboxFactory, kind: { per
       expect(outbox.stats()).toMatchObject({ depth: 3, droppedTotal: 2, droppedSinceStart: 2, maxRecords: 3 });
     });
 
+    it('an event evicted while the uplink has it counts as dropped only if it is not acknowledged', async () => {
+      // Found by test/faults/outbox-cap.test.ts (routine arrived + dropped = 601 of 600): the oldest
+      // routine event was in flight when an alarm made room; it arrived, and was counted dropped too.
+      const { outbox } = await open({ maxRecords: 2 });
+      const a = await add(outbox);
+      const b = await add(outbox);
+      expect(outbox.readRecords(ZERO, ALL).map((r) => r.seq)).toEqual([a.event.seq, b.event.seq]);
+      const c = await add(outbox, 'alarm');
+      expect(outbox.stats()).toMatchObject({ depth: 2, droppedTotal: 0 });
+      outbox.ack(a.event.seq); // its PUBACK came: it arrived
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(outbox.stats()).toMatchObject({ depth: 2, droppedTotal: 0 });
+      await add(outbox, 'alarm'); // b, in flight too, makes room
+      expect(outbox.stats()).toMatchObject({ droppedTotal: 0 });
+      // The link dropped: the uplink reads again from the start, and b is not there: lost, counted once.
+      expect(outbox.readRecords(ZERO, ALL).map((r) => r.seq)).toEqual([c.event.seq, c.event.seq + 1]);
+      expect(outbox.stats()).toMatchObject({ depth: 2, droppedTotal: 1, droppedSinceStart: 1 });
+      outbox.readRecords(ZERO, ALL);
+      expect(outbox.stats().droppedTotal).toBe(1);
+    });
+
     it('at maxBytes evicts the oldest routine events and counts them', async () => {
       const events = Array.from({ length: 12 }, (_, i) => makeEvent(i + 1));
       const maxBytes = sizeOf(events[0]!) * 4 + 5;
