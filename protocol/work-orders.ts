@@ -129,6 +129,10 @@ export interface ResidentOrderView {
   canRate: boolean;
   canReopen: boolean;
   steps: { at: number; action: OrderAction; note?: string | null }[];
+  /** What the resident wrote (shown back to them as text). */
+  description?: string;
+  building?: string | null;
+  unit?: string | null;
 }
 
 /** Per estate: the street overview's backlog line. */

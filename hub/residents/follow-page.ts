@@ -1,0 +1,62 @@
+import { ORDER_RATINGS, type ResidentOrderView, type WorkOrderView } from '../../protocol/work-orders.js';
+import { ACTION_LABELS, CATEGORY_LABELS, RATING_LABELS, RESIDENT_NOTE_ACTIONS, STATE_LABELS, type Bilingual } from './labels.js';
+import { bi, esc, FIELD_CAPS, layout } from './page.js';
+
+/**
+ * What the follow link shows of an order: its number, state and steps, the resident's own words; no
+ * staff names, no phone numbers, no internal notes (only the notes of RESIDENT_NOTE_ACTIONS).
+ */
+export function residentView(o: WorkOrderView, estateName: string): ResidentOrderView {
+  return {
+    no: o.no,
+    estateName,
+    category: o.category,
+    state: o.state,
+    createdAt: o.createdAt,
+    resolvedAt: o.resolvedAt ?? null,
+    rating: o.rating ?? null,
+    canRate: o.state === 'resolved' && !o.rating,
+    canReopen: o.state === 'resolved' && o.reopenCount < 1 && (!o.rating || o.rating === 'unsatisfied'),
+    steps: (o.steps ?? []).map((s) => ({ at: s.at, action: s.action, note: RESIDENT_NOTE_ACTIONS.has(s.action) ? (s.note ?? null) : null })),
+    description: o.description,
+    building: o.building ?? null,
+    unit: o.unit ?? null,
+  };
+}
+
+const when = (ms: number, timeZone: string): string =>
+  new Intl.DateTimeFormat('zh-CN', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false }).format(ms);
+
+/** GET /r/f/{token}. `notice`: a line after a rating (thanks, reopened). */
+export function followPage(v: ResidentOrderView, p: { action: string; timeZone: string; notice?: Bilingual }): string {
+  const where = [v.building, v.unit].filter((x): x is string => !!x).join(' ');
+  const facts = `<dl><dt>工单号 Order number</dt><dd class="no" data-order-no>${esc(v.no)}</dd>
+<dt>状态 State</dt><dd data-state="${esc(v.state)}">${bi(STATE_LABELS[v.state])}</dd>
+<dt>类别 Category</dt><dd>${bi(CATEGORY_LABELS[v.category])}</dd>
+${where ? `<dt>位置 Where</dt><dd>${esc(where)}</dd>` : ''}
+<dt>情况描述 What you reported</dt><dd data-description>${esc(v.description ?? '')}</dd>
+<dt>提交时间 Filed</dt><dd>${esc(when(v.createdAt, p.timeZone))}</dd>
+${v.rating ? `<dt>您的评价 Your rating</dt><dd data-rating="${esc(v.rating)}">${bi(RATING_LABELS[v.rating])}</dd>` : ''}</dl>`;
+  const steps = v.steps.length
+    ? `<ol class="steps">${v.steps
+        .map((s) => `<li><time>${esc(when(s.at, p.timeZone))}</time>${bi(ACTION_LABELS[s.action])}${s.note ? `<p class="note">${esc(s.note)}</p>` : ''}</li>`)
+        .join('')}</ol>`
+    : `<p>${bi(['暂无进展。', 'Nothing yet.'])}</p>`;
+  const notice = p.notice ? `<div class="card ok" role="status"><p>${bi(p.notice)}</p></div>` : '';
+  return layout(`工单 ${v.no}`, `<h1>${bi(['报事进度', 'Your report'])}</h1><p class="estate">${esc(v.estateName)}</p>${notice}<div class="card">${facts}</div>${rateForm(v, p.action)}<h2>${bi(['处理过程', 'Steps'])}</h2><div class="card">${steps}</div>`);
+}
+
+function rateForm(v: ResidentOrderView, action: string): string {
+  if (!v.canRate && !v.canReopen) return '';
+  const rates = v.canRate
+    ? `<fieldset><legend>${bi(['请评价处理结果', 'How was it handled?'])}</legend><div class="rates">${ORDER_RATINGS.map(
+        (r) => `<label><input type="radio" name="rating" value="${r}" required><span>${bi(RATING_LABELS[r])}</span></label>`,
+      ).join('')}</div></fieldset>`
+    : '';
+  const reopen = v.canReopen
+    ? `<label><input type="checkbox" name="reopen" value="1"> ${bi(['问题没有解决，请重新处理（仅限一次，需选“不满意”）', 'Not solved: reopen it (once; with “Not satisfied”)'])}</label>`
+    : '';
+  const note = `<label for="note">${bi(['补充说明（可选）', 'Comment (optional)'])}</label><textarea id="note" name="note" maxlength="${FIELD_CAPS.description}"></textarea>`;
+  const hidden = v.canRate ? '' : '<input type="hidden" name="rating" value="unsatisfied">';
+  return `<div class="card"><form method="post" action="${esc(action)}">${hidden}${rates}${reopen}${note}<button type="submit">${v.canRate ? '提交评价 Submit rating' : '重新处理 Reopen'}</button></form></div>`;
+}

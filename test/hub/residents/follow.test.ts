@@ -1,0 +1,95 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { followPathOf, post, startRoutes, type RoutesWorld } from './world.js';
+
+let world: RoutesWorld | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const report = { category: 'noise', description: '楼上夜里装修' };
+
+async function filed(w: RoutesWorld): Promise<{ path: string; id: string }> {
+  const res = await post(`${w.url}/r/estate-a`, report);
+  expect(res.status).toBe(201);
+  return { path: followPathOf(await res.text()), id: w.orders.stored.at(-1)!.view.id };
+}
+
+const rate = (w: RoutesWorld, path: string, body: Record<string, string>) =>
+  fetch(`${w.url}${path}`, { method: 'POST', body: new URLSearchParams(body), redirect: 'manual' });
+
+describe('the follow link (GET/POST /r/f/:token)', () => {
+  it('answers an unknown or malformed token with a 404 page', async () => {
+    world = await startRoutes();
+    for (const path of ['/r/f/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '/r/f/short', '/r/f/%3Cscript%3E']) {
+      const res = await fetch(`${world.url}${path}`);
+      expect(res.status).toBe(404);
+      expect(await res.text()).toContain('找不到此报事');
+    }
+    expect((await rate(world, '/r/f/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', { rating: 'satisfied' })).status).toBe(404);
+  });
+
+  it('shows progress without staff names or internal notes; rates a resolved order once', async () => {
+    world = await startRoutes();
+    const { path, id } = await filed(world);
+    // Not resolved yet: no rating form, and a rating is refused.
+    expect(await (await fetch(`${world.url}${path}`)).text()).not.toContain('name="rating"');
+    expect((await rate(world, path, { rating: 'satisfied' })).status).toBe(409);
+
+    await world.orders.change(id, { action: 'note', note: '内部：张师傅 13900001111 明早去' }, { kind: 'user', id: 'u1' });
+    await world.orders.change(id, { action: 'resolve', note: '已协调楼上住户，晚十点后停工' }, { kind: 'user', id: 'u1' });
+    const page = await (await fetch(`${world.url}${path}`)).text();
+    expect(page).toContain('已办结，请评价');
+    expect(page).toContain('已协调楼上住户，晚十点后停工');
+    expect(page).toContain('处理进展');
+    expect(page).not.toContain('张师傅');
+    expect(page).not.toContain('13900001111');
+    expect(page.match(/name="rating"/g)).toHaveLength(3);
+
+    const res = await rate(world, path, { rating: 'satisfied', note: '谢谢<script>' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`${path}?done=rated`);
+    expect(world.orders.stored[0]!.actors.at(-1)).toEqual({ kind: 'resident' });
+    const after = await (await fetch(`${world.url}${res.headers.get('location')}`)).text();
+    expect(after).toContain('感谢您的评价');
+    expect(after).toContain('data-rating="satisfied"');
+    expect(after).toContain('谢谢&lt;script&gt;');
+    expect(after).not.toContain('name="rating"');
+    // Once only.
+    expect((await rate(world, path, { rating: 'unsatisfied', reopen: '1' })).status).toBe(409);
+    expect(await world.metric('rb_resident_ratings_total', { rating: 'satisfied' })).toBe(1);
+  });
+
+  it('reopens once with 不满意; the second time it can only be rated', async () => {
+    world = await startRoutes();
+    const { path, id } = await filed(world);
+    await world.orders.change(id, { action: 'resolve' }, { kind: 'user', id: 'u1' });
+    expect((await rate(world, path, { rating: 'satisfied', reopen: '1' })).status).toBe(400);
+    const res = await rate(world, path, { rating: 'unsatisfied', reopen: '1', note: '还是很吵' });
+    expect(res.status).toBe(303);
+    const o = world.orders.stored[0]!.view;
+    expect(o.state).toBe('reopened');
+    expect(o.reopenCount).toBe(1);
+    const page = await (await fetch(`${world.url}${path}`)).text();
+    expect(page).toContain('已重新处理');
+    expect(page).toContain('还是很吵');
+
+    await world.orders.change(id, { action: 'resolve' }, { kind: 'user', id: 'u1' });
+    const again = await (await fetch(`${world.url}${path}`)).text();
+    expect(again).toContain('name="rating"');
+    expect(again).not.toContain('name="reopen"');
+    expect((await rate(world, path, { rating: 'unsatisfied', reopen: '1' })).status).toBe(409);
+    expect(world.orders.stored[0]!.view.reopenCount).toBe(1);
+  });
+
+  it('limits follow requests per address (residents.followPerAddressPerMinute)', async () => {
+    world = await startRoutes({ followPerAddressPerMinute: 3 });
+    const { path } = await filed(world);
+    for (let i = 0; i < 3; i++) expect((await fetch(`${world.url}${path}`)).status).toBe(200);
+    const res = await fetch(`${world.url}${path}`);
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('60');
+    world.clock.now += 60_000;
+    expect((await fetch(`${world.url}${path}`)).status).toBe(200);
+  });
+});
