@@ -17,7 +17,11 @@ export function residentView(o: WorkOrderView, estateName: string): ResidentOrde
     rating: o.rating ?? null,
     canRate: o.state === 'resolved' && !o.rating,
     canReopen: o.state === 'resolved' && o.reopenCount < 1 && (!o.rating || o.rating === 'unsatisfied'),
-    steps: (o.steps ?? []).map((s) => ({ at: s.at, action: s.action, note: RESIDENT_NOTE_ACTIONS.has(s.action) ? (s.note ?? null) : null })),
+    steps: (o.steps ?? []).map((s) => {
+      const shown = RESIDENT_NOTE_ACTIONS.has(s.action);
+      const photos = shown || s.action === 'created' ? s.photos.map((p) => p.id) : [];
+      return { at: s.at, action: s.action, note: shown ? (s.note ?? null) : null, ...(photos.length ? { photos } : {}) };
+    }),
     description: o.description,
     building: o.building ?? null,
     unit: o.unit ?? null,
@@ -39,11 +43,17 @@ ${where ? `<dt>位置 Where</dt><dd>${esc(where)}</dd>` : ''}
 ${v.rating ? `<dt>您的评价 Your rating</dt><dd data-rating="${esc(v.rating)}">${bi(RATING_LABELS[v.rating])}</dd>` : ''}</dl>`;
   const steps = v.steps.length
     ? `<ol class="steps">${v.steps
-        .map((s) => `<li><time>${esc(when(s.at, p.timeZone))}</time>${bi(ACTION_LABELS[s.action])}${s.note ? `<p class="note">${esc(s.note)}</p>` : ''}</li>`)
+        .map((s) => `<li><time>${esc(when(s.at, p.timeZone))}</time>${bi(ACTION_LABELS[s.action])}${s.note ? `<p class="note">${esc(s.note)}</p>` : ''}${photoRow(s.photos, p.action)}</li>`)
         .join('')}</ol>`
     : `<p>${bi(['暂无进展。', 'Nothing yet.'])}</p>`;
   const notice = p.notice ? `<div class="card ok" role="status"><p>${bi(p.notice)}</p></div>` : '';
   return layout(`工单 ${v.no}`, `<h1>${bi(['报事进度', 'Your report'])}</h1><p class="estate">${esc(v.estateName)}</p>${notice}<div class="card">${facts}</div>${rateForm(v, p.action)}<h2>${bi(['处理过程', 'Steps'])}</h2><div class="card">${steps}</div>`);
+}
+
+/** The step's photos the resident may see, from the follow link itself (`action` is /r/f/{token}). */
+function photoRow(ids: string[] | undefined, action: string): string {
+  if (!ids?.length) return '';
+  return `<p class="photos">${ids.map((id) => `<a href="${esc(`${action}/photos/${id}`)}"><img src="${esc(`${action}/photos/${id}`)}" alt="照片 Photo" loading="lazy"></a>`).join('')}</p>`;
 }
 
 function rateForm(v: ResidentOrderView, action: string): string {

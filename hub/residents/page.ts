@@ -33,6 +33,7 @@ dl{margin:0}dt{color:#57534e;font-size:.85rem;margin-top:.5rem}dd{margin:0;font-
 ol.steps{list-style:none;margin:0;padding:0}ol.steps li{border-left:3px solid #d6d3d1;padding:.1rem 0 .7rem .8rem;margin-left:.3rem}
 ol.steps time{color:#57534e;font-size:.85rem;display:block}.note{white-space:pre-wrap;word-break:break-word;margin:.2rem 0 0}
 .rates{display:grid;gap:.5rem}.code{font-family:ui-monospace,monospace;color:#57534e;font-size:.85rem}
+.photos{display:flex;gap:.4rem;flex-wrap:wrap;margin:.4rem 0 0}.photos img{width:6rem;height:6rem;object-fit:cover;border-radius:.4rem;border:1px solid #d6d3d1}
 footer{color:#78716c;font-size:.8rem;text-align:center;margin-top:1.5rem}`;
 
 /** The pages' policy: nothing but this stylesheet; forms post to the hub itself. */

@@ -16,7 +16,7 @@ import { readForm, type FormProblem } from './multipart.js';
 import { FIELD_CAPS, HONEYPOT_FIELD, MAX_PHOTOS, messagePage, reportedPage, reportFormPage, RESIDENT_PAGE_CSP, type ReportValues } from './page.js';
 
 export interface ResidentRoutesDeps {
-  orders: Pick<WorkOrders, 'create' | 'change' | 'get' | 'byFollowToken'>;
+  orders: Pick<WorkOrders, 'create' | 'change' | 'get' | 'byFollowToken' | 'photo'>;
   /** The estate's record (registry.getEstate): undefined = no such estate (404). */
   estate: (id: string) => { name: string | null } | undefined;
   config: Pick<ResidentsConfig, 'reportsPerAddressPerHour' | 'reportsPerBrowserPerHour' | 'followPerAddressPerMinute' | 'maxPhotoBytes' | 'maxBodyBytes'>;
@@ -221,6 +221,17 @@ export function residentRoutes(deps: ResidentRoutesDeps): Router {
     if (!found) return;
     const notice = typeof req.query.done === 'string' ? NOTICES[req.query.done] : undefined;
     html(res, 200, followPage(found.view, { action: `/r/f/${found.token}`, timeZone: deps.timeZone, ...(notice ? { notice } : {}) }));
+  });
+
+  // A photo of the resident's own order, only one the follow page shows (their own, the resolution's).
+  router.get('/r/f/:token/photos/:photo', async (req, res) => {
+    const found = await orderOf(req, res);
+    if (!found) return;
+    const photoId = String(req.params.photo);
+    const shown = found.view.steps.some((s) => s.photos?.includes(photoId));
+    const photo = shown ? await deps.orders.photo(found.order.id, photoId) : undefined;
+    if (!photo) return notFound(res);
+    res.set({ 'Cache-Control': 'private, max-age=86400', 'Content-Security-Policy': "default-src 'none'", 'X-Content-Type-Options': 'nosniff' }).type(photo.contentType).send(photo.data);
   });
 
   const smallForm = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 });

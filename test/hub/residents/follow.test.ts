@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { followPathOf, post, startRoutes, type RoutesWorld } from './world.js';
+import sharp from 'sharp';
+import { followPathOf, phoneJpeg, post, startRoutes, type RoutesWorld } from './world.js';
 
 let world: RoutesWorld | undefined;
 afterEach(async () => {
@@ -80,6 +81,25 @@ describe('the follow link (GET/POST /r/f/:token)', () => {
     expect(again).not.toContain('name="reopen"');
     expect((await rate(world, path, { rating: 'unsatisfied', reopen: '1' })).status).toBe(409);
     expect(world.orders.stored[0]!.view.reopenCount).toBe(1);
+  });
+
+  it('shows the resident their own photos and the resolution\'s, never a photo of an internal note', async () => {
+    world = await startRoutes();
+    const res = await post(`${world.url}/r/estate-a`, report, [{ name: 'a.jpg', type: 'image/jpeg', data: await phoneJpeg() }]);
+    const path = followPathOf(await res.text());
+    const id = world.orders.stored[0]!.view.id;
+    const internal = { contentType: 'image/jpeg' as const, data: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).jpeg().toBuffer() };
+    await world.orders.change(id, { action: 'note', note: 'x', photos: [internal] }, { kind: 'user', id: 'u1' });
+    await world.orders.change(id, { action: 'resolve', photos: [internal] }, { kind: 'user', id: 'u1' });
+    const page = await (await fetch(`${world.url}${path}`)).text();
+    const srcs = [...page.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]!);
+    expect(srcs).toEqual([`${path}/photos/photo-1`, `${path}/photos/photo-3`]);
+    const own = await fetch(`${world.url}${srcs[0]}`);
+    expect(own.status).toBe(200);
+    expect(own.headers.get('content-type')).toBe('image/jpeg');
+    expect((await sharp(Buffer.from(await own.arrayBuffer())).metadata()).width).toBe(320);
+    expect((await fetch(`${world.url}${path}/photos/photo-2`)).status).toBe(404);
+    expect((await fetch(`${world.url}/r/f/AAAAAAAAAAAAAAAAAAAAAAAA/photos/photo-1`)).status).toBe(404);
   });
 
   it('limits follow requests per address (residents.followPerAddressPerMinute)', async () => {

@@ -24,11 +24,17 @@ export interface StoredOrder {
   actors: OrderActor[];
 }
 
-export function memoryOrders(): Pick<WorkOrders, 'create' | 'change' | 'get' | 'byFollowToken'> & { stored: StoredOrder[] } {
+export function memoryOrders(): Pick<WorkOrders, 'create' | 'change' | 'get' | 'byFollowToken' | 'photo'> & { stored: StoredOrder[] } {
   const stored: StoredOrder[] = [];
   const hash = (t: string) => createHash('sha256').update(t).digest('hex');
-  const step = (o: StoredOrder, action: OrderAction, note?: string) => {
-    o.view.steps!.push({ id: String(o.view.steps!.length + 1), at: Date.now(), action, actor: 'x', note: note ?? null, photos: [] });
+  const photoData = new Map<string, StoredPhotoInput>();
+  const step = (o: StoredOrder, action: OrderAction, note?: string, photos: StoredPhotoInput[] = []) => {
+    const refs = photos.map((p) => {
+      const id = `photo-${photoData.size + 1}`;
+      photoData.set(`${o.view.id}/${id}`, p);
+      return { id, url: `/api/v1/work-orders/${o.view.id}/photos/${id}`, contentType: p.contentType, bytes: p.data.length };
+    });
+    o.view.steps!.push({ id: String(o.view.steps!.length + 1), at: Date.now(), action, actor: 'x', note: note ?? null, photos: refs });
   };
   return {
     stored,
@@ -55,7 +61,7 @@ export function memoryOrders(): Pick<WorkOrders, 'create' | 'change' | 'get' | '
         steps: [],
       };
       const o: StoredOrder = { view, input, photos: input.photos ?? [], followHash: hash(token), actors: [actor] };
-      step(o, 'created');
+      step(o, 'created', undefined, input.photos);
       stored.push(o);
       return { order: structuredClone(view), created: true, followToken: token };
     },
@@ -67,7 +73,7 @@ export function memoryOrders(): Pick<WorkOrders, 'create' | 'change' | 'get' | '
       if (change.action === 'resolve') {
         v.state = 'resolved';
         v.resolvedAt = Date.now();
-        step(o, 'resolved', change.note);
+        step(o, 'resolved', change.note, change.photos);
       } else if (change.action === 'rate') {
         if (v.state !== 'resolved' || v.rating) throw new RbError('RB_ERR_CONFLICT', 'not resolved or rated already');
         v.rating = change.rating;
@@ -79,13 +85,16 @@ export function memoryOrders(): Pick<WorkOrders, 'create' | 'change' | 'get' | '
         v.rating = null;
         v.reopenCount += 1;
         step(o, 'reopened', change.note);
-      } else if (change.action === 'note') step(o, 'note', change.note);
+      } else if (change.action === 'note') step(o, 'note', change.note, change.photos);
       else throw new Error(`not in this fake: ${change.action}`);
       return structuredClone(v);
     },
     async get(id) {
       const o = stored.find((s) => s.view.id === id);
       return o ? structuredClone(o.view) : undefined;
+    },
+    async photo(orderId, photoId) {
+      return photoData.get(`${orderId}/${photoId}`);
     },
     async byFollowToken(token) {
       const o = stored.find((s) => s.followHash === hash(token));
