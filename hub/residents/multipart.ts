@@ -29,10 +29,27 @@ export interface ParsedForm {
   problem?: FormProblem;
 }
 
+/**
+ * Read and drop the rest of a request that was refused, so the phone still gets the answer (it sends
+ * its whole upload before it reads); past `maxBytes` more the connection is cut (the
+ * callers allow twice residents.maxBodyBytes).
+ */
+export function discard(req: Request, maxBytes: number): void {
+  let left = maxBytes;
+  req.on('data', (chunk: Buffer) => {
+    left -= chunk.length;
+    if (left < 0) req.socket.destroy();
+  });
+  req.resume();
+}
+
 export function readForm(req: Request, caps: FormCaps): Promise<ParsedForm> {
   const out: ParsedForm = { fields: {}, files: [] };
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > caps.maxBodyBytes) return Promise.resolve({ ...out, problem: { kind: 'body-too-large' } });
+  if (Number.isFinite(declared) && declared > caps.maxBodyBytes) {
+    discard(req, 2 * caps.maxBodyBytes);
+    return Promise.resolve({ ...out, problem: { kind: 'body-too-large' } });
+  }
   let bb: busboy.Busboy;
   try {
     bb = busboy({
@@ -49,7 +66,7 @@ export function readForm(req: Request, caps: FormCaps): Promise<ParsedForm> {
       done = true;
       req.unpipe(bb);
       // The rest of an upload refused half-way is read and dropped, so the answer still reaches the phone.
-      if (problem) req.resume();
+      if (problem) discard(req, 2 * caps.maxBodyBytes);
       resolve(problem ? { ...out, problem } : out);
     };
     const note = (problem: FormProblem) => {

@@ -12,7 +12,7 @@ import { followPage, residentView } from './follow-page.js';
 import type { Bilingual } from './labels.js';
 import { createRateLimiter } from './limits.js';
 import type { ReportRefusal, ResidentMetrics } from './metrics.js';
-import { readForm, type FormProblem } from './multipart.js';
+import { discard, readForm, type FormProblem } from './multipart.js';
 import { FIELD_CAPS, HONEYPOT_FIELD, MAX_PHOTOS, messagePage, reportedPage, reportFormPage, RESIDENT_PAGE_CSP, type ReportValues } from './page.js';
 
 export interface ResidentRoutesDeps {
@@ -139,7 +139,7 @@ export function residentRoutes(deps: ResidentRoutesDeps): Router {
       if (!r.ok) {
         metrics.refused.inc({ reason: 'rate' });
         res.set('Connection', 'close');
-        req.resume();
+        discard(req, 2 * c.maxBodyBytes);
         return limited(res, r.retryAfterS);
       }
     }
