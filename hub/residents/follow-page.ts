@@ -7,6 +7,11 @@ import { bi, esc, FIELD_CAPS, layout } from './page.js';
  * staff names, no phone numbers, no internal notes (only the notes of RESIDENT_NOTE_ACTIONS).
  */
 export function residentView(o: WorkOrderView, estateName: string): ResidentOrderView {
+  // One rating per resolution: a resident whose 不满意 reopened the order rates the next resolution again.
+  const steps = o.steps ?? [];
+  const lastResolved = steps.map((s) => s.action).lastIndexOf('resolved');
+  const ratedSince = o.steps ? steps.slice(lastResolved + 1).some((s) => s.action === 'rated') : !!o.rating;
+  const canRate = o.state === 'resolved' && !ratedSince;
   return {
     no: o.no,
     estateName,
@@ -14,9 +19,9 @@ export function residentView(o: WorkOrderView, estateName: string): ResidentOrde
     state: o.state,
     createdAt: o.createdAt,
     resolvedAt: o.resolvedAt ?? null,
-    rating: o.rating ?? null,
-    canRate: o.state === 'resolved' && !o.rating,
-    canReopen: o.state === 'resolved' && o.reopenCount < 1 && (!o.rating || o.rating === 'unsatisfied'),
+    rating: canRate ? null : (o.rating ?? null),
+    canRate,
+    canReopen: canRate && o.reopenCount < 1,
     steps: (o.steps ?? []).map((s) => {
       const shown = RESIDENT_NOTE_ACTIONS.has(s.action);
       const photos = shown || s.action === 'created' ? s.photos.map((p) => p.id) : [];
@@ -57,16 +62,11 @@ function photoRow(ids: string[] | undefined, action: string): string {
 }
 
 function rateForm(v: ResidentOrderView, action: string): string {
-  if (!v.canRate && !v.canReopen) return '';
-  const rates = v.canRate
-    ? `<fieldset><legend>${bi(['请评价处理结果', 'How was it handled?'])}</legend><div class="rates">${ORDER_RATINGS.map(
-        (r) => `<label><input type="radio" name="rating" value="${r}" required><span>${bi(RATING_LABELS[r])}</span></label>`,
-      ).join('')}</div></fieldset>`
-    : '';
-  const reopen = v.canReopen
-    ? `<label><input type="checkbox" name="reopen" value="1"> ${bi(['问题没有解决，请重新处理（仅限一次，需选“不满意”）', 'Not solved: reopen it (once; with “Not satisfied”)'])}</label>`
-    : '';
+  if (!v.canRate) return '';
+  const rates = ORDER_RATINGS.map((r) => `<label><input type="radio" name="rating" value="${r}" required><span>${bi(RATING_LABELS[r])}</span></label>`).join('');
+  const hint: Bilingual = v.canReopen
+    ? ['选择“不满意”，报事将重新交给工作人员处理（仅限一次）。', '“Not satisfied” sends it back to staff (once).']
+    : ['此报事已重新处理过一次；“不满意”的评价会交由社区跟进。', 'It was reopened once already; a “Not satisfied” goes to the community.'];
   const note = `<label for="note">${bi(['补充说明（可选）', 'Comment (optional)'])}</label><textarea id="note" name="note" maxlength="${FIELD_CAPS.description}"></textarea>`;
-  const hidden = v.canRate ? '' : '<input type="hidden" name="rating" value="unsatisfied">';
-  return `<div class="card"><form method="post" action="${esc(action)}">${hidden}${rates}${reopen}${note}<button type="submit">${v.canRate ? '提交评价 Submit rating' : '重新处理 Reopen'}</button></form></div>`;
+  return `<div class="card"><form method="post" action="${esc(action)}"><fieldset><legend>${bi(['请评价处理结果', 'How was it handled?'])}</legend><div class="rates">${rates}</div></fieldset><p class="hint">${bi(hint)}</p>${note}<button type="submit">提交评价 Submit rating</button></form></div>`;
 }

@@ -91,7 +91,7 @@ type ResidentDepsConfig = ResidentRoutesDeps['config'];
  * GET  /r/{estate}       the report form (sets the browser cookie)
  * POST /r/{estate}       file a report: rate limited, capped, honeypot; stored (committed) before the page says so
  * GET  /r/f/{token}      the follow page
- * POST /r/f/{token}      rate a resolved order; 不满意 may reopen it once
+ * POST /r/f/{token}      rate a resolved order (once per resolution); 不满意 reopens it, once
  */
 export function residentRoutes(deps: ResidentRoutesDeps): Router {
   const router = Router();
@@ -242,22 +242,14 @@ export function residentRoutes(deps: ResidentRoutesDeps): Router {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const rating = typeof body.rating === 'string' && (ORDER_RATINGS as readonly string[]).includes(body.rating) ? (body.rating as OrderRating) : undefined;
     const note = typeof body.note === 'string' && body.note.trim() !== '' ? body.note.trim().slice(0, FIELD_CAPS.description) : undefined;
-    const reopen = body.reopen === '1';
     const back = `/r/f/${token}`;
     const bad = (status: number, line: Bilingual) => html(res, status, messagePage({ title: ['未能提交', 'Not submitted'], lines: [line], back }));
-    if (reopen && rating !== 'unsatisfied') return bad(400, ['重新处理需要选择“不满意”。', 'To reopen, choose “Not satisfied”.']);
-    if (reopen && !view.canReopen) return bad(409, ['此报事已重新处理过一次，不能再次重新处理；请评价，或联系社区。', 'This report was reopened once already and cannot be reopened again; rate it, or contact the community.']);
-    if (!view.canRate && !reopen) return bad(409, ['此报事现在不能评价或重新处理（尚未办结，或已评价）。', 'This report cannot be rated or reopened now (not resolved yet, or rated already).']);
-    if (view.canRate && !rating) return bad(400, ['请选择一个评价。', 'Choose a rating.']);
-    const resident = { kind: 'resident' } as const;
+    if (!view.canRate) return bad(409, ['此报事现在不能评价（尚未办结，或已评价）。', 'This report cannot be rated now (not resolved yet, or rated already).']);
+    if (!rating) return bad(400, ['请选择一个评价。', 'Choose a rating.']);
     try {
-      let after = order;
-      if (view.canRate && rating) {
-        after = await deps.orders.change(order.id, { action: 'rate', rating, ...(note ? { note } : {}) }, resident);
-        metrics.ratings.inc({ rating });
-      }
-      // 不满意 may reopen once; the service may have reopened it with the rating already.
-      if (reopen && after.state === 'resolved' && after.reopenCount < 1) after = await deps.orders.change(order.id, { action: 'reopen', ...(note ? { note } : {}) }, resident);
+      // The service closes it (满意, 基本满意), or reopens it on the resident's first 不满意 (docs/work-orders.md).
+      const after = await deps.orders.change(order.id, { action: 'rate', rating, ...(note ? { note } : {}) }, { kind: 'resident' });
+      metrics.ratings.inc({ rating });
       res.redirect(303, `${back}?done=${after.state === 'reopened' ? 'reopened' : 'rated'}`);
     } catch (err) {
       if (err instanceof RbError && err.status < 500) return bad(err.status, ['此报事的状态已变化，请刷新后再试。', `The report changed meanwhile; reload and try again (${err.message}).`]);

@@ -57,30 +57,34 @@ describe('the follow link (GET/POST /r/f/:token)', () => {
     expect(after).toContain('谢谢&lt;script&gt;');
     expect(after).not.toContain('name="rating"');
     // Once only.
-    expect((await rate(world, path, { rating: 'unsatisfied', reopen: '1' })).status).toBe(409);
+    expect((await rate(world, path, { rating: 'unsatisfied' })).status).toBe(409);
     expect(await world.metric('rb_resident_ratings_total', { rating: 'satisfied' })).toBe(1);
   });
 
-  it('reopens once with 不满意; the second time it can only be rated', async () => {
+  it('reopens on the first 不满意; the next resolution is rated again, and a second 不满意 no longer reopens', async () => {
     world = await startRoutes();
     const { path, id } = await filed(world);
     await world.orders.change(id, { action: 'resolve' }, { kind: 'user', id: 'u1' });
-    expect((await rate(world, path, { rating: 'satisfied', reopen: '1' })).status).toBe(400);
-    const res = await rate(world, path, { rating: 'unsatisfied', reopen: '1', note: '还是很吵' });
+    expect(await (await fetch(`${world.url}${path}`)).text()).toContain('“不满意”，报事将重新交给工作人员处理（仅限一次）');
+    const res = await rate(world, path, { rating: 'unsatisfied', note: '还是很吵' });
     expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`${path}?done=reopened`);
     const o = world.orders.stored[0]!.view;
-    expect(o.state).toBe('reopened');
-    expect(o.reopenCount).toBe(1);
-    const page = await (await fetch(`${world.url}${path}`)).text();
-    expect(page).toContain('已重新处理');
+    expect([o.state, o.reopenCount]).toEqual(['reopened', 1]);
+    const page = await (await fetch(`${world.url}${res.headers.get('location')}`)).text();
+    expect(page).toContain('已重新交给工作人员处理');
     expect(page).toContain('还是很吵');
+    expect(page).not.toContain('name="rating"');
 
     await world.orders.change(id, { action: 'resolve' }, { kind: 'user', id: 'u1' });
     const again = await (await fetch(`${world.url}${path}`)).text();
-    expect(again).toContain('name="rating"');
-    expect(again).not.toContain('name="reopen"');
-    expect((await rate(world, path, { rating: 'unsatisfied', reopen: '1' })).status).toBe(409);
-    expect(world.orders.stored[0]!.view.reopenCount).toBe(1);
+    expect(again.match(/name="rating"/g)).toHaveLength(3);
+    expect(again).toContain('已重新处理过一次');
+    expect((await rate(world, path, { rating: 'unsatisfied' })).headers.get('location')).toBe(`${path}?done=rated`);
+    expect([world.orders.stored[0]!.view.state, world.orders.stored[0]!.view.reopenCount]).toEqual(['resolved', 1]);
+    // Rated for this resolution: no second rating.
+    expect((await rate(world, path, { rating: 'satisfied' })).status).toBe(409);
+    expect(await world.metric('rb_resident_ratings_total', { rating: 'unsatisfied' })).toBe(2);
   });
 
   it('shows the resident their own photos and the resolution\'s, never a photo of an internal note', async () => {

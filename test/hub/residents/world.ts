@@ -75,16 +75,15 @@ export function memoryOrders(): Pick<WorkOrders, 'create' | 'change' | 'get' | '
         v.resolvedAt = Date.now();
         step(o, 'resolved', change.note, change.photos);
       } else if (change.action === 'rate') {
-        if (v.state !== 'resolved' || v.rating) throw new RbError('RB_ERR_CONFLICT', 'not resolved or rated already');
+        // As hub/orders/transitions.ts: 满意/基本满意 close it; a resident's first 不满意 reopens it.
+        if (v.state !== 'resolved') throw new RbError('RB_ERR_CONFLICT', 'not resolved');
         v.rating = change.rating;
         if (change.rating !== 'unsatisfied') v.state = 'closed';
+        else if (actor.kind === 'resident' && v.reopenCount < 1) {
+          v.state = 'reopened';
+          v.reopenCount += 1;
+        }
         step(o, 'rated', change.note);
-      } else if (change.action === 'reopen') {
-        if (v.state !== 'resolved') throw new RbError('RB_ERR_CONFLICT', 'not resolved');
-        v.state = 'reopened';
-        v.rating = null;
-        v.reopenCount += 1;
-        step(o, 'reopened', change.note);
       } else if (change.action === 'note') step(o, 'note', change.note, change.photos);
       else throw new Error(`not in this fake: ${change.action}`);
       return structuredClone(v);
