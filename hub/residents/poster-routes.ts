@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { Id } from '../../protocol/index.js';
 import { RbError } from '../errors.js';
 import { principalOf, requireEstate } from '../api/user-auth.js';
@@ -29,21 +29,24 @@ export function reportUrl(publicUrl: string | undefined, estate: string): string
  */
 export function posterRoutes(deps: PosterRoutesDeps): Router {
   const router = Router();
-  const input = (estateParam: unknown): PosterInput => {
-    const id = Id.safeParse(estateParam);
-    const record = id.success ? deps.estate(id.data) : undefined;
-    if (!id.success || !record) throw new RbError('RB_ERR_NOT_FOUND', `no estate ${String(estateParam)}`);
-    return { estateName: record.name ?? id.data, url: reportUrl(deps.publicUrl, id.data), fontFile: deps.fontFile };
+  /** Scope first (another estate is 403 whether it exists or not), then the estate. */
+  const input = (req: Request, res: Response): PosterInput & { id: string } => {
+    const id = Id.safeParse(req.params.estate);
+    if (!id.success) throw new RbError('RB_ERR_NOT_FOUND', 'no such estate');
+    requireEstate(principalOf(res), id.data);
+    const record = deps.estate(id.data);
+    if (!record) throw new RbError('RB_ERR_NOT_FOUND', `no estate ${id.data}`);
+    return { id: id.data, estateName: record.name ?? id.data, url: reportUrl(deps.publicUrl, id.data), fontFile: deps.fontFile };
   };
+  const send = (res: Response, type: string, file: string, data: Buffer) =>
+    res.type(type).set({ 'Cache-Control': 'private, no-cache', 'Content-Disposition': `inline; filename="${file}"` }).send(data);
   router.get('/api/v1/estates/:estate/poster.png', deps.auth, async (req, res) => {
-    requireEstate(principalOf(res), String(req.params.estate));
-    const png = await posterPng(input(req.params.estate));
-    res.type('image/png').set({ 'Cache-Control': 'private, no-cache', 'Content-Disposition': `inline; filename="poster-${String(req.params.estate)}.png"` }).send(png);
+    const p = input(req, res);
+    send(res, 'image/png', `poster-${p.id}.png`, await posterPng(p));
   });
   router.get('/api/v1/estates/:estate/poster.pdf', deps.auth, async (req, res) => {
-    requireEstate(principalOf(res), String(req.params.estate));
-    const pdf = await posterPdf(input(req.params.estate));
-    res.type('application/pdf').set({ 'Cache-Control': 'private, no-cache', 'Content-Disposition': `inline; filename="poster-${String(req.params.estate)}.pdf"` }).send(pdf);
+    const p = input(req, res);
+    send(res, 'application/pdf', `poster-${p.id}.pdf`, await posterPdf(p));
   });
   return router;
 }

@@ -26,6 +26,11 @@ describe('the QR poster (hub/residents/poster.ts)', () => {
     expect((await top(png)).equals(await top(other))).toBe(false);
   });
 
+  it('sets a name with markup in it as text (the SVG stays well-formed)', async () => {
+    const png = await posterPng({ estateName: '<script>"&\'</script>', url: `${URL_A}?a=1&b=<2>`, fontFile: DEFAULT_POSTER_FONT });
+    expect(await qrOf(png)).toBe(`${URL_A}?a=1&b=<2>`);
+  });
+
   it('renders a PDF that embeds the CJK font', async () => {
     const pdf = await posterPdf({ estateName: '枫林苑', url: URL_A, fontFile: DEFAULT_POSTER_FONT });
     expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
