@@ -106,4 +106,20 @@ describe('resident report at 360×740', () => {
     expect(after.json.rating).toBe('satisfied');
     expect(problems).toEqual([]);
   });
+
+  it('refuses a file that is not a photo with a readable page, keeping what was typed', async () => {
+    const fake = join(dir, 'broken.jpg');
+    writeFileSync(fake, 'this is a text file, not a photo\n');
+    await page.goto(`${hub.httpUrl}/r/estate-a`);
+    await page.getByLabel('噪音扰民').check();
+    await page.locator('#description').fill('夜里施工');
+    await page.locator('input[type=file][name=photo]').nth(1).setInputFiles(fake);
+    const [answer] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/r/estate-a') && r.request().method() === 'POST'), page.getByRole('button', { name: /提交/ }).click()]);
+    expect(answer.status()).toBe(400);
+    await page.getByText('文件“broken.jpg”不是照片或已损坏').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#description').inputValue()).toBe('夜里施工');
+    expect(await page.getByLabel('噪音扰民').isChecked()).toBe(true);
+    expect(await fits()).toBe(true);
+    expect(((await hub.api('GET', '/api/v1/work-orders?estate=estate-a')).json.items as unknown[]).length).toBe(1);
+  });
 });
