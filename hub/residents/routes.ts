@@ -126,7 +126,10 @@ export function residentRoutes(deps: ResidentRoutesDeps): Router {
 
   router.post('/r/:estate', async (req, res) => {
     const estate = estateOf(req);
-    if (!estate) return unknownEstate(res.set('Connection', 'close'));
+    if (!estate) {
+      discard(req, 2 * c.maxBodyBytes);
+      return unknownEstate(res.set('Connection', 'close'));
+    }
     const refuse = (reason: ReportRefusal, status: number, lines: Bilingual[], values?: ReportValues) => {
       metrics.refused.inc({ reason });
       deps.log.info({ estate: estate.id, reason, ip: clientOf(req) }, 'resident report refused');
