@@ -12,6 +12,7 @@ import { openPeople, type People } from '../hub/people/index.js';
 import { ROLES, Scope } from '../hub/people/scopes.js';
 import { parseDuration } from '../hub/people/tokens.js';
 import type { User } from '../hub/people/users.js';
+import { registerPosterCommand } from './hub-poster.js';
 import { exitOnConfigError, intOption, rootLogger, runUntilSignal, logLevelOption } from './util.js';
 
 type HubRunOptions = { config?: string; checkConfig?: string; httpPort?: number; mqttPort?: number; dataDir?: string; host?: string; influxUrl?: string; dbUrl?: string; redisUrl?: string; nodeId?: string };
@@ -69,6 +70,7 @@ export function registerHubCommands(program: Command): void {
 
   registerRegistryCommands(hub);
   registerUserCommands(hub);
+  registerPosterCommand(hub);
   hub
     .command('backup')
     .description('write one consistent copy of the hub database to --out, online (the hub may keep running); PostgreSQL: use pg_dump')
@@ -103,15 +105,15 @@ export function registerHubCommands(program: Command): void {
     });
 }
 
-function refused(command: string, err: unknown): void {
+export function refused(command: string, err: unknown): void {
   const code = err instanceof RbError ? `${err.code}: ` : '';
   process.stderr.write(`red-butler hub ${command}: ${code}${(err as Error).message}\n`);
   process.exitCode = 2;
 }
 
-const DATA_DIR_HELP = "the hub's data folder (dataDir, env RB_DATA_DIR, default ./data)";
-const DB_URL_HELP = "the hub's PostgreSQL database (db.url, env RB_DB_URL); default the embedded SQLite {data dir}/hub.db";
-const CONFIG_HELP = "the hub's config file (YAML): the admin commands open the database it names";
+export const DATA_DIR_HELP = "the hub's data folder (dataDir, env RB_DATA_DIR, default ./data)";
+export const DB_URL_HELP = "the hub's PostgreSQL database (db.url, env RB_DB_URL); default the embedded SQLite {data dir}/hub.db";
+export const CONFIG_HELP = "the hub's config file (YAML): the admin commands open the database it names";
 
 /** Where an admin command finds the hub database: the same config as `red-butler hub` (file < env < flags). */
 export interface AdminDbOptions {
@@ -125,7 +127,7 @@ export interface AdminDbOptions {
  * moved from registry.db first if the hub has not yet. Its changes reach a running hub through
  * `registry_changes` (hub/registry.ts).
  */
-async function openHubRegistry(
+export async function openHubRegistry(
   o: AdminDbOptions,
   opened: Array<{ close(): void | Promise<void> }>,
 ): Promise<{ hubDb: HubDatabase; registry: Registry; log: pino.Logger; config: HubConfig }> {
@@ -139,7 +141,7 @@ async function openHubRegistry(
   return { hubDb, registry, log, config };
 }
 
-async function closeAll(opened: Array<{ close(): void | Promise<void> }>): Promise<void> {
+export async function closeAll(opened: Array<{ close(): void | Promise<void> }>): Promise<void> {
   for (const o of opened.reverse()) await o.close();
 }
 

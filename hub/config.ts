@@ -10,6 +10,7 @@ import { checkChannels, NotifyConfigSchema } from './notify/config.js';
 import { PatrolSchema } from './patrol/config.js';
 import { OrdersConfigSchema } from './orders/config.js';
 import { checkDepartments } from './orders/deadlines.js';
+import { ResidentsConfigSchema } from './residents/config.js';
 
 /**
  * The hub's configuration: nested sections, each key `.describe()`d. Sources, lowest first: defaults <
@@ -226,6 +227,7 @@ export const HubConfigSchema = z
     notify: NotifyConfigSchema.prefault({}).describe('Reaching people off-screen: channels and the notification outbox (docs/notifications.md)'),
     orders: OrdersConfigSchema.prefault({}).describe('Work orders (工单): docs/work-orders.md'),
     patrol: PatrolSchema.prefault({}).describe('Patrol rounds (巡更): checkpoints with QR codes, scheduled rounds, missed-checkpoint alerts (docs/work-orders.md)'),
+    residents: ResidentsConfigSchema.prefault({}).describe('Resident reports without an account: the page /r/{estate}, follow links, the QR poster (docs/work-orders.md)'),
   })
   .strict();
 

@@ -55,6 +55,7 @@ import { createPatrol, type Patrol } from './patrol/service.js';
 import { patrolRoutes } from './patrol/api.js';
 import { patrolOptions } from './patrol/config.js';
 import { wireOrderFigures } from './orders/figures-wire.js';
+import { residentWiring } from './residents/wire.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -282,6 +283,8 @@ export function createHub(deps: HubDeps): Hub {
       orderRoutes({ people, audit, orders: orderTiers.orders, registry, alerts: alertStore, nameOf, limits: orderLimits }),
       ...orderTiers.routes,
       patrolRoutes({ patrol, people, audit, registry, publicUrl: config.notify.publicUrl }),
+      // The resident's pages /r/… (no account) and the estate's QR poster (hub/residents).
+      ...residentWiring({ config, registry, people, metrics: metrics.registry, orders, log: log.child({ module: 'hub.residents' }) }).routes,
     ],
   });
   http.on('request', app);

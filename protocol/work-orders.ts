@@ -128,7 +128,12 @@ export interface ResidentOrderView {
   rating?: OrderRating | null;
   canRate: boolean;
   canReopen: boolean;
-  steps: { at: number; action: OrderAction; note?: string | null }[];
+  /** `photos`: ids of the step's photos the resident may see (GET /r/f/{token}/photos/{id}). */
+  steps: { at: number; action: OrderAction; note?: string | null; photos?: string[] }[];
+  /** What the resident wrote (shown back to them as text). */
+  description?: string;
+  building?: string | null;
+  unit?: string | null;
 }
 
 /** Per estate: the street overview's backlog line. */

@@ -31,7 +31,7 @@ if [[ $# -eq 0 ]]; then
   echo "test: running the browser tests (headless chromium)…"
   npx vitest run test/browser --maxWorkers=1 --reporter=default --reporter=json --outputFile.json=test-results/report-browser.json || rc=$?
   echo "test: running the e2e alert flow and the REST suites again with the hub on PostgreSQL 15…"
-  npx vitest run --config vitest.postgres.config.ts test/e2e test/hub/query-api.test.ts test/hub/people/api.test.ts test/hub/web-routes.test.ts test/hub/orders/api.test.ts test/hub/orders/deadlines-api.test.ts test/hub/orders/whistle-api.test.ts test/hub/orders/import-api.test.ts test/hub/patrol/api.test.ts test/hub/orders/figures.test.ts test/hub/orders/figures-retention.test.ts --reporter=default --reporter=json --outputFile.json=test-results/report-postgres.json || rc=$?
+  npx vitest run --config vitest.postgres.config.ts test/e2e test/hub/query-api.test.ts test/hub/people/api.test.ts test/hub/web-routes.test.ts test/hub/orders/api.test.ts test/hub/orders/deadlines-api.test.ts test/hub/orders/whistle-api.test.ts test/hub/orders/import-api.test.ts test/hub/patrol/api.test.ts test/hub/orders/figures.test.ts test/hub/orders/figures-retention.test.ts test/hub/residents/hub.test.ts --reporter=default --reporter=json --outputFile.json=test-results/report-postgres.json || rc=$?
   echo "test: running the hostile-device and hostile-gateway tests on their own…"
   npx vitest run test/devices/hostile test/hub/retained.test.ts test/hub/hardening-flood.test.ts --maxWorkers=1 --reporter=default --reporter=json --outputFile.json=test-results/report-hostile.json || rc=$?
 fi

@@ -29,7 +29,9 @@ export async function processPhoto(input: Buffer, limits: PhotoLimits = DEFAULT_
   let format: string | undefined;
   try {
     format = (await sharp(input, { limitInputPixels: limits.maxPixels }).metadata()).format;
-  } catch {
+  } catch (err) {
+    // libvips checks the pixel limit on the header already: a decompression bomb is too large, not "not a photo".
+    if (/pixel limit/i.test((err as Error).message)) throw new RbError('RB_ERR_TOO_LARGE', `the photo has more than ${limits.maxPixels} pixels`);
     format = undefined;
   }
   if (!format || !FORMATS.has(format)) throw new RbError('RB_ERR_BAD_BODY', 'the file is not a photo (JPEG, PNG, WebP or HEIC)');
