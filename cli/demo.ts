@@ -4,7 +4,7 @@ import { createHub } from '../hub/main.js';
 import { resolveHubConfig } from '../hub/config.js';
 import { createLogger } from '../lib/log.js';
 import { DEMO_USERS, ESTATES } from './demo-street.js';
-import { seedDemoOrders } from './demo-orders.js';
+import { fileResidentReport, seedDemoOrders } from './demo-orders.js';
 import { runClusterDemo } from './demo-cluster.js';
 import { demoSecret, seedStreet, startStreet, stopChild } from './demo-setup.js';
 import { exitOnConfigError, intOption, numberOption, logLevelOption } from './util.js';
@@ -75,6 +75,13 @@ export function registerDemoCommand(program: Command): void {
       await Promise.race([connected, new Promise((r) => setTimeout(r, 15_000))]);
       // Work orders (工单): 12345 orders imported and a call to the estate line, through the hub's routes.
       await seedDemoOrders(`http://127.0.0.1:${http.port}`, config.auth.apiToken!).catch((err: unknown) => process.stderr.write(`demo: work orders not seeded: ${(err as Error).message}\n`));
+      // Residents report through the QR page: one now, then one per incident period.
+      let reports = 0;
+      const report = (): void =>
+        void fileResidentReport(`http://127.0.0.1:${http.port}`, reports++).catch((err: unknown) => process.stderr.write(`demo: resident report not filed: ${(err as Error).message}\n`));
+      report();
+      const reporting = setInterval(report, opts.incidentPeriod * 1000);
+      reporting.unref();
 
       const url = `http://127.0.0.1:${http.port}/`;
       process.stdout.write(
@@ -91,7 +98,8 @@ export function registerDemoCommand(program: Command): void {
           `  gateway credentials: ${credentials.map((c) => JSON.stringify(c)).join(' ')}`,
           `  API token (admin, scripts): ${config.auth.apiToken}`,
           `  incidents:       every kind of alert once per ${opts.incidentPeriod} s, starting now`,
-          `  work orders:     2 imported 12345 orders and a phone call (来电登记); a patrol round (巡更) every hour in ${ESTATES[0]!.name}`,
+          `  work orders:     2 imported 12345 orders, a phone call (来电登记), a resident's QR report now and one per ${opts.incidentPeriod} s; a patrol round (巡更) every hour in ${ESTATES[0]!.name}`,
+          `  resident page:   ${url}r/${ESTATES[0]!.id}   (the estate's QR poster: ${url}api/v1/estates/${ESTATES[0]!.id}/poster.pdf)`,
           '  Ctrl+C stops everything.',
           '',
         ].join('\n'),

@@ -11,7 +11,7 @@ import { freePort } from '../support/ports.js';
  * within 10 s of the start, and every door and barrier of both estates opens through the real
  * gateways (the ISAPI gates and barriers by their Digest-protected ISAPI servers, the ZKTeco
  * controller through its ADMS command poll), asked over the hub's REST API with the printed token.
- * Its street has work orders (12345 imports, a phone call) and a patrol round.
+ * Its street has work orders (12345 imports, a phone call, a resident's QR report) and a patrol round.
  */
 const dir = mkdtempSync(join(tmpdir(), 'rb-demo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,6 +84,11 @@ describe('red-butler demo', () => {
       const orders = ((await api('GET', '/api/v1/work-orders?limit=50')).json.items ?? []) as Array<{ source: string; externalNo?: string | null }>;
       expect(orders.filter((o) => o.source === 'hotline').map((o) => o.externalNo).sort()).toEqual(['12345-DEMO-0001', '12345-DEMO-0002']);
       expect(orders.filter((o) => o.source === 'phone')).toHaveLength(1);
+      // A resident's report through the QR page, with its photo (metadata stripped by the hub).
+      const resident = orders.filter((o) => o.source === 'resident') as Array<{ id: string; source: string }>;
+      expect(resident.length).toBeGreaterThanOrEqual(1);
+      const detail = (await api('GET', `/api/v1/work-orders/${resident[0]!.id}`)).json as { steps?: Array<{ photos: unknown[] }> };
+      expect(detail.steps?.[0]?.photos).toHaveLength(1);
       expect(((await api('GET', `/api/v1/patrol/rounds?estate=${ESTATES[0]!.id}`)).json.items as unknown[]).length).toBeGreaterThan(0);
       // No alarming log line while the devices and gateways came up.
       expect(demo.output()).not.toMatch(/"level":50|session setup failed/);
