@@ -107,7 +107,7 @@ describe('work orders: 来电登记, 转工单, the street backlog', () => {
   }, 30_000);
 
   it('the street overview shows each estate backlog beside its figures', async () => {
-    const { context, page } = await loggedIn(world.browser, world.hub.httpUrl, 'center-1', VIEWPORTS.screen, '/street');
+    const { context, page } = await loggedIn(world.browser, world.url, 'center-1', VIEWPORTS.screen, '/street');
     await page.waitForURL('**/street');
     await waitLive(page);
     const tile = page.locator(`a.estate-tile[data-estate="${ESTATE_A}"] [data-testid=backlog]`);

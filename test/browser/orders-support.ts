@@ -19,6 +19,8 @@ export const ESTATE_B = 'estate-b';
  */
 export interface OrdersWorld {
   hub: TestHub;
+  /** Where the browsers go: the hub's HTTP address. */
+  url: string;
   browser: Browser;
   users: Map<string, string>;
   dir: string;
@@ -48,6 +50,7 @@ export async function startOrdersWorld(): Promise<OrdersWorld> {
   const browser = await launchChromium();
   return {
     hub,
+    url: hub.httpUrl,
     browser,
     users,
     dir,
@@ -89,7 +92,7 @@ function dialogs(page: Page): string[] {
 
 /** The command center of estate A at 1920×1080, signed in as the center, live. */
 export async function commandCenter(world: OrdersWorld): Promise<Screen> {
-  const { context, page } = await loggedIn(world.browser, world.hub.httpUrl, 'center-1', VIEWPORTS.screen, `/estate/${ESTATE_A}`);
+  const { context, page } = await loggedIn(world.browser, world.url, 'center-1', VIEWPORTS.screen, `/estate/${ESTATE_A}`);
   const seen = watchPhone(page);
   const d = dialogs(page);
   await page.waitForURL(`**/estate/${ESTATE_A}`);
@@ -100,7 +103,7 @@ export async function commandCenter(world: OrdersWorld): Promise<Screen> {
 
 /** The volunteer's phone at 360×740 on its 工单 tab, live. */
 export async function volunteerPhone(world: OrdersWorld): Promise<Screen> {
-  const { context, page, issues } = await phone(world.browser, world.hub.httpUrl, 'vol-a');
+  const { context, page, issues } = await phone(world.browser, world.url, 'vol-a');
   const d = dialogs(page);
   await waitLive(page);
   await page.locator('.phone-tabs [data-tab=orders]').click();
