@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keepShot } from './checks.js';
 import { overflowing } from './phone-support.js';
 import { commandCenter, residentReport, startOrdersWorld, volunteerPhone, type OrdersWorld, type Screen } from './orders-support.js';
 
@@ -68,6 +69,7 @@ describe('work orders live on the command center and the phone', () => {
     await expect.poll(() => steps.textContent(), { timeout: 10_000 }).toContain('已更换灯泡，楼道照明恢复');
     await steps.locator('img.o-thumb-img[data-photo-id]').waitFor({ timeout: 10_000 });
     expect(await overflowing(vol.page)).toEqual([]);
+    await keepShot(vol.page, 'orders-phone-resolved');
     // Resolved leaves the volunteer's open list.
     await vol.page.goBack();
     await expect.poll(() => card.count(), { timeout: 10_000 }).toBe(0);
@@ -82,6 +84,7 @@ describe('work orders live on the command center and the phone', () => {
     expect(await drawer.locator('[data-testid=order-steps] li[data-action=resolved]').textContent()).toContain('王小明');
     const thumb = drawer.locator('[data-testid=order-thumb]').first();
     await thumb.locator('img[data-photo-id]').waitFor({ timeout: 10_000 });
+    await keepShot(center.page, 'orders-center-drawer');
     await thumb.click();
     const box = center.page.locator('[data-testid=order-photo-box] img.o-photo-large');
     await box.waitFor({ timeout: 10_000 });
@@ -123,6 +126,8 @@ describe('work orders live on the command center and the phone', () => {
     const detail = vol.page.locator(`article.o-detail[data-order-id="${order.id}"]`);
     await detail.waitFor();
     expect(await detail.locator('[data-testid=order-description]').textContent()).toBe(evil);
+    await keepShot(vol.page, 'orders-phone-script');
+    await keepShot(center.page, 'orders-center-script');
     // No element came from the text, no handler ran.
     for (const s of [center, vol]) {
       expect(await s.page.locator('img[src=x], b:text-is("9")').count()).toBe(0);

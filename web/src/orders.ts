@@ -40,11 +40,18 @@ export function upsertOrder(list: WorkOrderView[], o: WorkOrderView): WorkOrderV
 /** What the command center keeps in view: the open orders and the resolved ones waiting to be closed. */
 export const CENTER_STATES: readonly OrderState[] = [...OPEN_STATES, 'resolved'];
 
-/** The orders of the estate (all in scope when undefined) in `states`, newest first. */
+/** The orders of the estate (all in scope when undefined) in `states`, newest first (up to 5 pages of 100). */
 export async function loadOrders(estate: string | undefined, states: readonly OrderState[]): Promise<WorkOrderView[]> {
-  const q = new URLSearchParams({ ...(estate ? { estate } : {}), state: states.join(','), limit: '200' });
-  const page = await api<{ items: WorkOrderView[] }>(`${BASE}?${q.toString()}`);
-  return page.items;
+  const out: WorkOrderView[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < 5; i++) {
+    const q = new URLSearchParams({ ...(estate ? { estate } : {}), state: states.join(','), limit: '100', ...(cursor ? { cursor } : {}) });
+    const page = await api<{ items: WorkOrderView[]; nextCursor?: string | null }>(`${BASE}?${q.toString()}`);
+    out.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+    if (!cursor) break;
+  }
+  return out;
 }
 
 export const loadOrder = (id: string): Promise<WorkOrderView> => api<WorkOrderView>(`${BASE}/${encodeURIComponent(id)}`);

@@ -221,7 +221,7 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
             </>
           )}
         </section>
-        <OrdersPanel estate={estate} now={now} openId={openOrder} onOpened={() => navigate(`/estate/${estate}`, true)} onDrawer={(open) => open && setSelected(null)} />
+        <OrdersPanel estate={estate} now={now} openId={openOrder} onOpened={() => navigate(`/estate/${estate}`, true)} onDrawer={(open) => open && setSelected(null)} alertOpen={selected !== null} />
         <div class="side">
           <section class="panel today" aria-labelledby="h-today">
             <h2 id="h-today">{t('estate.today')}</h2>

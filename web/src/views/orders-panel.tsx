@@ -15,9 +15,10 @@ type Drawer = { kind: 'order'; id: string } | { kind: 'intake' } | null;
  * The command center's work-order panel (issue 19), beside the alerts: the estate's open orders and the
  * resolved ones waiting to be closed, live (`order:new` / `order:update`), overdue first; each with its
  * state, tier, source and deadline. A row opens the order in a drawer over the right edge; 来电登记
- * opens the phone-intake form there. `openId` (from 转工单 on an alert) opens that order.
+ * opens the phone-intake form there. `openId` (from 转工单 on an alert) opens that order; `alertOpen`
+ * (an alert's panel opened) closes the drawer.
  */
-export function OrdersPanel(props: { estate: string; now: number; openId?: string | null; onOpened?: () => void; onDrawer?: (open: boolean) => void }) {
+export function OrdersPanel(props: { estate: string; now: number; openId?: string | null; onOpened?: () => void; onDrawer?: (open: boolean) => void; alertOpen?: boolean }) {
   const { orders, error, reload, onOrder } = useOrders(props.estate, [`estate:${props.estate}`], CENTER_STATES);
   const [drawer, setDrawer] = useState<Drawer>(null);
   const [created, setCreated] = useState<WorkOrderView | null>(null);
@@ -30,6 +31,8 @@ export function OrdersPanel(props: { estate: string; now: number; openId?: strin
     props.onOpened?.();
   }, [props.openId]);
   useEffect(() => props.onDrawer?.(drawer !== null), [drawer !== null]);
+  // One drawer at a time: an alert opened in its panel closes the order's.
+  useEffect(() => void (props.alertOpen && setDrawer(null)), [props.alertOpen]);
   const overdue = orders.filter((o) => o.overdue || (o.deadlineAt && o.deadlineAt < props.now && o.state !== 'resolved')).length;
   const selected = drawer?.kind === 'order' ? drawer.id : null;
 
