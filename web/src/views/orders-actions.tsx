@@ -3,6 +3,12 @@ import { describeError } from '../api.js';
 import { t, type MessageKey } from '../i18n/index.js';
 import { OPEN_STATES, orderAction, type ActionInput, type OrderActionName, type WorkOrderView } from '../orders.js';
 import type { Person } from '../people.js';
+
+/** A department an order can go to (`orders.departments` of the hub config). */
+export interface Department {
+  id: string;
+  name: string;
+}
 import { session } from '../session.js';
 
 type Form = 'resolve' | 'note' | null;
@@ -14,7 +20,7 @@ type Form = 'resolve' | 'note' | null;
  * says what it did, or the hub's error in words; the buttons offered follow the order's state, and the
  * hub still checks every transition.
  */
-export function OrderActions(props: { order: WorkOrderView; onChange: (o: WorkOrderView) => void; candidates?: Person[] }) {
+export function OrderActions(props: { order: WorkOrderView; onChange: (o: WorkOrderView) => void; candidates?: Person[]; departments?: Department[] }) {
   const o = props.order;
   const me = session.value?.user;
   const desk = me?.role === 'center' || me?.role === 'admin';
@@ -22,7 +28,6 @@ export function OrderActions(props: { order: WorkOrderView; onChange: (o: WorkOr
   const [form, setForm] = useState<Form>(null);
   const [note, setNote] = useState('');
   const [files, setFiles] = useState<File[]>([]);
-  const [dept, setDept] = useState('');
   const [done, setDone] = useState<MessageKey | null>(null);
   const [error, setError] = useState<{ kind: 'note' } | { kind: 'failed'; err: unknown } | null>(null);
 
@@ -37,7 +42,6 @@ export function OrderActions(props: { order: WorkOrderView; onChange: (o: WorkOr
       setForm(null);
       setNote('');
       setFiles([]);
-      setDept('');
     } catch (err) {
       setError({ kind: 'failed', err });
     } finally {
@@ -53,6 +57,7 @@ export function OrderActions(props: { order: WorkOrderView; onChange: (o: WorkOr
   const open = OPEN_STATES.includes(o.state);
   const mine = !!me && o.assigneeUser === me.id;
   const people = (props.candidates ?? []).filter((p, i, all) => p.id && all.findIndex((q) => q.id === p.id) === i);
+  const depts = props.departments ?? [];
   const dis = busy !== null;
 
   return (
@@ -131,7 +136,7 @@ export function OrderActions(props: { order: WorkOrderView; onChange: (o: WorkOr
           </button>
         </div>
       )}
-      {desk && open && !form && (
+      {desk && open && !form && (people.length > 0 || depts.length > 0) && (
         <div class="assign" data-testid="order-assign">
           {people.length > 0 && (
             <select aria-label={t('orders.assignTo')} value="" disabled={dis} onChange={(e) => e.currentTarget.value && void act({ action: 'assign', user: e.currentTarget.value })}>
@@ -143,18 +148,16 @@ export function OrderActions(props: { order: WorkOrderView; onChange: (o: WorkOr
               ))}
             </select>
           )}
-          <form
-            class="o-dept"
-            onSubmit={(e) => {
-              e.preventDefault();
-              if (dept.trim()) void act({ action: 'assign', department: dept.trim() });
-            }}
-          >
-            <input aria-label={t('orders.assignDept')} value={dept} placeholder={t('orders.deptPlaceholder')} onInput={(e) => setDept(e.currentTarget.value)} />
-            <button type="submit" class="btn" disabled={dis || !dept.trim()}>
-              {t('orders.assignDeptSend')}
-            </button>
-          </form>
+          {depts.length > 0 && (
+            <select aria-label={t('orders.assignDept')} value="" disabled={dis} onChange={(e) => e.currentTarget.value && void act({ action: 'assign', department: e.currentTarget.value })} data-testid="order-assign-dept">
+              <option value="">{t('orders.assignDeptPick')}</option>
+              {depts.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.name}
+                </option>
+              ))}
+            </select>
+          )}
         </div>
       )}
     </div>

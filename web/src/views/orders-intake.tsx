@@ -4,7 +4,7 @@ import { t, tOr } from '../i18n/index.js';
 import { CATEGORIES, createOrder, type OrderCategory, type WorkOrderView } from '../orders.js';
 
 /** A mainland number, a landline with area code, or an extension: digits, spaces, + and - only. */
-const PHONE = /^\+?[0-9][0-9 -]{4,19}$/;
+const PHONE = /^\+?[0-9][0-9 -]{4,22}$/;
 
 /**
  * 来电登记: the volunteer or the center answering the dedicated line writes the call down as a work
