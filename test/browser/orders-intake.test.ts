@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../protocol/index.js';
 import { makeEvent, publishOutcome } from '../support/hub.js';
-import { fitsViewport, overflowing as overflowingBox } from './checks.js';
+import { fitsViewport, keepShot, overflowing as overflowingBox, setLang } from './checks.js';
+import { overflowing as overflowingPhone } from './phone-support.js';
 import { commandCenter, ESTATE_A, startOrdersWorld, volunteerPhone, type OrdersWorld, type Screen } from './orders-support.js';
 import { loggedIn, VIEWPORTS, waitLive } from './support.js';
 
@@ -104,6 +105,33 @@ describe('work orders: 来电登记, 转工单, the street backlog', () => {
     expect((await fitsViewport(page)).fits).toBe(true);
     expect(await overflowingBox(page, '.o-list, .o-row-item, .alert-list, .side .panel')).toEqual([]);
     expect(center.problems()).toEqual([]);
+  }, 30_000);
+
+  it('the wall with its drawer and the phone with an order fit, no text wider than its box, in zh-CN and English', async () => {
+    const row = center.page.locator('li.o-row-item').first();
+    for (const lang of ['en', 'zh-CN'] as const) {
+      await setLang(center.page, lang);
+      await row.click();
+      await center.page.locator('[data-testid=order-drawer] [data-testid=order-steps]').waitFor({ timeout: 10_000 });
+      expect((await fitsViewport(center.page)).fits, lang).toBe(true);
+      expect(await overflowingBox(center.page, '.o-list, .o-row-item, .alert-list, .side .panel'), lang).toEqual([]);
+      await keepShot(center.page, `orders-center-${lang}`);
+      await center.page.locator('[data-testid=order-drawer-close]').click();
+      await center.page.locator('[data-testid=intake-open]').click();
+      await center.page.locator('[data-testid=order-intake]').waitFor();
+      expect(await overflowingBox(center.page), lang).toEqual([]);
+      await center.page.keyboard.press('Escape');
+      await setLang(vol.page, lang);
+      await vol.page.locator('.phone-tabs [data-tab=orders]').click();
+      await vol.page.locator('li.o-card').first().waitFor({ timeout: 10_000 });
+      expect(await overflowingPhone(vol.page), lang).toEqual([]);
+      await vol.page.locator('li.o-card [data-testid=order-open]').first().click();
+      await vol.page.locator('article.o-detail [data-testid=order-steps]').waitFor({ timeout: 10_000 });
+      expect(await overflowingPhone(vol.page), lang).toEqual([]);
+      await keepShot(vol.page, `orders-phone-${lang}`);
+    }
+    expect(center.problems()).toEqual([]);
+    expect(vol.problems()).toEqual([]);
   }, 30_000);
 
   it('the street overview shows each estate backlog beside its figures', async () => {
