@@ -5,6 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import { api, authHeader, ApiError } from './api.js';
+import { refreshing } from './session.js';
 import { useLive, useSync } from './live.js';
 import type { LiveEventName } from './types.js';
 import type { OrderBacklog, OrderCategory, OrderPhotoRef, OrderSource, OrderState, OrderTier, WorkOrderView } from '../../protocol/work-orders.js';
@@ -92,15 +93,24 @@ export async function orderAction(id: string, input: ActionInput): Promise<WorkO
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) if (v !== undefined) form.append(k, v);
   for (const f of photos) form.append('photos', f, f.name || 'photo.jpg');
+  return toOrder(await post(path, form, {}));
+}
+
+/**
+ * POST a body `api()` does not send (a form with files, a CSV text) with the session's token; the
+ * hub's answer as JSON, or its refusal as an `ApiError`. Photos and files may take a while on a phone.
+ */
+async function post(path: string, body: BodyInit, headers: Record<string, string>): Promise<unknown> {
+  await refreshing();
   let res: Response;
   try {
-    res = await fetch(path, { method: 'POST', headers: { accept: 'application/json', ...authHeader() }, body: form, signal: AbortSignal.timeout(60_000) });
+    res = await fetch(path, { method: 'POST', headers: { accept: 'application/json', ...headers, ...authHeader() }, body, signal: AbortSignal.timeout(60_000) });
   } catch (err) {
     throw new ApiError(0, 'NETWORK', (err as Error).message, path);
   }
-  const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
-  if (!res.ok) throw new ApiError(res.status, body?.error?.code ?? '', body?.error?.message ?? '', path);
-  return toOrder(body);
+  const answer = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+  if (!res.ok || answer === undefined) throw new ApiError(res.status, answer?.error?.code ?? '', answer?.error?.message ?? '', path);
+  return answer;
 }
 
 /** The full number of the reporter (center, admin; the hub audits the view). */
@@ -108,6 +118,36 @@ export const fullPhone = async (id: string): Promise<string> => {
   const r = await api<{ phone?: string | null }>(`${BASE}/${encodeURIComponent(id)}/phone`);
   return r.phone ?? '';
 };
+
+/**
+ * The departments the hub whistles (吹哨) and assigns orders to: `orders.departments` of its config,
+ * whose default is these four. The hub names no other list over REST yet; one it does not know is
+ * refused with the ids it has, and the screen shows that answer.
+ */
+export const DEPARTMENTS: ReadonlyArray<{ id: string; zh: string; en: string }> = [
+  { id: 'chengguan', zh: '城管', en: 'City management' },
+  { id: 'police', zh: '派出所', en: 'Police station' },
+  { id: 'market', zh: '市场监管', en: 'Market supervision' },
+  { id: 'fire', zh: '消防', en: 'Fire brigade' },
+];
+
+/** 吹哨: the department's contact is told and must check in (报到) before the hub's check-in time. */
+export const whistle = (id: string, department: string, note?: string): Promise<unknown> =>
+  api<unknown>(`${BASE}/${encodeURIComponent(id)}/whistles`, { method: 'POST', body: { department, ...(note ? { note } : {}) } });
+
+/** One item of an import's answer: created, existing (the same 12345 number again), or its error (and CSV line). */
+export type ImportOutcome =
+  | { index: number; line?: number; externalNo: string; result: 'created' | 'existing'; id: string; no: string }
+  | { index: number; line?: number; externalNo?: string; result: 'error'; error: { code: string; message: string; field?: string } };
+export interface ImportAnswer {
+  created: number;
+  existing: number;
+  failed: number;
+  items: ImportOutcome[];
+}
+
+/** 12345 orders from the city's CSV file (`POST /work-orders/import.csv`, `text/csv`): each row answered on its own. */
+export const importCsv = async (file: Blob): Promise<ImportAnswer> => (await post(`${BASE}/import.csv`, await file.text(), { 'content-type': 'text/csv; charset=utf-8' })) as ImportAnswer;
 
 export const loadBacklog = async (): Promise<OrderBacklog[]> => {
   const r = await api<OrderBacklog[] | { items: OrderBacklog[] }>(`${BASE}/backlog`);

@@ -4,10 +4,11 @@ import { ErrorNote } from '../components.js';
 import { formatDateTime, formatTime, useNow } from '../format.js';
 import { t, tOr } from '../i18n/index.js';
 import { useLive, useSync } from '../live.js';
-import { fullPhone, loadOrder, ORDER_UPDATE, type OrderStepView, type WhistleView, type WorkOrderView } from '../orders.js';
+import { fullPhone, loadOrder, OPEN_STATES, ORDER_UPDATE, type OrderStepView, type WhistleView, type WorkOrderView } from '../orders.js';
 import { actorName, toPeople, type Person } from '../people.js';
 import { session } from '../session.js';
 import { OrderActions } from './orders-actions.js';
+import { departments, WhistleControl } from './orders-hotline.js';
 import { Deadline, OrderMeta, PhotoThumbs, SourceLabel, StateBadge, TierBadge } from './orders-parts.js';
 
 /**
@@ -66,7 +67,8 @@ export function OrderDetail(props: { id: string; initial?: WorkOrderView; size?:
       {order && (
         <>
           <Facts o={order} now={now} desk={desk} names={names} />
-          <OrderActions order={order} onChange={changed} candidates={candidates} />
+          <OrderActions order={order} onChange={changed} candidates={candidates} departments={desk ? departments() : []} />
+          {desk && OPEN_STATES.includes(order.state) && <WhistleControl order={order} onDone={() => void load()} />}
           {(order.whistles?.length ?? 0) > 0 && <Whistles items={order.whistles!} />}
           <Steps steps={order.steps ?? []} names={names} />
         </>

@@ -7,9 +7,11 @@ import { byUrgency, CENTER_STATES, useOrders, type WorkOrderView } from '../orde
 import { usePaging, type Paging } from '../screen-alerts.js';
 import { OrderDetail } from './orders-detail.js';
 import { PhoneIntake } from './orders-intake.js';
+import { ImportForm } from './orders-hotline.js';
+import { session } from '../session.js';
 import { Deadline, OrderMeta, SourceLabel, StateBadge, TierBadge } from './orders-parts.js';
 
-type Drawer = { kind: 'order'; id: string } | { kind: 'intake' } | null;
+type Drawer = { kind: 'order'; id: string } | { kind: 'intake' } | { kind: 'import' } | null;
 
 /**
  * The command center's work-order panel (issue 19), beside the alerts: the estate's open orders and the
@@ -35,6 +37,8 @@ export function OrdersPanel(props: { estate: string; now: number; openId?: strin
   useEffect(() => void (props.alertOpen && setDrawer(null)), [props.alertOpen]);
   const overdue = orders.filter((o) => o.overdue || (o.deadlineAt && o.deadlineAt < props.now && o.state !== 'resolved')).length;
   const selected = drawer?.kind === 'order' ? drawer.id : null;
+  const role = session.value?.user.role;
+  const desk = role === 'center' || role === 'admin';
 
   return (
     <section class="panel orders" aria-labelledby="h-orders" data-testid="orders-panel">
@@ -44,6 +48,11 @@ export function OrdersPanel(props: { estate: string; now: number; openId?: strin
         </span>
         {overdue > 0 && <span class="pill bad" data-testid="orders-overdue">{t('orders.overdueCount', { n: overdue })}</span>}
         <span class="spacer" />
+        {desk && (
+          <button type="button" class="btn small" onClick={() => setDrawer({ kind: 'import' })} data-testid="import-open">
+            {t('orders.import')}
+          </button>
+        )}
         <button type="button" class="btn small" onClick={() => (setCreated(null), setDrawer({ kind: 'intake' }))} data-testid="intake-open">
           ☎ {t('orders.intake')}
         </button>
@@ -62,8 +71,10 @@ export function OrdersPanel(props: { estate: string; now: number; openId?: strin
       </ul>
       <OrdersPager paging={paging} />
       {drawer && (
-        <OrderDrawer onClose={() => setDrawer(null)} label={drawer.kind === 'intake' ? t('orders.intakeTitle') : t('orders.details')}>
-          {drawer.kind === 'intake' ? (
+        <OrderDrawer onClose={() => setDrawer(null)} label={drawer.kind === 'intake' ? t('orders.intakeTitle') : drawer.kind === 'import' ? t('orders.importTitle') : t('orders.details')}>
+          {drawer.kind === 'import' ? (
+            <ImportForm onClose={() => setDrawer(null)} />
+          ) : drawer.kind === 'intake' ? (
             <PhoneIntake
               estate={props.estate}
               onClose={() => setDrawer(null)}
