@@ -29,9 +29,9 @@ export interface OrdersWorld {
   stop(): Promise<void>;
 }
 
-export async function startOrdersWorld(): Promise<OrdersWorld> {
+export async function startOrdersWorld(config?: Record<string, unknown>): Promise<OrdersWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'rb-orders-'));
-  const hub = await startTestHub({ dataDir: join(dir, 'hub') });
+  const hub = await startTestHub({ dataDir: join(dir, 'hub'), ...(config ? { config } : {}) });
   const reg = hub.hub.registry;
   await reg.addStreet(STREET, '幸福街道');
   await reg.addGrid(GRID, { street: STREET, name: '第一网格' });

@@ -69,7 +69,7 @@ export function OrderDetail(props: { id: string; initial?: WorkOrderView; size?:
           <Facts o={order} now={now} desk={desk} names={names} />
           <OrderActions order={order} onChange={changed} candidates={candidates} departments={desk ? departments() : []} />
           {desk && OPEN_STATES.includes(order.state) && <WhistleControl order={order} onDone={() => void load()} />}
-          {(order.whistles?.length ?? 0) > 0 && <Whistles items={order.whistles!} />}
+          {(order.whistles?.length ?? 0) > 0 && <Whistles items={order.whistles!} now={now} />}
           <Steps steps={order.steps ?? []} names={names} />
         </>
       )}
@@ -128,18 +128,22 @@ function Phone(props: { o: WorkOrderView; desk: boolean }) {
   );
 }
 
-function Whistles(props: { items: WhistleView[] }) {
+/** Missed as soon as its check-in time passes without one (the hub's view says so on its next read). */
+function Whistles(props: { items: WhistleView[]; now: number }) {
   return (
     <section class="o-whistles" aria-label={t('orders.whistles')} data-testid="order-whistles">
       <h3>{t('orders.whistles')}</h3>
       <ul>
-        {props.items.map((w) => (
-          <li key={w.id} data-missed={w.missed ? 'true' : 'false'} class={w.missed ? 'missed' : ''}>
-            <time>{formatTime(w.whistledAt)}</time> <b>{w.departmentName}</b>{' '}
-            {w.checkedInAt ? t('orders.whistleCheckedIn', { time: formatTime(w.checkedInAt) }) : w.missed ? <span class="o-deadline overdue">{t('orders.whistleMissed')}</span> : t('orders.whistleWaiting', { time: formatTime(w.checkInBy) })}
-            {w.report && <span class="note">{w.report}</span>}
-          </li>
-        ))}
+        {props.items.map((w) => {
+          const missed = w.missed || (!w.checkedInAt && props.now > w.checkInBy);
+          return (
+            <li key={w.id} data-missed={missed ? 'true' : 'false'} class={missed ? 'missed' : ''}>
+              <time>{formatTime(w.whistledAt)}</time> <b>{w.departmentName}</b>{' '}
+              {w.checkedInAt ? t('orders.whistleCheckedIn', { time: formatTime(w.checkedInAt) }) : missed ? <span class="o-deadline overdue">{t('orders.whistleMissed')}</span> : t('orders.whistleWaiting', { time: formatTime(w.checkInBy) })}
+              {w.report && <span class="note">{w.report}</span>}
+            </li>
+          );
+        })}
       </ul>
     </section>
   );
