@@ -221,7 +221,6 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
             </>
           )}
         </section>
-        <OrdersPanel estate={estate} now={now} openId={openOrder} onOpened={() => navigate(`/estate/${estate}`, true)} onDrawer={(open) => open && setSelected(null)} alertOpen={selected !== null} />
         <div class="side">
           <section class="panel today" aria-labelledby="h-today">
             <h2 id="h-today">{t('estate.today')}</h2>
@@ -238,6 +237,7 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
               ))}
             </ul>
           </section>
+          <OrdersPanel estate={estate} now={now} openId={openOrder} onOpened={() => navigate(`/estate/${estate}`, true)} onDrawer={(open) => open && setSelected(null)} alertOpen={selected !== null} />
         </div>
       </div>
       <section class="ticker" aria-labelledby="h-ticker">
