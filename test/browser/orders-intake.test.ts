@@ -41,7 +41,7 @@ describe('work orders: 来电登记, 转工单, the street backlog', () => {
     await form.locator('textarea[name=description]').fill('楼上深夜装修，电钻声持续');
     await form.locator('[data-testid=intake-submit]').click();
     // Said what it became, and opened it.
-    const done = page.locator('[data-testid=intake-done]');
+    const done = page.locator('[data-testid=order-drawer] [data-testid=intake-done]');
     await done.waitFor({ timeout: 10_000 });
     const no = /工单 (GD\S+)/.exec((await done.textContent())!)![1]!;
     const detail = page.locator('[data-testid=order-drawer] article.o-detail');

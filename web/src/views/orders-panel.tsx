@@ -58,11 +58,6 @@ export function OrdersPanel(props: { estate: string; now: number; openId?: strin
         </button>
       </h2>
       <ErrorNote what={t('orders.title')} error={error ? describeError(error) : null} onRetry={() => void reload()} />
-      {created && (
-        <p class="notice ok" role="status" data-testid="intake-done">
-          {t('orders.created', { no: created.no })}
-        </p>
-      )}
       {sorted.length === 0 && !error && <p class="muted">{t('orders.noneOpen')}</p>}
       <ul class="o-list" ref={listRef}>
         {paging.rows.map((o) => (
@@ -85,7 +80,14 @@ export function OrdersPanel(props: { estate: string; now: number; openId?: strin
               }}
             />
           ) : (
-            <OrderDetail key={drawer.id} id={drawer.id} initial={orders.find((o) => o.id === drawer.id)} size="large" onChange={onOrder} />
+            <>
+              {created?.id === drawer.id && (
+                <p class="notice ok" role="status" data-testid="intake-done">
+                  {t('orders.created', { no: created.no })}
+                </p>
+              )}
+              <OrderDetail key={drawer.id} id={drawer.id} initial={orders.find((o) => o.id === drawer.id)} size="large" onChange={onOrder} />
+            </>
           )}
         </OrderDrawer>
       )}
