@@ -169,8 +169,8 @@ export function photoBlob(p: OrderPhotoRef): Promise<string> {
   return u;
 }
 
-export const ORDER_NEW = 'order:new' as LiveEventName;
-export const ORDER_UPDATE = 'order:update' as LiveEventName;
+export const ORDER_NEW = 'order:new' satisfies LiveEventName;
+export const ORDER_UPDATE = 'order:update' satisfies LiveEventName;
 
 /**
  * The orders of `estate` (all in scope when undefined) in `states`, loaded over REST and kept live by
