@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { describeError } from '../api.js';
 import { t } from '../i18n/index.js';
 import { useLive, useSync } from '../live.js';
 import { loadBacklog, ORDER_NEW, ORDER_UPDATE, type OrderBacklog } from '../orders.js';
@@ -7,15 +8,15 @@ import type { Density } from './street-grid.js';
 /**
  * The street overview's work-order backlog per estate (`GET /work-orders/backlog`): re-read when the
  * live link resyncs, at most every 2 s after an order changes, and every minute (orders pass their
- * deadline with time, not with pushes). A failed read keeps the last figures and logs nothing on the
- * tiles (the overview says what failed there).
+ * deadline with time, not with pushes). A failed read keeps the last figures and says what failed.
  */
-export function useBacklog(): ReadonlyMap<string, OrderBacklog> {
+export function useBacklog(): { by: ReadonlyMap<string, OrderBacklog>; error: string | null } {
   const [by, setBy] = useState<ReadonlyMap<string, OrderBacklog>>(new Map());
+  const [error, setError] = useState<unknown>(null);
   const load = () =>
     loadBacklog().then(
-      (list) => setBy(new Map(list.map((b) => [b.estate, b]))),
-      () => undefined,
+      (list) => (setBy(new Map(list.map((b) => [b.estate, b]))), setError(null)),
+      (err) => setError(err),
     );
   useSync([], load);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -28,7 +29,7 @@ export function useBacklog(): ReadonlyMap<string, OrderBacklog> {
     const id = setInterval(() => void load(), 60_000);
     return () => (clearInterval(id), clearTimeout(timer.current));
   }, []);
-  return by;
+  return { by, error: error === null ? null : describeError(error) };
 }
 
 /** One tile's backlog: open and overdue, and by tier where the tile has room. Nothing open: said only on big tiles. */

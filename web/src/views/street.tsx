@@ -108,6 +108,7 @@ export function StreetView() {
       <main class="street-main">
         <div class="street-left">
           <ErrorNote what={t('street.title')} error={overview.error} onRetry={() => void overview.reload()} />
+          <ErrorNote what={t('orders.backlog')} error={backlog.error} />
           {data && (
             <section class="response" aria-labelledby="h-resp">
               <h2 id="h-resp">{t('street.response')}</h2>
@@ -138,7 +139,7 @@ export function StreetView() {
           {data && estates.length === 0 && <p class="muted">{t('street.none')}</p>}
           <ul class="estate-tiles" ref={gridRef} data-cols={layout.cols} data-density={layout.density} style={{ gridTemplateColumns: `repeat(${layout.cols}, minmax(0, 1fr))`, gridTemplateRows: `repeat(${layout.rows}, ${layout.height}px)` }}>
             {estates.map((e) => (
-              <EstateTile key={e.id} estate={e} density={layout.density} backlog={backlog.get(e.id)} />
+              <EstateTile key={e.id} estate={e} density={layout.density} backlog={backlog.by.get(e.id)} />
             ))}
           </ul>
         </div>
