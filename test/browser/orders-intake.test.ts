@@ -59,6 +59,11 @@ describe('work orders: 来电登记, 转工单, the street backlog', () => {
       await expect.poll(() => detail.locator('[data-testid=order-phone]').textContent(), { timeout: 5_000 }).toBe('13987654321');
     }
     await expect.poll(() => page.locator(`.o-row-item[data-order-id="${id}"]`).count(), { timeout: 10_000 }).toBe(1);
+    // The center sends it to a department, named in words.
+    await detail.locator('[data-testid=order-assign-dept]').selectOption('chengguan');
+    await expect.poll(() => detail.getAttribute('data-state'), { timeout: 10_000 }).toBe('assigned');
+    expect(await detail.locator('[data-testid=order-assignee]').textContent()).toBe('负责：城管');
+    expect((await world.hub.api('GET', `/api/v1/work-orders/${id}`)).json.assigneeDept).toBe('chengguan');
 
     // The volunteer's phone: live, masked, no way to the full number.
     const card = vol.page.locator(`li.o-card[data-order-id="${id}"]`);

@@ -131,6 +131,12 @@ export const DEPARTMENTS: ReadonlyArray<{ id: string; zh: string; en: string }> 
   { id: 'fire', zh: '消防', en: 'Fire brigade' },
 ];
 
+/** A department's name in the viewer's language (its id when the hub's list is not the default one). */
+export const departmentName = (id: string, en: boolean): string => {
+  const d = DEPARTMENTS.find((x) => x.id === id);
+  return d ? (en ? d.en : d.zh) : id;
+};
+
 /** 吹哨: the department's contact is told and must check in (报到) before the hub's check-in time. */
 export const whistle = (id: string, department: string, note?: string): Promise<unknown> =>
   api<unknown>(`${BASE}/${encodeURIComponent(id)}/whistles`, { method: 'POST', body: { department, ...(note ? { note } : {}) } });

@@ -2,9 +2,9 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, describeError } from '../api.js';
 import { ErrorNote } from '../components.js';
 import { formatDateTime, formatTime, useNow } from '../format.js';
-import { t, tOr } from '../i18n/index.js';
+import { lang, t, tOr } from '../i18n/index.js';
 import { useLive, useSync } from '../live.js';
-import { fullPhone, loadOrder, OPEN_STATES, ORDER_UPDATE, type OrderStepView, type WhistleView, type WorkOrderView } from '../orders.js';
+import { departmentName, fullPhone, loadOrder, OPEN_STATES, ORDER_UPDATE, type OrderStepView, type WhistleView, type WorkOrderView } from '../orders.js';
 import { actorName, toPeople, type Person } from '../people.js';
 import { session } from '../session.js';
 import { OrderActions } from './orders-actions.js';
@@ -53,7 +53,7 @@ export function OrderDetail(props: { id: string; initial?: WorkOrderView; size?:
 
   const missing = error instanceof ApiError && error.status === 404;
   const names = (actor: string, name?: string | null) =>
-    actor === 'resident' ? t('orders.actor.resident') : actor.startsWith('department:') ? (name ?? actor.slice(11)) : actorName(actor, candidates, session.value?.user, name ?? undefined) || t('tl.system');
+    actor === 'resident' ? t('orders.actor.resident') : actor.startsWith('department:') ? (name ?? departmentName(actor.slice(11), lang.value === 'en')) : actorName(actor, candidates, session.value?.user, name ?? undefined) || t('tl.system');
 
   return (
     <article class={`o-detail ${props.size ?? 'compact'}`} data-order-id={props.id} data-state={order?.state} data-testid="order-detail">
@@ -79,7 +79,7 @@ export function OrderDetail(props: { id: string; initial?: WorkOrderView; size?:
 
 function Facts(props: { o: WorkOrderView; now: number; desk: boolean; names: (actor: string, name?: string | null) => string }) {
   const o = props.o;
-  const assignee = o.assigneeUser ? props.names(`user:${o.assigneeUser}`, o.assigneeName) : o.assigneeDept ? (o.assigneeName ?? o.assigneeDept) : null;
+  const assignee = o.assigneeUser ? props.names(`user:${o.assigneeUser}`, o.assigneeName) : o.assigneeDept ? departmentName(o.assigneeDept, lang.value === 'en') : null;
   return (
     <header class="o-facts">
       <h2 class="o-title" data-testid="order-title">
