@@ -2,7 +2,8 @@
 // Runs `red-butler demo` (a street of two estates: hub, gateways, simulated gates, barriers, camera, and
 // its demo logins) in a temp data dir, forces a door (an alert with its camera snapshot) and holds one
 // open, lets the volunteer acknowledge one, then photographs the login, the volunteer phone (360x740), the command center (1920x1080,
-// also with an alert open in its side panel), the street overview and the roster with Debian chromium into docs/screenshots/.
+// also with an alert open in its side panel, and a work order open in its drawer), the street overview, the roster and the
+// phone's work orders with Debian chromium into docs/screenshots/.
 // Stops everything it started.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -63,6 +64,11 @@ async function main(): Promise<void> {
     const items = open.ok ? ((await open.json()) as { items: Array<{ id: string; rule: string }> }).items : [];
     const held = items.find((a) => a.rule === 'door.held') ?? items[items.length - 1];
     if (held) await fetch(`${base}/api/v1/alerts/${held.id}/ack`, { method: 'POST', headers: { authorization: `Bearer ${vol}`, 'content-type': 'application/json' }, body: '{}' });
+    // Work orders (issue 19): a call on the dedicated line logged by the center, and the forced door turned into an order.
+    const asApi = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    await fetch(`${base}/api/v1/work-orders`, { method: 'POST', headers: asApi, body: JSON.stringify({ estate: ESTATE, source: 'phone', category: 'repair', description: '3 栋 2 单元楼道灯不亮，晚上看不见台阶', building: '3', unit: '2', phone: '13812345678' }) });
+    const forced = items.find((a) => a.rule === 'door.forced');
+    if (forced) await fetch(`${base}/api/v1/work-orders/from-alert/${forced.id}`, { method: 'POST', headers: asApi, body: '{}' });
 
     mkdirSync(OUT, { recursive: true });
     browser = await chromium.launch({
@@ -94,6 +100,8 @@ async function main(): Promise<void> {
     // The same screen acting: an alert opened in the side panel (timeline, snapshot, actions).
     await shot('command-center-panel', { width: 1920, height: 1080 }, CENTER, `/estate/${ESTATE}`, 'li.alert-row', (page) => page.locator('.alert-list.paged li.alert-row').first().click());
     await shot('street', { width: 1920, height: 1080 }, CENTER, '/street', 'a.estate-tile');
+    await shot('command-center-order', { width: 1920, height: 1080 }, CENTER, `/estate/${ESTATE}`, 'li.o-row-item', (page) => page.locator('li.o-row-item').first().click());
+    await shot('phone-orders', { width: 360, height: 740 }, VOLUNTEER, '/me?tab=orders', 'li.o-card');
     await shot('roster', { width: 1920, height: 1080 }, CENTER, '/roster', 'li.shift');
   } finally {
     await browser?.close();

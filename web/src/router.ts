@@ -6,33 +6,38 @@ import { signal } from '@preact/signals';
  */
 export type Route =
   | { name: 'login' }
-  | { name: 'me'; tab?: 'history' | 'handover' | 'patrol'; alert?: string; code?: string }
+  | { name: 'me'; tab?: 'history' | 'handover' | 'patrol' | 'orders'; alert?: string; code?: string; order?: string }
   | { name: 'street' }
-  | { name: 'estate'; estate: string }
+  | { name: 'estate'; estate: string; order?: string }
   | { name: 'roster' }
   | { name: 'admin' }
   | { name: 'home' }
   | { name: 'notFound'; path: string };
 
-/** The phone's own pages ride on the query (`/me?tab=history`, `/me?alert=<id>`): one client route. */
+/** The phone's own pages ride on the query (`/me?tab=history`, `/me?alert=<id>`, `/me?order=<id>`): one client route. */
 function meRoute(query: string): Route {
   const q = new URLSearchParams(query);
   const tab = q.get('tab');
   const alert = q.get('alert');
   // A patrol checkpoint's QR code opens /p/CODE, which the hub sends here (`?tab=patrol&code=CODE`).
   const code = q.get('code');
+  const order = q.get('order');
   return {
     name: 'me',
-    ...(tab === 'history' || tab === 'handover' || tab === 'patrol' ? { tab } : {}),
+    ...(tab === 'history' || tab === 'handover' || tab === 'patrol' || tab === 'orders' ? { tab } : {}),
     ...(alert && /^[0-9A-Za-z]{1,64}$/.test(alert) ? { alert } : {}),
     ...(tab === 'patrol' && code && /^[0-9A-Za-z]{12}$/.test(code) ? { code } : {}),
+    ...(order && /^[0-9A-Za-z]{1,64}$/.test(order) ? { order } : {}),
   };
 }
 
 export function parseRoute(url: string): Route {
   const [path = '', query = ''] = url.split('?');
   const estate = /^\/estate\/([a-z0-9-]{1,64})\/?$/.exec(path);
-  if (estate) return { name: 'estate', estate: estate[1]! };
+  if (estate) {
+    const order = new URLSearchParams(query).get('order');
+    return { name: 'estate', estate: estate[1]!, ...(order && /^[0-9A-Za-z]{1,64}$/.test(order) ? { order } : {}) };
+  }
   if (path === '/me' || path === '/me/') return meRoute(query);
   if (path === '/street' || path === '/street/') return { name: 'street' };
   if (path === '/login') return { name: 'login' };

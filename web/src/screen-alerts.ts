@@ -1,5 +1,6 @@
 import type { RefObject } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { lang } from './i18n/index.js';
 import type { Alert } from './types.js';
 
 /** Alerts as the big screens show them: the hub's alert view (names of estate, device, people; conditionClearedAt). */
@@ -95,7 +96,7 @@ export function usePaging<T>(items: T[], listRef: RefObject<HTMLElement | null>,
       const want = Math.min(per + room, cap.current.max);
       if (want > per) setPer(want);
     }
-  }, [items, per, current, height]);
+  }, [items, per, current, height, lang.value]);
 
   return {
     rows,

@@ -1,4 +1,5 @@
 import type { Messages } from './zh-CN.js';
+import { ordersEn } from './orders.en.js';
 
 /** English. Same keys as zh-CN.ts (the type makes a missing one a compile error). */
 export const en: Messages = {
@@ -479,4 +480,5 @@ export const en: Messages = {
   'patrol.point.missed': 'Missed',
   'patrol.history': 'My patrol history',
   'patrol.noHistory': 'No patrol scans yet',
+  ...ordersEn,
 };

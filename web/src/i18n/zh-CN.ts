@@ -1,3 +1,4 @@
+import { ordersZhCN } from './orders.zh-CN.js';
 /** 简体中文 — the default catalogue. Every string the screens show comes from here (or en.ts). */
 export const zhCN = {
   'app.title': '红管家',
@@ -477,6 +478,7 @@ export const zhCN = {
   'patrol.point.missed': '漏巡',
   'patrol.history': '我的巡更记录',
   'patrol.noHistory': '还没有巡更记录',
+  ...ordersZhCN,
 };
 
 export type MessageKey = keyof typeof zhCN;

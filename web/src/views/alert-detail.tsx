@@ -10,6 +10,7 @@ import { session } from '../session.js';
 import type { Alert, AlertDetail as Detail, AlertNotification, LinkedEvent, TimelineEntry } from '../types.js';
 import { AlertActions } from './alert-actions.js';
 import { SnapshotViewer } from './snapshot-viewer.js';
+import { ToOrderButton } from './orders-from-alert.js';
 
 /**
  * One alert, everything about it, and what can be done with it (issue 15 item 2): facts with estate
@@ -95,6 +96,7 @@ export function AlertDetail(props: {
             <div class="snapshot empty full">{t('alert.noSnapshot')}</div>
           ) : null}
           <AlertActions alert={detail} onChange={changed} full candidates={people} onCommented={() => void load()} />
+          <ToOrderButton key={props.id} alertId={props.id} />
           <Timeline entries={timelineOf(detail)} omitted={detail.repeatsOmitted ?? 0} names={names} />
           <Notifications items={detail.notifications ?? []} />
           <LinkedEvents events={detail.linkedEvents ?? []} deviceNames={props.deviceNames} />

@@ -18,6 +18,8 @@ import { DeviceTile, GatewayLine, TodayCounts } from './estate-parts.js';
 import { ScreenNav } from './nav.js';
 import { OutOfScopePage } from './pages.js';
 import { Pager, ScreenAlertRow } from './screen-alert-row.js';
+import { OrdersPanel } from './orders-panel.js';
+import { navigate, route } from '../router.js';
 
 const TICKER = 14;
 const RESOLVED = 3;
@@ -71,6 +73,8 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
   const [onDuty, setOnDuty] = useState<Person[] | null>(null);
   const [dutyError, setDutyError] = useState<string | null>(null);
   const [selected, setSelected] = useState<ScreenAlert | null>(null);
+  const r = route.value;
+  const openOrder = r.name === 'estate' ? r.order : undefined;
 
   // One refusal is enough: say so once and stop asking (no screen full of error boxes).
   const refusedRef = useRef(false);
@@ -174,7 +178,7 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
   };
 
   return (
-    <div class={`screen ${selected ? 'with-panel' : ''}`}>
+    <div class={`screen with-orders ${selected ? 'with-panel' : ''}`}>
       <TopBar title={t('estate.title', { name })}>
         <ScreenNav />
         <AlarmControls />
@@ -233,6 +237,7 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
               ))}
             </ul>
           </section>
+          <OrdersPanel estate={estate} now={now} openId={openOrder} onOpened={() => navigate(`/estate/${estate}`, true)} onDrawer={(open) => open && setSelected(null)} alertOpen={selected !== null} />
         </div>
       </div>
       <section class="ticker" aria-labelledby="h-ticker">

@@ -17,6 +17,8 @@ import { PhoneCommands } from './phone-commands.js';
 import { HandoverPanel, toNote } from './phone-handover.js';
 import { PhoneHistory } from './phone-history.js';
 import { PushToggle } from './alarm-controls.js';
+import { PhoneOrder, PhoneOrders } from './orders-phone.js';
+import { useOrders } from '../orders.js';
 import { vibrateFor } from '../alarm.js';
 import { PatrolPanel } from './patrol.js';
 
@@ -30,7 +32,7 @@ export const bySeverityThenAge = (a: Alert, b: Alert): number => b.severity - a.
 export function PhoneView() {
   const user = session.value!.user;
   const r = route.value;
-  const tab = r.name === 'me' ? (r.alert ? 'alert' : (r.tab ?? 'alerts')) : 'alerts';
+  const tab = r.name === 'me' ? (r.alert ? 'alert' : r.order ? 'order' : (r.tab ?? 'alerts')) : 'alerts';
   const now = useNow(5_000);
   const me = useLoad<{ estates?: EstateRef[] }>('/api/v1/me');
   const estates = me.data?.estates ?? [];
@@ -47,6 +49,8 @@ export function PhoneView() {
   const devices = useLoad<EstateStateView>(estate ? `/api/v1/state/estates/${estate}` : null);
 
   const scopes = [`user:${user.id}`, ...estates.map((e) => `estate:${e.id}`)];
+  const orders = useOrders(undefined, scopes);
+  const myOrders = picked ? orders.orders.filter((o) => o.estate === picked) : orders.orders;
   useSync(scopes, async () => {
     await Promise.all([
       me.reload(),
@@ -103,10 +107,11 @@ export function PhoneView() {
     <div class="phone">
       <TopBar title={t('me.title')} compact />
       <nav class="phone-tabs" aria-label={t('me.title')}>
-        {(['alerts', 'history', 'handover', 'patrol'] as const).map((k) => (
+        {(['alerts', 'orders', 'history', 'handover', 'patrol'] as const).map((k) => (
           <button key={k} type="button" class={`tab${tab === k ? ' on' : ''}`} aria-current={tab === k ? 'page' : undefined} data-tab={k} onClick={() => go(k === 'alerts' ? '' : `?tab=${k}`)}>
             {t(`me.tab.${k}`)}
             {k === 'alerts' && open.length > 0 && <span class="count">{open.length}</span>}
+            {k === 'orders' && myOrders.length > 0 && <span class="count">{myOrders.length}</span>}
             {k === 'handover' && !noteSeen && <span class="dot-new" aria-hidden="true" />}
           </button>
         ))}
@@ -114,7 +119,7 @@ export function PhoneView() {
       <main class="phone-main">
         <ErrorNote what={t('me.estate')} error={me.error} onRetry={() => void me.reload()} />
         {me.data && estates.length === 0 && <p class="muted">{t('me.noEstates')}</p>}
-        {estates.length > 1 && tab !== 'alert' && (
+        {estates.length > 1 && tab !== 'alert' && tab !== 'order' && (
           <label class="field">
             {t('me.estate')}
             <select value={picked ?? ''} onChange={(e) => setPicked(e.currentTarget.value || null)} data-testid="estate-picker">
@@ -131,6 +136,8 @@ export function PhoneView() {
           <AlertDetail key={r.alert} id={r.alert} initial={alerts.find((a) => a.id === r.alert)} size="compact" estateNames={estateNames} deviceNames={deviceNames} people={people} cameraLinked={cameraLinked(alerts.find((a) => a.id === r.alert))} onClose={() => (history.length > 1 ? history.back() : go(''))} onChange={onAlert} />
         )}
         {tab === 'patrol' && <PatrolPanel estate={picked} code={r.name === 'me' ? r.code : undefined} onCodeUsed={() => navigate('/me?tab=patrol', true)} />}
+        {tab === 'orders' && <PhoneOrders orders={myOrders} error={orders.error} reload={() => void orders.reload()} now={now} showEstate={showEstate} onOpen={(id) => go(`?order=${id}`)} />}
+        {tab === 'order' && r.name === 'me' && r.order && <PhoneOrder id={r.order} initial={orders.orders.find((o) => o.id === r.order)} onClose={() => (history.length > 1 ? history.back() : go('?tab=orders'))} onChange={orders.onOrder} />}
         {tab === 'history' && <PhoneHistory estate={picked} estateNames={estateNames} showEstate={showEstate} names={names} onOpen={(id) => go(`?alert=${id}`)} />}
         {tab === 'handover' && (
           <HandoverPanel estate={estate} loaded={handover} alerts={estate ? open.filter((a) => a.estate === estate).sort((a, b) => a.openedAt - b.openedAt) : []} note={note} onNote={setNote} onSeen={() => setNoteSeen(true)} now={now} />

@@ -3,6 +3,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { t } from '../i18n/index.js';
 import { navigate } from '../router.js';
 import type { OverviewEstate } from '../types.js';
+import type { OrderBacklog } from '../orders.js';
+import { BacklogLine } from './orders-backlog.js';
 
 export type Health = 'ok' | 'warn' | 'bad' | 'none';
 
@@ -73,7 +75,7 @@ export function useGridLayout(ref: RefObject<HTMLElement | null>, n: number): Gr
 
 const SEVERITIES = ['4', '3', '2', '1'] as const;
 
-export function EstateTile(props: { estate: OverviewEstate; density: Density }) {
+export function EstateTile(props: { estate: OverviewEstate; density: Density; backlog?: OrderBacklog }) {
   const e = props.estate;
   const health = healthOf(e);
   const href = `/estate/${e.id}`;
@@ -121,6 +123,7 @@ export function EstateTile(props: { estate: OverviewEstate; density: Density }) 
             )}
           </p>
         )}
+        {props.backlog && <BacklogLine backlog={props.backlog} density={props.density} />}
       </a>
     </li>
   );

@@ -14,6 +14,7 @@ import { AlertPanel } from './alert-panel.js';
 import { ScreenNav } from './nav.js';
 import { Pager, ScreenAlertRow } from './screen-alert-row.js';
 import { EstateTile, healthOf, rank, useGridLayout } from './street-grid.js';
+import { useBacklog } from './orders-backlog.js';
 
 export { healthOf } from './street-grid.js';
 
@@ -52,6 +53,7 @@ export function StreetView() {
       (p) => (setAlerts(p.items), setLoaded(true), setAlertsError(null)),
       (err) => setAlertsError(describeError(err)),
     );
+  const backlog = useBacklog();
   useSync([], () => Promise.all([overview.reload(), loadAlerts()]));
   // Pushes only say that something changed; the overview is computed by the hub: re-read it, at most every 2 s.
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -106,6 +108,7 @@ export function StreetView() {
       <main class="street-main">
         <div class="street-left">
           <ErrorNote what={t('street.title')} error={overview.error} onRetry={() => void overview.reload()} />
+          <ErrorNote what={t('orders.backlog')} error={backlog.error} />
           {data && (
             <section class="response" aria-labelledby="h-resp">
               <h2 id="h-resp">{t('street.response')}</h2>
@@ -136,7 +139,7 @@ export function StreetView() {
           {data && estates.length === 0 && <p class="muted">{t('street.none')}</p>}
           <ul class="estate-tiles" ref={gridRef} data-cols={layout.cols} data-density={layout.density} style={{ gridTemplateColumns: `repeat(${layout.cols}, minmax(0, 1fr))`, gridTemplateRows: `repeat(${layout.rows}, ${layout.height}px)` }}>
             {estates.map((e) => (
-              <EstateTile key={e.id} estate={e} density={layout.density} />
+              <EstateTile key={e.id} estate={e} density={layout.density} backlog={backlog.by.get(e.id)} />
             ))}
           </ul>
         </div>
