@@ -25,10 +25,11 @@ describe('red-butler demo --cluster', () => {
     const [httpPort, mqttPort, pushPort] = [await freePort(), await freePort(), await freePort()];
     const demo = startCli(['demo', '--cluster', '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--push-port', String(pushPort), '--rate', '5']);
     try {
-      const deadline = Date.now() + 30_000;
+      // initdb, PostgreSQL, Redis, HAProxy, two hubs, the simulator and two gateways, one after another.
+      const deadline = Date.now() + 60_000;
       while (!demo.output().includes('Ctrl+C stops everything.')) {
         expect(demo.exitCode, demo.output()).toBeNull();
-        expect(Date.now() < deadline, `no banner within 30 s:\n${demo.output()}`).toBe(true);
+        expect(Date.now() < deadline, `no banner within 60 s:\n${demo.output()}`).toBe(true);
         await new Promise((r) => setTimeout(r, 200));
       }
       const out = demo.output();
@@ -77,7 +78,9 @@ describe('red-butler demo --cluster', () => {
       expect(pids.filter(alive)).toEqual([]);
       expect(existsSync(workDir)).toBe(false);
     } finally {
-      await stopProcess(demo, 'SIGKILL');
+      // A failed test too lets the demo stop what it started (a SIGKILL would leave PostgreSQL, Redis,
+      // HAProxy and the hubs running); SIGKILL only if it does not.
+      await stopProcess(demo, 'SIGINT', 25_000);
     }
-  }, 60_000);
+  }, 120_000);
 });
