@@ -193,3 +193,15 @@ export interface OrderFigures {
   total: OrderFiguresBlock;
   estates: (OrderFiguresBlock & { estate: string; name: string | null })[];
 }
+
+/** One item of a 12345 import's answer (`POST /work-orders/import`, `import.csv`): created, existing (the same city number again), or its error (and CSV line; the header is line 1). */
+export type ImportOutcome =
+  | { index: number; line?: number; externalNo: string; result: 'created' | 'existing'; id: string; no: string }
+  | { index: number; line?: number; externalNo?: string; result: 'error'; error: { code: string; message: string; field?: string } };
+
+export interface ImportAnswer {
+  created: number;
+  existing: number;
+  failed: number;
+  items: ImportOutcome[];
+}

@@ -1,6 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { EventLog } from './log.js';
+import { startPeriodic } from '../../lib/periodic.js';
 
 export interface LogRetentionRunner {
   /** Prune now (also run at start and every `everyMs`). */
@@ -21,25 +22,14 @@ export function startLogRetention(opts: { log: EventLog; registry: Registry; log
     help: 'Event-log entries deleted over the hard cap before every consumer had read them',
     registers: [opts.registry],
   });
-  let running: Promise<void> | undefined;
-  const run = (): Promise<void> =>
-    (running ??= opts.log
+  const prune = (): Promise<void> =>
+    opts.log
       .prune()
       .then((r) => {
         deleted.inc(r.deleted);
         forced.inc(r.forced);
         if (r.deleted > 0) opts.logger.debug(r, 'event log pruned');
       })
-      .catch((err: unknown) => opts.logger.warn({ err }, 'event log prune failed'))
-      .finally(() => (running = undefined)));
-  const timer = setInterval(() => void run(), opts.everyMs ?? 300_000);
-  timer.unref();
-  void run();
-  return {
-    run,
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+      .catch((err: unknown) => opts.logger.warn({ err }, 'event log prune failed'));
+  return startPeriodic(prune, opts.everyMs ?? 300_000);
 }

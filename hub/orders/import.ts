@@ -2,7 +2,8 @@ import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { zonedInstant } from '../../lib/zoned.js';
 import { Id } from '../../protocol/index.js';
-import { ORDER_CATEGORIES, type OrderCategory } from '../../protocol/work-orders.js';
+import { ORDER_CATEGORIES, type ImportAnswer, type ImportOutcome, type OrderCategory } from '../../protocol/work-orders.js';
+export type { ImportAnswer, ImportOutcome };
 import { RbError } from '../errors.js';
 import type { OrderActor, WorkOrders } from './types.js';
 
@@ -64,18 +65,6 @@ export const ImportItem = (timeZone: string) =>
     })
     .strict();
 export type ImportItem = z.output<ReturnType<typeof ImportItem>>;
-
-/** One item's answer. `line`: the CSV line it started on (the header is line 1). */
-export type ImportOutcome =
-  | { index: number; line?: number; externalNo: string; result: 'created' | 'existing'; id: string; no: string }
-  | { index: number; line?: number; externalNo?: string; result: 'error'; error: { code: string; message: string; field?: string } };
-
-export interface ImportAnswer {
-  created: number;
-  existing: number;
-  failed: number;
-  items: ImportOutcome[];
-}
 
 export interface ImportDeps {
   orders: Pick<WorkOrders, 'create'>;

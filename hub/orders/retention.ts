@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../lib/log.js';
 import { OPEN_ORDER_STATES } from '../../protocol/work-orders.js';
+import { startPeriodic } from '../../lib/periodic.js';
 import type { Schema } from '../platform/db/schema.js';
 
 /**
@@ -74,7 +75,6 @@ export function startOrderRetention(o: OrderRetentionOptions): OrderRetention {
   const now = o.now ?? Date.now;
   const batch = o.batch ?? 200;
   const maxBatches = o.maxBatches ?? 50;
-  let running: Promise<{ orders: number; photos: number }> | undefined;
   const once = async (): Promise<{ orders: number; photos: number }> => {
     const cutoff = now() - o.retentionMs;
     const total = { orders: 0, photos: 0 };
@@ -95,21 +95,10 @@ export function startOrderRetention(o: OrderRetentionOptions): OrderRetention {
     if (total.orders + total.photos > 0) o.logger.info({ ...total, cutoff }, 'work orders past orders.retention deleted');
     return total;
   };
-  const run = (): Promise<{ orders: number; photos: number }> =>
-    (running ??= once()
-      .catch((err: unknown) => {
-        o.logger.warn({ err }, 'work-order retention failed');
-        return { orders: 0, photos: 0 };
-      })
-      .finally(() => (running = undefined)));
-  const timer = setInterval(() => void run(), o.everyMs ?? 3_600_000);
-  timer.unref();
-  void run();
-  return {
-    run,
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  const guarded = (): Promise<{ orders: number; photos: number }> =>
+    once().catch((err: unknown) => {
+      o.logger.warn({ err }, 'work-order retention failed');
+      return { orders: 0, photos: 0 };
+    });
+  return startPeriodic(guarded, o.everyMs ?? 3_600_000);
 }

@@ -8,9 +8,9 @@ import { api, authHeader, ApiError } from './api.js';
 import { refreshing } from './session.js';
 import { useLive, useSync } from './live.js';
 import type { LiveEventName } from './types.js';
-import type { OrderBacklog, OrderCategory, OrderPhotoRef, OrderSource, OrderState, OrderTier, WorkOrderView } from '../../protocol/work-orders.js';
+import type { ImportAnswer, OrderBacklog, OrderCategory, OrderPhotoRef, OrderSource, OrderState, OrderTier, WorkOrderView } from '../../protocol/work-orders.js';
 
-export type { OrderBacklog, OrderCategory, OrderPhotoRef, OrderSource, OrderState, OrderStepView, OrderTier, WhistleView, WorkOrderView } from '../../protocol/work-orders.js';
+export type { ImportAnswer, ImportOutcome, OrderBacklog, OrderCategory, OrderPhotoRef, OrderSource, OrderState, OrderStepView, OrderTier, WhistleView, WorkOrderView } from '../../protocol/work-orders.js';
 
 export const CATEGORIES = ['repair', 'hazard', 'sanitation', 'noise', 'help', 'other'] as const satisfies readonly OrderCategory[];
 export const SOURCES = ['resident', 'alert', 'phone', 'hotline', 'staff'] as const satisfies readonly OrderSource[];
@@ -141,16 +141,6 @@ export const departmentName = (id: string, en: boolean): string => {
 export const whistle = (id: string, department: string, note?: string): Promise<unknown> =>
   api<unknown>(`${BASE}/${encodeURIComponent(id)}/whistles`, { method: 'POST', body: { department, ...(note ? { note } : {}) } });
 
-/** One item of an import's answer: created, existing (the same 12345 number again), or its error (and CSV line). */
-export type ImportOutcome =
-  | { index: number; line?: number; externalNo: string; result: 'created' | 'existing'; id: string; no: string }
-  | { index: number; line?: number; externalNo?: string; result: 'error'; error: { code: string; message: string; field?: string } };
-export interface ImportAnswer {
-  created: number;
-  existing: number;
-  failed: number;
-  items: ImportOutcome[];
-}
 
 /** 12345 orders from the city's CSV file (`POST /work-orders/import.csv`, `text/csv`): each row answered on its own. */
 export const importCsv = async (file: Blob): Promise<ImportAnswer> => (await post(`${BASE}/import.csv`, await file.text(), { 'content-type': 'text/csv; charset=utf-8' })) as ImportAnswer;
