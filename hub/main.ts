@@ -43,6 +43,7 @@ import type { Notifier } from './notify/notifier.js';
 import type { ContactsWiring } from './notify/wire-contacts.js';
 import { notifyAfterAlerts, notifyBeforeAlerts, type NotifyOverrides } from './notify/wire.js';
 import { queueOrderNotice } from './notify/order-notice.js';
+import { exportRoutes } from './orders/export.js';
 import { parseDuration } from './people/tokens.js';
 import { createReadiness } from './platform/readiness.js';
 import { partitionOf } from './cluster/partition.js';
@@ -281,6 +282,7 @@ export function createHub(deps: HubDeps): Hub {
       }),
       ...contacts.routes,
       orderRoutes({ people, audit, orders: orderTiers.orders, registry, alerts: alertStore, nameOf, limits: orderLimits }),
+      exportRoutes({ people, audit, orders, timeZone: config.timeZone }),
       ...orderTiers.routes,
       patrolRoutes({ patrol, people, audit, registry, publicUrl: config.notify.publicUrl }),
       // The resident's pages /r/… (no account) and the estate's QR poster (hub/residents).
