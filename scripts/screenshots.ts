@@ -18,6 +18,7 @@ const CLI = 'bin/red-butler.js';
 /** The logins `red-butler demo` creates (cli/demo.ts) and prints at start. */
 const VOLUNTEER = { name: 'volunteer', password: 'demo-volunteer' };
 const CENTER = { name: 'center', password: 'demo-center' };
+const PATROL = { name: 'patrol', password: 'demo-patrol' };
 const ESTATE = 'demo-estate';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,6 +71,12 @@ async function main(): Promise<void> {
     const forced = items.find((a) => a.rule === 'door.forced');
     if (forced) await fetch(`${base}/api/v1/work-orders/from-alert/${forced.id}`, { method: 'POST', headers: asApi, body: '{}' });
 
+    // A resident's report through the QR page (the demo files one too): its private follow link for the shot.
+    const form = new FormData();
+    for (const [k, v] of Object.entries({ category: 'hazard', building: '2号楼', unit: '1单元', description: '楼下电动车飞线充电，电线横穿过道，有火灾隐患' })) form.set(k, v);
+    const filed = await fetch(`${base}/r/${ESTATE}`, { method: 'POST', body: form });
+    const followPath = /href="(\/r\/f\/[A-Za-z0-9_-]+)"/.exec(await filed.text())?.[1];
+
     mkdirSync(OUT, { recursive: true });
     browser = await chromium.launch({
       executablePath: process.env.RB_CHROMIUM ?? '/usr/bin/chromium',
@@ -103,6 +110,11 @@ async function main(): Promise<void> {
     await shot('command-center-order', { width: 1920, height: 1080 }, CENTER, `/estate/${ESTATE}`, 'li.o-row-item', (page) => page.locator('li.o-row-item').first().click());
     await shot('phone-orders', { width: 360, height: 740 }, VOLUNTEER, '/me?tab=orders', 'li.o-card');
     await shot('roster', { width: 1920, height: 1080 }, CENTER, '/roster', 'li.shift');
+    // The resident's pages (no account): the report form the estate's QR poster opens, and the follow link.
+    await shot('resident-report', { width: 360, height: 740 }, null, `/r/${ESTATE}`, 'form');
+    if (followPath) await shot('resident-follow', { width: 360, height: 740 }, null, followPath, 'main');
+    else console.warn('screenshots: resident-follow: the report was not filed');
+    await shot('phone-patrol', { width: 360, height: 740 }, PATROL, '/me?tab=patrol', '.patrol');
   } finally {
     await browser?.close();
     if (demo.exitCode === null) {
