@@ -72,6 +72,20 @@ export function registerDemoCommand(program: Command): void {
         }),
       );
       const street = await startStreet(files, opts);
+      // Ctrl+C from now on stops what was started (the gateways may deliver events before the banner).
+      let stopping = false;
+      const stop = async (): Promise<void> => {
+        if (stopping) return;
+        stopping = true;
+        process.stdout.write('demo: stopping…\n');
+        // The gateways together (each may take its 5 s), then the simulated devices they were talking to.
+        await Promise.all(street.gateways.map((proc) => stopChild(proc)));
+        await stopChild(street.simulator);
+        await hub.stop();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop());
+      process.on('SIGTERM', () => void stop());
       await Promise.race([connected, new Promise((r) => setTimeout(r, 15_000))]);
       // Work orders (工单): 12345 orders imported and a call to the estate line, through the hub's routes.
       await seedDemoOrders(`http://127.0.0.1:${http.port}`, config.auth.apiToken!).catch((err: unknown) => process.stderr.write(`demo: work orders not seeded: ${(err as Error).message}\n`));
@@ -105,18 +119,5 @@ export function registerDemoCommand(program: Command): void {
         ].join('\n'),
       );
 
-      let stopping = false;
-      const stop = async (): Promise<void> => {
-        if (stopping) return;
-        stopping = true;
-        process.stdout.write('demo: stopping…\n');
-        // The gateways together (each may take its 5 s), then the simulated devices they were talking to.
-        await Promise.all(street.gateways.map((proc) => stopChild(proc)));
-        await stopChild(street.simulator);
-        await hub.stop();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop());
-      process.on('SIGTERM', () => void stop());
     });
 }
