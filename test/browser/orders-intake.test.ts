@@ -137,7 +137,7 @@ describe('work orders: 来电登记, 转工单, the street backlog', () => {
     }
     expect(center.problems()).toEqual([]);
     expect(vol.problems()).toEqual([]);
-  }, 30_000);
+  }, 60_000);
 
   it('the street overview shows each estate backlog beside its figures', async () => {
     const { context, page } = await loggedIn(world.browser, world.url, 'center-1', VIEWPORTS.screen, '/street');
