@@ -87,15 +87,6 @@ export function registerDemoCommand(program: Command): void {
       process.on('SIGINT', () => void stop());
       process.on('SIGTERM', () => void stop());
       await Promise.race([connected, new Promise((r) => setTimeout(r, 15_000))]);
-      // Work orders (工单): 12345 orders imported and a call to the estate line, through the hub's routes.
-      await seedDemoOrders(`http://127.0.0.1:${http.port}`, config.auth.apiToken!).catch((err: unknown) => process.stderr.write(`demo: work orders not seeded: ${(err as Error).message}\n`));
-      // Residents report through the QR page: one now, then one per incident period.
-      let reports = 0;
-      const report = (): void =>
-        void fileResidentReport(`http://127.0.0.1:${http.port}`, reports++).catch((err: unknown) => process.stderr.write(`demo: resident report not filed: ${(err as Error).message}\n`));
-      report();
-      const reporting = setInterval(report, opts.incidentPeriod * 1000);
-      reporting.unref();
 
       const url = `http://127.0.0.1:${http.port}/`;
       process.stdout.write(
@@ -118,6 +109,15 @@ export function registerDemoCommand(program: Command): void {
           '',
         ].join('\n'),
       );
+      // Work orders (工单): 12345 orders imported and a call to the estate line, through the hub's routes.
+      await seedDemoOrders(`http://127.0.0.1:${http.port}`, config.auth.apiToken!).catch((err: unknown) => process.stderr.write(`demo: work orders not seeded: ${(err as Error).message}\n`));
+      // Residents report through the QR page: one now, then one per incident period.
+      let reports = 0;
+      const report = (): void =>
+        void fileResidentReport(`http://127.0.0.1:${http.port}`, reports++).catch((err: unknown) => process.stderr.write(`demo: resident report not filed: ${(err as Error).message}\n`));
+      report();
+      const reporting = setInterval(report, opts.incidentPeriod * 1000);
+      reporting.unref();
 
     });
 }
