@@ -136,6 +136,26 @@ export interface Driver {
    * the factory's `profile.commands`.
    */
   execute?(command: DriverCommand): Promise<Record<string, unknown> | void>;
+  /**
+   * A camera's live streams (issue 20, docs/video.md): the RTSP address of each quality it has, asked
+   * of the device (ONVIF GetProfiles + GetStreamUri). The gateway's video relay pulls one only while
+   * someone watches it. Rejects when the device cannot say (unreachable, no media profile).
+   */
+  streams?(signal: AbortSignal): Promise<VideoSource[]>;
+}
+
+/** One live stream of a camera, as the video relay needs it to pull RTSP. */
+export interface VideoSource {
+  quality: 'main' | 'sub';
+  /** rtsp:// address as the device gave it, without credentials. */
+  uri: string;
+  /** The device's credentials, for the RTSP login (never logged). */
+  username?: string | undefined;
+  password?: string | undefined;
+  width?: number | undefined;
+  height?: number | undefined;
+  /** The profile has a PTZ configuration (the screens show PTZ controls). */
+  ptz: boolean;
 }
 
 /** Error a driver throws when the device refused or did not answer. */
