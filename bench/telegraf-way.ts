@@ -123,8 +123,9 @@ async function main(): Promise<void> {
       await client.endAsync();
       cut();
       if (inflight > 0 || queue.length > 0) await new Promise<void>((r) => (idle = r));
-      process.stdout.write(`${JSON.stringify({ ...stats, stored, writes })}\n`);
-      process.exit(0);
+      // Exit once the pipe has taken it all: writes to a pipe are asynchronous, and an exit right after
+      // a large one (a fast run samples ~600k points) cut the report short.
+      process.stdout.write(`${JSON.stringify({ ...stats, stored, writes })}\n`, () => process.exit(0));
     })();
   });
 }

@@ -7,7 +7,9 @@
 # and PostgreSQL 15 (postgresql: the hub database's contract suites start their own server), and
 # gammu-smsd (the local GSM modem channel: its tests run the real daemon on gammu's fake phone driver),
 # gammu (its command line tool puts incoming messages into that fake phone), and redis-server and
-# haproxy (the hub cluster's tests start their own Redis 7.0 and HAProxy 2.6).
+# haproxy (the hub cluster's tests start their own Redis 7.0 and HAProxy 2.6), and for live video
+# (docs/video.md) ffmpeg (the gateway remuxes RTSP with it) and GStreamer's RTSP server through
+# python3-gi with x264enc (the camera simulator's stream).
 # Idempotent: installs only what is missing, prints one line per package it installs, and
 # nothing else when all is present. Starts no service.
 #
@@ -38,6 +40,8 @@ REQUIRED=(
   "gammu gammu"
   "redis-server redis-server"
   "haproxy haproxy"
+  "ffmpeg ffmpeg"
+  "ffprobe ffmpeg"
 )
 
 have() { PATH="$search_path" command -v "$1" >/dev/null 2>&1; }
@@ -61,6 +65,22 @@ PG_PKG=postgresql
 PG_SERVER=/usr/lib/postgresql/15/bin/postgres
 have_postgres() { [[ -x "$PG_SERVER" ]]; }
 
+# The camera simulator's RTSP server: GStreamer's RTSP server library through Debian's python3-gi
+# (/usr/bin/python3: a python3 earlier on PATH, e.g. pyenv's, does not see Debian's modules), with the
+# elements it links (videotestsrc; clockoverlay from gstreamer1.0-x; x264enc; h264parse from -bad; rtph264pay). Present when Python can load them.
+GST_PKGS=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-x)
+have_gst_rtsp() {
+  /usr/bin/python3 - <<'PY' >/dev/null 2>&1
+import gi
+gi.require_version('Gst', '1.0')
+gi.require_version('GstRtspServer', '1.0')
+from gi.repository import Gst, GstRtspServer
+Gst.init(None)
+for e in ('videotestsrc', 'clockoverlay', 'x264enc', 'rtph264pay', 'h264parse'):
+    assert Gst.ElementFactory.find(e), e
+PY
+}
+
 missing_pkgs=()
 for pair in "${REQUIRED[@]}"; do
   read -r bin pkg <<<"$pair"
@@ -71,6 +91,13 @@ for pair in "${REQUIRED[@]}"; do
 done
 have_cjk_font || missing_pkgs+=("$CJK_FONT_PKG")
 have_postgres || missing_pkgs+=("$PG_PKG")
+if ! have_gst_rtsp; then
+  for pkg in "${GST_PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing_pkgs+=("$pkg")
+  done
+  # All installed and still not loadable: reinstalling will not help; say so below.
+  [[ ${#missing_pkgs[@]} -gt 0 ]] || { echo "ensure-deps: GStreamer's RTSP server is installed but python3 cannot load it with x264enc" >&2; exit 1; }
+fi
 
 if [[ ${#missing_pkgs[@]} -eq 0 ]]; then
   exit 0
@@ -125,5 +152,9 @@ if ! have_cjk_font; then
 fi
 if ! have_postgres; then
   echo "ensure-deps: $PG_SERVER still missing after installing $PG_PKG (Debian bookworm's postgresql is 15)" >&2
+  exit 1
+fi
+if ! have_gst_rtsp; then
+  echo "ensure-deps: python3 cannot load GStreamer's RTSP server with x264enc after installing ${GST_PKGS[*]}" >&2
   exit 1
 fi
