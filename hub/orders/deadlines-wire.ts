@@ -105,7 +105,7 @@ export function wireOrderTiers<T extends WorkOrders & StepRecorder>(d: OrderTier
   });
   const routes = [
     importRoutes({ people: d.people, registry: d.registry, orders: d.orders, audit: d.audit, timeZone: config.timeZone }),
-    whistleRoutes({ people: d.people, orders: d.orders, whistles, timeZone: config.timeZone, log, now }),
+    whistleRoutes({ people: d.people, orders: d.orders, whistles, departments: config.orders.departments, timeZone: config.timeZone, log, now }),
   ];
   return { sweep, whistles, routes, orders };
 }

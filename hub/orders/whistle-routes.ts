@@ -5,6 +5,7 @@ import { ERRORS } from '../../protocol/errors.js';
 import { RbError } from '../errors.js';
 import type { People } from '../people/index.js';
 import { inScope, principalOf, requireRole, userAuth } from '../api/user-auth.js';
+import type { DepartmentConfig } from './deadlines.js';
 import type { WorkOrders } from './types.js';
 import { WHISTLE_PAGE_CSP, whistlePage, whistleRefusedPage, type WhistleNotice } from './whistle-page.js';
 import type { Whistles } from './whistle.js';
@@ -14,6 +15,8 @@ import type { Whistles } from './whistle.js';
  *
  * - `POST /api/v1/work-orders/:id/whistles` `{department, note?}` (center, admin): whistle; 201 `{whistle}`;
  * - `GET  /api/v1/work-orders/:id/whistles` (anyone in scope): `{items}`, each with `missed`;
+ * - `GET  /api/v1/work-orders/departments` (any user): the departments one can whistle, `{items}` of
+ *   `{id, name: {zh, en}, contact}` (whether someone is messaged; never the contact itself);
  * - `GET  /w/:token`, `POST /w/:token` (no account, rate limited per address): the department's page,
  *   a form `action=checkin` or `action=report&report=…`.
  *
@@ -23,6 +26,8 @@ export interface WhistleRoutesDeps {
   people: People;
   orders: Pick<WorkOrders, 'get'>;
   whistles: Whistles;
+  /** `orders.departments`. */
+  departments: readonly DepartmentConfig[];
   timeZone: string;
   /** Requests to /w/ per address per minute. */
   perMinute?: number;
@@ -63,6 +68,11 @@ export function whistleRoutes(deps: WhistleRoutesDeps): Router {
     if (!parsed.success) throw new RbError('RB_ERR_BAD_BODY', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
     const whistle = await deps.whistles.whistle(order.id, parsed.data, p.kind === 'system' ? { kind: 'system' } : { kind: 'user', id: p.id });
     res.status(201).json({ whistle });
+  });
+
+  const departments = deps.departments.map((d) => ({ id: d.id, name: { zh: d.name.zh, en: d.name.en }, contact: d.contact !== undefined }));
+  router.get('/api/v1/work-orders/departments', auth, (_req, res) => {
+    res.json({ items: departments });
   });
 
   router.get('/api/v1/work-orders/:id/whistles', auth, async (req, res) => {

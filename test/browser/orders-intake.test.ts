@@ -151,6 +151,14 @@ describe('work orders: 来电登记, 转工单, the street backlog', () => {
     expect(a.open).toBe(2);
     expect(await tile.getAttribute('data-open')).toBe('2');
     expect(await tile.textContent()).toContain('待办 2 · 超时 0');
+    // The street's figures beside the tiles, as the figures route computes them.
+    const figures = page.locator('[data-testid=order-figures]');
+    await figures.waitFor({ timeout: 10_000 });
+    const f = (await world.hub.api('GET', '/api/v1/work-orders/figures')).json as { total: { orders: number; satisfiedPct: number | null } };
+    expect(f.total.orders).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => figures.locator('[data-testid=figures-orders]').textContent(), { timeout: 15_000 }).toBe(String(f.total.orders));
+    expect(await figures.locator('h2').textContent()).toBe('工单（近 12 个月）');
+    expect(await figures.locator('[data-testid=figures-hotline]').getAttribute('data-trend')).toMatch(/^(up|down|flat)$/);
     expect((await fitsViewport(page)).fits).toBe(true);
     await context.close();
   }, 30_000);

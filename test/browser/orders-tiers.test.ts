@@ -5,7 +5,8 @@ import { ESTATE_A, ESTATE_B, commandCenter, residentReport, startOrdersWorld, vo
 
 /**
  * Issue 19 on the screens: an order left alone passes its deadline and moves up a tier, live on the
- * command center and the phone (tier badge, countdown, then the overdue mark at the street); the
+ * command center and the phone (tier badge, countdown, then the overdue mark at the street), and the
+ * street's center gets a notice that opens it; the
  * center whistles 城管, whose missed check-in is shown as missed; a 12345 CSV with a bad row reports
  * the row and its error and imports the rest, once. Real hub with short deadlines (a 1 s sweep).
  */
@@ -53,8 +54,16 @@ describe('work orders: tiers, deadlines, whistles and the 12345 import on the sc
     await expect.poll(() => row.locator('[data-testid=order-deadline]').textContent(), { timeout: 10_000 }).toMatch(/^已超时/);
     await expect.poll(() => card.locator('[data-testid=order-deadline]').textContent(), { timeout: 10_000 }).toMatch(/^已超时/);
     await expect.poll(() => center.page.locator('[data-testid=orders-overdue]').textContent(), { timeout: 10_000 }).toBe('超时 1');
-    // The history says who it went to.
-    await row.click();
+    // The street's center (陈主任, scoped to the street) was told when it reached the street: a notice
+    // over the wall that opens the order.
+    const notice = center.page.locator(`[data-testid=order-notice][data-order-id="${order.id}"]`);
+    await notice.waitFor({ timeout: 10_000 });
+    expect(await notice.getAttribute('data-tier')).toBe('street');
+    expect(await notice.locator('.what').textContent()).toMatch(/^工单 GD\d{8}-\d{4} 已升级到街道：枫林苑 · 求助$/);
+    expect(await vol.page.locator('[data-testid=order-notice]').count()).toBe(0);
+    // 查看 opens it; the history says who it went to.
+    await notice.locator('[data-testid=order-notice-open]').click();
+    expect(await notice.count()).toBe(0);
     const steps = center.page.locator(`[data-testid=order-drawer] article[data-order-id="${order.id}"] [data-testid=order-steps]`);
     await expect.poll(() => steps.locator('li[data-action=escalated]').count(), { timeout: 10_000 }).toBe(2);
     expect(await steps.textContent()).toContain('升级 · 系统 → 社区');

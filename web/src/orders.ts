@@ -3,6 +3,7 @@
  * the lists of the contract (protocol/work-orders.ts gives only types to the bundle, so the constants
  * the screens need are repeated here, checked against those types).
  */
+import { signal } from '@preact/signals';
 import { useState } from 'preact/hooks';
 import { api, authHeader, ApiError } from './api.js';
 import { refreshing } from './session.js';
@@ -119,22 +120,40 @@ export const fullPhone = async (id: string): Promise<string> => {
   return r.phone ?? '';
 };
 
-/**
- * The departments the hub whistles (吹哨) and assigns orders to: `orders.departments` of its config,
- * whose default is these four. The hub names no other list over REST yet; one it does not know is
- * refused with the ids it has, and the screen shows that answer.
- */
-export const DEPARTMENTS: ReadonlyArray<{ id: string; zh: string; en: string }> = [
-  { id: 'chengguan', zh: '城管', en: 'City management' },
-  { id: 'police', zh: '派出所', en: 'Police station' },
-  { id: 'market', zh: '市场监管', en: 'Market supervision' },
-  { id: 'fire', zh: '消防', en: 'Fire brigade' },
-];
+/** A department the hub whistles (吹哨) and assigns orders to (`GET /work-orders/departments`). */
+export interface Department {
+  id: string;
+  name: { zh: string; en: string };
+  /** Whether the hub messages someone when it is whistled. */
+  contact: boolean;
+}
 
-/** A department's name in the viewer's language (its id when the hub's list is not the default one). */
+/**
+ * The hub's `orders.departments`, read once per page load; until then (or if the read fails) its
+ * default four, so a screen never waits for the list to show a name.
+ */
+const DEFAULT_DEPARTMENTS: readonly Department[] = [
+  { id: 'chengguan', name: { zh: '城管', en: 'City management' }, contact: false },
+  { id: 'police', name: { zh: '派出所', en: 'Police station' }, contact: false },
+  { id: 'market', name: { zh: '市场监管', en: 'Market supervision' }, contact: false },
+  { id: 'fire', name: { zh: '消防', en: 'Fire brigade' }, contact: false },
+];
+const hubDepartments = signal<readonly Department[]>(DEFAULT_DEPARTMENTS);
+let departmentsRead: Promise<void> | null = null;
+
+/** The departments (a signal read: a component that calls this re-renders when the hub's list arrives). */
+export function departmentList(): readonly Department[] {
+  departmentsRead ??= api<{ items: Department[] }>(`${BASE}/departments`).then(
+    (r) => void (hubDepartments.value = r.items),
+    () => void (departmentsRead = null),
+  );
+  return hubDepartments.value;
+}
+
+/** A department's name in the viewer's language (its id when the hub does not list it). */
 export const departmentName = (id: string, en: boolean): string => {
-  const d = DEPARTMENTS.find((x) => x.id === id);
-  return d ? (en ? d.en : d.zh) : id;
+  const d = departmentList().find((x) => x.id === id);
+  return d ? (en ? d.name.en : d.name.zh) : id;
 };
 
 /** 吹哨: the department's contact is told and must check in (报到) before the hub's check-in time. */

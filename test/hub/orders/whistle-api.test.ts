@@ -70,6 +70,18 @@ describe('whistle and report (REST and the /w/ page, real hub)', () => {
     expect(JSON.stringify(unknown.json)).toContain('configured: chengguan, police');
   });
 
+  it('lists the configured departments to any signed-in user, saying who is messaged but never the contact', async () => {
+    const vol = (await t.addUser({ name: 'vol2', role: 'volunteer', scopes: ['estate:e1'] })).token;
+    const r = await t.api('GET', '/api/v1/work-orders/departments', { token: vol });
+    expect(r.status).toBe(200);
+    expect(r.json.items).toEqual([
+      { id: 'chengguan', name: { zh: '城管', en: 'City management' }, contact: true },
+      { id: 'police', name: { zh: '派出所', en: 'Police station' }, contact: false },
+    ]);
+    expect(JSON.stringify(r.json)).not.toContain('street-hook');
+    expect((await fetch(`${t.httpUrl}/api/v1/work-orders/departments`, { signal: AbortSignal.timeout(10_000) })).status).toBe(401);
+  });
+
   it('a whistle to 城管 not checked in by its time is shown as missed and counted once; 派出所 without a contact is recorded', async () => {
     const r = await t.api('POST', `/api/v1/work-orders/${orderId}/whistles`, { token: center, body: { department: 'chengguan', note: '占道经营，请城管到场' } });
     expect(r.status).toBe(201);

@@ -123,4 +123,13 @@ export const ordersEn: Record<keyof typeof ordersZhCN, string> = {
   'orders.importSend': 'Import',
   'orders.importDone': '{created} created, {existing} already here, {failed} bad rows',
   'orders.importLine': 'Line {line}:',
+  'orders.figures': 'Work orders (last 12 months)',
+  'orders.figures.orders': 'Orders',
+  'orders.figures.hotline': '12345 this month',
+  'orders.figures.medianResolve': 'Median time to resolve',
+  'orders.figures.deadlinesMet': 'Deadlines met',
+  'orders.figures.satisfied': 'Residents satisfied',
+  'orders.figures.whistles': '{n} whistles, {checkedIn} checked in, {missed} missed',
+  'orders.notice': 'Order {no} moved up to {tier}: {estate} · {category}',
+  'orders.noticeDismiss': 'Dismiss',
 };

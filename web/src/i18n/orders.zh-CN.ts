@@ -121,4 +121,13 @@ export const ordersZhCN = {
   'orders.importSend': '导入',
   'orders.importDone': '新建 {created} 张，已存在 {existing} 张，出错 {failed} 行',
   'orders.importLine': '第 {line} 行：',
+  'orders.figures': '工单（近 12 个月）',
+  'orders.figures.orders': '工单数',
+  'orders.figures.hotline': '本月 12345 工单',
+  'orders.figures.medianResolve': '办结时长中位数',
+  'orders.figures.deadlinesMet': '按时办结率',
+  'orders.figures.satisfied': '居民满意率',
+  'orders.figures.whistles': '吹哨 {n} 次，按时报到 {checkedIn} 次，未报到 {missed} 次',
+  'orders.notice': '工单 {no} 已升级到{tier}：{estate} · {category}',
+  'orders.noticeDismiss': '知道了',
 };

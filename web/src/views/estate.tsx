@@ -19,6 +19,7 @@ import { ScreenNav } from './nav.js';
 import { OutOfScopePage } from './pages.js';
 import { Pager, ScreenAlertRow } from './screen-alert-row.js';
 import { OrdersPanel } from './orders-panel.js';
+import { OrderNotices } from './orders-notice.js';
 import { navigate, route } from '../router.js';
 
 const TICKER = 14;
@@ -179,6 +180,7 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
 
   return (
     <div class={`screen with-orders ${selected ? 'with-panel' : ''}`}>
+      <OrderNotices onOpen={(o) => navigate(`/estate/${encodeURIComponent(o.estate)}?order=${encodeURIComponent(o.id)}`)} />
       <TopBar title={t('estate.title', { name })}>
         <ScreenNav />
         <AlarmControls />

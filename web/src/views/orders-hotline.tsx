@@ -1,10 +1,10 @@
 import { useState } from 'preact/hooks';
 import { describeError } from '../api.js';
 import { lang, t } from '../i18n/index.js';
-import { departmentName, DEPARTMENTS, importCsv, whistle, type ImportAnswer, type WorkOrderView } from '../orders.js';
+import { departmentList, importCsv, whistle, type ImportAnswer, type WorkOrderView } from '../orders.js';
 
 /** The departments in the viewer's language, for the selects. */
-export const departments = (): Array<{ id: string; name: string }> => DEPARTMENTS.map((d) => ({ id: d.id, name: departmentName(d.id, lang.value === 'en') }));
+export const departments = (): Array<{ id: string; name: string }> => departmentList().map((d) => ({ id: d.id, name: lang.value === 'en' ? d.name.en : d.name.zh }));
 
 /**
  * 吹哨 (whistle and report, issue 19 item 4): the street or community calls a department onto an open

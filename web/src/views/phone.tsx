@@ -18,6 +18,7 @@ import { HandoverPanel, toNote } from './phone-handover.js';
 import { PhoneHistory } from './phone-history.js';
 import { PushToggle } from './alarm-controls.js';
 import { PhoneOrder, PhoneOrders } from './orders-phone.js';
+import { OrderNotices } from './orders-notice.js';
 import { useOrders } from '../orders.js';
 import { vibrateFor } from '../alarm.js';
 import { PatrolPanel } from './patrol.js';
@@ -105,6 +106,7 @@ export function PhoneView() {
 
   return (
     <div class="phone">
+      <OrderNotices onOpen={(o) => go(`?order=${encodeURIComponent(o.id)}`)} />
       <TopBar title={t('me.title')} compact />
       <nav class="phone-tabs" aria-label={t('me.title')}>
         {(['alerts', 'orders', 'history', 'handover', 'patrol'] as const).map((k) => (

@@ -15,6 +15,9 @@ import { ScreenNav } from './nav.js';
 import { Pager, ScreenAlertRow } from './screen-alert-row.js';
 import { EstateTile, healthOf, rank, useGridLayout } from './street-grid.js';
 import { useBacklog } from './orders-backlog.js';
+import { OrderFiguresSection, useOrderFigures } from './orders-figures.js';
+import { OrderNotices } from './orders-notice.js';
+import { navigate } from '../router.js';
 
 export { healthOf } from './street-grid.js';
 
@@ -54,6 +57,7 @@ export function StreetView() {
       (err) => setAlertsError(describeError(err)),
     );
   const backlog = useBacklog();
+  const orderFigures = useOrderFigures();
   useSync([], () => Promise.all([overview.reload(), loadAlerts()]));
   // Pushes only say that something changed; the overview is computed by the hub: re-read it, at most every 2 s.
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -99,6 +103,7 @@ export function StreetView() {
 
   return (
     <div class={`street ${selected ? 'with-panel' : ''}`}>
+      <OrderNotices onOpen={(o) => navigate(`/estate/${encodeURIComponent(o.estate)}?order=${encodeURIComponent(o.id)}`)} />
       <TopBar title={street ? t('street.titleOf', { name: street }) : t('street.title')}>
         <ScreenNav />
         <span class="clock" aria-hidden="true">
@@ -109,6 +114,7 @@ export function StreetView() {
         <div class="street-left">
           <ErrorNote what={t('street.title')} error={overview.error} onRetry={() => void overview.reload()} />
           <ErrorNote what={t('orders.backlog')} error={backlog.error} />
+          <ErrorNote what={t('orders.figures')} error={orderFigures.error} />
           {data && (
             <section class="response" aria-labelledby="h-resp">
               <h2 id="h-resp">{t('street.response')}</h2>
@@ -136,6 +142,7 @@ export function StreetView() {
               </dl>
             </section>
           )}
+          {orderFigures.figures && <OrderFiguresSection figures={orderFigures.figures} />}
           {data && estates.length === 0 && <p class="muted">{t('street.none')}</p>}
           <ul class="estate-tiles" ref={gridRef} data-cols={layout.cols} data-density={layout.density} style={{ gridTemplateColumns: `repeat(${layout.cols}, minmax(0, 1fr))`, gridTemplateRows: `repeat(${layout.rows}, ${layout.height}px)` }}>
             {estates.map((e) => (
