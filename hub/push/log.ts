@@ -18,7 +18,10 @@ export interface PushLogOptions {
   retentionMs?: number;
   /** Keep at most this many rows in all (the oldest go first); default 2,000,000. */
   maxRows?: number;
-  /** Queued messages above which the next flush is started at once; default 1,024. */
+  /**
+   * Queued messages above which the next flush is started at once, and the most one write takes
+   * from the queue (the rest go in the next write); default 1,024.
+   */
   batchRows?: number;
   /**
    * Queued messages are written at most this long (ms) after the first of them; default 5, 0 = on
@@ -130,6 +133,7 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
   /** One writer process (SQLite): the last committed sequence per scope; absent = read it from the table. */
   const seqs = new Map<string, number>();
   let sink: (envelopes: readonly PushEnvelope[]) => void = () => undefined;
+  let flushing: Promise<void> | undefined;
   let queue: Queued[] = [];
   let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   function schedule(): void {
@@ -141,23 +145,48 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
     timer = flushMs > 0 ? setTimeout(run, flushMs) : setImmediate(run);
   }
   let closed = false;
-  /** The writer lock: a chain of the writes (and exclusive readers) in order. */
-  let tail: Promise<unknown> = Promise.resolve();
-
-  let writing = 0;
-  function locked<T>(fn: () => Promise<T>): Promise<T> {
-    const run = tail.then(fn, fn);
-    tail = run.catch(() => undefined);
-    // A writer holding the lock for long holds every alert change and push behind it: say so.
-    const id = ++writing;
-    const slow = setTimeout(() => log.warn({ writer: id }, 'push log writer holds the lock for more than 10 s'), 10_000);
-    slow.unref();
-    void run.then(
-      () => clearTimeout(slow),
-      () => clearTimeout(slow),
-    );
-    return run;
+  /**
+   * The writer lock: one writer (or exclusive reader) at a time. Outbox transactions and exclusive
+   * readers go before queued flushes, in call order among themselves: an alert's transaction waits at
+   * most for the write in progress, never behind a backlog of event envelopes (after a take-over in a
+   * cluster, thousands arrive at once). Flushes take the queue `batchRows` at a time, so the write in
+   * progress is bounded too; a flood of transactions still drains the queue, since each takes a slice.
+   */
+  const urgent: Array<() => void> = [];
+  const routine: Array<() => void> = [];
+  let busy = false;
+  function pump(): void {
+    if (busy) return;
+    const next = urgent.shift() ?? routine.shift();
+    if (!next) return;
+    busy = true;
+    next();
   }
+  let writing = 0;
+  function locked<T>(fn: () => Promise<T>, lane: 'urgent' | 'routine' = 'urgent'): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      (lane === 'urgent' ? urgent : routine).push(() => {
+        // A writer holding the lock for long holds every alert change and push behind it: say so.
+        const id = ++writing;
+        const slow = setTimeout(() => log.warn({ writer: id }, 'push log writer holds the lock for more than 10 s'), 10_000);
+        slow.unref();
+        let run: Promise<T>;
+        try {
+          run = fn();
+        } catch (err) {
+          run = Promise.reject(err as Error);
+        }
+        void run.then(resolve, reject).finally(() => {
+          clearTimeout(slow);
+          busy = false;
+          pump();
+        });
+      });
+      pump();
+    });
+  }
+  /** Resolves once every writer called before it is done. */
+  const idle = (): Promise<void> => locked(async () => undefined, 'routine');
 
   /**
    * The INSERT of `n` rows, built once by the query builder and then run with new parameters: logging
@@ -261,9 +290,10 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
     const envelopes: PushEnvelope[] = [];
     const sources: number[] = [];
     let sinkRefused = false;
-    // What was queued before this writer got its turn goes first: sequences follow append order.
-    const queued = queue;
-    queue = [];
+    // What was queued before this writer got its turn goes first (up to batchRows; the rest stays
+    // queued for the next writer, in order): sequences follow append order.
+    const queued = queue.length <= batchRows ? queue : queue.slice(0, batchRows);
+    queue = queue.length <= batchRows ? [] : queue.slice(batchRows);
     let given: Map<string, number> | undefined;
     let result: T;
     try {
@@ -348,12 +378,26 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
     transaction: (fn) => locked(() => write(fn, true)),
     exclusive: (fn) => locked(fn),
     flush() {
-      return locked(async () => {
-        // An earlier writer may have taken everything already.
-        if (queue.length === 0) return;
-        const rows = queue.length;
-        await write(async () => undefined, false).catch((err: unknown) => log.error({ err, rows }, 'push log write failed; these messages were not sent'));
-      });
+      // One flush at a time writes the queue a slice per turn of the lock until it is empty
+      // (appends made meanwhile included); a second caller waits for the same one.
+      if (!flushing) {
+        const run = (async () => {
+          while (queue.length > 0) {
+            await locked(async () => {
+              // An earlier writer may have taken everything already.
+              if (queue.length === 0) return;
+              const rows = Math.min(queue.length, batchRows);
+              await write(async () => undefined, false).catch((err: unknown) => log.error({ err, rows }, 'push log write failed; these messages were not sent'));
+            }, 'routine');
+          }
+        })();
+        flushing = run;
+        // Cleared after it is set (a run over an empty queue is already done when it returns).
+        void run.finally(() => {
+          if (flushing === run) flushing = undefined;
+        });
+      }
+      return flushing;
     },
     async after(scope, after, limit, before) {
       let q = db.selectFrom('push_log').select(['scope', 'seq', 'at', 'event', 'data']).where('scope', '=', scope).where('seq', '>', after);
@@ -385,12 +429,12 @@ export function createPushLog(hubDb: HubDatabase, log: Logger, opts: PushLogOpti
           if (cutoff) removed += Number((await older(cutoff.at)).numDeletedRows);
         }
         return removed;
-      });
+      }, 'routine');
     },
     async close() {
       await pushLog.flush();
       closed = true;
-      await tail;
+      await idle();
     },
   };
   return pushLog;

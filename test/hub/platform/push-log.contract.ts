@@ -178,6 +178,30 @@ export function describePushLog(engine: string, factory: DatabaseFactory): void 
       ]);
     });
 
+    it('an outbox transaction waits for the write in progress, not behind a backlog of queued messages', async () => {
+      // After a take-over a node queues thousands of event envelopes at once; an alert raised then
+      // must not commit only after all of them (it did: every writer took the whole queue first).
+      const log = open({ flushMs: 10_000, batchRows: 500 });
+      for (let i = 0; i < 5000; i++) log.append(`estate:${i % 7}`, 'event', i);
+      const backlog = log.flush();
+      const alert = await log.transaction((_trx, out) => out.append('estate:0', 'alert:new', 'forced door'));
+      const sentWhenAlertCommitted = sent.length;
+      expect(sent.some((e) => e.data === 'forced door')).toBe(true);
+      // The write in progress (500) and the slice the transaction took itself (500), then its own: not 5,001.
+      expect(sentWhenAlertCommitted).toBe(1001);
+      await backlog;
+      // Nothing lost, every scope numbered without a gap, the same as replay reads it.
+      expect(sent).toHaveLength(5001);
+      for (let s = 0; s < 7; s++) {
+        const seqs = sent.filter((e) => e.scope === `estate:${s}`).map((e) => e.seq);
+        expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+        expect((await log.after(`estate:${s}`, 0, 10_000))!.map((e) => e.seq)).toEqual(seqs);
+      }
+      // The queued messages keep their append order within a scope.
+      expect(sent.filter((e) => e.scope === 'estate:1' && e.event === 'event').map((e) => e.data)).toEqual(Array.from({ length: 715 }, (_, i) => 1 + 7 * i));
+      expect(alert.seq).toBeGreaterThan(0);
+    });
+
     it('an outbox transaction that fails gives the queued messages it took back; the next write sends them, in order', async () => {
       const log = open({ flushMs: 10_000 });
       log.append('estate:a', 'event', 'q1');
