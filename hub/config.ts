@@ -11,6 +11,7 @@ import { PatrolSchema } from './patrol/config.js';
 import { OrdersConfigSchema } from './orders/config.js';
 import { checkDepartments } from './orders/deadlines.js';
 import { ResidentsConfigSchema } from './residents/config.js';
+import { VideoConfigSchema } from './video/config.js';
 
 /**
  * The hub's configuration: nested sections, each key `.describe()`d. Sources, lowest first: defaults <
@@ -228,6 +229,7 @@ export const HubConfigSchema = z
     orders: OrdersConfigSchema.prefault({}).describe('Work orders (工单): docs/work-orders.md'),
     patrol: PatrolSchema.prefault({}).describe('Patrol rounds (巡更): checkpoints with QR codes, scheduled rounds, missed-checkpoint alerts (docs/work-orders.md)'),
     residents: ResidentsConfigSchema.prefault({}).describe('Resident reports without an account: the page /r/{estate}, follow links, the QR poster (docs/work-orders.md)'),
+    video: VideoConfigSchema.prefault({}).describe('Live video: the relay from the gateways and the viewers (docs/video.md)'),
   })
   .strict();
 

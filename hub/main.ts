@@ -57,6 +57,7 @@ import { patrolRoutes } from './patrol/api.js';
 import { patrolOptions } from './patrol/config.js';
 import { wireOrderFigures } from './orders/figures-wire.js';
 import { residentWiring } from './residents/wire.js';
+import { createVideo } from './video/index.js';
 
 export interface Hub {
   start(): Promise<void>;
@@ -243,6 +244,8 @@ export function createHub(deps: HubDeps): Hub {
   const orderFigures = wireOrderFigures({ db: hubDb, orders, facts, people, registry, metrics: metrics.registry, timeZone: config.timeZone, retention: config.orders.retention, deadlineFor: deadlineForConfig(config), log: log.child({ module: 'hub.orders' }), ...(deps.ordersNow ? { now: deps.ordersNow } : {}) });
   const autoClose = createAutoClose({ db: hubDb, orders, afterMs: parseDuration(config.orders.autoCloseAfter), log: log.child({ module: 'hub.orders' }) });
   const orderLimits = { maxPhotos: config.orders.maxPhotos, photo: { ...DEFAULT_PHOTO_LIMITS, maxBytes: config.orders.maxPhotoBytes } };
+  // Live video (hub/video, docs/video.md): relay links and viewers on the HTTP server's upgrades; stopped before it.
+  const video = createVideo({ http, config: config.video, registry, people, state, audit, metrics: metrics.registry, log: log.child({ module: 'hub.video' }) });
   const app = createApi({
     store,
     registry,
@@ -287,6 +290,7 @@ export function createHub(deps: HubDeps): Hub {
       patrolRoutes({ patrol, people, audit, registry, publicUrl: config.notify.publicUrl }),
       // The resident's pages /r/… (no account) and the estate's QR poster (hub/residents).
       ...residentWiring({ config, registry, people, metrics: metrics.registry, orders, log: log.child({ module: 'hub.residents' }) }).routes,
+      ...video.routes,
     ],
   });
   http.on('request', app);
@@ -356,6 +360,8 @@ export function createHub(deps: HubDeps): Hub {
           await closed;
         },
       ),
+      // After the HTTP server (its upgrades), stopped before it: viewers are told RB_ERR_UNAVAILABLE.
+      service('video', () => video.start(), () => video.stop()),
       // Signed out everywhere: a password change or a disable (REST, or the CLI in another process) drops the user's sockets.
       service(
         'sign-outs',
