@@ -62,6 +62,9 @@ export interface RelayDeps {
 /**
  * `GET /api/v1/video/relay`: a gateway's link, HTTP Basic with its MQTT credentials checked before the
  * upgrade completes (401 otherwise). One link per gateway: a newer one replaces the older.
+ * Socket.IO (engine.io) ends any other path's upgrade socket that has written nothing after 1 s: a
+ * first check (scrypt) slower than that under load drops the attempt; the gateway's retry then hits
+ * the registry's credential cache.
  */
 export function createRelayEndpoint(deps: RelayDeps) {
   const { wss, registry, streams, metrics, log } = deps;
