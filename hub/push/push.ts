@@ -205,7 +205,9 @@ export function createPush(deps: PushDeps): Push {
   const push: Push = {
     async start() {
       stopping = false;
-      io = new Server(deps.http, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
+      // destroyUpgradeTimeout: engine.io ends any other upgrade (the live-video WebSockets, hub/video)
+      // that has written nothing after it; their credential check can take more than its default 1 s under load.
+      io = new Server(deps.http, { serveClient: false, maxHttpBufferSize: 64 * 1024, destroyUpgradeTimeout: 10_000 });
       if (deps.redisUrl) {
         relay = createPushRelay({ url: deps.redisUrl, log });
         io.adapter(relay.adapter);
