@@ -10,12 +10,14 @@ import {
   type DriverCommand,
   type DriverContext,
   type DriverFactory,
+  type VideoSource,
 } from '../types.js';
 import { OnvifOptions } from './options.js';
 import { PullPacer } from './pacing.js';
 import { onvifCameraProfile } from './profile.js';
 import { OnvifSession, type Notification } from './session.js';
 import { OnvifError } from './soap-client.js';
+import { createStreamLister } from './streams.js';
 
 /**
  * ONVIF Profile S cameras, polled: the driver speaks SOAP 1.2 itself (soap-client.ts, session.ts).
@@ -23,7 +25,7 @@ import { OnvifError } from './soap-client.js';
  * (service addresses), GetProfiles (first profile), CreatePullPointSubscription; then a pull loop
  * (PullMessages with Timeout, Renew before the end, paced when the device answers early: pacing.ts)
  * turns notifications into camera.* events, and a health poll with hysteresis emits device.offline /
- * device.online.
+ * device.online. Live video: `streams()` lists the main and sub RTSP addresses (streams.ts).
  *
  * Health means usable: GetSystemDateAndTime needs no login (Core Spec, access class PRE_AUTH) and GetServices /
  * GetCapabilities often need none either, so a camera refusing our credentials used to look online.
@@ -60,6 +62,7 @@ export interface OnvifStats {
 
 export interface OnvifDriver extends Driver {
   execute(command: DriverCommand): Promise<Record<string, unknown>>;
+  streams(signal: AbortSignal): Promise<VideoSource[]>;
   stats(): OnvifStats;
 }
 
@@ -285,6 +288,40 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
     }
   }
 
+  /**
+   * One exchange with the device for a command or the stream list: connects first if need be; a
+   * refused token may be a clock that moved, so resync once and try again (Core Spec §5.12). Fails
+   * as DeviceCommandError (timeout, or failed with the device's reason).
+   */
+  async function onDevice<T>(callerSignal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const signal = AbortSignal.any([callerSignal, stopping.signal]);
+    const attempt = async (): Promise<T> => {
+      if (!connected && !(await tryConnect())) throw new OnvifError('network', lastError ?? 'device not reachable');
+      return await work(signal);
+    };
+    try {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!(err instanceof OnvifError && err.kind === 'auth' && connected)) throw err;
+        await session.syncClock(signal);
+        return await attempt();
+      }
+    } catch (err) {
+      if (err instanceof DeviceCommandError) throw err;
+      const timeout = err instanceof OnvifError && (err.kind === 'timeout' || err.kind === 'aborted');
+      throw new DeviceCommandError(timeout ? 'RB_ERR_DEVICE_TIMEOUT' : 'RB_ERR_DEVICE_FAILED', note(err));
+    }
+  }
+
+  const listStreams = createStreamLister({
+    profiles: (signal) => session.profiles(signal),
+    streamUri: (token, signal) => session.streamUri(token, signal),
+    hasPtz: () => session.xaddr.ptz !== '',
+    username: o.username,
+    password: o.password,
+  });
+
   return {
     async start() {
       running = true;
@@ -319,27 +356,9 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
       ...(info ? { info } : {}),
       ...(warning ? { warnings: [warning] } : {}),
     }),
-    async execute(c) {
-      const signal = AbortSignal.any([c.signal, stopping.signal]);
-      const attempt = async (): Promise<Record<string, unknown>> => {
-        if (!connected && !(await tryConnect())) throw new OnvifError('network', lastError ?? 'device not reachable');
-        return await run(c, signal);
-      };
-      try {
-        try {
-          return await attempt();
-        } catch (err) {
-          // A refused token may be a clock that moved: resync once and try again (Core Spec §5.12).
-          if (!(err instanceof OnvifError && err.kind === 'auth' && connected)) throw err;
-          await session.syncClock(signal);
-          return await attempt();
-        }
-      } catch (err) {
-        if (err instanceof DeviceCommandError) throw err;
-        const timeout = err instanceof OnvifError && (err.kind === 'timeout' || err.kind === 'aborted');
-        throw new DeviceCommandError(timeout ? 'RB_ERR_DEVICE_TIMEOUT' : 'RB_ERR_DEVICE_FAILED', note(err));
-      }
-    },
+    execute: (c) => onDevice(c.signal, (signal) => run(c, signal)),
+    // GetProfiles + GetStreamUri, asked again at most once a minute (streams.ts).
+    streams: (signal) => onDevice(signal, listStreams),
     stats: () => ({ ...counts, earlyPulls: pacer.early, online: state === 'online', state, connected, subscribed: sub !== undefined, clockOffsetMs: session.clockOffsetMs, lastError }),
   };
 }

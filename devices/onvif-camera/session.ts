@@ -5,6 +5,7 @@ import { readDeviceInfo, type DeviceInfo } from './device-info.js';
 import type { OnvifOptions } from './options.js';
 import { asList, attr, duration, esc, isXml, NS, path, readDateTime, text, type Xml } from './soap.js';
 import { OnvifError, soapCall } from './soap-client.js';
+import { readProfiles, safeStreamUri, type MediaProfile } from './streams.js';
 
 /**
  * The ONVIF operations the driver uses, bound to one device: its clock offset, service addresses and
@@ -130,6 +131,19 @@ export class OnvifSession {
     const token = attr(asList(res.Profiles)[0], 'token');
     if (!token) throw new OnvifError('bad-xml', 'GetProfiles: no profile');
     this.profileToken = token;
+  }
+
+  /** Media GetProfiles, every profile (streams.ts reads them). */
+  async profiles(signal?: AbortSignal): Promise<MediaProfile[]> {
+    return readProfiles(await this.call({ url: this.xaddr.media, ns: NS.trt, op: 'GetProfiles', signal }));
+  }
+
+  /** Media GetStreamUri (Media Service Spec §5.15.1), RTP unicast over RTSP: the profile's rtsp:// address, credentials dropped. */
+  async streamUri(token: string, signal?: AbortSignal): Promise<string> {
+    const body =
+      `<GetStreamUri xmlns="${NS.trt}"><StreamSetup><tt:Stream>RTP-Unicast</tt:Stream><tt:Transport><tt:Protocol>RTSP</tt:Protocol>` +
+      `</tt:Transport></StreamSetup><ProfileToken>${esc(token)}</ProfileToken></GetStreamUri>`;
+    return safeStreamUri(await this.call({ url: this.xaddr.media, ns: NS.trt, op: 'GetStreamUri', body, signal }));
   }
 
   /** CreatePullPointSubscription (Core Spec §9.2); returns the pull point address and its end (ours, ms). */

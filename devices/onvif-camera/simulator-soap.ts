@@ -89,25 +89,46 @@ export function services(x: SimXAddrs): string {
   );
 }
 
-/** Media GetProfiles (Media Service Spec §5.2.3): one profile with source, encoder and PTZ configs. */
-export function profiles(): string {
-  return (
-    `<trt:GetProfilesResponse xmlns:trt="${NS.trt}"><trt:Profiles token="Profile_1" fixed="true"><tt:Name>mainStream</tt:Name>` +
-    `<tt:VideoSourceConfiguration token="VSC_1"><tt:Name>VideoSourceConfig</tt:Name><tt:UseCount>1</tt:UseCount>` +
-    `<tt:SourceToken>VideoSource_1</tt:SourceToken><tt:Bounds x="0" y="0" width="1920" height="1080"/></tt:VideoSourceConfiguration>` +
-    `<tt:VideoEncoderConfiguration token="VEC_1"><tt:Name>VideoEncoderConfig</tt:Name><tt:UseCount>1</tt:UseCount>` +
-    `<tt:Encoding>H264</tt:Encoding><tt:Resolution><tt:Width>1920</tt:Width><tt:Height>1080</tt:Height></tt:Resolution>` +
+/** A media profile of the simulated camera: its token, name and the encoder's picture size. */
+export interface SimProfile {
+  token: string;
+  name: string;
+  width: number;
+  height: number;
+  /** Where GetStreamUri points (the RTSP simulator's mount). */
+  path: string;
+  kbps: number;
+}
+
+/** Main stream and sub-stream, as rtsp-sim.py serves them (docs/video.md, "The simulator's stream"). */
+export const SIM_PROFILES: readonly SimProfile[] = [
+  { token: 'Profile_1', name: 'mainStream', width: 1280, height: 720, path: 'main', kbps: 2000 },
+  { token: 'Profile_2', name: 'subStream', width: 640, height: 360, path: 'sub', kbps: 500 },
+];
+
+/**
+ * Media GetProfiles (Media Service Spec §5.2.3): each profile with the shared video source
+ * configuration, its own H.264 encoder configuration and, when the camera has PTZ, the PTZ configuration.
+ */
+export function profiles(list: readonly SimProfile[] = SIM_PROFILES, ptz = true): string {
+  const one = (p: SimProfile, i: number): string =>
+    `<trt:Profiles token="${esc(p.token)}" fixed="true"><tt:Name>${esc(p.name)}</tt:Name>` +
+    `<tt:VideoSourceConfiguration token="VSC_1"><tt:Name>VideoSourceConfig</tt:Name><tt:UseCount>${list.length}</tt:UseCount>` +
+    `<tt:SourceToken>VideoSource_1</tt:SourceToken><tt:Bounds x="0" y="0" width="1280" height="720"/></tt:VideoSourceConfiguration>` +
+    `<tt:VideoEncoderConfiguration token="VEC_${i + 1}"><tt:Name>VideoEncoderConfig${i + 1}</tt:Name><tt:UseCount>1</tt:UseCount>` +
+    `<tt:Encoding>H264</tt:Encoding><tt:Resolution><tt:Width>${p.width}</tt:Width><tt:Height>${p.height}</tt:Height></tt:Resolution>` +
     `<tt:Quality>4</tt:Quality><tt:RateControl><tt:FrameRateLimit>25</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval>` +
-    `<tt:BitrateLimit>4096</tt:BitrateLimit></tt:RateControl><tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration>` +
-    `<tt:PTZConfiguration token="PTZ_1"><tt:Name>PTZ</tt:Name><tt:UseCount>1</tt:UseCount><tt:NodeToken>PTZNode_1</tt:NodeToken>` +
-    `</tt:PTZConfiguration></trt:Profiles></trt:GetProfilesResponse>`
-  );
+    `<tt:BitrateLimit>${p.kbps}</tt:BitrateLimit></tt:RateControl><tt:H264><tt:GovLength>12</tt:GovLength><tt:H264Profile>Baseline</tt:H264Profile></tt:H264>` +
+    `<tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration>` +
+    (ptz ? `<tt:PTZConfiguration token="PTZ_1"><tt:Name>PTZ</tt:Name><tt:UseCount>${list.length}</tt:UseCount><tt:NodeToken>PTZNode_1</tt:NodeToken></tt:PTZConfiguration>` : '') +
+    `</trt:Profiles>`;
+  return `<trt:GetProfilesResponse xmlns:trt="${NS.trt}">${list.map(one).join('')}</trt:GetProfilesResponse>`;
 }
 
 export function videoSources(): string {
   return (
     `<trt:GetVideoSourcesResponse xmlns:trt="${NS.trt}"><trt:VideoSources token="VideoSource_1"><tt:Framerate>25</tt:Framerate>` +
-    `<tt:Resolution><tt:Width>1920</tt:Width><tt:Height>1080</tt:Height></tt:Resolution></trt:VideoSources></trt:GetVideoSourcesResponse>`
+    `<tt:Resolution><tt:Width>1280</tt:Width><tt:Height>720</tt:Height></tt:Resolution></trt:VideoSources></trt:GetVideoSourcesResponse>`
   );
 }
 

@@ -16,7 +16,8 @@ export type { AuthRefusal, SimEventKind };
  * simulator-soap.ts), WS-Security PasswordDigest on everything but GetSystemDateAndTime
  * (simulator-security.ts), a device clock that may run `clockOffsetMs` ahead of ours, pull-point
  * subscriptions with long-polling PullMessages, a JPEG snapshot URL (a 640×360 scene with the time
- * burnt in: sim/scene.ts), and a WS-Discovery responder.
+ * burnt in: sim/scene.ts), two media profiles (main 1280×720, sub 640×360) whose GetStreamUri
+ * points at an RTSP server when given one (rtsp-sim.ts), and a WS-Discovery responder.
  */
 export interface OnvifSimulatorOptions {
   host?: string;
@@ -41,6 +42,14 @@ export interface OnvifSimulatorOptions {
    * 'immediate': answer at once with whatever is queued, even nothing (firmware seen in the field).
    */
   pullMode?: 'hold' | 'immediate';
+  /**
+   * Base of the RTSP server that streams this camera's profiles (e.g. the RTSP simulator's
+   * rtsp://127.0.0.1:8554): GetStreamUri answers `${rtspUrl}/main` and `${rtspUrl}/sub`. Absent:
+   * GetStreamUri is a SOAP fault (no stream to give).
+   */
+  rtspUrl?: string | undefined;
+  /** The profiles carry a PTZ configuration (default true). */
+  ptz?: boolean;
 }
 
 export interface PtzExecution {
@@ -194,10 +203,10 @@ export function createOnvifSimulator(o: OnvifSimulatorOptions): OnvifSimulator {
       }
     }
     const args = bodyEl && isXml(bodyEl) ? bodyEl[op] : undefined;
-    await answer(op, args, sub, url, res);
+    await answer(op, args, sub, res);
   }
 
-  async function answer(op: string, args: unknown, sub: Subscription | undefined, url: URL, res: ServerResponse): Promise<void> {
+  async function answer(op: string, args: unknown, sub: Subscription | undefined, res: ServerResponse): Promise<void> {
     const arg = (...p: string[]): string | undefined => text(path(args, ...p));
     const velocity = (axis: 'PanTilt' | 'Zoom', xy: 'x' | 'y'): number => Number(text(path(args, 'Velocity', axis, `@${xy}`)) ?? 0);
     switch (op) {
@@ -206,13 +215,24 @@ export function createOnvifSimulator(o: OnvifSimulatorOptions): OnvifSimulator {
         return send(res, 200, envelope(r.deviceInformation({ manufacturer: 'RedButler', model: 'SIM-PTZ-1', firmware: 'V5.7.3', serial: 'RB0001' })));
       case 'GetCapabilities': return send(res, 200, envelope(r.capabilities(xaddrs())));
       case 'GetServices': return send(res, 200, envelope(r.services(xaddrs())));
-      case 'GetProfiles': return send(res, 200, envelope(r.profiles()));
+      case 'GetProfiles': return send(res, 200, envelope(r.profiles(r.SIM_PROFILES, o.ptz !== false)));
       case 'GetVideoSources': return send(res, 200, envelope(r.videoSources()));
-      case 'GetStreamUri': return send(res, 200, envelope(r.mediaUri('GetStreamUri', `rtsp://${url.host}/Streaming/Channels/101`)));
+      case 'GetStreamUri': {
+        // Media Service Spec §5.15.1: StreamSetup (Stream RTP-Unicast, Transport/Protocol) and the ProfileToken.
+        const profile = r.SIM_PROFILES.find((p) => p.token === arg('ProfileToken'));
+        if (!profile) return fault(res, 400, 'ter:NoProfile', 'unknown profile');
+        const stream = arg('StreamSetup', 'Stream');
+        const protocol = arg('StreamSetup', 'Transport', 'Protocol');
+        if ((stream && stream !== 'RTP-Unicast') || (protocol && !['RTSP', 'UDP', 'TCP'].includes(protocol))) {
+          return fault(res, 400, 'ter:InvalidStreamSetup', `stream setup ${stream ?? '-'}/${protocol ?? '-'} not supported`);
+        }
+        if (!o.rtspUrl) return fault(res, 500, 'ter:IncompleteConfiguration', 'no RTSP stream configured on this camera');
+        return send(res, 200, envelope(r.mediaUri('GetStreamUri', `${o.rtspUrl.replace(/\/+$/, '')}/${profile.path}`)));
+      }
       case 'GetSnapshotUri': return send(res, 200, envelope(r.mediaUri('GetSnapshotUri', base() + snapshotPath)));
       case 'GetPresets': return send(res, 200, envelope(r.presets(presets)));
       case 'ContinuousMove': {
-        if (arg('ProfileToken') !== 'Profile_1') return fault(res, 400, 'ter:NoProfile', 'unknown profile');
+        if (o.ptz === false || !r.SIM_PROFILES.some((p) => p.token === arg('ProfileToken'))) return fault(res, 400, 'ter:NoProfile', 'unknown profile');
         const timeout = parseDuration(arg('Timeout'));
         log.push({ op, at: Date.now(), args: { pan: String(velocity('PanTilt', 'x')), tilt: String(velocity('PanTilt', 'y')), zoom: String(velocity('Zoom', 'x')), timeout: arg('Timeout') } });
         stopMove();

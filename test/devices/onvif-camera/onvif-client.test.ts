@@ -28,7 +28,7 @@ describe('onvif npm client against the simulator', () => {
     expect(info).toMatchObject({ manufacturer: 'RedButler', model: 'SIM-PTZ-1', serialNumber: 'RB0001' });
     // The promise wrapper is a Proxy that reads properties from the callback Cam (its d.ts says `_cam`).
     const state = cam as unknown as CallbackCam;
-    expect(state.profiles?.map((p) => p.$.token)).toEqual(['Profile_1']);
+    expect(state.profiles?.map((p) => p.$.token)).toEqual(['Profile_1', 'Profile_2']);
     expect(state.activeSource).toMatchObject({ sourceToken: 'VideoSource_1', profileToken: 'Profile_1' });
     const snap = await cam.getSnapshotUri();
     expect(snap.uri).toMatch(new RegExp(`^${sim.deviceUrl().replace('/onvif/device_service', '')}/onvif/snapshot/[0-9a-f]+\\.jpg$`));
