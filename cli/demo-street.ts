@@ -131,7 +131,8 @@ export function planEstate(e: DemoEstate, ports: Ports): Record<string, unknown>
     accessGates: e.gates.map((g) => own(g.id)),
     zkteco: e.zkteco ? [e.zkteco.serialNumber] : [],
     barriers: [own(e.barrier.id)],
-    cameras: e.camera ? [{ id: e.camera.id, port: ports.device.get(e.camera.id), ...CAMERA_ACCOUNT }] : [],
+    // rtsp: the camera's live stream too (issue 20); without GStreamer the simulator warns and goes on without it.
+    cameras: e.camera ? [{ id: e.camera.id, port: ports.device.get(e.camera.id), ...CAMERA_ACCOUNT, rtsp: true }] : [],
   };
 }
 

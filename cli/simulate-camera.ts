@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isIPv4 } from 'node:net';
+import { startRtspSimulator, type RtspSimulator } from '../devices/onvif-camera/rtsp-sim.js';
 import { createOnvifSimulator } from '../devices/onvif-camera/simulator.js';
 
 interface CameraOptions {
@@ -9,6 +10,7 @@ interface CameraOptions {
   password: string;
   discovery: 'multicast' | 'off' | number;
   clockOffset: number;
+  rtspPort?: number;
 }
 
 const port = (value: string): number => {
@@ -41,6 +43,10 @@ When it is ready it prints one JSON line on stdout, e.g.
   {"deviceUrl":"http://127.0.0.1:18001/onvif/device_service","discovery":"239.255.255.250:3702"}
 and runs until SIGINT/SIGTERM.
 
+--rtsp-port serves the camera's live stream too (GStreamer's RTSP server through /usr/bin/python3 and
+python3-gi): rtsp://HOST:PORT/main 1280x720 and /sub 640x360 H.264, behind the same username and
+password (RTSP Digest); GetStreamUri gives those addresses. Without it GetStreamUri is a SOAP fault.
+
 --discovery multicast joins 239.255.255.250 on the interface of --host and answers probes on UDP 3702
 (sharing the port with other responders), as a real camera does; a port number answers unicast probes
 on --host:PORT only; off: no WS-Discovery.
@@ -59,11 +65,21 @@ export function registerSimulateCameraCommand(simulate: Command): void {
     .addOption(new Option('--password <password>', "that user's password").env('RB_SIM_CAMERA_PASSWORD').makeOptionMandatory())
     .addOption(new Option('--discovery <mode>', 'WS-Discovery: multicast, a UDP port on --host, or off').argParser(discoveryMode).default('multicast'))
     .option('--clock-offset <seconds>', 'the camera clock runs this far ahead of real time (negative: behind)', seconds, 0)
+    .option('--rtsp-port <port>', "serve the camera's live stream over RTSP on this port too (0 picks a free one)", port)
     .addHelpText('after', HELP)
     .action(async (o: CameraOptions) => {
       if (!isIPv4(o.host) || o.host === '0.0.0.0') {
         process.stderr.write('red-butler simulate camera: --host must be one IPv4 address of this machine (the camera announces it to clients)\n');
         process.exit(2);
+      }
+      let rtsp: RtspSimulator | undefined;
+      if (o.rtspPort !== undefined) {
+        try {
+          rtsp = await startRtspSimulator({ host: o.host, port: o.rtspPort, username: o.username, password: o.password });
+        } catch (err) {
+          process.stderr.write(`red-butler simulate camera: ${(err as Error).message}\n`);
+          process.exit(1);
+        }
       }
       const sim = createOnvifSimulator({
         host: o.host,
@@ -73,22 +89,25 @@ export function registerSimulateCameraCommand(simulate: Command): void {
         clockOffsetMs: Math.round(o.clockOffset * 1000),
         discoveryPort: o.discovery === 'off' ? false : o.discovery === 'multicast' ? 3702 : o.discovery,
         discoveryMulticast: o.discovery === 'multicast',
+        rtspUrl: rtsp?.url(''),
       });
       try {
         await sim.start();
       } catch (err) {
         await sim.stop().catch(() => undefined);
+        await rtsp?.stop();
         process.stderr.write(`red-butler simulate camera: ${(err as Error).message}\n`);
         process.exit(1);
       }
       const discovery = o.discovery === 'off' ? null : o.discovery === 'multicast' ? '239.255.255.250:3702' : `${o.host}:${sim.discoveryPort()}`;
-      process.stdout.write(`${JSON.stringify({ deviceUrl: sim.deviceUrl(), discovery })}\n`);
-      process.stderr.write(`simulated ONVIF camera at ${sim.deviceUrl()}${discovery ? `, WS-Discovery on ${discovery}` : ''}; Ctrl+C stops it\n`);
+      const streams = rtsp ? { main: rtsp.url('main'), sub: rtsp.url('sub') } : null;
+      process.stdout.write(`${JSON.stringify({ deviceUrl: sim.deviceUrl(), discovery, ...(streams && { rtsp: streams }) })}\n`);
+      process.stderr.write(`simulated ONVIF camera at ${sim.deviceUrl()}${discovery ? `, WS-Discovery on ${discovery}` : ''}${streams ? `, live video at ${streams.main} and ${streams.sub}` : ''}; Ctrl+C stops it\n`);
       let stopping = false;
       const stop = (): void => {
         if (stopping) return;
         stopping = true;
-        sim.stop().then(
+        Promise.all([sim.stop(), rtsp?.stop()]).then(
           () => process.exit(0),
           () => process.exit(1),
         );

@@ -99,7 +99,10 @@ A --plan file (JSON or YAML) lists them per estate, and the ONVIF cameras the si
       accessGates: [gate-1]
       zkteco: [ZK0001]
       barriers: [barrier-1]
-      cameras: [{ id: cam-1, port: 18001, username: admin, password: admin12345 }]
+      cameras: [{ id: cam-1, port: 18001, username: admin, password: admin12345, rtsp: true }]
+A camera with rtsp: true also streams live video (GStreamer's RTSP server through /usr/bin/python3,
+on rtspPort or a free port; GetStreamUri gives its /main and /sub); without GStreamer it warns once
+and runs without video.
 An access gate or barrier may be given as { id, port, username, password }: it then also serves
 ISAPI door / barrier control behind Digest on that port, as the real device does (the gateway's
 options.address, username and password).

@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { createAccessGateSimulator, type SimKind as IsapiKind } from '../../devices/access-gate/simulator.js';
 import { createZktecoSimulator, type ZkSimKind } from '../../devices/access-gate/zkteco-simulator.js';
 import { createBarrierGateSimulator, type SimKind as AnprKind } from '../../devices/barrier-gate/simulator.js';
+import { RtspSimulatorUnavailable, startRtspSimulator, type RtspSimulator } from '../../devices/onvif-camera/rtsp-sim.js';
 import { createOnvifSimulator, type SimEventKind } from '../../devices/onvif-camera/simulator.js';
 import type { RepostOptions } from '../../devices/sim/repost.js';
 import type { EstatePlan, PushDevicePlan } from './plan.js';
@@ -73,6 +74,22 @@ async function listenIfAsked(d: PushDevicePlan, e: EstatePlan, sim: { listen(o: 
   });
 }
 
+let warnedNoVideo = false;
+
+/** The camera's RTSP stream when the plan asks for it; without GStreamer: none, and one warning for the run. */
+async function cameraStream(c: EstatePlan['cameras'][number], e: EstatePlan): Promise<RtspSimulator | undefined> {
+  if (!c.rtsp) return undefined;
+  try {
+    return await startRtspSimulator({ host: c.host, port: c.rtspPort, username: c.username, password: c.password });
+  } catch (err) {
+    if (!(err instanceof RtspSimulatorUnavailable)) throw err;
+    // The message names the Debian packages when they are the cause (rtsp-sim.ts).
+    if (!warnedNoVideo) process.stderr.write(`simulate: camera ${e.estate}/${c.id} runs without live video: ${err.message}\n`);
+    warnedNoVideo = true;
+    return undefined;
+  }
+}
+
 export async function createDevices(e: EstatePlan, o: DeviceOptions): Promise<SimDevice[]> {
   const out: SimDevice[] = [];
   const url = base(e.gatewayUrl);
@@ -129,8 +146,10 @@ export async function createDevices(e: EstatePlan, o: DeviceOptions): Promise<Si
       await listenIfAsked(d, e, sim);
     }
     for (const c of e.cameras) {
-      const sim = createOnvifSimulator({ host: c.host, port: c.port, username: c.username, password: c.password, name: c.id, discoveryPort: false });
-      await sim.start().catch((err: unknown) => {
+      const rtsp = await cameraStream(c, e);
+      const sim = createOnvifSimulator({ host: c.host, port: c.port, username: c.username, password: c.password, name: c.id, discoveryPort: false, rtspUrl: rtsp?.url('') });
+      await sim.start().catch(async (err: unknown) => {
+        await rtsp?.stop();
         throw new Error(`--plan: camera ${e.estate}/${c.id} cannot listen on ${c.host}:${c.port}: ${(err as Error).message}`);
       });
       out.push({
@@ -152,7 +171,10 @@ export async function createDevices(e: EstatePlan, o: DeviceOptions): Promise<Si
           sim.raise(kind, state === 'on');
           return true;
         },
-        close: () => sim.stop(),
+        close: async () => {
+          await sim.stop();
+          await rtsp?.stop();
+        },
       });
     }
   } catch (err) {

@@ -18,6 +18,8 @@ const Camera = z
     host: z.string().default('127.0.0.1'),
     username: z.string().min(1).max(64).default('admin'),
     password: z.string().max(128).default('admin12345'),
+    rtsp: z.boolean().default(false).describe("serve the camera's live stream too (GStreamer RTSP server, rtsp-sim.py; GetStreamUri points at it)"),
+    rtspPort: Port.optional().describe('port of that RTSP server; absent: a free one'),
   })
   .strict();
 
