@@ -22,6 +22,8 @@ export interface RtspSimulatorOptions {
   auth?: 'digest' | 'basic' | undefined;
   /** How long the server may take to come up (default 10 s). */
   startTimeoutMs?: number | undefined;
+  /** The Python and its flags (default Debian's /usr/bin/python3); a test passes `-S` to hide python3-gi. */
+  python?: readonly string[] | undefined;
 }
 
 export interface RtspSimulator {
@@ -69,16 +71,18 @@ interface SimEvent {
 
 export async function startRtspSimulator(o: RtspSimulatorOptions = {}): Promise<RtspSimulator> {
   const host = o.host ?? '127.0.0.1';
-  if (!existsSync(SYSTEM_PYTHON)) throw new RtspSimulatorUnavailable(`${SYSTEM_PYTHON} is missing: install the Debian packages ${RTSP_SIM_PACKAGES}`);
-  const args = [rtspSimScript(), '--host', host, '--port', String(o.port ?? 0), '--fps', String(o.fps ?? 25), '--watch-stdin'];
+  const [python = SYSTEM_PYTHON, ...flags] = o.python ?? [SYSTEM_PYTHON];
+  if (!existsSync(python)) throw new RtspSimulatorUnavailable(`${python} is missing: install the Debian packages ${RTSP_SIM_PACKAGES}`);
+  const args = [...flags, rtspSimScript(), '--host', host, '--port', String(o.port ?? 0), '--fps', String(o.fps ?? 25), '--watch-stdin'];
   if (o.username !== undefined) args.push('--username', o.username, '--auth', o.auth ?? 'digest');
   // The password goes through the environment, not the command line (ps shows arguments to everyone).
   const env = { ...process.env, RB_RTSP_SIM_PASSWORD: o.password ?? '' };
-  const proc = spawn(SYSTEM_PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+  const proc = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-4000)));
   proc.stdin!.on('error', () => undefined);
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  // 'close': exited and its output read to the end (the last line may say why it could not start).
+  const exited = new Promise<void>((resolve) => proc.once('close', () => resolve()));
   let open = 0;
   let ever = 0;
   const running = new Set<string>();
@@ -109,7 +113,7 @@ export async function startRtspSimulator(o: RtspSimulatorOptions = {}): Promise<
   const ready = await new Promise<SimEvent>((resolve, reject) => {
     const timer = setTimeout(() => reject(new RtspSimulatorUnavailable(`the RTSP simulator did not start within ${timeoutMs} ms: ${stderr.trim().slice(-500) || 'no output'}`)), timeoutMs);
     onReady = (e) => (clearTimeout(timer), resolve(e));
-    proc.once('error', (err) => (clearTimeout(timer), reject(new RtspSimulatorUnavailable(`cannot run ${SYSTEM_PYTHON}: ${err.message}`))));
+    proc.once('error', (err) => (clearTimeout(timer), reject(new RtspSimulatorUnavailable(`cannot run ${python}: ${err.message}`))));
     void exited.then(() => {
       clearTimeout(timer);
       reject(new RtspSimulatorUnavailable(`the RTSP simulator exited at start (${stderr.trim().slice(-500) || `code ${proc.exitCode}`}); it needs the Debian packages ${RTSP_SIM_PACKAGES}`));

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRtspSimulator, type RtspSimulator } from '../../../devices/onvif-camera/rtsp-sim.js';
+import { RtspSimulatorUnavailable, startRtspSimulator, type RtspSimulator } from '../../../devices/onvif-camera/rtsp-sim.js';
 import { readClock } from '../../../protocol/video-clock.js';
 import { ffprobe, pullFrames, until } from './rtsp-tools.js';
 
@@ -58,5 +58,12 @@ describe('RTSP simulator', () => {
       await locked.stop();
     }
     expect(() => process.kill(locked.pid, 0)).toThrow();
+  });
+
+  it('names the Debian packages when Python cannot load GStreamer', async () => {
+    // -S: no site packages, so no python3-gi, as on a machine without it.
+    const err = await startRtspSimulator({ python: ['/usr/bin/python3', '-S'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RtspSimulatorUnavailable);
+    expect((err as Error).message).toMatch(/cannot load GStreamer's RTSP server through python3-gi .*install the Debian packages python3-gi gir1\.2-gst-rtsp-server-1\.0/);
   });
 });
