@@ -163,8 +163,16 @@ class Factory(GstRtspServer.RTSPMediaFactory):
         # The wall clock now: the frame left the (live) source a moment ago.
         ms = int(time.time() * 1000)
         buf_ptr = _ProbeInfo.from_address(_struct_pointer(info)).data
-        if buf_ptr:
+        # Cross-check against PyGObject's own wrapper (its hash is the pointer; dropping it gives its
+        # reference back at once), so a PyGObject whose layout differs skips the row instead of crashing.
+        wrapper = info.get_buffer()
+        same = wrapper is not None and hash(wrapper) == buf_ptr
+        del wrapper
+        if buf_ptr and same:
             self.painter.paint(buf_ptr, ms)
+        elif not self.painter.failed:
+            self.painter.failed = True
+            sys.stderr.write('rtsp-sim: cannot reach the frame buffer; no clock row\n')
         return Gst.PadProbeReturn.OK
 
 
