@@ -6,7 +6,7 @@ import { signal } from '@preact/signals';
  */
 export type Route =
   | { name: 'login' }
-  | { name: 'me'; tab?: 'history' | 'handover' | 'patrol' | 'orders'; alert?: string; code?: string; order?: string }
+  | { name: 'me'; tab?: 'history' | 'handover' | 'patrol' | 'orders' | 'cameras'; alert?: string; code?: string; order?: string; camera?: string; estate?: string }
   | { name: 'street' }
   | { name: 'estate'; estate: string; order?: string }
   | { name: 'roster' }
@@ -22,12 +22,16 @@ function meRoute(query: string): Route {
   // A patrol checkpoint's QR code opens /p/CODE, which the hub sends here (`?tab=patrol&code=CODE`).
   const code = q.get('code');
   const order = q.get('order');
+  const camera = q.get('camera');
+  const estate = q.get('estate');
   return {
     name: 'me',
-    ...(tab === 'history' || tab === 'handover' || tab === 'patrol' || tab === 'orders' ? { tab } : {}),
+    ...(tab === 'history' || tab === 'handover' || tab === 'patrol' || tab === 'orders' || tab === 'cameras' ? { tab } : {}),
     ...(alert && /^[0-9A-Za-z]{1,64}$/.test(alert) ? { alert } : {}),
     ...(tab === 'patrol' && code && /^[0-9A-Za-z]{12}$/.test(code) ? { code } : {}),
     ...(order && /^[0-9A-Za-z]{1,64}$/.test(order) ? { order } : {}),
+    // A live camera (issue 20): `/me?camera=<device>&estate=<estate>`.
+    ...(camera && estate && /^[a-z0-9-]{1,64}$/.test(camera) && /^[a-z0-9-]{1,64}$/.test(estate) ? { camera, estate } : {}),
   };
 }
 

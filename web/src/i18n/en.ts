@@ -1,5 +1,6 @@
 import type { Messages } from './zh-CN.js';
 import { ordersEn } from './orders.en.js';
+import { videoEn } from './video.en.js';
 
 /** English. Same keys as zh-CN.ts (the type makes a missing one a compile error). */
 export const en: Messages = {
@@ -481,4 +482,5 @@ export const en: Messages = {
   'patrol.history': 'My patrol history',
   'patrol.noHistory': 'No patrol scans yet',
   ...ordersEn,
+  ...videoEn,
 };

@@ -1,4 +1,5 @@
 import { ordersZhCN } from './orders.zh-CN.js';
+import { videoZhCN } from './video.zh-CN.js';
 /** 简体中文 — the default catalogue. Every string the screens show comes from here (or en.ts). */
 export const zhCN = {
   'app.title': '红管家',
@@ -479,6 +480,7 @@ export const zhCN = {
   'patrol.history': '我的巡更记录',
   'patrol.noHistory': '还没有巡更记录',
   ...ordersZhCN,
+  ...videoZhCN,
 };
 
 export type MessageKey = keyof typeof zhCN;

@@ -11,6 +11,7 @@ import type { Alert, AlertDetail as Detail, AlertNotification, LinkedEvent, Time
 import { AlertActions } from './alert-actions.js';
 import { SnapshotViewer } from './snapshot-viewer.js';
 import { ToOrderButton } from './orders-from-alert.js';
+import { LinkedCameras } from './camera-single.js';
 
 /**
  * One alert, everything about it, and what can be done with it (issue 15 item 2): facts with estate
@@ -32,6 +33,9 @@ export function AlertDetail(props: {
   people?: Person[];
   /** Whether the device has a camera linked (null = unknown): says 暂无抓拍 only when true. */
   cameraLinked?: boolean | null;
+  /** The cameras linked to the alert's device, to watch live (issue 20): a 摄像头 list when given with onWatch. */
+  cameras?: readonly string[];
+  onWatch?: (camera: string) => void;
   onClose?: () => void;
   onChange?: (a: Alert) => void;
 }) {
@@ -95,6 +99,7 @@ export function AlertDetail(props: {
           ) : props.cameraLinked ? (
             <div class="snapshot empty full">{t('alert.noSnapshot')}</div>
           ) : null}
+          {props.onWatch && props.cameras && <LinkedCameras cameras={props.cameras} names={props.deviceNames} onWatch={props.onWatch} />}
           <AlertActions alert={detail} onChange={changed} full candidates={people} onCommented={() => void load()} />
           <ToOrderButton key={props.id} alertId={props.id} />
           <Timeline entries={timelineOf(detail)} omitted={detail.repeatsOmitted ?? 0} names={names} />

@@ -16,6 +16,9 @@ export function AlertPanel(props: {
   deviceNames?: ReadonlyMap<string, string>;
   people?: Person[];
   cameraLinked?: boolean | null;
+  /** Linked cameras and what watching one does (the command center puts it on its wall). */
+  cameras?: readonly string[];
+  onWatch?: (camera: string) => void;
   onClose: () => void;
   onChange: (a: Alert) => void;
 }) {
@@ -45,6 +48,7 @@ export function AlertPanel(props: {
         {...(props.deviceNames ? { deviceNames: props.deviceNames } : {})}
         {...(props.people ? { people: props.people } : {})}
         {...(props.cameraLinked !== undefined ? { cameraLinked: props.cameraLinked } : {})}
+        {...(props.cameras && props.onWatch ? { cameras: props.cameras, onWatch: props.onWatch } : {})}
         onChange={props.onChange}
       />
     </aside>

@@ -21,6 +21,8 @@ import { Pager, ScreenAlertRow } from './screen-alert-row.js';
 import { OrdersPanel } from './orders-panel.js';
 import { OrderNotices } from './orders-notice.js';
 import { navigate, route } from '../router.js';
+import { ALARM_SEVERITY } from '../alarm.js';
+import { CameraWall, type WallRequest } from './camera-wall.js';
 
 const TICKER = 14;
 const RESOLVED = 3;
@@ -74,6 +76,11 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
   const [onDuty, setOnDuty] = useState<Person[] | null>(null);
   const [dutyError, setDutyError] = useState<string | null>(null);
   const [selected, setSelected] = useState<ScreenAlert | null>(null);
+  // The devices panel or, in its place, the camera wall (issue 20): the choice is remembered.
+  const [panel, setPanelState] = useState<'devices' | 'wall'>(() => (localStorage.getItem(PANEL_KEY) === 'wall' ? 'wall' : 'devices'));
+  const setPanel = (p: 'devices' | 'wall') => (setPanelState(p), localStorage.setItem(PANEL_KEY, p));
+  const [wallRequests, setWallRequests] = useState<WallRequest[]>([]);
+  const toWall = (req: WallRequest) => setWallRequests((list) => [...list.filter((x) => x.key !== req.key), req].slice(-9));
   const r = route.value;
   const openOrder = r.name === 'estate' ? r.order : undefined;
 
@@ -152,6 +159,8 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
   useLive<ScreenAlert>('alert:new', (a) => {
     onAlert(a);
     if (a.estate === estate) alarmOnNew(a);
+    // A severe alert from a device with a camera: the wall shows that camera (now, or when opened).
+    if (a.estate === estate && a.severity >= ALARM_SEVERITY && a.state !== 'resolved' && cameraLinked(a.device) !== false) toWall({ key: a.id, alert: a });
   });
   useLive<ScreenAlert>('alert:update', (a) => {
     onAlert(a);
@@ -189,8 +198,22 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
         </span>
       </TopBar>
       <div class="screen-main">
-        <section class="panel devices" aria-labelledby="h-devices">
-          <h2 id="h-devices">{t('estate.devices')}</h2>
+        <section class={`panel devices${panel === 'wall' ? ' with-wall' : ''}`} aria-labelledby="h-devices">
+          <div class="panel-switch">
+            <h2 id="h-devices">{panel === 'wall' ? t('video.wall') : t('estate.devices')}</h2>
+            <span class="spacer" />
+            <button type="button" class={`btn small${panel === 'devices' ? ' on' : ''}`} aria-pressed={panel === 'devices'} data-panel="devices" onClick={() => setPanel('devices')}>
+              {t('video.panelDevices')}
+            </button>
+            <button type="button" class={`btn small${panel === 'wall' ? ' on' : ''}`} aria-pressed={panel === 'wall'} data-panel="wall" onClick={() => setPanel('wall')}>
+              {t('video.panelWall')}
+              {panel !== 'wall' && wallRequests.length > 0 && <span class="dot-new" title={t('video.newAlarm')} aria-label={t('video.newAlarm')} />}
+            </button>
+          </div>
+          {panel === 'wall' ? (
+            <CameraWall estate={estate} requests={wallRequests} onHandled={(key) => setWallRequests((list) => list.filter((x) => x.key !== key))} />
+          ) : (
+            <>
           <ErrorNote what={t('estate.devices')} error={stateError} />
           <GatewayLine state={state} />
           <div class="tiles">
@@ -199,6 +222,8 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
             ))}
           </div>
           {deviceTiles.length === 0 && !stateError && <p class="muted">{t('estate.noDevices')}</p>}
+            </>
+          )}
         </section>
         <section class="panel alerts" aria-labelledby="h-alerts">
           <h2 id="h-alerts">
@@ -261,6 +286,8 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
           deviceNames={deviceNames}
           people={duty}
           cameraLinked={cameraLinked(selected.device)}
+          cameras={state.devices.find((d) => d.device === selected.device)?.cameras ?? []}
+          onWatch={(camera) => (setPanel('wall'), toWall({ key: `watch:${camera}:${Date.now()}`, camera, alert: selected }))}
           onClose={() => setSelected(null)}
           onChange={onAlert}
         />
@@ -269,4 +296,5 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
   );
 }
 
+const PANEL_KEY = 'rb.estate.panel';
 const ALARM_EVENTS = new Set(['door.forced', 'door.held', 'device.tamper', 'camera.tamper', 'camera.signalLoss', 'barrier.fault', 'vehicle.denied']);

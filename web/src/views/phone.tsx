@@ -22,6 +22,7 @@ import { OrderNotices } from './orders-notice.js';
 import { useOrders } from '../orders.js';
 import { vibrateFor } from '../alarm.js';
 import { PatrolPanel } from './patrol.js';
+import { CameraList, CameraSingle } from './camera-single.js';
 
 /** Most urgent first; among equals the oldest first (it has waited longest). */
 export const bySeverityThenAge = (a: Alert, b: Alert): number => b.severity - a.severity || a.openedAt - b.openedAt || (a.id < b.id ? -1 : 1);
@@ -33,7 +34,7 @@ export const bySeverityThenAge = (a: Alert, b: Alert): number => b.severity - a.
 export function PhoneView() {
   const user = session.value!.user;
   const r = route.value;
-  const tab = r.name === 'me' ? (r.alert ? 'alert' : r.order ? 'order' : (r.tab ?? 'alerts')) : 'alerts';
+  const tab = r.name === 'me' ? (r.alert ? 'alert' : r.order ? 'order' : r.camera ? 'camera' : (r.tab ?? 'alerts')) : 'alerts';
   const now = useNow(5_000);
   const me = useLoad<{ estates?: EstateRef[] }>('/api/v1/me');
   const estates = me.data?.estates ?? [];
@@ -103,6 +104,9 @@ export function PhoneView() {
     return cams ? cams.length > 0 : null;
   };
   const go = (query: string) => navigate(`/me${query}`);
+  // The cameras linked to the alert's device (from the same state), to watch from its detail (issue 20).
+  const linkedCams = (a: Alert | undefined): string[] => (a && a.estate === estate ? (devices.data?.devices.find((d) => d.device === a.device)?.cameras ?? []) : []);
+  const watch = (est: string) => (device: string) => go(`?camera=${encodeURIComponent(device)}&estate=${encodeURIComponent(est)}`);
 
   return (
     <div class="phone">
@@ -121,7 +125,7 @@ export function PhoneView() {
       <main class="phone-main">
         <ErrorNote what={t('me.estate')} error={me.error} onRetry={() => void me.reload()} />
         {me.data && estates.length === 0 && <p class="muted">{t('me.noEstates')}</p>}
-        {estates.length > 1 && tab !== 'alert' && tab !== 'order' && (
+        {estates.length > 1 && tab !== 'alert' && tab !== 'order' && tab !== 'camera' && (
           <label class="field">
             {t('me.estate')}
             <select value={picked ?? ''} onChange={(e) => setPicked(e.currentTarget.value || null)} data-testid="estate-picker">
@@ -135,8 +139,10 @@ export function PhoneView() {
           </label>
         )}
         {tab === 'alert' && r.name === 'me' && r.alert && (
-          <AlertDetail key={r.alert} id={r.alert} initial={alerts.find((a) => a.id === r.alert)} size="compact" estateNames={estateNames} deviceNames={deviceNames} people={people} cameraLinked={cameraLinked(alerts.find((a) => a.id === r.alert))} onClose={() => (history.length > 1 ? history.back() : go(''))} onChange={onAlert} />
+          <AlertDetail key={r.alert} id={r.alert} initial={alerts.find((a) => a.id === r.alert)} size="compact" estateNames={estateNames} deviceNames={deviceNames} people={people} cameraLinked={cameraLinked(alerts.find((a) => a.id === r.alert))} cameras={linkedCams(alerts.find((a) => a.id === r.alert))} onWatch={estate ? watch(estate) : undefined} onClose={() => (history.length > 1 ? history.back() : go(''))} onChange={onAlert} />
         )}
+        {tab === 'camera' && r.name === 'me' && r.camera && r.estate && <CameraSingle key={r.camera} estate={r.estate} device={r.camera} onBack={() => (history.length > 1 ? history.back() : go('?tab=cameras'))} />}
+        {tab === 'cameras' && (estate ? <CameraList estate={estate} onWatch={watch(estate)} /> : estates.length > 1 && <p class="muted">{t('me.pickEstate')}</p>)}
         {tab === 'patrol' && <PatrolPanel estate={picked} code={r.name === 'me' ? r.code : undefined} onCodeUsed={() => navigate('/me?tab=patrol', true)} />}
         {tab === 'orders' && <PhoneOrders orders={myOrders} error={orders.error} reload={() => void orders.reload()} now={now} showEstate={showEstate} onOpen={(id) => go(`?order=${id}`)} />}
         {tab === 'order' && r.name === 'me' && r.order && <PhoneOrder id={r.order} initial={orders.orders.find((o) => o.id === r.order)} onClose={() => (history.length > 1 ? history.back() : go('?tab=orders'))} onChange={orders.onOrder} />}
@@ -177,6 +183,14 @@ export function PhoneView() {
                 estates.length > 1 && <p class="muted">{t('me.pickEstate')}</p>
               )}
             </section>
+            {estate && (
+              <section aria-labelledby="h-cams">
+                <h2 id="h-cams">{t('video.cameras')}</h2>
+                <button type="button" class="btn" onClick={() => go('?tab=cameras')} data-testid="open-cameras">
+                  {t('video.openCameras')} ›
+                </button>
+              </section>
+            )}
             <PushToggle />
           </>
         )}
