@@ -29,6 +29,7 @@ export const videoEn: Record<keyof typeof videoZhCN, string> = {
   'video.pick': 'Choose a camera',
   'video.empty': 'No camera chosen',
   'video.pin': 'Pin this tile (alerts do not replace it)',
+  'video.pinShort': 'Pin',
   'video.pinned': 'Pinned',
   'video.alarm': 'Alert: {rule}',
   'video.newAlarm': 'Alert camera',

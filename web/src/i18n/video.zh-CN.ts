@@ -27,6 +27,7 @@ export const videoZhCN = {
   'video.pick': '选择摄像头',
   'video.empty': '未选择摄像头',
   'video.pin': '固定此画面（告警不替换）',
+  'video.pinShort': '固定',
   'video.pinned': '已固定',
   'video.alarm': '告警：{rule}',
   'video.newAlarm': '有告警画面',

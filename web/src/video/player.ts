@@ -64,7 +64,8 @@ export function startPlayer(video: HTMLVideoElement, opts: PlayerOptions): () =>
 
   const connect = async () => {
     if (stopped) return;
-    status({ state: 'connecting', retrying: attempt > 0 });
+    // A retry keeps saying what went wrong (and that it reconnects) until the stream plays again.
+    if (attempt === 0) status({ state: 'connecting', retrying: false });
     // A token about to lapse (a phone woken up): renew it first, the hub checks it once, at `watch`.
     const s = session.value;
     if (s && s.expiresAt < Date.now() + 10_000) await refreshSession().catch(() => false);

@@ -81,7 +81,7 @@ export function CameraWall(props: { estate: string; requests: readonly WallReque
                   aria-label={t('video.pin')}
                   onClick={() => update({ ...wall, tiles: tiles.map((x, k) => (k === i ? { ...x, pinned: !x.pinned } : x)) })}
                 >
-                  📌
+                  {t('video.pinShort')}
                 </button>
               </div>
               {tile.alert && (

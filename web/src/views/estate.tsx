@@ -188,7 +188,7 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
   };
 
   return (
-    <div class={`screen with-orders ${selected ? 'with-panel' : ''}`}>
+    <div class={`screen with-orders ${selected ? 'with-panel' : ''}${panel === 'wall' ? ' with-wall' : ''}`}>
       <OrderNotices onOpen={(o) => navigate(`/estate/${encodeURIComponent(o.estate)}?order=${encodeURIComponent(o.id)}`)} />
       <TopBar title={t('estate.title', { name })}>
         <ScreenNav />
