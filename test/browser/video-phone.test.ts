@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keepShot, overflowing, watch, type PageWatch } from './checks.js';
+import { keepShot, overflowing, setLang, watch, type PageWatch } from './checks.js';
 import { ESTATE_A, VIEWPORTS, launchChromium, loggedIn, startWorld, waitLive, type World } from './support.js';
 import { camera, encodeTestStream, expectPlaying, standInForHubVideo, type VideoStandIn } from './video-support.js';
 
@@ -84,6 +84,11 @@ describe('phone: live camera', () => {
     expect(await overflowing(page)).toEqual([]);
     await page.goBack();
     await list.waitFor();
+    // In English too, and nothing wider than the phone.
+    await setLang(page, 'en');
+    expect(await list.locator('button[data-device="cam-lobby"]').textContent()).toContain('大堂摄像机 (gateway not connected)');
+    expect(await list.locator('h2').textContent()).toBe('Cameras');
+    expect(await overflowing(page)).toEqual([]);
     expect(seen.errors).toEqual([]);
     expect(seen.failed).toEqual([]);
   });

@@ -17,6 +17,8 @@ export const videoEn: Record<keyof typeof videoZhCN, string> = {
   'video.camerasTitle': 'Cameras',
   'video.openCameras': 'Show cameras',
   'video.noCameras': 'No cameras to watch',
+  'video.camState': '{name} ({state})',
+  'video.withDetail': '{why} ({detail})',
   'video.camOffline': 'offline',
   'video.camNoRelay': 'gateway not connected',
   'video.watch': 'Watch live',

@@ -15,6 +15,8 @@ export const videoZhCN = {
   'video.camerasTitle': '监控摄像头',
   'video.openCameras': '查看摄像头',
   'video.noCameras': '暂无可观看的摄像头',
+  'video.camState': '{name}（{state}）',
+  'video.withDetail': '{why}（{detail}）',
   'video.camOffline': '离线',
   'video.camNoRelay': '网关未连接',
   'video.watch': '看直播',

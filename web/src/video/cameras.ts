@@ -33,8 +33,8 @@ export function useCameras(estate: string | null, everyMs = 30_000): { cameras: 
 /** A camera's name for people, with why it cannot be watched now (离线 / 网关未连接). */
 export function cameraLabel(c: VideoCameraView): string {
   const name = c.name ?? c.device;
-  if (c.online === false) return `${name}（${t('video.camOffline')}）`;
-  if (!c.relay) return `${name}（${t('video.camNoRelay')}）`;
+  if (c.online === false) return t('video.camState', { name, state: t('video.camOffline') });
+  if (!c.relay) return t('video.camState', { name, state: t('video.camNoRelay') });
   return name;
 }
 

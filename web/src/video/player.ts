@@ -40,6 +40,8 @@ const KEEP_BEHIND_S = 10;
 const BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 15_000];
 /** Segments waiting for the SourceBuffer beyond this are dropped up to the next one (each starts with a key frame). */
 const MAX_QUEUE = 30;
+/** No segment for this long on an open stream: the link is dead without saying so; start again. */
+const SILENT_MS = 20_000;
 
 export const liveUrl = (): string => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/video/live`;
 
@@ -114,6 +116,8 @@ class Run {
   private sawInit = false;
   private done = false;
   private error: { code: VideoErrorCode | 'unsupported'; message: string } | undefined;
+  private lastData = Date.now();
+  private readonly watchdog = setInterval(() => Date.now() - this.lastData > SILENT_MS && this.finish(), 5_000);
   private readonly onPlaying = () => this.events.playing();
   private readonly onVideoError = () => this.fail({ code: 'RB_ERR_VIDEO_BROKEN', message: this.video.error?.message ?? 'decode error' });
 
@@ -159,6 +163,7 @@ class Run {
       return;
     }
     if (!(data instanceof ArrayBuffer) || !this.ms) return;
+    this.lastData = Date.now();
     if (!this.sawInit) this.sawInit = true;
     else if (this.queue.length >= MAX_QUEUE) this.queue.length = 0; // far behind: start again at this segment
     this.queue.push(data);
@@ -242,6 +247,7 @@ class Run {
   close(): void {
     if (this.done) return;
     this.done = true;
+    clearInterval(this.watchdog);
     this.ws.onopen = this.ws.onmessage = this.ws.onclose = this.ws.onerror = null;
     try {
       if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN) this.ws.close();

@@ -10,9 +10,9 @@ export function statusText(s: PlayerStatus): string | null {
   if (s.state === 'playing') return null;
   if (s.state === 'connecting') return s.retrying ? t('video.reconnecting') : t('video.connecting');
   if (s.state === 'offline') return `${t('video.offline')} · ${t('video.reconnecting')}`;
-  const why = s.code ? tOr('video.err', s.code) : t('video.offline');
-  const detail = s.code === 'RB_ERR_VIDEO_CAP' && s.message ? `（${s.message}）` : '';
-  return `${why}${detail}${s.retrying && s.code !== 'RB_ERR_GATEWAY_OFFLINE' ? ` · ${t('video.reconnecting')}` : ''}`;
+  const code = s.code ? tOr('video.err', s.code) : t('video.offline');
+  const why = s.code === 'RB_ERR_VIDEO_CAP' && s.message ? t('video.withDetail', { why: code, detail: s.message }) : code;
+  return `${why}${s.retrying && s.code !== 'RB_ERR_GATEWAY_OFFLINE' ? ` · ${t('video.reconnecting')}` : ''}`;
 }
 
 /**
