@@ -92,4 +92,18 @@ describe('phone: live camera', () => {
     expect(seen.errors).toEqual([]);
     expect(seen.failed).toEqual([]);
   });
+
+  it('against the real hub (no stand-in) the watch is accepted: the tile plays, or says the gateway has no relay link yet', async () => {
+    const own = await loggedIn(browser, world.hub.httpUrl, 'vol-a', VIEWPORTS.phone, `/me?camera=cam-east&estate=${ESTATE_A}`);
+    const ownSeen = watch(own.page);
+    const tile = own.page.locator('[data-testid=camera-single] .video-tile');
+    await tile.locator('xpath=self::*[@data-state="playing" or @data-state="error"]').waitFor({ timeout: 20_000 });
+    // Refused as unauthenticated or unknown would be a wire mismatch between the screen and the hub.
+    const code = await tile.getAttribute('data-code');
+    expect(['', 'RB_ERR_GATEWAY_OFFLINE', 'RB_ERR_CAMERA_UNREACHABLE']).toContain(code);
+    if (code === 'RB_ERR_GATEWAY_OFFLINE') expect(await tile.textContent()).toContain('小区网关未连接');
+    expect(ownSeen.errors).toEqual([]);
+    expect(ownSeen.failed).toEqual([]);
+    await own.context.close();
+  });
 });
