@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fitsViewport, keepShot, overflowing, watch, type PageWatch } from './checks.js';
+import { fitsViewport, keepShot, overflowing, setLang, watch, type PageWatch } from './checks.js';
 import { ESTATE_A, STREET, VIEWPORTS, launchChromium, loggedIn, startWorld, waitLive, type World } from './support.js';
 import { camera, encodeTestStream, expectPlaying, standInForHubVideo, type Stream, type VideoStandIn } from './video-support.js';
 
@@ -110,6 +110,11 @@ describe('screens: the camera wall', () => {
     await expectPlaying(tile('cam-north'));
     expect(await overflowing(page, '.wall-cell')).toEqual([]);
     await keepShot(page, 'video-wall-alarm');
+    // In English the words change, the boxes still hold them.
+    await setLang(page, 'en');
+    expect(await tile('cam-lobby').textContent()).toContain('Too many viewers or too much video right now (video.maxStreamsPerEstate (4))');
+    expect(await overflowing(page, '.wall-cell, .panel.devices, .alert-list')).toEqual([]);
+    expect((await fitsViewport(page)).fits).toBe(true);
     expect(seen.errors).toEqual([]);
     expect(seen.failed).toEqual([]);
   });

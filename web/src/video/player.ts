@@ -51,6 +51,7 @@ export function startPlayer(video: HTMLVideoElement, opts: PlayerOptions): () =>
   let attempt = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let run: Run | undefined;
+  let authRetried = false;
   video.muted = true;
   video.playsInline = true;
   video.autoplay = true;
@@ -75,11 +76,21 @@ export function startPlayer(video: HTMLVideoElement, opts: PlayerOptions): () =>
     run = new Run(video, opts, {
       playing: () => {
         attempt = 0;
+        authRetried = false;
         status({ state: 'playing', retrying: false });
       },
       ended: (err) => {
         run = undefined;
         if (stopped) return;
+        // The hub ends a view when the access token it was opened with expires: renew it and watch
+        // again, once; refused again right away means signed out for good.
+        if (err?.code === 'RB_ERR_UNAUTHENTICATED' && !authRetried) {
+          authRetried = true;
+          void refreshSession()
+            .catch(() => false)
+            .then((ok) => (ok ? void connect() : status({ state: 'error', code: err.code, message: err.message, retrying: false })));
+          return;
+        }
         const final = !!err && FINAL.has(err.code);
         const retrying = !final;
         status({ state: err ? 'error' : 'offline', ...(err ? { code: err.code, message: err.message } : {}), retrying });
