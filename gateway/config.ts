@@ -18,6 +18,9 @@ const Device = z
   })
   .strict();
 
+/** A duration of the video keys: 8s, 1500ms, 1m (gateway/video/duration.ts reads it). */
+const VIDEO_DURATION = /^[1-9]\d{0,6}(ms|s|m)$/;
+
 export const GatewayConfigSchema = z
   .object({
     estate: Id.describe('Estate id this gateway serves'),
@@ -122,6 +125,23 @@ export const GatewayConfigSchema = z
       .strict()
       .optional()
       .describe('The edge warns on its own while the hub is unreachable (texts through a local GSM modem, duty list from the hub); absent: off'),
+    video: z
+      .object({
+        enabled: z.boolean().default(true).describe('Relay live video (docs/video.md): one outbound WebSocket to hub.httpUrl; a camera is pulled only while someone watches it'),
+        ffmpeg: z.string().min(1).default('ffmpeg').describe("The ffmpeg program that pulls RTSP and remuxes it (-c copy) into fragmented MP4 (Debian's ffmpeg)"),
+        maxStreams: z.number().int().min(1).max(64).default(4).describe('Streams this gateway pulls at once; one more is answered RB_ERR_VIDEO_CAP'),
+        maxSegmentBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .max(256 * 1024 * 1024)
+          .default(8 * 1024 * 1024)
+          .describe('Largest MP4 box (a key frame and its segment) from one camera; a bigger one stops the stream (RB_ERR_VIDEO_BROKEN)'),
+        startTimeout: z.string().regex(VIDEO_DURATION, 'a duration such as 8s or 1500ms').default('8s').describe('A stream that sends no picture this long after it was asked for stops (RB_ERR_CAMERA_UNREACHABLE), e.g. 8s'),
+        stallTimeout: z.string().regex(VIDEO_DURATION, 'a duration such as 10s or 1500ms').default('10s').describe('A running stream that sends no byte this long stops (RB_ERR_VIDEO_BROKEN), e.g. 10s'),
+      })
+      .strict()
+      .default({ enabled: true, ffmpeg: 'ffmpeg', maxStreams: 4, maxSegmentBytes: 8 * 1024 * 1024, startTimeout: '8s', stallTimeout: '10s' }),
     devices: z.array(Device).min(1).describe('Devices this gateway drives'),
   })
   .strict();

@@ -19,6 +19,9 @@ import { createSnapshotService } from './snapshots.js';
 import { createPushServer } from './push-server.js';
 import { buildStatus } from './status.js';
 import { createUplink, type Uplink } from './uplink.js';
+import { createVideoRelay, type VideoRelay } from './video/relay.js';
+import { videoDurationMs } from './video/secrets.js';
+import { VERSION } from '../lib/version.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -40,6 +43,8 @@ export interface Gateway {
   readonly outbox: Outbox;
   readonly uplink: Uplink;
   readonly commands: CommandExecutor;
+  /** The live-video relay (docs/video.md); undefined when video.enabled is false or hub.httpUrl is unset. */
+  readonly video: VideoRelay | undefined;
 }
 
 /** Composition root of the gateway: the only place that builds its services. */
@@ -193,8 +198,28 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...deps.pressure,
   });
 
+  // Live video (docs/video.md): one outbound WebSocket to the hub; ffmpeg pulls a camera only while watched.
+  const video =
+    config.video.enabled && config.hub.httpUrl
+      ? createVideoRelay({
+          hubUrl: config.hub.httpUrl,
+          username: config.hub.username,
+          password: config.hub.password,
+          version: VERSION,
+          devices: () => [...devices].map(([id, d]) => [id, d.driver] as [string, Driver]),
+          ffmpeg: config.video.ffmpeg,
+          maxStreams: config.video.maxStreams,
+          maxSegmentBytes: config.video.maxSegmentBytes,
+          startTimeoutMs: videoDurationMs(config.video.startTimeout),
+          stallTimeoutMs: videoDurationMs(config.video.stallTimeout),
+          backoffMinMs: config.uplink.backoffMinMs,
+          backoffMaxMs: config.uplink.backoffMaxMs,
+          log: log.child({ module: 'gateway.video' }),
+        })
+      : undefined;
+
   // Local /metrics and /healthz (off unless metrics.port is set); it reads the same status as the hub gets.
-  const observer = createGatewayObserver({ config, log: log.child({ module: 'gateway.observe' }), status: () => status('heartbeat'), uplink });
+  const observer = createGatewayObserver({ config, log: log.child({ module: 'gateway.observe' }), status: () => status('heartbeat'), uplink, video: () => video?.stats() });
 
   /**
    * Start in order, stop in reverse (lib/service.ts). The hub link is two entries: it opens after the
@@ -227,6 +252,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
           for (const { driver } of [...devices.values()].reverse()) await driver.stop().catch(() => undefined);
         },
       ),
+      // After the devices (it asks their drivers for streams), stopped before them: every ffmpeg child is reaped.
+      service('video', () => video?.start(), () => video?.stop()),
       service('device-push', () => push.start(), () => push.stop()),
       service('hub-link.open', () => uplink.start()),
       service(
@@ -257,6 +284,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     outbox,
     uplink,
     commands,
+    video,
     pushAddress: () => push.address(),
     status: () => status('heartbeat'),
     reload,
@@ -326,6 +354,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       (old ? result.restarted : result.added).push(id);
     }
     current = { ...current, devices: next.devices };
+    if (result.added.length || result.removed.length || result.restarted.length) video?.devicesChanged();
     log.info(result, result.needsRestart.length ? `config reloaded; ${result.needsRestart.join(', ')} changed and need a restart` : 'config reloaded');
     void uplink.publishStatus(status('heartbeat'));
     return result;

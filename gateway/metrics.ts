@@ -3,11 +3,14 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DeviceMeter, DeviceState, RequestOutcome } from '../devices/types.js';
 import type { GatewayStatus } from '../protocol/index.js';
 import type { Uplink } from './uplink.js';
+import type { VideoRelayStats } from './video/relay.js';
 
 export interface GatewayMetricsDeps {
   /** The gateway's own status (gateway/main.ts): device health, outbox, hub contact. */
   status(): GatewayStatus;
   uplink: Pick<Uplink, 'connected' | 'stats'>;
+  /** The video relay's counters, when it runs (gateway/video/relay.ts). */
+  video?: (() => VideoRelayStats | undefined) | undefined;
 }
 
 export interface GatewayMetrics {
@@ -87,6 +90,19 @@ export function createGatewayMetrics(deps: GatewayMetricsDeps): GatewayMetrics {
     published: mirrored('rb_gateway_uplink_published_total', 'Event publishes since start (re-sends after a reconnect included)'),
     acked: mirrored('rb_gateway_uplink_acked_total', 'Events the hub acknowledged since start'),
   };
+  const video = {
+    connected: gauge('rb_gateway_video_relay_connected', '1 while the live-video relay link (WebSocket) to the hub is up'),
+    streams: gauge('rb_gateway_video_streams', 'Live-video streams pulled now (one ffmpeg child each)'),
+    bytes: mirrored('rb_gateway_video_relayed_bytes_total', 'Bytes of video frames relayed to the hub since start'),
+    dropped: mirrored('rb_gateway_video_segments_dropped_total', 'Media segments dropped because the relay link was backed up'),
+    bad: mirrored('rb_gateway_video_bad_messages_total', 'Hub messages on the relay link that were not understood and were ignored'),
+    errors: new Counter({
+      name: 'rb_gateway_video_stream_errors_total',
+      help: 'Live-video streams that could not start or stopped by themselves, by code (RB_ERR_CAMERA_UNREACHABLE, RB_ERR_VIDEO_BROKEN, RB_ERR_VIDEO_CAP, RB_ERR_NOT_FOUND)',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+  };
   const info = new Gauge({
     name: 'rb_gateway_info',
     help: 'Always 1; the labels name the gateway and its software version',
@@ -127,6 +143,16 @@ export function createGatewayMetrics(deps: GatewayMetricsDeps): GatewayMetrics {
     setCounter(c.reconnects, u.reconnects);
     setCounter(c.published, u.published);
     setCounter(c.acked, u.acked);
+    const v = deps.video?.();
+    if (v) {
+      video.connected.set(v.connected ? 1 : 0);
+      video.streams.set(v.running);
+      setCounter(video.bytes, v.bytesRelayed);
+      setCounter(video.dropped, v.segmentsDropped);
+      setCounter(video.bad, v.badMessages);
+      video.errors.reset();
+      for (const [code, n] of Object.entries(v.errors)) video.errors.inc({ code }, n);
+    }
     if (loop) {
       // Window: since the previous scrape (perf_hooks keeps a histogram; we read and reset it), so a
       // stall between two scrapes shows in the next one however short it was.

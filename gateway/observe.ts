@@ -6,6 +6,7 @@ import type { GatewayStatus } from '../protocol/index.js';
 import type { GatewayConfig } from './config.js';
 import { createGatewayMetrics } from './metrics.js';
 import type { Uplink } from './uplink.js';
+import type { VideoRelayStats } from './video/relay.js';
 
 export interface GatewayObserverDeps {
   config: Pick<GatewayConfig, 'metrics'>;
@@ -13,6 +14,8 @@ export interface GatewayObserverDeps {
   /** The gateway's status (gateway/main.ts `status()`): the one source of device health. */
   status(): GatewayStatus;
   uplink: Pick<Uplink, 'connected' | 'stats'>;
+  /** The video relay's counters (gateway/video/relay.ts), when it runs. */
+  video?: () => VideoRelayStats | undefined;
 }
 
 export interface GatewayObserver {
@@ -81,7 +84,7 @@ export function healthOf(s: GatewayStatus, connected: boolean, now = Date.now())
  */
 export function createGatewayObserver(deps: GatewayObserverDeps): GatewayObserver {
   const { config, log } = deps;
-  const metrics = createGatewayMetrics({ status: deps.status, uplink: deps.uplink });
+  const metrics = createGatewayMetrics({ status: deps.status, uplink: deps.uplink, video: deps.video });
   let server: Server | undefined;
 
   function address(): { host: string; port: number } | undefined {
