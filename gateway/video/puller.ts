@@ -106,7 +106,8 @@ export function startPuller(o: PullerOptions): Puller {
     return { pid: undefined, bytes: () => 0, stop: async () => undefined, exited: Promise.resolve() };
   }
 
-  child = spawn(o.ffmpeg, ffmpegArgs(url, o.stallTimeoutMs), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // ffmpeg's own socket timeout is only a backstop, later than ours: a stall is ours to name (VIDEO_BROKEN).
+  child = spawn(o.ffmpeg, ffmpegArgs(url, Math.max(o.startTimeoutMs, o.stallTimeoutMs) + 5_000), { stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid;
   o.log.debug({ pid, uri: redact(o.source.uri), quality: o.source.quality }, 'ffmpeg started');
   arm(o.startTimeoutMs, { code: 'RB_ERR_CAMERA_UNREACHABLE', message: `no picture from the camera within ${o.startTimeoutMs} ms` });
