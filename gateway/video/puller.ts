@@ -26,7 +26,7 @@ export interface PullerOptions {
   /** The stream runs: its MediaSource type, its size when the init segment says it, the init segment. */
   onOpened(info: { mime: string; width?: number; height?: number }, init: Buffer): void;
   onMedia(segment: Buffer): void;
-  /** Called once, after ffmpeg is gone, when the stream ended by itself. */
+  /** Called once when the stream ends by itself (at once: ffmpeg may still be on its way out; see `exited`). */
   onEnd(end: StreamEnd): void;
 }
 
@@ -35,7 +35,7 @@ export interface Puller {
   readonly pid: number | undefined;
   /** Bytes read from ffmpeg so far. */
   bytes(): number;
-  /** Stop: SIGTERM, SIGKILL after 2 s; resolves once the process is reaped. No onEnd. Idempotent. */
+  /** Stop: SIGTERM, SIGKILL after 2 s; resolves once the process is reaped. No onEnd after it. Idempotent. */
   stop(): Promise<void>;
   /** Resolves once ffmpeg has exited and been reaped, however the stream ended. */
   readonly exited: Promise<void>;
@@ -73,7 +73,6 @@ export function startPuller(o: PullerOptions): Puller {
   let watchdog: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
   let failure: StreamEnd | undefined;
-  let child: ChildProcess | undefined;
   let resolveExited!: () => void;
   const exited = new Promise<void>((resolve) => (resolveExited = resolve));
 
@@ -83,18 +82,26 @@ export function startPuller(o: PullerOptions): Puller {
   };
   const stallEnd = (): StreamEnd => ({ code: 'RB_ERR_VIDEO_BROKEN', message: `the camera sent nothing for ${o.stallTimeoutMs} ms` });
 
-  /** End the stream for `end` (the first reason wins) and stop ffmpeg; onEnd follows once it is reaped. */
+  /** End the stream for `end` (the first reason wins): say so now, then stop ffmpeg. */
   function fail(end: StreamEnd): void {
     if (failure || stopping) return;
     failure = { code: end.code, message: redact(end.message) };
+    report();
     kill();
+  }
+
+  let reported = false;
+  function report(): void {
+    if (reported || !failure || stopping) return;
+    reported = true;
+    o.onEnd(failure);
   }
 
   function kill(): void {
     clearTimeout(watchdog);
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
-    killTimer ??= setTimeout(() => child?.kill('SIGKILL'), KILL_AFTER_MS);
+    killTimer ??= setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
   }
 
   let url: string;
@@ -107,10 +114,10 @@ export function startPuller(o: PullerOptions): Puller {
   }
 
   // ffmpeg's own socket timeout is only a backstop, later than ours: a stall is ours to name (VIDEO_BROKEN).
-  child = spawn(o.ffmpeg, ffmpegArgs(url, Math.max(o.startTimeoutMs, o.stallTimeoutMs) + 5_000), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(o.ffmpeg, ffmpegArgs(url, Math.max(o.startTimeoutMs, o.stallTimeoutMs) + 5_000), { stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid;
   o.log.debug({ pid, uri: redact(o.source.uri), quality: o.source.quality }, 'ffmpeg started');
-  arm(o.startTimeoutMs, { code: 'RB_ERR_CAMERA_UNREACHABLE', message: `no picture from the camera within ${o.startTimeoutMs} ms` });
+  arm(o.startTimeoutMs, { code: 'RB_ERR_CAMERA_UNREACHABLE', message: 'no picture from the camera within video.startTimeout' });
 
   child.on('error', (err: NodeJS.ErrnoException) => {
     // spawn failed (no such program): no 'close' follows a failed spawn, so finish here.
@@ -164,7 +171,7 @@ export function startPuller(o: PullerOptions): Puller {
     clearTimeout(watchdog);
     clearTimeout(killTimer);
     resolveExited();
-    if (failure && !stopping) o.onEnd(failure);
+    report();
   }
 
   return {
@@ -172,7 +179,7 @@ export function startPuller(o: PullerOptions): Puller {
     bytes: () => total,
     exited,
     async stop() {
-      if (!ended && !failure) stopping = true;
+      stopping = true;
       kill();
       await exited;
     },

@@ -77,6 +77,8 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
   base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
   const url = base.toString();
   const streams = new Map<string, Stream>();
+  /** ffmpeg children of ended streams still on their way out (SIGTERM, then SIGKILL): stop() waits for them too. */
+  const dying = new Set<Puller>();
   const counters: Omit<VideoRelayStats, 'connected' | 'running'> = { bytesRelayed: 0, segmentsDropped: 0, errors: {}, badMessages: 0 };
   let ws: WebSocket | undefined;
   let stopped = true;
@@ -192,7 +194,11 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
       bad('unknown quality', { sid });
       return refuse('RB_ERR_NOT_FOUND', 'no such quality (main or sub)');
     }
-    if (streams.size >= o.maxStreams) return refuse('RB_ERR_VIDEO_CAP', `this gateway pulls at most ${o.maxStreams} streams at once (video.maxStreams)`);
+    // Children still stopping count too, up to as many again: a hub that opens and closes in a loop
+    // cannot pile up ffmpeg processes.
+    if (streams.size >= o.maxStreams || streams.size + dying.size >= 2 * o.maxStreams) {
+      return refuse('RB_ERR_VIDEO_CAP', `this gateway pulls at most ${o.maxStreams} streams at once (video.maxStreams)`);
+    }
     void openStream(socket, sid, m.device, m.quality as VideoQuality, driver as Required<Pick<Driver, 'streams'>>);
   }
 
@@ -204,6 +210,11 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
     const end = (code: VideoErrorCode, message: string): void => {
       if (!live()) return;
       streams.delete(sid);
+      const p = stream.puller;
+      if (p) {
+        dying.add(p);
+        void p.exited.then(() => dying.delete(p));
+      }
       count(code);
       log.warn({ sid, device, code, message }, 'video stream ended');
       send(socket, { t: 'error', sid, code, message });
@@ -258,7 +269,11 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
     if (!stream) return;
     streams.delete(sid);
     stream.abort.abort();
-    await stream.puller?.stop();
+    const p = stream.puller;
+    if (!p) return;
+    dying.add(p);
+    await p.stop();
+    dying.delete(p);
     log.debug({ sid, device: stream.device }, 'video stream stopped');
   }
 
@@ -272,7 +287,7 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
       stopped = true;
       clearTimeout(timer);
       clearInterval(pinger);
-      const pullers = [...streams.values()].map((s) => s.puller);
+      const pullers = [...[...streams.values()].map((s) => s.puller), ...dying];
       for (const sid of [...streams.keys()]) void stopStream(sid);
       ws?.close(1001, 'gateway stopping');
       ws?.terminate();
@@ -286,6 +301,6 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
       else if (!timer) connect();
     },
     stats: () => ({ connected: ws?.readyState === WebSocket.OPEN, running: streams.size, ...counters, errors: { ...counters.errors } }),
-    pids: () => [...streams.values()].flatMap((s) => (s.puller?.pid ? [s.puller.pid] : [])),
+    pids: () => [...[...streams.values()].map((s) => s.puller), ...dying].flatMap((p) => (p?.pid ? [p.pid] : [])),
   };
 }

@@ -26,9 +26,9 @@ export interface RtspCamera {
 
 const SCRIPT = fileURLToPath(new URL('./rtsp-camera.py', import.meta.url));
 
-export async function startRtspCamera(opts: { username?: string; password?: string; bitrateKbit?: number } = {}): Promise<RtspCamera> {
+export async function startRtspCamera(opts: { username?: string; password?: string; bitrateKbit?: number; pattern?: 'ball' | 'snow' } = {}): Promise<RtspCamera> {
   const port = await freePort();
-  const args = [SCRIPT, String(port), String(opts.bitrateKbit ?? 800)];
+  const args = [SCRIPT, String(port), String(opts.bitrateKbit ?? 800), opts.pattern ?? 'ball'];
   if (opts.username) args.push(opts.username, opts.password ?? '');
   const proc: ChildProcess = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let clients = 0;

@@ -21,6 +21,9 @@ export interface RelayHubEnd {
   send(msg: RelayToGateway | string | Record<string, unknown>): void;
   /** Drop the gateway's link (as a hub restart would). */
   drop(): void;
+  /** Stop / start reading the gateway's link (a hub that falls behind: the gateway's send buffer grows). */
+  pause(): void;
+  resume(): void;
   /** Resolves with the first recorded message (after index `from`) matching `ok`. */
   waitFor<T extends RelayHubEnd['messages'][number]>(ok: (m: RelayHubEnd['messages'][number]) => m is T, timeoutMs?: number, from?: number): Promise<T>;
   waitFor(ok: (m: RelayHubEnd['messages'][number]) => boolean, timeoutMs?: number, from?: number): Promise<RelayHubEnd['messages'][number]>;
@@ -48,6 +51,8 @@ export async function startRelayHubEnd(login: { username: string; password: stri
     drop() {
       current?.terminate();
     },
+    pause: () => current?.pause(),
+    resume: () => current?.resume(),
     waitFor(ok: (m: RelayHubEnd['messages'][number]) => boolean, timeoutMs = 10_000, from = 0) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
