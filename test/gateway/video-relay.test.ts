@@ -1,3 +1,4 @@
+import { validateGatewayConfig } from '../../gateway/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RelayError, RelayHello, RelayOpened } from '../../protocol/video.js';
 import { metricValue, sleep, waitFor } from '../support/hub.js';
@@ -156,5 +157,14 @@ describe('gateway video relay', () => {
       expect(logs).not.toContain(secret);
       expect(metrics).not.toContain(secret);
     }
+  });
+
+  it('a config reload that changes the devices dials again with a fresh hello', async () => {
+    const from = hub.messages.length;
+    const result = await gw.gateway.reload(validateGatewayConfig({ ...gw.raw, devices: gw.raw.devices.filter((d) => d.id !== 'cam-wrong') }));
+    expect(result.removed).toEqual(['cam-wrong']);
+    const hello = (await hub.waitFor(isText('hello'), 10_000, from)).text as RelayHello;
+    expect(hello.cameras.map((c) => c.device)).toEqual(['cam-1', 'cam-later']);
+    expect(hub.connections).toBe(3);
   });
 });

@@ -43,6 +43,8 @@ export interface VideoGateway {
   /** Every log line the gateway wrote (pino JSON, debug level and up). */
   logs(): string;
   metricsUrl: string;
+  /** The config as written (before validation), for reload tests. */
+  raw: Record<string, unknown> & { devices: Array<{ id: string }> };
   stop(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export async function startVideoGateway(opts: {
     gateway,
     logs: () => logs,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    raw,
     async stop() {
       await gateway.stop();
       rmSync(dir, { recursive: true, force: true });
