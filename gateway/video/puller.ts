@@ -138,8 +138,9 @@ export function startPuller(o: PullerOptions): Puller {
     try {
       segments = splitter.push(chunk);
     } catch (err) {
-      if (!(err instanceof Fmp4Error)) throw err;
-      return fail({ code: 'RB_ERR_VIDEO_BROKEN', message: `the stream is not usable: ${err.message}` });
+      // Whatever the bytes did, the stream stops and the gateway goes on.
+      if (!(err instanceof Fmp4Error)) o.log.error({ err }, 'video segment splitter failed');
+      return fail({ code: 'RB_ERR_VIDEO_BROKEN', message: `the stream is not usable: ${(err as Error).message}` });
     }
     for (const s of segments) {
       if (failure || stopping) return;

@@ -139,7 +139,7 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
     await Promise.all(
       [...o.devices()].map(async ([device, driver]) => {
         if (!driver.streams) return;
-        const sources = await driver.streams(AbortSignal.timeout(o.helloTimeoutMs ?? 3_000)).catch((err: unknown) => {
+        const sources = await askStreams(driver.streams.bind(driver), AbortSignal.timeout(o.helloTimeoutMs ?? 3_000)).catch((err: unknown) => {
           log.debug({ device, err: redactUrl((err as Error).message) }, 'camera cannot say its streams yet; listed without sizes');
           return null;
         });
@@ -221,7 +221,7 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
     };
     let source: VideoSource | undefined;
     try {
-      const sources = await driver.streams(AbortSignal.any([stream.abort.signal, AbortSignal.timeout(o.startTimeoutMs)]));
+      const sources = await askStreams(driver.streams.bind(driver), AbortSignal.any([stream.abort.signal, AbortSignal.timeout(o.startTimeoutMs)]));
       source = sources.find((s) => s.quality === quality) ?? sources.find((s) => s.quality === 'main') ?? sources[0];
       if (!source) return end('RB_ERR_CAMERA_UNREACHABLE', 'the camera has no stream');
     } catch (err) {
@@ -303,4 +303,17 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
     stats: () => ({ connected: ws?.readyState === WebSocket.OPEN, running: streams.size, ...counters, errors: { ...counters.errors } }),
     pids: () => [...[...streams.values()].map((s) => s.puller), ...dying].flatMap((p) => (p?.pid ? [p.pid] : [])),
   };
+}
+
+/** A driver's streams(), given up on when `signal` aborts even if the driver does not listen to it. */
+function askStreams(streams: (signal: AbortSignal) => Promise<VideoSource[]>, signal: AbortSignal): Promise<VideoSource[]> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(new Error(signal.reason instanceof Error ? signal.reason.message : 'aborted'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    Promise.resolve()
+      .then(() => streams(signal))
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
