@@ -253,7 +253,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
         },
       ),
       // After the devices (it asks their drivers for streams), stopped before them: every ffmpeg child is reaped.
-      service('video', () => video?.start(), () => video?.stop()),
+      service(
+        'video',
+        () => {
+          if (video) return video.start();
+          const cameras = [...devices].filter(([, d]) => d.driver.streams).map(([id]) => id);
+          if (config.video.enabled && cameras.length) log.warn({ cameras }, 'live video is off: hub.httpUrl is not set');
+        },
+        () => video?.stop(),
+      ),
       service('device-push', () => push.start(), () => push.stop()),
       service('hub-link.open', () => uplink.start()),
       service(
