@@ -36,6 +36,11 @@ async function tcpServer(onConnection: (s: Socket) => void): Promise<number> {
 
 const isText = (t: string, sid: string) => (m: RelayHubEnd['messages'][number]): boolean => m.text?.t === t && (m.text as { sid?: string }).sid === sid;
 const errorOf = async (sid: string, timeoutMs: number): Promise<RelayError> => (await hub.waitFor(isText('error', sid), timeoutMs)).text as RelayError;
+/** Waits for `opened` of `sid`; an `error` for it instead fails at once with its words. */
+async function opened(sid: string): Promise<void> {
+  const m = await hub.waitFor((x) => (x.text?.t === 'opened' || x.text?.t === 'error') && (x.text as { sid?: string }).sid === sid, 10_000);
+  if (m.text?.t === 'error') throw new Error(`stream ${sid} did not open: ${JSON.stringify(m.text)}`);
+}
 const src = (uri: string) => [{ quality: 'main' as const, uri, ptz: false }];
 
 beforeAll(async () => {
@@ -61,7 +66,7 @@ beforeAll(async () => {
   });
   await hub.waitFor((m) => m.text?.t === 'hello');
   hub.send({ t: 'open', sid: 'g1', device: 'cam-good', quality: 'main' });
-  await hub.waitFor(isText('opened', 'g1'), 10_000);
+  await opened('g1');
 }, 30_000);
 
 afterAll(async () => {
@@ -106,7 +111,7 @@ describe('gateway video relay, hostile cameras', () => {
   it('a stall mid-stream: RB_ERR_VIDEO_BROKEN after video.stallTimeout, ffmpeg reaped', async () => {
     const pidsBefore = new Set(gw.gateway.video!.pids());
     hub.send({ t: 'open', sid: 'p1', device: 'cam-paused', quality: 'main' });
-    await hub.waitFor(isText('opened', 'p1'), 10_000);
+    await opened('p1');
     const pid = gw.gateway.video!.pids().find((p) => !pidsBefore.has(p))!;
     expect(pid).toBeDefined();
     paused.pause(); // the camera keeps the TCP connection and sends nothing
