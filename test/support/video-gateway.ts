@@ -53,7 +53,10 @@ export async function startVideoGateway(opts: {
   httpUrl: string;
   devices: Array<{ id: string; sources?: Array<Partial<VideoSource>>; fail?: boolean }>;
   video?: Record<string, unknown>;
+  /** The hub's provisioning (estate, gateway, MQTT login); default e1/gw1 with VIDEO_LOGIN. */
+  creds?: { estate: string; gateway: string; username: string; password: string };
 }): Promise<VideoGateway> {
+  const creds = opts.creds ?? { estate: 'e1', gateway: 'gw1', ...VIDEO_LOGIN };
   const dir = mkdtempSync(join(tmpdir(), 'rb-video-gw-'));
   let logs = '';
   const sink = new Writable({
@@ -64,11 +67,11 @@ export async function startVideoGateway(opts: {
   });
   const metricsPort = await freePort();
   const raw = {
-    estate: 'e1',
-    gateway: 'gw1',
+    estate: creds.estate,
+    gateway: creds.gateway,
     dataDir: dir,
     // Nothing listens there: the MQTT link retries in the background; video has its own link.
-    hub: { url: `mqtt://127.0.0.1:${await freePort()}`, httpUrl: opts.httpUrl, ...VIDEO_LOGIN, keepaliveS: 10 },
+    hub: { url: `mqtt://127.0.0.1:${await freePort()}`, httpUrl: opts.httpUrl, username: creds.username, password: creds.password, keepaliveS: 10 },
     privacy: { salt: TEST_SALT },
     devicePush: { host: '127.0.0.1', port: 0 },
     uplink: { maxInflight: 500, backoffMinMs: 100, backoffMaxMs: 1_000 },
