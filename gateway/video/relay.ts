@@ -84,7 +84,6 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
   let stopped = true;
   let attempt = 0;
   let timer: NodeJS.Timeout | undefined;
-  let pinger: NodeJS.Timeout | undefined;
   let failing = false;
   let lastBadLog = 0;
 
@@ -98,8 +97,10 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
     const socket = new WebSocket(url, { headers: { authorization: `Basic ${auth}` }, perMessageDeflate: false, maxPayload: 64 * 1024, handshakeTimeout: 10_000 });
     ws = socket;
     let alive = true;
+    let pinger: NodeJS.Timeout | undefined;
+    let openedAt: number | undefined;
     socket.on('open', () => {
-      attempt = 0;
+      openedAt = Date.now();
       failing = false;
       log.info({ url }, 'video relay connected to hub');
       void hello(socket);
@@ -125,6 +126,8 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
       if (streams.size) log.info({ code, streams: streams.size }, 'video relay link closed: every stream stops');
       for (const sid of [...streams.keys()]) void stopStream(sid);
       if (stopped) return;
+      // The backoff starts over only after a link that lasted: a hub that closes every link at once is not dialed in a loop.
+      if (openedAt !== undefined && Date.now() - openedAt > 10_000) attempt = 0;
       const delay = backoffDelay(attempt++, o.backoffMinMs, o.backoffMaxMs);
       timer = setTimeout(connect, delay);
     });
@@ -286,7 +289,6 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      clearInterval(pinger);
       const pullers = [...[...streams.values()].map((s) => s.puller), ...dying];
       for (const sid of [...streams.keys()]) void stopStream(sid);
       ws?.close(1001, 'gateway stopping');
