@@ -139,7 +139,7 @@ export interface ApiDeps {
 }
 
 /** The screens' own paths (web/src/router.ts): answered with the app's page and 200. */
-export const CLIENT_ROUTES = ['/', '/login', '/me', '/street', '/roster', '/admin', '/estate/:estate'];
+export const CLIENT_ROUTES = ['/', '/login', '/me', '/street', '/roster', '/admin', '/estate/:estate', '/patrol'];
 /** Files at the root of the built screens (scripts/icons.mjs). */
 const WEB_ROOT_FILES = ['favicon.ico', 'favicon.svg', 'icon-192.png', 'icon-512.png', 'apple-touch-icon.png', 'manifest.webmanifest'];
 /** Never answered with the page: a client of these wants JSON (or a file), not the app. */

@@ -22,7 +22,7 @@ const HTML = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/
 
 describe.skipIf(!built)('web routes', () => {
   it('client routes answer the page with 200', async () => {
-    for (const path of ['/', '/login', '/me', '/street', '/roster', '/admin', '/estate/estate-a']) {
+    for (const path of ['/', '/login', '/me', '/street', '/roster', '/admin', '/estate/estate-a', '/patrol']) {
       const res = await fetch(`${t.httpUrl}${path}`, { headers: HTML });
       expect(res.status, path).toBe(200);
       expect(await res.text()).toContain('<div id="app">');

@@ -8,6 +8,7 @@ import { EstateView } from './views/estate.js';
 import { LoginView } from './views/login.js';
 import { AdminView } from './views/admin.js';
 import { NotFoundPage } from './views/pages.js';
+import { PatrolDeskView } from './views/patrol-desk.js';
 import { PhoneView } from './views/phone.js';
 import { RosterView } from './views/roster.js';
 import { StreetView } from './views/street.js';
@@ -31,7 +32,7 @@ export function App() {
 
   if (r.name === 'notFound') return <NotFoundPage path={r.path} />;
   if (!s) {
-    const next = r.name === 'estate' || r.name === 'me' || r.name === 'street' || r.name === 'roster' || r.name === 'admin' ? location.pathname + location.search : null;
+    const next = r.name === 'estate' || r.name === 'me' || r.name === 'street' || r.name === 'roster' || r.name === 'patrol' || r.name === 'admin' ? location.pathname + location.search : null;
     return <LoginView next={next} />;
   }
   return (
@@ -40,6 +41,7 @@ export function App() {
       {r.name === 'estate' ? <EstateView key={r.estate} estate={r.estate} /> : r.name === 'street' ? <StreetView /> : r.name === 'me' ? <PhoneView /> : null}
       {r.name === 'roster' && <RosterView />}
       {r.name === 'admin' && <AdminView />}
+      {r.name === 'patrol' && <PatrolDeskView />}
     </>
   );
 }

@@ -1,7 +1,7 @@
 import { signal } from '@preact/signals';
 
 /**
- * Path routing: `/login`, `/me`, `/street`, `/estate/:id`, `/roster`, `/admin`. The hub answers each
+ * Path routing: `/login`, `/me`, `/street`, `/estate/:id`, `/roster`, `/patrol`, `/admin`. The hub answers each
  * with the app (hub/api/app.ts CLIENT_ROUTES); any other path gets the app with a 404 and `notFound`.
  */
 export type Route =
@@ -10,6 +10,7 @@ export type Route =
   | { name: 'street' }
   | { name: 'estate'; estate: string; order?: string }
   | { name: 'roster' }
+  | { name: 'patrol' }
   | { name: 'admin' }
   | { name: 'home' }
   | { name: 'notFound'; path: string };
@@ -47,6 +48,7 @@ export function parseRoute(url: string): Route {
   if (path === '/login') return { name: 'login' };
   if (path === '/roster' || path === '/roster/') return { name: 'roster' };
   if (path === '/admin' || path === '/admin/') return { name: 'admin' };
+  if (path === '/patrol' || path === '/patrol/') return { name: 'patrol' };
   if (path === '/' || path === '') return { name: 'home' };
   return { name: 'notFound', path };
 }

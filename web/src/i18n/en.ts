@@ -1,6 +1,7 @@
 import type { Messages } from './zh-CN.js';
 import { ordersEn } from './orders.en.js';
 import { videoEn } from './video.en.js';
+import { patrolDeskEn } from './patrol-desk.en.js';
 
 /** English. Same keys as zh-CN.ts (the type makes a missing one a compile error). */
 export const en: Messages = {
@@ -483,4 +484,5 @@ export const en: Messages = {
   'patrol.noHistory': 'No patrol scans yet',
   ...ordersEn,
   ...videoEn,
+  ...patrolDeskEn,
 };

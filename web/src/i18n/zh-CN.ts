@@ -1,5 +1,6 @@
 import { ordersZhCN } from './orders.zh-CN.js';
 import { videoZhCN } from './video.zh-CN.js';
+import { patrolDeskZhCN } from './patrol-desk.zh-CN.js';
 /** 简体中文 — the default catalogue. Every string the screens show comes from here (or en.ts). */
 export const zhCN = {
   'app.title': '红管家',
@@ -481,6 +482,7 @@ export const zhCN = {
   'patrol.noHistory': '还没有巡更记录',
   ...ordersZhCN,
   ...videoZhCN,
+  ...patrolDeskZhCN,
 };
 
 export type MessageKey = keyof typeof zhCN;

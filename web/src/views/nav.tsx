@@ -5,10 +5,11 @@ import { session } from '../session.js';
 const LINKS: Array<{ path: string; label: MessageKey; route: string; admin?: boolean }> = [
   { path: '/street', label: 'nav.street', route: 'street' },
   { path: '/roster', label: 'nav.roster', route: 'roster' },
+  { path: '/patrol', label: 'nav.patrol', route: 'patrol' },
   { path: '/admin', label: 'nav.admin', route: 'admin', admin: true },
 ];
 
-/** The desk's own screens, for center and admin (the street, the roster, administration). */
+/** The desk's own screens, for center and admin (the street, the roster, patrol rounds, administration). */
 export function ScreenNav() {
   const role = session.value?.user.role;
   if (role !== 'center' && role !== 'admin') return null;
