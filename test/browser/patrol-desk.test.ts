@@ -113,6 +113,7 @@ describe('desk: patrol checkpoints and rounds (/patrol)', () => {
       { name: '夜间巡更', starts: ['08:00', '20:30'], windowMinutes: 30, enabled: true, points: [['配电房', 10], ['北门岗亭', undefined]] },
     ]);
     expect(await page.locator('[data-testid=round-list] .pd-points li').allTextContents()).toEqual(['配电房 · 开始后 10 分钟内', '北门岗亭']);
+    expect(await page.locator('[data-testid=round-list] [data-testid=round-enabled]').textContent()).toBe('启用');
 
     // A round on now (REST), one checkpoint scanned by the volunteer: today's runs and the history show it by name.
     const l = localTime(Date.now(), TZ);

@@ -85,7 +85,7 @@ export function Rounds(props: { estate: string; tz: string; items: PatrolRoundVi
             <li key={r.id} class={`pd-card round${r.enabled ? '' : ' off'}`} data-round={r.id} data-name={r.name}>
               <div class="pd-body">
                 <p class="pd-name">
-                  <b>{r.name}</b> {!r.enabled && <span class="pill">{t('pd.disabled')}</span>}
+                  <b>{r.name}</b> <span class={`pill${r.enabled ? ' ok' : ''}`} data-testid="round-enabled">{r.enabled ? t('pd.enabled') : t('pd.disabled')}</span>
                 </p>
                 <p data-testid="round-starts">
                   {t('pd.starts')}: {r.starts.join('、')} · <span class="muted">{t('pd.windowValue', { n: r.windowMinutes })}</span>

@@ -40,6 +40,9 @@ function PatrolDesk() {
   const [runsKey, setRunsKey] = useState(0);
   const reload = () => Promise.all([checkpoints.reload(), rounds.reload()]).then(() => setRunsKey((k) => k + 1));
   useEffect(() => {
+    // Another estate: nothing of the last one stays on screen (or in the round form's picker) meanwhile.
+    checkpoints.set(() => undefined);
+    rounds.set(() => undefined);
     if (estate) void reload();
   }, [estate]);
   useEffect(() => {
