@@ -2,8 +2,8 @@
 // Runs `red-butler demo` (a street of two estates: hub, gateways, simulated gates, barriers, camera, and
 // its demo logins) in a temp data dir, forces a door (an alert with its camera snapshot) and holds one
 // open, lets the volunteer acknowledge one, then photographs the login, the volunteer phone (360x740), the command center (1920x1080,
-// also with an alert open in its side panel, and a work order open in its drawer), the street overview, the roster and the
-// phone's work orders with Debian chromium into docs/screenshots/.
+// also with an alert open in its side panel, and a work order open in its drawer), the street overview, the roster, the
+// desk's patrol screen and the phone's work orders with Debian chromium into docs/screenshots/.
 // Stops everything it started.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -52,7 +52,12 @@ async function main(): Promise<void> {
     await sleep(8_000); // let the simulated estate report and traffic flow
     // Incidents: a forced door at the east gate (its camera takes a snapshot), a door held open.
     const gate = createAccessGateSimulator({ target: `http://127.0.0.1:${push}/isapi/gate-east`, deviceName: 'gate-east', format: 'json' });
-    await gate.send('forced');
+    // The gateways are child processes: on a loaded machine their push port opens later than the hub's.
+    for (let i = 0; ; i++) {
+      const sent = await gate.send('forced').then(() => true, (err: unknown) => (i >= 120 ? Promise.reject(err) : false));
+      if (sent) break;
+      await sleep(500);
+    }
     const north = createAccessGateSimulator({ target: `http://127.0.0.1:${push}/isapi/gate-north`, deviceName: 'gate-north', format: 'json' });
     await north.send('held');
     gate.stop();
@@ -115,6 +120,8 @@ async function main(): Promise<void> {
     if (followPath) await shot('resident-follow', { width: 360, height: 740 }, null, followPath, 'main');
     else console.warn('screenshots: resident-follow: the report was not filed');
     await shot('phone-patrol', { width: 360, height: 740 }, PATROL, '/me?tab=patrol', '.patrol');
+    // The desk's patrol screen: the estate's checkpoints with their QR codes, its rounds, today's runs.
+    await shot('patrol-desk', { width: 1920, height: 1080 }, CENTER, '/patrol', '[data-testid=cp-qr]');
   } finally {
     await browser?.close();
     if (demo.exitCode === null) {
