@@ -127,7 +127,7 @@ describe('desk: patrol checkpoints and rounds (/patrol)', () => {
     await point.waitFor({ timeout: 10_000 });
     expect(await point.getAttribute('data-state')).toBe('scanned');
     expect(await point.textContent()).toContain('孙志愿');
-    expect(await page.locator('[data-testid=pd-people] li[data-person]').evaluateAll((els) => els.map((e) => e.getAttribute('data-person')))).toEqual(['孙志愿']);
+    await expect.poll(() => page.locator('[data-testid=pd-people] li[data-person]').evaluateAll((els) => els.map((e) => e.getAttribute('data-person'))), { timeout: 10_000 }).toEqual(['孙志愿']);
 
     // 换新码, confirmed: the card shows the new code and the old sticker stops working.
     const cpCard = (id: string) => page.locator(`[data-testid=cp-list] li[data-checkpoint=${id}]`);
@@ -159,6 +159,7 @@ describe('desk: patrol checkpoints and rounds (/patrol)', () => {
     await day.getByRole('button', { name: '删除' }).click();
     await day.getByRole('button', { name: '确认删除' }).click();
     await expect.poll(async () => (await rest<PatrolRoundView>(`/api/v1/patrol/rounds?estate=${ESTATE}`)).map((r) => r.name), { timeout: 10_000 }).toEqual(['夜间巡更']);
+    await expect.poll(() => page.locator('[data-testid=round-list] li.round').count(), { timeout: 10_000 }).toBe(1);
     await page.locator('[data-testid=round-list] li.round').getByRole('button', { name: '编辑' }).click();
     expect(await form.locator('[data-testid=round-points] .pd-point-name').allTextContents()).toEqual(['配电房（5号楼）', '北门岗亭']);
     expect(await form.locator('input[name=starts]').inputValue()).toBe('08:00, 20:30');
