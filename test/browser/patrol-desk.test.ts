@@ -167,7 +167,8 @@ describe('desk: patrol checkpoints and rounds (/patrol)', () => {
     // Both sizes, both languages: nothing wider than its box, no sideways scrolling.
     for (const viewport of [VIEWPORTS.screen, VIEWPORTS.phone]) {
       await page.setViewportSize(viewport);
-      await page.locator('[data-testid=pd-people] summary').first().click();
+      // The person's scans open, so their lines are measured too.
+      await page.locator('[data-testid=pd-people] details').first().evaluate((d) => void ((d as unknown as { open: boolean }).open = true));
       for (const lang of ['en', 'zh-CN'] as const) {
         await setLang(page, lang);
         expect(await overflowing(page), `${viewport.width} ${lang}`).toEqual([]);
