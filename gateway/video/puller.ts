@@ -18,6 +18,13 @@ export interface PullerOptions {
   source: VideoSource;
   /** Largest MP4 box accepted (config video.maxSegmentBytes). */
   maxSegmentBytes: number;
+  /**
+   * Probe the stream briefly (`-probesize 32768 -analyzeduration 0`): the picture comes ~0.6 s sooner
+   * when the camera's RTSP description carries the H.264 parameter sets, as ONVIF cameras' do. A
+   * camera whose does not fails with a "codec parameters" error (`needsFullProbe`): pull it again
+   * without this.
+   */
+  quickProbe?: boolean;
   /** No init segment this long after the start: the stream ends (RB_ERR_CAMERA_UNREACHABLE). */
   startTimeoutMs: number;
   /** No byte from ffmpeg this long once it runs: the stream ends (RB_ERR_VIDEO_BROKEN). */
@@ -46,14 +53,20 @@ const KILL_AFTER_MS = 2_000;
 const STDERR_KEEP = 4_096;
 
 /** The ffmpeg arguments of one stream (docs/video.md): RTSP over TCP, video only, remuxed (-c copy) to fragmented MP4 on stdout. */
-export function ffmpegArgs(url: string, timeoutMs: number): string[] {
+export function ffmpegArgs(url: string, timeoutMs: number, quickProbe = false): string[] {
   return [
     '-hide_banner', '-loglevel', 'error', '-nostdin',
     '-rtsp_transport', 'tcp', '-timeout', String(Math.max(1, Math.round(timeoutMs)) * 1000),
+    ...(quickProbe ? ['-probesize', '32768', '-analyzeduration', '0'] : []),
     '-i', url,
     '-map', '0:v:0', '-c', 'copy', '-an',
     '-f', 'mp4', '-movflags', 'empty_moov+default_base_moof+frag_keyframe', 'pipe:1',
   ];
+}
+
+/** Whether a stream that ended before its first picture with `message` may play when probed fully (see quickProbe). */
+export function needsFullProbe(message: string): boolean {
+  return /could not find codec parameters|unspecified (size|pixel format)|dimensions not set|could not write header/i.test(message);
 }
 
 /**
@@ -114,7 +127,7 @@ export function startPuller(o: PullerOptions): Puller {
   }
 
   // ffmpeg's own socket timeout is only a backstop, later than ours: a stall is ours to name (VIDEO_BROKEN).
-  const child: ChildProcess = spawn(o.ffmpeg, ffmpegArgs(url, Math.max(o.startTimeoutMs, o.stallTimeoutMs) + 5_000), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(o.ffmpeg, ffmpegArgs(url, Math.max(o.startTimeoutMs, o.stallTimeoutMs) + 5_000, o.quickProbe === true), { stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid;
   o.log.debug({ pid, uri: redact(o.source.uri), quality: o.source.quality }, 'ffmpeg started');
   arm(o.startTimeoutMs, { code: 'RB_ERR_CAMERA_UNREACHABLE', message: 'no picture from the camera within video.startTimeout' });

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { Driver, VideoSource } from '../../devices/types.js';
 import { encodeRelayFrame, FRAME_INIT, FRAME_MEDIA, VIDEO_QUALITIES, type RelayHello, type RelayToHub, type VideoErrorCode, type VideoQuality } from '../../protocol/video.js';
 import { backoffDelay } from '../uplink.js';
-import { startPuller, type Puller } from './puller.js';
+import { needsFullProbe, startPuller, type Puller } from './puller.js';
 import { redactUrl } from './secrets.js';
 
 export interface VideoRelayOptions {
@@ -232,29 +232,44 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
     }
     if (!live()) return;
     const slog = log.child({ sid, device, quality });
-    stream.puller = startPuller({
-      ffmpeg: o.ffmpeg,
-      source,
-      maxSegmentBytes: o.maxSegmentBytes,
-      startTimeoutMs: Math.max(1, deadline - Date.now()),
-      stallTimeoutMs: o.stallTimeoutMs,
-      log: slog,
-      onOpened(info, init) {
-        if (!live()) return;
-        send(socket, { t: 'opened', sid, ...info });
-        frame(socket, encodeRelayFrame(FRAME_INIT, sid, init));
-        slog.info({ mime: info.mime, width: info.width, height: info.height, pid: stream.puller?.pid }, 'video stream opened');
-      },
-      onMedia(segment) {
-        if (!live()) return;
-        if (socket.bufferedAmount > maxBuffered) {
-          counters.segmentsDropped++;
-          return;
-        }
-        frame(socket, encodeRelayFrame(FRAME_MEDIA, sid, segment));
-      },
-      onEnd: (e) => end(e.code, e.message),
-    });
+    const pull = (quickProbe: boolean): void => {
+      let opened = false;
+      stream.puller = startPuller({
+        ffmpeg: o.ffmpeg,
+        source: source!,
+        quickProbe,
+        maxSegmentBytes: o.maxSegmentBytes,
+        startTimeoutMs: Math.max(1, deadline - Date.now()),
+        stallTimeoutMs: o.stallTimeoutMs,
+        log: slog,
+        onOpened(info, init) {
+          if (!live()) return;
+          opened = true;
+          send(socket, { t: 'opened', sid, ...info });
+          frame(socket, encodeRelayFrame(FRAME_INIT, sid, init));
+          slog.info({ mime: info.mime, width: info.width, height: info.height, pid: stream.puller?.pid }, 'video stream opened');
+        },
+        onMedia(segment) {
+          if (!live()) return;
+          if (socket.bufferedAmount > maxBuffered) {
+            counters.segmentsDropped++;
+            return;
+          }
+          frame(socket, encodeRelayFrame(FRAME_MEDIA, sid, segment));
+        },
+        onEnd: (e) => {
+          // The quick probe found no parameter sets in the camera's description: once more, probed fully.
+          if (quickProbe && !opened && live() && deadline - Date.now() > 1_000 && needsFullProbe(e.message)) {
+            slog.info({ message: e.message }, 'the camera gives no H.264 parameters up front; pulling again with a full probe');
+            const previous = stream.puller;
+            void previous?.exited.then(() => live() && stream.puller === previous && pull(false));
+            return;
+          }
+          end(e.code, e.message);
+        },
+      });
+    };
+    pull(true);
   }
 
   function frame(socket: WebSocket, bytes: Uint8Array): void {

@@ -19,6 +19,11 @@ export const VideoConfigSchema = z
       .regex(DURATION, 'a duration such as 500ms, 10s or 1m')
       .default('10s')
       .describe('A stream the gateway has not answered `opened` for within this time ends for its viewers with RB_ERR_CAMERA_UNREACHABLE'),
+    keepAlive: z
+      .string()
+      .regex(DURATION, 'a duration such as 500ms, 20s or 1m')
+      .default('20s')
+      .describe('The hub pings every relay link and viewer socket this often; one that has not answered the previous ping is dropped (a dead TCP link is noticed within twice this)'),
     maxViewersPerStream: z.number().int().min(1).max(10_000).default(8).describe('Viewers of one camera stream (one quality) on this hub node; one more is refused with RB_ERR_VIDEO_CAP'),
     maxStreamsPerEstate: z.number().int().min(1).max(10_000).default(4).describe('Camera streams relayed at once for one estate on this hub node; one more is refused with RB_ERR_VIDEO_CAP'),
     maxBytesPerSecondPerEstate: z

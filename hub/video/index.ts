@@ -19,7 +19,6 @@ import { VIEWER_MAX_PAYLOAD, createViewerEndpoint } from './viewer.js';
 export const RELAY_PATH = '/api/v1/video/relay';
 export const LIVE_PATH = '/api/v1/video/live';
 /** Sockets are pinged this often; one that has not answered the previous ping is dropped (a dead NAT path). */
-const PING_MS = 20_000;
 
 export interface VideoDeps {
   http: Server;
@@ -97,7 +96,7 @@ export function createVideo(deps: VideoDeps) {
       stopping = false;
       deps.http.on('upgrade', onUpgrade);
       offSignOut = deps.people.onSignOut((userId) => viewers.signedOut(userId));
-      pinger = setInterval(ping, PING_MS);
+      pinger = setInterval(ping, videoDuration(config.keepAlive));
       pinger.unref();
     },
     /** Every viewer is told RB_ERR_UNAVAILABLE; every socket closes. */

@@ -122,7 +122,11 @@ export function createRelayEndpoint(deps: RelayDeps) {
         .then((who) => {
           if (!who) return unauthorized('bad gateway username or password');
           if (socket.destroyed) return;
-          wss.handleUpgrade(req, socket, head, (ws) => attach(ws, who));
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            // 'connection' is what starts the keep-alive (index.ts): without it the first ping round dropped the link.
+            wss.emit('connection', ws, req);
+            attach(ws, who);
+          });
         })
         .catch((err: unknown) => {
           log.error({ err }, 'video relay: credential check failed');

@@ -99,6 +99,8 @@ export function createViewerEndpoint(deps: ViewerDeps) {
   return {
     upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       wss.handleUpgrade(req, socket, head, (ws) => {
+        // 'connection' is what starts the keep-alive (index.ts): without it the first ping round dropped the view.
+        wss.emit('connection', ws, req);
         ws.on('error', (err) => log.debug({ err }, 'video viewer socket error'));
         const timer = setTimeout(() => refuse(ws, 'RB_ERR_UNAUTHENTICATED', `no watch message within ${WATCH_TIMEOUT_MS / 1000} s`), WATCH_TIMEOUT_MS);
         timer.unref();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateGatewayConfig } from '../../gateway/config.js';
-import { startPuller, type StreamEnd } from '../../gateway/video/puller.js';
+import { ffmpegArgs, needsFullProbe, startPuller, type StreamEnd } from '../../gateway/video/puller.js';
 import { redactor, rtspUrlWithLogin, videoDurationMs } from '../../gateway/video/secrets.js';
 import { silentLogger } from '../../lib/log.js';
 
@@ -17,6 +17,18 @@ describe('video relay helpers', () => {
     expect(redact('rtsp://ad%40min:p%40ss%3Aw%2Frd%25@10.0.0.5/s: 401')).toBe('rtsp://***@10.0.0.5/s: 401');
     expect(redact('said p@ss:w/rd% and p%40ss%3Aw%2Frd%25')).toBe('said *** and ***');
     expect(redactor('1')('rtsp://u:1@h/ 1 2')).toBe('rtsp://***@h/ 1 2');
+  });
+
+  it('probes briefly first, and fully again only for a camera that gives no H.264 parameters up front', () => {
+    const quick = ffmpegArgs('rtsp://127.0.0.1/s', 5_000, true);
+    expect(quick.slice(quick.indexOf('-probesize'), quick.indexOf('-i'))).toEqual(['-probesize', '32768', '-analyzeduration', '0']);
+    expect(ffmpegArgs('rtsp://127.0.0.1/s', 5_000)).not.toContain('-probesize');
+    // ffmpeg 5.1's words when the description has no sprop-parameter-sets and the probe ran out.
+    expect(needsFullProbe('ffmpeg: [rtsp @ 0x55] Could not find codec parameters for stream 0 (Video: h264, none): unspecified size')).toBe(true);
+    expect(needsFullProbe('ffmpeg: [mp4 @ 0x55] dimensions not set')).toBe(true);
+    expect(needsFullProbe('ffmpeg: Could not write header for output file #0 (incorrect codec parameters ?): Invalid argument')).toBe(true);
+    expect(needsFullProbe('ffmpeg: rtsp://127.0.0.1:9/main: Connection refused')).toBe(false);
+    expect(needsFullProbe('ffmpeg: method DESCRIBE failed: 401 Unauthorized')).toBe(false);
   });
 
   it('reads the durations of the video keys', () => {

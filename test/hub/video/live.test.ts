@@ -22,7 +22,7 @@ describe('live video relay and viewers', () => {
   let stranger: string;
 
   beforeAll(async () => {
-    t = await startTestHub({ config: { video: { linger: `${LINGER_MS}ms`, openTimeout: '3s', maxViewersPerStream: 4, maxStreamsPerEstate: 2 } } });
+    t = await startTestHub({ config: { video: { linger: `${LINGER_MS}ms`, openTimeout: '3s', maxViewersPerStream: 4, maxStreamsPerEstate: 2, keepAlive: '300ms' } } });
     creds = await t.provision(ESTATE, 'gw-1');
     await t.provision(OTHER, 'gw-9');
     mqtt = await publishDevices(t, creds, { 'cam-east': { kind: 'onvif-camera', name: '东门' }, 'door-east': { kind: 'access-gate', cameras: ['cam-east'] } });
@@ -92,6 +92,23 @@ describe('live video relay and viewers', () => {
       expect((r.detail as { bytes: number }).bytes).toBeGreaterThan(0);
     }
   }, 25_000);
+
+  it('keep-alive: the relay link and a viewer that answer pings stay through many rounds; a viewer that stops answering is dropped', async () => {
+    const linksBefore = await t.metric('rb_video_relay_links');
+    const v = await watchVideo(t.httpUrl, { token: vol, estate: ESTATE, device: 'cam-east', quality: 'sub' });
+    await v.until(() => v.segments.length >= 2, 15_000, 'playing');
+    // Ten keep-alive rounds (300 ms): still the same relay link, the viewer still receiving.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const n = v.segments.length;
+    await v.until(() => v.segments.length > n, 5_000, 'still receiving after ten rounds');
+    expect(await t.metric('rb_video_relay_links')).toBe(linksBefore);
+    expect(relay.ws.readyState).toBe(relay.ws.OPEN);
+    // A viewer whose socket stops reading never answers a ping: dropped within two rounds or so.
+    (v.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    // (The paused client cannot see its socket end; the hub's side says it dropped it.)
+    await eventually(async () => (await t.metric('rb_video_viewers')) === 0, 5_000, 'the dead viewer dropped by the hub');
+    v.ws.terminate();
+  }, 30_000);
 
   it('a volunteer of another estate is told RB_ERR_NOT_FOUND, like for a camera that does not exist, and nothing is opened', async () => {
     const opens = relay.opens.length;
