@@ -62,9 +62,14 @@ export const ERRORS = {
   RB_ERR_NOTIFY_CAPPED: { where: 'notify', title: 'Not sent: over the fan-out cap of one alert (notify.maxPerAlert)' },
   RB_ERR_NOTIFY_NO_CHANNEL: { where: 'notify', title: 'Not sent: no configured channel has that id (notify.channels)' },
   RB_ERR_NOTIFY_NOT_NEEDED: { where: 'notify', title: 'Not sent: the alert was acknowledged or resolved, or the person was told at the edge' },
+  // Live video (hub/video, gateway/video; protocol/video.ts): what a viewer's or a relay's WebSocket is told.
+  RB_ERR_GATEWAY_OFFLINE: { where: 'video', title: "The camera's gateway has no video relay link to this hub node right now" },
+  RB_ERR_CAMERA_UNREACHABLE: { where: 'video', title: "The gateway could not pull the camera's stream (unreachable, refused, no H.264, or timed out)" },
+  RB_ERR_VIDEO_CAP: { where: 'video', title: 'Over a live-video cap (video.maxViewersPerStream, maxStreamsPerEstate, maxBytesPerSecondPerEstate, or the gateway\'s video.maxStreams)' },
+  RB_ERR_VIDEO_BROKEN: { where: 'video', title: 'The stream broke its limits (a segment over video.maxSegmentBytes, a stall, bytes that are not MP4) and was stopped' },
   // Made up by the screens (web/src/commands.ts): no command:result arrived while the screen waited.
   RB_ERR_NO_RESULT: { where: 'web', title: 'No result reached the screen in time' },
-} as const satisfies Record<`RB_ERR_${string}`, { status?: number; where: 'api' | 'socket' | 'command' | 'config' | 'web' | 'notify'; title: string }>;
+} as const satisfies Record<`RB_ERR_${string}`, { status?: number; where: 'api' | 'socket' | 'command' | 'config' | 'web' | 'notify' | 'video'; title: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
 /** Codes the REST API answers with (those with an HTTP status). */
