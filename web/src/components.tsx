@@ -6,7 +6,7 @@ import { lang, t, toggleLang, tOr } from './i18n/index.js';
 import { connection, downSince, resyncing } from './live.js';
 import { navigate } from './router.js';
 import { endSession, session } from './session.js';
-import type { Alert, SnapshotRef } from './types.js';
+import type { Alert, EstateRef, SnapshotRef } from './types.js';
 
 export function LangButton() {
   return (
@@ -64,6 +64,26 @@ export function ConnectionBanner() {
   }
   if (resyncing.value > 0 && connection.value === 'connected') return <div class="banner-sync" aria-live="polite">{t('conn.resync')}</div>;
   return null;
+}
+
+/**
+ * The estate picker of the desk pages and the phone: the user's estates by name. `all` adds a first
+ * option for every estate (value ''), chosen as null.
+ */
+export function EstateSelect(props: { estates: readonly EstateRef[]; value: string | null; onChange: (estate: string | null) => void; all?: string; testId?: string }) {
+  return (
+    <label class="field">
+      {t('me.estate')}
+      <select name="estate" value={props.value ?? ''} onChange={(e) => props.onChange(e.currentTarget.value || null)} data-testid={props.testId}>
+        {props.all !== undefined && <option value="">{props.all}</option>}
+        {props.estates.map((e) => (
+          <option key={e.id} value={e.id}>
+            {e.name ?? e.id}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
 }
 
 export function ErrorNote(props: { what: string; error: string | null; onRetry?: () => void }) {

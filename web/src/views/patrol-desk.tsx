@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ErrorNote, TopBar } from '../components.js';
+import { ErrorNote, EstateSelect, TopBar } from '../components.js';
 import { t } from '../i18n/index.js';
 import { useLive } from '../live.js';
 import { useLoad } from '../load.js';
@@ -62,16 +62,7 @@ function PatrolDesk() {
       <main class="desk-main patrol-desk">
         <ErrorNote what={t('me.estate')} error={me.error} onRetry={() => void me.reload()} />
         <div class="toolbar">
-          <label class="field">
-            {t('me.estate')}
-            <select name="estate" value={estate ?? ''} onChange={(e) => setPicked(e.currentTarget.value)}>
-              {estates.map((e) => (
-                <option key={e.id} value={e.id}>
-                  {e.name ?? e.id}
-                </option>
-              ))}
-            </select>
-          </label>
+          <EstateSelect estates={estates} value={estate} onChange={(v) => v && setPicked(v)} />
         </div>
         {estate && (
           <>

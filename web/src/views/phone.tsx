@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { addSnapshot, isOpen, loadUnresolved, upsert, type SnapshotLink } from '../alerts.js';
 import { describeError } from '../api.js';
-import { Age, AlertStatus, ErrorNote, SeverityBadge, Snapshot, TopBar } from '../components.js';
+import { Age, AlertStatus, ErrorNote, EstateSelect, SeverityBadge, Snapshot, TopBar } from '../components.js';
 import { useNow } from '../format.js';
 import { t, tOr } from '../i18n/index.js';
 import { conditionCleared } from '../labels.js';
@@ -126,17 +126,7 @@ export function PhoneView() {
         <ErrorNote what={t('me.estate')} error={me.error} onRetry={() => void me.reload()} />
         {me.data && estates.length === 0 && <p class="muted">{t('me.noEstates')}</p>}
         {estates.length > 1 && tab !== 'alert' && tab !== 'order' && tab !== 'camera' && (
-          <label class="field">
-            {t('me.estate')}
-            <select value={picked ?? ''} onChange={(e) => setPicked(e.currentTarget.value || null)} data-testid="estate-picker">
-              <option value="">{t('me.allEstates')}</option>
-              {estates.map((e) => (
-                <option key={e.id} value={e.id}>
-                  {e.name ?? e.id}
-                </option>
-              ))}
-            </select>
-          </label>
+          <EstateSelect estates={estates} value={picked} onChange={setPicked} all={t('me.allEstates')} testId="estate-picker" />
         )}
         {tab === 'alert' && r.name === 'me' && r.alert && (
           <AlertDetail key={r.alert} id={r.alert} initial={alerts.find((a) => a.id === r.alert)} size="compact" estateNames={estateNames} deviceNames={deviceNames} people={people} cameraLinked={cameraLinked(alerts.find((a) => a.id === r.alert))} cameras={linkedCams(alerts.find((a) => a.id === r.alert))} onWatch={estate ? watch(estate) : undefined} onClose={() => (history.length > 1 ? history.back() : go(''))} onChange={onAlert} />

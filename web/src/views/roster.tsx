@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ErrorNote, TopBar } from '../components.js';
+import { ErrorNote, EstateSelect, TopBar } from '../components.js';
 import { lang, t } from '../i18n/index.js';
 import { useLoad } from '../load.js';
 import { toPeople } from '../people.js';
@@ -68,16 +68,7 @@ function Roster() {
       <main class="desk-main roster">
         <ErrorNote what={t('me.estate')} error={me.error} onRetry={() => void me.reload()} />
         <div class="toolbar">
-          <label class="field">
-            {t('me.estate')}
-            <select name="estate" value={estate ?? ''} onChange={(e) => setPicked(e.currentTarget.value)}>
-              {estates.map((e) => (
-                <option key={e.id} value={e.id}>
-                  {e.name ?? e.id}
-                </option>
-              ))}
-            </select>
-          </label>
+          <EstateSelect estates={estates} value={estate} onChange={(v) => v && setPicked(v)} />
           <div class="week-nav">
             <button type="button" class="btn" onClick={() => setWeek(week - 1)}>
               {t('roster.prevWeek')}
