@@ -121,6 +121,11 @@ async function main(): Promise<void> {
     else console.warn('screenshots: resident-follow: the report was not filed');
     await shot('phone-patrol', { width: 360, height: 740 }, PATROL, '/me?tab=patrol', '.patrol');
     // The desk's patrol screen: the estate's checkpoints with their QR codes, its rounds, today's runs.
+    await shot('phone-camera', { width: 360, height: 740 }, VOLUNTEER, `/me?camera=cam-east&estate=${ESTATE}`, '.video-tile[data-state=playing]');
+    await shot('command-center-wall', { width: 1920, height: 1080 }, CENTER, `/estate/${ESTATE}`, 'img.snapshot', async (page) => {
+      await page.locator('button[data-panel=wall]').click();
+      await page.locator('.video-tile[data-state=playing]').first().waitFor({ timeout: 15_000 });
+    });
     await shot('patrol-desk', { width: 1920, height: 1080 }, CENTER, '/patrol', '[data-testid=cp-qr]');
   } finally {
     await browser?.close();
