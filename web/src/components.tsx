@@ -70,11 +70,11 @@ export function ConnectionBanner() {
  * The estate picker of the desk pages and the phone: the user's estates by name. `all` adds a first
  * option for every estate (value ''), chosen as null.
  */
-export function EstateSelect(props: { estates: readonly EstateRef[]; value: string | null; onChange: (estate: string | null) => void; all?: string; testId?: string }) {
+export function EstateSelect(props: { estates: readonly EstateRef[]; value: string | null; onChange: (estate: string | null) => void; all?: string; testId?: string; name?: string }) {
   return (
     <label class="field">
       {t('me.estate')}
-      <select name="estate" value={props.value ?? ''} onChange={(e) => props.onChange(e.currentTarget.value || null)} data-testid={props.testId}>
+      <select name={props.name ?? 'estate'} value={props.value ?? ''} onChange={(e) => props.onChange(e.currentTarget.value || null)} data-testid={props.testId}>
         {props.all !== undefined && <option value="">{props.all}</option>}
         {props.estates.map((e) => (
           <option key={e.id} value={e.id}>

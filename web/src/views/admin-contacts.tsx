@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError } from '../api.js';
-import { ErrorNote } from '../components.js';
+import { ErrorNote, EstateSelect } from '../components.js';
 import { t } from '../i18n/index.js';
 import { useLoad } from '../load.js';
 import type { AdminUser, EstateRef } from '../types.js';
@@ -268,16 +268,7 @@ export function GroupRobots(props: { estates: EstateRef[] }) {
   const scopeLabel = (scope: string) => (scope.startsWith('grid:') ? `${t('admin.scope.grid')} · ${scope.slice(5)}` : `${t('admin.scope.estate')} · ${ref?.name ?? scope.slice(7)}`);
   return (
     <div class="robots" data-testid="robots">
-      <label class="field">
-        {t('me.estate')}
-        <select name="robots-estate" value={estate} onChange={(e) => setEstate(e.currentTarget.value)}>
-          {props.estates.map((e) => (
-            <option key={e.id} value={e.id}>
-              {e.name ?? e.id}
-            </option>
-          ))}
-        </select>
-      </label>
+      <EstateSelect estates={props.estates} value={estate} onChange={(v) => v && setEstate(v)} name="robots-estate" />
       <ErrorNote what={t('contacts.robots')} error={error === null ? null : describeError(error)} onRetry={() => void load()} />
       <NoteLine note={note} testid="robots-note" />
       {robots && (

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError } from '../api.js';
-import { ErrorNote } from '../components.js';
+import { ErrorNote, EstateSelect } from '../components.js';
 import { t, tOr } from '../i18n/index.js';
 import type { EstateRef } from '../types.js';
 import { done, failed, NoteLine, type Note } from './note.js';
@@ -78,16 +78,7 @@ export function AlertSettingsForm(props: { estates: EstateRef[] }) {
         void save();
       }}
     >
-      <label class="field">
-        {t('me.estate')}
-        <select name="settings-estate" value={estate} onChange={(e) => setEstate(e.currentTarget.value)}>
-          {props.estates.map((e) => (
-            <option key={e.id} value={e.id}>
-              {e.name ?? e.id}
-            </option>
-          ))}
-        </select>
-      </label>
+      <EstateSelect estates={props.estates} value={estate} onChange={(v) => v && setEstate(v)} name="settings-estate" />
       <ErrorNote what={t('admin.settings')} error={error === null ? null : describeError(error)} onRetry={() => void load()} />
       {draft && (
         <>

@@ -6,30 +6,39 @@ import { loadBacklog, ORDER_NEW, ORDER_UPDATE, type OrderBacklog } from '../orde
 import type { Density } from './street-grid.js';
 
 /**
- * The street overview's work-order backlog per estate (`GET /work-orders/backlog`): re-read when the
- * live link resyncs, at most every 2 s after an order changes, and every minute (orders pass their
- * deadline with time, not with pushes). A failed read keeps the last figures and says what failed.
+ * A read of work-order figures that pushes do not carry: read when the live link resyncs, again at
+ * most `afterChangeMs` after an order changes, and every `everyMs` (orders pass their deadlines with
+ * time, not with pushes). A failed read keeps the last answer and says what failed.
  */
-export function useBacklog(): { by: ReadonlyMap<string, OrderBacklog>; error: string | null } {
-  const [by, setBy] = useState<ReadonlyMap<string, OrderBacklog>>(new Map());
+export function useOrdersRead<T>(read: () => Promise<T>, afterChangeMs: number, everyMs: number): { data: T | null; error: string | null } {
+  const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<unknown>(null);
   const load = () =>
-    loadBacklog().then(
-      (list) => (setBy(new Map(list.map((b) => [b.estate, b]))), setError(null)),
+    read().then(
+      (d) => (setData(d), setError(null)),
       (err) => setError(err),
     );
   useSync([], load);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const soon = () => {
-    if (!timer.current) timer.current = setTimeout(() => ((timer.current = undefined), void load()), 2_000);
+    if (!timer.current) timer.current = setTimeout(() => ((timer.current = undefined), void load()), afterChangeMs);
   };
   useLive(ORDER_NEW, soon);
   useLive(ORDER_UPDATE, soon);
   useEffect(() => {
-    const id = setInterval(() => void load(), 60_000);
+    const id = setInterval(() => void load(), everyMs);
     return () => (clearInterval(id), clearTimeout(timer.current));
   }, []);
-  return { by, error: error === null ? null : describeError(error) };
+  return { data, error: error === null ? null : describeError(error) };
+}
+
+const NO_BACKLOG: ReadonlyMap<string, OrderBacklog> = new Map();
+const backlogByEstate = async (): Promise<ReadonlyMap<string, OrderBacklog>> => new Map((await loadBacklog()).map((b) => [b.estate, b]));
+
+/** The street overview's work-order backlog per estate (`GET /work-orders/backlog`): re-read 2 s after order pushes and every minute. */
+export function useBacklog(): { by: ReadonlyMap<string, OrderBacklog>; error: string | null } {
+  const r = useOrdersRead(backlogByEstate, 2_000, 60_000);
+  return { by: r.data ?? NO_BACKLOG, error: r.error };
 }
 
 /** One tile's backlog: open and overdue, and by tier where the tile has room. Nothing open: said only on big tiles. */

@@ -1,40 +1,19 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
 import type { OrderFigures } from '../../../protocol/work-orders.js';
-import { api, describeError } from '../api.js';
+import { api } from '../api.js';
 import { formatDuration } from '../format.js';
 import { t } from '../i18n/index.js';
-import { useLive, useSync } from '../live.js';
-import { ORDER_NEW, ORDER_UPDATE } from '../orders.js';
+import { useOrdersRead } from './orders-backlog.js';
 
 /** Figures change slowly: re-read at most every 10 s after an order changes, and every 5 minutes. */
 const AFTER_CHANGE_MS = 10_000;
 const EVERY_MS = 300_000;
 
-/**
- * The street's work-order figures (`GET /work-orders/figures`, the last 12 months by the hub's
- * default): re-read when the live link resyncs, after orders change and every few minutes. A failed
- * read keeps the last figures and says what failed.
- */
+const readFigures = (): Promise<OrderFigures> => api<OrderFigures>('/api/v1/work-orders/figures');
+
+/** The street's work-order figures (`GET /work-orders/figures`, the last 12 months by the hub's default). */
 export function useOrderFigures(): { figures: OrderFigures | null; error: string | null } {
-  const [figures, setFigures] = useState<OrderFigures | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const load = () =>
-    api<OrderFigures>('/api/v1/work-orders/figures').then(
-      (f) => (setFigures(f), setError(null)),
-      (err) => setError(err),
-    );
-  useSync([], load);
-  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  const soon = () => {
-    if (!timer.current) timer.current = setTimeout(() => ((timer.current = undefined), void load()), AFTER_CHANGE_MS);
-  };
-  useLive(ORDER_NEW, soon);
-  useLive(ORDER_UPDATE, soon);
-  useEffect(() => {
-    const id = setInterval(() => void load(), EVERY_MS);
-    return () => (clearInterval(id), clearTimeout(timer.current));
-  }, []);
-  return { figures, error: error === null ? null : describeError(error) };
+  const r = useOrdersRead(readFigures, AFTER_CHANGE_MS, EVERY_MS);
+  return { figures: r.data, error: r.error };
 }
 
 const pct = (v: number | null): string => (v === null ? t('none') : `${v}%`);
