@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../lib/log.js';
 import type { PushHandler, PushRequest, PushResponse, PushRoutes } from '../devices/types.js';
@@ -32,7 +32,12 @@ export interface PushServer {
 
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-/** After a 413 the client may still be sending; read and drop for this long so it sees the answer. */
+/**
+ * After a 404 or 413 the device may still be sending. The answer goes out with a FIN, reading stops
+ * (what the device sends next waits in the socket buffers, nothing is read or kept) and the socket
+ * is cut this long after: closing at once with unread bytes sends a reset, and a reset that reaches
+ * the device before it read the answer throws the answer away.
+ */
 const LINGER_MS = 1_000;
 
 /** Why the listener itself refused a request (the handlers report their own reasons). */
@@ -103,6 +108,27 @@ export function createPushServer(opts: PushServerOptions): PushServer {
       log.warn({ ...meta, status, reason, ...detail }, `push request rejected: ${reason}`);
       reply(status, `${reason}\n`, true);
     }
+    /**
+     * Refuse while the device may still be sending: a lingering close (see LINGER_MS). The answer is
+     * written on the socket itself, since Node's response would cut the connection as soon as it is
+     * flushed (with `connection: close` it destroys the socket on finish).
+     */
+    function refuse(status: number, reason: PushRejectReason, detail: Record<string, unknown> = {}): void {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      log.warn({ ...meta, status, reason, ...detail }, `push request rejected: ${reason}`);
+      const socket = req.socket;
+      req.removeAllListeners('data');
+      req.pause(); // no more reads for this request: the parser stops the socket once it is full
+      socket.pause();
+      const body = `${reason}\n`;
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    }
 
     // Total deadline: counts from the request head, whatever the client does with the body.
     const timer = setTimeout(() => {
@@ -116,16 +142,10 @@ export function createPushServer(opts: PushServerOptions): PushServer {
 
     if (!path.startsWith('/')) return reject(400, 'bad-path');
     const handler = match(path);
-    if (!handler) {
-      reject(404, 'not-found');
-      return linger(req);
-    }
+    if (!handler) return refuse(404, 'not-found');
 
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (Number.isFinite(declared) && declared > maxBodyBytes) {
-      reject(413, 'too-large', { declared, maxBodyBytes });
-      return linger(req);
-    }
+    if (Number.isFinite(declared) && declared > maxBodyBytes) return refuse(413, 'too-large', { declared, maxBodyBytes });
 
     const chunks: Buffer[] = [];
     let size = 0;
@@ -134,8 +154,7 @@ export function createPushServer(opts: PushServerOptions): PushServer {
       size += chunk.length;
       if (size > maxBodyBytes) {
         chunks.length = 0; // drop what was kept; nothing past the cap is buffered
-        reject(413, 'too-large', { received: size, maxBodyBytes });
-        linger(req);
+        refuse(413, 'too-large', { received: size, maxBodyBytes });
         return;
       }
       chunks.push(chunk);
@@ -171,13 +190,6 @@ export function createPushServer(opts: PushServerOptions): PushServer {
       }
       reply(out.status, out.body ?? '', false, out.contentType ?? 'text/plain; charset=utf-8');
     }
-  }
-
-  /** Drain and drop the rest of a refused body for a moment, then cut the connection. */
-  function linger(req: IncomingMessage): void {
-    req.removeAllListeners('data');
-    req.on('data', () => undefined);
-    setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
   }
 
   const server = createServer(

@@ -114,6 +114,38 @@ describe('push server', () => {
     expect((await call(port, '/isapi/gate-1', { body: Buffer.alloc(1024, 0x61) })).body).toBe('{"size":1024}');
   });
 
+  it('a device that keeps sending and reads late still gets its 413 (lingering close, not a reset)', async () => {
+    // The device writes 8 MiB as fast as the socket takes it and only reads its socket after 300 ms.
+    // Cutting the connection as soon as the 413 is flushed makes the device's next write fail
+    // (EPIPE/ECONNRESET) before it ever reads the answer.
+    const answer = await new Promise<{ text: string; ms: number }>((resolve) => {
+      const started = Date.now();
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      socket.pause();
+      setTimeout(() => socket.resume(), 300);
+      socket.on('data', (d: Buffer) => void (text += d.toString('latin1')));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve({ text, ms: Date.now() - started }));
+      socket.on('connect', () => {
+        socket.write('POST /isapi/gate-1 HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n');
+        const chunk = Buffer.concat([Buffer.from('10000\r\n'), Buffer.alloc(0x10000, 0x61), Buffer.from('\r\n')]);
+        let left = 128;
+        const pump = (): void => {
+          while (left > 0 && !socket.destroyed) {
+            left -= 1;
+            if (!socket.write(chunk)) return void socket.once('drain', pump);
+          }
+        };
+        pump();
+      });
+    });
+    expect(answer.text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.text).toMatch(/connection: close/i);
+    expect(answer.ms).toBeGreaterThanOrEqual(300);
+    expect(seen).toHaveLength(0);
+  });
+
   it('does not invite an oversize body with 100 Continue', async () => {
     const { status, continued } = await new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
       let continued = false;
