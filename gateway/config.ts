@@ -20,6 +20,21 @@ const Device = z
 
 /** A duration of the video keys: 8s, 1500ms, 1m (gateway/video/duration.ts reads it). */
 const VIDEO_DURATION = /^[1-9]\d{0,6}(ms|s|m)$/;
+const CLIP_DEFAULTS = { enabled: true, quality: 'sub', before: '10s', after: '20s', maxPending: 200 } as const;
+/** video.clips: alarm clips from the cameras devices link (docs/video.md, "Alarm clips"). */
+const ClipsConfig = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Record a clip around each alarm from the cameras a device lists in devices[].cameras; those cameras are then pulled all the time (a rolling buffer)'),
+    quality: z.enum(['main', 'sub']).default('sub').describe('Which stream the clips are cut from: sub (smaller uploads) or main'),
+    before: z.string().regex(VIDEO_DURATION, 'a duration such as 10s').default('10s').describe('How much of the clip comes before the alarm (the rolling buffer), e.g. 10s'),
+    after: z.string().regex(VIDEO_DURATION, 'a duration such as 20s').default('20s').describe('How much of the clip comes after the alarm, e.g. 20s'),
+    maxPending: z.number().int().min(1).max(10_000).default(200).describe('Clips kept for upload while the hub is unreachable; past it the oldest goes'),
+  })
+  .strict();
+
 
 export const GatewayConfigSchema = z
   .object({
@@ -139,9 +154,10 @@ export const GatewayConfigSchema = z
           .describe('Largest MP4 box (a key frame and its segment) from one camera; a bigger one stops the stream (RB_ERR_VIDEO_BROKEN)'),
         startTimeout: z.string().regex(VIDEO_DURATION, 'a duration such as 8s or 1500ms').default('8s').describe('A stream that sends no picture this long after it was asked for stops (RB_ERR_CAMERA_UNREACHABLE), e.g. 8s'),
         stallTimeout: z.string().regex(VIDEO_DURATION, 'a duration such as 10s or 1500ms').default('10s').describe('A running stream that sends no byte this long stops (RB_ERR_VIDEO_BROKEN), e.g. 10s'),
+        clips: ClipsConfig.default(CLIP_DEFAULTS),
       })
       .strict()
-      .default({ enabled: true, ffmpeg: 'ffmpeg', maxStreams: 4, maxSegmentBytes: 8 * 1024 * 1024, startTimeout: '8s', stallTimeout: '10s' }),
+      .default({ enabled: true, ffmpeg: 'ffmpeg', maxStreams: 4, maxSegmentBytes: 8 * 1024 * 1024, startTimeout: '8s', stallTimeout: '10s', clips: CLIP_DEFAULTS }),
     devices: z.array(Device).min(1).describe('Devices this gateway drives'),
   })
   .strict();

@@ -19,8 +19,9 @@ import { createSnapshotService } from './snapshots.js';
 import { createPushServer } from './push-server.js';
 import { buildStatus } from './status.js';
 import { createUplink, type Uplink } from './uplink.js';
-import { createVideoRelay, type VideoRelay } from './video/relay.js';
-import { videoDurationMs } from './video/secrets.js';
+import type { ClipRecorder } from './video/clips.js';
+import type { VideoRelay } from './video/relay.js';
+import { createGatewayVideo } from './video/setup.js';
 import { VERSION } from '../lib/version.js';
 
 export interface GatewayDeps {
@@ -45,6 +46,8 @@ export interface Gateway {
   readonly commands: CommandExecutor;
   /** The live-video relay (docs/video.md); undefined when video.enabled is false or hub.httpUrl is unset. */
   readonly video: VideoRelay | undefined;
+  /** Alarm clips (docs/video.md); undefined when video.clips.enabled is false or hub.httpUrl is unset. */
+  readonly clips: ClipRecorder | undefined;
 }
 
 /** Composition root of the gateway: the only place that builds its services. */
@@ -179,7 +182,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     // A device changed state: the hub gets the gateway status (state, error, info) now, not at the heartbeat.
     if (event.type === 'device.online' || event.type === 'device.offline') statusSoon ??= setTimeout(sendStatusSoon, 50);
     const cameras = camerasOf.get(device);
-    if (cameras && result.stored && isAlarmEvent(event)) snapshots.capture(event, cameras);
+    if (cameras && result.stored && isAlarmEvent(event)) {
+      snapshots.capture(event, cameras);
+      video.alarm(event, cameras);
+    }
     return result;
   }
 
@@ -198,28 +204,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...deps.pressure,
   });
 
-  // Live video (docs/video.md): one outbound WebSocket to the hub; ffmpeg pulls a camera only while watched.
-  const video =
-    config.video.enabled && config.hub.httpUrl
-      ? createVideoRelay({
-          hubUrl: config.hub.httpUrl,
-          username: config.hub.username,
-          password: config.hub.password,
-          version: VERSION,
-          devices: () => [...devices].map(([id, d]) => [id, d.driver] as [string, Driver]),
-          ffmpeg: config.video.ffmpeg,
-          maxStreams: config.video.maxStreams,
-          maxSegmentBytes: config.video.maxSegmentBytes,
-          startTimeoutMs: videoDurationMs(config.video.startTimeout),
-          stallTimeoutMs: videoDurationMs(config.video.stallTimeout),
-          backoffMinMs: config.uplink.backoffMinMs,
-          backoffMaxMs: config.uplink.backoffMaxMs,
-          log: log.child({ module: 'gateway.video' }),
-        })
-      : undefined;
+  // Live video and alarm clips (docs/video.md): ffmpeg pulls a camera while watched, or all along when clips need it.
+  const video = createGatewayVideo({
+    config,
+    version: VERSION,
+    devices: () => [...devices].map(([id, d]) => [id, d.driver] as [string, Driver]),
+    camerasOf,
+    log,
+  });
 
   // Local /metrics and /healthz (off unless metrics.port is set); it reads the same status as the hub gets.
-  const observer = createGatewayObserver({ config, log: log.child({ module: 'gateway.observe' }), status: () => status('heartbeat'), uplink, video: () => video?.stats() });
+  const observer = createGatewayObserver({ config, log: log.child({ module: 'gateway.observe' }), status: () => status('heartbeat'), uplink, video: () => video.relay?.stats() });
 
   /**
    * Start in order, stop in reverse (lib/service.ts). The hub link is two entries: it opens after the
@@ -255,12 +250,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       // After the devices (it asks their drivers for streams), stopped before them: every ffmpeg child is reaped.
       service(
         'video',
-        () => {
-          if (video) return video.start();
-          const cameras = [...devices].filter(([, d]) => d.driver.streams).map(([id]) => id);
-          if (config.video.enabled && cameras.length) log.warn({ cameras }, 'live video is off: hub.httpUrl is not set');
-        },
-        () => video?.stop(),
+        () => video.start(),
+        () => video.stop(),
       ),
       service('device-push', () => push.start(), () => push.stop()),
       service('hub-link.open', () => uplink.start()),
@@ -292,7 +283,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     outbox,
     uplink,
     commands,
-    video,
+    video: video.relay,
+    clips: video.clips,
     pushAddress: () => push.address(),
     status: () => status('heartbeat'),
     reload,
@@ -362,7 +354,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       (old ? result.restarted : result.added).push(id);
     }
     current = { ...current, devices: next.devices };
-    if (result.added.length || result.removed.length || result.restarted.length) video?.devicesChanged();
+    if (result.added.length || result.removed.length || result.restarted.length) video.devicesChanged();
     log.info(result, result.needsRestart.length ? `config reloaded; ${result.needsRestart.join(', ')} changed and need a restart` : 'config reloaded');
     void uplink.publishStatus(status('heartbeat'));
     return result;

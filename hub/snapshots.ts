@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { openBlobStore, sha256Hex, type StoredBlob } from './blobs.js';
 import type { LogFeed } from './eventlog/index.js';
 import { entryOf } from './eventlog/index.js';
 import type { HubDatabase } from './platform/db/index.js';
@@ -40,7 +38,7 @@ export interface SnapshotStore {
   forEvents(eventIds: readonly string[]): Promise<Map<string, string[]>>;
 }
 
-export type SnapshotImage = { file: string; bytes?: undefined } | { bytes: Buffer; file?: undefined };
+export type SnapshotImage = StoredBlob;
 
 export interface SnapshotStoreOptions {
   dataDir: string;
@@ -53,15 +51,12 @@ export interface SnapshotStoreOptions {
   feed?: Pick<LogFeed, 'append'>;
 }
 
-export const sha256Hex = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+export { sha256Hex };
 
 export function openSnapshotStore(opts: SnapshotStoreOptions): SnapshotStore {
   const { db: hubDb, feed } = opts;
-  const images = opts.images ?? (hubDb.dialect === 'postgres' ? 'database' : 'files');
   const maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
-  const dir = join(opts.dataDir, 'snapshots');
-  if (images === 'files') mkdirSync(dir, { recursive: true });
-  const pathOf = (sha: string) => join(dir, sha.slice(0, 2), `${sha}.jpg`);
+  const blobs = openBlobStore({ db: hubDb, dataDir: opts.dataDir, table: 'snapshot_blobs', dir: 'snapshots', ext: 'jpg', ...(opts.images ? { mode: opts.images } : {}) });
   const columns = ['event_id', 'sha256', 'estate', 'gateway', 'device', 'camera', 'taken_at'] as const;
   const toLink = (r: { event_id: string; sha256: string; estate: string; gateway: string; device: string; camera: string; taken_at: number }): SnapshotLink => ({
     eventId: r.event_id,
@@ -86,25 +81,9 @@ export function openSnapshotStore(opts: SnapshotStoreOptions): SnapshotStore {
   return {
     async put(link, bytes) {
       if (bytes.length > maxBytes) throw new RangeError(`snapshot of ${bytes.length} bytes is over the cap of ${maxBytes}`);
-      if (sha256Hex(bytes) !== link.sha256) throw new Error(`snapshot bytes do not match sha256 ${link.sha256}`);
       // The image first, then the link: a link never points at nothing; an image whose link failed
       // is linked by the gateway's retry (same content, same key).
-      if (images === 'database') {
-        await hubDb.db
-          .insertInto('snapshot_blobs')
-          .values({ sha256: link.sha256, bytes, size: bytes.length, received_at: Date.now() })
-          .onConflict((oc) => oc.column('sha256').doNothing())
-          .execute();
-      } else {
-        const target = pathOf(link.sha256);
-        if (!existsSync(target)) {
-          mkdirSync(join(dir, link.sha256.slice(0, 2)), { recursive: true });
-          // Write aside and rename: a reader never sees half a file, a crash leaves no half file.
-          const tmp = `${target}.${process.pid}.tmp`;
-          writeFileSync(tmp, bytes);
-          renameSync(tmp, target);
-        }
-      }
+      await blobs.put(link.sha256, bytes);
       if (feed) {
         // The log key is the link's (event, sha256): a conflict means the link is there already.
         const fresh = await feed.append([entryOf('snapshot', link)], async (trx, added) => {
@@ -115,19 +94,7 @@ export function openSnapshotStore(opts: SnapshotStoreOptions): SnapshotStore {
       const r = await hubDb.db.insertInto('snapshot_links').values(rowOf(link)).onConflict((oc) => oc.columns(['event_id', 'sha256']).doNothing()).executeTakeFirst();
       return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
     },
-    async image(sha) {
-      if (images === 'database') {
-        const row = await hubDb.db.selectFrom('snapshot_blobs').select('bytes').where('sha256', '=', sha).executeTakeFirst();
-        if (row) {
-          const bytes = Buffer.from(row.bytes);
-          // Content-addressed: bytes that do not hash to their key are damaged, never served as the picture.
-          if (sha256Hex(bytes) !== sha) throw new Error(`stored snapshot ${sha} does not match its sha256`);
-          return { bytes };
-        }
-      }
-      const p = pathOf(sha);
-      return existsSync(p) ? { file: p } : undefined;
-    },
+    image: (sha) => blobs.get(sha),
     async forEvent(eventId) {
       const rows = await hubDb.db.selectFrom('snapshot_links').select(columns).where('event_id', '=', eventId).orderBy('taken_at').execute();
       return rows.map(toLink);

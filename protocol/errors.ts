@@ -15,6 +15,7 @@ export const ERRORS = {
   RB_ERR_BAD_QUERY: { status: 400, where: 'api', title: 'Invalid query parameters' },
   RB_ERR_BAD_ID: { status: 400, where: 'api', title: 'Invalid id' },
   RB_ERR_BAD_SNAPSHOT: { status: 400, where: 'api', title: 'Invalid snapshot' },
+  RB_ERR_BAD_CLIP: { status: 400, where: 'api', title: 'Invalid alarm clip' },
   RB_ERR_BAD_BODY: { status: 400, where: 'api', title: 'Invalid request body' },
   RB_ERR_UNAUTHENTICATED: { status: 401, where: 'api', title: 'Authentication required' },
   RB_ERR_TOKEN_REVOKED: { status: 401, where: 'api', title: 'Signed out: the refresh token was revoked or used already' },

@@ -40,6 +40,24 @@ export const VideoConfigSchema = z
       .max(1024 * 1024 * 1024)
       .default(4 * 1024 * 1024)
       .describe('A viewer whose socket holds more unsent bytes than this skips media segments until it drains (then resumes at the next key frame); the other viewers never wait'),
+    clips: z
+      .object({
+        retention: z
+          .string()
+          .regex(/^[1-9]\d{0,4}(m|h|d)$/, 'a duration such as 12h or 30d')
+          .default('30d')
+          .describe('How long alarm clips are kept after they reach the hub (checked hourly), e.g. 30d'),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1024 * 1024)
+          .max(1024 * 1024 * 1024)
+          .default(64 * 1024 * 1024)
+          .describe('Largest alarm clip a gateway may upload; a bigger one is refused with 413'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Alarm clips the gateways record around alarms (docs/video.md, "Alarm clips")'),
   })
   .strict();
 

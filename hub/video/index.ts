@@ -9,6 +9,7 @@ import { userAuth } from '../api/user-auth.js';
 import type { People } from '../people/index.js';
 import type { Registry } from '../registry.js';
 import type { StateService } from '../state/index.js';
+import { wireClips, type ClipsDeps } from '../clips/index.js';
 import { cameraLookup, cameraRoutes } from './cameras.js';
 import { videoDuration, type VideoConfig } from './config.js';
 import { createVideoMetrics } from './metrics.js';
@@ -29,6 +30,8 @@ export interface VideoDeps {
   audit: Pick<Audit, 'recordInBackground'>;
   metrics: PromRegistry;
   log: Logger;
+  /** Alarm clips (hub/clips): where they are kept and the alerts they belong to. */
+  clips: Pick<ClipsDeps, 'db' | 'dataDir' | 'alerts' | 'nameOf' | 'sweepEveryMs'>;
 }
 
 /**
@@ -69,6 +72,8 @@ export function createVideo(deps: VideoDeps) {
     else viewers.upgrade(req, socket, head);
   };
 
+  const clips = wireClips({ ...deps.clips, config: config.clips, registry: deps.registry as ClipsDeps['registry'], people: deps.people, audit: deps.audit, log: deps.log.child({ part: 'clips' }) });
+
   const alive = new WeakSet<WebSocket>();
   const ping = () => {
     for (const ws of [...relayWss.clients, ...liveWss.clients]) {
@@ -90,10 +95,12 @@ export function createVideo(deps: VideoDeps) {
   let offSignOut: () => void = () => undefined;
 
   return {
-    routes: [cameraRoutes(userAuth(deps.people.principals), deps.state, streams)] as Router[],
+    routes: [cameraRoutes(userAuth(deps.people.principals), deps.state, streams), ...clips.routes] as Router[],
     streams,
+    clips: clips.store,
     start(): void {
       stopping = false;
+      clips.start();
       deps.http.on('upgrade', onUpgrade);
       offSignOut = deps.people.onSignOut((userId) => viewers.signedOut(userId));
       pinger = setInterval(ping, videoDuration(config.keepAlive));
@@ -115,6 +122,7 @@ export function createVideo(deps: VideoDeps) {
       const deadline = Date.now() + 1000;
       while ((liveWss.clients.size > 0 || relayWss.clients.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       for (const ws of [...liveWss.clients, ...relayWss.clients]) ws.terminate();
+      await clips.stop();
     },
   };
 }

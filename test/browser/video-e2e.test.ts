@@ -99,6 +99,9 @@ describe('live video end to end: RTSP camera → gateway → hub → Chromium', 
     const creds = await hub.provision(ESTATE_A, 'gw-1');
     const raw = gatewayConfig({ creds, mqttPort: hub.mqttPort, dataDir: join(dir, 'gw') });
     raw.hub = { ...(raw.hub as object), httpUrl: hub.httpUrl };
+    // The gate links the camera for its snapshots; alarm clips would pull it all along (their rolling
+    // buffer), and this test is about live view pulling only while watched.
+    raw.video = { clips: { enabled: false } };
     const onvif = { ...CAM, pullTimeoutS: 1, requestTimeoutMs: 2_000 };
     raw.devices = [
       { id: 'gate-east', driver: 'hikvision-isapi', options: {}, cameras: ['cam-east'] },

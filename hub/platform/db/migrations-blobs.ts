@@ -24,3 +24,37 @@ export const BLOB_MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> =
     },
   ],
 ];
+
+/** Alarm clips (issue 20, hub/clips): links by event and camera, and the bytes on PostgreSQL. */
+export const CLIP_MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
+  [
+    '0019_clips',
+    async (db, dialect) => {
+      await db.schema
+        .createTable('clip_links')
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('camera', 'text', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('estate', 'text', (c) => c.notNull())
+        .addColumn('gateway', 'text', (c) => c.notNull())
+        .addColumn('device', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint', (c) => c.notNull())
+        .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('clip_links_pk', ['event_id', 'camera'])
+        .execute();
+      await db.schema.createIndex('clip_links_sha256').on('clip_links').column('sha256').execute();
+      await db.schema.createIndex('clip_links_received_at').on('clip_links').column('received_at').execute();
+      await db.schema
+        .createTable('clip_blobs')
+        .addColumn('sha256', 'text', (c) => c.primaryKey())
+        .addColumn('bytes', dialect === 'sqlite' ? 'blob' : 'bytea', (c) => c.notNull())
+        .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // H.264 does not compress: out of line without trying pglz first (as snapshot_blobs).
+      if (dialect === 'postgres') await sql`ALTER TABLE clip_blobs ALTER COLUMN bytes SET STORAGE EXTERNAL`.execute(db);
+    },
+  ],
+];

@@ -2,7 +2,7 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely
 import type { Dialect } from './open.js';
 import { CLUSTER_MIGRATIONS } from './migrations-cluster.js';
 import { NOTIFY_MIGRATIONS } from './migrations-notify.js';
-import { BLOB_MIGRATIONS } from './migrations-blobs.js';
+import { BLOB_MIGRATIONS, CLIP_MIGRATIONS } from './migrations-blobs.js';
 import { CHECKPOINT_MIGRATIONS } from './migrations-checkpoints.js';
 import { ORDERS_MIGRATIONS } from './migrations-orders.js';
 import { WHISTLE_MIGRATIONS } from './migrations-whistles.js';
@@ -417,6 +417,8 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
   ...PATROL_MIGRATIONS,
   // 0018: the cluster owner's rule memory with its cursor (hub/alerts/checkpoint.ts).
   ...CHECKPOINT_MIGRATIONS,
+  // 0019: alarm clips (hub/clips).
+  ...CLIP_MIGRATIONS,
 ];
 
 /** The provider the Migrator reads: the list above, bound to the engine. */

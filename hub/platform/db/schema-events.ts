@@ -67,10 +67,34 @@ export interface SnapshotBlobTable {
   received_at: number;
 }
 
+/** Alarm clips linked to the event that raised them (hub/clips, migration `0019_clips`). */
+export interface ClipLinkTable {
+  event_id: string;
+  camera: string;
+  sha256: string;
+  estate: string;
+  gateway: string;
+  device: string;
+  started_at: number;
+  ended_at: number;
+  size: number;
+  received_at: number;
+}
+
+/** Alarm clip bytes by content, for the hub on PostgreSQL (like snapshot_blobs). */
+export interface ClipBlobTable {
+  sha256: string;
+  bytes: Buffer;
+  size: number;
+  received_at: number;
+}
+
 export interface EventsSchema {
   event_log: EventLogTable;
   log_cursors: LogCursorTable;
   events: EventsTable;
   snapshot_links: SnapshotLinkTable;
   snapshot_blobs: SnapshotBlobTable;
+  clip_links: ClipLinkTable;
+  clip_blobs: ClipBlobTable;
 }
