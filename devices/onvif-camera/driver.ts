@@ -318,6 +318,14 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
     profiles: (signal) => session.profiles(signal),
     streamUri: (token, signal) => session.streamUri(token, signal),
     hasPtz: () => session.xaddr.ptz !== '',
+    presets: async (signal) => {
+      try {
+        return await session.presets(signal);
+      } catch (err) {
+        log.debug({ err: err instanceof Error ? err.message : String(err) }, 'onvif GetPresets failed; the camera is listed without presets');
+        return [];
+      }
+    },
     username: o.username,
     password: o.password,
   });
