@@ -365,7 +365,7 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
       ...(warning ? { warnings: [warning] } : {}),
     }),
     execute: (c) => onDevice(c.signal, (signal) => run(c, signal)),
-    // GetProfiles + GetStreamUri, asked again at most once a minute (streams.ts).
+    // GetProfiles + GetStreamUri (+ GetPresets with PTZ), asked again at most once a minute (streams.ts).
     streams: (signal) => onDevice(signal, listStreams),
     stats: () => ({ ...counts, earlyPulls: pacer.early, online: state === 'online', state, connected, subscribed: sub !== undefined, clockOffsetMs: session.clockOffsetMs, lastError }),
   };
