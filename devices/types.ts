@@ -156,6 +156,18 @@ export interface VideoSource {
   height?: number | undefined;
   /** The profile has a PTZ configuration (the screens show PTZ controls). */
   ptz: boolean;
+  /**
+   * The camera's PTZ presets, those `ptz.preset` reaches (issue 20: the screens' preset buttons); only
+   * on PTZ sources, absent when the camera has none or could not list them. Bounded by the driver:
+   * at most PTZ_PRESETS_MAX (protocol/video.ts), tokens printable ASCII, names at most 64 characters.
+   */
+  presets?: PtzPreset[] | undefined;
+}
+
+/** One PTZ preset: the token `ptz.preset {preset}` takes, and the name the camera gives it. */
+export interface PtzPreset {
+  token: string;
+  name: string;
 }
 
 /** Error a driver throws when the device refused or did not answer. */

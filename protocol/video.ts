@@ -59,8 +59,19 @@ export interface RelayHello {
   t: 'hello';
   /** The gateway's software version, for the hub's log. */
   version: string;
-  cameras: Array<{ device: string; ptz: boolean; profiles: Array<{ quality: VideoQuality; width?: number; height?: number }> }>;
+  cameras: Array<{ device: string; ptz: boolean; profiles: Array<{ quality: VideoQuality; width?: number; height?: number }>; presets?: VideoPreset[] }>;
 }
+
+/**
+ * A PTZ preset as the screens show it (a button): `token` goes into `ptz.preset {preset}`. In `hello`
+ * only for PTZ cameras, at most PTZ_PRESETS_MAX, token 1–64 printable ASCII, name 1–64 characters.
+ */
+export interface VideoPreset {
+  token: string;
+  name: string;
+}
+export const PTZ_PRESETS_MAX = 64;
+export const PTZ_PRESET_NAME_MAX = 64;
 /** The stream runs; the init segment follows as a binary frame. `mime` is for MediaSource.addSourceBuffer. */
 export interface RelayOpened {
   t: 'opened';
@@ -153,4 +164,6 @@ export interface VideoCameraView {
   qualities: VideoQuality[];
   /** Doors and barriers whose alarms this camera shows (the gateway's `cameras` links). */
   linkedFrom: string[];
+  /** The camera's PTZ presets from `hello` (the hub always sends the list, empty without PTZ; optional for older hubs). */
+  presets?: VideoPreset[];
 }

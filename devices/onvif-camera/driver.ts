@@ -318,6 +318,14 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
     profiles: (signal) => session.profiles(signal),
     streamUri: (token, signal) => session.streamUri(token, signal),
     hasPtz: () => session.xaddr.ptz !== '',
+    presets: async (signal) => {
+      try {
+        return await session.presets(signal);
+      } catch (err) {
+        log.debug({ err: err instanceof Error ? err.message : String(err) }, 'onvif GetPresets failed; the camera is listed without presets');
+        return [];
+      }
+    },
     username: o.username,
     password: o.password,
   });
@@ -357,7 +365,7 @@ export function createOnvifDriver(ctx: DriverContext<OnvifOptions>): OnvifDriver
       ...(warning ? { warnings: [warning] } : {}),
     }),
     execute: (c) => onDevice(c.signal, (signal) => run(c, signal)),
-    // GetProfiles + GetStreamUri, asked again at most once a minute (streams.ts).
+    // GetProfiles + GetStreamUri (+ GetPresets with PTZ), asked again at most once a minute (streams.ts).
     streams: (signal) => onDevice(signal, listStreams),
     stats: () => ({ ...counts, earlyPulls: pacer.early, online: state === 'online', state, connected, subscribed: sub !== undefined, clockOffsetMs: session.clockOffsetMs, lastError }),
   };

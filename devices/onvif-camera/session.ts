@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { deviceRequest, DeviceRequestError } from '../http-digest.js';
-import type { DeviceMeter } from '../types.js';
+import type { DeviceMeter, PtzPreset } from '../types.js';
 import { readDeviceInfo, type DeviceInfo } from './device-info.js';
 import type { OnvifOptions } from './options.js';
 import { asList, attr, duration, esc, isXml, NS, path, readDateTime, text, type Xml } from './soap.js';
 import { OnvifError, soapCall } from './soap-client.js';
-import { readProfiles, safeStreamUri, type MediaProfile } from './streams.js';
+import { readPresets, readProfiles, safeStreamUri, type MediaProfile } from './streams.js';
 
 /**
  * The ONVIF operations the driver uses, bound to one device: its clock offset, service addresses and
@@ -214,6 +214,12 @@ export class OnvifSession {
   async stop(signal?: AbortSignal): Promise<void> {
     const body = `<Stop xmlns="${NS.tptz}"><ProfileToken>${esc(this.profileToken)}</ProfileToken><PanTilt>true</PanTilt><Zoom>true</Zoom></Stop>`;
     await this.call({ url: this.ptzUrl(), ns: NS.tptz, op: 'Stop', body, signal });
+  }
+
+  /** PTZ GetPresets (PTZ Service Spec §5.4.1) of the profile the PTZ commands use, bounded (streams.ts readPresets). */
+  async presets(signal?: AbortSignal): Promise<PtzPreset[]> {
+    const res = await this.call({ url: this.ptzUrl(), ns: NS.tptz, op: 'GetPresets', body: `<GetPresets xmlns="${NS.tptz}"><ProfileToken>${esc(this.profileToken)}</ProfileToken></GetPresets>`, signal });
+    return readPresets(res);
   }
 
   /** GetPresets then GotoPreset (PTZ Service Spec §5.4): `preset` may be a token or a preset name. */

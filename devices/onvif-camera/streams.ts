@@ -1,4 +1,6 @@
-import type { VideoSource } from '../types.js';
+import { PTZ_PRESET_NAME_MAX, PTZ_PRESETS_MAX } from '../../protocol/video.js';
+import type { PtzPreset, VideoSource } from '../types.js';
+import { cleanInfo } from './device-info.js';
 import { asList, attr, isXml, path, text, type Xml } from './soap.js';
 import { OnvifError } from './soap-client.js';
 
@@ -46,6 +48,23 @@ export function readProfiles(res: Xml): MediaProfile[] {
   return out;
 }
 
+/**
+ * The presets of a GetPresetsResponse (PTZ Service Spec §5.4.1), bounded for the screens: at most
+ * PTZ_PRESETS_MAX, tokens 1–64 printable ASCII (a ReferenceToken; others dropped, duplicates too),
+ * names decoded, stripped of control characters and cut to PTZ_PRESET_NAME_MAX (no name: the token).
+ */
+export function readPresets(res: Xml): PtzPreset[] {
+  const out: PtzPreset[] = [];
+  for (const p of asList(res.Preset).slice(0, 4 * PTZ_PRESETS_MAX)) {
+    const token = attr(p, 'token');
+    if (!token || !/^[\x21-\x7e]{1,64}$/.test(token) || out.some((x) => x.token === token)) continue;
+    const name = cleanInfo(text(path(p, 'Name')));
+    out.push({ token, name: [...(name ?? token)].slice(0, PTZ_PRESET_NAME_MAX).join('') });
+    if (out.length === PTZ_PRESETS_MAX) break;
+  }
+  return out;
+}
+
 /** main: the largest H.264 picture; sub: the smallest (the first profile wins a tie). */
 export function pickQualities(profiles: readonly MediaProfile[]): { main: MediaProfile; sub: MediaProfile } {
   // A profile that does not name its encoding may still be H.264 (some firmware leaves it out).
@@ -81,6 +100,8 @@ export interface StreamsDeps {
   streamUri(token: string, signal: AbortSignal): Promise<string>;
   /** The device has a PTZ service (a PTZ configuration alone cannot be driven without it). */
   hasPtz(): boolean;
+  /** GetPresets of the profile PTZ commands use; asked only when a source has PTZ. A failure lists none. */
+  presets?(signal: AbortSignal): Promise<PtzPreset[]>;
   username: string;
   password: string;
   /** How long an answer is reused (default 60 s). */
@@ -99,6 +120,9 @@ export function createStreamLister(d: StreamsDeps): (signal: AbortSignal) => Pro
     const { main, sub } = pickQualities(await d.profiles(signal));
     const uriOf = new Map<string, string>();
     for (const p of main === sub ? [main] : [main, sub]) uriOf.set(p.token, await d.streamUri(p.token, signal));
+    const ptz = (p: MediaProfile): boolean => p.ptz && d.hasPtz();
+    // A camera that cannot list its presets still streams and still moves: it just has no preset buttons.
+    const presets = d.presets && (ptz(main) || ptz(sub)) ? await d.presets(signal).catch(() => []) : [];
     const source = (quality: VideoSource['quality'], p: MediaProfile): VideoSource => ({
       quality,
       uri: uriOf.get(p.token)!,
@@ -106,16 +130,18 @@ export function createStreamLister(d: StreamsDeps): (signal: AbortSignal) => Pro
       password: d.password,
       width: p.width,
       height: p.height,
-      ptz: p.ptz && d.hasPtz(),
+      ptz: ptz(p),
+      ...(ptz(p) && presets.length ? { presets: presets.map((x) => ({ ...x })) } : {}),
     });
     return [source('main', main), source('sub', sub)];
   }
 
   return async (signal) => {
-    if (cached && now() - cached.at < cacheMs) return cached.sources.map((s) => ({ ...s }));
+    const copy = (list: VideoSource[]): VideoSource[] => list.map((s) => ({ ...s, ...(s.presets ? { presets: s.presets.map((x) => ({ ...x })) } : {}) }));
+    if (cached && now() - cached.at < cacheMs) return copy(cached.sources);
     asking ??= ask(signal).finally(() => (asking = undefined));
     const sources = await asking;
     cached = { at: now(), sources };
-    return sources.map((s) => ({ ...s }));
+    return copy(sources);
   };
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { Driver, VideoSource } from '../../devices/types.js';
-import { encodeRelayFrame, FRAME_INIT, FRAME_MEDIA, VIDEO_QUALITIES, type RelayHello, type RelayToHub, type VideoErrorCode, type VideoQuality } from '../../protocol/video.js';
+import { encodeRelayFrame, FRAME_INIT, FRAME_MEDIA, PTZ_PRESET_NAME_MAX, PTZ_PRESETS_MAX, VIDEO_QUALITIES, type RelayHello, type RelayToHub, type VideoErrorCode, type VideoQuality } from '../../protocol/video.js';
 import { backoffDelay } from '../uplink.js';
 import { needsFullProbe, startPuller, type Puller } from './puller.js';
 import { redactUrl } from './secrets.js';
@@ -151,7 +151,9 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
           const s = sources.find((x) => x.quality === quality);
           return s ? [{ quality, ...(s.width && s.height ? { width: s.width, height: s.height } : {}) }] : [];
         });
-        cameras.push({ device, ptz: sources.some((s) => s.ptz), profiles });
+        const ptz = sources.some((s) => s.ptz);
+        const presets = ptz ? helloPresets(sources) : [];
+        cameras.push({ device, ptz, profiles, ...(presets.length ? { presets } : {}) });
       }),
     );
     cameras.sort((a, b) => a.device.localeCompare(b.device));
@@ -320,6 +322,15 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
     stats: () => ({ connected: ws?.readyState === WebSocket.OPEN, running: streams.size, ...counters, errors: { ...counters.errors } }),
     pids: () => [...[...streams.values()].map((s) => s.puller), ...dying].flatMap((p) => (p?.pid ? [p.pid] : [])),
   };
+}
+
+/** The presets a PTZ camera's sources carry, within hello's bounds (the hub refuses a hello beyond them). */
+function helloPresets(sources: VideoSource[]): Array<{ token: string; name: string }> {
+  const list = sources.find((s) => s.ptz && s.presets?.length)?.presets ?? [];
+  return list
+    .filter((p) => /^[\x21-\x7e]{1,64}$/.test(p.token) && p.name.length > 0)
+    .slice(0, PTZ_PRESETS_MAX)
+    .map((p) => ({ token: p.token, name: [...p.name].slice(0, PTZ_PRESET_NAME_MAX).join('') }));
 }
 
 /** A driver's streams(), given up on when `signal` aborts even if the driver does not listen to it. */

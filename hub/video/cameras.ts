@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { Id } from '../../protocol/ids.js';
-import { VIDEO_QUALITIES, type VideoCameraView, type VideoQuality } from '../../protocol/video.js';
+import { VIDEO_QUALITIES, type RelayHello, type VideoCameraView, type VideoPreset, type VideoQuality } from '../../protocol/video.js';
 import { RbError } from '../errors.js';
 import type { StateService } from '../state/index.js';
 import { principalOf, requireEstate } from '../api/user-auth.js';
@@ -20,6 +20,7 @@ export function listCameras(state: Pick<StateService, 'live'>, streams: Pick<Str
   const fromHello = (gateway: string, device: string) => streams.link(estate, gateway)?.hello?.cameras.find((c) => c.device === device);
   const qualitiesOf = (profiles: Array<{ quality: VideoQuality }> | undefined): VideoQuality[] =>
     profiles ? VIDEO_QUALITIES.filter((q) => profiles.some((p) => p.quality === q)) : [...VIDEO_QUALITIES];
+  const presetsOf = (c: RelayHello['cameras'][number] | undefined): VideoPreset[] => (c?.ptz ? (c.presets ?? []).map((p) => ({ token: p.token, name: p.name })) : []);
   for (const d of es?.devices.values() ?? []) {
     if (d.kind !== CAMERA_KIND) continue;
     const h = fromHello(d.gateway, d.device);
@@ -33,13 +34,14 @@ export function listCameras(state: Pick<StateService, 'live'>, streams: Pick<Str
       ptz: h?.ptz ?? false,
       qualities: qualitiesOf(h?.profiles),
       linkedFrom: [],
+      presets: presetsOf(h),
     });
   }
   for (const link of streams.linksOf(estate)) {
     for (const c of link.hello?.cameras ?? []) {
       if (out.has(c.device)) continue;
       const d = es?.devices.get(c.device);
-      out.set(c.device, { estate, gateway: link.gateway, device: c.device, name: d?.name ?? null, online: d?.online ?? null, relay: true, ptz: c.ptz, qualities: qualitiesOf(c.profiles), linkedFrom: [] });
+      out.set(c.device, { estate, gateway: link.gateway, device: c.device, name: d?.name ?? null, online: d?.online ?? null, relay: true, ptz: c.ptz, qualities: qualitiesOf(c.profiles), linkedFrom: [], presets: presetsOf(c) });
     }
   }
   for (const d of es?.devices.values() ?? []) for (const cam of d.cameras ?? []) out.get(cam)?.linkedFrom.push(d.device);
@@ -56,7 +58,7 @@ export function cameraLookup(state: Pick<StateService, 'live'>, streams: Pick<St
   };
 }
 
-/** GET /api/v1/video/cameras?estate= — any user with the estate in scope (403 outside it): a bare VideoCameraView[] (docs/video.md). */
+/** GET /api/v1/video/cameras?estate= — any user with the estate in scope (403 outside it): a bare VideoCameraView[] (docs/video.md), PTZ presets from the relay's hello. */
 export function cameraRoutes(auth: RequestHandler, state: Pick<StateService, 'live'>, streams: Pick<Streams, 'link' | 'linksOf'>): Router {
   const router = Router();
   router.get('/api/v1/video/cameras', auth, (req, res) => {

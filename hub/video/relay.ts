@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { Id } from '../../protocol/ids.js';
-import { VIDEO_QUALITIES, type RelayToGateway, type VideoErrorCode } from '../../protocol/video.js';
+import { PTZ_PRESET_NAME_MAX, PTZ_PRESETS_MAX, VIDEO_QUALITIES, type RelayToGateway, type VideoErrorCode } from '../../protocol/video.js';
 import type { GatewayIdentity, Registry } from '../registry.js';
 import type { VideoMetrics } from './metrics.js';
 import type { RelayLink, Streams } from './streams.js';
@@ -16,7 +16,10 @@ const CODES = ['RB_ERR_UNAUTHENTICATED', 'RB_ERR_NOT_FOUND', 'RB_ERR_GATEWAY_OFF
 const Sid = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
 const Dim = z.number().int().min(1).max(16_384).optional();
 
-const Hello = z.object({
+/** A PTZ preset (docs/video.md): the token `ptz.preset` takes (1–64 printable ASCII, like the command's bound) and its name. */
+const Preset = z.object({ token: z.string().regex(/^[\x21-\x7e]{1,64}$/), name: z.string().min(1).refine((n) => [...n].length <= PTZ_PRESET_NAME_MAX, 'name too long') });
+/** A relay `hello` as the hub accepts it (exported for tests); anything else is dropped as malformed. */
+export const RelayHelloSchema = z.object({
   t: z.literal('hello'),
   version: z.string().max(64),
   cameras: z
@@ -25,13 +28,14 @@ const Hello = z.object({
         device: Id,
         ptz: z.boolean(),
         profiles: z.array(z.object({ quality: z.enum(VIDEO_QUALITIES), width: Dim, height: Dim })).max(8),
+        presets: z.array(Preset).max(PTZ_PRESETS_MAX).optional(),
       }),
     )
     .max(2000),
 });
 const Opened = z.object({ t: z.literal('opened'), sid: Sid, mime: z.string().min(1).max(200), width: Dim, height: Dim });
 const ErrorMsg = z.object({ t: z.literal('error'), sid: Sid, code: z.string().max(64), message: z.string().max(2000) });
-const FromGateway = z.discriminatedUnion('t', [Hello, Opened, ErrorMsg]);
+const FromGateway = z.discriminatedUnion('t', [RelayHelloSchema, Opened, ErrorMsg]);
 
 /** `Authorization: Basic …` → username and password, as gatewayAuth (hub/api/auth.ts) reads it. */
 export function basicCredentials(header: string | undefined): { username: string; password: string } | null {

@@ -55,7 +55,8 @@ export const STREET = 'street-1';
 export const ESTATE_A = 'estate-a';
 export const ESTATE_B = 'estate-b';
 
-export async function startWorld(users: User[]): Promise<World> {
+/** cameraRtspUrl: the simulated camera's GetStreamUri base (else a fault), so its streams() and the relay's hello list it with PTZ and presets. */
+export async function startWorld(users: User[], opts: { cameraRtspUrl?: string } = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'rb-browser-'));
   const hubDir = join(dir, 'hub');
   mkdirSync(hubDir, { recursive: true });
@@ -71,7 +72,7 @@ export async function startWorld(users: User[]): Promise<World> {
   let hub = await startTestHub({ dataDir: hubDir, apiToken: API_TOKEN });
   const ports = { httpPort: Number(new URL(hub.httpUrl).port), mqttPort: hub.mqttPort };
 
-  const camera = createOnvifSimulator({ ...CAM, maxPullWaitMs: 1_000, discoveryPort: false });
+  const camera = createOnvifSimulator({ ...CAM, maxPullWaitMs: 1_000, discoveryPort: false, rtspUrl: opts.cameraRtspUrl });
   await camera.start();
   const creds = await hub.provision(ESTATE_A, 'gw-1');
   const raw = gatewayConfig({ creds, mqttPort: hub.mqttPort, dataDir: join(dir, 'gw') });

@@ -32,11 +32,13 @@ const mediaOf = (sid: string) => hub.frames(sid).filter((f) => f.kind === 2);
 beforeAll(async () => {
   [camera, hub] = await Promise.all([startRtspCamera({ username: CAM_USER, password: CAM_PASS }), startRelayHubEnd(VIDEO_LOGIN)]);
   const login = { uri: camera.uri, username: CAM_USER, password: CAM_PASS, ptz: true };
+  // A driver that lists more presets than hello carries, one with a token the hub would refuse, one name too long.
+  const presets = [{ token: 'bad token', name: 'x' }, { token: '2', name: 'Car park' }, { token: '3', name: '长'.repeat(70) }, ...Array.from({ length: 80 }, (_, i) => ({ token: `p${i}`, name: `P ${i}` }))];
   gw = await startVideoGateway({
     httpUrl: hub.httpUrl,
     devices: [
       // The profiles say 1280×720 for main: the size in `opened` must come from the stream itself (640×360).
-      { id: 'cam-1', sources: [{ quality: 'main', width: 1280, height: 720, ...login }, { quality: 'sub', width: 640, height: 360, ...login }] },
+      { id: 'cam-1', sources: [{ quality: 'main', width: 1280, height: 720, ...login, presets }, { quality: 'sub', width: 640, height: 360, ...login, presets }] },
       { id: 'cam-later', fail: true },
       { id: 'cam-wrong', sources: [{ quality: 'main', uri: camera.uri, username: CAM_USER, password: WRONG_PASS, ptz: false }] },
     ],
@@ -55,8 +57,11 @@ describe('gateway video relay', () => {
   it('dials the hub with its login and says hello; pulls nothing while nobody watches', async () => {
     const hello = (await hub.waitFor(isText('hello'))).text as RelayHello;
     expect(hello.version).toMatch(/^\d+\.\d+\.\d+/);
+    const presets = hello.cameras[0]?.presets ?? [];
+    expect(presets.slice(0, 3)).toEqual([{ token: '2', name: 'Car park' }, { token: '3', name: '长'.repeat(64) }, { token: 'p0', name: 'P 0' }]);
+    expect(presets).toHaveLength(64);
     expect(hello.cameras).toEqual([
-      { device: 'cam-1', ptz: true, profiles: [{ quality: 'main', width: 1280, height: 720 }, { quality: 'sub', width: 640, height: 360 }] },
+      { device: 'cam-1', ptz: true, profiles: [{ quality: 'main', width: 1280, height: 720 }, { quality: 'sub', width: 640, height: 360 }], presets },
       // Not up yet: listed, with no sizes.
       { device: 'cam-later', ptz: false, profiles: [{ quality: 'main' }, { quality: 'sub' }] },
       { device: 'cam-wrong', ptz: false, profiles: [{ quality: 'main' }] },

@@ -38,9 +38,11 @@ describe('onvif driver streams()', () => {
   it('gives main and sub with their sizes, PTZ and the login; ffprobe opens the main stream with it', async () => {
     const run = await camera({ rtspUrl: `rtsp://127.0.0.1:${rtsp.port}` });
     const streams = await run.driver.streams(signal());
+    // The simulator's presets (GetPresets), for the screens' preset buttons.
+    const presets = [{ token: '1', name: 'Gate' }, { token: '2', name: 'Car park' }];
     expect(streams).toEqual([
-      { quality: 'main', uri: rtsp.url('main'), username: USER, password: PASS, width: 1280, height: 720, ptz: true },
-      { quality: 'sub', uri: rtsp.url('sub'), username: USER, password: PASS, width: 640, height: 360, ptz: true },
+      { quality: 'main', uri: rtsp.url('main'), username: USER, password: PASS, width: 1280, height: 720, ptz: true, presets },
+      { quality: 'sub', uri: rtsp.url('sub'), username: USER, password: PASS, width: 640, height: 360, ptz: true, presets },
     ]);
     const withLogin = streams[0]!.uri.replace('rtsp://', `rtsp://${encodeURIComponent(USER)}:${encodeURIComponent(PASS)}@`);
     expect(await ffprobe(withLogin)).toEqual([expect.objectContaining({ codec_name: 'h264', width: 1280, height: 720 })]);
@@ -49,6 +51,7 @@ describe('onvif driver streams()', () => {
     expect(asked).toBe(2);
     expect(await run.driver.streams(signal())).toEqual(streams);
     expect(run.requests.filter((r) => r.op === 'GetStreamUri')).toHaveLength(asked);
+    expect(run.requests.filter((r) => r.op === 'GetPresets')).toHaveLength(1);
   });
 
   it('rejects clearly when the camera faults GetStreamUri', async () => {
@@ -69,6 +72,9 @@ describe('onvif driver streams()', () => {
     expect(streams.map((s) => s.uri)).toEqual(['rtsp://192.0.2.7:554/Streaming/main', 'rtsp://192.0.2.7:554/Streaming/sub']);
     expect(JSON.stringify(streams.map((s) => s.uri))).not.toContain('hunter2');
     expect(streams.map((s) => s.ptz)).toEqual([false, false]);
+    // No PTZ: no presets asked for, none listed.
+    expect(streams.map((s) => s.presets)).toEqual([undefined, undefined]);
+    expect(embedded.requests.filter((r) => r.op === 'GetPresets')).toEqual([]);
   });
 
   it('rejects when the camera cannot be reached', async () => {

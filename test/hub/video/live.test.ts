@@ -12,6 +12,7 @@ import { boxType, connectTestRelay, eventually, publishDevices, watchVideo, type
 const ESTATE = 'maple-court';
 const OTHER = 'birch-yard';
 const LINGER_MS = 1000;
+const PRESETS = [{ token: '1', name: 'Gate' }, { token: '2', name: '停车场' }];
 
 describe('live video relay and viewers', () => {
   let t: TestHub;
@@ -26,7 +27,7 @@ describe('live video relay and viewers', () => {
     creds = await t.provision(ESTATE, 'gw-1');
     await t.provision(OTHER, 'gw-9');
     mqtt = await publishDevices(t, creds, { 'cam-east': { kind: 'onvif-camera', name: '东门' }, 'door-east': { kind: 'access-gate', cameras: ['cam-east'] } });
-    relay = await connectTestRelay(t.httpUrl, creds, { version: 'test', cameras: [{ device: 'cam-east', ptz: true, profiles: [{ quality: 'main', width: 320, height: 240 }, { quality: 'sub' }] }] });
+    relay = await connectTestRelay(t.httpUrl, creds, { version: 'test', cameras: [{ device: 'cam-east', ptz: true, profiles: [{ quality: 'main', width: 320, height: 240 }, { quality: 'sub' }], presets: PRESETS }] });
     vol = (await t.addUser({ name: 'vol', role: 'volunteer', scopes: [`estate:${ESTATE}`] })).token;
     stranger = (await t.addUser({ name: 'other', role: 'volunteer', scopes: [`estate:${OTHER}`] })).token;
   }, 20_000);
@@ -36,12 +37,12 @@ describe('live video relay and viewers', () => {
     await t?.stop();
   });
 
-  it('lists the estate\'s cameras with their names, relay, PTZ and the doors they watch', async () => {
+  it('lists the estate\'s cameras with their names, relay, PTZ, presets and the doors they watch', async () => {
     await eventually(async () => ((await t.api('GET', `/api/v1/video/cameras?estate=${ESTATE}`, { token: vol })).json as unknown as VideoCameraView[])[0]?.ptz === true, 5_000, 'hello seen');
     const res = await t.api('GET', `/api/v1/video/cameras?estate=${ESTATE}`, { token: vol });
     expect(res.status).toBe(200);
     expect(res.json).toEqual([
-      { estate: ESTATE, gateway: 'gw-1', device: 'cam-east', name: '东门', online: true, relay: true, ptz: true, qualities: ['main', 'sub'], linkedFrom: ['door-east'] },
+      { estate: ESTATE, gateway: 'gw-1', device: 'cam-east', name: '东门', online: true, relay: true, ptz: true, qualities: ['main', 'sub'], linkedFrom: ['door-east'], presets: PRESETS },
     ]);
     expect((await t.api('GET', `/api/v1/video/cameras?estate=${ESTATE}`, { token: stranger })).status).toBe(403);
     expect((await t.api('GET', `/api/v1/video/cameras?estate=${ESTATE}`, { token: null })).status).toBe(401);

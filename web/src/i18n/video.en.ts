@@ -43,4 +43,7 @@ export const videoEn: Record<keyof typeof videoZhCN, string> = {
   'video.ptz.zoomIn': 'Zoom in',
   'video.ptz.zoomOut': 'Zoom out',
   'video.ptz.failed': 'Pan/tilt failed: {why}',
+  'video.presets': 'Presets',
+  'video.preset.done': 'Turned to {name}',
+  'video.preset.failed': 'Could not turn to {name}: {why}',
 };

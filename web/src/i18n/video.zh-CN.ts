@@ -41,4 +41,7 @@ export const videoZhCN = {
   'video.ptz.zoomIn': '放大',
   'video.ptz.zoomOut': '缩小',
   'video.ptz.failed': '云台控制失败：{why}',
+  'video.presets': '预置位',
+  'video.preset.done': '已转到「{name}」',
+  'video.preset.failed': '转到「{name}」失败：{why}',
 };

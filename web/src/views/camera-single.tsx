@@ -5,11 +5,12 @@ import { ErrorNote } from '../components.js';
 import { t } from '../i18n/index.js';
 import { commandFailure } from '../labels.js';
 import { cameraLabel, qualityFor, useCameras, type VideoCameraView } from '../video/cameras.js';
+import { PtzPresets } from './camera-presets.js';
 import { VideoTile } from './video-tile.js';
 
 /**
  * One camera, full width, its main stream (the phone's 看直播, issue 20 item 3), with pan/tilt/zoom
- * buttons when the camera has PTZ. `onBack` closes it.
+ * buttons and the camera's presets when it has PTZ. `onBack` closes it.
  */
 export function CameraSingle(props: { estate: string; device: string; onBack: () => void }) {
   const { cameras } = useCameras(props.estate, 60_000);
@@ -22,6 +23,7 @@ export function CameraSingle(props: { estate: string; device: string; onBack: ()
       <h2>{cam ? cameraLabel(cam) : props.device}</h2>
       <VideoTile estate={props.estate} device={props.device} quality={qualityFor(cam, 'main')} class="single" />
       {cam?.ptz && <PtzControls estate={props.estate} device={props.device} />}
+      {cam?.ptz && cam.presets && cam.presets.length > 0 && <PtzPresets estate={props.estate} device={props.device} presets={cam.presets} />}
     </section>
   );
 }
