@@ -46,4 +46,10 @@ export const videoEn: Record<keyof typeof videoZhCN, string> = {
   'video.presets': 'Presets',
   'video.preset.done': 'Turned to {name}',
   'video.preset.failed': 'Could not turn to {name}: {why}',
+  'video.clip.title': 'Alarm clip',
+  'video.clip.pending': 'Alarm clip on its way (about {s} s after the alarm)…',
+  'video.clip.none': 'No alarm clip',
+  'video.clip.play': 'Play the clip from {camera} ({s} s)',
+  'video.clip.loading': 'Loading the clip…',
+  'video.clip.failed': 'The clip cannot be played: {why}',
 };

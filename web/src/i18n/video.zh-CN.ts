@@ -44,4 +44,10 @@ export const videoZhCN = {
   'video.presets': '预置位',
   'video.preset.done': '已转到「{name}」',
   'video.preset.failed': '转到「{name}」失败：{why}',
+  'video.clip.title': '报警录像',
+  'video.clip.pending': '报警录像生成中（报警后约 {s} 秒）…',
+  'video.clip.none': '暂无报警录像',
+  'video.clip.play': '播放 {camera} 的录像（{s} 秒）',
+  'video.clip.loading': '正在加载录像…',
+  'video.clip.failed': '录像无法播放：{why}',
 };

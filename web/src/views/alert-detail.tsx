@@ -9,6 +9,7 @@ import { actorName, toPeople, type Person } from '../people.js';
 import { session } from '../session.js';
 import type { Alert, AlertDetail as Detail, AlertNotification, LinkedEvent, TimelineEntry } from '../types.js';
 import { AlertActions } from './alert-actions.js';
+import { AlertClips } from './alert-clips.js';
 import { SnapshotViewer } from './snapshot-viewer.js';
 import { ToOrderButton } from './orders-from-alert.js';
 import { LinkedCameras } from './camera-single.js';
@@ -99,6 +100,7 @@ export function AlertDetail(props: {
           ) : props.cameraLinked ? (
             <div class="snapshot empty full">{t('alert.noSnapshot')}</div>
           ) : null}
+          <AlertClips key={props.id} alertId={props.id} openedAt={detail.openedAt} cameraLinked={props.cameraLinked} />
           {props.onWatch && props.cameras && <LinkedCameras cameras={props.cameras} names={props.deviceNames} onWatch={props.onWatch} />}
           <AlertActions alert={detail} onChange={changed} full candidates={people} onCommented={() => void load()} />
           <ToOrderButton key={props.id} alertId={props.id} />
