@@ -66,8 +66,13 @@ interface Recording {
   segments: RingSegment[];
   bytes: number;
   timer?: NodeJS.Timeout;
+  /** `after` has passed: the next segment is the last (what the camera saw up to then arrives late). */
+  closing: boolean;
   done: boolean;
 }
+
+/** How long a closing recording waits for its last segment before it ends without it. */
+const LAST_SEGMENT_WAIT_MS = 3_000;
 
 /**
  * Alarm clips (docs/video.md, "Alarm clips"): every camera a device links is pulled continuously into
@@ -110,7 +115,7 @@ export function createClipRecorder(o: ClipRecorderOptions): ClipRecorder {
       }
       r.segments.push(seg);
       r.bytes += seg.bytes.length;
-      if (r.bytes >= maxClipBytes) finish(r);
+      if (r.closing || r.bytes >= maxClipBytes) finish(r);
     }
   }
 
@@ -240,8 +245,11 @@ export function createClipRecorder(o: ClipRecorderOptions): ClipRecorder {
         }
         const held = ring.snapshot();
         const segments = held?.segments ?? [];
-        const r: Recording = { event, camera, init: held?.init, segments, bytes: segments.reduce((n, s) => n + s.bytes.length, 0), done: false };
-        r.timer = setTimeout(() => finish(r), o.afterMs);
+        const r: Recording = { event, camera, init: held?.init, segments, bytes: segments.reduce((n, s) => n + s.bytes.length, 0), closing: false, done: false };
+        r.timer = setTimeout(() => {
+          r.closing = true;
+          r.timer = setTimeout(() => finish(r), LAST_SEGMENT_WAIT_MS);
+        }, o.afterMs);
         recordings.add(r);
         log.info({ event: event.id, camera, preRollSegments: r.segments.length }, 'alarm clip recording');
       }

@@ -137,9 +137,12 @@ describe('alarm clips at the gateway', () => {
     const last = clockOf(file, 'last');
     expect(first).not.toBeNull();
     expect(last).not.toBeNull();
+    console.log(`clip: ${seconds.toFixed(2)} s, first frame ${alarmAt - first!} ms before the alarm, last ${last! - alarmAt} ms after, ${up.body.length} bytes`);
     expect(first!).toBeLessThanOrEqual(alarmAt - BEFORE_MS + 700);
-    expect(first!).toBeGreaterThanOrEqual(alarmAt - BEFORE_MS - 1_500);
-    expect(last!).toBeGreaterThanOrEqual(alarmAt + AFTER_MS - 1_000);
+    expect(first!).toBeGreaterThanOrEqual(alarmAt - BEFORE_MS - 3_000); // a segment of slack plus the camera-to-gateway latency
+    expect(last!).toBeGreaterThanOrEqual(alarmAt + AFTER_MS - 500);
+    // The spool forgets the clip once the hub's answer is in (just after this server saw the body).
+    expect(await waitFor(() => recorder.stats().pending === 0, 5_000)).toBe(true);
     expect(recorder.stats()).toMatchObject({ recording: 0, recorded: 1, pending: 0 });
   }, 40_000);
 

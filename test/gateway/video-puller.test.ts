@@ -63,7 +63,12 @@ describe('video relay helpers', () => {
       privacy: { salt: 'salt-0123456789abcdef' },
       devices: [{ id: 'gate-1', driver: 'hikvision-isapi' }],
     };
-    expect(validateGatewayConfig(base).video).toEqual({ enabled: true, ffmpeg: 'ffmpeg', maxStreams: 4, maxSegmentBytes: 8_388_608, startTimeout: '8s', stallTimeout: '10s' });
+    expect(validateGatewayConfig(base).video).toEqual({ enabled: true, ffmpeg: 'ffmpeg', maxStreams: 4, maxSegmentBytes: 8_388_608, startTimeout: '8s', stallTimeout: '10s',
+      clips: { enabled: true, quality: 'sub', before: '10s', after: '20s', maxPending: 200 },
+    });
+    // Given in part, the rest of video.clips keeps its defaults.
+    expect(validateGatewayConfig({ ...base, video: { clips: { after: '5s' } } }).video.clips).toEqual({ enabled: true, quality: 'sub', before: '10s', after: '5s', maxPending: 200 });
+    expect(() => validateGatewayConfig({ ...base, video: { clips: { before: 'ten' } } })).toThrow(/video\.clips\.before/);
     expect(() => validateGatewayConfig({ ...base, video: { maxStreams: 0, startTimeout: 'soon' } })).toThrow(/video\.maxStreams[\s\S]*video\.startTimeout|video\.startTimeout[\s\S]*video\.maxStreams/);
   });
 });
