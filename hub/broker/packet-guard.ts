@@ -37,7 +37,7 @@ export interface PacketGuardOptions {
  * socket is destroyed, without waiting for the rest of the header.
  *
  * It is a Duplex (aedes takes any duplex stream, as with WebSockets): reads come from the socket
- * through the guard with backpressure, writes go straight to the socket. `hold()`/`release()` stop
+ * through the guard with backpressure, writes go to the socket once per event-loop turn. `hold()`/`release()` stop
  * reading from the socket (the per-gateway rate limit delays a gateway rather than dropping).
  */
 export class PacketGuard extends Duplex {
@@ -131,29 +131,62 @@ export class PacketGuard extends Duplex {
     if (this.holds === 0) this.socket.resume();
   }
 
+  // Outgoing: what aedes writes in one event-loop turn goes to the socket as one write. mqtt-packet
+  // corks the stream per packet and writes each in pieces (a PUBACK is 2 + 2 bytes), and a batch of
+  // verdicts settles hundreds of PUBACKs in one turn: one copy into one buffer and one socket write
+  // per turn costs far less than a socket write per packet (it was 7 % of the hub's CPU at 14k ev/s).
+  private out: Buffer[] = [];
+  private outTurn: NodeJS.Immediate | undefined;
+  /** Write callbacks held while the socket is backed up, so aedes feels its backpressure. */
+  private held: Array<(error?: Error | null) => void> = [];
+  private backedUp = false;
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.socket.destroyed) return callback();
-    if (this.socket.write(chunk)) callback();
-    else this.socket.once('drain', () => callback());
+    this.enqueue(chunk, callback);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    for (let i = 0; i < chunks.length - 1; i++) this.out.push(chunks[i]!.chunk);
+    this.enqueue(chunks[chunks.length - 1]!.chunk, callback);
+  }
+
+  private enqueue(chunk: Buffer, callback: (error?: Error | null) => void): void {
     if (this.socket.destroyed) return callback();
-    // mqtt-packet corks the stream per packet and writes each in pieces (a PUBACK is 2 + 2 bytes), so
-    // a batch of PUBACKs arrives here as hundreds of tiny chunks: one copy into one buffer and one
-    // socket write costs far less than a socket write per chunk and a writev of hundreds of iovecs.
-    const ok = this.socket.write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)));
-    if (ok) callback();
-    else this.socket.once('drain', () => callback());
+    this.out.push(chunk);
+    this.outTurn ??= setImmediate(() => this.flushOut());
+    if (this.backedUp) this.held.push(callback);
+    else callback();
+  }
+
+  /** Hand this turn's bytes to the socket (also before ending or destroying it: a CONNACK refusal is sent, then the close). */
+  private flushOut(): void {
+    if (this.outTurn) clearImmediate(this.outTurn);
+    this.outTurn = undefined;
+    if (this.out.length === 0) return;
+    const bytes = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
+    this.out = [];
+    if (this.socket.destroyed) return;
+    if (!this.socket.write(bytes) && !this.backedUp) {
+      this.backedUp = true;
+      this.socket.once('drain', () => {
+        this.backedUp = false;
+        const held = this.held;
+        this.held = [];
+        for (const cb of held) cb();
+      });
+    }
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    this.flushOut();
     this.socket.end();
     callback();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.flushOut();
     this.socket.destroy();
+    this.held = [];
     callback(error);
   }
 }
