@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 /**
  * A hostile RTSP camera on 127.0.0.1, for the gateway's video tests: just enough RTSP 1.0 (RFC 2326:
@@ -35,6 +36,8 @@ export interface EvilRtsp {
   stop(): Promise<void>;
 }
 
+export type Pattern = 'testsrc' | 'testsrc2';
+
 export interface H264Sample {
   sps: Buffer;
   pps: Buffer;
@@ -52,10 +55,13 @@ const MAX_PAYLOAD = 1_400;
 const BATCH = 64 * 1024;
 const PAD = Buffer.alloc(64 * 1024, 0xa5); // no 00 00 in it: no start code can be read into the padding
 
-/** Encode `seconds` of a moving test picture once with Debian's ffmpeg and libx264 (one slice per frame, no B frames, a key frame every second). */
-export function h264Sample(width = 640, height = 360, seconds = 2): H264Sample {
+/**
+ * Encode `seconds` of a moving test picture once with Debian's ffmpeg and libx264 (one slice per frame,
+ * no B frames, a key frame every second). `testsrc2` is busy (~8 KB a frame at 640×360), `testsrc` calm (~1 KB).
+ */
+export function h264Sample(width = 640, height = 360, seconds = 2, pattern: Pattern = 'testsrc2'): H264Sample {
   const annexB = execFileSync('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${FPS}`,
+    '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `${pattern}=size=${width}x${height}:rate=${FPS}`,
     '-frames:v', String(seconds * FPS), '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-threads', '1',
     '-g', String(FPS), '-bf', '0', '-bsf:v', 'h264_mp4toannexb', '-f', 'h264', 'pipe:1',
   ], { maxBuffer: 64 * 1024 * 1024 });
@@ -120,7 +126,7 @@ export async function startEvilRtsp(sample: H264Sample, opts: EvilRtspOptions = 
 function serve(socket: Socket, sample: H264Sample, opts: EvilRtspOptions, count: { played(): void; huge(n: number): void }): { stop(): void } {
   const base = `rtsp://127.0.0.1:${socket.localPort}/s/`;
   const ssrc = 0x5eed0001;
-  let input = Buffer.alloc(0);
+  let input: Buffer = Buffer.alloc(0);
   let clock: NodeJS.Timeout | undefined;
   let stopped = false;
   let sending = false;
@@ -245,7 +251,7 @@ function serve(socket: Socket, sample: H264Sample, opts: EvilRtspOptions, count:
     const indicator = (header & 0xe0) | 28;
     const type = header & 0x1f;
     let first = true;
-    let carry = Buffer.alloc(0);
+    let carry: Buffer = Buffer.alloc(0);
     let skipHeader = true;
     const emit = async (payload: Buffer, end: boolean): Promise<void> => {
       const fu = Buffer.from([indicator, (first ? 0x80 : 0) | (end ? 0x40 : 0) | type]);
@@ -333,3 +339,46 @@ function randomish(n: number): Buffer {
   }
   return b;
 }
+
+/**
+ * The same server in a child process (node with tsx), so a measurement of this process (RSS, event
+ * loop) sees only the gateway: the 50 MB the camera writes are another process's work.
+ */
+export async function spawnEvilRtsp(opts: EvilRtspOptions = {}, pattern: Pattern = 'testsrc2'): Promise<EvilRtsp> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, JSON.stringify(opts), pattern], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2_000)));
+  const state = { port: 0, plays: 0, connections: 0, huge: 0 };
+  let out = '';
+  let ready!: () => void;
+  const isReady = new Promise<void>((resolve) => (ready = resolve));
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+      const line = out.slice(0, nl);
+      out = out.slice(nl + 1);
+      Object.assign(state, JSON.parse(line) as Partial<typeof state>);
+      if (state.port) ready();
+    }
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await Promise.race([isReady, exited, new Promise((resolve) => setTimeout(resolve, 20_000))]);
+  if (!state.port) {
+    child.kill('SIGKILL');
+    throw new Error(`the evil RTSP server did not start: ${stderr}`);
+  }
+  return {
+    uri: `rtsp://127.0.0.1:${state.port}/s`,
+    port: state.port,
+    plays: () => state.plays,
+    connections: () => state.connections,
+    hugeWritten: () => state.huge,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+const MAIN = fileURLToPath(new URL('./evil-rtsp-main.ts', import.meta.url));
