@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { Driver, VideoSource } from '../../devices/types.js';
 import { encodeRelayFrame, FRAME_INIT, FRAME_MEDIA, PTZ_PRESET_NAME_MAX, PTZ_PRESETS_MAX, VIDEO_QUALITIES, type RelayHello, type RelayToHub, type VideoErrorCode, type VideoQuality } from '../../protocol/video.js';
 import { backoffDelay } from '../uplink.js';
-import { needsFullProbe, startPuller, type Puller } from './puller.js';
+import { startPuller, type Puller } from './puller.js';
 import { redactUrl } from './secrets.js';
 
 export interface VideoRelayOptions {
@@ -261,7 +261,7 @@ export function createVideoRelay(o: VideoRelayOptions): VideoRelay {
         },
         onEnd: (e) => {
           // The quick probe found no parameter sets in the camera's description: once more, probed fully.
-          if (quickProbe && !opened && live() && deadline - Date.now() > 1_000 && needsFullProbe(e.message)) {
+          if (quickProbe && !opened && live() && deadline - Date.now() > 1_000 && e.fullProbe) {
             slog.info({ message: e.message }, 'the camera gives no H.264 parameters up front; pulling again with a full probe');
             const previous = stream.puller;
             void previous?.exited.then(() => live() && stream.puller === previous && pull(false));
