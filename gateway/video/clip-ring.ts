@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { VideoSource } from '../../devices/types.js';
 import type { VideoQuality } from '../../protocol/video.js';
 import { backoffDelay } from '../uplink.js';
-import { needsFullProbe, startPuller, type Puller } from './puller.js';
+import { startPuller, type Puller } from './puller.js';
 import { redactUrl } from './secrets.js';
 
 /** One media segment as it arrived (each starts with a key frame: docs/video.md). */
@@ -115,7 +115,7 @@ export function startClipRing(o: ClipRingOptions): ClipRing {
       },
       onEnd(end) {
         if (stopped) return;
-        if (!opened && !fullProbe && needsFullProbe(end.message)) fullProbe = true;
+        if (!opened && end.fullProbe) fullProbe = true;
         // Said once per outage; the retries that follow at debug.
         if (failing) o.log.debug({ camera: o.camera, code: end.code, message: end.message }, 'clip buffer: pull ended again');
         else o.log.warn({ camera: o.camera, code: end.code, message: end.message }, 'clip buffer: the pull ended; retrying with backoff');
