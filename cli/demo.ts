@@ -1,11 +1,8 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { createHub } from '../hub/main.js';
-import { resolveHubConfig } from '../hub/config.js';
 import { createLogger } from '../lib/log.js';
 import { DEMO_USERS, ESTATES } from './demo-street.js';
 import { fileResidentReport, seedDemoOrders } from './demo-orders.js';
-import { runClusterDemo } from './demo-cluster.js';
 import { demoSecret, seedStreet, startStreet, stopChild } from './demo-setup.js';
 import { exitOnConfigError, intOption, numberOption, logLevelOption } from './util.js';
 
@@ -43,7 +40,9 @@ export function registerDemoCommand(program: Command): void {
     .option('--incident-period <seconds>', 'one round of incidents (every kind of alert once) per this many seconds', numberOption('--incident-period'), 600)
     .action(async (opts: DemoOptions, cmd: Command) => {
       const level = (cmd.optsWithGlobals() as { logLevel?: string }).logLevel ?? 'warn';
-      if (opts.cluster) return runClusterDemo(opts, level);
+      // Loaded when the command runs, not for --help.
+      if (opts.cluster) return (await import('./demo-cluster.js')).runClusterDemo(opts, level);
+      const [{ resolveHubConfig }, { createHub }] = await Promise.all([import('../hub/config.js'), import('../hub/main.js')]);
       const dataDir = resolve(opts.dataDir);
       let config;
       try {

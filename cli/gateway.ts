@@ -1,6 +1,4 @@
 import { Command } from 'commander';
-import { loadGatewayConfig } from '../gateway/config.js';
-import { createGateway } from '../gateway/main.js';
 import { createLogger } from '../lib/log.js';
 import { exitOnConfigError, runUntilSignal, logLevelOption } from './util.js';
 
@@ -12,6 +10,8 @@ export function registerGatewayCommand(program: Command): void {
     .addOption(logLevelOption())
     .option('--check-config <file>', 'validate a config file, print every error with its key path, and exit')
     .action(async (opts: { config?: string; checkConfig?: string }, cmd: Command) => {
+      // Loaded when the command runs, not for --help.
+      const { loadGatewayConfig } = await import('../gateway/config.js');
       if (opts.checkConfig) {
         try {
           const config = loadGatewayConfig(opts.checkConfig);
@@ -33,6 +33,7 @@ export function registerGatewayCommand(program: Command): void {
       }
       const level = (cmd.optsWithGlobals() as { logLevel?: string }).logLevel ?? config.log.level;
       const log = createLogger({ name: 'gateway', level });
+      const { createGateway } = await import('../gateway/main.js');
       const gateway = createGateway({ config, log });
       runUntilSignal(log, () => gateway.stop());
       // SIGHUP: read the file again and apply it (devices restart as needed); a bad file changes nothing.

@@ -2,8 +2,6 @@ import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { RbError } from '../hub/errors.js';
-import { posterPdf, posterPng } from '../hub/residents/poster.js';
-import { reportUrl } from '../hub/residents/poster-routes.js';
 import { closeAll, CONFIG_HELP, DATA_DIR_HELP, DB_URL_HELP, openHubRegistry, refused, type AdminDbOptions } from './hub.js';
 
 type PosterOptions = AdminDbOptions & { estate: string; out: string; publicUrl?: string };
@@ -27,6 +25,7 @@ export function registerPosterCommand(hub: Command): void {
         const { registry, config } = await openHubRegistry(o, opened);
         const estate = registry.getEstate(o.estate);
         if (!estate) throw new RbError('RB_ERR_NOT_FOUND', `no estate ${o.estate} (red-butler hub estate add)`);
+        const [{ posterPdf, posterPng }, { reportUrl }] = await Promise.all([import('../hub/residents/poster.js'), import('../hub/residents/poster-routes.js')]);
         const url = reportUrl(o.publicUrl ?? config.notify.publicUrl, o.estate);
         const input = { estateName: estate.name ?? o.estate, url, fontFile: config.residents.posterFont };
         const data = kind === '.pdf' ? await posterPdf(input) : await posterPng(input);

@@ -2,18 +2,22 @@ import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { createHub } from '../hub/main.js';
-import { resolveHubConfig, type HubConfig } from '../hub/config.js';
+import type { HubConfig } from '../hub/config.js';
 import { RbError } from '../hub/errors.js';
-import { openRegistry, type Registry } from '../hub/registry.js';
-import { createAudit, type Audit } from '../hub/audit.js';
-import { createDatabase, importLegacyAudit, importLegacyPeople, importLegacyRegistry, openDatabase, type HubDatabase } from '../hub/platform/db/index.js';
-import { openPeople, type People } from '../hub/people/index.js';
+import type { Registry } from '../hub/registry.js';
+import type { Audit } from '../hub/audit.js';
+import type { HubDatabase } from '../hub/platform/db/index.js';
+import type { People } from '../hub/people/index.js';
 import { ROLES, Scope } from '../hub/people/scopes.js';
-import { parseDuration } from '../hub/people/tokens.js';
+import { parseDuration } from '../lib/duration.js';
 import type { User } from '../hub/people/users.js';
 import { registerPosterCommand } from './hub-poster.js';
 import { exitOnConfigError, intOption, rootLogger, runUntilSignal, logLevelOption } from './util.js';
+
+// The hub's modules take about a second to load: each command loads what it uses when it runs, so
+// `red-butler --help` and a mistyped option answer at once.
+const configModule = () => import('../hub/config.js');
+const dbModule = () => import('../hub/platform/db/index.js');
 
 type HubRunOptions = { config?: string; checkConfig?: string; httpPort?: number; mqttPort?: number; dataDir?: string; host?: string; influxUrl?: string; dbUrl?: string; redisUrl?: string; nodeId?: string };
 
@@ -34,6 +38,7 @@ export function registerHubCommands(program: Command): void {
     .option('--redis-url <url>', 'Redis of the hub cluster, e.g. redis://127.0.0.1:6379 (cluster.redisUrl, env RB_CLUSTER_REDIS_URL); /readyz then checks it too')
     .option('--node-id <id>', 'name of this hub node (cluster.nodeId, env RB_CLUSTER_NODE_ID); default from the host name')
     .action(async (opts: HubRunOptions, cmd: Command) => {
+      const { resolveHubConfig } = await configModule();
       if (opts.checkConfig) {
         try {
           const checked = resolveHubConfig({}, process.env, { file: opts.checkConfig });
@@ -63,6 +68,7 @@ export function registerHubCommands(program: Command): void {
         exitOnConfigError(err);
       }
       const log = rootLogger(cmd, 'hub', config.logLevel);
+      const { createHub } = await import('../hub/main.js');
       const instance = createHub({ config, log });
       runUntilSignal(log, () => instance.stop());
       await instance.start();
@@ -82,6 +88,7 @@ export function registerHubCommands(program: Command): void {
       const log = pino({ level: 'warn' }, pino.destination(2));
       let hubDb: HubDatabase | undefined;
       try {
+        const [{ resolveHubConfig }, { createDatabase }] = await Promise.all([configModule(), dbModule()]);
         const config = resolveHubConfig({ dataDir: o.dataDir, db: { url: o.dbUrl } }, process.env, { file: o.config });
         const file = join(config.dataDir, 'hub.db');
         if (!config.db.url && !existsSync(file)) throw new Error(`no hub database at ${file} (--data-dir, or dataDir in --config)`);
@@ -132,6 +139,7 @@ export async function openHubRegistry(
   opened: Array<{ close(): void | Promise<void> }>,
 ): Promise<{ hubDb: HubDatabase; registry: Registry; log: pino.Logger; config: HubConfig }> {
   const log = pino({ level: 'warn' }, pino.destination(2));
+  const [{ resolveHubConfig }, { openDatabase, importLegacyRegistry }, { openRegistry }] = await Promise.all([configModule(), dbModule(), import('../hub/registry.js')]);
   const config = resolveHubConfig({ dataDir: o.dataDir, db: { url: o.dbUrl } }, process.env, { file: o.config });
   const hubDb = await openDatabase({ url: config.db.url, file: join(config.dataDir, 'hub.db'), log });
   opened.push(hubDb);
@@ -245,6 +253,7 @@ function withPeople<T>(command: string, where: AdminDbOptions, fn: (p: { people:
       const { hubDb, registry, log, config } = await openHubRegistry(where, opened);
       const dataDir = config.dataDir;
       // Audit and people in the same hub database as the hub, moved from audit.db and people.db first if the hub has not yet.
+      const [{ importLegacyAudit, importLegacyPeople }, { createAudit }, { openPeople }] = await Promise.all([dbModule(), import('../hub/audit.js'), import('../hub/people/index.js')]);
       await importLegacyAudit(hubDb, dataDir, log);
       await importLegacyPeople(hubDb, dataDir, log);
       const audit = createAudit({ db: hubDb, log });

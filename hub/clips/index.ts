@@ -1,4 +1,5 @@
 import type { Router } from 'express';
+import { parseDuration } from '../../lib/duration.js';
 import type { Logger } from 'pino';
 import type { AlertStore } from '../alerts/store.js';
 import type { NameOf } from '../alerts/view.js';
@@ -11,13 +12,6 @@ import { clipRoutes } from './routes.js';
 import { openClipStore, type ClipStore } from './store.js';
 
 export type { ClipLink, ClipStore } from './store.js';
-
-/** `30d`, `12h`, `90m` → ms. */
-export function retentionMs(text: string): number {
-  const m = /^(\d+)(m|h|d)$/.exec(text);
-  if (!m) throw new Error(`bad duration ${text}`);
-  return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
-}
 
 export interface ClipsDeps {
   db: HubDatabase;
@@ -41,7 +35,7 @@ export interface ClipsDeps {
  */
 export function wireClips(d: ClipsDeps): { store: ClipStore; routes: Router[]; start(): void; stop(): Promise<void> } {
   const store = openClipStore({ db: d.db, dataDir: d.dataDir });
-  const keepMs = retentionMs(d.config.retention);
+  const keepMs = parseDuration(d.config.retention);
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<void> | undefined;
   const sweep = async (): Promise<void> => {
