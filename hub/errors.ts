@@ -21,3 +21,12 @@ export class RbError extends Error {
     return ERRORS[this.code].status;
   }
 }
+
+/**
+ * RB_ERR_BAD_QUERY naming every problem of the failed parses given (path and message each; an issue
+ * without a path is named `fallback`), e.g. of a route's path parameter and of its query.
+ */
+export function badQueryOf(errors: ReadonlyArray<{ issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } | undefined>, fallback = 'query'): RbError {
+  const words = errors.flatMap((e) => e?.issues ?? []).map((i) => `${i.path.map(String).join('.') || fallback}: ${i.message}`);
+  return new RbError('RB_ERR_BAD_QUERY', words.join('; '));
+}

@@ -2,7 +2,7 @@ import express, { Router, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { Id, Ulid } from '../../protocol/index.js';
-import { RbError } from '../errors.js';
+import { badQueryOf, RbError } from '../errors.js';
 import type { GatewayIdentity, Registry } from '../registry.js';
 import { sha256Hex, type SnapshotStore } from '../snapshots.js';
 import { gatewayAuth } from './auth.js';
@@ -45,7 +45,7 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): Router {
       const sha = Sha.safeParse(req.params.sha);
       const q = UploadQuery.safeParse(req.query);
       if (!sha.success || !q.success) {
-        throw new RbError('RB_ERR_BAD_QUERY', [sha.error, q.error].flatMap((e) => e?.issues ?? []).map((i) => `${i.path.join('.') || 'sha256'}: ${i.message}`).join('; '));
+        throw badQueryOf([sha.error, q.error], 'sha256');
       }
       const body = req.body as Buffer;
       if (!Buffer.isBuffer(body) || body.length < 4 || body[0] !== 0xff || body[1] !== 0xd8) {

@@ -8,7 +8,7 @@ import { gatewayAuth } from '../api/auth.js';
 import { inScope, principalOf } from '../api/user-auth.js';
 import type { Audit } from '../audit.js';
 import { sha256Hex } from '../blobs.js';
-import { RbError } from '../errors.js';
+import { badQueryOf, RbError } from '../errors.js';
 import type { GatewayIdentity, Registry } from '../registry.js';
 import type { ClipLink, ClipStore } from './store.js';
 
@@ -57,7 +57,7 @@ export function clipRoutes(deps: ClipRoutesDeps): Router {
     const sha = Sha.safeParse(req.params.sha);
     const q = UploadQuery.safeParse(req.query);
     if (!sha.success || !q.success) {
-      throw new RbError('RB_ERR_BAD_QUERY', [sha.error, q.error].flatMap((e) => e?.issues ?? []).map((i) => `${i.path.join('.') || 'sha256'}: ${i.message}`).join('; '));
+      throw badQueryOf([sha.error, q.error], 'sha256');
     }
     const body = req.body as Buffer;
     if (!Buffer.isBuffer(body) || !isMp4(body)) throw new RbError('RB_ERR_BAD_CLIP', 'the body is not an MP4 (no ftyp box first)');

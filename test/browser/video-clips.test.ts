@@ -7,10 +7,10 @@ import { createAccessGateSimulator, type AccessGateSimulator } from '../../devic
 import { startRtspSimulator, type RtspSimulator } from '../../devices/onvif-camera/rtsp-sim.js';
 import { createOnvifSimulator, type OnvifSimulator } from '../../devices/onvif-camera/simulator.js';
 import type { Gateway } from '../../gateway/main.js';
-import { runCli } from '../support/cli.js';
 import { gatewayConfig, startGatewayInProcess } from '../support/gateway.js';
 import { startTestHub, waitFor, type TestHub } from '../support/hub.js';
 import { launchChromium, loggedIn, PASSWORD, VIEWPORTS } from './support.js';
+import { seedTwoEstates } from './video-support.js';
 
 /**
  * Issue 20, alarm clips end to end: the camera simulator's real RTSP → the real gateway (its rolling
@@ -36,14 +36,7 @@ describe('alarm clips end to end: forced door → clip in the alert detail', () 
     cam = createOnvifSimulator({ ...CAM, maxPullWaitMs: 1_000, discoveryPort: false, rtspUrl: `rtsp://127.0.0.1:${rtsp.port}` });
     await cam.start();
     const hubDir = join(dir, 'hub');
-    const cli = async (args: string[]) => {
-      const r = await runCli(['hub', ...args, '--data-dir', hubDir]);
-      if (r.code !== 0) throw new Error(`red-butler hub ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
-    };
-    await cli(['estate', 'add', '--estate', ESTATE_A, '--name', '枫林苑']);
-    await cli(['estate', 'add', '--estate', ESTATE_B, '--name', '桂花园']);
-    await cli(['user', 'add', '--name', 'vol-a', '--role', 'volunteer', '--scope', `estate:${ESTATE_A}`, '--password', PASSWORD]);
-    await cli(['user', 'add', '--name', 'vol-b', '--role', 'volunteer', '--scope', `estate:${ESTATE_B}`, '--password', PASSWORD]);
+    await seedTwoEstates(hubDir, [ESTATE_A, ESTATE_B]);
     hub = await startTestHub({ dataDir: hubDir });
     const creds = await hub.provision(ESTATE_A, 'gw-1');
     const raw = gatewayConfig({ creds, mqttPort: hub.mqttPort, dataDir: join(dir, 'gw') });

@@ -9,12 +9,11 @@ import { startRtspSimulator, type RtspSimulator } from '../../devices/onvif-came
 import { createOnvifSimulator, type OnvifSimulator } from '../../devices/onvif-camera/simulator.js';
 import type { Gateway } from '../../gateway/main.js';
 import { blockSize, readClock } from '../../protocol/video-clock.js';
-import { runCli } from '../support/cli.js';
 import { gatewayConfig, startGatewayInProcess } from '../support/gateway.js';
 import { startTestHub, waitFor, type TestHub } from '../support/hub.js';
 import { watchVideo } from '../support/video-relay.js';
 import { launchChromium, loggedIn, PASSWORD, VIEWPORTS } from './support.js';
-import { expectPlaying } from './video-support.js';
+import { expectPlaying, seedTwoEstates } from './video-support.js';
 
 /**
  * Issue 20 end to end, nothing stood in: the camera simulator's real RTSP stream (GStreamer, H.264 with
@@ -87,14 +86,7 @@ describe('live video end to end: RTSP camera → gateway → hub → Chromium', 
     camDead = createOnvifSimulator({ ...CAM, maxPullWaitMs: 1_000, discoveryPort: false, rtspUrl: `rtsp://127.0.0.1:${await closedPort()}` });
     await Promise.all([camEast.start(), camDead.start()]);
     const hubDir = join(dir, 'hub');
-    const cli = async (args: string[]) => {
-      const r = await runCli(['hub', ...args, '--data-dir', hubDir]);
-      if (r.code !== 0) throw new Error(`red-butler hub ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
-    };
-    await cli(['estate', 'add', '--estate', ESTATE_A, '--name', '枫林苑']);
-    await cli(['estate', 'add', '--estate', ESTATE_B, '--name', '桂花园']);
-    await cli(['user', 'add', '--name', 'vol-a', '--role', 'volunteer', '--scope', `estate:${ESTATE_A}`, '--password', PASSWORD]);
-    await cli(['user', 'add', '--name', 'vol-b', '--role', 'volunteer', '--scope', `estate:${ESTATE_B}`, '--password', PASSWORD]);
+    await seedTwoEstates(hubDir, [ESTATE_A, ESTATE_B]);
     hub = await startTestHub({ dataDir: hubDir, config: { video: { linger: `${LINGER_MS}ms`, openTimeout: '10s' } } as never });
     const creds = await hub.provision(ESTATE_A, 'gw-1');
     const raw = gatewayConfig({ creds, mqttPort: hub.mqttPort, dataDir: join(dir, 'gw') });

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import type { Locator, Page } from 'playwright-core';
 import { avcMime, fmp4Splitter } from '../../lib/fmp4.js';
 import type { VideoCameraView, VideoErrorCode, ViewerHello } from '../../protocol/video.js';
+import { runCli } from '../support/cli.js';
+import { PASSWORD } from './support.js';
 
 /**
  * The hub's end of live video, STOOD IN for the screens' browser tests (issue 20): the pages, the login
@@ -115,4 +117,20 @@ export async function expectPlaying(tile: Locator): Promise<void> {
   const shot2 = await tile.screenshot();
   if (!(t2 > t1)) throw new Error(`currentTime did not advance: ${t1} → ${t2}`);
   if (shot1.equals(shot2)) throw new Error('two screenshots of the tile a second apart are the same');
+}
+
+/**
+ * Two estates in a hub data dir (枫林苑 and 桂花园, through the CLI as an installer would), each with
+ * a volunteer (`vol-a`, `vol-b`, password PASSWORD): the video tests' world before the hub starts.
+ */
+export async function seedTwoEstates(hubDir: string, estates: readonly [string, string]): Promise<void> {
+  const cli = async (args: string[]) => {
+    const r = await runCli(['hub', ...args, '--data-dir', hubDir]);
+    if (r.code !== 0) throw new Error(`red-butler hub ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+  };
+  const [a, b] = estates;
+  await cli(['estate', 'add', '--estate', a, '--name', '枫林苑']);
+  await cli(['estate', 'add', '--estate', b, '--name', '桂花园']);
+  await cli(['user', 'add', '--name', 'vol-a', '--role', 'volunteer', '--scope', `estate:${a}`, '--password', PASSWORD]);
+  await cli(['user', 'add', '--name', 'vol-b', '--role', 'volunteer', '--scope', `estate:${b}`, '--password', PASSWORD]);
 }

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RelayError, RelayOpened } from '../../protocol/video.js';
 import { h264Sample, startEvilRtsp, type EvilRtsp } from '../devices/hostile/evil-rtsp.js';
 import { startDripProxy, type DripProxy } from '../support/drip-proxy.js';
 import { waitFor } from '../support/hub.js';
@@ -25,15 +24,6 @@ let hub: RelayHubEnd;
 let gw: VideoGateway;
 
 const src = (uri: string) => [{ quality: 'main' as const, uri, ptz: false }];
-const ofSid = (sid: string, ...types: string[]) => (m: RelayHubEnd['messages'][number]): boolean => types.includes(m.text?.t ?? '') && (m.text as { sid?: string }).sid === sid;
-const errorOf = async (sid: string, timeoutMs: number): Promise<RelayError> => (await hub.waitFor(ofSid(sid, 'error'), timeoutMs)).text as RelayError;
-/** Waits for `opened` of `sid`; an `error` for it instead fails at once with its words. */
-async function opened(sid: string, timeoutMs = 10_000): Promise<RelayOpened> {
-  const m = await hub.waitFor(ofSid(sid, 'opened', 'error'), timeoutMs);
-  if (m.text?.t === 'error') throw new Error(`stream ${sid} did not open: ${JSON.stringify(m.text)}`);
-  return m.text as RelayOpened;
-}
-const media = (sid: string): number => hub.frames(sid).filter((f) => f.kind === 2).length;
 /** The ffmpeg started for a stream just opened: the one pid not in `before`. */
 async function newPid(before: Set<number>): Promise<number> {
   await waitFor(() => gw.gateway.video!.pids().some((p) => !before.has(p)), 5_000);
@@ -65,7 +55,7 @@ beforeAll(async () => {
   });
   await hub.waitFor((m) => m.text?.t === 'hello');
   hub.send({ t: 'open', sid: 'g1', device: 'cam-good', quality: 'main' });
-  await opened('g1');
+  await hub.opened('g1');
 }, 30_000);
 
 afterAll(async () => {
@@ -76,7 +66,7 @@ afterAll(async () => {
 
 describe('gateway video relay, hostile RTSP cameras', () => {
   it('a slow drip from the first byte: RB_ERR_CAMERA_UNREACHABLE at video.startTimeout; the good stream plays and the gateway answers meanwhile', async () => {
-    const before = media('g1');
+    const before = hub.media('g1');
     const pids = new Set(gw.gateway.video!.pids());
     const t0 = Date.now();
     hub.send({ t: 'open', sid: 'd1', device: 'cam-drip', quality: 'main' });
@@ -87,7 +77,7 @@ describe('gateway video relay, hostile RTSP cameras', () => {
     const res = await fetch(gw.metricsUrl, { signal: AbortSignal.timeout(1_000) });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('rb_gateway_video_streams 2');
-    const err = await errorOf('d1', START_MS + 3_000);
+    const err = await hub.errorOf('d1', START_MS + 3_000);
     const took = Date.now() - t0;
     expect(err.code).toBe('RB_ERR_CAMERA_UNREACHABLE');
     expect(err.message).toContain('no picture from the camera within video.startTimeout');
@@ -97,26 +87,26 @@ describe('gateway video relay, hostile RTSP cameras', () => {
     // What dripped in meanwhile was a few KB: 2 KB/s.
     expect(fromStart.delivered()).toBeLessThan(((START_MS + 3_000) / 1_000) * 2_000 + 2_000);
     expect(await waitFor(() => !processExists(pid), 5_000)).toBe(true);
-    expect(media('g1')).toBeGreaterThanOrEqual(before + 4);
+    expect(hub.media('g1')).toBeGreaterThanOrEqual(before + 4);
   });
 
   it('a drip after the stream opened: RB_ERR_VIDEO_BROKEN after video.stallTimeout, ffmpeg reaped, the good stream plays on', async () => {
     const pids = new Set(gw.gateway.video!.pids());
     hub.send({ t: 'open', sid: 'd2', device: 'cam-drip-later', quality: 'main' });
     const pid = await newPid(pids);
-    await opened('d2');
-    expect(await waitFor(() => media('d2') >= 2, 5_000)).toBe(true);
-    const before = media('g1');
+    await hub.opened('d2');
+    expect(await waitFor(() => hub.media('d2') >= 2, 5_000)).toBe(true);
+    const before = hub.media('g1');
     midStream.drip(true);
     const t0 = Date.now();
-    const err = await errorOf('d2', STALL_MS + 4_000);
+    const err = await hub.errorOf('d2', STALL_MS + 4_000);
     expect(err.code).toBe('RB_ERR_VIDEO_BROKEN');
     expect(err.message).toContain(`sent nothing for ${STALL_MS} ms`);
     // The stall counts from ffmpeg's last output: a segment per key frame (every 0.48 s), so up to that before the drip began.
     expect(Date.now() - t0).toBeGreaterThanOrEqual(STALL_MS - 600);
     // The dripping camera kept the connection and kept dripping until ffmpeg went (SIGTERM; SIGKILL after 2 s).
     expect(await waitFor(() => !processExists(pid), 5_000)).toBe(true);
-    expect(media('g1')).toBeGreaterThan(before);
+    expect(hub.media('g1')).toBeGreaterThan(before);
     expect(await waitFor(() => midStream.connections() === 0, 3_000)).toBe(true);
     expect(gw.gateway.video!.pids()).toHaveLength(1);
   });
@@ -124,12 +114,12 @@ describe('gateway video relay, hostile RTSP cameras', () => {
   it('no parameter sets in the SDP: the quick probe fails, the full probe opens the stream and segments flow', async () => {
     const plays = noSprop.plays();
     hub.send({ t: 'open', sid: 'n1', device: 'cam-no-sprop', quality: 'main' });
-    const o = await opened('n1', START_MS + 2_000);
+    const o = await hub.opened('n1', START_MS + 2_000);
     expect(o).toMatchObject({ mime: expect.stringMatching(/^video\/mp4; codecs="avc1\./), width: 640, height: 360 });
     // Two RTSP sessions: the quick probe's, which ffmpeg gave up on, and the full probe's.
     expect(noSprop.plays()).toBe(plays + 2);
     expect(gw.logs()).toContain('pulling again with a full probe');
-    expect(await waitFor(() => media('n1') >= 2, 5_000)).toBe(true);
+    expect(await waitFor(() => hub.media('n1') >= 2, 5_000)).toBe(true);
     hub.send({ t: 'close', sid: 'n1' });
     expect(await waitFor(() => gw.gateway.video!.pids().length === 1, 5_000)).toBe(true);
     expect(gw.gateway.video!.stats().errors).toEqual({ RB_ERR_CAMERA_UNREACHABLE: 1, RB_ERR_VIDEO_BROKEN: 1 });

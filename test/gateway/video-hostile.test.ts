@@ -1,6 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RelayError } from '../../protocol/video.js';
 import { waitFor } from '../support/hub.js';
 import { freePort } from '../support/ports.js';
 import { childrenNamed, processExists, startRtspCamera, type RtspCamera } from '../support/rtsp-camera.js';
@@ -34,13 +33,6 @@ async function tcpServer(onConnection: (s: Socket) => void): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-const isText = (t: string, sid: string) => (m: RelayHubEnd['messages'][number]): boolean => m.text?.t === t && (m.text as { sid?: string }).sid === sid;
-const errorOf = async (sid: string, timeoutMs: number): Promise<RelayError> => (await hub.waitFor(isText('error', sid), timeoutMs)).text as RelayError;
-/** Waits for `opened` of `sid`; an `error` for it instead fails at once with its words. */
-async function opened(sid: string): Promise<void> {
-  const m = await hub.waitFor((x) => (x.text?.t === 'opened' || x.text?.t === 'error') && (x.text as { sid?: string }).sid === sid, 10_000);
-  if (m.text?.t === 'error') throw new Error(`stream ${sid} did not open: ${JSON.stringify(m.text)}`);
-}
 const src = (uri: string) => [{ quality: 'main' as const, uri, ptz: false }];
 
 beforeAll(async () => {
@@ -66,7 +58,7 @@ beforeAll(async () => {
   });
   await hub.waitFor((m) => m.text?.t === 'hello');
   hub.send({ t: 'open', sid: 'g1', device: 'cam-good', quality: 'main' });
-  await opened('g1');
+  await hub.opened('g1');
 }, 30_000);
 
 afterAll(async () => {
@@ -76,14 +68,12 @@ afterAll(async () => {
   await Promise.all([good?.stop(), paused?.stop(), big?.stop(), hub?.close(), ...servers.map((s) => new Promise((r) => s.close(r)))]);
 });
 
-/** Media frames of the good stream so far. */
-const goodMedia = (): number => hub.frames('g1').filter((f) => f.kind === 2).length;
 
 describe('gateway video relay, hostile cameras', () => {
   it('a camera nothing listens on: RB_ERR_CAMERA_UNREACHABLE within the start timeout', async () => {
     const t0 = Date.now();
     hub.send({ t: 'open', sid: 'c1', device: 'cam-closed', quality: 'main' });
-    const err = await errorOf('c1', 2_000 + 2_000);
+    const err = await hub.errorOf('c1', 2_000 + 2_000);
     expect(err.code).toBe('RB_ERR_CAMERA_UNREACHABLE');
     expect(err.message).toMatch(/refused/i);
     expect(Date.now() - t0).toBeLessThan(2_000 + 2_000);
@@ -91,32 +81,32 @@ describe('gateway video relay, hostile cameras', () => {
   });
 
   it('garbage and a server that never answers: each stream stops with an error; the good one keeps playing and the gateway answers', async () => {
-    const before = goodMedia();
+    const before = hub.media('g1');
     hub.send({ t: 'open', sid: 'x1', device: 'cam-garbage', quality: 'main' });
     hub.send({ t: 'open', sid: 'x2', device: 'cam-silent', quality: 'main' });
     // While both are in flight, the gateway's own HTTP listener answers at once.
     const res = await fetch(gw.metricsUrl, { signal: AbortSignal.timeout(2_000) });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('rb_gateway_video_streams 3');
-    const [garbage, silent] = await Promise.all([errorOf('x1', 6_000), errorOf('x2', 6_000)]);
+    const [garbage, silent] = await Promise.all([hub.errorOf('x1', 6_000), hub.errorOf('x2', 6_000)]);
     expect(garbage.code).toBe('RB_ERR_CAMERA_UNREACHABLE');
     expect(silent.code).toBe('RB_ERR_CAMERA_UNREACHABLE');
     expect(silent.message).toContain('no picture from the camera within video.startTimeout');
     expect(await waitFor(() => gw.gateway.video!.pids().length === 1, 3_000)).toBe(true);
     expect(childrenNamed('ffmpeg')).toHaveLength(1);
     // The good stream went on meanwhile (a segment every ~0.5 s).
-    expect(await waitFor(() => goodMedia() >= before + 4, 5_000)).toBe(true);
+    expect(await waitFor(() => hub.media('g1') >= before + 4, 5_000)).toBe(true);
   });
 
   it('a stall mid-stream: RB_ERR_VIDEO_BROKEN after video.stallTimeout, ffmpeg reaped', async () => {
     const pidsBefore = new Set(gw.gateway.video!.pids());
     hub.send({ t: 'open', sid: 'p1', device: 'cam-paused', quality: 'main' });
-    await opened('p1');
+    await hub.opened('p1');
     const pid = gw.gateway.video!.pids().find((p) => !pidsBefore.has(p))!;
     expect(pid).toBeDefined();
     paused.pause(); // the camera keeps the TCP connection and sends nothing
     try {
-      const err = await errorOf('p1', 6_000);
+      const err = await hub.errorOf('p1', 6_000);
       expect(err.code).toBe('RB_ERR_VIDEO_BROKEN');
       expect(err.message).toContain('sent nothing for 1500 ms');
     } finally {
@@ -131,7 +121,7 @@ describe('gateway video relay, hostile cameras', () => {
     hub.send({ t: 'open', sid: 'b1', device: 'cam-big', quality: 'main' });
     await waitFor(() => gw.gateway.video!.pids().some((p) => !pidsBefore.has(p)), 5_000);
     const pid = gw.gateway.video!.pids().find((p) => !pidsBefore.has(p));
-    const err = await errorOf('b1', 10_000);
+    const err = await hub.errorOf('b1', 10_000);
     expect(err.code).toBe('RB_ERR_VIDEO_BROKEN');
     expect(err.message).toContain('over the cap of 65536');
     expect(hub.frames('b1').every((f) => f.segment.length <= 65_536 * 2)).toBe(true);

@@ -21,12 +21,6 @@ let gw: VideoGateway;
 
 const isText = <T extends string>(t: T, sid?: string) =>
   (m: RelayHubEnd['messages'][number]): boolean => m.text?.t === t && (sid === undefined || (m.text as { sid?: string }).sid === sid);
-/** Waits for `opened` of `sid`; an `error` for it instead fails at once with its words. */
-async function opened(sid: string, from: number): Promise<RelayHubEnd['messages'][number]> {
-  const m = await hub.waitFor((x) => (x.text?.t === 'opened' || x.text?.t === 'error') && (x.text as { sid?: string }).sid === sid, 10_000, from);
-  if (m.text?.t === 'error') throw new Error(`stream ${sid} did not open: ${JSON.stringify(m.text)}`);
-  return m;
-}
 const mediaOf = (sid: string) => hub.frames(sid).filter((f) => f.kind === 2);
 
 beforeAll(async () => {
@@ -76,11 +70,12 @@ describe('gateway video relay', () => {
   it('open: opened, the init segment, then media segments that each start with moof; close: ffmpeg reaped, no RTSP client left', async () => {
     const from = hub.messages.length;
     hub.send({ t: 'open', sid: 's1', device: 'cam-1', quality: 'main' });
-    const first = await opened('s1', from);
-    expect(first.text as RelayOpened).toEqual({ t: 'opened', sid: 's1', mime: expect.stringMatching(/^video\/mp4; codecs="avc1\.[0-9a-f]{6}"$/), width: 640, height: 360 });
+    const first = await hub.opened('s1', 10_000, from);
+    expect(first).toEqual({ t: 'opened', sid: 's1', mime: expect.stringMatching(/^video\/mp4; codecs="avc1\.[0-9a-f]{6}"$/), width: 640, height: 360 });
     await waitFor(() => mediaOf('s1').length >= 3, 10_000);
     const frames = hub.messages.filter((m) => m.frame?.sid === 's1');
-    expect(frames[0]!.n).toBeGreaterThan(first.n);
+    const openedN = hub.messages.find((m) => m.text?.t === 'opened' && (m.text as RelayOpened).sid === 's1')!.n;
+    expect(frames[0]!.n).toBeGreaterThan(openedN);
     expect(frames[0]!.frame!.kind).toBe(1);
     expect(frames[0]!.frame!.segment.toString('latin1', 4, 8)).toBe('ftyp');
     expect(frames.slice(1).every((f) => f.frame!.kind === 2)).toBe(true);
@@ -121,14 +116,14 @@ describe('gateway video relay', () => {
   it('caps at video.maxStreams; the link dropping stops every stream and the gateway dials again', async () => {
     const from = hub.messages.length;
     hub.send({ t: 'open', sid: 'a1', device: 'cam-1', quality: 'sub' });
-    await opened('a1', from);
+    await hub.opened('a1', 10_000, from);
     // a2 is still starting when a3 comes: it counts.
     hub.send({ t: 'open', sid: 'a2', device: 'cam-1', quality: 'main' });
     hub.send({ t: 'open', sid: 'a3', device: 'cam-1', quality: 'sub' });
     const cap = (await hub.waitFor(isText('error', 'a3'), 5_000, from)).text as RelayError;
     expect(cap.code).toBe('RB_ERR_VIDEO_CAP');
     expect(cap.message).toContain('video.maxStreams');
-    await opened('a2', from);
+    await hub.opened('a2', 10_000, from);
     await camera.waitClients((n) => n === 2);
     const pids = gw.gateway.video!.pids();
     expect(pids).toHaveLength(2);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { decodeRelayFrame, type RelayToGateway, type RelayToHub } from '../../protocol/video.js';
+import { decodeRelayFrame, type RelayError, type RelayOpened, type RelayToGateway, type RelayToHub } from '../../protocol/video.js';
 
 /**
  * The hub end of the video relay link, as docs/video.md says it, for the gateway's tests: a `ws`
@@ -29,8 +29,16 @@ export interface RelayHubEnd {
   waitFor(ok: (m: RelayHubEnd['messages'][number]) => boolean, timeoutMs?: number, from?: number): Promise<RelayHubEnd['messages'][number]>;
   /** Binary frames recorded for `sid`. */
   frames(sid: string): Array<{ kind: number; segment: Buffer }>;
+  /** Media segments recorded for `sid` so far. */
+  media(sid: string): number;
+  /** Waits for `opened` of `sid` (after message index `from`); an `error` for it instead fails at once with its words. */
+  opened(sid: string, timeoutMs?: number, from?: number): Promise<RelayOpened>;
+  /** Waits for the `error` of `sid`. */
+  errorOf(sid: string, timeoutMs?: number): Promise<RelayError>;
   close(): Promise<void>;
 }
+
+const ofSid = (sid: string, ...types: string[]) => (m: RelayHubEnd['messages'][number]): boolean => types.includes(m.text?.t ?? '') && (m.text as { sid?: string }).sid === sid;
 
 export async function startRelayHubEnd(login: { username: string; password: string }): Promise<RelayHubEnd> {
   const server: Server = createServer((_req, res) => res.writeHead(404).end());
@@ -71,6 +79,13 @@ export async function startRelayHubEnd(login: { username: string; password: stri
       });
     },
     frames: (sid) => end.messages.flatMap((m) => (m.frame?.sid === sid ? [{ kind: m.frame.kind, segment: m.frame.segment }] : [])),
+    media: (sid) => end.frames(sid).filter((f) => f.kind === 2).length,
+    async opened(sid, timeoutMs = 10_000, from = 0) {
+      const m = await end.waitFor(ofSid(sid, 'opened', 'error'), timeoutMs, from);
+      if (m.text?.t === 'error') throw new Error(`stream ${sid} did not open: ${JSON.stringify(m.text)}`);
+      return m.text as RelayOpened;
+    },
+    errorOf: async (sid, timeoutMs = 10_000) => (await end.waitFor(ofSid(sid, 'error'), timeoutMs)).text as RelayError,
     async close() {
       for (const c of wss.clients) c.terminate();
       wss.close();

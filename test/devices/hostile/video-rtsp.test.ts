@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateGatewayConfig } from '../../../gateway/config.js';
-import type { RelayError, RelayOpened } from '../../../protocol/video.js';
+import type { RelayError } from '../../../protocol/video.js';
 import { waitFor } from '../../support/hub.js';
 import { childrenNamed, processExists } from '../../support/rtsp-camera.js';
 import { startVideoGateway, VIDEO_LOGIN, type VideoGateway } from '../../support/video-gateway.js';
@@ -29,12 +29,6 @@ let gw: VideoGateway;
 
 const src = (uri: string) => [{ quality: 'main' as const, uri, ptz: false }];
 const ofSid = (sid: string, ...types: string[]) => (m: RelayHubEnd['messages'][number]): boolean => types.includes(m.text?.t ?? '') && (m.text as { sid?: string }).sid === sid;
-const media = (sid: string): number => hub.frames(sid).filter((f) => f.kind === 2).length;
-async function opened(sid: string): Promise<RelayOpened> {
-  const m = await hub.waitFor(ofSid(sid, 'opened', 'error'), 10_000);
-  if (m.text?.t === 'error') throw new Error(`stream ${sid} did not open: ${JSON.stringify(m.text)}`);
-  return m.text as RelayOpened;
-}
 /** Opens `sid` and resolves with its ffmpeg's pid once that runs. */
 async function open(sid: string, device: string): Promise<number> {
   const before = new Set(gw.gateway.video!.pids());
@@ -79,9 +73,9 @@ beforeAll(async () => {
   expect(validateGatewayConfig(gw.raw).video.maxSegmentBytes).toBe(CAP);
   await hub.waitFor((m) => m.text?.t === 'hello');
   await open('g1', 'cam-good');
-  await opened('g1');
+  await hub.opened('g1');
   // Warm: the good stream's segments have crossed the relay a few times.
-  expect(await waitFor(() => media('g1') >= 2, 5_000)).toBe(true);
+  expect(await waitFor(() => hub.media('g1') >= 2, 5_000)).toBe(true);
 }, 30_000);
 
 afterAll(async () => {
@@ -93,13 +87,13 @@ afterAll(async () => {
 
 describe('the gateway pulling an evil RTSP camera', () => {
   it('a 50 MB access unit at the default 8 MiB cap: RB_ERR_VIDEO_BROKEN naming the cap, nothing over it relayed, ffmpeg reaped, the gateway unmoved', async () => {
-    const goodBefore = media('g1');
+    const goodBefore = hub.media('g1');
     let ffmpegPeak = 0;
     let pid = 0;
     const { value: err, error, cost } = await measure('50 MB access unit (cap 8 MiB)', async () => {
       pid = await open('h1', 'cam-huge');
       const peak = peakRssOf(pid);
-      await opened('h1');
+      await hub.opened('h1');
       const m = await hub.waitFor(ofSid('h1', 'error'), 20_000);
       expect(await waitFor(() => !processExists(pid), 5_000)).toBe(true);
       ffmpegPeak = peak();
@@ -114,17 +108,17 @@ describe('the gateway pulling an evil RTSP camera', () => {
     expect(frames.length).toBeGreaterThanOrEqual(1); // the init segment and the segments before the huge one
     expect(Math.max(...frames.map((f) => f.segment.length))).toBeLessThanOrEqual(CAP);
     expect(withinLimits(cost), JSON.stringify(cost)).toEqual({ rss: true, peak: true, block: true });
-    expect(media('g1')).toBeGreaterThan(goodBefore);
+    expect(hub.media('g1')).toBeGreaterThan(goodBefore);
     expect(gw.gateway.video!.pids()).toHaveLength(1);
   });
 
   // ffmpeg 5.1 aborts a blocking read only on a second signal once it streams: here it goes on SIGKILL, 2 s after SIGTERM.
   it('garbage after a good start: the stream stops with an error, ffmpeg reaped, the gateway unmoved', async () => {
-    const goodBefore = media('g1');
+    const goodBefore = hub.media('g1');
     let pid = 0;
     const { value: err, error, cost } = await measure('garbage after a good start', async () => {
       pid = await open('x1', 'cam-garbage');
-      await opened('x1');
+      await hub.opened('x1');
       const m = await hub.waitFor(ofSid('x1', 'error'), STALL_MS + 8_000);
       expect(await waitFor(() => !processExists(pid), 5_000)).toBe(true);
       return m.text as RelayError;
@@ -132,9 +126,9 @@ describe('the gateway pulling an evil RTSP camera', () => {
     expect(error).toBeUndefined();
     // ffmpeg reads the garbage as a broken RTSP reply and waits for more: nothing comes out of it.
     expect(err).toMatchObject({ code: 'RB_ERR_VIDEO_BROKEN', message: `the camera sent nothing for ${STALL_MS} ms` });
-    expect(media('x1')).toBeGreaterThanOrEqual(1);
+    expect(hub.media('x1')).toBeGreaterThanOrEqual(1);
     expect(withinLimits(cost), JSON.stringify(cost)).toEqual({ rss: true, peak: true, block: true });
-    expect(media('g1')).toBeGreaterThan(goodBefore);
+    expect(hub.media('g1')).toBeGreaterThan(goodBefore);
     expect(gw.gateway.video!.stats().errors).toEqual({ RB_ERR_VIDEO_BROKEN: 2 });
   });
 });
