@@ -245,7 +245,7 @@ export function createHub(deps: HubDeps): Hub {
   const autoClose = createAutoClose({ db: hubDb, orders, afterMs: parseDuration(config.orders.autoCloseAfter), log: log.child({ module: 'hub.orders' }) });
   const orderLimits = { maxPhotos: config.orders.maxPhotos, photo: { ...DEFAULT_PHOTO_LIMITS, maxBytes: config.orders.maxPhotoBytes } };
   // Live video (hub/video, docs/video.md): relay links and viewers on the HTTP server's upgrades; stopped before it.
-  const video = createVideo({ http, config: config.video, registry, people, state, audit, metrics: metrics.registry, log: log.child({ module: 'hub.video' }), clips: { db: hubDb, dataDir: config.dataDir, alerts: alertStore, nameOf } });
+  const video = createVideo({ http, config: config.video, registry, people, state, audit, metrics: metrics.registry, log: log.child({ module: 'hub.video' }), clips: { db: hubDb, dataDir: config.dataDir, alerts: alertStore, nameOf }, cluster: { db: hubDb, nodeId: config.cluster.nodeId, ttlMs: parseDuration(config.cluster.leaseTtl) } });
   const app = createApi({
     store,
     registry,

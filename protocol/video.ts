@@ -148,6 +148,8 @@ export interface ViewerError {
   t: 'error';
   code: VideoErrorCode;
   message: string;
+  /** RB_ERR_GATEWAY_OFFLINE in a cluster: the hub node that holds the gateway's relay link (watch again with `?node=`). */
+  node?: string;
 }
 export type ViewerMessage = ViewerReady | ViewerError;
 
@@ -158,8 +160,10 @@ export interface VideoCameraView {
   device: string;
   name: string | null;
   online: boolean | null;
-  /** The gateway's relay link is up, so the camera can be watched now. */
+  /** The gateway's relay link is up (on any live hub node), so the camera can be watched now. */
   relay: boolean;
+  /** The hub node holding that relay link (`cluster.nodeId`), when `relay`: the player asks for `/api/v1/video/live?node=<node>`, which HAProxy routes there. */
+  node?: string;
   ptz: boolean;
   qualities: VideoQuality[];
   /** Doors and barriers whose alarms this camera shows (the gateway's `cameras` links). */

@@ -9,11 +9,13 @@ import { userAuth } from '../api/user-auth.js';
 import type { People } from '../people/index.js';
 import type { Registry } from '../registry.js';
 import type { StateService } from '../state/index.js';
+import type { HubDatabase } from '../platform/db/index.js';
 import { wireClips, type ClipsDeps } from '../clips/index.js';
 import { cameraLookup, cameraRoutes } from './cameras.js';
 import { videoDuration, type VideoConfig } from './config.js';
 import { createVideoMetrics } from './metrics.js';
 import { RELAY_MAX_PAYLOAD, createRelayEndpoint, refuseUpgrade } from './relay.js';
+import { createRelayRegistry, type HeldLink, type RelayRegistry } from './relays.js';
 import { createStreams } from './streams.js';
 import { VIEWER_MAX_PAYLOAD, createViewerEndpoint } from './viewer.js';
 
@@ -32,13 +34,21 @@ export interface VideoDeps {
   log: Logger;
   /** Alarm clips (hub/clips): where they are kept and the alerts they belong to. */
   clips: Pick<ClipsDeps, 'db' | 'dataDir' | 'alerts' | 'nameOf' | 'sweepEveryMs'>;
+  /**
+   * This node (`cluster.nodeId`) and the shared database: on PostgreSQL every node records the relay
+   * links it holds (hub/video/relays.ts, renewed every third of `ttlMs`, the cluster's lease TTL), so
+   * any node's cameras view and viewers know where a gateway's relay is. The embedded hub is one node.
+   */
+  cluster?: { db: HubDatabase; nodeId: string; ttlMs: number };
 }
 
 /**
  * Live video at the hub (issue 20, docs/video.md): the gateways' relay links and the viewers'
  * WebSockets on the hub's HTTP server (only their two paths; Socket.IO keeps its own upgrades), the
  * streams between them, and GET /api/v1/video/cameras. A relay link lives on the node the gateway
- * reached: a viewer on another node of a cluster is told RB_ERR_GATEWAY_OFFLINE (a known limit).
+ * reached; in a cluster the shared table `video_relays` says which node that is, the cameras view
+ * names it (`node`) and HAProxy routes `/api/v1/video/live?node=<id>` there. A viewer on another node
+ * is told RB_ERR_GATEWAY_OFFLINE naming the node that holds the relay.
  */
 export function createVideo(deps: VideoDeps) {
   const { config, log } = deps;
@@ -60,8 +70,20 @@ export function createVideo(deps: VideoDeps) {
   });
   const relayWss = new WebSocketServer({ noServer: true, maxPayload: RELAY_MAX_PAYLOAD, perMessageDeflate: false });
   const liveWss = new WebSocketServer({ noServer: true, maxPayload: VIEWER_MAX_PAYLOAD, perMessageDeflate: false });
-  const relay = createRelayEndpoint({ wss: relayWss, registry: deps.registry, streams, metrics, log });
-  const viewers = createViewerEndpoint({ wss: liveWss, principals: deps.people.principals, streams, metrics, cameraGateway: cameraLookup(deps.state, streams), log });
+  const c = deps.cluster;
+  const relays: RelayRegistry | undefined = c && c.db.dialect === 'postgres' ? createRelayRegistry({ db: c.db, nodeId: c.nodeId, ttlMs: c.ttlMs, log }) : undefined;
+  const held = new Map<string, HeldLink>();
+  const events = relays && {
+    up: (l: HeldLink) => void (held.set(l.id, l), relays.claim(l)),
+    hello: (l: HeldLink) => void relays.hello(l),
+    down: (l: HeldLink) => void (held.delete(l.id), relays.release(l)),
+  };
+  const relay = createRelayEndpoint({ wss: relayWss, registry: deps.registry, streams, metrics, log, ...(events ? { events } : {}) });
+  const holderOf = async (estate: string, gateway: string) => {
+    const h = await relays?.holder(estate, gateway);
+    return h && h.node !== c?.nodeId ? h.node : null;
+  };
+  const viewers = createViewerEndpoint({ wss: liveWss, principals: deps.people.principals, streams, metrics, cameraGateway: cameraLookup(deps.state, streams, relays), holderOf, log });
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0];
@@ -92,11 +114,13 @@ export function createVideo(deps: VideoDeps) {
   relayWss.on('connection', track);
   liveWss.on('connection', track);
   let pinger: NodeJS.Timeout | undefined;
+  let renewer: NodeJS.Timeout | undefined;
   let offSignOut: () => void = () => undefined;
 
   return {
-    routes: [cameraRoutes(userAuth(deps.people.principals), deps.state, streams), ...clips.routes] as Router[],
+    routes: [cameraRoutes(userAuth(deps.people.principals), deps.state, streams, relays, c?.nodeId), ...clips.routes] as Router[],
     streams,
+    relays,
     clips: clips.store,
     start(): void {
       stopping = false;
@@ -105,11 +129,23 @@ export function createVideo(deps: VideoDeps) {
       offSignOut = deps.people.onSignOut((userId) => viewers.signedOut(userId));
       pinger = setInterval(ping, videoDuration(config.keepAlive));
       pinger.unref();
+      if (relays) {
+        // Rows of an earlier run of this node are links long gone; queued before any claim.
+        void relays.releaseAll();
+        let renewing = false; // one renewal at a time: a hung database does not pile them up
+        renewer = setInterval(() => {
+          if (renewing) return;
+          renewing = true;
+          void relays.renew([...held.values()]).finally(() => (renewing = false));
+        }, Math.max(100, Math.floor(relays.ttlMs / 3)));
+        renewer.unref();
+      }
     },
     /** Every viewer is told RB_ERR_UNAVAILABLE; every socket closes. */
     async stop(): Promise<void> {
       stopping = true;
       clearInterval(pinger);
+      clearInterval(renewer);
       offSignOut();
       deps.http.off('upgrade', onUpgrade);
       streams.stopAll();
@@ -122,6 +158,8 @@ export function createVideo(deps: VideoDeps) {
       const deadline = Date.now() + 1000;
       while ((liveWss.clients.size > 0 || relayWss.clients.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       for (const ws of [...liveWss.clients, ...relayWss.clients]) ws.terminate();
+      // The other nodes see this node's relays gone at once, not after the TTL (bounded: the database may be away).
+      if (relays) await Promise.race([relays.releaseAll(), new Promise((r) => setTimeout(r, 2000).unref())]);
       await clips.stop();
     },
   };

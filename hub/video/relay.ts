@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -7,6 +8,7 @@ import { Id } from '../../protocol/ids.js';
 import { PTZ_PRESET_NAME_MAX, PTZ_PRESETS_MAX, VIDEO_QUALITIES, type RelayToGateway, type VideoErrorCode } from '../../protocol/video.js';
 import type { GatewayIdentity, Registry } from '../registry.js';
 import type { VideoMetrics } from './metrics.js';
+import type { HeldLink } from './relays.js';
 import type { RelayLink, Streams } from './streams.js';
 
 /** The largest frame a relay link may send: a segment up to 16 MiB (the gateway's video.maxSegmentBytes) and its header. */
@@ -61,6 +63,8 @@ export interface RelayDeps {
   streams: Streams;
   metrics: VideoMetrics;
   log: Logger;
+  /** A link came up, said hello, dropped (the cluster's relay registry, hub/video/relays.ts). */
+  events?: { up(l: HeldLink): void; hello(l: HeldLink): void; down(l: HeldLink): void };
 }
 
 /**
@@ -85,7 +89,9 @@ export function createRelayEndpoint(deps: RelayDeps) {
         ws.close(code, reason);
       },
     };
+    const held: HeldLink = { estate: who.estate, gateway: who.gateway, id: randomBytes(12).toString('base64url') };
     streams.linkUp(link);
+    deps.events?.up(held);
     log.info({ estate: who.estate, gateway: who.gateway }, 'video relay link up');
     ws.on('message', (data, isBinary) => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -100,6 +106,8 @@ export function createRelayEndpoint(deps: RelayDeps) {
       }
       if (parsed.t === 'hello') {
         link.hello = parsed;
+        held.hello = parsed;
+        deps.events?.hello(held);
         log.info({ estate: who.estate, gateway: who.gateway, version: parsed.version, cameras: parsed.cameras.length }, 'video relay hello');
       } else if (parsed.t === 'opened') {
         streams.opened(link, parsed);
@@ -112,6 +120,7 @@ export function createRelayEndpoint(deps: RelayDeps) {
     ws.on('close', () => {
       open = false;
       streams.linkDown(link);
+      deps.events?.down(held);
       log.info({ estate: who.estate, gateway: who.gateway }, 'video relay link down');
     });
   }

@@ -23,7 +23,9 @@ export interface ViewerDeps {
   streams: Streams;
   metrics: VideoMetrics;
   /** The gateway of a camera of `estate` (null: no such camera, or not a camera). */
-  cameraGateway(estate: string, device: string): string | null;
+  cameraGateway(estate: string, device: string): Promise<string | null>;
+  /** In a cluster: the other node that holds the gateway's relay link, or null (hub/video/relays.ts). */
+  holderOf?(estate: string, gateway: string): Promise<string | null>;
   log: Logger;
 }
 
@@ -55,6 +57,16 @@ export function createViewerEndpoint(deps: ViewerDeps) {
     ws.close(1000, code);
   }
 
+  /** The other node holding the gateway's relay (a viewer that landed on the wrong node), or null. */
+  async function whereElse(estate: string, gateway: string): Promise<string | null> {
+    try {
+      return (await deps.holderOf?.(estate, gateway)) ?? null;
+    } catch (err) {
+      log.warn({ err, estate, gateway }, 'video viewer: relay registry unreadable');
+      return null;
+    }
+  }
+
   async function begin(ws: WebSocket, raw: unknown): Promise<void> {
     let json: unknown;
     try {
@@ -73,12 +85,16 @@ export function createViewerEndpoint(deps: ViewerDeps) {
     const w = Watch.safeParse(json);
     if (!w.success) return refuse(ws, 'RB_ERR_NOT_FOUND', 'no such camera (estate, device and quality main|sub are required)');
     const { estate, device, quality } = w.data;
-    const gateway = inScope(p, estate) ? deps.cameraGateway(estate, device) : null;
+    const gateway = inScope(p, estate) ? await deps.cameraGateway(estate, device) : null;
     if (!gateway) return refuse(ws, 'RB_ERR_NOT_FOUND', `no camera ${device} in estate ${estate}`);
     if (ws.readyState !== ws.OPEN) return;
     const got = streams.watch(sinkOf(ws, actorOf(p)), { estate, gateway, device, quality });
     if (!('leave' in got)) {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ t: 'error', code: got.code, message: got.message } satisfies ViewerMessage));
+      const elsewhere = got.code === 'RB_ERR_GATEWAY_OFFLINE' ? await whereElse(estate, gateway) : null;
+      const msg: ViewerMessage = elsewhere
+        ? { t: 'error', code: got.code, message: `gateway ${gateway}'s relay link is on hub node ${elsewhere}, not this one: watch through /api/v1/video/live?node=${elsewhere}`, node: elsewhere }
+        : { t: 'error', code: got.code, message: got.message };
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
       ws.close(1000, got.code);
       return;
     }

@@ -2,12 +2,13 @@
  * The HAProxy front of a hub cluster (docs/cluster.md, "An HAProxy front"), as text: TCP `leastconn`
  * for MQTT with `send-proxy-v2` to each hub (so `mqtt.proxyProtocol` sees the gateway's address)
  * and health from the hub's `/readyz`; HTTP with cookie stickiness (Socket.IO polling stays on one
- * node) and `X-Forwarded-For` (for `http.trustProxy`). One generator for `deploy/haproxy/haproxy.cfg`
+ * node), `X-Forwarded-For` (for `http.trustProxy`) and a live-video viewer routed by `?node=` to the
+ * node holding its camera's relay (server name = the hub's `cluster.nodeId`). One generator for `deploy/haproxy/haproxy.cfg`
  * (docker-compose.cluster.yml; a test keeps the file equal to it) and `red-butler demo --cluster`.
  * Directives as in HAProxy 2.6's configuration manual.
  */
 export interface HaproxyHub {
-  /** Server name and cookie value: `[a-z0-9-]`. */
+  /** Server name and cookie value: `[a-z0-9-]`; the hub's `cluster.nodeId` (a viewer's `?node=` routes by it). */
   name: string;
   host: string;
   mqttPort: number;
@@ -34,6 +35,8 @@ export interface HaproxyFrontOptions {
 }
 
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
+/** The viewers' WebSocket path (hub/video/index.ts LIVE_PATH). */
+const LIVE_PATH = '/api/v1/video/live';
 
 export function haproxyConfig(o: HaproxyFrontOptions): string {
   if (o.hubs.length === 0) throw new Error('haproxyConfig: at least one hub');
@@ -85,6 +88,10 @@ export function haproxyConfig(o: HaproxyFrontOptions): string {
     '  option httpchk GET /readyz',
     '  http-check expect status 200',
     '  timeout tunnel 1h',
+    // Live video (docs/video.md, "Cluster"): a viewer's socket goes to the node holding the gateway's
+    // relay, named by `?node=` (server names are the hubs' cluster.nodeId). Ahead of the cookie; a
+    // server that is down is skipped (balanced as usual; the hub there names the holder).
+    ...o.hubs.map((h) => `  use-server ${h.name} if { path ${LIVE_PATH} } { urlp(node) -m str ${h.name} }`),
     ...o.hubs.map((h) => `  server ${h.name} ${h.host}:${h.httpPort} cookie ${h.name} check inter ${inter} fall 2 rise 2${dns}`),
     '',
   ].join('\n');

@@ -117,8 +117,9 @@ export interface TestViewer {
   close(): Promise<void>;
 }
 
-export async function watchVideo(httpUrl: string, watch: { token?: string; estate: string; device: string; quality?: 'main' | 'sub' } | string): Promise<TestViewer> {
-  const ws = new WebSocket(`${httpUrl.replace(/^http/, 'ws')}/api/v1/video/live`);
+/** `query`: appended to the URL (`node=hub-a`: the cluster's routing hint, docs/video.md "Cluster"). */
+export async function watchVideo(httpUrl: string, watch: { token?: string; estate: string; device: string; quality?: 'main' | 'sub' } | string, query?: string): Promise<TestViewer> {
+  const ws = new WebSocket(`${httpUrl.replace(/^http/, 'ws')}/api/v1/video/live${query ? `?${query}` : ''}`);
   const messages: ViewerMessage[] = [];
   const segments: Buffer[] = [];
   const waiters = new Set<() => void>();

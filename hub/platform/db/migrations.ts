@@ -7,6 +7,7 @@ import { CHECKPOINT_MIGRATIONS } from './migrations-checkpoints.js';
 import { ORDERS_MIGRATIONS } from './migrations-orders.js';
 import { WHISTLE_MIGRATIONS } from './migrations-whistles.js';
 import { PATROL_MIGRATIONS } from './migrations-patrol.js';
+import { VIDEO_MIGRATIONS } from './migrations-video.js';
 
 /**
  * THE ordered list of schema changes of the hub database, on both engines (Grafana's migrator,
@@ -419,6 +420,8 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
   ...CHECKPOINT_MIGRATIONS,
   // 0019: alarm clips (hub/clips).
   ...CLIP_MIGRATIONS,
+  // 0020: which node holds each gateway's video relay link (hub/video/relays.ts).
+  ...VIDEO_MIGRATIONS,
 ];
 
 /** The provider the Migrator reads: the list above, bound to the engine. */

@@ -23,8 +23,23 @@ export interface RuleCheckpointsTable {
   at: number;
 }
 
+/** Which hub node holds each gateway's video relay link (migration `0020_video_relays`; hub/video/relays.ts). */
+export interface VideoRelaysTable {
+  estate: string;
+  gateway: string;
+  node_id: string;
+  /** This link's id: only its own node's renewal or release touches the row. */
+  link_id: string;
+  /** The link's `hello` cameras, JSON (null until it came). */
+  hello: string | null;
+  since: number;
+  /** Database clock on PostgreSQL, ms. */
+  expires_at: number;
+}
+
 export interface ClusterSchema {
   log_heads: LogHeadsTable;
   partition_leases: PartitionLeasesTable;
   rule_checkpoints: RuleCheckpointsTable;
+  video_relays: VideoRelaysTable;
 }

@@ -83,6 +83,8 @@ describe('docker-compose.cluster.yml', () => {
     for (const hub of ['hub-a', 'hub-b']) {
       expect(text).toContain(`server ${hub} ${hub}:1883 check port 8080 inter 2s fall 2 rise 2 send-proxy-v2`);
       expect(text).toContain(`server ${hub} ${hub}:8080 cookie ${hub} check`);
+      // A live-video viewer's `?node=` goes to that hub (docs/video.md, "Cluster").
+      expect(text).toContain(`use-server ${hub} if { path /api/v1/video/live } { urlp(node) -m str ${hub} }`);
     }
     expect(text).toMatch(/backend hubs_mqtt\n {2}mode tcp\n {2}balance leastconn\n {2}option httpchk GET \/readyz/);
     expect(text).toMatch(/backend hubs_http\n {2}mode http\n {2}balance roundrobin\n {2}cookie RB_NODE insert indirect nocache/);

@@ -48,8 +48,8 @@ describe('cameras view: presets', () => {
   };
   const presets = [{ token: '1', name: 'Gate' }, { token: '2', name: 'Car park' }];
 
-  it("gives a PTZ camera's presets, whether the gateway's status or only the hello lists it", () => {
-    const cams = view(
+  it("gives a PTZ camera's presets, whether the gateway's status or only the hello lists it", async () => {
+    const cams = await view(
       [
         { device: 'cam-a', ptz: true, profiles: [{ quality: 'main' }], presets },
         { device: 'cam-b', ptz: true, profiles: [{ quality: 'main' }], presets },
@@ -62,8 +62,8 @@ describe('cameras view: presets', () => {
     ]);
   });
 
-  it('gives none to a camera without PTZ (even if a hello lists some), without presets, or not in any hello', () => {
-    const cams = view(
+  it('gives none to a camera without PTZ (even if a hello lists some), without presets, or not in any hello', async () => {
+    const cams = await view(
       [
         { device: 'cam-fixed', ptz: false, profiles: [{ quality: 'main' }], presets },
         { device: 'cam-old', ptz: true, profiles: [{ quality: 'main' }] },

@@ -27,6 +27,13 @@ export interface PlayerOptions {
   estate: string;
   device: string;
   quality: VideoQuality;
+  /**
+   * The hub node holding the camera's relay (the cameras view's `node`): the socket asks for
+   * `?node=<id>` and HAProxy routes it there (docs/video.md, "Cluster"). A hub that answers
+   * RB_ERR_GATEWAY_OFFLINE naming another node replaces it, and the next attempt goes there at once.
+   * A function is asked again at each attempt (the view's list is reloaded); a new answer wins.
+   */
+  node?: string | undefined | (() => string | undefined);
   onStatus: (s: PlayerStatus) => void;
 }
 
@@ -43,7 +50,8 @@ const MAX_QUEUE = 30;
 /** No segment for this long on an open stream: the link is dead without saying so; start again. */
 const SILENT_MS = 20_000;
 
-export const liveUrl = (): string => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/video/live`;
+export const liveUrl = (node?: string): string =>
+  `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/video/live${node ? `?node=${encodeURIComponent(node)}` : ''}`;
 
 /** Start playing into `video`; returns the stop function (closes the socket, revokes the object URL). */
 export function startPlayer(video: HTMLVideoElement, opts: PlayerOptions): () => void {
@@ -52,6 +60,9 @@ export function startPlayer(video: HTMLVideoElement, opts: PlayerOptions): () =>
   let timer: ReturnType<typeof setTimeout> | undefined;
   let run: Run | undefined;
   let authRetried = false;
+  const hint = () => (typeof opts.node === 'function' ? opts.node() : opts.node);
+  let lastHint = hint();
+  let node = lastHint;
   video.muted = true;
   video.playsInline = true;
   video.autoplay = true;
@@ -73,7 +84,9 @@ export function startPlayer(video: HTMLVideoElement, opts: PlayerOptions): () =>
     const s = session.value;
     if (s && s.expiresAt < Date.now() + 10_000) await refreshSession().catch(() => false);
     if (stopped) return;
-    run = new Run(video, opts, {
+    const h = hint();
+    if (h !== lastHint) node = lastHint = h;
+    run = new Run(video, { ...opts, node }, {
       playing: () => {
         attempt = 0;
         authRetried = false;
@@ -93,9 +106,12 @@ export function startPlayer(video: HTMLVideoElement, opts: PlayerOptions): () =>
         }
         const final = !!err && FINAL.has(err.code);
         const retrying = !final;
+        // The socket landed on a node without the relay, which said where it is: go there at once (once per new hint).
+        const moved = err?.code === 'RB_ERR_GATEWAY_OFFLINE' && !!err.node && err.node !== node;
+        if (moved) node = err.node;
         status({ state: err ? 'error' : 'offline', ...(err ? { code: err.code, message: err.message } : {}), retrying });
         if (!retrying) return;
-        const wait = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]!;
+        const wait = moved ? 0 : BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]!;
         attempt++;
         timer = setTimeout(() => void connect(), wait);
       },
@@ -114,7 +130,7 @@ export function startPlayer(video: HTMLVideoElement, opts: PlayerOptions): () =>
 interface RunEvents {
   playing(): void;
   /** The socket is gone; `err` when the hub or the browser said why. Called once. */
-  ended(err?: { code: VideoErrorCode | 'unsupported'; message: string }): void;
+  ended(err?: { code: VideoErrorCode | 'unsupported'; message: string; node?: string | undefined }): void;
 }
 
 /** One socket's life: from `watch` to close. */
@@ -126,7 +142,7 @@ class Run {
   private queue: ArrayBuffer[] = [];
   private sawInit = false;
   private done = false;
-  private error: { code: VideoErrorCode | 'unsupported'; message: string } | undefined;
+  private error: { code: VideoErrorCode | 'unsupported'; message: string; node?: string | undefined } | undefined;
   private lastData = Date.now();
   private readonly watchdog = setInterval(() => Date.now() - this.lastData > SILENT_MS && this.finish(), 5_000);
   private readonly onPlaying = () => this.events.playing();
@@ -137,7 +153,7 @@ class Run {
     private readonly opts: PlayerOptions,
     private readonly events: RunEvents,
   ) {
-    this.ws = new WebSocket(liveUrl());
+    this.ws = new WebSocket(liveUrl(typeof opts.node === 'string' ? opts.node : undefined));
     this.ws.binaryType = 'arraybuffer';
     this.ws.onopen = () => {
       const hello: ViewerHello = { t: 'watch', token: session.value?.token ?? '', estate: opts.estate, device: opts.device, quality: opts.quality };
@@ -168,7 +184,7 @@ class Run {
         return;
       }
       if (m.t === 'error') {
-        this.error = { code: m.code, message: typeof m.message === 'string' ? m.message : '' };
+        this.error = { code: m.code, message: typeof m.message === 'string' ? m.message : '', ...(typeof m.node === 'string' ? { node: m.node } : {}) };
         this.ws.close();
       } else if (m.t === 'ready') this.ready(m.mime);
       return;

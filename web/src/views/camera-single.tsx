@@ -21,7 +21,7 @@ export function CameraSingle(props: { estate: string; device: string; onBack: ()
         ‹ {t('video.back')}
       </button>
       <h2>{cam ? cameraLabel(cam) : props.device}</h2>
-      <VideoTile estate={props.estate} device={props.device} quality={qualityFor(cam, 'main')} class="single" />
+      <VideoTile estate={props.estate} device={props.device} quality={qualityFor(cam, 'main')} node={cam?.node} class="single" />
       {cam?.ptz && <PtzControls estate={props.estate} device={props.device} />}
       {cam?.ptz && cam.presets && cam.presets.length > 0 && <PtzPresets estate={props.estate} device={props.device} presets={cam.presets} />}
     </section>

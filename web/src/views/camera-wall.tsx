@@ -90,7 +90,7 @@ export function CameraWall(props: { estate: string; requests: readonly WallReque
                 </p>
               )}
               {tile.device ? (
-                <VideoTile estate={estate} device={tile.device} quality={qualityFor(cam, quality)} />
+                <VideoTile estate={estate} device={tile.device} quality={qualityFor(cam, quality)} node={cam?.node} />
               ) : (
                 <div class="video-tile empty" data-state="empty">
                   <p class="vt-status">{t('video.empty')}</p>

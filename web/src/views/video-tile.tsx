@@ -20,15 +20,18 @@ export function statusText(s: PlayerStatus): string | null {
  * wrong when it cannot. `data-state` (connecting | playing | error | offline) is for tests and styles.
  * Re-keying is not needed: a change of camera or quality restarts the stream.
  */
-export function VideoTile(props: { estate: string; device: string; quality: VideoQuality; name?: string; class?: string; children?: ComponentChildren }) {
+export function VideoTile(props: { estate: string; device: string; quality: VideoQuality; node?: string | undefined; name?: string; class?: string; children?: ComponentChildren }) {
   const ref = useRef<HTMLVideoElement>(null);
+  // The relay's node (cluster) is a routing hint: a new hint applies to the next attempt, it does not restart a playing stream.
+  const node = useRef(props.node);
+  node.current = props.node;
   const [status, setStatus] = useState<PlayerStatus>({ state: 'connecting', retrying: false });
   useEffect(() => {
     const video = ref.current;
     if (!video) return;
     setStatus({ state: 'connecting', retrying: false });
     try {
-      return startPlayer(video, { estate: props.estate, device: props.device, quality: props.quality, onStatus: setStatus });
+      return startPlayer(video, { estate: props.estate, device: props.device, quality: props.quality, node: () => node.current, onStatus: setStatus });
     } catch (err) {
       setStatus({ state: 'error', code: 'unsupported', message: (err as Error)?.message, retrying: false });
       return undefined;
