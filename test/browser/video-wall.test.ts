@@ -118,4 +118,26 @@ describe('screens: the camera wall', () => {
     expect(seen.errors).toEqual([]);
     expect(seen.failed).toEqual([]);
   });
+
+  it('one camera on the wall: its PTZ over the picture moves the real camera; the wall still fits', async () => {
+    await setLang(page, 'zh-CN');
+    await page.locator('.wall-bar button[data-layout="1"]').click();
+    await page.locator('[data-testid=camera-wall][data-layout="1"]').waitFor();
+    const only = page.locator('.wall-cell').first();
+    // A camera without PTZ: no controls.
+    await only.locator('select').selectOption('cam-north');
+    await expectPlaying(tile('cam-north'));
+    expect(await page.locator('[data-testid=wall-ptz]').count()).toBe(0);
+    await only.locator('select').selectOption('cam-east');
+    const ptz = page.locator('[data-testid=wall-ptz]');
+    await ptz.waitFor();
+    expect((await fitsViewport(page)).fits).toBe(true);
+    expect(await overflowing(page, '.wall-cell, .wall-ptz')).toEqual([]);
+    await keepShot(page, 'video-wall-ptz');
+    // ▲ through the real hub and gateway to the ONVIF simulator: a move up, then a stop.
+    const before = world.camera.executions().length;
+    await ptz.locator('button.ptz-up').click();
+    await expect.poll(() => world.camera.executions().slice(before).map((e) => e.op), { timeout: 15_000 }).toEqual(['ContinuousMove', 'Stop']);
+    expect(Number(world.camera.executions()[before]!.args.tilt)).toBeGreaterThan(0);
+  });
 });

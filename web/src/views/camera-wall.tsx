@@ -4,6 +4,8 @@ import { ErrorNote } from '../components.js';
 import { t, tOr } from '../i18n/index.js';
 import { cameraLabel, camerasFor, qualityFor, useCameras } from '../video/cameras.js';
 import { fillTiles, LAYOUTS, placeAlert, readWall, writeWall, type WallState } from '../video/wall.js';
+import { PtzPresets } from './camera-presets.js';
+import { PtzControls } from './camera-single.js';
 import { VideoTile } from './video-tile.js';
 
 /** Something to put on the wall: a severe alert's cameras, or one camera asked for from an alert's detail. */
@@ -94,6 +96,13 @@ export function CameraWall(props: { estate: string; requests: readonly WallReque
               ) : (
                 <div class="video-tile empty" data-state="empty">
                   <p class="vt-status">{t('video.empty')}</p>
+                </div>
+              )}
+              {/* One camera on the wall: its PTZ in a corner of the picture (the phone has the same controls). */}
+              {wall.layout === 1 && tile.device && cam?.ptz && (
+                <div class="wall-ptz" data-testid="wall-ptz">
+                  <PtzControls estate={estate} device={tile.device} />
+                  {cam.presets && cam.presets.length > 0 && <PtzPresets estate={estate} device={tile.device} presets={cam.presets} />}
                 </div>
               )}
             </div>
