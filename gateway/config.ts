@@ -14,7 +14,7 @@ const Device = z
       .array(Id)
       .max(8)
       .optional()
-      .describe('Camera devices (ids in this config) whose snapshot is taken when this device raises an alarm'),
+      .describe('Camera devices (ids in this config) whose snapshot (and, with video.clips.enabled, a clip) is taken when this device raises an alarm'),
   })
   .strict();
 
