@@ -13,6 +13,10 @@ Reports on stdout, one JSON object a line: ready, client-open/close, media-prepa
 Exits on SIGTERM/SIGINT, or when stdin closes (the Node process that started it is gone).
 
     /usr/bin/python3 rtsp-sim.py --port 8554 [--host 127.0.0.1] [--fps 25] [--username U --password P [--auth digest|basic]]
+                                 [--main-size 1920x1080] [--main-kbps 4000] [--sub-size 640x360] [--sub-kbps 512] [--cbr]
+The sizes and bit rates default to /main 1280x720 at 2000 kbit/s and /sub 640x360 at 500 kbit/s
+(bench/video.ts asks for a 1080p main stream). --cbr pads to the bit rate with filler data, as a
+camera set to constant bit rate does (the moving test pattern alone needs about half the rate).
 The password may come from the environment (RB_RTSP_SIM_PASSWORD) instead of the command line.
 """
 import argparse
@@ -134,11 +138,14 @@ class ClockPainter:
 
 
 class Factory(GstRtspServer.RTSPMediaFactory):
-    def __init__(self, path, width, height, kbps, fps):
+    def __init__(self, path, width, height, kbps, fps, cbr=False):
         super().__init__()
         self.path = path
         self.painter = ClockPainter(width, height)
         keyint = max(1, fps // 2)
+        # --cbr: filler data up to the bit rate (x264's CBR HRD), as a camera set to constant bit rate
+        # sends; the test pattern alone needs about half the rate asked.
+        pad = ' option-string="nal-hrd=cbr:filler=1"' if cbr else ''
         self.set_launch(
             '( videotestsrc is-live=true pattern=smpte75 horizontal-speed=2 '
             f'! video/x-raw,format=I420,width={width},height={height},framerate={fps}/1 '
@@ -146,7 +153,7 @@ class Factory(GstRtspServer.RTSPMediaFactory):
             '! identity name=stamp '
             # threads=1: with x264's sliced threads (zerolatency's default) the P frames came out without
             # the clock row drawn by the probe; one thread encodes what the probe left in the frame.
-            f'! x264enc threads=1 tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max={keyint} bitrate={kbps} byte-stream=true '
+            f'! x264enc threads=1 tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max={keyint} bitrate={kbps} byte-stream=true{pad} '
             '! video/x-h264,profile=constrained-baseline,stream-format=byte-stream '
             '! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )')
         self.set_shared(True)
@@ -176,6 +183,16 @@ class Factory(GstRtspServer.RTSPMediaFactory):
         return Gst.PadProbeReturn.OK
 
 
+def size_arg(text):
+    m = text.lower().split('x')
+    if len(m) != 2 or not all(x.isdigit() for x in m):
+        raise argparse.ArgumentTypeError(f'{text!r} is not WIDTHxHEIGHT')
+    w, h = int(m[0]), int(m[1])
+    if not (16 <= w <= 3840 and 16 <= h <= 2160 and w % 2 == 0 and h % 2 == 0):
+        raise argparse.ArgumentTypeError(f'{text!r}: even sizes 16..3840 x 16..2160')
+    return w, h
+
+
 def main():
     p = argparse.ArgumentParser(description='RTSP test-pattern camera (/main 1280x720, /sub 640x360)')
     p.add_argument('--host', default='127.0.0.1')
@@ -184,10 +201,18 @@ def main():
     p.add_argument('--username')
     p.add_argument('--password', default=os.environ.get('RB_RTSP_SIM_PASSWORD'))
     p.add_argument('--auth', choices=('digest', 'basic'), default='digest', help='RTSP login scheme when --username is given')
+    for q in SIZES:
+        w, h, kbps = SIZES[q]
+        p.add_argument(f'--{q}-size', type=size_arg, default=(w, h), help=f'/{q} WIDTHxHEIGHT (default {w}x{h})')
+        p.add_argument(f'--{q}-kbps', type=int, default=kbps, help=f'/{q} bit rate asked of the encoder, kbit/s (default {kbps})')
+    p.add_argument('--cbr', action='store_true', help='pad every stream to its bit rate with filler data (a camera in CBR mode)')
     p.add_argument('--watch-stdin', action='store_true', help='exit when stdin closes (the parent process is gone)')
     a = p.parse_args()
     if not 1 <= a.fps <= 60:
         p.error('--fps must be 1..60')
+    for q in SIZES:
+        if not 50 <= getattr(a, f'{q}_kbps') <= 50000:
+            p.error(f'--{q}-kbps must be 50..50000')
     Gst.init(None)
     missing = [e for e in ('videotestsrc', 'clockoverlay', 'x264enc', 'h264parse', 'rtph264pay') if Gst.ElementFactory.find(e) is None]
     if missing:
@@ -199,8 +224,9 @@ def main():
     server.set_service(str(a.port))
     mounts = server.get_mount_points()
     factories = []
-    for path, (w, h, kbps) in SIZES.items():
-        f = Factory('/' + path, w, h, kbps, a.fps)
+    for path in SIZES:
+        w, h = getattr(a, f'{path}_size')
+        f = Factory('/' + path, w, h, getattr(a, f'{path}_kbps'), a.fps, a.cbr)
         mounts.add_factory('/' + path, f)
         factories.append(f)
     if a.username:

@@ -16,6 +16,11 @@ export interface RtspSimulatorOptions {
   host?: string | undefined;
   /** Frames a second (default 25); a key frame every half second. */
   fps?: number | undefined;
+  /** Size and bit rate (kbit/s, asked of the encoder) of /main (default 1280×720, 2000) and /sub (640×360, 500). */
+  main?: RtspStreamShape | undefined;
+  sub?: RtspStreamShape | undefined;
+  /** Pad each stream to its bit rate with filler data (a camera in CBR mode); default off. */
+  cbr?: boolean | undefined;
   /** When given, RTSP asks for this login (`auth`: digest, the default, or basic). */
   username?: string | undefined;
   password?: string | undefined;
@@ -24,6 +29,12 @@ export interface RtspSimulatorOptions {
   startTimeoutMs?: number | undefined;
   /** The Python and its flags (default Debian's /usr/bin/python3); a test passes `-S` to hide python3-gi. */
   python?: readonly string[] | undefined;
+}
+
+export interface RtspStreamShape {
+  width: number;
+  height: number;
+  kbps: number;
 }
 
 export interface RtspSimulator {
@@ -74,6 +85,11 @@ export async function startRtspSimulator(o: RtspSimulatorOptions = {}): Promise<
   const [python = SYSTEM_PYTHON, ...flags] = o.python ?? [SYSTEM_PYTHON];
   if (!existsSync(python)) throw new RtspSimulatorUnavailable(`${python} is missing: install the Debian packages ${RTSP_SIM_PACKAGES}`);
   const args = [...flags, rtspSimScript(), '--host', host, '--port', String(o.port ?? 0), '--fps', String(o.fps ?? 25), '--watch-stdin'];
+  for (const q of ['main', 'sub'] as const) {
+    const shape = o[q];
+    if (shape) args.push(`--${q}-size`, `${shape.width}x${shape.height}`, `--${q}-kbps`, String(shape.kbps));
+  }
+  if (o.cbr) args.push('--cbr');
   if (o.username !== undefined) args.push('--username', o.username, '--auth', o.auth ?? 'digest');
   // The password goes through the environment, not the command line (ps shows arguments to everyone).
   const env = { ...process.env, RB_RTSP_SIM_PASSWORD: o.password ?? '' };
