@@ -10,6 +10,8 @@ import type { Idle, Step } from './video-step.js';
 const ms = (cores: number, n: number): number => (cores * 1000) / n;
 const r = (x: number | undefined, d = 1): number | string => (x === undefined || !Number.isFinite(x) ? '-' : +x.toFixed(d));
 
+export interface Ctx { load: number[][]; shapes: Record<VideoQuality, string>; seconds: number; simRestarts: number }
+
 /** Per-stream figures of a step: CPU in ms per second (1000 = one core), memory in MiB, bytes in kB/s. */
 export function perStream(s: Step) {
   const n = s.streams;
@@ -53,7 +55,7 @@ export function most(steps: Step[], quality: VideoQuality): { streams: number; b
   return { streams: step?.streams ?? 0, bounded: bad !== -1, ...(step ? { step } : {}), ...(bad !== -1 ? { why: `${qs[bad]!.streams}: ${qs[bad]!.verdict}` } : {}) };
 }
 
-export function printReport(steps: Step[], idle: Idle, ctx: { load: number[][]; shapes: Record<VideoQuality, string>; seconds: number }): void {
+export function printReport(steps: Step[], idle: Idle, ctx: Ctx): void {
   const rows = steps.map((s) => {
     const p = perStream(s);
     return {
@@ -72,6 +74,7 @@ export function printReport(steps: Step[], idle: Idle, ctx: { load: number[][]; 
   out.write(`pulling the same RTSP straight to /dev/null; gw = the gateway process + its ffmpeg children; hub = the hub process.\n\n`);
   out.write(`${table(rows)}\n\n`);
   out.write(`idle (every camera known, nobody watching): gateway ${r(idle.gwCores * 1000)} ms/s, ${r(idle.gwRssMb, 0)} MiB; hub ${r(idle.hubCores * 1000)} ms/s, ${r(idle.hubRssMb, 0)} MiB\n`);
+  if (ctx.simRestarts) out.write(`the RTSP simulator died or hung ${ctx.simRestarts} time(s) and was started again; those steps were measured again\n`);
   for (const q of ['main', 'sub'] as const) {
     const m = most(steps, q);
     if (!steps.some((s) => s.quality === q)) continue;
@@ -82,10 +85,10 @@ export function printReport(steps: Step[], idle: Idle, ctx: { load: number[][]; 
   }
 }
 
-export function reportJson(steps: Step[], idle: Idle, ctx: { load: number[][]; shapes: Record<VideoQuality, string>; seconds: number }) {
+export function reportJson(steps: Step[], idle: Idle, ctx: Ctx) {
   return {
     machine: { cpus: cpus().length, model: cpus()[0]?.model, mem_gib: Math.round(totalmem() / 2 ** 30) },
-    load: ctx.load, shapes: ctx.shapes, seconds: ctx.seconds, idle,
+    load: ctx.load, shapes: ctx.shapes, seconds: ctx.seconds, sim_restarts: ctx.simRestarts, idle,
     most: Object.fromEntries((['main', 'sub'] as const).map((q) => {
       const { step, ...m } = most(steps, q);
       return [q, { ...m, per_stream: step ? perStream(step) : undefined, memory_per_stream: step ? memoryPerStream(steps, step) : undefined }];

@@ -29,6 +29,8 @@ export interface Rig {
   gateways: Array<{ proc: ChildProcess; metrics: string }>;
   /** A volunteer's access token (login), for the viewers. */
   token: string;
+  /** Stop the simulator (SIGKILL if it hangs) and start it again on the same port. */
+  restartSim(): Promise<void>;
   /** The camera devices, cam-1 … cam-N. */
   devices: string[];
   stop(): Promise<void>;
@@ -60,7 +62,8 @@ export async function startRig(o: { dir: string; cameras: number; main: RtspStre
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const sim = await startRtspSimulator({ main: o.main, sub: o.sub, fps: o.fps, cbr: true });
+    const simOptions = { main: o.main, sub: o.sub, fps: o.fps, cbr: true, noClockRow: true };
+    let sim = await startRtspSimulator(simOptions);
     stops.push(() => sim.stop());
     const cams: OnvifSimulator[] = [];
     for (let i = 0; i < o.cameras; i++) {
@@ -121,7 +124,15 @@ export async function startRig(o: { dir: string; cameras: number; main: RtspStre
     }, () => gateways.every((g) => g.proc.exitCode === null));
     const login = (await (await fetch(`${http}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(USER) })).json()) as { token: string };
     return {
-      sim, cams, devices, token: login.token,
+      get sim() {
+        return sim;
+      },
+      async restartSim() {
+        const port = sim.port;
+        await sim.stop();
+        sim = await startRtspSimulator({ ...simOptions, port });
+      },
+      cams, devices, token: login.token,
       hub: { proc: hubProc, http, metrics: `${http}/metrics` },
       gateways,
       stop,

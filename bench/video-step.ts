@@ -12,7 +12,7 @@ import { ESTATE, log, type Rig } from './video-setup.js';
 
 export interface StepOptions { seconds: number; warmup: number; keyintS: number; baseline: boolean }
 
-/** Cores (CPU seconds per wall second) the rig's processes used while idle, and their RSS. */
+/** Cores (CPU seconds per wall second) the gateways and hub used while nobody watched, and their RSS. */
 export interface Idle { gwCores: number; hubCores: number; gwRssMb: number; hubRssMb: number }
 
 export interface Step {
@@ -51,6 +51,16 @@ export interface Step {
   verdict: string;
 }
 
+/*
+ * FIRST_ALONE: every camera of the bench is the same simulator stream, which GStreamer's RTSP server
+ * builds at its first client and shares. Clients arriving together while it was being built made it
+ * die or hang now and then (the camera side, not what is measured); a real camera's encoder runs all
+ * along. So each step starts one client first and the others once its stream runs.
+ */
+
+/** The verdict of a step whose simulator sent nothing: the camera's fault, not the relay's; the run stops. */
+export const SIM_HUNG = 'the RTSP simulator died or hung';
+
 const cpu = (pid: number): number => {
   try {
     return procCpuS(pid);
@@ -59,22 +69,32 @@ const cpu = (pid: number): number => {
   }
 };
 
-/** Wait until the simulator has no RTSP client and the gateway pulls nothing (the previous step is gone). */
+/**
+ * Wait until the gateways pull nothing, the simulator has no RTSP client and has torn its media down,
+ * then a second: the previous step is gone. (A client arriving while GStreamer's RTSP server tore a
+ * shared media down once hung the simulator; so did a client that stayed on while others left.)
+ */
 async function quiet(rig: Rig): Promise<void> {
   const end = Date.now() + 20_000;
   const pulling = async (): Promise<number> => (await Promise.all(rig.gateways.map((g) => metric(g.metrics, 'rb_gateway_video_streams').catch(() => 1)))).reduce((a, b) => a + b, 0);
-  while (rig.sim.sessions() > 0 || (await pulling()) > 0) {
-    if (Date.now() > end) return log(`still ${rig.sim.sessions()} RTSP sessions after 20 s; going on`);
+  while (rig.sim.sessions() > 0 || rig.sim.running().length > 0 || (await pulling()) > 0) {
+    if (Date.now() > end) return log(`still ${rig.sim.sessions()} RTSP sessions, media ${rig.sim.running().join(' ') || 'none'} after 20 s; going on`);
     await sleep(200);
   }
+  await sleep(1000);
 }
 
 /** N bare ffmpeg processes remuxing the same RTSP stream as the gateway would, straight from the simulator. */
 async function baselineStep(rig: Rig, quality: VideoQuality, n: number, o: StepOptions): Promise<Step['baseline']> {
   const procs: ChildProcess[] = [];
-  for (let i = 0; i < n; i++) procs.push(spawn('ffmpeg', ffmpegArgs(rig.sim.url(quality), 20_000, true), { stdio: ['ignore', 'ignore', 'inherit'] }));
+  const pull = (): number => procs.push(spawn('ffmpeg', ffmpegArgs(rig.sim.url(quality), 20_000), { stdio: ['ignore', 'ignore', 'inherit'] }));
   try {
+    // The first client builds the simulator's stream, then the others join it (FIRST_ALONE).
+    pull();
     const end = Date.now() + 20_000;
+    while (!rig.sim.running().includes(`/${quality}`) && Date.now() < end) await sleep(100);
+    await sleep(500);
+    while (procs.length < n) pull();
     while (rig.sim.sessions() < n && Date.now() < end) await sleep(100);
     await sleep(o.warmup * 1000);
     const t0 = performance.now();
@@ -91,7 +111,8 @@ async function baselineStep(rig: Rig, quality: VideoQuality, n: number, o: StepO
   } finally {
     await Promise.all(procs.map((p) => new Promise<void>((resolve) => {
       if (p.exitCode !== null || p.signalCode !== null) return resolve();
-      p.once('exit', () => resolve());
+      const timer = setTimeout(() => p.kill('SIGKILL'), 3_000);
+      p.once('exit', () => (clearTimeout(timer), resolve()));
       p.kill('SIGTERM');
     })));
   }
@@ -102,8 +123,13 @@ export async function runStep(rig: Rig, quality: VideoQuality, n: number, idle: 
   const baseline = o.baseline ? await baselineStep(rig, quality, n, o) : undefined;
   if (baseline) await quiet(rig);
 
-  const viewers = rig.devices.slice(0, n).map((device) => new Viewer(rig.hub.http, { token: rig.token, estate: ESTATE, device, quality }));
+  const watch = (device: string): Viewer => new Viewer(rig.hub.http, { token: rig.token, estate: ESTATE, device, quality });
+  const viewers = [watch(rig.devices[0]!)];
   try {
+    // The first viewer's stream builds the simulator's, then the others join it (FIRST_ALONE).
+    const first = Date.now() + 20_000;
+    while (viewers[0]!.firstMediaAt === undefined && viewers[0]!.error === undefined && !viewers[0]!.closed && Date.now() < first) await sleep(100);
+    viewers.push(...rig.devices.slice(1, n).map(watch));
     // Every viewer has its first media segment (or an error), then the warm-up.
     const end = Date.now() + 30_000;
     while (viewers.some((v) => v.firstMediaAt === undefined && v.error === undefined && !v.closed) && Date.now() < end) await sleep(100);
@@ -156,6 +182,7 @@ export async function runStep(rig: Rig, quality: VideoQuality, n: number, idle: 
 
 /** Past what the box relays: a viewer without picture, segments skipped or dropped, late or too few. */
 function verdict(s: Step, live: number, o: StepOptions): string {
+  if (!(s.sim_cores >= 0.01)) return SIM_HUNG;
   if (live < s.streams || s.errors.length) return `${s.streams - live} of ${s.streams} without picture${s.errors.length ? ` (${s.errors.join('; ')})` : ''}`;
   if (s.skipped > 0 || s.dropped > 0) return `${s.skipped} segments skipped at the hub, ${s.dropped} dropped at the gateway`;
   if (s.gap_p99_ms > 2000 * o.keyintS) return `late: segment gap p99 ${Math.round(s.gap_p99_ms)} ms > 2 × key-frame interval`;

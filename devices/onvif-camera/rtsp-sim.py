@@ -138,7 +138,7 @@ class ClockPainter:
 
 
 class Factory(GstRtspServer.RTSPMediaFactory):
-    def __init__(self, path, width, height, kbps, fps, cbr=False):
+    def __init__(self, path, width, height, kbps, fps, cbr=False, clock_row=True):
         super().__init__()
         self.path = path
         self.painter = ClockPainter(width, height)
@@ -158,11 +158,13 @@ class Factory(GstRtspServer.RTSPMediaFactory):
             '! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )')
         self.set_shared(True)
         self.set_eos_shutdown(False)
+        self.clock_row = clock_row
         self.connect('media-configure', self.on_configure)
 
     def on_configure(self, _factory, media):
-        stamp = media.get_element().get_by_name('stamp')
-        stamp.get_static_pad('src').add_probe(Gst.PadProbeType.BUFFER, self.on_frame)
+        if self.clock_row:
+            stamp = media.get_element().get_by_name('stamp')
+            stamp.get_static_pad('src').add_probe(Gst.PadProbeType.BUFFER, self.on_frame)
         media.connect('prepared', lambda _m: emit('media-prepared', path=self.path))
         media.connect('unprepared', lambda _m: emit('media-unprepared', path=self.path))
 
@@ -206,6 +208,7 @@ def main():
         p.add_argument(f'--{q}-size', type=size_arg, default=(w, h), help=f'/{q} WIDTHxHEIGHT (default {w}x{h})')
         p.add_argument(f'--{q}-kbps', type=int, default=kbps, help=f'/{q} bit rate asked of the encoder, kbit/s (default {kbps})')
     p.add_argument('--cbr', action='store_true', help='pad every stream to its bit rate with filler data (a camera in CBR mode)')
+    p.add_argument('--no-clock-row', action='store_true', help='leave out the machine-readable clock row (no Python on the streaming threads)')
     p.add_argument('--watch-stdin', action='store_true', help='exit when stdin closes (the parent process is gone)')
     a = p.parse_args()
     if not 1 <= a.fps <= 60:
@@ -226,7 +229,7 @@ def main():
     factories = []
     for path in SIZES:
         w, h = getattr(a, f'{path}_size')
-        f = Factory('/' + path, w, h, getattr(a, f'{path}_kbps'), a.fps, a.cbr)
+        f = Factory('/' + path, w, h, getattr(a, f'{path}_kbps'), a.fps, a.cbr, not a.no_clock_row)
         mounts.add_factory('/' + path, f)
         factories.append(f)
     if a.username:

@@ -21,6 +21,8 @@ export interface RtspSimulatorOptions {
   sub?: RtspStreamShape | undefined;
   /** Pad each stream to its bit rate with filler data (a camera in CBR mode); default off. */
   cbr?: boolean | undefined;
+  /** Leave out the machine-readable clock row (no Python on the streaming threads); default false. */
+  noClockRow?: boolean | undefined;
   /** When given, RTSP asks for this login (`auth`: digest, the default, or basic). */
   username?: string | undefined;
   password?: string | undefined;
@@ -90,6 +92,7 @@ export async function startRtspSimulator(o: RtspSimulatorOptions = {}): Promise<
     if (shape) args.push(`--${q}-size`, `${shape.width}x${shape.height}`, `--${q}-kbps`, String(shape.kbps));
   }
   if (o.cbr) args.push('--cbr');
+  if (o.noClockRow) args.push('--no-clock-row');
   if (o.username !== undefined) args.push('--username', o.username, '--auth', o.auth ?? 'digest');
   // The password goes through the environment, not the command line (ps shows arguments to everyone).
   const env = { ...process.env, RB_RTSP_SIM_PASSWORD: o.password ?? '' };
