@@ -5,7 +5,7 @@
 import { cpus, totalmem } from 'node:os';
 import type { VideoQuality } from '../protocol/video.js';
 import { table } from './lib.js';
-import type { Idle, Step } from './video-step.js';
+import { SIM_HUNG, type Idle, type Step } from './video-step.js';
 
 const ms = (cores: number, n: number): number => (cores * 1000) / n;
 const r = (x: number | undefined, d = 1): number | string => (x === undefined || !Number.isFinite(x) ? '-' : +x.toFixed(d));
@@ -46,13 +46,16 @@ export function memoryPerStream(steps: Step[], upTo: Step): { ffmpeg_pss_mb: num
   };
 }
 
-/** The most streams of `quality` relayed in time: the last step before the first one that was not. */
+/**
+ * The most streams of `quality` relayed in time: the last step before the first one that was not.
+ * A step the simulator could not serve bounds nothing (`bounded` false: at least that many).
+ */
 export function most(steps: Step[], quality: VideoQuality): { streams: number; bounded: boolean; step?: Step; why?: string } {
   const qs = steps.filter((s) => s.quality === quality).sort((a, b) => a.streams - b.streams);
   const bad = qs.findIndex((s) => s.verdict !== 'ok');
   const good = bad === -1 ? qs : qs.slice(0, bad);
   const step = good.at(-1);
-  return { streams: step?.streams ?? 0, bounded: bad !== -1, ...(step ? { step } : {}), ...(bad !== -1 ? { why: `${qs[bad]!.streams}: ${qs[bad]!.verdict}` } : {}) };
+  return { streams: step?.streams ?? 0, bounded: bad !== -1 && qs[bad]!.verdict !== SIM_HUNG, ...(step ? { step } : {}), ...(bad !== -1 ? { why: `${qs[bad]!.streams}: ${qs[bad]!.verdict}` } : {}) };
 }
 
 export function printReport(steps: Step[], idle: Idle, ctx: Ctx): void {

@@ -62,7 +62,7 @@ export async function startRig(o: { dir: string; cameras: number; main: RtspStre
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const simOptions = { main: o.main, sub: o.sub, fps: o.fps, cbr: true, noClockRow: true };
+    const simOptions = { main: o.main, sub: o.sub, fps: o.fps, cbr: true, noClockRow: true, noSessionCleanup: process.env.RB_BENCH_SIM_CLEANUP !== "on" };
     let sim = await startRtspSimulator(simOptions);
     stops.push(() => sim.stop());
     const cams: OnvifSimulator[] = [];

@@ -55,8 +55,10 @@ export interface Step {
  * FIRST_ALONE: every camera of the bench is the same simulator stream, which GStreamer's RTSP server
  * builds at its first client and shares. Clients arriving together while it was being built made it
  * die or hang now and then (the camera side, not what is measured); a real camera's encoder runs all
- * along. So each step starts one client first and the others once its stream runs.
+ * along. So each step starts one client first and the others once its stream runs. Many clients
+ * leaving at once hung it too (32 sub-stream clients did, every time): they leave 50 ms apart.
  */
+const STAGGER_MS = 50;
 
 /** The verdict of a step whose simulator sent nothing: the camera's fault, not the relay's; the run stops. */
 export const SIM_HUNG = 'the RTSP simulator died or hung';
@@ -109,12 +111,15 @@ async function baselineStep(rig: Rig, quality: VideoQuality, n: number, o: StepO
     if (dead) log(`baseline ${quality} ×${n}: ${dead} ffmpeg exited early`);
     return { ffmpeg_cores: c1.reduce((a, c, i) => a + c - c0[i]!, 0) / wall, ffmpeg_rss_mb: rss, ffmpeg_pss_mb: pss, sim_cores: (cpu(rig.sim.pid) - s0) / wall };
   } finally {
-    await Promise.all(procs.map((p) => new Promise<void>((resolve) => {
-      if (p.exitCode !== null || p.signalCode !== null) return resolve();
+    // One at a time (STAGGER): many RTSP clients leaving at once hung the simulator.
+    for (const p of procs) {
+      if (p.exitCode !== null || p.signalCode !== null) continue;
       const timer = setTimeout(() => p.kill('SIGKILL'), 3_000);
-      p.once('exit', () => (clearTimeout(timer), resolve()));
+      p.once('exit', () => clearTimeout(timer));
       p.kill('SIGTERM');
-    })));
+      await sleep(STAGGER_MS);
+    }
+    await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? undefined : new Promise((r) => p.once('exit', r)))));
   }
 }
 
@@ -176,6 +181,11 @@ export async function runStep(rig: Rig, quality: VideoQuality, n: number, idle: 
     step.verdict = verdict(step, live.length, o);
     return step;
   } finally {
+    // One at a time (STAGGER): the hub closes each stream a linger later, the gateway stops its ffmpeg.
+    for (const v of viewers) {
+      void v.close();
+      await sleep(STAGGER_MS);
+    }
     await Promise.all(viewers.map((v) => v.close()));
   }
 }

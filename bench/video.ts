@@ -111,7 +111,8 @@ async function main(): Promise<void> {
     // A discarded first view (the JIT of the hub and gateway warms up), then idle: every camera
     // known, the relay links up, nobody watching.
     if (o.warmup > 0) await runStep(rig, 'main', 1, { gwCores: 0, hubCores: 0, gwRssMb: 0, hubRssMb: 0 }, { ...o, seconds: 1, warmup: 1, baseline: false });
-    await sleep(1000);
+    // The gateways' devices come online at the hub in the first seconds: let that pass first.
+    await sleep(3000);
     const gws = rig.gateways.map((g) => g.proc.pid!);
     const hub = rig.hub.proc.pid!;
     const gwCpu = (): number => gws.reduce((a, p) => a + procCpuS(p), 0);
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
         }
         steps.push(s);
         log(progressLine(s));
-        if (s.verdict === SIM_HUNG) throw new Error(`${q} ×${n}: ${SIM_HUNG} three times; this run says nothing about the relay`);
+        // Three times: this quality stops here, the steps before stand (the report says why).
         if (s.verdict !== 'ok') break;
       }
     }

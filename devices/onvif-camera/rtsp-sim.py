@@ -208,6 +208,7 @@ def main():
         p.add_argument(f'--{q}-size', type=size_arg, default=(w, h), help=f'/{q} WIDTHxHEIGHT (default {w}x{h})')
         p.add_argument(f'--{q}-kbps', type=int, default=kbps, help=f'/{q} bit rate asked of the encoder, kbit/s (default {kbps})')
     p.add_argument('--cbr', action='store_true', help='pad every stream to its bit rate with filler data (a camera in CBR mode)')
+    p.add_argument('--no-session-cleanup', action='store_true', help='do not reap vanished clients\' sessions every 2 s (the pool\'s own 60 s timeout still applies)')
     p.add_argument('--no-clock-row', action='store_true', help='leave out the machine-readable clock row (no Python on the streaming threads)')
     p.add_argument('--watch-stdin', action='store_true', help='exit when stdin closes (the parent process is gone)')
     a = p.parse_args()
@@ -258,7 +259,8 @@ def main():
         return 2
     # Sessions whose client vanished without TEARDOWN are reaped (the pool's own timeout is 60 s).
     pool = server.get_session_pool()
-    GLib.timeout_add_seconds(2, lambda: pool.cleanup() >= 0)
+    if not a.no_session_cleanup:
+        GLib.timeout_add_seconds(2, lambda: pool.cleanup() >= 0)
 
     loop = GLib.MainLoop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -23,6 +23,8 @@ export interface RtspSimulatorOptions {
   cbr?: boolean | undefined;
   /** Leave out the machine-readable clock row (no Python on the streaming threads); default false. */
   noClockRow?: boolean | undefined;
+  /** Do not reap vanished clients' sessions every 2 s (GStreamer's own 60 s timeout still applies); default false. */
+  noSessionCleanup?: boolean | undefined;
   /** When given, RTSP asks for this login (`auth`: digest, the default, or basic). */
   username?: string | undefined;
   password?: string | undefined;
@@ -93,6 +95,7 @@ export async function startRtspSimulator(o: RtspSimulatorOptions = {}): Promise<
   }
   if (o.cbr) args.push('--cbr');
   if (o.noClockRow) args.push('--no-clock-row');
+  if (o.noSessionCleanup) args.push('--no-session-cleanup');
   if (o.username !== undefined) args.push('--username', o.username, '--auth', o.auth ?? 'digest');
   // The password goes through the environment, not the command line (ps shows arguments to everyone).
   const env = { ...process.env, RB_RTSP_SIM_PASSWORD: o.password ?? '' };
