@@ -111,8 +111,9 @@ async function main(): Promise<void> {
     // A discarded first view (the JIT of the hub and gateway warms up), then idle: every camera
     // known, the relay links up, nobody watching.
     if (o.warmup > 0) await runStep(rig, 'main', 1, { gwCores: 0, hubCores: 0, gwRssMb: 0, hubRssMb: 0 }, { ...o, seconds: 1, warmup: 1, baseline: false });
-    // The gateways' devices come online at the hub in the first seconds: let that pass first.
-    await sleep(3000);
+    // The gateways' devices come online at the hub in the first seconds (ONVIF subscriptions, status
+    // and health): let that pass first, longer with more cameras.
+    await sleep(3000 + 60 * cameras);
     const gws = rig.gateways.map((g) => g.proc.pid!);
     const hub = rig.hub.proc.pid!;
     const gwCpu = (): number => gws.reduce((a, p) => a + procCpuS(p), 0);
