@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     if (o.warmup > 0) await runStep(rig, 'main', 1, { gwCores: 0, hubCores: 0, gwRssMb: 0, hubRssMb: 0 }, { ...o, seconds: 1, warmup: 1, baseline: false });
     // The gateways' devices come online at the hub in the first seconds (ONVIF subscriptions, status
     // and health): let that pass first, longer with more cameras.
-    await sleep(3000 + 60 * cameras);
+    await sleep(o.warmup > 0 ? 3000 + 60 * cameras : 500);
     const gws = rig.gateways.map((g) => g.proc.pid!);
     const hub = rig.hub.proc.pid!;
     const gwCpu = (): number => gws.reduce((a, p) => a + procCpuS(p), 0);
