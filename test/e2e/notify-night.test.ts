@@ -19,7 +19,10 @@ import type { HttpFake } from '../support/providers/http-fake.js';
 
 /** The Etc zone in which the local hour is 3 right now (Etc/GMT+N is UTC−N). */
 function zoneAtThreeAm(now = Date.now()): string {
-  const n = new Date(now).getUTCHours() - 3;
+  // Etc/GMT+n is UTC−n, and the zones only go from Etc/GMT-14 to Etc/GMT+12: past +12 (16:00–23:59
+  // UTC) go round the other way (a day ahead). The test failed at 16:xx UTC on Etc/GMT+13.
+  let n = new Date(now).getUTCHours() - 3;
+  if (n > 12) n -= 24;
   return n === 0 ? 'Etc/GMT' : n > 0 ? `Etc/GMT+${n}` : `Etc/GMT${n}`;
 }
 
