@@ -6,7 +6,7 @@ import type { GatewayIdentity, Registry } from '../registry.js';
  * Gateways authenticate over HTTP (snapshot uploads) with the same username and password as over
  * MQTT, in a Basic `Authorization` header (the hub should sit behind TLS when it is off the LAN).
  */
-export function gatewayAuth(registry: Registry): RequestHandler {
+export function gatewayAuth(registry: Pick<Registry, 'authenticate'>): RequestHandler {
   return (req, res, next) => {
     const header = req.headers.authorization ?? '';
     const m = /^Basic ([A-Za-z0-9+/=]{1,400})$/.exec(header);

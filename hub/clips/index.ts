@@ -18,7 +18,7 @@ export interface ClipsDeps {
   dataDir: string;
   /** Config video.clips. */
   config: { retention: string; maxBytes: number };
-  registry: Registry;
+  registry: Pick<Registry, 'authenticate'>;
   people: Pick<People, 'principals'>;
   audit: Pick<Audit, 'recordInBackground'>;
   alerts: Pick<AlertStore, 'get'>;

@@ -52,7 +52,7 @@ export function clipRoutes(deps: ClipRoutesDeps): Router {
     return { ...l, url: `/api/v1/clips/${l.sha256}`, durationMs: Math.max(0, l.endedAt - l.startedAt), ...(cameraName ? { cameraName } : {}) };
   };
 
-  router.put('/api/v1/clips/:sha', gatewayAuth(deps.registry as Registry), express.raw({ type: () => true, limit: deps.maxBytes }), async (req, res) => {
+  router.put('/api/v1/clips/:sha', gatewayAuth(deps.registry), express.raw({ type: () => true, limit: deps.maxBytes }), async (req, res) => {
     const who = res.locals.gateway as GatewayIdentity;
     const sha = Sha.safeParse(req.params.sha);
     const q = UploadQuery.safeParse(req.query);
@@ -72,7 +72,7 @@ export function clipRoutes(deps: ClipRoutesDeps): Router {
   router.get('/api/v1/clips/:sha', deps.auth, async (req, res) => {
     const sha = Sha.safeParse(req.params.sha);
     const p = principalOf(res);
-    const links = sha.success ? (await deps.clips.linksOf(sha.data)).filter((l) => p.allEstates || inScope(p, l.estate)) : [];
+    const links = sha.success ? (await deps.clips.linksOf(sha.data)).filter((l) => inScope(p, l.estate)) : [];
     const blob = links.length > 0 ? await deps.clips.bytes(sha.data!) : undefined;
     if (!blob || !links[0]) throw new RbError('RB_ERR_NOT_FOUND', 'no such clip');
     // One audit row per viewing: a player's later range requests (seeking) are not new views.

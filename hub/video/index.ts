@@ -94,7 +94,7 @@ export function createVideo(deps: VideoDeps) {
     else viewers.upgrade(req, socket, head);
   };
 
-  const clips = wireClips({ ...deps.clips, config: config.clips, registry: deps.registry as ClipsDeps['registry'], people: deps.people, audit: deps.audit, log: deps.log.child({ part: 'clips' }) });
+  const clips = wireClips({ ...deps.clips, config: config.clips, registry: deps.registry, people: deps.people, audit: deps.audit, log: deps.log.child({ part: 'clips' }) });
 
   const alive = new WeakSet<WebSocket>();
   const ping = () => {
