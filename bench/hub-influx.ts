@@ -34,7 +34,7 @@ export async function storedCount(influx: Influxd, db: string, creds: Creds[], r
 }
 
 /**
- * When storing ends. Both pipelines ack before InfluxDB has the event (the hub at its local journal,
+ * When storing ends. Both pipelines ack before InfluxDB has the event (the hub once its event log has it,
  * Mosquitto at once), so publishing ends before storing does. From `startInMs` on (shortly before
  * the measured windows end), every 200 ms, counts the events of `db` from 3 s before that (cheap:
  * the last seconds only; both write in arrival order, so the newest are stored last); done() gives

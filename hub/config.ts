@@ -98,7 +98,14 @@ const InfluxSchema = z
   .object({
     url: z.url().optional().describe('InfluxDB 1.x URL with database, e.g. http://127.0.0.1:8086/redbutler; unset = embedded SQLite store'),
     batchSize: z.number().int().min(1).max(100_000).default(5000).describe('Points per InfluxDB write request'),
-    flushMs: z.number().int().min(0).max(10_000).default(100).describe('Longest a point waits for its InfluxDB batch to fill while a write is in flight, ms'),
+    flushMs: z.number().int().min(0).max(10_000).default(100).describe('Longest an event waits for its InfluxDB batch to fill, ms (larger batches cost InfluxDB less per point)'),
+    maxBacklog: z
+      .number()
+      .int()
+      .min(1000)
+      .max(10_000_000)
+      .default(200_000)
+      .describe('Events acknowledged but neither in InfluxDB nor in its spool past which the hub stops acknowledging (the gateways keep them)'),
     rawRetention: z.string().regex(INFLUX_DURATION, 'an InfluxQL duration such as 30d, or INF').default('30d').describe('How long InfluxDB keeps raw events, e.g. 30d'),
     hourlyRetention: z.string().regex(INFLUX_DURATION, 'an InfluxQL duration such as 104w, or INF').default('104w').describe('How long InfluxDB keeps the hourly event counts, e.g. 104w'),
   })

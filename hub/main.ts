@@ -20,6 +20,8 @@ import { createPush } from './push/push.js';
 import { createStateService } from './state/index.js';
 import { createRegistry, type Registry } from './registry.js';
 import { createStore, type EventStore } from './store/index.js';
+import { createInfluxSink } from './store/influx-sink.js';
+import type { InfluxEventStore } from './store/influx.js';
 import { createAudit, type Audit } from './audit.js';
 import { createDatabase, importLegacyAlerts, importLegacyAudit, importLegacyEvents, importLegacyPeople, importLegacyRegistry } from './platform/db/index.js';
 import { createEventLog, createLogFeed, startLogRetention } from './eventlog/index.js';
@@ -141,6 +143,11 @@ export function createHub(deps: HubDeps): Hub {
   const audit = createAudit({ db: hubDb, log: log.child({ module: 'hub.audit' }) });
   const store = deps.store ?? createStore(config, log, hubDb);
   registerStoreMetrics(metrics, store);
+  // InfluxDB takes its events from the log, as a consumer with its cursor (hub/store/influx-sink.ts).
+  const influxSink =
+    store.kind === 'influxdb'
+      ? createInfluxSink({ store: store as InfluxEventStore, feed, db: hubDb, log: log.child({ module: 'hub.store.influx' }), maxBacklog: config.influx.maxBacklog })
+      : undefined;
   const facts = createFacts(store, log.child({ module: 'hub.facts' }));
   const snapshots = openSnapshotStore({ dataDir: config.dataDir, db: hubDb, feed, maxBytes: config.maxSnapshotBytes });
   const deadLetters = createDeadLetters({ db: hubDb, log: log.child({ module: 'hub.dead-letters' }) });
@@ -152,6 +159,7 @@ export function createHub(deps: HubDeps): Hub {
     maxPayloadBytes: config.maxPayloadBytes,
     maxResultBytes: config.maxResultBytes,
     deadLetters,
+    ...(influxSink ? { refusing: () => influxSink.refusing() } : {}),
   });
   // Wills of a dead node's gateways: believed only if the gateway stays silent (hub/broker/orphans.ts);
   // "heard" from the live state, which every node keeps for every estate from the log.
@@ -230,6 +238,7 @@ export function createHub(deps: HubDeps): Hub {
   // queued for them (its cursor commits with it) before the lease goes.
   feed.onPartitions({ acquired: (parts) => alerts.acquired(parts), dropped: (parts, why) => alerts.dropped(parts, why) });
   feed.onPartitions({ dropped: () => pushLog.flush() });
+  if (influxSink) feed.onPartitions({ dropped: () => influxSink.flush() });
   const connections = trackConnections(bus);
   // Work orders (hub/orders): any node writes them; each change commits with its audit entry and push.
   const orders = createWorkOrders({ db: hubDb, audit, push, nameOf, timeZone: config.timeZone, log: log.child({ module: 'hub.orders' }), deadlineFor: deadlineForConfig(config), ...(deps.ordersNow ? { now: deps.ordersNow } : {}) });
@@ -335,6 +344,8 @@ export function createHub(deps: HubDeps): Hub {
       }),
       service('push-subscriptions', () => pushSubscriptions.load()),
       service('store', () => store.start(), () => store.stop()),
+      // Stops after the log (what it delivered is written and its cursor committed), before the store.
+      service('influx-sink', () => undefined, () => influxSink?.stop()),
       service('facts', () => facts.start(), () => {
         unsubscribeFacts();
         nameOf.off();

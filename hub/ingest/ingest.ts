@@ -39,6 +39,11 @@ export interface IngestDeps {
   maxResultBytes: number;
   /** Where dropped (poison) messages are kept with their reason; optional. */
   deadLetters?: DeadLetters;
+  /**
+   * Why events must not be acknowledged now, if so: a consumer that writes them elsewhere cannot
+   * keep up (InfluxDB and its spool, hub/store/influx-sink.ts). The gateways keep them and send again.
+   */
+  refusing?: () => string | undefined;
 }
 
 export interface Ingest {
@@ -127,16 +132,13 @@ export function createIngest(deps: IngestDeps): Ingest {
     stage.queue.observe((started - batchSince) / 1000);
     metrics.ingestBatch.observe(waiters.length);
     const events = waiters.map((w) => w.event);
+    // The embedded store writes the events in the log's transaction; InfluxDB is a consumer of the
+    // log (hub/store/influx-sink.ts): the log's commit is the one the acknowledgement waits for.
     const writeIn = store.writeIn?.bind(store);
-    if (!writeIn) {
-      // InfluxDB: its journal (or spool) first, idempotent by id; then the log decides duplicates.
-      try {
-        await store.write(events);
-      } catch (err) {
-        retry(waiters, 'store', err, 'event store write');
-        return;
-      }
-      stage.store.observe(since(started));
+    const refused = deps.refusing?.();
+    if (refused !== undefined) {
+      retry(waiters, 'store', new Error(refused), 'event store');
+      return;
     }
     const logStarted = performance.now();
     let fresh: number;
@@ -153,7 +155,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     }
     const logged = since(logStarted);
     stage.dedup.observe(logged);
-    if (writeIn) stage.store.observe(logged);
+    stage.store.observe(logged);
     // Duplicates of events already in the log: acknowledged, stored and delivered once.
     if (fresh < events.length) metrics.deduplicated.inc(events.length - fresh);
     metrics.accepted.inc(fresh);

@@ -38,7 +38,7 @@ export interface PatrolDeps {
   db: HubDatabase;
   feed: Pick<LogFeed, 'append'>;
   /** The event store: the missed event goes into the history like a device event. */
-  events: Pick<EventStore, 'write' | 'writeIn'>;
+  events: Pick<EventStore, 'writeIn'>;
   ownership: Pick<Ownership, 'owns'>;
   options: PatrolOptions;
   log: Logger;
@@ -93,8 +93,7 @@ export function createPatrol(deps: PatrolDeps): Patrol {
       data: { round: p.round_id, roundName: p.round_name, run: p.run_id, checkpoint: p.checkpoint, checkpointName: p.checkpoint_name, location: p.location, startsAt: p.starts_at, dueAt: p.due_at, seq: p.seq },
     } satisfies RbEvent;
     const { writeIn } = deps.events;
-    // InfluxDB: its write first (idempotent by id), as ingest does; the embedded store in the log's transaction.
-    if (!writeIn) await deps.events.write([event]);
+    // The embedded store in the log's transaction; InfluxDB takes it from the log (hub/store/influx-sink.ts).
     const at = now();
     await deps.feed.append([{ key: event.id, kind: 'event', estate: p.estate, body: event }], async (trx, fresh) => {
       if (fresh.length > 0 && writeIn) await writeIn.call(deps.events, trx, [event]);

@@ -22,7 +22,8 @@ export function createStore(config: HubConfig, log: Logger, db: HubDatabase): Ev
         batchSize: config.influx.batchSize,
         flushMs: config.influx.flushMs,
         retention: { raw: config.influx.rawRetention, hourly: config.influx.hourlyRetention },
-        journal: true, // ack at local-disk latency; InfluxDB round trips off the ingest path
+        // Written from the event log (hub/store/influx-sink.ts): ingest acks once the log has an event.
+        linger: true,
       })
     : createSqliteStore({ db, log });
 }

@@ -20,22 +20,18 @@ export interface DeadLetter {
 
 /**
  * The InfluxDB writer's local disk: points waiting for InfluxDB (`spool`, replayed in `seq` order),
- * points it will never take (`dead_letters`, with the reason) and the write-ahead `journal` of
- * points on their way to InfluxDB directly. SQLite in WAL mode with synchronous=NORMAL: a committed
- * append survives a crash of the hub process, like the SQLite event store (see sqlite.ts), so
- * "spooled" or "journaled" is as durable as "stored" is without InfluxDB.
+ * points it will never take (`dead_letters`, with the reason). SQLite in WAL mode with
+ * synchronous=NORMAL: a committed append survives a crash of the hub process, like the hub
+ * database, so "spooled" is as durable as "stored" is without InfluxDB.
  *
- * The journal holds one row per write() call (its ids and lines joined with newlines, which no
- * encoded line or id contains): one INSERT per ingest batch instead of one per point, so ingest can
- * acknowledge at local-disk latency instead of waiting for an InfluxDB request. A row is deleted
- * once all its points are written or spooled; rows left by a crash are moved to the spool at start.
+ * Hubs up to 0.1.0 had a write-ahead `journal` here (one row per ingest batch, its ids and lines
+ * joined with newlines) and acknowledged events once journaled. The event log is that journal now
+ * (hub/store/influx-sink.ts); rows an older release left are moved to the spool at start.
  */
 export class InfluxSpool {
   private readonly db: Database.Database;
   private readonly insert: (points: readonly SpoolPoint[]) => void;
   private readonly insertDead: Database.Statement<[string, string, string, number]>;
-  private readonly insertJournal: Database.Statement<[string, string]>;
-  private readonly deleteJournal: (ns: readonly number[]) => void;
   private count: number;
   private deadCount: number;
 
@@ -64,11 +60,6 @@ export class InfluxSpool {
       for (const p of points) stmt.run(p.id, p.line, now);
     });
     this.insertDead = db.prepare('INSERT INTO dead_letters (id, line, reason, at) VALUES (?, ?, ?, ?)');
-    this.insertJournal = db.prepare<[string, string]>('INSERT INTO journal (ids, lines) VALUES (?, ?)');
-    const deleteJournal = db.prepare<[number]>('DELETE FROM journal WHERE n = ?');
-    this.deleteJournal = db.transaction((ns: readonly number[]) => {
-      for (const n of ns) deleteJournal.run(n);
-    });
     this.count = (db.prepare('SELECT count(*) AS n FROM spool').get() as { n: number }).n;
     this.deadCount = (db.prepare('SELECT count(*) AS n FROM dead_letters').get() as { n: number }).n;
   }
@@ -106,25 +97,8 @@ export class InfluxSpool {
     this.count -= changes;
   }
 
-  /** Journal points on their way to InfluxDB, one row; durable when it returns. Returns the row's key. */
-  journal(points: readonly SpoolPoint[]): number {
-    let ids = '';
-    let lines = '';
-    for (let i = 0; i < points.length; i++) {
-      const sep = i === 0 ? '' : '\n';
-      ids += sep + points[i]!.id;
-      lines += sep + points[i]!.line;
-    }
-    return Number(this.insertJournal.run(ids, lines).lastInsertRowid);
-  }
-
-  /** Forget journal rows whose points are all written or spooled. */
-  release(ns: readonly number[]): void {
-    if (ns.length > 0) this.deleteJournal(ns);
-  }
-
   /**
-   * Move what a crashed run left in the journal (acknowledged, maybe not written) to the spool, in
+   * Move what an older release left in its journal (acknowledged, maybe not written) to the spool, in
    * order, in one transaction; returns the points moved. InfluxDB keys points by time, so one
    * that was written before the crash and is replayed again is no duplicate.
    */

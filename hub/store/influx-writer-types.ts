@@ -19,11 +19,11 @@ export interface WriterOptions {
   backoffMinMs: number;
   backoffMaxMs: number;
   /**
-   * Resolve submit() once the points are in the local write-ahead journal instead of once InfluxDB
-   * (or the spool) has them: acknowledgement at local-disk latency, the InfluxDB round trip off the
-   * ingest path. Queries still read what was submitted before them (settled()).
+   * Let every batch fill for flushMs, also when no request is in flight (the hub's: its caller, the
+   * event log's InfluxDB consumer, waits for nobody's acknowledgement). Off: an idle writer sends at
+   * the next turn.
    */
-  journal?: boolean | undefined;
+  linger?: boolean | undefined;
 }
 
 export interface WriterStats {

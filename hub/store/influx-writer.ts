@@ -3,16 +3,8 @@ import type { WriterOptions, WriterStats } from './influx-writer-types.js';
 
 export type { WriterOptions, WriterStats } from './influx-writer-types.js';
 
-/** One journal row: the points of one submit() still waiting for InfluxDB (or the spool). */
-interface Chunk {
-  n: number;
-  pending: number;
-}
-
 interface Batch {
   points: SpoolPoint[];
-  /** Journal rows this batch holds points of, and how many. */
-  chunks: Map<Chunk, number>;
   resolve(): void;
   reject(err: Error): void;
   done: Promise<void>;
@@ -26,7 +18,7 @@ function newBatch(): Batch {
     reject = rej;
   });
   done.catch(() => undefined); // callers attach their own handlers
-  return { points: [], chunks: new Map(), done, resolve, reject };
+  return { points: [], done, resolve, reject };
 }
 
 type Delivery = { ok: true; dead: number } | { ok: false; message: string };
@@ -34,10 +26,10 @@ type Delivery = { ok: true; dead: number } | { ok: false; message: string };
 /**
  * Batches points to InfluxDB with at most `maxInFlight` requests open; every point is either
  * written, spooled (durable on disk, replayed later in spool order) or dead-lettered. `submit`
- * resolves once the points are durable: journaled on the way to InfluxDB (see InfluxSpool), or
- * spooled, so it keeps the store's promise "resolves once durable" at local-disk latency while
- * InfluxDB is slow or down. While anything is spooled, new points are spooled too, so the replay
- * is the single path to InfluxDB until the spool is empty again.
+ * resolves once the points are durable: written, or spooled while InfluxDB is slow or down (at
+ * most spoolAfterMs). While anything is spooled, new points are spooled too, so the replay is the
+ * single path to InfluxDB until the spool is empty again. The hub submits from the event log
+ * (hub/store/influx-sink.ts), which is the journal: a point submitted is already durable there.
  */
 export class InfluxWriter {
   private readonly o: WriterOptions;
@@ -60,7 +52,8 @@ export class InfluxWriter {
 
   constructor(opts: WriterOptions) {
     this.o = opts;
-    // Points a crashed run acknowledged (journaled) but may not have written go to the spool first.
+    // A data dir of an older release may hold its write-ahead journal: acknowledged points that may
+    // not have been written. They go to the spool first.
     const recovered = opts.spool.recoverJournal();
     if (recovered > 0) {
       this.s.spooled += recovered;
@@ -84,42 +77,20 @@ export class InfluxWriter {
       }
       return Promise.resolve();
     }
-    // Journal mode: durable from here, the caller (ingest) acknowledges without waiting for InfluxDB.
-    let chunk: Chunk | undefined;
-    if (this.o.journal) {
-      try {
-        chunk = { n: this.o.spool.journal(points), pending: points.length };
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
-    }
     const joined = new Set<Promise<void>>();
     for (const p of points) {
       this.current ??= newBatch();
-      if (!chunk) joined.add(this.current.done);
-      else this.current.chunks.set(chunk, (this.current.chunks.get(chunk) ?? 0) + 1);
+      joined.add(this.current.done);
       this.current.points.push(p);
       if (this.current.points.length >= this.o.batchSize) this.cut();
     }
-    // Idle: send at the next turn (low latency at low rates). Busy: let the batch fill while the
-    // requests in flight finish, up to flushMs; a request that ends sends it earlier (pump()).
-    if (this.current && !this.timer) this.timer = setTimeout(() => this.cut(), this.inFlight === 0 ? 0 : this.o.flushMs);
+    // linger: every batch fills for up to flushMs (fewer, larger writes: InfluxDB's cost per point
+    // falls with the batch). Else idle: send at the next turn (low latency at low rates); busy: let
+    // the batch fill while the requests in flight finish, up to flushMs; a request that ends sends
+    // it earlier (pump()).
+    if (this.current && !this.timer) this.timer = setTimeout(() => this.cut(), this.inFlight === 0 && !this.o.linger ? 0 : this.o.flushMs);
     this.pump();
-    return chunk ? Promise.resolve() : Promise.all(joined).then(() => undefined);
-  }
-
-  /** A batch is written or spooled: forget the journal rows none of whose points are left in flight. */
-  private settle(batch: Batch): void {
-    if (batch.chunks.size === 0) return;
-    const done: number[] = [];
-    for (const [chunk, k] of batch.chunks) if ((chunk.pending -= k) === 0) done.push(chunk.n);
-    batch.chunks.clear();
-    try {
-      this.o.spool.release(done);
-    } catch (err) {
-      // Harmless for correctness: a row left behind is replayed (idempotently) at the next start.
-      this.o.log.warn({ err }, 'influx journal rows not released');
-    }
+    return Promise.all(joined).then(() => undefined);
   }
 
   private cut(): void {
@@ -140,7 +111,7 @@ export class InfluxWriter {
 
   private pump(): void {
     while (this.inFlight < this.o.maxInFlight && this.queue.length > 0) this.track(this.send(this.queue.shift()!));
-    if (this.inFlight === 0 && this.queue.length === 0 && this.current && this.timer) this.cut();
+    if (!this.o.linger && this.inFlight === 0 && this.queue.length === 0 && this.current && this.timer) this.cut();
   }
 
   private track(p: Promise<void>): void {
@@ -156,7 +127,6 @@ export class InfluxWriter {
       released = true;
       if (outcome.ok) {
         this.s.written += batch.points.length - outcome.dead;
-        this.settle(batch);
         return batch.resolve();
       }
       this.spoolBatch(batch, outcome.message);
@@ -206,10 +176,9 @@ export class InfluxWriter {
     this.failed(reason);
     try {
       this.toSpool(batch.points);
-      this.settle(batch);
       batch.resolve();
     } catch (err) {
-      // The points stay in the journal (acknowledged, durable): the next start replays them.
+      // The caller keeps the points (the hub: in the event log, delivered again) and retries.
       batch.reject(new Error(`InfluxDB write to ${this.o.http.target} failed (${reason}) and spooling failed: ${(err as Error).message}`));
     }
   }
@@ -228,7 +197,6 @@ export class InfluxWriter {
         try {
           this.o.spool.append(b.points);
           this.s.spooled += b.points.length;
-          this.settle(b);
           b.resolve();
         } catch (err) {
           b.reject(err as Error);

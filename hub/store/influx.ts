@@ -33,8 +33,11 @@ export interface InfluxStoreOptions {
   /** Largest spool, points (default 10 million); beyond it writes fail and gateways keep their events. */
   maxSpoolPoints?: number | undefined;
   retention?: Partial<Retention> | undefined;
-  /** Acknowledge writes once in the local journal, not once InfluxDB has them (the hub does; see influx-writer.ts). */
-  journal?: boolean | undefined;
+  /**
+   * Every batch fills for `flushMs` (fewer, larger writes); the hub's, whose writes come from the
+   * event log's InfluxDB consumer (hub/store/influx-sink.ts), not from a caller waiting to acknowledge.
+   */
+  linger?: boolean | undefined;
 }
 
 /** The InfluxDB store adds what an operator (and /metrics) needs to see about its writer. */
@@ -43,6 +46,8 @@ export interface InfluxEventStore extends EventStore {
   stats(): WriterStats;
   /** The newest dead letters: event id, line, InfluxDB's reason, when. */
   deadLetters(limit?: number): DeadLetter[];
+  /** Resolves once every point submitted so far is written or spooled (at most `influx` spoolAfterMs). */
+  settled(): Promise<void>;
   /** Resolves true once the spool is empty and nothing is in flight, false after `timeoutMs`. */
   drained(timeoutMs: number): Promise<boolean>;
   /** Recompute the hourly counts for [from, to) ms (after a backlog older than the CQ's window). */
@@ -82,7 +87,7 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxEventStore {
   /** One read; when InfluxDB is down, says how many events wait in the spool. */
   const run: RunQuery = async (text, params) => {
     const w = running();
-    await w.settled(); // read what was acknowledged (journaled) before this query
+    await w.settled(); // read what was submitted before this query
     try {
       return await http.query(text, params);
     } catch (err) {
@@ -116,7 +121,7 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxEventStore {
         spoolAfterMs: opts.spoolAfterMs ?? 2_000,
         backoffMinMs: opts.backoffMinMs ?? 100,
         backoffMaxMs: opts.backoffMaxMs ?? 5_000,
-        journal: opts.journal,
+        linger: opts.linger,
       });
       log.info({ target: http.target, spool: opts.spoolFile, spoolDepth: spool.depth(), retention }, 'influx event store started');
     },
@@ -187,6 +192,7 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxEventStore {
       return spool.listDeadLetters(limit);
     },
     drained: (timeoutMs) => running().drained(timeoutMs),
+    settled: () => (writer ? writer.settled() : Promise.resolve()),
     async rollup(from, to) {
       running();
       await http.query(hourlySelect(database, 'time >= $from AND time < $to'), {

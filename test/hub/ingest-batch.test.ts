@@ -25,7 +25,7 @@ describe('ingest batches (group commit)', () => {
         return new Promise((resolve) => releases.push(() => resolve(committed)));
       },
     };
-    const store = { write: () => Promise.resolve() } as unknown as EventStore; // a store with its own journal (InfluxDB's shape)
+    const store = { kind: 'influxdb' } as unknown as EventStore; // InfluxDB's shape: a consumer of the log, not written by ingest
     const ingest = createIngest({ store, feed, metrics: createMetrics(), log: pino({ level: 'silent' }), maxPayloadBytes: 8192, maxResultBytes: 65536 });
     const who = { estate: 'e1', gateway: 'gw-1' } as GatewayIdentity;
     const topic = { kind: 'event', estate: 'e1', gateway: 'gw-1', device: 'gate-1' } as ParsedTopic;

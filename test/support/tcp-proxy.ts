@@ -6,6 +6,8 @@ export interface TcpProxy {
   cut(): void;
   /** While down, new connections are accepted and closed at once. */
   setDown(down: boolean): void;
+  /** While on, bytes from clients are dropped and connections stay open: a link that takes packets and delivers none. */
+  blackhole(on: boolean): void;
   connections(): number;
   close(): Promise<void>;
 }
@@ -14,6 +16,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number, listenPort = 0): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>();
   let down = false;
+  let holeOn = false;
   const server: Server = createServer((client) => {
     if (down) {
       client.destroy();
@@ -30,7 +33,14 @@ export async function startTcpProxy(targetPort: number, listenPort = 0): Promise
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
-    client.pipe(upstream);
+    client.on('data', (d: Buffer) => {
+      if (holeOn) return;
+      if (!upstream.write(d)) {
+        client.pause();
+        upstream.once('drain', () => client.resume());
+      }
+    });
+    client.on('end', () => upstream.end());
     upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
@@ -47,6 +57,9 @@ export async function startTcpProxy(targetPort: number, listenPort = 0): Promise
     },
     setDown(value) {
       down = value;
+    },
+    blackhole(on) {
+      holeOn = on;
     },
     connections: () => pairs.size,
     close() {
