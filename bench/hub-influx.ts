@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Influxd } from '../test/support/influxd.js';
-import { DURATION_S, PUBLISHERS, WARMUP_S, WINDOW, hubIngestTimes, log, mid, provisionAll, runPublishers, startHub, sum, worst, type Creds, type HubBuild, type PubReport } from './hub-common.js';
+import { DURATION_S, POLL_STORED, PUBLISHERS, TOKEN, WARMUP_S, WINDOW, hubIngestTimes, log, mid, provisionAll, runPublishers, startHub, sum, worst, type Creds, type HubBuild, type PubReport } from './hub-common.js';
 import { childPid, cpuMeter, procRss, sleep, stopChild } from './lib.js';
 
 async function influxCount(influx: Influxd, db: string, gateway: string, fromMs: number, toMs: number): Promise<number> {
@@ -70,6 +70,32 @@ export function watchStored(influx: Influxd, db: string, startInMs: number): { d
   };
 }
 
+/** The hub's `rb_influx_write_lag_seconds` buckets (le → cumulative count); empty for a hub without it. */
+async function lagBuckets(http: string): Promise<Array<[number, number]>> {
+  const text = await (await fetch(`${http}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  const out: Array<[number, number]> = [];
+  for (const m of text.matchAll(/^rb_influx_write_lag_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm)) out.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+  return out;
+}
+
+/**
+ * Quantile q of the events counted between two bucket snapshots, in ms, interpolated linearly inside
+ * its bucket (as Prometheus's histogram_quantile); NaN without events.
+ */
+function lagQuantileMs(from: Array<[number, number]>, to: Array<[number, number]>, q: number): number {
+  const counts = to.map(([le, n], i) => [le, n - (from[i]?.[1] ?? 0)] as const);
+  const total = counts.at(-1)?.[1] ?? 0;
+  if (total <= 0) return NaN;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevN = 0;
+  for (const [le, n] of counts) {
+    if (n >= rank) return (le === Infinity ? prevLe : prevLe + ((le - prevLe) * (rank - prevN)) / Math.max(1, n - prevN)) * 1000;
+    [prevLe, prevN] = [le, n];
+  }
+  return prevLe * 1000;
+}
+
 /** Seconds from the end of the measured windows to the last event stored. */
 export const drainS = (reports: PubReport[], lastStoredAt: number): number => Math.max(0, (lastStoredAt - Math.max(...reports.map((r) => r.to_ms))) / 1000);
 
@@ -83,13 +109,18 @@ export async function hubInfluxRun(influx: Influxd, dir: string, build: HubBuild
     const timer = setInterval(() => (peakDuring = Math.max(peakDuring, procRss(hub.proc.pid!).rssMb)), 250);
     // CPU of the hub and of influxd over the measured window (publishers take ~1 s to start).
     const cpu = cpuMeter([hub.proc.pid, childPid('influxd')]);
-    const cpuStart = setTimeout(() => cpu.start(), WARMUP_S * 1000 + 1000);
+    let lagFrom: Promise<Array<[number, number]>> = Promise.resolve([]);
+    const cpuStart = setTimeout(() => {
+      cpu.start();
+      lagFrom = lagBuckets(hub.http);
+    }, WARMUP_S * 1000 + 1000);
     const watch = watchStored(influx, db, (WARMUP_S + DURATION_S - 1) * 1000);
-    const reports = await runPublishers(hub.mqtt, creds, `${influx.url}/${db}`);
+    const reports = await runPublishers(hub.mqtt, creds, POLL_STORED ? `${influx.url}/${db}` : undefined);
     const [hubCores, influxCores] = cpu.stop();
     clearTimeout(cpuStart);
     clearInterval(timer);
     const lastStoredAt = await watch.done();
+    const [lagStart, lagEnd] = [await lagFrom, await lagBuckets(hub.http)];
     const stored = await storedCount(influx, db, creds, reports);
     const rss = procRss(hub.proc.pid!);
     const inside = await hubIngestTimes(hub.http);
@@ -97,8 +128,13 @@ export async function hubInfluxRun(influx: Influxd, dir: string, build: HubBuild
       sent: sum(reports, 'sent'), acked: sum(reports, 'acked'), stored, events_per_s: stored / DURATION_S, drain_s: drainS(reports, lastStoredAt),
       // Per publisher percentiles: the median publisher's p50, the worst publisher's p99.
       p50_ingest_ms: mid(reports, 'p50_ack_ms'), p99_ingest_ms: worst(reports, 'p99_ack_ms'),
-      stored_samples: sum(reports, 'samples_seen'), stored_samples_taken: sum(reports, 'samples'),
-      p50_stored_ms: mid(reports, 'p50_stored_ms'), p99_stored_ms: worst(reports, 'p99_stored_ms'),
+      ...(POLL_STORED
+        ? { stored_samples: sum(reports, 'samples_seen'), stored_samples_taken: sum(reports, 'samples'), p50_stored_ms: mid(reports, 'p50_stored_ms'), p99_stored_ms: worst(reports, 'p99_stored_ms') }
+        : {
+            // The hub's own measure, over the events written from the measured window's start on.
+            stored_lag_events: (lagEnd.at(-1)?.[1] ?? 0) - (lagStart.at(-1)?.[1] ?? 0),
+            p50_stored_ms: lagQuantileMs(lagStart, lagEnd, 0.5), p99_stored_ms: lagQuantileMs(lagStart, lagEnd, 0.99),
+          }),
       rss_mb: Math.max(peakDuring, rss.rssMb), rss_mb_peak: rss.peakMb,
       hub_cpu_cores: hubCores!, influxd_cpu_cores: influxCores!,
       // CPU per stored event: robust to a busy machine, unlike events/s.

@@ -5,7 +5,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import type { Baseline } from './hub-baseline.js';
-import { CONNECTIONS, DURATION_S, PUBLISHERS, SAMPLE_EVERY, WARMUP_S, WINDOW } from './hub-common.js';
+import { CONNECTIONS, DURATION_S, POLL_STORED, PUBLISHERS, SAMPLE_EVERY, WARMUP_S, WINDOW } from './hub-common.js';
 import { table } from './lib.js';
 
 type Run = Record<string, number>;
@@ -36,7 +36,7 @@ export function printReport(runs: Runs, baseline: Baseline | undefined, load: nu
   if (m) row('bare mosquitto → 1 subscriber', m, { events: m.delivered, ackP50: m.p50_ack_ms, ackP99: m.p99_ack_ms, us: m.mosquitto_cpu_us_per_event });
   if (tw) row('mosquitto → subscriber → InfluxDB (Telegraf way)', tw, { ackP50: tw.p50_ack_ms, ackP99: tw.p99_ack_ms, stored: [tw.p50_stored_ms!, tw.p99_stored_ms!], us: tw.cpu_us_per_event, dbUs: tw.influxd_cpu_us_per_event });
   if (rows.length) console.log(table(rows));
-  console.log(`\nstored = events of the measured windows in the store; ack = publish → PUBACK (the hub acks once the event is committed to hub.db / PostgreSQL, the InfluxDB store's points follow from the log); stored latency = publish → visible in InfluxDB, polled every 20 ms for every ${SAMPLE_EVERY}th event. p50 = median publisher, p99 = worst publisher. hub µs/ev = CPU of the hub process over the measured window per stored event (mosquitto's for bare mosquitto; mosquitto + subscriber for the Telegraf way); db µs/ev = influxd's, or PostgreSQL's own (postmaster + backends; the embedded SQLite runs inside the hub's figure).`);
+  console.log(`\nstored = events of the measured windows in the store; ack = publish → PUBACK (the hub acks once the event is committed to hub.db / PostgreSQL, the InfluxDB store's points follow from the log); stored latency = ${POLL_STORED ? `publish → visible in InfluxDB, polled every 20 ms for every ${SAMPLE_EVERY}th event` : "event time → write acknowledged by InfluxDB: the hub's rb_influx_write_lag_seconds over the measured window (interpolated in its buckets; - for a hub without it), the Telegraf way's subscriber on a sample"}. p50 = median publisher, p99 = worst publisher. hub µs/ev = CPU of the hub process over the measured window per stored event (mosquitto's for bare mosquitto; mosquitto + subscriber for the Telegraf way); db µs/ev = influxd's, or PostgreSQL's own (postmaster + backends; the embedded SQLite runs inside the hub's figure).`);
   if (baseline && (bh || be)) {
     const cmp = (cur: Run | undefined, old: Run | undefined, what: string): string =>
       cur && old ? `${what}: events/s ×${ratio(cur, old).toFixed(2)}, hub µs/event ${cur.hub_cpu_us_per_event!.toFixed(1)} vs ${old.hub_cpu_us_per_event!.toFixed(1)} (${(cur.hub_cpu_us_per_event! - old.hub_cpu_us_per_event!).toFixed(1)})` : '';
@@ -46,7 +46,7 @@ export function printReport(runs: Runs, baseline: Baseline | undefined, load: nu
     console.log(`\nTelegraf way (bench/telegraf-way.ts): Mosquitto acks at once, one Node QoS 1 subscriber writes line protocol in batches of ${tw.batch_size} to the same influxd; not durable, not deduplicated, not validated. ${tw.subscriber_received} received, ${tw.subscriber_written} written in ${tw.subscriber_requests} requests, ${tw.subscriber_write_errors} refused; its stored latency is publish → write acknowledged by InfluxDB, timed by the subscriber (${tw.stored_samples} samples). CPU (until the last event was stored): mosquitto ${tw.mosquitto_cpu_cores!.toFixed(2)} + subscriber ${tw.subscriber_cpu_cores!.toFixed(2)} cores.${h ? ` Hub ÷ Telegraf way, stored events/s: ${ratio(h, tw).toFixed(2)} (target >= 1.0). Storing ended ${h.drain_s!.toFixed(1)} s (hub) and ${tw.drain_s!.toFixed(1)} s (Telegraf way) after publishing did.` : ` Storing ended ${tw.drain_s!.toFixed(1)} s after publishing did.`}`);
   }
   if (h) {
-    console.log(`\nHub → InfluxDB, inside the hub (its /metrics, means): PUBLISH → verdict ${h.hub_mean_ack_ms!.toFixed(2)} ms; validate ${h.hub_mean_validate_ms!.toFixed(3)} ms/message; per batch of ${h.hub_mean_batch_events!.toFixed(1)} events: queue ${h.hub_mean_queue_ms!.toFixed(2)} ms, store ${h.hub_mean_store_ms!.toFixed(2)} ms, dedup ${h.hub_mean_dedup_ms!.toFixed(2)} ms. Stored-latency samples ${h.stored_samples}/${h.stored_samples_taken} seen.`);
+    console.log(`\nHub → InfluxDB, inside the hub (its /metrics, means): PUBLISH → verdict ${h.hub_mean_ack_ms!.toFixed(2)} ms; validate ${h.hub_mean_validate_ms!.toFixed(3)} ms/message; per batch of ${h.hub_mean_batch_events!.toFixed(1)} events: queue ${h.hub_mean_queue_ms!.toFixed(2)} ms, store ${h.hub_mean_store_ms!.toFixed(2)} ms, dedup ${h.hub_mean_dedup_ms!.toFixed(2)} ms. ${POLL_STORED ? `Stored-latency samples ${h.stored_samples}/${h.stored_samples_taken} seen.` : `Write lag measured on ${h.stored_lag_events} events.`}`);
     console.log(`Hub RSS under load: ${h.rss_mb!.toFixed(0)} MiB (peak ${h.rss_mb_peak!.toFixed(0)} MiB); CPU cores: hub ${h.hub_cpu_cores!.toFixed(2)}, influxd ${h.influxd_cpu_cores!.toFixed(2)}${p ? `; on PostgreSQL: hub ${p.hub_cpu_cores!.toFixed(2)}, postgres ${p.postgres_cpu_cores!.toFixed(2)}` : ''}${m ? `; mosquitto ${m.mosquitto_cpu_cores!.toFixed(2)}` : ''}.`);
   }
   if (idle) {

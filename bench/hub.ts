@@ -2,8 +2,10 @@
  * Hub benchmark (issues 4 and 16): N gateway processes publishing QoS 1 ~200-byte events → hub, in
  * one run beside each other:
  *   - the hub → InfluxDB (bench/hub-influx.ts): stored events/s, ingest latency (publish → PUBACK;
- *     the hub acks once the event is durable) and stored latency (publish → visible in InfluxDB, on a
- *     sample), hub RSS, CPU µs per event of the hub and of influxd, the hub's own ingest times;
+ *     the hub acks once the event is durable) and stored latency (event time → write acknowledged by
+ *     InfluxDB, from the hub's rb_influx_write_lag_seconds; RB_BENCH_POLL_STORED=1 polls InfluxDB for
+ *     a sample instead: publish → visible), hub RSS, CPU µs per event of the hub and of influxd, the
+ *     hub's own ingest times;
  *   - the hub on its embedded SQLite hub.db and on a real PostgreSQL 15 (`--db-url`, started here
  *     with its production defaults: fsync and synchronous_commit on) (bench/hub-db.ts): stored
  *     events/s, hub µs per event, PostgreSQL's own µs per event (postmaster + backends);
@@ -17,7 +19,7 @@
  * CPU µs per event over the measured window stays put on a busy machine, where events/s does not.
  *
  *   npm run bench:hub     (RB_BENCH_PUBLISHERS, RB_BENCH_DURATION_S, RB_BENCH_WARMUP_S, RB_BENCH_WINDOW,
- *                          RB_BENCH_CONNECTIONS to resize; RB_BENCH_ONLY=a,b… of
+ *                          RB_BENCH_CONNECTIONS to resize; RB_BENCH_POLL_STORED=1, RB_BENCH_SAMPLE_EVERY; RB_BENCH_ONLY=a,b… of
  *                          hub|sqlite|postgres|baseline|mosquitto|telegraf|idle for some parts;
  *                          RB_BENCH_BASELINE_REF=<git ref> for another baseline, RB_BENCH_BASELINE=off for none;
  *                          RB_BENCH_ROUNDS=n alternates the embedded current/baseline runs n times;

@@ -5,6 +5,8 @@ import { openLocalSqlite } from '../platform/db/local-file.js';
 export interface SpoolPoint {
   id: string;
   line: string;
+  /** The event's time, ms (events only; not kept in the spool): its write lag is measured from it. */
+  ts?: number;
 }
 
 export interface SpooledRow extends SpoolPoint {

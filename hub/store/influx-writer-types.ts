@@ -1,6 +1,6 @@
 import type { Logger } from '../../lib/log.js';
 import type { InfluxHttp } from './influx-http.js';
-import type { InfluxSpool } from './influx-spool.js';
+import type { InfluxSpool, SpoolPoint } from './influx-spool.js';
 
 export interface WriterOptions {
   http: InfluxHttp;
@@ -24,6 +24,8 @@ export interface WriterOptions {
    * the next turn.
    */
   linger?: boolean | undefined;
+  /** A batch was written to InfluxDB straight from submit() (not replayed), at `at` (ms). */
+  onWritten?: ((points: readonly SpoolPoint[], at: number) => void) | undefined;
 }
 
 export interface WriterStats {

@@ -127,6 +127,7 @@ export class InfluxWriter {
       released = true;
       if (outcome.ok) {
         this.s.written += batch.points.length - outcome.dead;
+        this.o.onWritten?.(batch.points, Date.now());
         return batch.resolve();
       }
       this.spoolBatch(batch, outcome.message);

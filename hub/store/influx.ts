@@ -57,6 +57,11 @@ export interface InfluxEventStore extends EventStore {
    * events; resolves once durable. An unencodable point is dead-lettered, never sent.
    */
   writePoints(points: readonly Point[]): Promise<void>;
+  /**
+   * Called with the event times (ms) of each batch InfluxDB acknowledged, and when (ms): the hub's
+   * `rb_influx_write_lag_seconds` (hub/store/metrics.ts). One listener; set before start().
+   */
+  onWritten(listener: (eventTimes: readonly number[], at: number) => void): void;
   /** Create the facts' hourly continuous queries (hub/store/facts.ts); the hub calls it after start. */
   ensureFactsSchema(): Promise<void>;
 }
@@ -78,6 +83,7 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxEventStore {
   const http = new InfluxHttp({ base: parsed, database, requestTimeoutMs });
   let spool: InfluxSpool | undefined;
   let writer: InfluxWriter | undefined;
+  let written: ((eventTimes: readonly number[], at: number) => void) | undefined;
 
   function running(): InfluxWriter {
     if (!writer) throw new Error('influx event store is not started');
@@ -122,6 +128,12 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxEventStore {
         backoffMinMs: opts.backoffMinMs ?? 100,
         backoffMaxMs: opts.backoffMaxMs ?? 5_000,
         linger: opts.linger,
+        onWritten: (points, at) => {
+          if (!written) return;
+          const times: number[] = [];
+          for (const p of points) if (p.ts !== undefined) times.push(p.ts);
+          if (times.length > 0) written(times, at);
+        },
       });
       log.info({ target: http.target, spool: opts.spoolFile, spoolDepth: spool.depth(), retention }, 'influx event store started');
     },
@@ -148,7 +160,7 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxEventStore {
       for (const e of events) {
         const encoded = encodeEvent(e, receivedAt);
         // A point no retry can fix: kept with its reason, acknowledged, never sent.
-        if (encoded.ok) points.push({ id: String(e.id), line: encoded.line });
+        if (encoded.ok) points.push({ id: String(e.id), line: encoded.line, ts: e.ts });
         else w.deadLetter({ id: String(e.id), line: safeJson(e) }, encoded.reason);
       }
       return w.submit(points);
@@ -193,6 +205,9 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxEventStore {
     },
     drained: (timeoutMs) => running().drained(timeoutMs),
     settled: () => (writer ? writer.settled() : Promise.resolve()),
+    onWritten(listener) {
+      written = listener;
+    },
     async rollup(from, to) {
       running();
       await http.query(hourlySelect(database, 'time >= $from AND time < $to'), {

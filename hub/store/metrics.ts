@@ -1,4 +1,6 @@
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { fastObserver } from '../metrics-fast.js';
+import type { InfluxEventStore } from './influx.js';
 import type { Metrics } from '../metrics.js';
 import type { EventStore } from './types.js';
 import type { WriterStats } from './influx-writer-types.js';
@@ -18,6 +20,20 @@ export function registerStoreMetrics(metrics: Metrics, store: EventStore): void 
     }
   };
   const registers = [metrics.registry];
+  // How far behind InfluxDB is: from an event's time to InfluxDB acknowledging the write that held it
+  // (direct writes; a device clock ahead counts as 0).
+  const lag = fastObserver(
+    new Histogram({
+      name: 'rb_influx_write_lag_seconds',
+      help: "From an event's time (its ts) to InfluxDB acknowledging the write that held it",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300],
+      registers,
+    }),
+  );
+  const influx = store as Partial<InfluxEventStore>;
+  influx.onWritten?.((times, at) => {
+    for (const t of times) lag(at > t ? (at - t) / 1000 : 0);
+  });
   const gauge = (name: string, help: string, read: (s: WriterStats) => number) =>
     new Gauge({
       name,
