@@ -83,6 +83,11 @@ describe('influxd stopped while events flow through a hub on InfluxDB', () => {
     expect(await hub.metric('rb_influx_spool_depth')).toBe(0);
     expect(await hub.metric('rb_influx_points_spooled_total')).toBe(stats.spooled);
     expect(await hub.metric('rb_influx_points_replayed_total')).toBe(stats.spooled);
+    // The write lag counts the events written directly (not the replayed ones, not the facts).
+    const lagged = await hub.metric('rb_influx_write_lag_seconds_count');
+    expect(lagged).toBeGreaterThan(0);
+    expect(lagged).toBeLessThanOrEqual(stats.written);
+    expect(lagged).toBeLessThanOrEqual(total - stats.spooled);
 
     // Every event in InfluxDB exactly once: by the store and by raw InfluxQL.
     const stored = await store.query({ estate: 'influx-estate', limit: 100_000 });

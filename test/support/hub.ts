@@ -224,7 +224,9 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
 
 /** Parse Prometheus text exposition and sum the series of `name` that carry every label in `labels`. */
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  if (!new RegExp(`^# TYPE ${name} `, 'm').test(text)) throw new Error(`the hub exposes no metric ${name}`);
+  // A histogram's or summary's series (`_count`, `_sum`, `_bucket`) are typed under the base name.
+  const base = name.replace(/_(count|sum|bucket)$/, '');
+  if (!new RegExp(`^# TYPE (${name}|${base}) `, 'm').test(text)) throw new Error(`the hub exposes no metric ${name}`);
   let sum = 0;
   for (const line of text.split('\n')) {
     const m = /^([A-Za-z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
