@@ -85,6 +85,8 @@ export function createClipRecorder(o: ClipRecorderOptions): ClipRecorder {
   const rings = new Map<string, ClipRing>();
   const recordings = new Set<Recording>();
   const finishing = new Set<Promise<void>>();
+  /** Rings a config reload dropped, still stopping: stop() waits for them too, so no ffmpeg outlives the gateway. */
+  const dropping = new Set<Promise<void>>();
   const work = join(o.dataDir, 'clips-work');
   const counters = { recorded: 0, missed: { 'no-video': 0, busy: 0, 'remux-failed': 0 } };
   const maxRecordings = o.maxRecordings ?? 8;
@@ -125,7 +127,11 @@ export function createClipRecorder(o: ClipRecorderOptions): ClipRecorder {
     for (const [camera, ring] of rings) {
       if (want.has(camera)) continue;
       rings.delete(camera);
-      void ring.stop();
+      const p = ring
+        .stop()
+        .catch((err: unknown) => log.warn({ err, camera }, 'clip buffer did not stop cleanly'))
+        .finally(() => dropping.delete(p));
+      dropping.add(p);
       log.info({ camera }, 'clip buffer stopped: no device links the camera any more');
     }
     for (const camera of want) {
@@ -230,6 +236,7 @@ export function createClipRecorder(o: ClipRecorderOptions): ClipRecorder {
       for (const r of [...recordings]) finish(r);
       await Promise.all([...rings.values()].map((r) => r.stop()));
       rings.clear();
+      await Promise.all([...dropping]);
       await Promise.all([...finishing]);
       await spool.stop();
     },

@@ -237,23 +237,18 @@ export function alertRoutes(deps: AlertRoutesDeps): Router {
     const entry = { actor, action: 'command.send', estate: body.estate, target: `device:${body.device}`, detail: { id: commandId, name: body.name, args: args.args } };
     // Recorded (row `sent`) and published; the gateway's answer is recorded, audited and pushed to the
     // estate when it comes back through the log (hub/commands), or the expiry sweep gives up on it.
-    // Audited once its row exists: a command refused on the way (Redis lost between the check above
-    // and the publish) is audited only if it was recorded, i.e. may still reach the gateway.
-    try {
-      await deps.commands.issue({
-        id: commandId,
-        estate: body.estate,
-        gateway: device.gateway,
-        device: body.device,
-        name: body.name,
-        args: args.args,
-        actor: { id: actor, name: p.name.slice(0, 100), role: p.role },
-      });
-    } catch (err) {
-      if (await deps.commands.get(commandId).catch(() => undefined)) await audit.record(entry);
-      throw err;
-    }
-    await audit.record(entry);
+    // Audited by the command service once its row exists: a command refused on the way (Redis lost
+    // between the check above and the publish) is audited as sent, then failed at once (nothing was sent).
+    await deps.commands.issue({
+      id: commandId,
+      estate: body.estate,
+      gateway: device.gateway,
+      device: body.device,
+      name: body.name,
+      args: args.args,
+      actor: { id: actor, name: p.name.slice(0, 100), role: p.role },
+      audit: entry,
+    });
     res.status(202).json({ id: commandId, estate: body.estate, device: body.device, gateway: device.gateway, name: body.name });
   });
 

@@ -9,6 +9,7 @@ import type { GatewayIdentity, Registry } from '../registry.js';
 import { KeyedBuckets, type TokenBucket } from './limits.js';
 import { startListeners, type Listeners } from './listeners.js';
 import type { BrokerCluster } from './cluster.js';
+import { RbError } from '../errors.js';
 import { DEFAULT_BROKER_LIMITS, type BrokerLimits } from './options.js';
 import { fastObserver } from '../metrics-fast.js';
 import { PacketGuard } from './packet-guard.js';
@@ -48,7 +49,10 @@ export interface Broker {
    * publish() rejects with RB_ERR_CLUSTER_UNAVAILABLE when not.
    */
   available(): boolean;
-  /** Publish from the hub itself (commands), bypassing the gateway ACL. */
+  /**
+   * Publish from the hub itself (commands), bypassing the gateway ACL. A cluster refusal rejects with
+   * RB_ERR_CLUSTER_UNAVAILABLE whose `details` say whether anything may still arrive (`nothingSent`).
+   */
   publish(topic: string, payload: string, qos: 0 | 1): Promise<void>;
   /** Close the connection of one gateway (e.g. its secret was rotated). */
   disconnect(estate: string, gateway: string): void;
@@ -58,6 +62,14 @@ export interface Broker {
    */
   revoke(estate: string, gateway: string): Promise<void>;
 }
+
+/** What a refused hub publish carries as its RbError's `details`: `false` = nothing left this node; `maybe` = it may still arrive. */
+export interface PublishRefusal {
+  sent: false | 'maybe';
+}
+
+/** A publish that failed for sure: nothing was sent, so nothing can reach the gateway (a command can be failed at once). */
+export const nothingSent = (err: unknown): boolean => err instanceof RbError && (err.details as Partial<PublishRefusal> | undefined)?.sent === false;
 
 type RbClient = Client & {
   rb?: GatewayIdentity;

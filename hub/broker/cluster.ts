@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Logger } from 'pino';
 import { RbError } from '../errors.js';
+import type { PublishRefusal } from './broker.js';
 
 const require = createRequire(import.meta.url);
 
@@ -78,11 +79,11 @@ export function openBrokerCluster(redisUrl: string, log: Logger): BrokerCluster 
     persistence,
     ready,
     // Without Redis a command reaches no other node and would wait in ioredis's queue: say so at once.
-    refusal: (topic) => (ready() ? undefined : new RbError('RB_ERR_CLUSTER_UNAVAILABLE', `the cluster's Redis (cluster.redisUrl) is unreachable; nothing was sent on ${topic}`)),
+    refusal: (topic) => (ready() ? undefined : new RbError('RB_ERR_CLUSTER_UNAVAILABLE', `the cluster's Redis (cluster.redisUrl) is unreachable; nothing was sent on ${topic}`, { sent: false } satisfies PublishRefusal)),
     // A Redis that hangs (connected, not answering) may still take it later; the gateway refuses a
     // command past its expiry, and the error says so.
     deadline: (topic, reject, ms) =>
-      setTimeout(() => reject(new RbError('RB_ERR_CLUSTER_UNAVAILABLE', `the cluster's Redis (cluster.redisUrl) did not answer in ${ms} ms; what was sent on ${topic} may still arrive until it expires`)), ms),
+      setTimeout(() => reject(new RbError('RB_ERR_CLUSTER_UNAVAILABLE', `the cluster's Redis (cluster.redisUrl) did not answer in ${ms} ms; what was sent on ${topic} may still arrive until it expires`, { sent: 'maybe' } satisfies PublishRefusal)), ms),
     close() {
       return (closed ??= shut());
     },

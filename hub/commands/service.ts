@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { Command, topics, type CommandResult } from '../../protocol/index.js';
 import type { CommandResultPush } from '../../protocol/live.js';
-import type { Audit } from '../audit.js';
-import type { Broker } from '../broker/broker.js';
+import type { Audit, AuditInput } from '../audit.js';
+import { nothingSent, type Broker } from '../broker/broker.js';
 import type { Bus } from '../bus.js';
 import { RbError } from '../errors.js';
 import type { Push } from '../push/push.js';
@@ -20,6 +20,11 @@ export interface SendCommand {
   ttlMs?: number;
   /** The command id (a ULID); given by the caller when it must answer with it before the result. */
   id?: string;
+  /**
+   * The sender's audit entry (`command.send`): recorded once the row exists, whatever the publish
+   * then does, and before a publish that sent nothing is recorded as `command.failed`.
+   */
+  audit?: AuditInput;
 }
 
 export interface Commands {
@@ -29,7 +34,8 @@ export interface Commands {
   /**
    * Record a command (row `sent`, committed) and publish it. Its outcome is recorded, audited and
    * pushed to the estate (`command:result`) when the answer comes back through the log, by whichever
-   * process runs then, or by the expiry sweep when none comes.
+   * process runs then, or by the expiry sweep when none comes. A publish that sent nothing (cluster:
+   * Redis lost after the check) fails the row at once (`error`, the refusal's code), then rejects.
    */
   issue(req: SendCommand): Promise<Command>;
   /** Throw RB_ERR_CLUSTER_UNAVAILABLE (503) when a command cannot reach the gateways now (cluster: Redis away). */
@@ -51,7 +57,7 @@ export interface CommandsDeps {
   store: CommandStore;
   /** The outbox: a command's outcome, its audit entry and its push commit together. */
   push: Pick<Push, 'transaction'>;
-  audit: Pick<Audit, 'recordIn'>;
+  audit: Pick<Audit, 'recordIn' | 'record'>;
   log: Logger;
   /** How long after its expiry a command without an answer is given up (default 5 s: the answer may be on its way). */
   graceMs?: number;
@@ -66,7 +72,8 @@ export interface CommandsDeps {
   now?: () => number;
 }
 
-const toPush = (r: CommandRecord): CommandResultPush => ({
+/** `message`: why the hub failed a command it could not send (its row keeps only the code). */
+const toPush = (r: CommandRecord, message?: string): CommandResultPush => ({
   id: r.id,
   estate: r.estate,
   device: r.device,
@@ -76,7 +83,9 @@ const toPush = (r: CommandRecord): CommandResultPush => ({
     ? { error: { code: COMMAND_TIMEOUT, message: `no result for command ${r.id} before it expired` } }
     : r.result
       ? { result: r.result }
-      : {}),
+      : r.state === 'error'
+        ? { error: { code: r.code ?? 'RB_ERR_INTERNAL', message: message ?? `command ${r.id} failed at the hub` } }
+        : {}),
 });
 
 /**
@@ -193,16 +202,44 @@ export function createCommands(deps: CommandsDeps): Commands {
     }
   }
 
+  /**
+   * The row of a command this call recorded, whose publish then failed: if nothing was sent, it can
+   * never reach the gateway, so it fails now (state `error`, the refusal's code, audited, pushed as
+   * `command:result`) instead of staying `sent` until the expiry sweep. A publish that may still
+   * arrive (a Redis that did not answer in time) leaves it `sent`: the gateway's answer or the sweep
+   * settles it. Never throws: the caller rethrows the publish's error.
+   */
+  async function failUnsent(estate: string, gateway: string, command: Command, err: unknown): Promise<void> {
+    if (!nothingSent(err)) return;
+    const at = now();
+    const code = (err as RbError).code;
+    const message = (err as Error).message;
+    try {
+      await deps.push.transaction(async (trx, out) => {
+        const r = await store.fail(command.id, code, at, trx);
+        if (!r) return;
+        await deps.audit.recordIn(trx, { actor: r.actor.id, action: 'command.failed', estate, target: `device:${r.device}`, detail: { id: r.id, name: r.name, code, message }, at });
+        await out.toEstate(estate, 'command:result', toPush(r, message), at);
+      });
+      log.warn({ id: command.id, estate, gateway, device: command.device, name: command.name, code }, 'command recorded but not sent: failed at once');
+    } catch (e) {
+      log.error({ err: e, id: command.id, estate }, 'command not sent, and its row could not be failed: it stays sent until it expires');
+    }
+  }
+
   async function publish(estate: string, gateway: string, command: Command, waitMs: number): Promise<CommandResult> {
     const result = wait(command.id, waitMs);
+    let created = false;
     try {
       availableOrThrow();
-      await store.create(estate, gateway, command);
+      created = await store.create(estate, gateway, command);
       await deps.broker.publish(topics.cmd(estate, gateway, command.device), JSON.stringify(command), 1);
+      log.info({ id: command.id, estate, gateway, device: command.device, name: command.name, actor: command.actor.id }, 'command sent');
     } catch (err) {
+      // A re-sent id keeps its row: an earlier publish of it may have gone out.
+      if (created) await failUnsent(estate, gateway, command, err);
       settleWaiters(command.id, (w) => w.reject(err as Error));
     }
-    log.info({ id: command.id, estate, gateway, device: command.device, name: command.name, actor: command.actor.id }, 'command sent');
     return result;
   }
 
@@ -247,8 +284,18 @@ export function createCommands(deps: CommandsDeps): Commands {
     async issue(req) {
       const command = build(req);
       availableOrThrow();
-      await store.create(req.estate, req.gateway, command);
-      await deps.broker.publish(topics.cmd(req.estate, req.gateway, command.device), JSON.stringify(command), 1);
+      const created = await store.create(req.estate, req.gateway, command);
+      let failure: { err: unknown } | undefined;
+      try {
+        await deps.broker.publish(topics.cmd(req.estate, req.gateway, command.device), JSON.stringify(command), 1);
+      } catch (err) {
+        failure = { err };
+      }
+      if (req.audit) await deps.audit.record(req.audit);
+      if (failure) {
+        if (created) await failUnsent(req.estate, req.gateway, command, failure.err);
+        throw failure.err;
+      }
       log.info({ id: command.id, estate: req.estate, gateway: req.gateway, device: command.device, name: command.name, actor: command.actor.id }, 'command sent');
       return command;
     },

@@ -16,7 +16,7 @@ export interface CommandRecord {
   actor: Command['actor'];
   issuedAt: number;
   expiresAt: number;
-  /** `sent` until the first answer (`ok`/`error`) or the expiry sweep (`expired`). */
+  /** `sent` until the first answer (`ok`/`error`), the expiry sweep (`expired`), or a publish that sent nothing (`error`, the hub's code). */
   state: CommandState;
   code: string | null;
   result: CommandResult | null;
@@ -36,6 +36,11 @@ export interface CommandStore {
   create(estate: string, gateway: string, command: Command, trx?: Trx): Promise<boolean>;
   /** The gateway's answer: the first one decides the state; later ones change nothing. Undefined for an id the hub never sent. */
   finish(estate: string, result: CommandResult, at: number, trx?: Trx): Promise<CommandChange | undefined>;
+  /**
+   * A command the hub recorded but could not send (the publish failed for sure): `error` with the
+   * hub's code at once, if it is still `sent`. Undefined when it is not (answered, expired, unknown).
+   */
+  fail(id: string, code: string, at: number, trx?: Trx): Promise<CommandRecord | undefined>;
   /** Commands still `sent` whose expiry is at or before `deadline`: marked `expired` (RB_ERR_COMMAND_TIMEOUT), oldest first. */
   expire(deadline: number, at: number, limit?: number, trx?: Trx): Promise<CommandRecord[]>;
   get(id: string): Promise<CommandRecord | undefined>;
@@ -109,6 +114,16 @@ export function createCommandStore(hubDb: HubDatabase): CommandStore {
       if (updated) return { record: toRecord(updated), changed: true };
       const row = await trx.selectFrom('commands').selectAll().where('id', '=', result.id).where('estate', '=', estate).executeTakeFirst();
       return row ? { record: toRecord(row), changed: false } : undefined;
+    },
+    async fail(id, code, at, trx = db) {
+      const row = await trx
+        .updateTable('commands')
+        .set({ state: 'error', code, finished_at: at })
+        .where('id', '=', id)
+        .where('state', '=', 'sent')
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toRecord(row) : undefined;
     },
     async expire(deadline, at, limit = 500, trx = db) {
       const due = await trx

@@ -2,13 +2,14 @@ import type { Browser, Page } from 'playwright-core';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fitsViewport, keepShot, overflowing, setLang, watch, type PageWatch } from './checks.js';
-import { API_TOKEN, ESTATE_A, PASSWORD, STREET, VIEWPORTS, launchChromium, loggedIn, startWorld, waitLive, type World } from './support.js';
+import { API_TOKEN, ESTATE_A, PASSWORD, STREET, VIEWPORTS, launchChromium, loggedIn, login, startWorld, waitLive, type World } from './support.js';
 
 /**
  * Issue 15, item 3: the command center acts. The center acknowledges, assigns, comments and resolves an
  * alert from the 1920×1080 screen (the same confirmations as the phone: resolving needs a note), the
  * volunteer's socket sees the assignment live, a door tile shows its open alarm, and an overflowing
- * list pages with "+N more". No console error, no failed request, no text wider than its box.
+ * list pages with "+N more". No console error, no failed request, no text wider than its box. An
+ * assignment pushed while the phone's REST reload is on its way is not undone by that older answer.
  */
 /** Boxes of the fixed 1920×1080 layout that must not cut their content at the bottom either. */
 const VERTICAL = '.tiles, article.tile, .alert-list, .side .panel, .alert-row';
@@ -143,5 +144,69 @@ describe('screens: the command center acts', () => {
     await setLang(page, 'zh-CN');
     expect(seen.errors).toEqual([]);
     expect(seen.failed).toEqual([]);
+  }, 60_000);
+
+  it('an assignment pushed while the phone\'s REST reload is on its way survives the older answer', async () => {
+    const hubApi = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${world.hub.httpUrl}${path}`, { method, headers: { authorization: `Bearer ${API_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      return (await res.json()) as { items?: Array<{ id: string }> };
+    };
+    const openIds = async () => {
+      const ids = new Set<string>();
+      for (const state of ['open', 'escalated', 'acknowledged']) for (const a of (await hubApi('GET', `/api/v1/alerts?estate=${ESTATE_A}&state=${state}&limit=100`)).items ?? []) ids.add(a.id);
+      return ids;
+    };
+    const before = await openIds();
+    expect((await world.gate.send('forced', { door: 14 })).status).toBe(200);
+    let id = '';
+    await expect.poll(async () => (id = [...(await openIds())].find((x) => !before.has(x)) ?? ''), { timeout: 20_000 }).not.toBe('');
+    const unresolved = (await openIds()).size;
+
+    // The phone's alert-list reads (first load, first-connect sync) are answered by the hub at once
+    // but delivered only when the test says: the answers are as of before the assignment.
+    const context = await browser.newContext({ viewport: VIEWPORTS.phone, baseURL: world.hub.httpUrl, locale: 'zh-CN', timezoneId: 'Europe/Berlin' });
+    let assigned = false;
+    const fetchedAfter: string[] = [];
+    let held = 0;
+    let delivered = 0;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    await context.route(/\/api\/v1\/alerts\?/, async (route) => {
+      held += 1;
+      const response = await route.fetch();
+      if (assigned) fetchedAfter.push(route.request().url());
+      await released;
+      await route.fulfill({ response });
+      delivered += 1;
+    });
+    try {
+      const phone = await context.newPage();
+      await phone.goto('/me');
+      await login(phone, 'vol-a');
+      await waitLive(phone);
+      // Every read the page makes now is out (3 states per load); the count holds still.
+      await expect.poll(() => held, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+      await phone.waitForTimeout(500);
+      expect(held % 3).toBe(0);
+      await phone.locator('.banner-sync').waitFor({ timeout: 5_000 });
+
+      // Assigned to the volunteer while the reads are out: the push reaches the phone first.
+      assigned = true;
+      await hubApi('POST', `/api/v1/alerts/${id}/assign`, { user: volId });
+      const card = phone.locator(`[data-alert-id="${id}"]`).first();
+      await expect.poll(() => card.locator('[data-testid=card-assignee]').textContent(), { timeout: 10_000 }).toBe('负责人：我');
+
+      // The older answers arrive: the whole list shows, and the assignment is still on the card.
+      release();
+      await expect.poll(() => delivered, { timeout: 10_000 }).toBe(held);
+      await phone.locator('.banner-sync').waitFor({ state: 'detached', timeout: 10_000 });
+      await expect.poll(() => phone.locator('.phone-tabs [data-tab=alerts] .count').textContent(), { timeout: 10_000 }).toBe(String(unresolved));
+      expect(await card.locator('[data-testid=card-assignee]').allTextContents()).toEqual(['负责人：我']);
+      // The test's premise: no read was answered after the assignment.
+      expect(fetchedAfter).toEqual([]);
+    } finally {
+      release();
+      await context.close();
+    }
   }, 60_000);
 });

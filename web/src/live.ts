@@ -1,10 +1,11 @@
 import { signal } from '@preact/signals';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { io, type Socket } from 'socket.io-client';
 import { noteServerTime } from './clock.js';
 import { refreshSession, session, sessionRefused } from './session.js';
 import type { HandshakeAuth, HandshakeErrorData, LiveEventName, LivePayload } from '../../protocol/live.js';
 import type { Envelope } from './types.js';
+import { createLiveState, type LiveState } from './live-state.js';
 
 /**
  * The live link (Socket.IO, docs/alerts.md "Live push"). Every message is an envelope
@@ -190,4 +191,15 @@ export function useSync(scopes: string[], load: () => Promise<unknown>): void {
     run();
     return () => void syncers.delete(entry);
   }, [key]);
+}
+
+/**
+ * Component state loaded over REST and kept live (web/src/live-state.ts): the value, and its `change`
+ * (for every push and action answer) and `load` (for every REST read of it).
+ */
+export function useLiveState<T>(initial: T | (() => T)): [T, LiveState<T>] {
+  const [value, setValue] = useState<T>(initial);
+  const live = useRef<LiveState<T> | null>(null);
+  live.current ??= createLiveState<T>((fn) => setValue(fn));
+  return [value, live.current];
 }

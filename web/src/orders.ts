@@ -7,7 +7,7 @@ import { signal } from '@preact/signals';
 import { useState } from 'preact/hooks';
 import { api, authHeader, ApiError } from './api.js';
 import { refreshing } from './session.js';
-import { useLive, useSync } from './live.js';
+import { useLive, useLiveState, useSync } from './live.js';
 import type { LiveEventName } from './types.js';
 import type { ImportAnswer, OrderBacklog, OrderCategory, OrderPhotoRef, OrderSource, OrderState, OrderTier, WorkOrderView } from '../../protocol/work-orders.js';
 
@@ -192,18 +192,19 @@ export const ORDER_UPDATE = 'order:update' satisfies LiveEventName;
  * `order:new` / `order:update`; an order that leaves those states leaves the list.
  */
 export function useOrders(estate: string | undefined, scopes: string[], states: readonly OrderState[] = OPEN_STATES) {
-  const [orders, setOrders] = useState<WorkOrderView[]>([]);
+  // Pushes that come during a reload are kept on top of its answer (web/src/live-state.ts).
+  const [orders, ordersLive] = useLiveState<WorkOrderView[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [loaded, setLoaded] = useState(false);
   const reload = () =>
-    loadOrders(estate, states).then(
-      (items) => (setOrders(items), setError(null), setLoaded(true)),
+    ordersLive.load(() => loadOrders(estate, states)).then(
+      () => (setError(null), setLoaded(true)),
       (err) => setError(err),
     );
   useSync(scopes, reload);
   const onOrder = (o: WorkOrderView) => {
     if (estate && o.estate !== estate) return;
-    setOrders((list) => (states.includes(o.state) ? upsertOrder(list, o) : list.filter((x) => x.id !== o.id)));
+    ordersLive.change((list) => (states.includes(o.state) ? upsertOrder(list, o) : list.filter((x) => x.id !== o.id)));
   };
   useLive<WorkOrderView>(ORDER_NEW, onOrder);
   useLive<WorkOrderView>(ORDER_UPDATE, onOrder);

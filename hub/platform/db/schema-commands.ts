@@ -18,7 +18,7 @@ export interface CommandsTable {
   issued_at: number;
   expires_at: number;
   state: CommandState;
-  /** The gateway's error code or the hub's (RB_ERR_COMMAND_TIMEOUT). */
+  /** The gateway's error code or the hub's (RB_ERR_COMMAND_TIMEOUT; RB_ERR_CLUSTER_UNAVAILABLE when nothing could be sent). */
   code: string | null;
   /** JSON: the gateway's result, as it sent it. */
   result: string | null;

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAccessGateSimulator } from '../../../devices/access-gate/simulator.js';
 import type { Gateway } from '../../../gateway/main.js';
@@ -90,26 +91,54 @@ describe('commands across two hub nodes', () => {
     expect(door.sim.executions()).toHaveLength(2);
 
     // (c) Redis killed -9: commands answer 503 at once on both nodes, naming the config key.
+    // One command passes A's check just before Redis dies and is held at its INSERT by a lock the test
+    // takes on the commands table: it is recorded and published only once A has noticed Redis is gone
+    // (the gap between the check and the publish, made wide), so its publish sends nothing.
+    const issuedFrom = Date.now();
+    const locker = new pg.Client({ connectionString: dbUrl });
+    await locker.connect();
+    cleanup.push(() => void locker.end().catch(() => undefined));
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE commands IN SHARE ROW EXCLUSIVE MODE');
+    const held = openDoor();
+    const blocked = async () =>
+      Number((await logRows(dbUrl, `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%into "commands"%' AND pid <> $1`, [(locker as unknown as { processID: number }).processID]))[0]!.n);
+    expect(await waitFor(async () => (await blocked()) === 1, 10_000, 20), 'the held command waits at its INSERT').toBe(true);
     await redis.kill9();
     const t1 = Date.now();
     // Only the command service's own refusal ("cannot reach the gateway") records nothing. A command
-    // sent in the moment before the node notices Redis is gone is recorded and audited first: it is
-    // answered 202, or 503 by the broker ("may still arrive" once the publish outlasts its bound, or
-    // "nothing was sent" when Redis went between the check and the publish — a known gap: such a
-    // row stays `sent` until it expires). Count those.
-    let takenMeanwhile = 0;
+    // sent in the moment before the node notices Redis is gone is recorded and audited first, and is
+    // answered 202, or 503 by the broker: "may still arrive" (the publish outlasted its bound; its row
+    // stays `sent` for the answer or the expiry), or "nothing was sent" (Redis went between the check
+    // and the publish; its row is failed at once, never left `sent`). Count each kind.
+    const taken = { accepted: 0, mayArrive: 0, notSent: 0 };
+    const takenMeanwhile = () => taken.accepted + taken.mayArrive + taken.notSent;
+    const refusal = (r: { status: number; json: unknown }): boolean => r.status === 503 && JSON.stringify(r.json).includes('cannot reach the gateway');
     const count = (r: { status: number; json: unknown }): void => {
-      if (r.status === 202 || (r.status === 503 && !JSON.stringify(r.json).includes('cannot reach the gateway'))) takenMeanwhile += 1;
+      const text = JSON.stringify(r.json);
+      if (r.status === 202) taken.accepted += 1;
+      else if (r.status === 503 && text.includes('nothing was sent')) taken.notSent += 1;
+      else if (r.status === 503 && text.includes('may still arrive')) taken.mayArrive += 1;
+      else expect(refusal(r), `an answer of no known kind: ${r.status} ${text}`).toBe(true);
     };
+    const counted = (p: ReturnType<typeof openDoor>) => p.then((r) => (count(r), r));
+    // A command A takes before it notices waits at the lock too: left in flight, counted when answered.
+    const inFlight: Array<Promise<unknown>> = [];
     const refused = await waitFor(
       async () => {
-        const r = await openDoor();
-        count(r);
-        return r.status === 503 && JSON.stringify(r.json).includes('cannot reach the gateway');
+        const answer = counted(openDoor());
+        const r = await Promise.race([answer, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 300))]);
+        if (!r) inFlight.push(answer);
+        return !!r && refusal(r);
       },
       5_000,
       50,
     );
+    await locker.query('ROLLBACK');
+    const heldAnswer = await counted(held);
+    await Promise.all(inFlight);
+    expect(heldAnswer.status, JSON.stringify(heldAnswer.json)).toBe(503);
+    expect(JSON.stringify(heldAnswer.json)).toContain('nothing was sent');
     const refusedMs = Date.now() - t1;
     expect(refused, 'a command answers 503 once Redis is gone').toBe(true);
     expect(refusedMs).toBeLessThan(5_000);
@@ -126,7 +155,14 @@ describe('commands across two hub nodes', () => {
       const audited = (audit.json.items as Array<{ action: string }>).filter((e) => e.action === 'command.send').length;
       return { audited, rows: Number((await logRows(dbUrl, 'SELECT count(*) AS n FROM commands WHERE estate = $1', [ESTATE]))[0]!.n) };
     };
-    expect(await sentSoFar()).toEqual({ audited: 2 + takenMeanwhile, rows: 2 + takenMeanwhile });
+    expect(await sentSoFar()).toEqual({ audited: 2 + takenMeanwhile(), rows: 2 + takenMeanwhile() });
+    // A command recorded and answered 503 "nothing was sent" shows as failed at once (the screens
+    // read this row): one `error` row per such answer, with the refusal's code; the others are `sent`.
+    const outage = await logRows(dbUrl, 'SELECT id, state, code FROM commands WHERE estate = $1 AND issued_at >= $2', [ESTATE, issuedFrom]);
+    console.log(`[cluster] taken in the moment before Redis's death was noticed: ${JSON.stringify(taken)}`);
+    expect(outage.filter((r) => r.state === 'error').map((r) => r.code)).toEqual(Array<string>(taken.notSent).fill('RB_ERR_CLUSTER_UNAVAILABLE'));
+    expect(outage.filter((r) => r.state !== 'error').map((r) => r.state)).toEqual(Array<string>(taken.accepted + taken.mayArrive).fill('sent'));
+    for (const r of outage.filter((x) => x.state === 'error')) expect((await a.api('GET', `/api/v1/commands/${String(r.id)}`)).json).toMatchObject({ state: 'error', code: 'RB_ERR_CLUSTER_UNAVAILABLE' });
 
     // Events still go in: PUBACK after the PostgreSQL COMMIT, nothing on the way needs Redis.
     const pushes = createAccessGateSimulator({ target: `http://127.0.0.1:${gateway.pushAddress().port}/isapi/gate-1`, deviceName: 'gate-1', format: 'json' });

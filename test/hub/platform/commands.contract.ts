@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '../../../hub/broker/broker.js';
 import type { Bus } from '../../../hub/bus.js';
 import { createCommands, createCommandStore, type CommandStore } from '../../../hub/commands/index.js';
+import { RbError } from '../../../hub/errors.js';
 import type { DatabaseFactory, DatabaseUnderTest } from './support.js';
 
 const actor = { id: 'user:u1', name: '王阿姨', role: 'volunteer' as const };
@@ -110,6 +111,70 @@ export function describeCommands(engine: string, factory: DatabaseFactory): void
       expect(await store.settled([])).toEqual([]);
     });
 
+    it('fail(): a recorded command that was never sent is an error with the hub\'s code at once; answered or unknown ones are left alone', async () => {
+      const [c, answered] = [command(), command()];
+      for (const x of [c, answered]) await store.create('maple', 'gw-1', x);
+      await store.finish('maple', result(answered.id), 2_000);
+      expect(await store.fail(c.id, 'RB_ERR_CLUSTER_UNAVAILABLE', 1_500)).toMatchObject({ id: c.id, state: 'error', code: 'RB_ERR_CLUSTER_UNAVAILABLE', finishedAt: 1_500, result: null });
+      expect(await store.fail(c.id, 'RB_ERR_CLUSTER_UNAVAILABLE', 1_600)).toBeUndefined();
+      expect(await store.fail(answered.id, 'RB_ERR_CLUSTER_UNAVAILABLE', 2_500)).toBeUndefined();
+      expect(await store.fail(ulid(), 'RB_ERR_CLUSTER_UNAVAILABLE', 2_500)).toBeUndefined();
+      expect((await store.get(answered.id))!.state).toBe('ok');
+      // A late answer does not turn it into a success.
+      expect(await store.finish('maple', result(c.id), 3_000)).toMatchObject({ changed: false, record: { state: 'error' } });
+    });
+
+    describe('a publish that fails after the command was recorded (cluster: Redis lost between the check and the publish)', () => {
+      const quiet = () => undefined;
+      const log = { info: quiet, warn: quiet, error: quiet, debug: quiet } as unknown as Logger;
+      const silent = { on: () => () => undefined, emit: quiet } as unknown as Bus;
+      const notSent = () => new RbError('RB_ERR_CLUSTER_UNAVAILABLE', "the cluster's Redis (cluster.redisUrl) is unreachable; nothing was sent on rb/v1/maple/gw-1/cmd/gate-1", { sent: false });
+      const mayArrive = () => new RbError('RB_ERR_CLUSTER_UNAVAILABLE', 'did not answer in 2000 ms; what was sent may still arrive until it expires', { sent: 'maybe' });
+      const service = (failure: () => Error) => {
+        const audited: Array<{ action: string; detail?: Record<string, unknown> | null }> = [];
+        const pushed: Array<{ estate: string; event: string; data: unknown }> = [];
+        const commands = createCommands({
+          // Available at the check, refused at the publish: the moment Redis goes.
+          broker: { available: () => true, publish: () => Promise.reject(failure()) } as unknown as Broker,
+          bus: silent,
+          store,
+          push: { transaction: (fn) => t.db.transaction((trx) => fn(trx, { toEstate: async (estate: string, event: string, data: unknown) => void pushed.push({ estate, event, data }) } as never)) },
+          audit: { recordIn: async (_trx, e) => (audited.push(e), {}) as never, record: async (e) => (audited.push(e), {}) as never },
+          log,
+        });
+        return { commands, audited, pushed };
+      };
+      const req = { estate: 'maple', gateway: 'gw-1', device: 'gate-1', name: 'door.open', args: { door: 1 }, actor };
+
+      it('nothing was sent: the row is failed at once (RB_ERR_CLUSTER_UNAVAILABLE), audited after the send, pushed to the estate; the caller gets the refusal', async () => {
+        const { commands, audited, pushed } = service(notSent);
+        const id = ulid();
+        const audit = { actor: actor.id, action: 'command.send', estate: 'maple', target: 'device:gate-1', detail: { id } };
+        await expect(commands.issue({ ...req, id, audit })).rejects.toMatchObject({ code: 'RB_ERR_CLUSTER_UNAVAILABLE' });
+        expect(await store.get(id)).toMatchObject({ state: 'error', code: 'RB_ERR_CLUSTER_UNAVAILABLE', result: null });
+        expect(audited.map((e) => e.action)).toEqual(['command.send', 'command.failed']);
+        expect(audited[1]!.detail).toMatchObject({ id, code: 'RB_ERR_CLUSTER_UNAVAILABLE', message: expect.stringContaining('nothing was sent') });
+        expect(pushed).toEqual([{ estate: 'maple', event: 'command:result', data: expect.objectContaining({ id, error: { code: 'RB_ERR_CLUSTER_UNAVAILABLE', message: expect.stringContaining('nothing was sent') } }) }]);
+        // send() (tools, duty sync) takes the same path: rejected, and its row failed.
+        const sent = commands.send({ ...req, ttlMs: 60_000 });
+        await expect(sent).rejects.toMatchObject({ code: 'RB_ERR_CLUSTER_UNAVAILABLE' });
+        const rows = await store.list({ estate: 'maple' });
+        expect(rows.map((r) => [r.state, r.code])).toEqual([
+          ['error', 'RB_ERR_CLUSTER_UNAVAILABLE'],
+          ['error', 'RB_ERR_CLUSTER_UNAVAILABLE'],
+        ]);
+      });
+
+      it('a publish that may still arrive (Redis did not answer in time) leaves the row sent for the answer or the expiry sweep', async () => {
+        const { commands, audited, pushed } = service(mayArrive);
+        const id = ulid();
+        await expect(commands.issue({ ...req, id, audit: { actor: actor.id, action: 'command.send', estate: 'maple', detail: { id } } })).rejects.toMatchObject({ code: 'RB_ERR_CLUSTER_UNAVAILABLE' });
+        expect(await store.get(id)).toMatchObject({ state: 'sent', code: null });
+        expect(audited.map((e) => e.action)).toEqual(['command.send']);
+        expect(pushed).toEqual([]);
+      });
+    });
+
     it('a command sent on one node and answered through another: the sender learns it by re-reading the row (pollMs)', async () => {
       const quiet = () => undefined;
       const log = { info: quiet, warn: quiet, error: quiet, debug: quiet } as unknown as Logger;
@@ -120,7 +185,7 @@ export function describeCommands(engine: string, factory: DatabaseFactory): void
           bus,
           store,
           push: { transaction: (fn) => t.db.transaction((trx) => fn(trx, { toEstate: async () => undefined } as never)) },
-          audit: { recordIn: async () => ({}) as never },
+          audit: { recordIn: async () => ({}) as never, record: async () => ({}) as never },
           log,
           ...(pollMs ? { pollMs } : {}),
         });

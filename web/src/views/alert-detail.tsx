@@ -4,7 +4,7 @@ import { Age, AlertStatus, ErrorNote, SeverityBadge } from '../components.js';
 import { formatDateTime, formatTime, useNow } from '../format.js';
 import { t, tOr, type MessageKey } from '../i18n/index.js';
 import { conditionCleared, eventTokens } from '../labels.js';
-import { useLive, useSync } from '../live.js';
+import { useLive, useLiveState, useSync } from '../live.js';
 import { actorName, toPeople, type Person } from '../people.js';
 import { session } from '../session.js';
 import type { Alert, AlertDetail as Detail, AlertNotification, LinkedEvent, TimelineEntry } from '../types.js';
@@ -41,15 +41,15 @@ export function AlertDetail(props: {
   onChange?: (a: Alert) => void;
 }) {
   const now = useNow(5_000);
-  const [detail, setDetail] = useState<Detail | undefined>(props.initial);
+  // Pushed changes that come while a load is on its way are kept on top of its answer (web/src/live-state.ts).
+  const [detail, detailLive] = useLiveState<Detail | undefined>(props.initial);
   const [error, setError] = useState<unknown>(null);
   const [candidates, setCandidates] = useState<Person[]>([]);
   const role = session.value?.user.role;
 
   const load = async () => {
     try {
-      const d = await api<Detail>(`/api/v1/alerts/${props.id}`);
-      setDetail(d);
+      await detailLive.load(() => api<Detail>(`/api/v1/alerts/${props.id}`));
       setError(null);
     } catch (err) {
       setError(err);
@@ -67,14 +67,14 @@ export function AlertDetail(props: {
 
   const onAlert = (a: Alert) => {
     if (a.id !== props.id) return;
-    setDetail((d) => ({ ...d, ...a }));
+    detailLive.change((d) => ({ ...d, ...a }));
     void load();
   };
   useLive<Alert>('alert:update', onAlert);
   useLive<{ eventId: string }>('snapshot', (l) => detail?.events?.includes(l.eventId) && void load());
 
   const changed = (a: Alert) => {
-    setDetail((d) => ({ ...d, ...a }));
+    detailLive.change((d) => ({ ...d, ...a }));
     props.onChange?.(a);
     void load();
   };

@@ -5,7 +5,7 @@ import { ErrorNote, TopBar } from '../components.js';
 import { applyChange, emptyState, eventDetail, tiles } from '../estate-model.js';
 import { formatTime, useNow } from '../format.js';
 import { t, tOr } from '../i18n/index.js';
-import { useLive, useSync } from '../live.js';
+import { useLive, useLiveState, useSync } from '../live.js';
 import { useLoad } from '../load.js';
 import { actorName, toPeople, type Person } from '../people.js';
 import { byUrgency, usePaging, type ScreenAlert } from '../screen-alerts.js';
@@ -64,12 +64,13 @@ const isRefusal = (err: unknown): boolean => err instanceof ApiError && (err.sta
 function EstateScreen(props: { estate: string; name: string; onRefused: () => void }) {
   const { estate, name } = props;
   const now = useNow(1_000);
-  const [state, setState] = useState<EstateStateView>(emptyState(estate));
+  // Each loaded over REST and kept live: pushes that come during a reload are kept on top of its answer.
+  const [state, stateLive] = useLiveState<EstateStateView>(() => emptyState(estate));
   const [stateError, setStateError] = useState<string | null>(null);
-  const [alerts, setAlerts] = useState<ScreenAlert[]>([]);
-  const [resolved, setResolved] = useState<ScreenAlert[]>([]);
+  const [alerts, alertsLive] = useLiveState<ScreenAlert[]>([]);
+  const [resolved, resolvedLive] = useLiveState<ScreenAlert[]>([]);
   const [alertsError, setAlertsError] = useState<string | null>(null);
-  const [events, setEvents] = useState<RbEvent[]>([]);
+  const [events, eventsLive] = useLiveState<RbEvent[]>([]);
   const [eventsError, setEventsError] = useState<string | null>(null);
   const [today, setToday] = useState<Today | null>(null);
   const [todayError, setTodayError] = useState<string | null>(null);
@@ -104,24 +105,19 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
   useSync([`estate:${estate}`], async () => {
     if (refusedRef.current) return;
     // The state first: a refusal there stops the rest before it is sent.
-    await api<EstateStateView>(`/api/v1/state/estates/${estate}`).then(
-      (v) => (setState(v), setStateError(null)),
-      (err) => {
-        // No live state yet = nothing has reported: an empty estate, not an error.
-        if (err instanceof ApiError && err.status === 404 && /no live state/.test(err.message)) {
-          setState(emptyState(estate));
-          setStateError(null);
-        } else fail(setStateError)(err);
-      },
-    );
+    await stateLive
+      .load(() =>
+        api<EstateStateView>(`/api/v1/state/estates/${estate}`).catch((err: unknown) => {
+          // No live state yet = nothing has reported: an empty estate, not an error.
+          if (err instanceof ApiError && err.status === 404 && /no live state/.test(err.message)) return emptyState(estate);
+          throw err;
+        }),
+      )
+      .then(() => setStateError(null), fail(setStateError));
     if (refusedRef.current) return;
     await Promise.all([
-      Promise.all([loadUnresolved(estate), loadRecentlyResolved(estate, RESOLVED)]).then(([open, done]) => {
-        setAlerts(open);
-        setResolved(done);
-        setAlertsError(null);
-      }, fail(setAlertsError)),
-      api<Page<RbEvent>>(`/api/v1/events?estate=${estate}&limit=${TICKER}`).then((p) => (setEvents(p.items), setEventsError(null)), fail(setEventsError)),
+      Promise.all([alertsLive.load(() => loadUnresolved(estate)), resolvedLive.load(() => loadRecentlyResolved(estate, RESOLVED))]).then(() => setAlertsError(null), fail(setAlertsError)),
+      eventsLive.load(async () => (await api<Page<RbEvent>>(`/api/v1/events?estate=${estate}&limit=${TICKER}`)).items).then(() => setEventsError(null), fail(setEventsError)),
       loadToday(),
       loadDuty(),
     ]);
@@ -138,18 +134,18 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
   };
   useEffect(() => () => clearTimeout(todayTimer.current), []);
 
-  useLive<StateChange>('device:state', (c) => c.estate === estate && setState((s) => applyChange(s, c)));
+  useLive<StateChange>('device:state', (c) => c.estate === estate && stateLive.change((s) => applyChange(s, c)));
   useLive<RbEvent>('event', (e) => {
     if (e.estate !== estate) return;
-    setEvents((list) => (list.some((x) => x.id === e.id) ? list : [e, ...list].slice(0, TICKER)));
+    eventsLive.change((list) => (list.some((x) => x.id === e.id) ? list : [e, ...list].slice(0, TICKER)));
     refreshTodaySoon();
   });
   const onAlert = (a: ScreenAlert) => {
     if (a.estate !== estate) return;
     if (a.state === 'resolved') {
-      setAlerts((list) => list.filter((x) => x.id !== a.id));
-      setResolved((list) => [a, ...list.filter((x) => x.id !== a.id)].slice(0, RESOLVED));
-    } else setAlerts((list) => upsert(list, a));
+      alertsLive.change((list) => list.filter((x) => x.id !== a.id));
+      resolvedLive.change((list) => [a, ...list.filter((x) => x.id !== a.id)].slice(0, RESOLVED));
+    } else alertsLive.change((list) => upsert(list, a));
     setSelected((s) => (s && s.id === a.id ? a : s));
     refreshTodaySoon();
   };
@@ -166,7 +162,7 @@ function EstateScreen(props: { estate: string; name: string; onRefused: () => vo
     onAlert(a);
     alarmOnUpdate(a);
   });
-  useLive<SnapshotLink>('snapshot', (l) => setAlerts((list) => addSnapshot(list, l)));
+  useLive<SnapshotLink>('snapshot', (l) => alertsLive.change((list) => addSnapshot(list, l)));
 
   const duty = onDuty ?? [];
   const names = (actor?: string, n?: string) => actorName(actor, duty, session.value?.user, n);

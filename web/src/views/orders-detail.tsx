@@ -3,7 +3,7 @@ import { api, ApiError, describeError } from '../api.js';
 import { ErrorNote } from '../components.js';
 import { formatDateTime, formatTime, useNow } from '../format.js';
 import { lang, t, tOr } from '../i18n/index.js';
-import { useLive, useSync } from '../live.js';
+import { useLive, useLiveState, useSync } from '../live.js';
 import { departmentName, fullPhone, loadOrder, OPEN_STATES, ORDER_UPDATE, type OrderStepView, type WhistleView, type WorkOrderView } from '../orders.js';
 import { actorName, toPeople, type Person } from '../people.js';
 import { session } from '../session.js';
@@ -20,7 +20,8 @@ import { Deadline, OrderMeta, PhotoThumbs, SourceLabel, StateBadge, TierBadge } 
  */
 export function OrderDetail(props: { id: string; initial?: WorkOrderView; size?: 'compact' | 'large'; onClose?: () => void; onChange?: (o: WorkOrderView) => void }) {
   const now = useNow(1_000);
-  const [order, setOrder] = useState<WorkOrderView | undefined>(props.initial);
+  // Pushed changes that come while a load is on its way are kept on top of its answer (web/src/live-state.ts).
+  const [order, orderLive] = useLiveState<WorkOrderView | undefined>(props.initial);
   const [error, setError] = useState<unknown>(null);
   const [candidates, setCandidates] = useState<Person[]>([]);
   const role = session.value?.user.role;
@@ -28,7 +29,7 @@ export function OrderDetail(props: { id: string; initial?: WorkOrderView; size?:
 
   const load = async () => {
     try {
-      setOrder(await loadOrder(props.id));
+      await orderLive.load(() => loadOrder(props.id));
       setError(null);
     } catch (err) {
       setError(err);
@@ -42,11 +43,11 @@ export function OrderDetail(props: { id: string; initial?: WorkOrderView; size?:
   }, [estate, desk]);
   useLive<WorkOrderView>(ORDER_UPDATE, (o) => {
     if (o.id !== props.id) return;
-    setOrder((d) => ({ ...d, ...o, steps: d?.steps, whistles: o.whistles ?? d?.whistles }));
+    orderLive.change((d) => ({ ...d, ...o, steps: d?.steps, whistles: o.whistles ?? d?.whistles }));
     void load();
   });
   const changed = (o: WorkOrderView) => {
-    setOrder((d) => ({ ...d, ...o, steps: o.steps ?? d?.steps }));
+    orderLive.change((d) => ({ ...d, ...o, steps: o.steps ?? d?.steps }));
     props.onChange?.(o);
     void load();
   };

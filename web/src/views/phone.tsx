@@ -5,7 +5,7 @@ import { Age, AlertStatus, ErrorNote, EstateSelect, SeverityBadge, Snapshot, Top
 import { useNow } from '../format.js';
 import { t, tOr } from '../i18n/index.js';
 import { conditionCleared } from '../labels.js';
-import { useLive, useSync } from '../live.js';
+import { useLive, useLiveState, useSync } from '../live.js';
 import { useLoad } from '../load.js';
 import { actorName, toHandover } from '../people.js';
 import { navigate, route } from '../router.js';
@@ -42,7 +42,8 @@ export function PhoneView() {
   // One estate in scope: that one. Several (a patrol): all of them until one is picked.
   const [picked, setPicked] = useState<string | null>(null);
   const estate = picked ?? (estates.length === 1 ? estates[0]!.id : null);
-  const [alerts, setAlerts] = useState<Alert[]>([]);
+  // Loaded over REST, kept live; pushes that come during a reload are kept on top of its answer.
+  const [alerts, alertsLive] = useLiveState<Alert[]>([]);
   const [alertsError, setAlertsError] = useState<unknown>(null);
   const [flash, setFlash] = useState<string | null>(null);
   const [note, setNote] = useState<HandoverNote | null>(null);
@@ -56,11 +57,9 @@ export function PhoneView() {
   useSync(scopes, async () => {
     await Promise.all([
       me.reload(),
-      loadUnresolved()
-        .then((list) => {
-          setAlerts(list);
-          setAlertsError(null);
-        })
+      alertsLive
+        .load(() => loadUnresolved())
+        .then(() => setAlertsError(null))
         .catch((err) => setAlertsError(err)),
       handover.reload(),
       devices.reload(),
@@ -74,13 +73,13 @@ export function PhoneView() {
     if (handover.data?.last) setNote((n) => (n && n.at >= handover.data!.last!.at ? n : handover.data!.last!));
   }, [handover.data]);
 
-  const onAlert = (a: Alert) => setAlerts((list) => upsert(list, a));
+  const onAlert = (a: Alert) => alertsLive.change((list) => upsert(list, a));
   useLive<Alert>('alert:new', (a) => {
     onAlert(a);
     vibrateFor(a);
   });
   useLive<Alert>('alert:update', onAlert);
-  useLive<SnapshotLink>('snapshot', (l) => setAlerts((list) => addSnapshot(list, l)));
+  useLive<SnapshotLink>('snapshot', (l) => alertsLive.change((list) => addSnapshot(list, l)));
   useLive<{ alert: Alert; level: number; reason: string }>('alert:notify', (n) => {
     onAlert(n.alert);
     setFlash(n.alert.id);

@@ -4,7 +4,7 @@ import { api, describeError } from '../api.js';
 import { ErrorNote, TopBar } from '../components.js';
 import { formatDuration, formatTime, useNow } from '../format.js';
 import { t } from '../i18n/index.js';
-import { useLive, useSync } from '../live.js';
+import { useLive, useLiveState, useSync } from '../live.js';
 import { useLoad } from '../load.js';
 import { actorName } from '../people.js';
 import { byUrgency, usePaging, type ScreenAlert } from '../screen-alerts.js';
@@ -46,14 +46,15 @@ const LIMIT = 500;
 export function StreetView() {
   const now = useNow(1_000);
   const overview = useLoad<StreetOverview>('/api/v1/overview');
-  const [alerts, setAlerts] = useState<ScreenAlert[]>([]);
+  // Loaded over REST, kept live; pushes that come during a reload are kept on top of its answer.
+  const [alerts, alertsLive] = useLiveState<ScreenAlert[]>([]);
   const [alertsError, setAlertsError] = useState<string | null>(null);
   const [selected, setSelected] = useState<ScreenAlert | null>(null);
 
   const [loaded, setLoaded] = useState(false);
   const loadAlerts = () =>
-    api<Page<ScreenAlert>>(`/api/v1/alerts?state=${UNRESOLVED}&limit=${LIMIT}`).then(
-      (p) => (setAlerts(p.items), setLoaded(true), setAlertsError(null)),
+    alertsLive.load(async () => (await api<Page<ScreenAlert>>(`/api/v1/alerts?state=${UNRESOLVED}&limit=${LIMIT}`)).items).then(
+      () => (setLoaded(true), setAlertsError(null)),
       (err) => setAlertsError(describeError(err)),
     );
   const backlog = useBacklog();
@@ -66,7 +67,7 @@ export function StreetView() {
   };
   useEffect(() => () => clearTimeout(timer.current), []);
   const onAlert = (a: ScreenAlert) => {
-    setAlerts((list) => (a.state === 'resolved' ? list.filter((x) => x.id !== a.id) : upsert(list, a)));
+    alertsLive.change((list) => (a.state === 'resolved' ? list.filter((x) => x.id !== a.id) : upsert(list, a)));
     setSelected((s) => (s && s.id === a.id ? a : s));
     soon();
   };
