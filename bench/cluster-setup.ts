@@ -63,6 +63,9 @@ export async function registerGateways(where: { url?: string; file?: string }, c
 }
 
 /** Hub limits opened up (1,000 ev/s from one address through HAProxy), PROXY protocol v2 from HAProxy. */
+/** Extra node flags for the hub processes, e.g. RB_BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const HUB_NODE_ARGS = (process.env.RB_BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 const HUB_ENV = {
   RB_API_TOKEN: TOKEN,
   RB_MQTT_PROXY_PROTOCOL: 'true',
@@ -83,7 +86,7 @@ export async function startNode(name: string, dataDir: string, db?: { url: strin
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
   const args = ['hub', '--data-dir', dataDir, '--host', '127.0.0.1', '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--log-level', 'warn'];
   if (db) args.push('--db-url', db.url, '--redis-url', db.redisUrl, '--node-id', name);
-  const proc = startCliProcess(args, { ...HUB_ENV, ...(db ? { RB_CLUSTER_LEASE_TTL: db.leaseTtl } : {}) });
+  const proc = startCliProcess(args, { ...HUB_ENV, ...(db ? { RB_CLUSTER_LEASE_TTL: db.leaseTtl } : {}) }, HUB_NODE_ARGS);
   const http = `http://127.0.0.1:${httpPort}`;
   const deadline = Date.now() + 60_000;
   while (!(await readyz(http))) {

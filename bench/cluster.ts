@@ -13,7 +13,8 @@
  *
  *   npm run bench:cluster   (RB_BENCH_SECONDS, RB_BENCH_RATE, RB_BENCH_GATEWAYS, RB_BENCH_WARMUP_S,
  *                            RB_BENCH_LEASE_TTL (default 10s), RB_BENCH_KILL=off to skip the kill -9,
- *                            RB_BENCH_ONLY=embedded,one,two for some scenarios)
+ *                            RB_BENCH_ONLY=embedded,one,two for some scenarios,
+ *                            RB_BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the hubs)
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';

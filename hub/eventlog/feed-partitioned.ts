@@ -232,10 +232,10 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
         try {
           await opts.db.transaction(async (trx) => {
             await ownership.fence(trx, rows.map((r) => r.p), 'cursor');
-            for (const r of rows) {
-              if (r.cursor) await eventLog.saveCursorIn(trx, cursorName(r.c.name, r.p), r.pos);
-              if (r.state !== undefined) await r.c.checkpoint!.write(trx, r.p, r.pos, r.state);
-            }
+            const cursors = new Map<string, number>();
+            for (const r of rows) if (r.cursor) cursors.set(cursorName(r.c.name, r.p), r.pos);
+            await eventLog.saveCursorsIn(trx, cursors);
+            for (const r of rows) if (r.state !== undefined) await r.c.checkpoint!.write(trx, r.p, r.pos, r.state);
           });
           for (const r of rows) {
             if (r.cursor) r.c.saved.set(r.p, r.pos);
@@ -388,7 +388,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
       }
       if (top.size === 0) return;
       await ownership.fence(trx, top.keys(), consumer);
-      for (const [p, pos] of top) await eventLog.saveCursorIn(trx, cursorName(consumer, p), pos);
+      await eventLog.saveCursorsIn(trx, new Map([...top].map(([p, pos]) => [cursorName(consumer, p), pos])));
     },
     sinkFailed(consumer, sources) {
       const c = consumers.get(consumer);

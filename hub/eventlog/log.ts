@@ -8,6 +8,8 @@ import { partitionOf } from '../cluster/partition.js';
 
 /** Rows per INSERT statement (6 parameters a row: far below both engines' parameter limits). */
 const CHUNK = 256;
+/** Cursors per upsert (3 parameters each). */
+const CURSORS_PER_STATEMENT = 300;
 
 export type DeliveredKind = Exclude<LogKind, 'seen'>;
 
@@ -90,6 +92,8 @@ export interface EventLog {
   saveCursors(cursors: ReadonlyMap<string, number>): Promise<void>;
   /** Move one consumer's cursor forward (never back) inside a caller's transaction: the consumer's output and its cursor commit together. */
   saveCursorIn(trx: Transaction<Schema>, consumer: string, pos: number): Promise<void>;
+  /** Move many cursors forward (never back) inside a caller's transaction, in one statement per 300 of them. */
+  saveCursorsIn(trx: Transaction<Schema>, cursors: ReadonlyMap<string, number>): Promise<void>;
   /** Keys only (imported from a legacy `dedup.db`): duplicates from then on, never delivered. Returns how many were new. */
   seed(keys: readonly string[], at: number, trx?: Transaction<Schema>): Promise<number>;
   /** Apply the retention; `now` for tests. */
@@ -108,13 +112,26 @@ const toEntry = (r: Row): LogEntry => ({ pos: Number(r.pos), part: r.part, key: 
 export function createEventLog(opts: EventLogOptions): EventLog {
   const { db: hubDb } = opts;
   /** Upsert that only moves forward: two writers of one cursor (a batch commit and a save) never take it back. */
-  async function saveCursorIn(trx: Transaction<Schema>, consumer: string, pos: number): Promise<void> {
-    await trx
-      .insertInto('log_cursors')
-      .values({ consumer, pos, at: Date.now() })
-      .onConflict((oc) => oc.column('consumer').doUpdateSet({ pos: (eb) => eb.ref('excluded.pos'), at: (eb) => eb.ref('excluded.at') }).where('log_cursors.pos', '<', pos))
-      .execute();
+  // One statement for many cursors: a cluster node moves a cursor per consumer and partition (up
+  // to 64 × its consumers every commit), and a round trip each was most of its cost over the
+  // embedded hub's.
+  async function saveCursorsIn(trx: Transaction<Schema>, cursors: ReadonlyMap<string, number>): Promise<void> {
+    const at = Date.now();
+    const rows = [...cursors].map(([consumer, pos]) => ({ consumer, pos, at }));
+    for (let i = 0; i < rows.length; i += CURSORS_PER_STATEMENT) {
+      await trx
+        .insertInto('log_cursors')
+        .values(rows.slice(i, i + CURSORS_PER_STATEMENT))
+        .onConflict((oc) =>
+          oc
+            .column('consumer')
+            .doUpdateSet({ pos: (eb) => eb.ref('excluded.pos'), at: (eb) => eb.ref('excluded.at') })
+            .whereRef('log_cursors.pos', '<', 'excluded.pos'),
+        )
+        .execute();
+    }
   }
+  const saveCursorIn = (trx: Transaction<Schema>, consumer: string, pos: number): Promise<void> => saveCursorsIn(trx, new Map([[consumer, pos]]));
   const maxRows = opts.retention?.maxRows ?? 200_000;
   const maxAgeMs = opts.retention?.maxAgeMs ?? 30 * 86_400_000;
   const hardCapRows = opts.retention?.hardCapRows ?? maxRows * 4;
@@ -316,11 +333,10 @@ export function createEventLog(opts: EventLogOptions): EventLog {
 
     async saveCursors(cursors) {
       if (cursors.size === 0) return;
-      await hubDb.transaction(async (trx) => {
-        for (const [consumer, pos] of cursors) await saveCursorIn(trx, consumer, pos);
-      });
+      await hubDb.transaction((trx) => saveCursorsIn(trx, cursors));
     },
     saveCursorIn,
+    saveCursorsIn,
 
     async seed(keys, at, trx) {
       const run = async (t: Transaction<Schema>): Promise<number> => (await insert(t, keys, keys.map(() => 'seen'), keys.map(() => ''), at, keys.map(() => ''), keys.map(() => 0))).size;

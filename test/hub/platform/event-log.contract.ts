@@ -96,6 +96,13 @@ export function describeEventLog(engine: string, factory: DatabaseFactory): void
       await log.saveCursors(new Map([['alerts', 5], ['push', 7]]));
       await log.saveCursors(new Map([['alerts', 9], ['push', 3]]));
       expect(await log.cursors()).toEqual(new Map([['alerts', 9], ['push', 7]]));
+      // Many in one transaction (a cluster node: a cursor per consumer and partition), past one statement's worth.
+      const many = new Map(Array.from({ length: 700 }, (_, i) => [`alerts@${i}`, i + 1] as const));
+      await t.db.transaction((trx) => log.saveCursorsIn(trx, many));
+      await t.db.transaction((trx) => log.saveCursorsIn(trx, new Map([['alerts@5', 2], ['alerts@699', 1000], ['push', 8]])));
+      const after = await log.cursors();
+      expect(after.size).toBe(702);
+      expect([after.get('alerts@0'), after.get('alerts@5'), after.get('alerts@699'), after.get('push')]).toEqual([1, 6, 1000, 8]);
     });
 
     it('retention: by count and by age, never past the slowest cursor unless over the hard cap', async () => {
