@@ -280,7 +280,10 @@ export function createEventLog(opts: EventLogOptions): EventLog {
       const fresh = await append(entries, trx);
       const heads = new Map<number, number>();
       for (const e of fresh) if (e.pos > (heads.get(e.part) ?? 0)) heads.set(e.part, e.pos);
-      for (const [part, head] of heads) await trx.updateTable('log_heads').set({ head }).where('part', '=', part).execute();
+      // Every touched partition's head in one statement (a batch from many estates touches many).
+      if (heads.size > 0) {
+        await sql`UPDATE log_heads AS h SET head = u.head FROM unnest(${[...heads.keys()]}::int[], ${[...heads.values()]}::bigint[]) AS u(part, head) WHERE h.part = u.part`.execute(trx);
+      }
       if (heads.size > 0) await sql`SELECT pg_notify('rb_log', ${`${node}|${[...heads.keys()].join(',')}`})`.execute(trx);
       return { fresh, before };
     },

@@ -25,6 +25,26 @@ describe('partitioned feed', () => {
     for (const c of closers.splice(0).reverse()) await c();
   });
 
+  it('an append across many partitions moves each one\'s head to its newest position and says where each was', async () => {
+    const url = await server().createDatabase('feed_heads');
+    const db = await openDatabase({ url, log: silentLogger(), poolSize: 2 });
+    closers.push(() => db.close());
+    const eventLog = createEventLog({ db });
+    const events = Array.from({ length: 40 }, (_, i) => makeEvent({ estate: `heads-estate-${i % 20}`, gateway: 'gw-1', device: 'door-1', seq: i + 1 }));
+    const parts = [...new Set(events.map((e) => partitionOf(e.estate)))];
+    expect(parts.length).toBeGreaterThan(5);
+    const first = await db.transaction((trx) => eventLog.appendPartitioned(events.slice(0, 20).map((e) => ({ key: e.id, kind: 'event' as const, estate: e.estate, body: e })), trx, 'node-1'));
+    const second = await db.transaction((trx) => eventLog.appendPartitioned(events.slice(20).map((e) => ({ key: e.id, kind: 'event' as const, estate: e.estate, body: e })), trx, 'node-1'));
+    const newest = (fresh: typeof first.fresh): Map<number, number> => {
+      const m = new Map<number, number>();
+      for (const f of fresh) m.set(f.part, Math.max(m.get(f.part) ?? 0, f.pos));
+      return m;
+    };
+    // The second append saw the heads the first one left, and moved them on.
+    for (const [part, pos] of newest(first.fresh)) expect(second.before.get(part)).toBe(pos);
+    expect(await eventLog.heads(parts)).toEqual(newest(second.fresh));
+  });
+
   it('delivers a partition taken over after a LISTEN reconnect while it owned none', async () => {
     const url = await server().createDatabase('feed_reconnect');
     const db = await openDatabase({ url, log: silentLogger(), poolSize: 4 });
