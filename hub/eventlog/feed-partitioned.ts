@@ -165,25 +165,28 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
   async function readBehind(): Promise<void> {
     try {
       while (behind.size > 0 && !stopped) {
-        const parts = [...behind].sort((a, b) => a - b);
+        // Every partition behind in one query a page (a NOTIFY of another node's append names
+        // many partitions; a query each was most of a node's reading).
+        const from = new Map<number, number>();
+        for (const p of behind) from.set(p, lowest(p));
         behind.clear();
-        for (const p of parts) {
-          let from = lowest(p);
-          for (;;) {
-            if (!followed(p) || stopped) break;
-            const page = await withTimeout(eventLog.readPart(p, from, pageSize), READ_TIMEOUT_MS, `reading partition ${p}`);
-            // A consumer that needs older entries than this read started past joined meanwhile (the
-            // partition was taken over: its consumers resume from their cursors; or a sink rewound):
-            // the page would make it skip the entries in between. Read again from its position.
-            if (lowest(p) < from) {
-              behind.add(p);
-              break;
+        while (from.size > 0 && !stopped) {
+          for (const p of from.keys()) if (!followed(p)) from.delete(p);
+          const page = await withTimeout(eventLog.readParts(from, pageSize), READ_TIMEOUT_MS, `reading partitions ${[...from.keys()].join(',')}`);
+          // A consumer that needs older entries than this read started past joined meanwhile (the
+          // partition was taken over: its consumers resume from their cursors; or a sink rewound):
+          // the page would make it skip the entries in between. Read that partition again from its position.
+          for (const [p, pos] of from) {
+            if (lowest(p) < pos || !followed(p)) {
+              from.delete(p);
+              if (followed(p)) behind.add(p);
             }
-            if (page.length > 0) logger.debug({ part: p, from, read: page.length, owned: active.has(p) }, 'partitions: read');
-            for (const e of page) for (const c of consumersOf(p)) deliverTo(c, e);
-            if (page.length > 0) from = page[page.length - 1]!.pos;
-            if (page.length < pageSize) break;
           }
+          if (page.length > 0) logger.debug({ parts: [...from.keys()], read: page.length }, 'partitions: read');
+          for (const e of page) if (from.has(e.part)) for (const c of consumersOf(e.part)) deliverTo(c, e);
+          if (page.length < pageSize) break;
+          const last = page[page.length - 1]!.pos;
+          for (const p of from.keys()) from.set(p, Math.max(from.get(p)!, last));
         }
       }
     } catch (err) {

@@ -80,8 +80,12 @@ export interface EventLog {
   appendPartitioned(entries: readonly LogEntryInput[], trx: Transaction<Schema>, node: string): Promise<PartitionedAppend>;
   /** Entries after `pos`, oldest first, at most `limit` (keys imported from a legacy dedup window are never returned). */
   read(after: number, limit: number): Promise<LogEntry[]>;
-  /** Entries of one partition after `pos`, oldest first, at most `limit`. */
-  readPart(part: number, after: number, limit: number): Promise<LogEntry[]>;
+  /**
+   * PostgreSQL: the entries of several partitions, each after its own position, oldest first, at
+   * most `limit` in all (one query where a partition each would be one round trip each). A full
+   * page ending at position P holds every entry of these partitions up to P.
+   */
+  readParts(after: ReadonlyMap<number, number>, limit: number): Promise<LogEntry[]>;
   /** Each partition's newest position (`log_heads`). */
   heads(parts: readonly number[]): Promise<Map<number, number>>;
   /** The newest position (0 when the log is empty). */
@@ -288,16 +292,15 @@ export function createEventLog(opts: EventLogOptions): EventLog {
       return { fresh, before };
     },
 
-    async readPart(part, after, limit) {
-      const rows = await hubDb.db
-        .selectFrom('event_log')
-        .select(['pos', 'id', 'kind', 'estate', 'at', 'body', 'part'])
-        .where('part', '=', part)
-        .where('pos', '>', after)
-        .where('kind', '!=', 'seen')
-        .orderBy('pos')
-        .limit(limit)
-        .execute();
+    async readParts(after, limit) {
+      if (after.size === 0) return [];
+      const { rows } = await sql<Row>`
+        SELECT e.pos, e.id, e.kind, e.estate, e.at, e.body, e.part
+        FROM unnest(${[...after.keys()]}::int[], ${[...after.values()]}::bigint[]) AS c(part, after)
+        JOIN event_log e ON e.part = c.part AND e.pos > c.after
+        WHERE e.kind <> 'seen'
+        ORDER BY e.pos
+        LIMIT ${limit}`.execute(hubDb.db);
       return rows.map(toEntry);
     },
 

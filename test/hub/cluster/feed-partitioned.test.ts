@@ -94,14 +94,14 @@ describe('partitioned feed', () => {
     let holdReads: { part: number; started: () => void; gate: Promise<void> } | undefined;
     const gatedLog = {
       ...eventLog,
-      readPart: async (part: number, from: number, limit: number) => {
+      readParts: async (after: ReadonlyMap<number, number>, limit: number) => {
         const hold = holdReads;
-        if (hold && hold.part === part) {
+        if (hold && after.has(hold.part)) {
           holdReads = undefined;
           hold.started();
           await hold.gate;
         }
-        return eventLog.readPart(part, from, limit);
+        return eventLog.readParts(after, limit);
       },
     };
     const owned = new Map<number, number>();
