@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rawQuery } from '../hub/store/influx-support.js';
 import { stopProcess } from '../support/cli.js';
-import { registerGateways, SimGateway, startHubNode, type HubNode } from '../support/cluster.js';
+import { registerGateways, SimGateway, startHubNode, useClusterWorld } from '../support/cluster.js';
 import { makeEvent, sleep, waitFor } from '../support/hub.js';
 import { usePostgres } from '../support/postgres.js';
 import { useInfluxd } from '../support/use-influxd.js';
@@ -22,14 +19,7 @@ const PER_GATEWAY = 200;
 const TTL_S = 4;
 
 describe('hub cluster on InfluxDB: a node killed -9 mid-stream', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rb-cluster-influx-'));
-  const nodes: HubNode[] = [];
-  const gateways: SimGateway[] = [];
-  afterAll(async () => {
-    for (const g of gateways) await g.close();
-    for (const n of nodes) await stopProcess(n.proc);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, nodes, gateways } = useClusterWorld('rb-cluster-influx-');
 
   it('writes every acknowledged event to InfluxDB once', async () => {
     const dbUrl = await pgServer().createDatabase('cluster_influx');

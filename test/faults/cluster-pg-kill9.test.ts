@@ -1,10 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
-import { stopProcess } from '../support/cli.js';
-import { registerGateways, SimGateway, startHubNode, type HubNode } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { registerGateways, SimGateway, startHubNode, useClusterWorld } from '../support/cluster.js';
 import { balanced, leaseOwners, seedOnDuty } from '../support/cluster-people.js';
 import { makeEvent, sleep, waitFor } from '../support/hub.js';
 import { usePostgres } from '../support/postgres.js';
@@ -22,14 +18,7 @@ const TTL_S = 5;
 const ESC_S = 5;
 
 describe('hub cluster: PostgreSQL killed -9 and restarted', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rb-cluster-pgkill-'));
-  const nodes: HubNode[] = [];
-  const gateways: SimGateway[] = [];
-  afterAll(async () => {
-    for (const g of gateways) await g.close();
-    for (const n of nodes) await stopProcess(n.proc);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, nodes, gateways } = useClusterWorld('rb-cluster-pgkill-');
 
   it('no PUBACK while it is down; afterwards every event stored once, no double alert, no double escalation', async () => {
     const dbUrl = await pgServer().createDatabase('cluster_pg_kill');

@@ -1,11 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll } from 'vitest';
 import { openDatabase } from '../../hub/platform/db/index.js';
 import { createRegistry } from '../../hub/registry.js';
 import { silentLogger } from '../../lib/log.js';
 import { clientIdFor, topics } from '../../protocol/index.js';
 import type { RbEvent } from '../../protocol/index.js';
-import { startCli } from './cli.js';
+import { startCli, stopProcess } from './cli.js';
 import { freePort, waitForPort } from './ports.js';
 
 /** One hub process of a test cluster. */
@@ -23,6 +26,20 @@ export async function startHubNode(dbUrl: string, node: string, dir: string, env
   const proc = startCli(args, env);
   await waitForPort(mqttPort, 30_000);
   return { node, proc, httpPort, mqttPort };
+}
+
+/**
+ * A cluster fault test's temp dir and the nodes and gateways it starts (push them here): closed,
+ * stopped and removed after the file's tests. Call inside `describe`.
+ */
+export function useClusterWorld(prefix: string): { dir: string; nodes: HubNode[]; gateways: SimGateway[] } {
+  const world = { dir: mkdtempSync(join(tmpdir(), prefix)), nodes: [] as HubNode[], gateways: [] as SimGateway[] };
+  afterAll(async () => {
+    for (const g of world.gateways) await g.close();
+    for (const n of world.nodes) await stopProcess(n.proc);
+    rmSync(world.dir, { recursive: true, force: true });
+  });
+  return world;
 }
 
 /** Register gateways straight in the shared database (migrating it first), before any hub starts. */
