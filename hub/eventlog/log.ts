@@ -294,11 +294,16 @@ export function createEventLog(opts: EventLogOptions): EventLog {
 
     async readParts(after, limit) {
       if (after.size === 0) return [];
+      // Each partition's first `limit` entries by its (part, pos) index, then the first `limit` of
+      // those: a partition far behind (a take-over's backlog) costs a page, not its whole backlog.
       const { rows } = await sql<Row>`
         SELECT e.pos, e.id, e.kind, e.estate, e.at, e.body, e.part
         FROM unnest(${[...after.keys()]}::int[], ${[...after.values()]}::bigint[]) AS c(part, after)
-        JOIN event_log e ON e.part = c.part AND e.pos > c.after
-        WHERE e.kind <> 'seen'
+        CROSS JOIN LATERAL (
+          SELECT pos, id, kind, estate, at, body, part FROM event_log
+          WHERE part = c.part AND pos > c.after AND kind <> 'seen'
+          ORDER BY pos LIMIT ${limit}
+        ) e
         ORDER BY e.pos
         LIMIT ${limit}`.execute(hubDb.db);
       return rows.map(toEntry);
