@@ -13,7 +13,7 @@ import { createIngest } from './ingest/ingest.js';
 import { createDeadLetters } from './ingest/dead-letter.js';
 import { startRegistrySync } from './registry-sync.js';
 import { openSnapshotStore } from './snapshots.js';
-import { registerStoreMetrics } from './store/metrics.js';
+import { registerSinkMetrics, registerStoreMetrics } from './store/metrics.js';
 import { createCommands, createCommandStore, type Commands } from './commands/index.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPush } from './push/push.js';
@@ -148,6 +148,7 @@ export function createHub(deps: HubDeps): Hub {
     store.kind === 'influxdb'
       ? createInfluxSink({ store: store as InfluxEventStore, feed, db: hubDb, log: log.child({ module: 'hub.store.influx' }), maxBacklog: config.influx.maxBacklog })
       : undefined;
+  if (influxSink) registerSinkMetrics(metrics, influxSink);
   const facts = createFacts(store, log.child({ module: 'hub.facts' }));
   const snapshots = openSnapshotStore({ dataDir: config.dataDir, db: hubDb, feed, maxBytes: config.maxSnapshotBytes });
   const deadLetters = createDeadLetters({ db: hubDb, log: log.child({ module: 'hub.dead-letters' }) });

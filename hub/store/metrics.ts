@@ -70,3 +70,27 @@ export function registerStoreMetrics(metrics: Metrics, store: EventStore): void 
   counter('rb_influx_points_dead_lettered_total', 'Points refused for good (InfluxDB 400 or not encodable)', (s) => s.deadLettered);
   counter('rb_influx_write_retries_total', 'Failed InfluxDB write attempts that will be retried', (s) => s.retries);
 }
+
+/** The event log's InfluxDB consumer (hub/store/influx-sink.ts) on /metrics. */
+export function registerSinkMetrics(metrics: Metrics, sink: { stats(): { backlog: number; cursorFailures: number; writeFailures: number } }): void {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: 'rb_influx_sink_backlog',
+    help: 'Events acknowledged (in the event log) and handed to the InfluxDB writer, neither written nor spooled yet; at influx.maxBacklog the hub stops acknowledging',
+    registers,
+    collect() {
+      this.set(sink.stats().backlog);
+    },
+  });
+  let lastFailures = 0;
+  new Counter({
+    name: 'rb_influx_sink_write_failures_total',
+    help: 'Times neither InfluxDB nor the spool took a batch of events from the log (tried again; the cursor waits)',
+    registers,
+    collect() {
+      const now = sink.stats().writeFailures;
+      if (now > lastFailures) this.inc(now - lastFailures);
+      lastFailures = now;
+    },
+  });
+}

@@ -88,6 +88,8 @@ describe('influxd stopped while events flow through a hub on InfluxDB', () => {
     expect(lagged).toBeGreaterThan(0);
     expect(lagged).toBeLessThanOrEqual(stats.written);
     expect(lagged).toBeLessThanOrEqual(total - stats.spooled);
+    // Everything acknowledged is written or spooled: nothing waits in the log consumer.
+    expect(await hub.metric('rb_influx_sink_backlog')).toBe(0);
 
     // Every event in InfluxDB exactly once: by the store and by raw InfluxQL.
     const stored = await store.query({ estate: 'influx-estate', limit: 100_000 });

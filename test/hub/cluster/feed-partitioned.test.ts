@@ -45,7 +45,7 @@ describe('partitioned feed', () => {
     expect(await eventLog.heads(parts)).toEqual(newest(second.fresh));
 
     // Read back by pages of 7 over every partition, each from its own position: all 40, in log order.
-    const from = new Map(parts.map((p) => [p, 0] as const));
+    const from = new Map<number, number>(parts.map((p) => [p, 0]));
     from.set(first.fresh[0]!.part, first.fresh[0]!.pos); // one partition starts past its first entry
     const got: number[] = [];
     for (;;) {
