@@ -48,20 +48,18 @@ describe('uplink stop after a cut link', () => {
 
     const uplink = createUplink({ estate: 'e1', gateway: 'gw-1', url: `mqtt://127.0.0.1:${proxy.port}`, username: 'u', password: 'p', keepaliveS: 30, outbox: createMemoryOutbox(), log: silentLogger(), backoffMinMs: 20, backoffMaxMs: 100 });
     await uplink.start();
-    expect(await waitFor(() => ready.length === 1, 5_000, 20)).toBe(true);
+    expect(await waitFor(() => ready.length === 1 && uplink.connected(), 5_000, 20)).toBe(true);
     const held = uplink.publish('rb/v1/e1/gw-1/held', 'x', { qos: 1 }).then(() => 'acked', (err: Error) => err.message);
     await new Promise((r) => setTimeout(r, 100));
 
     proxy.cut();
-    expect(await waitFor(() => ready.length === 2 && gone.length === 1, 5_000, 20), 'reconnected').toBe(true);
+    // Both sides: the broker's clientReady comes before the CONNACK reaches the uplink (a stop before it is a forced close).
+    expect(await waitFor(() => ready.length === 2 && gone.length === 1 && uplink.connected(), 5_000, 20), 'reconnected').toBe(true);
 
-    const t0 = Date.now();
     await uplink.stop();
     expect(await waitFor(() => gone.length === 2, 5_000, 20), 'the broker sees the connection end').toBe(true);
-    const tookMs = Date.now() - t0;
-    // A clean DISCONNECT: no Last Will published (the first connection's was, it was cut).
-    expect(wills.filter((w) => w.includes('"lwt"'))).toHaveLength(1);
-    expect(tookMs).toBeLessThan(2_000);
+    // A clean DISCONNECT, not the close past the stop's bound: no Last Will (the cut connection's only).
+    expect(wills.filter((w) => w.includes('"lwt"')), 'Last Wills published').toHaveLength(1);
     // The lost publish is answered: it will never be acknowledged.
     expect(await held).toBe('Message removed');
   }, 30_000);
