@@ -174,8 +174,20 @@ export function createUplink(opts: UplinkOptions): Uplink {
       // (published late, by the node it was on) from the latest one's by it.
       const will = client.options.will;
       if (will) will.payload = Buffer.from(JSON.stringify({ ...lwt, ts: Date.now() }));
+      // reconnect() starts with empty stores: the QoS 1 packets the lost connection left unacknowledged
+      // (or that were published while offline) are never sent again, yet mqtt.js keeps waiting for
+      // their PUBACKs. Drop them (their callbacks get an error; the outbox re-sends its events):
+      // otherwise a later clean end waits for them for ever ('outgoingEmpty'), and the socket stays
+      // open with the hub counting the gateway connected (test/hub/cluster/commands.test.ts).
+      dropUnacked(client);
       client.reconnect();
     }, delay);
+  }
+
+  /** Forget the QoS 1 publishes mqtt.js still waits on: their packets are gone with its stores at reconnect(). */
+  function dropUnacked(c: MqttClient): void {
+    const outgoing = (c as unknown as { outgoing?: Record<string, unknown> }).outgoing ?? {};
+    for (const id of Object.keys(outgoing)) c.removeOutgoingMessage(Number(id));
   }
 
   return {
@@ -258,7 +270,9 @@ export function createUplink(opts: UplinkOptions): Uplink {
       // forced close otherwise, which would wait for nothing.
       const ended = c.connected ? c.endAsync(false) : c.endAsync(true);
       await Promise.race([ended.catch(() => undefined), new Promise((r) => setTimeout(r, 3_000).unref())]);
-      if (!c.disconnected) await c.endAsync(true).catch(() => undefined);
+      // Past the bound the socket is closed here: mqtt.js ignores end(true) while a clean end is still
+      // waiting for PUBACKs, and a socket left open keeps the gateway connected on the hub.
+      if (!c.disconnected) (c as unknown as { stream?: { destroy(): void } }).stream?.destroy();
     },
     async publishStatus(status) {
       if (!client?.connected) return;

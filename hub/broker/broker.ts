@@ -373,18 +373,54 @@ export function createBroker(deps: BrokerDeps): Broker {
       const refused = cluster?.refusal(packet.topic);
       if (refused) return reject(refused);
       const timer = cluster?.deadline(packet.topic, reject, deps.publishTimeoutMs ?? 2_000);
+      cluster?.track(packet.payload);
       aedes.publish({ cmd: 'publish', dup: false, ...packet }, (err) => {
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve();
+        if (err || !cluster || packet.qos === 0) {
+          clearTimeout(timer);
+          return err ? reject(err) : resolve();
+        }
+        // Published is not delivered: Redis gives a message only to the connections subscribed at that
+        // moment. It reached the gateway's node (`received`), or waits in the gateway's session
+        // (`queued`: sent when it connects, or by its node once that node has subscribed again,
+        // redeliver()); else it went nowhere, and nothing of it can arrive.
+        void cluster.reach(packet.payload).then(({ received, queued }) => {
+          clearTimeout(timer);
+          if (received > 0 || queued > 0) return resolve();
+          reject(cluster.unreached(packet.topic));
+        });
       });
     });
+  }
+
+  /**
+   * This node's subscriber connection to Redis is back (cluster): what another node published for
+   * the gateways connected here while it was away reached no subscriber here, but aedes queued it in
+   * their sessions (QoS 1). Send each connected gateway what its session holds; what it already got
+   * is skipped (aedes's per-node counter, `dedupe`), the rest goes as at a reconnect.
+   */
+  function redeliver(): void {
+    const clients = (aedes as unknown as { clients?: Record<string, RbClient> } | undefined)?.clients ?? {};
+    const persistence = (aedes as unknown as { persistence: { outgoingStream(c: object): AsyncIterable<object> } } | undefined)?.persistence;
+    if (!persistence) return;
+    for (const client of Object.values(clients)) {
+      if (!client.rb || client.closed || client.clean) continue;
+      const deliver = (client as unknown as { deliverQoS(p: object, cb: () => void): void }).deliverQoS;
+      void (async () => {
+        let sent = 0;
+        for await (const p of persistence.outgoingStream(client)) {
+          deliver(p, () => undefined);
+          sent++;
+        }
+        if (sent > 0) log.info({ ...client.rb, queued: sent }, 'Redis back: the session\'s queued messages sent to the gateway');
+      })().catch((err: unknown) => log.warn({ ...client.rb, err: (err as Error).message }, 'Redis back: the session\'s queue not read'));
+    }
   }
 
   return {
     async start() {
       const broker = await build();
       aedes = broker;
+      cluster?.onResubscribed(redeliver);
       listeners = await startListeners({ host: deps.host, port: deps.port, limits, metrics, log, handle: (conn) => broker.handle(conn) });
       log.info({ ...this.address(), tls: this.tlsAddress(), maxPacketBytes: limits.maxPacketBytes }, 'MQTT broker listening');
     },
