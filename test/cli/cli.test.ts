@@ -150,6 +150,9 @@ describe('red-butler CLI', () => {
         if (res?.ok) items = ((await res.json()) as { items: unknown[] }).items;
       }
       expect(items.length, demo.output()).toBeGreaterThan(0);
+      // The gateways may deliver events before the banner is printed (cli/demo.ts): wait for it.
+      const banner = Date.now();
+      while (!demo.output().includes(`http://127.0.0.1:${httpPort}/`) && Date.now() - banner < 10_000) await new Promise((r) => setTimeout(r, 100));
       expect(demo.output()).toContain(`http://127.0.0.1:${httpPort}/`);
       expect(demo.output()).toMatch(/"username":"demo-estate\.gw-1","password":"[^"]+"/);
       const page = await fetch(`http://127.0.0.1:${httpPort}/`);
