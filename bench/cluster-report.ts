@@ -17,6 +17,8 @@ export interface Scenario {
   events_per_s: number;
   /** core-µs per stored event over the window: each node, PostgreSQL, Redis, HAProxy, the bench's own gateways. */
   cpu: { nodes: number[]; pg: number; redis: number; haproxy: number; bench: number };
+  /** core-µs per second with the gateways connected and no event (fixed cost): each node, PostgreSQL, Redis, HAProxy. */
+  idle: { nodes: number[]; pg: number; redis: number; haproxy: number };
   mem: { nodes: Array<{ rssMb: number; peakMb: number }>; pg_mb: number; redis_mb: number; haproxy_mb: number };
   ack_p50_ms: number;
   ack_p99_ms: number;
@@ -40,37 +42,81 @@ const cell = (x: number, d = 1): string | number => (Number.isFinite(x) ? +x.toF
 /** events/s a tier of `cores` carries at a cost of `us` core-µs per event. */
 const cap = (cores: number, us: number): number => (us > 0 ? (cores * 1e6) / us : Infinity);
 
+/**
+ * Capacity of a tier of `cores` that costs `idle` core-µs a second with nothing to do and `us` core-µs
+ * per event at `rate` events/s: the fixed part (leases, heartbeats, health checks, keep-alives) is
+ * paid once a second whatever the rate, so at capacity it is not spread over 1,000 events a second
+ * as in the measured window: (cores × 1e6 − idle) / (us − idle / rate).
+ */
+const capFixed = (cores: number, us: number, idle: number, rate: number): number => {
+  if (!Number.isFinite(idle)) return cap(cores, us);
+  const marginal = us - idle / rate;
+  return marginal > 0 ? (cores * 1e6 - idle) / marginal : Infinity;
+};
+
 export function model(runs: Scenario[]) {
   const by = (k: Scenario['kind']) => runs.find((r) => r.kind === k);
   const [e, one, two] = [by('embedded'), by('one'), by('two')];
-  const tiers = (r: Scenario, hubUs: number) => ({ hub: cap(BOX.node * r.nodes.length, hubUs * r.nodes.length), pg: cap(BOX.pg, r.cpu.pg), redis: cap(BOX.redis, r.cpu.redis), haproxy: cap(BOX.haproxy, r.cpu.haproxy) });
+  // `node`: which node's costs bound the hub tier (every node alike: the tier is nodes × that).
+  const tiers = (r: Scenario, node: (xs: number[]) => number, fixed: boolean) => {
+    const c = fixed ? (cores: number, us: number, idle: number) => capFixed(cores, us, idle, r.events_per_s) : (cores: number, us: number) => cap(cores, us);
+    return {
+      hub: c(BOX.node * r.nodes.length, node(r.cpu.nodes) * r.nodes.length, node(r.idle.nodes) * r.nodes.length),
+      pg: c(BOX.pg, r.cpu.pg, r.idle.pg), redis: c(BOX.redis, r.cpu.redis, r.idle.redis), haproxy: c(BOX.haproxy, r.cpu.haproxy, r.idle.haproxy),
+    };
+  };
   const capacity = (t: Record<string, number>) => Math.min(...Object.values(t));
-  // One node: its cost per event. Two: the busier node bounds the pair (worst), or the mean (balanced).
-  const one1 = one ? tiers(one, one.cpu.nodes[0]!) : undefined;
-  const twoWorst = two ? tiers(two, Math.max(...two.cpu.nodes)) : undefined;
-  const twoMean = two ? tiers(two, sum(two.cpu.nodes) / two.nodes.length) : undefined;
-  const ratio = one1 && twoWorst ? capacity(twoWorst) / capacity(one1) : NaN;
-  // Province sizing from the two-node costs: hub cost per event across the cluster, PostgreSQL's.
-  const hubUs = two ? sum(two.cpu.nodes) : one ? one.cpu.nodes[0]! : NaN;
-  const pgUs = two?.cpu.pg ?? one?.cpu.pg ?? NaN;
-  const cellEvents = cap(BOX.pg * UTIL, pgUs);
+  const mean = (xs: number[]) => sum(xs) / xs.length;
+  // The busier node bounds the pair: the one of least capacity (fixed and per-event cost together).
+  const busier = (r: Scenario, fixed: boolean) => {
+    const caps = r.cpu.nodes.map((u, i) => (fixed ? capFixed(BOX.node, u, r.idle.nodes[i]!, r.events_per_s) : cap(BOX.node, u)));
+    const i = caps.indexOf(Math.min(...caps));
+    return (xs: number[]) => xs[i]!;
+  };
+  const ratios = (fixed: boolean) => {
+    const one1 = one ? tiers(one, (xs) => xs[0]!, fixed) : undefined;
+    const worst = two ? tiers(two, busier(two, fixed), fixed) : undefined;
+    const balanced = two ? tiers(two, mean, fixed) : undefined;
+    return {
+      one1, worst,
+      capacity_one: one1 ? capacity(one1) : NaN, capacity_two: worst ? capacity(worst) : NaN, capacity_two_balanced: balanced ? capacity(balanced) : NaN,
+      two_vs_one: one1 && worst ? capacity(worst) / capacity(one1) : NaN,
+      two_vs_one_balanced: one1 && balanced ? capacity(balanced) / capacity(one1) : NaN,
+    };
+  };
+  const withFixed = ratios(true);
+  const flat = ratios(false);
+  const one1 = withFixed.one1;
+  const twoWorst = withFixed.worst;
+  // Province sizing from the two-node costs: per event (the cluster's hub nodes together, PostgreSQL)
+  // plus a fixed cost a second (each hub node, PostgreSQL), as in the model.
+  const base = two ?? one;
+  const hubUs = base ? sum(base.cpu.nodes.map((u, i) => u - base.idle.nodes[i]! / base.events_per_s)) : NaN;
+  const nodeFixed = base ? mean(base.idle.nodes) : NaN;
+  const pgFixed = base?.idle.pg ?? NaN;
+  const pgUs = base ? base.cpu.pg - pgFixed / base.events_per_s : NaN;
+  const cellEvents = (BOX.pg * 1e6 * UTIL - pgFixed) / pgUs;
   const level = (name: string, districts: number) => {
     const rate = districts * DISTRICT.events_per_s;
     const cells = Math.ceil(rate / cellEvents);
-    const nodesPerCell = Math.max(2, Math.ceil((rate / cells) * hubUs / (1e6 * BOX.node * UTIL)) + 1);
-    return { level: name, districts, estates: districts * DISTRICT.estates, events_per_s: rate, cells, hub_nodes: cells * nodesPerCell, pg_cores: +((rate * pgUs) / 1e6 / UTIL).toFixed(1) };
+    const nodesPerCell = Math.max(2, Math.ceil(((rate / cells) * hubUs) / (1e6 * BOX.node * UTIL - nodeFixed)) + 1);
+    return { level: name, districts, estates: districts * DISTRICT.estates, events_per_s: rate, cells, hub_nodes: cells * nodesPerCell, pg_cores: +((rate * pgUs + cells * pgFixed) / 1e6 / UTIL).toFixed(1) };
   };
   return {
     boxes: BOX, utilisation: UTIL,
     embedded_hub_us: e?.cpu.nodes[0] ?? NaN,
     cluster_hub_us: one?.cpu.nodes[0] ?? NaN,
     hub_ratio_vs_embedded: e && one ? one.cpu.nodes[0]! / e.cpu.nodes[0]! : NaN,
-    capacity_one: one1 ? capacity(one1) : NaN, tiers_one: one1,
-    capacity_two: twoWorst ? capacity(twoWorst) : NaN, tiers_two: twoWorst,
-    capacity_two_balanced: twoMean ? capacity(twoMean) : NaN,
-    two_vs_one: ratio,
-    two_vs_one_balanced: one1 && twoMean ? capacity(twoMean) / capacity(one1) : NaN,
-    hub_us_cluster: hubUs, pg_us: pgUs, cell_events_per_s: cellEvents,
+    capacity_one: withFixed.capacity_one, tiers_one: one1,
+    capacity_two: withFixed.capacity_two, tiers_two: twoWorst,
+    capacity_two_balanced: withFixed.capacity_two_balanced,
+    two_vs_one: withFixed.two_vs_one,
+    two_vs_one_balanced: withFixed.two_vs_one_balanced,
+    // The same with the fixed costs spread over the measured rate (what the model was before).
+    two_vs_one_flat: flat.two_vs_one,
+    two_vs_one_flat_balanced: flat.two_vs_one_balanced,
+    idle_us_per_s: { one: one?.idle ?? null, two: two?.idle ?? null },
+    hub_us_cluster: hubUs, hub_node_fixed_us_per_s: nodeFixed, pg_us: pgUs, pg_fixed_us_per_s: pgFixed, cell_events_per_s: cellEvents,
     cell_districts: cellEvents / DISTRICT.events_per_s,
     sizing: [level('district', 1), level('city (10 districts)', 10), level('province (100 districts)', 100)],
   };
@@ -96,8 +142,8 @@ export function printClusterReport(runs: Scenario[], load: number[][]): void {
   const m = model(runs);
   console.log('\nµs/ev = core-µs per stored event over the measured window (utime + stime from /proc: the hub process; PostgreSQL = postmaster + every backend; redis-server; HAProxy). PostgreSQL MiB = PSS summed over its processes (shared buffers once). alert = forced door sent → alert row visible (polled every 100 ms).');
   const two = runs.find((r) => r.kind === 'two');
-  console.log(`Targets: cluster-mode hub ${cell(m.cluster_hub_us)} vs embedded ${cell(m.embedded_hub_us)} µs/ev = ${cell(m.hub_ratio_vs_embedded, 2)}x (target <= 1.5x); two nodes vs one (model below) ${cell(m.two_vs_one, 2)}x, balanced ${cell(m.two_vs_one_balanced, 2)}x (target >= 1.7x); partitions ${two ? JSON.stringify(two.leases.end) : '-'} (target 32 ± 5); alert p99 steady ${runs.map((r) => `${r.kind} ${cell(r.alert.p99_ms, 0)} ms`).join(', ')} (target <= 1000 ms).`);
-  console.log(`Model: a hub node ${BOX.node} cores, PostgreSQL ${BOX.pg}, Redis ${BOX.redis}, HAProxy ${BOX.haproxy}; capacity of a tier = cores × 1e6 / µs per event; the cluster = its smallest tier. One node: ${JSON.stringify(Object.fromEntries(Object.entries(m.tiers_one ?? {}).map(([k, v]) => [k, Math.round(v)])))} events/s; two (the busier node bounds): ${JSON.stringify(Object.fromEntries(Object.entries(m.tiers_two ?? {}).map(([k, v]) => [k, Math.round(v)])))}.`);
+  console.log(`Targets: cluster-mode hub ${cell(m.cluster_hub_us)} vs embedded ${cell(m.embedded_hub_us)} µs/ev = ${cell(m.hub_ratio_vs_embedded, 2)}x (target <= 1.5x); two nodes vs one (model below) ${cell(m.two_vs_one, 2)}x, balanced ${cell(m.two_vs_one_balanced, 2)}x (target >= 1.7x; with the fixed costs spread over ${RATE} events/s instead: ${cell(m.two_vs_one_flat, 2)}x, balanced ${cell(m.two_vs_one_flat_balanced, 2)}x); partitions ${two ? JSON.stringify(two.leases.end) : '-'} (target 32 ± 5); alert p99 steady ${runs.map((r) => `${r.kind} ${cell(r.alert.p99_ms, 0)} ms`).join(', ')} (target <= 1000 ms).`);
+  console.log(`Model: a hub node ${BOX.node} cores, PostgreSQL ${BOX.pg}, Redis ${BOX.redis}, HAProxy ${BOX.haproxy}; capacity of a tier = (cores × 1e6 − its idle core-µs a second) / its core-µs per event beyond the idle cost; the cluster = its smallest tier. Idle (gateways connected, no event), core-µs a second: ${runs.map((r) => `${r.kind} nodes ${r.idle.nodes.map((x) => cell(x, 0)).join(' + ')}, pg ${cell(r.idle.pg, 0)}, redis ${cell(r.idle.redis, 0)}, haproxy ${cell(r.idle.haproxy, 0)}`).join('; ')}. One node: ${JSON.stringify(Object.fromEntries(Object.entries(m.tiers_one ?? {}).map(([k, v]) => [k, Math.round(v)])))} events/s; two (the busier node bounds): ${JSON.stringify(Object.fromEntries(Object.entries(m.tiers_two ?? {}).map(([k, v]) => [k, Math.round(v)])))}.`);
   console.log(`Sizing at ${UTIL * 100} % planned utilisation: one cell (one PostgreSQL of ${BOX.pg} cores) ≈ ${Math.round(m.cell_events_per_s)} events/s ≈ ${cell(m.cell_districts)} districts.`);
   console.log(table(m.sizing.map((s) => ({ level: s.level, estates: s.estates, 'events/s': s.events_per_s, cells: s.cells, [`hub nodes (${BOX.node} cores)`]: s.hub_nodes, 'PostgreSQL cores': s.pg_cores }))));
 }
@@ -120,7 +166,7 @@ export function clusterJson(runs: Scenario[], load: number[][]): Record<string, 
     }])),
     targets: {
       hub_ratio_vs_embedded: { value: f2(m.hub_ratio_vs_embedded), target: '<= 1.5' },
-      two_vs_one_model: { value: f2(m.two_vs_one), balanced: f2(m.two_vs_one_balanced), target: '>= 1.7' },
+      two_vs_one_model: { value: f2(m.two_vs_one), balanced: f2(m.two_vs_one_balanced), flat: f2(m.two_vs_one_flat), flat_balanced: f2(m.two_vs_one_flat_balanced), target: '>= 1.7' },
       partitions_per_node: { value: two?.leases.end ?? null, target: '32 ± 5' },
       alert_p99_steady_ms: { value: Object.fromEntries(runs.map((r) => [r.kind, Math.round(r.alert.p99_ms)])), target: '<= 1000' },
       alert_p99_kill_ms: { value: two?.kill ? Math.round(two.kill.p99_ms) : null, target: `<= ${(LEASE_TTL_S + 5) * 1000}` },

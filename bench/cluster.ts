@@ -12,6 +12,7 @@
  * (bench/cluster-report.ts) turns the costs into capacity = cores / cost.
  *
  *   npm run bench:cluster   (RB_BENCH_SECONDS, RB_BENCH_RATE, RB_BENCH_GATEWAYS, RB_BENCH_WARMUP_S,
+ *                            RB_BENCH_IDLE_S (default 10: the idle window before the load),
  *                            RB_BENCH_LEASE_TTL (default 10s), RB_BENCH_KILL=off to skip the kill -9,
  *                            RB_BENCH_ONLY=embedded,one,two for some scenarios,
  *                            RB_BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the hubs)
@@ -26,6 +27,7 @@ import { cpuS, FORCED_EVERY, GATEWAYS, LEASE_TTL_S, RATE, SECONDS, WARMUP_S, gat
 import { percentile, procRss, sleep } from './lib.js';
 
 const KILL = process.env.RB_BENCH_KILL !== 'off';
+const IDLE_S = Number(process.env.RB_BENCH_IDLE_S ?? 10);
 const SCENARIOS = ['embedded', 'one', 'two'] as const;
 type Kind = (typeof SCENARIOS)[number];
 
@@ -61,11 +63,6 @@ async function scenario(kind: Kind, shared: Shared | undefined, root: string): P
     front = await startFront(dir, nodes);
     load = new Load(creds, front.mqttPort, RATE, FORCED_EVERY);
     await load.connect();
-    const watcher = watchAlerts(load, () => probe.forcedAlerts());
-    log(`${kind}: ${RATE} events/s from ${GATEWAYS} gateways, ${WARMUP_S} s warm-up + ${SECONDS} s measured`);
-    load.start();
-    await sleep(WARMUP_S * 1000);
-
     const pgRoot = shared?.pg.pids()[0];
     const redisPid = shared?.redis.pids()[0];
     const haPid = front.pids()[0]!;
@@ -77,6 +74,20 @@ async function scenario(kind: Kind, shared: Shared | undefined, root: string): P
       haproxy: cpuS(haPid),
       bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
     });
+    // What each process costs with its gateways connected and no event (leases, heartbeats, health
+    // checks, keep-alives): the model separates this fixed cost from the cost per event.
+    log(`${kind}: ${IDLE_S} s idle with ${GATEWAYS} gateways connected`);
+    const i0 = read();
+    await sleep(IDLE_S * 1000);
+    const i1 = read();
+    const idleS = (i1.wall - i0.wall) / 1000;
+    const perS = (a: number, b: number): number => ((b - a) * 1e6) / idleS;
+    const idle = { nodes: nodes.map((_, i) => perS(i0.nodes[i]!, i1.nodes[i]!)), pg: perS(i0.pg, i1.pg), redis: perS(i0.redis, i1.redis), haproxy: perS(i0.haproxy, i1.haproxy) };
+    const watcher = watchAlerts(load, () => probe.forcedAlerts());
+    log(`${kind}: ${RATE} events/s from ${GATEWAYS} gateways, ${WARMUP_S} s warm-up + ${SECONDS} s measured`);
+    load.start();
+    await sleep(WARMUP_S * 1000);
+
     const leasesStart = await probe.leases();
     const c0 = read();
     await sleep(SECONDS * 1000);
@@ -121,6 +132,7 @@ async function scenario(kind: Kind, shared: Shared | undefined, root: string): P
         nodes: names.map((_, i) => us(c0.nodes[i]!, c1.nodes[i]!)),
         pg: us(c0.pg, c1.pg), redis: us(c0.redis, c1.redis), haproxy: us(c0.haproxy, c1.haproxy), bench: us(c0.bench, c1.bench),
       },
+      idle,
       mem,
       ack_p50_ms: percentile(acks, 50), ack_p99_ms: percentile(acks, 99),
       alert: { samples: steady.ms.length, missing: steady.missing, p50_ms: percentile(steady.ms, 50), p99_ms: percentile(steady.ms, 99), max_ms: Math.max(0, ...steady.ms) },

@@ -296,9 +296,12 @@ export function createLeaseManager(opts: LeaseOptions): LeaseManager {
       if (want.length === 0) return;
       const notMine = want.filter((p) => !owned.has(p));
       if (notMine.length === 0) {
-        // A node paused inside this transaction must not hold the lease row past the TTL.
-        await sql`SET LOCAL idle_in_transaction_session_timeout = ${sql.lit(ttl)}`.execute(trx);
-        const rows = (await sql<{ part: number; owner: string | null; epoch: number }>`SELECT part, owner, epoch FROM partition_leases WHERE part = ANY(${want}::int[]) FOR KEY SHARE`.execute(trx)).rows;
+        // A node paused inside this transaction must not hold the lease rows past the TTL: the
+        // transaction's idle timeout is set by the same statement (set_config(…, true) is SET LOCAL;
+        // no row, no lock to hold, and the fence fails below).
+        const rows = (
+          await sql<{ part: number; owner: string | null; epoch: number }>`SELECT part, owner, epoch, set_config('idle_in_transaction_session_timeout', ${String(ttl)}, true) FROM partition_leases WHERE part = ANY(${want}::int[]) FOR KEY SHARE`.execute(trx)
+        ).rows;
         const byPart = new Map(rows.map((r) => [r.part, r]));
         for (const p of want) {
           const r = byPart.get(p);

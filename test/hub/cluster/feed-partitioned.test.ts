@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBus } from '../../../hub/bus.js';
 import type { Ownership, OwnershipListener } from '../../../hub/cluster/leases.js';
@@ -56,6 +57,45 @@ describe('partitioned feed', () => {
     }
     const all = [...first.fresh, ...second.fresh].map((e) => e.pos).filter((pos) => pos !== first.fresh[0]!.pos).sort((x, y) => x - y);
     expect(got).toEqual(all);
+  });
+
+  it('an append notifies rb_log once after COMMIT with its node and partitions; an append of duplicates only moves no head and notifies nothing', async () => {
+    const url = await server().createDatabase('feed_notify');
+    const db = await openDatabase({ url, log: silentLogger(), poolSize: 2 });
+    closers.push(() => db.close());
+    const listener = new pg.Client({ connectionString: url });
+    await listener.connect();
+    closers.push(() => listener.end());
+    const heard: string[] = [];
+    listener.on('notification', (n) => n.channel === 'rb_log' && heard.push(n.payload ?? ''));
+    await listener.query('LISTEN rb_log');
+    const eventLog = createEventLog({ db });
+    const events = Array.from({ length: 12 }, (_, i) => makeEvent({ estate: `notify-estate-${i % 6}`, gateway: 'gw-1', device: 'door-1', seq: i + 1 }));
+    const entries = events.map((e) => ({ key: e.id, kind: 'event' as const, estate: e.estate, body: e }));
+    const parts = [...new Set(events.map((e) => partitionOf(e.estate)))].sort((a, b) => a - b);
+    let inside = -1;
+    const first = await db.transaction(async (trx) => {
+      const r = await eventLog.appendPartitioned(entries, trx, 'node-1');
+      await new Promise((res) => setTimeout(res, 100));
+      inside = heard.length; // nothing is heard before COMMIT
+      return r;
+    });
+    expect(inside).toBe(0);
+    expect(first.fresh).toHaveLength(12);
+    await waitFor(() => heard.length >= 1, 5_000);
+    expect(heard).toEqual([`node-1|${parts.join(',')}`]);
+    const heads = await eventLog.heads(parts);
+
+    // The same entries again: duplicates, no position taken, no head moved, nothing notified.
+    const again = await db.transaction((trx) => eventLog.appendPartitioned(entries, trx, 'node-2'));
+    expect(again.fresh).toEqual([]);
+    const marker = makeEvent({ estate: 'notify-estate-0', gateway: 'gw-1', device: 'door-1', seq: 99 });
+    const last = await db.transaction((trx) => eventLog.appendPartitioned([{ key: marker.id, kind: 'event', estate: marker.estate, body: marker }], trx, 'node-3'));
+    await waitFor(() => heard.length >= 2, 5_000);
+    expect(heard).toEqual([`node-1|${parts.join(',')}`, `node-3|${partitionOf('notify-estate-0')}`]);
+    const after = await eventLog.heads(parts);
+    expect(last.fresh).toHaveLength(1);
+    for (const p of parts) expect(after.get(p)).toBe(p === partitionOf('notify-estate-0') ? last.fresh[0]!.pos : heads.get(p));
   });
 
   it('delivers a partition taken over after a LISTEN reconnect while it owned none', async () => {

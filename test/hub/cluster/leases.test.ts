@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
+import { sql } from 'kysely';
 import { createLeaseManager, FencedError, type LeaseManager } from '../../../hub/cluster/leases.js';
 import { partitionOf, PARTITION_COUNT } from '../../../hub/cluster/partition.js';
 import { openDatabase, type HubDatabase } from '../../../hub/platform/db/index.js';
@@ -83,6 +84,30 @@ describe('partition leases', () => {
     // B's own write of the same partition goes through.
     await tryWrite(b.db, b.m, aParts[0]!);
   }, 40_000);
+
+  it('a fenced transaction may stay idle at most the TTL (a paused node cannot hold the lease rows), the pool\'s other transactions unbounded', async () => {
+    const url = await server().createDatabase(`leases_${++n}`);
+    const a = await node(url, 'node-a', 1500);
+    await a.m.start();
+    const show = async (trx: Parameters<Parameters<HubDatabase['transaction']>[0]>[0]): Promise<string> =>
+      (await sql<{ v: string }>`SELECT current_setting('idle_in_transaction_session_timeout') AS v`.execute(trx)).rows[0]!.v;
+    const inside = await a.db.transaction(async (trx) => {
+      const before = await show(trx);
+      await a.m.fence(trx, [0, 1, 2], 'test');
+      return [before, await show(trx)];
+    });
+    expect(inside).toEqual(['0', '1500ms']);
+    // SET LOCAL: gone with the transaction, on a pool of one connection as on any.
+    for (let i = 0; i < 4; i++) expect(await a.db.transaction(show)).toBe('0');
+    // Past the TTL idle inside a fenced transaction: the server ends it, the locks go with it.
+    await expect(
+      a.db.transaction(async (trx) => {
+        await a.m.fence(trx, [3], 'test');
+        await new Promise((r) => setTimeout(r, 2_500));
+        await sql`SELECT 1`.execute(trx);
+      }),
+    ).rejects.toThrow();
+  });
 
   it('keeps renewing the partitions it keeps while a hand-over takes longer than the TTL (its listeners finish the work)', async () => {
     const url = await server().createDatabase(`leases_${++n}`);
