@@ -4,11 +4,11 @@ import type { Bus } from '../bus.js';
 import { FencedError, type LossReason, type Ownership } from '../cluster/leases.js';
 import type { HubDatabase } from '../platform/db/index.js';
 import type { Schema } from '../platform/db/schema.js';
-import { createPgListener, type PgListener } from '../platform/db/listen.js';
 import { BUS_NAME, callListeners, logBus, type LogListener } from './feed-kinds.js';
 import type { ConsumerCheckpoint, ConsumerOptions, LogFeed, PartitionHooks } from './feed.js';
 import type { DeliveredKind, EventLog, LogEntry, LogEntryInput } from './log.js';
 import { PARTITION_COUNT } from '../cluster/partition.js';
+import { createPartitionReader } from './partition-reader.js';
 
 type Listener = LogListener;
 
@@ -53,22 +53,6 @@ export interface PartitionedFeedOptions {
 const cursorName = (consumer: string, part: number): string => `${consumer}#${part}`;
 
 /**
- * Longest wait for one partition read. Observed: a read in flight while the process was stopped
- * (SIGSTOP past the lease TTL) never settled after it resumed, and the one catch-up loop waited on
- * it for good, so the partitions the node took over later were never read. Past this the read is
- * abandoned (its connection with it) and the partitions are read again.
- */
-const READ_TIMEOUT_MS = 10_000;
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/**
  * The event log's feed in a cluster (issue 18, docs/cluster.md "Ownership"): consumers get the
  * entries of the partitions this node owns, each partition in log order, with one cursor per
  * consumer and partition saved under the partition's lease (fenced). What this node appended is
@@ -85,15 +69,11 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
   const hooks: PartitionHooks[] = [];
   /** Partitions resumed and being delivered. */
   const active = new Set<number>();
-  /** Active partitions with entries in the log not delivered yet (read them by partition). */
-  const behind = new Set<number>();
   let live = false;
   let stopped = false;
   let tail: Promise<unknown> = Promise.resolve();
   let queue: Array<{ fresh: LogEntry[]; before: Map<number, number> }> = [];
   let draining: NodeJS.Immediate | undefined;
-  let listener: PgListener | undefined;
-  let poll: NodeJS.Timeout | undefined;
 
   const at = (m: Map<number, number>, p: number): number => m.get(p) ?? 0;
   const everyOnes: Consumer[] = [];
@@ -129,72 +109,38 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
     for (const { fresh, before } of batches) {
       for (const entry of fresh) {
         const p = entry.part;
-        if (followed(p) && !behind.has(p)) {
+        if (followed(p) && !reader.isBehind(p)) {
           // From memory only when nothing of this partition is missing before the batch.
           const prev = before.get(p) ?? 0;
           const to = consumersOf(p);
           let gap = false;
           for (const c of to) if (at(c.delivered, p) < prev) gap = true;
-          if (gap) behind.add(p);
+          if (gap) reader.mark(p);
           else for (const c of to) deliverTo(c, entry);
         }
         bus.emit(BUS_NAME[entry.kind], entry.body as never);
       }
     }
-    if (behind.size) void catchUp();
+    void catchUp();
     scheduleCommit();
   }
 
-  let catching: Promise<void> | undefined;
-  /**
-   * One reading loop at a time, over the partitions marked behind. (The promise is kept only once
-   * the loop has started: a loop that finished synchronously — nothing behind — once left a settled
-   * promise here for good, and no partition was ever read again.)
-   */
-  function catchUp(): Promise<void> {
-    if (catching) return catching;
-    if (behind.size === 0 || stopped) return Promise.resolve();
-    const run = readBehind().finally(() => {
-      if (catching === run) catching = undefined;
-      scheduleCommit();
-      if (behind.size > 0 && !stopped) void catchUp();
-    });
-    catching = run;
-    return run;
-  }
-  async function readBehind(): Promise<void> {
-    try {
-      while (behind.size > 0 && !stopped) {
-        // Every partition behind in one query a page (a NOTIFY of another node's append names
-        // many partitions; a query each was most of a node's reading).
-        const from = new Map<number, number>();
-        for (const p of behind) from.set(p, lowest(p));
-        behind.clear();
-        while (from.size > 0 && !stopped) {
-          for (const p of from.keys()) if (!followed(p)) from.delete(p);
-          const page = await withTimeout(eventLog.readParts(from, pageSize), READ_TIMEOUT_MS, `reading partitions ${[...from.keys()].join(',')}`);
-          // A consumer that needs older entries than this read started past joined meanwhile (the
-          // partition was taken over: its consumers resume from their cursors; or a sink rewound):
-          // the page would make it skip the entries in between. Read that partition again from its position.
-          for (const [p, pos] of from) {
-            if (lowest(p) < pos || !followed(p)) {
-              from.delete(p);
-              if (followed(p)) behind.add(p);
-            }
-          }
-          if (page.length > 0) logger.debug({ parts: [...from.keys()], read: page.length }, 'partitions: read');
-          for (const e of page) if (from.has(e.part)) for (const c of consumersOf(e.part)) deliverTo(c, e);
-          if (page.length < pageSize) break;
-          const last = page[page.length - 1]!.pos;
-          for (const p of from.keys()) from.set(p, Math.max(from.get(p)!, last));
-        }
-      }
-    } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'log partitions not read; retrying');
-      for (let p = 0; p < PARTITION_COUNT; p++) if (followed(p)) behind.add(p);
-      await new Promise((r) => setTimeout(r, 500).unref());
-    }
-  }
+  /** Active partitions with entries in the log not delivered yet, read by partition. */
+  const reader = createPartitionReader({
+    log: eventLog,
+    logger,
+    nodeId: opts.nodeId,
+    url: opts.url,
+    pageSize,
+    pollMs: opts.pollMs ?? 2_000,
+    followed,
+    lowest,
+    deliver: (e) => {
+      for (const c of consumersOf(e.part)) deliverTo(c, e);
+    },
+    afterRead: () => scheduleCommit(),
+  });
+  const catchUp = (): Promise<void> => reader.catchUp();
 
   const handled = (c: Consumer, p: number): number => {
     const list = c.unsettled.get(p);
@@ -275,7 +221,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
       c.delivered.set(p, pos);
       c.saved.set(p, pos);
       for (const [s, sp] of c.sinkParts) if (sp === p && s > pos) c.sinkParts.delete(s);
-      behind.add(p);
+      reader.mark(p);
     }
     void catchUp();
   }
@@ -306,7 +252,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
     logger.debug({ parts: parts.length }, 'partitions: taken over, catching up');
     for (const p of parts) {
       active.add(p);
-      behind.add(p);
+      reader.mark(p);
     }
     // Not awaited: the catch-up of a big backlog runs beside the live stream (the lease manager
     // goes on renewing meanwhile).
@@ -317,7 +263,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
     logger.debug({ parts: parts.length, why }, 'partitions: hand-over starts');
     for (const p of parts) {
       active.delete(p);
-      if (!followed(p)) behind.delete(p);
+      if (!followed(p)) reader.forget(p);
     }
     if (why === 'released') {
       // Finish what was delivered, let the consumers write it, then save the cursors (the lease is still ours).
@@ -428,38 +374,7 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
         for (const c of everyOnes) for (const [p, head] of heads) c.delivered.set(p, head);
       }
       live = true;
-      listener = createPgListener({
-        url: opts.url,
-        channels: ['rb_log'],
-        log: logger,
-        onNotify: (_channel, payload) => {
-          const [node, list] = payload.split('|');
-          if (node === opts.nodeId || !list) return;
-          let any = false;
-          for (const s of list.split(',')) {
-            const p = Number(s);
-            if (followed(p)) {
-              behind.add(p);
-              any = true;
-            }
-          }
-          if (any) void catchUp();
-        },
-        onReconnect: () => {
-          for (let p = 0; p < PARTITION_COUNT; p++) if (followed(p)) behind.add(p);
-          void catchUp();
-        },
-      });
-      await listener.start();
-      const pollMs = opts.pollMs ?? 2_000;
-      const look = async (): Promise<void> => {
-        const parts = Array.from({ length: PARTITION_COUNT }, (_, p) => p).filter(followed);
-        const heads = await eventLog.heads(parts);
-        for (const [p, head] of heads) if (followed(p) && head > lowest(p)) behind.add(p);
-        if (behind.size) void catchUp();
-      };
-      poll = setInterval(() => void look().catch(() => undefined), pollMs);
-      poll.unref();
+      await reader.start();
     },
     async stop() {
       if (draining) {
@@ -467,12 +382,10 @@ export function createPartitionedFeed(opts: PartitionedFeedOptions): LogFeed {
         drain();
       }
       stopped = true;
-      if (poll) clearInterval(poll);
       if (committing) clearTimeout(committing);
       committing = undefined;
-      await listener?.stop();
+      await reader.stop();
       await tail;
-      await catching;
       await saveCursors();
     },
     flushCursors: () => saveCursors(),
