@@ -1,7 +1,6 @@
-import { clientIdFor } from '../../protocol/index.js';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
-import { parseTopic, topics, type ParsedTopic } from '../../protocol/index.js';
+import { clientIdFor, parseTopic, topics, type ParsedTopic } from '../../protocol/index.js';
 import type { Bus, ConnectionKey } from '../bus.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { Metrics } from '../metrics.js';
@@ -9,13 +8,13 @@ import type { GatewayIdentity, Registry } from '../registry.js';
 import { KeyedBuckets, type TokenBucket } from './limits.js';
 import { startListeners, type Listeners } from './listeners.js';
 import type { BrokerCluster } from './cluster.js';
-import { RbError } from '../errors.js';
 import { DEFAULT_BROKER_LIMITS, type BrokerLimits } from './options.js';
 import { fastObserver } from '../metrics-fast.js';
 import { PacketGuard } from './packet-guard.js';
 import { gatewayClientId, gatewayKey, topicProblem } from './policy.js';
 import { retainProblem, watchRetained, type NotRetained } from './retained.js';
 import { createSessions, willTs } from './sessions.js';
+import { createHubPublish } from './hub-publish.js';
 import type { OrphanWills } from './orphans.js';
 
 export interface BrokerDeps {
@@ -62,14 +61,6 @@ export interface Broker {
    */
   revoke(estate: string, gateway: string): Promise<void>;
 }
-
-/** What a refused hub publish carries as its RbError's `details`: `false` = nothing left this node; `maybe` = it may still arrive. */
-export interface PublishRefusal {
-  sent: false | 'maybe';
-}
-
-/** A publish that failed for sure: nothing was sent, so nothing can reach the gateway (a command can be failed at once). */
-export const nothingSent = (err: unknown): boolean => err instanceof RbError && (err.details as Partial<PublishRefusal> | undefined)?.sent === false;
 
 type RbClient = Client & {
   rb?: GatewayIdentity;
@@ -366,55 +357,7 @@ export function createBroker(deps: BrokerDeps): Broker {
     return client?.rb?.estate === estate && client.rb.gateway === gateway ? client : undefined;
   }
 
-  function publish(packet: { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean }): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (!aedes) return reject(new Error('broker not started'));
-      // Refused at once while Redis is away, bounded while it hangs (cluster.ts).
-      const refused = cluster?.refusal(packet.topic);
-      if (refused) return reject(refused);
-      const timer = cluster?.deadline(packet.topic, reject, deps.publishTimeoutMs ?? 2_000);
-      cluster?.track(packet.payload);
-      aedes.publish({ cmd: 'publish', dup: false, ...packet }, (err) => {
-        if (err || !cluster || packet.qos === 0) {
-          clearTimeout(timer);
-          return err ? reject(err) : resolve();
-        }
-        // Published is not delivered: Redis gives a message only to the connections subscribed at that
-        // moment. It reached the gateway's node (`received`), or waits in the gateway's session
-        // (`queued`: sent when it connects, or by its node once that node has subscribed again,
-        // redeliver()); else it went nowhere, and nothing of it can arrive.
-        void cluster.reach(packet.payload).then(({ received, queued }) => {
-          clearTimeout(timer);
-          if (received > 0 || queued > 0) return resolve();
-          reject(cluster.unreached(packet.topic));
-        });
-      });
-    });
-  }
-
-  /**
-   * This node's subscriber connection to Redis is back (cluster): what another node published for
-   * the gateways connected here while it was away reached no subscriber here, but aedes queued it in
-   * their sessions (QoS 1). Send each connected gateway what its session holds; what it already got
-   * is skipped (aedes's per-node counter, `dedupe`), the rest goes as at a reconnect.
-   */
-  function redeliver(): void {
-    const clients = (aedes as unknown as { clients?: Record<string, RbClient> } | undefined)?.clients ?? {};
-    const persistence = (aedes as unknown as { persistence: { outgoingStream(c: object): AsyncIterable<object> } } | undefined)?.persistence;
-    if (!persistence) return;
-    for (const client of Object.values(clients)) {
-      if (!client.rb || client.closed || client.clean) continue;
-      const deliver = (client as unknown as { deliverQoS(p: object, cb: () => void): void }).deliverQoS;
-      void (async () => {
-        let sent = 0;
-        for await (const p of persistence.outgoingStream(client)) {
-          deliver(p, () => undefined);
-          sent++;
-        }
-        if (sent > 0) log.info({ ...client.rb, queued: sent }, 'Redis back: the session\'s queued messages sent to the gateway');
-      })().catch((err: unknown) => log.warn({ ...client.rb, err: (err as Error).message }, 'Redis back: the session\'s queue not read'));
-    }
-  }
+  const { publish, redeliver } = createHubPublish({ aedes: () => aedes, ...(cluster ? { cluster } : {}), publishTimeoutMs: deps.publishTimeoutMs ?? 2_000, log });
 
   return {
     async start() {

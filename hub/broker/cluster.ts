@@ -3,7 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Logger } from 'pino';
 import { RbError } from '../errors.js';
-import type { PublishRefusal } from './broker.js';
+import type { PublishRefusal } from './hub-publish.js';
 
 const require = createRequire(import.meta.url);
 
