@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { Hub } from '../hub/main.js';
+import type { Hub } from '../hub/hub-types.js';
 import { freePort, waitForPort } from '../lib/cluster/launcher.js';
 import { seedDemoPatrol } from '../hub/patrol/demo.js';
 import { DEMO_USERS, demoAlertSettings, ESTATES, GATEWAY, gatewayConfig, GRID, ownPortDevices, planEstate, STREET, type Ports } from './demo-street.js';

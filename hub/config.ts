@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../protocol/index.js';
 import { ConfigError, deepFreeze, keyPath, readYamlMapping, zodProblems, type ConfigProblem } from '../lib/config-errors.js';
+import { envValue, leavesOf, type ConfigLeaf } from './config-env.js';
 import { isTimeZone } from './state/types.js';
 import type { ChannelPlugin } from './notify/channel.js';
 import { CHANNEL_PLUGINS } from './notify/channels/index.js';
@@ -16,8 +17,8 @@ import { VideoConfigSchema } from './video/config.js';
 /**
  * The hub's configuration: nested sections, each key `.describe()`d. Sources, lowest first: defaults <
  * YAML file (`red-butler hub --config FILE`) < environment < flags. Every key has an environment variable
- * derived from its path (`mqtt.publishRate` → `RB_MQTT_PUBLISH_RATE`, see envName); a few names of the
- * flat config before it keep working as aliases (ENV_ALIASES). docs/configuration.md is generated from it.
+ * derived from its path (`mqtt.publishRate` → `RB_MQTT_PUBLISH_RATE`, see envName in hub/config-env.ts); a
+ * few names of the flat config before it keep working as aliases (ENV_ALIASES there). docs/configuration.md is generated from it.
  */
 
 const port = (fallback: number) => z.number().int().min(0).max(65535).default(fallback);
@@ -252,68 +253,8 @@ type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | 
 /** Explicit settings (CLI flags, tests): any subset of the nested keys; `undefined` = not set. */
 export type HubConfigOverrides = DeepPartial<HubConfigInput>;
 
-/**
- * Environment names of the flat config before the nested one whose derived name differs; the derived
- * name wins when both are set.
- */
-export const ENV_ALIASES: Readonly<Record<string, string>> = {
-  RB_API_TOKEN: 'auth.apiToken',
-  RB_TOKEN_TTL: 'auth.tokenTtl',
-  RB_REFRESH_TTL: 'auth.refreshTtl',
-  RB_TLS_CERT: 'mqtt.tls.cert',
-  RB_TLS_KEY: 'mqtt.tls.key',
-};
-
-/** `mqtt.publishRate` → `RB_MQTT_PUBLISH_RATE`. */
-export function envName(path: string): string {
-  return `RB_${path
-    .split('.')
-    .map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
-    .join('_')}`;
-}
-
-interface Leaf {
-  path: string;
-  env: string;
-  aliases: string[];
-  number: boolean;
-  /** A switch (mqtt.proxyProtocol): `true`/`false` (also 1/0, yes/no, on/off) in the environment. */
-  boolean: boolean;
-  /** A list (notify.channels): its environment variable holds JSON. */
-  json: boolean;
-}
-
-function unwrap(schema: z.ZodType): z.ZodType {
-  let s = schema;
-  for (;;) {
-    const def = (s as unknown as { def: { type: string; innerType?: z.ZodType } }).def;
-    if ((def.type === 'optional' || def.type === 'default' || def.type === 'prefault' || def.type === 'nullable') && def.innerType) s = def.innerType;
-    else return s;
-  }
-}
-
-function leavesOf(schema: z.ZodType, prefix: string[] = []): Leaf[] {
-  const inner = unwrap(schema);
-  if (inner instanceof z.ZodObject) {
-    return Object.entries(inner.shape as Record<string, z.ZodType>).flatMap(([key, child]) => leavesOf(child, [...prefix, key]));
-  }
-  const path = prefix.join('.');
-  return [
-    {
-      path,
-      env: envName(path),
-      aliases: Object.entries(ENV_ALIASES)
-        .filter(([, p]) => p === path)
-        .map(([name]) => name),
-      number: inner instanceof z.ZodNumber,
-      boolean: inner instanceof z.ZodBoolean,
-      json: inner instanceof z.ZodArray,
-    },
-  ];
-}
-
 /** Every key of the hub config with its environment variable(s), in schema order (docs, errors). */
-export const HUB_CONFIG_KEYS: readonly Leaf[] = leavesOf(HubConfigSchema);
+export const HUB_CONFIG_KEYS: readonly ConfigLeaf[] = leavesOf(HubConfigSchema);
 const byPath = new Map(HUB_CONFIG_KEYS.map((l) => [l.path, l]));
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
@@ -341,27 +282,6 @@ export function mergeHubOverrides(...layers: HubConfigOverrides[]): HubConfigOve
   const out: Record<string, unknown> = {};
   for (const layer of layers) mergeDefined(out, layer as Record<string, unknown>);
   return out as HubConfigOverrides;
-}
-
-const TRUE = new Set(['true', '1', 'yes', 'on']);
-const FALSE = new Set(['false', '0', 'no', 'off']);
-
-/** Environment values are strings: numeric keys get numbers, switches booleans (anything else stays a string and is refused). */
-function envValue(leaf: Leaf, text: string): unknown {
-  if (leaf.boolean) {
-    const t = text.trim().toLowerCase();
-    return TRUE.has(t) ? true : FALSE.has(t) ? false : text;
-  }
-  if (leaf.json) {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text; // refused by the schema: "expected array"
-    }
-  }
-  if (!leaf.number) return text;
-  const n = Number(text.trim());
-  return text.trim() !== '' && Number.isFinite(n) ? n : text;
 }
 
 function readFile(file: string): Record<string, unknown> {

@@ -1,36 +1,29 @@
 import { createServer, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
+import type { Hub, HubDeps } from './hub-types.js';
 import { createApi } from './api/app.js';
 import { createBroker, type Broker } from './broker/broker.js';
-import { openBrokerCluster } from './broker/cluster.js';
-import { createOrphanWills } from './broker/orphans.js';
 import { brokerLimits } from './broker/options.js';
-import { createBus, type Bus } from './bus.js';
-import type { HubConfig } from './config.js';
+import { createBus } from './bus.js';
 import { createIngest } from './ingest/ingest.js';
 import { createDeadLetters } from './ingest/dead-letter.js';
 import { startRegistrySync } from './registry-sync.js';
 import { openSnapshotStore } from './snapshots.js';
-import { registerSinkMetrics, registerStoreMetrics } from './store/metrics.js';
-import { createCommands, createCommandStore, type Commands } from './commands/index.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createCommands, createCommandStore } from './commands/index.js';
+import { createMetrics } from './metrics.js';
 import { createPush } from './push/push.js';
 import { createStateService } from './state/index.js';
-import { createRegistry, type Registry } from './registry.js';
-import { createStore, type EventStore } from './store/index.js';
-import { createInfluxSink } from './store/influx-sink.js';
-import type { InfluxEventStore } from './store/influx.js';
-import { createAudit, type Audit } from './audit.js';
+import { createRegistry } from './registry.js';
+import { wireEventStore } from './store/wire.js';
+import { createAudit } from './audit.js';
 import { createDatabase, importLegacyAlerts, importLegacyAudit, importLegacyEvents, importLegacyPeople, importLegacyRegistry } from './platform/db/index.js';
 import { createEventLog, createLogFeed, startLogRetention } from './eventlog/index.js';
-import { createPeople, type People } from './people/index.js';
-import type { Roster } from './people/roster.js';
-import { createFacts, subscribeFacts, type FactsWriter } from './store/facts.js';
-import { createAlertStore, type AlertStore } from './alerts/store.js';
+import { createPeople } from './people/index.js';
+import { subscribeFacts } from './store/facts.js';
+import { createAlertStore } from './alerts/store.js';
 import { alertSettingsSync } from './alerts/settings-sync.js';
-import { createAlertService, alertView, type AlertService } from './alerts/service.js';
+import { createAlertService, alertView } from './alerts/service.js';
 import { createRuleCheckpoints } from './alerts/checkpoint.js';
 import { maskLiveData } from './alerts/privacy.js';
 import { createNameOf } from './alerts/names.js';
@@ -39,70 +32,24 @@ import { createRunner, service } from '../lib/service.js';
 import { alertRoutes } from './api/alerts.js';
 import { webpushRoutes } from './api/webpush.js';
 import { createPushLog } from './push/log.js';
-import type { Channel } from './notify/channel.js';
-import type { Dispatcher } from './notify/dispatcher.js';
-import type { Notifier } from './notify/notifier.js';
-import type { ContactsWiring } from './notify/wire-contacts.js';
-import { notifyAfterAlerts, notifyBeforeAlerts, type NotifyOverrides } from './notify/wire.js';
+import { httpWithPush } from './push/http-service.js';
+import { notifyAfterAlerts, notifyBeforeAlerts } from './notify/wire.js';
 import { queueOrderNotice } from './notify/order-notice.js';
 import { exportRoutes } from './orders/export.js';
 import { parseDuration } from './people/tokens.js';
 import { createReadiness } from './platform/readiness.js';
 import { partitionOf } from './cluster/partition.js';
-import { createLeaseManager, soleOwnership, type LeaseManager, type Ownership } from './cluster/leases.js';
+import { wireBrokerCluster, wireOwnership } from './cluster/wire.js';
 import { VERSION } from '../lib/version.js';
-import { createAutoClose, createWorkOrders, orderRoutes, type WorkOrdersService } from './orders/index.js';
+import { createAutoClose, createWorkOrders, orderRoutes } from './orders/index.js';
 import { DEFAULT_PHOTO_LIMITS } from './orders/images.js';
-import { deadlineForConfig, wireOrderTiers, type OrderTiers } from './orders/deadlines-wire.js';
-import { createPatrol, type Patrol } from './patrol/service.js';
+import { deadlineForConfig, wireOrderTiers } from './orders/deadlines-wire.js';
+import { createPatrol } from './patrol/service.js';
 import { patrolRoutes } from './patrol/api.js';
 import { patrolOptions } from './patrol/config.js';
 import { wireOrderFigures } from './orders/figures-wire.js';
 import { residentWiring } from './residents/wire.js';
 import { createVideo } from './video/index.js';
-
-export interface Hub {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  httpAddress(): { host: string; port: number };
-  mqttAddress(): { host: string; port: number };
-  readonly registry: Registry;
-  readonly store: EventStore;
-  readonly bus: Bus;
-  readonly metrics: Metrics;
-  readonly commands: Commands;
-  /** Facts for dashboards (InfluxDB; a no-op on SQLite): hub/store/facts.ts. */
-  readonly facts: FactsWriter;
-  /** Users, tokens (verifySocketToken for io.use), roster. */
-  readonly people: People;
-  readonly roster: Roster;
-  readonly audit: Audit;
-  readonly alerts: AlertService;
-  readonly alertStore: AlertStore;
-  /** Contact book, ack links, SMS replies (hub/notify/wire-contacts.ts). */
-  readonly contacts: ContactsWiring;
-  /** Off-screen notification: the outbox's queueing side, its dispatcher and the configured channels. */
-  readonly notify: { readonly notifier: Notifier; readonly dispatcher: Dispatcher; readonly channels: ReadonlyMap<string, Channel> };
-  /** Work orders (hub/orders, docs/work-orders.md). */
-  readonly orders: WorkOrdersService;
-  /** Deadlines and tiers (the sweep), whistles, 12345 import (hub/orders/deadlines-wire.ts). */
-  readonly orderTiers: OrderTiers;
-  /** Patrol rounds (hub/patrol): checkpoints, runs, scans, missed-checkpoint events. */
-  readonly patrol: Patrol;
-}
-
-export interface HubDeps {
-  config: HubConfig;
-  log: Logger;
-  /** Replace the configured store (tests). */
-  store?: EventStore;
-  /** Notification parts tests replace (issue 17; hub/notify/wire.ts). */
-  notify?: NotifyOverrides;
-  /** The clock of work orders, their deadlines and whistles (tests move it forward); default Date.now. */
-  ordersNow?: () => number;
-  /** Patrol rounds' clock (tests: fake time for deadlines). */
-  patrol?: { now?: () => number };
-}
 
 /**
  * Composition root of the hub: the one place that builds its services. Data flows one way:
@@ -123,33 +70,15 @@ export function createHub(deps: HubDeps): Hub {
     retention: { maxRows: config.dedupWindow, maxAgeMs: config.eventLog.maxAgeDays * 86_400_000, hardCapRows: Math.max(config.eventLog.hardCapRows, config.dedupWindow) },
     log: log.child({ module: 'hub.eventlog' }),
   });
-  // Who owns which estates' work (hub/cluster): on PostgreSQL every node takes partition leases (one
-  // node alone takes all 64); the embedded hub owns everything.
-  const leases: LeaseManager | undefined =
-    hubDb.dialect === 'postgres'
-      ? createLeaseManager({ db: hubDb, nodeId: config.cluster.nodeId, version: VERSION, ttlMs: parseDuration(config.cluster.leaseTtl), url: config.db.url, log: log.child({ module: 'hub.cluster' }), registry: metrics.registry })
-      : undefined;
-  const ownership: Ownership = leases ?? soleOwnership();
-  const feed = createLogFeed({
-    log: eventLog,
-    db: hubDb,
-    bus: createBus(log.child({ module: 'hub.bus' })),
-    logger: log.child({ module: 'hub.eventlog' }),
-    ...(ownership.clustered && config.db.url ? { cluster: { ownership, nodeId: config.cluster.nodeId, url: config.db.url } } : {}),
-  });
+  // Who owns which estates' work (hub/cluster/wire.ts): partition leases on PostgreSQL; the embedded hub owns everything.
+  const { leases, ownership, feedCluster } = wireOwnership({ config, hubDb, metrics, log });
+  const feed = createLogFeed({ log: eventLog, db: hubDb, bus: createBus(log.child({ module: 'hub.bus' })), logger: log.child({ module: 'hub.eventlog' }), ...feedCluster });
   const bus = feed.bus;
   const registry = createRegistry({ db: hubDb, log: log.child({ module: 'hub.registry' }) });
   const people = createPeople({ db: hubDb, dataDir: config.dataDir, registry, tokenTtl: config.auth.tokenTtl, refreshTtl: config.auth.refreshTtl, timeZone: config.timeZone, apiToken: config.auth.apiToken, log: log.child({ module: 'hub.people' }) });
   const audit = createAudit({ db: hubDb, log: log.child({ module: 'hub.audit' }) });
-  const store = deps.store ?? createStore(config, log, hubDb);
-  registerStoreMetrics(metrics, store);
-  // InfluxDB takes its events from the log, as a consumer with its cursor (hub/store/influx-sink.ts).
-  const influxSink =
-    store.kind === 'influxdb'
-      ? createInfluxSink({ store: store as InfluxEventStore, feed, db: hubDb, log: log.child({ module: 'hub.store.influx' }), maxBacklog: config.influx.maxBacklog })
-      : undefined;
-  if (influxSink) registerSinkMetrics(metrics, influxSink);
-  const facts = createFacts(store, log.child({ module: 'hub.facts' }));
+  // The event store with its metrics; InfluxDB fed from the log by its sink (hub/store/wire.ts).
+  const { store, influxSink, facts } = wireEventStore({ config, log, hubDb, feed, metrics, store: deps.store });
   const snapshots = openSnapshotStore({ dataDir: config.dataDir, db: hubDb, feed, maxBytes: config.maxSnapshotBytes });
   const deadLetters = createDeadLetters({ db: hubDb, log: log.child({ module: 'hub.dead-letters' }) });
   const ingest = createIngest({
@@ -162,14 +91,8 @@ export function createHub(deps: HubDeps): Hub {
     deadLetters,
     ...(influxSink ? { refusing: () => influxSink.refusing() } : {}),
   });
-  // Wills of a dead node's gateways: believed only if the gateway stays silent (hub/broker/orphans.ts);
-  // "heard" from the live state, which every node keeps for every estate from the log.
-  const orphanWills = createOrphanWills({
-    ingest,
-    graceMs: config.cluster.orphanWillGraceMs,
-    lastHeard: (estate, gateway) => state.live.estates.get(estate)?.gateways.get(gateway)?.lastSeen,
-    log: log.child({ module: 'hub.broker' }),
-  });
+  // The broker's Redis link and the wills of a dead node's gateways (hub/cluster/wire.ts); "heard" from the live state.
+  const { orphanWills, brokerCluster } = wireBrokerCluster({ config, ingest, lastHeard: (estate, gateway) => state.live.estates.get(estate)?.gateways.get(gateway)?.lastSeen, log });
   const broker: Broker = createBroker({
     host: config.mqtt.host,
     port: config.mqtt.port,
@@ -179,9 +102,7 @@ export function createHub(deps: HubDeps): Hub {
     metrics,
     log: log.child({ module: 'hub.broker' }),
     limits: brokerLimits(config),
-    ...(config.cluster.redisUrl
-      ? { cluster: openBrokerCluster(config.cluster.redisUrl, log.child({ module: 'hub.broker.redis' })), heartbeatMs: config.cluster.brokerHeartbeatMs, orphanWills }
-      : {}),
+    ...brokerCluster,
   });
   const state = createStateService({ bus: feed.consumer('state', { everyPartition: true }), store, options: { ...config.state, timeZone: config.timeZone }, log: log.child({ module: 'hub.state' }) });
   const unsubscribeFacts = subscribeFacts({ bus: feed.consumer('facts'), facts, store, estates: () => registry.listEstates(), streets: () => registry.listStreets() });
@@ -243,7 +164,7 @@ export function createHub(deps: HubDeps): Hub {
   const connections = trackConnections(bus);
   // Work orders (hub/orders): any node writes them; each change commits with its audit entry and push.
   const orders = createWorkOrders({ db: hubDb, audit, push, nameOf, timeZone: config.timeZone, log: log.child({ module: 'hub.orders' }), deadlineFor: deadlineForConfig(config), ...(deps.ordersNow ? { now: deps.ordersNow } : {}) });
-  const { contacts, dispatcher, dutySync, listenReplies, offReplies } = notifyAfterAlerts(notify, { people, registry, audit, alerts, alertStore, nameOf, commands, bus, metrics: metrics.registry, orders });
+  const { contacts, dispatcher, dutySync, service: notifyService } = notifyAfterAlerts(notify, { people, registry, audit, alerts, alertStore, nameOf, commands, bus, metrics: metrics.registry, orders });
   const { channels, notifier, pushSubscriptions, webpushKeys } = notify;
   // Deadlines (the sweep), whistles and 12345 import around the service; the routes read orders with their
   // whistles. A tier an order moved up to is told on its people's routes too (the notification outbox).
@@ -352,26 +273,8 @@ export function createHub(deps: HubDeps): Hub {
         nameOf.off();
         connections.off();
       }),
-      // One stop for HTTP and push, in this order: stop accepting connections, then drop the sockets
-      // (push refuses new handshakes from then on), then end every HTTP connection left (keep-alive,
-      // long-polling). Otherwise a screen could reconnect in between and hold a socket to a hub that
-      // is stopping, showing itself live; and an open WebSocket would hold http.close() back.
-      service(
-        'http',
-        async () => {
-          await new Promise<void>((resolve, reject) => {
-            http.once('error', reject);
-            http.listen(config.http.port, config.http.host, () => resolve());
-          });
-          await push.start();
-        },
-        async () => {
-          const closed = new Promise<void>((r) => http.close(() => r()));
-          await push.stop();
-          http.closeAllConnections();
-          await closed;
-        },
-      ),
+      // One stop for HTTP and push: no screen reconnects to a hub that is stopping (hub/push/http-service.ts).
+      httpWithPush(http, push, config.http),
       // After the HTTP server (its upgrades), stopped before it: viewers are told RB_ERR_UNAVAILABLE.
       service('video', () => video.start(), () => video.stop()),
       // Signed out everywhere: a password change or a disable (REST, or the CLI in another process) drops the user's sockets.
@@ -384,18 +287,7 @@ export function createHub(deps: HubDeps): Hub {
       // Cluster: alert settings saved through another node are read again here (NOTIFY).
       alertSettingsSync({ hubDb, url: config.db.url, store: alertStore, wake: () => alerts.wake(), log: log.child({ module: 'hub.alerts' }) }),
       // After the alerts (it escalates through them), stopped before them; channels closed last.
-      service(
-        'notify',
-        async () => {
-          await dispatcher.start();
-          listenReplies();
-        },
-        async () => {
-          for (const off of offReplies.splice(0)) off();
-          await dispatcher.stop();
-          for (const c of channels.values()) await c.close?.().catch((err: unknown) => notify.log.warn({ err, channel: c.id }, 'channel close failed'));
-        },
-      ),
+      notifyService,
       service('state', () => state.start(), () => state.stop()),
       service('commands', () => commands.start(), () => commands.stop()),
       service('duty-sync', () => dutySync.start(), () => dutySync.stop()),

@@ -7,7 +7,8 @@ import { writeFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { optionRows, toJsonSchema, typeOf, type JsonSchema } from './lib/schema-table.js';
 import { GatewayConfigSchema } from '../gateway/config.js';
-import { ENV_ALIASES, HUB_CONFIG_KEYS, HubConfigSchema } from '../hub/config.js';
+import { HUB_CONFIG_KEYS, HubConfigSchema } from '../hub/config.js';
+import { ENV_ALIASES } from '../hub/config-env.js';
 import { CHANNEL_PLUGINS } from '../hub/notify/channels/index.js';
 
 function table(schema: z.ZodType): string[] {

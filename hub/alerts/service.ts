@@ -1,77 +1,21 @@
 import type { Kysely } from 'kysely';
-import type { Logger } from 'pino';
-import type { AuditInput } from '../audit.js';
-import type { AlertNotify, AlertOutbox, AlertPush, AuditOf } from './service-types.js';
-import type { Bus } from '../bus.js';
-import type { EscalationLevel, Roster } from '../people/roster.js';
+import type { AlertOutbox, AlertService, AlertServiceDeps, AuditOf } from './service-types.js';
 import type { Schema } from '../platform/db/index.js';
-import { alertFact, type AlertTransition, type FactsWriter } from '../store/facts.js';
-import { escalation, type EscalationAlert } from './escalation.js';
+import { alertFact, type AlertTransition } from '../store/facts.js';
+import { createEscalate } from './escalate.js';
+import { RuleInputs } from './inputs.js';
 import { createRuleMemory, evaluate, seedActive, type AlertAction, type RuleInput, type RuleMemory } from './rules.js';
-import type { AlertStore } from './store.js';
-import type { Alert, AlertComment, Change } from './types.js';
-import { alertView, type NameOf } from './view.js';
-import { FencedError, type LossReason, type Ownership } from '../cluster/leases.js';
+import type { Alert, Change } from './types.js';
+import { alertView } from './view.js';
+import { FencedError } from '../cluster/leases.js';
 import { partitionOf } from '../cluster/partition.js';
-import type { RuleCheckpoints } from './checkpoint.js';
+import type { EscalationLevel } from '../people/roster.js';
 import { memoryWake } from './memory.js';
 import { RbError } from '../errors.js';
 
-export type { AlertNotify, AlertOutbox, AlertPush, AuditOf } from './service-types.js';
-
-export interface AlertServiceDeps {
-  bus: Bus;
-  store: AlertStore;
-  push: AlertPush;
-  roster: Pick<Roster, 'recipients'>;
-  facts: Pick<FactsWriter, 'write'>;
-  /** Where `AuditOf` entries are written (in the transition's transaction). */
-  audit?: { recordIn(trx: Kysely<Schema>, entry: AuditInput): Promise<unknown> };
-  log: Logger;
-  now?: () => number;
-  /** People's names for the views (who acknowledged, resolved, is assigned). */
-  nameOf?: NameOf;
-  /** Every estate the hub knows (registry), to re-seed the rules with their open alerts at start. */
-  estates?: () => string[];
-  /** Off-screen notification (hub/notify): rows queued in the escalation's transaction, the dispatcher woken after COMMIT. */
-  notify?: AlertNotify;
-  /**
-   * The cluster (hub/cluster/leases.ts): rules, timers and escalation run only for the estates of
-   * partitions this node owns, and every such write is fenced by the partition's lease. Absent: all.
-   */
-  ownership?: Ownership;
-  /** Cluster: the rules' memory checkpointed with the cursor (hub/alerts/checkpoint.ts). */
-  checkpoint?: RuleCheckpoints;
-}
-
+export type { AlertNotify, AlertOutbox, AlertPush, AlertService, AlertServiceDeps, AuditOf } from './service-types.js';
 
 export { alertView, type AlertView, type NameOf } from './view.js';
-
-/**
- * Operators' transitions resolve once committed, with their push messages and (given `audit`) their
- * audit entry in the same transaction; the messages are sent after the COMMIT.
- */
-export interface AlertService {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  acknowledge(id: string, actor: string, note?: string, audit?: AuditOf<Change>): Promise<Change>;
-  resolve(id: string, actor: string, note: string, audit?: AuditOf<Change>): Promise<Change>;
-  assign(id: string, user: string | null, actor: string, audit?: AuditOf<Change>): Promise<Change>;
-  comment(id: string, actor: string, text: string, audit?: AuditOf<AlertComment>): Promise<AlertComment>;
-  /** Run the rules and escalation now (tests, and after a settings change); resolves when what it started is committed. */
-  wake(): Promise<void>;
-  /** Resolves when every alert change started so far is committed (and sent). */
-  idle(): Promise<void>;
-  /**
-   * Escalate one level now, not at the ack timeout (every notification of the level failed): the
-   * normal outbox transaction, with an audit entry. A no-op (false) unless the alert is unacknowledged,
-   * still at `fromLevel`, and below the last level.
-   */
-  escalateNow(id: string, reason: string, fromLevel: number): Promise<boolean>;
-  /** Cluster: partitions taken over (seed the rules with their open alerts, sweep) and handed over (finish, forget). */
-  acquired(parts: readonly number[]): Promise<void>;
-  dropped(parts: readonly number[], why: LossReason): Promise<void>;
-}
 
 /** Retries of an alert change the database refused (about 45 s in all). */
 const RETRIES = 12;
@@ -90,7 +34,7 @@ const MAX_SLEEP_MS = 60_000;
  * for N s, auto-resolve hold-off) and escalation; it is re-armed after every change.
  */
 export function createAlertService(deps: AlertServiceDeps): AlertService {
-  const { bus, store, push, roster, facts, log } = deps;
+  const { bus, store, push, facts, log } = deps;
   const now = deps.now ?? (() => Date.now());
   const owns = (estate: string): boolean => deps.ownership?.owns(partitionOf(estate)) ?? true;
   /** The owner's write of an estate's alert: refused (FencedError) once another node took the partition. */
@@ -109,8 +53,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   const unsubscribe: Array<() => void> = [];
-  /** Device kinds learnt from gateway status (`devices[id].kind`): camera rules need them. */
-  const kinds = new Map<string, string>();
+  const inputs = new RuleInputs();
 
   const fact = (alert: Alert, transition: AlertTransition, at: number): void => facts.write([alertFact(alert, transition, at)]);
   /** Alert changes in flight, in order (each is one outbox transaction; push runs them one at a time). */
@@ -120,44 +63,10 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     return p;
   };
 
+  const escalate = createEscalate(deps);
+
   function publish(out: AlertOutbox, alert: Alert, event: 'alert:new' | 'alert:update', at: number): Promise<unknown> {
     return out.toEstate(alert.estate, event, alertView(alert, deps.nameOf), at);
-  }
-
-  /**
-   * Notify who the escalation policy says, now, in the caller's transaction; records the level in the
-   * store. Returns the next wake and the facts to write once committed.
-   */
-  async function escalate(
-    trx: Kysely<Schema>,
-    out: AlertOutbox,
-    alert: EscalationAlert & { id: string; estate: string },
-    at: number,
-    after: Array<() => void>,
-    /** escalateNow: this level, now, whatever the clock says. */
-    force?: EscalationLevel,
-  ): Promise<number | null> {
-    const decision = force !== undefined ? { level: force, notify: 'escalated' as const, wakeAt: null } : escalation(alert, store.settings(alert.estate), at);
-    if (!decision.notify) return decision.wakeAt;
-    const level = decision.level as EscalationLevel;
-    const change = await store.escalate(alert.id, level, at, trx);
-    // Acknowledged or resolved meanwhile (an operator was faster than this sweep): nobody to notify.
-    if (change.alert.state === 'acknowledged' || change.alert.state === 'resolved') return null;
-    const view = alertView(change.alert, deps.nameOf);
-    const people = roster.recipients(level, alert.estate, at);
-    for (const person of people) await out.toUser(person.id, person.role, 'alert:notify', { alert: view, level, reason: decision.notify }, at);
-    // Off-screen: the outbox rows commit with this transition or not at all (hub/notify/notifier.ts).
-    const req = { alertId: alert.id, estate: alert.estate, severity: alert.severity, level, userIds: people.map((p) => p.id), at };
-    if (deps.notify && (await deps.notify.queue(trx, req)) > 0) after.push(() => deps.notify!.wake());
-    // Who was reached at which level, for the alert's timeline.
-    await store.notified(alert.id, { at, level, reason: decision.notify, actors: people.map((p) => `user:${p.id}`) }, trx);
-    if (level > alert.level) {
-      await publish(out, change.alert, 'alert:update', at);
-      after.push(() => fact(change.alert, 'escalated', at));
-    }
-    after.push(() => log.info({ alert: alert.id, estate: alert.estate, level, reason: decision.notify, people: people.length }, 'alert notified'));
-    // After notifying, the policy is asked again for its next wake (renotify or next level).
-    return escalation(change.alert, store.settings(alert.estate), at).wakeAt;
   }
 
   /**
@@ -383,39 +292,12 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
       await seed(() => true);
       unsubscribe.push(
         bus.on('event', (event, pos?: number) => run({ kind: 'event', event }, pos === undefined || !deps.checkpoint?.replayOnly(event.estate, pos))),
-        bus.on('gateway.status', (status) => {
-          for (const [device, health] of Object.entries(status.devices ?? {})) {
-            if (health.kind) kinds.set(`${status.estate}/${device}`, health.kind);
-          }
-        }),
+        bus.on('gateway.status', (status) => inputs.learn(status)),
         bus.on('state', (change) => {
-          const value = change.value as Record<string, unknown> | null;
           // Every node keeps every estate's live state (cluster): the rules run where the estate is owned.
-          if (!value || !owns(change.estate)) return;
-          if (change.kind === 'device' && typeof value.online === 'boolean') {
-            const device = String(value.device);
-            const deviceKind = kinds.get(`${change.estate}/${device}`);
-            run({
-              kind: 'device',
-              estate: change.estate,
-              gateway: String(value.gateway),
-              device,
-              ...(deviceKind ? { deviceKind } : {}),
-              online: value.online,
-              since: typeof value.since === 'number' ? value.since : change.ts,
-              ...(value.condition === 'auth-failed' ? { condition: 'auth-failed' as const } : {}),
-              ...(Array.isArray(value.warnings) ? { warnings: (value.warnings as Array<{ code?: unknown }>).map((w) => String(w.code)) } : {}),
-            });
-          } else if (change.kind === 'gateway' && typeof value.online === 'boolean') {
-            const outbox = value.outbox as { pressure?: boolean } | undefined;
-            run({
-              kind: 'gateway',
-              estate: change.estate,
-              gateway: String(value.gateway),
-              online: value.online,
-              ...(outbox ? { pressure: outbox.pressure === true } : {}),
-            });
-          }
+          if (!owns(change.estate)) return;
+          const input = inputs.fromState(change);
+          if (input) run(input);
         }),
         bus.on('snapshot', (link) => {
           const at = now();

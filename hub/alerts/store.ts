@@ -7,7 +7,8 @@ import type { AlertsTable } from '../platform/db/schema-alerts.js';
 import type { ClearAction, RaiseAction } from './rules.js';
 import { DEFAULT_SETTINGS, resolveSettings, type AlertSettings } from './settings.js';
 import { createActivityLog } from './store-activity.js';
-import { createReports, list, type AlertReports, type Row } from './store-reports.js';
+import { alertOf, byKey, listAlerts, rowById, rowOf, toAlertsOn } from './store-read.js';
+import { createReports, type AlertReports, type Row } from './store-reports.js';
 import type { Alert, AlertComment, AlertDetail, AlertQuery, AlertState, Change, EscalationCandidate } from './types.js';
 
 /**
@@ -89,62 +90,9 @@ export function createAlertStore({ db: hubDb }: AlertStoreDeps): AlertStore {
   /** Run `fn` in the caller's transaction, or in one of its own. */
   const inTrx = <T>(trx: Trx | undefined, fn: (t: Trx) => Promise<T>): Promise<T> => (trx ? fn(trx) : hubDb.transaction(fn));
 
-  /** Rows → alerts, with their events and snapshots in one query. */
-  async function toAlertsOn(exec: Trx, rows: Row[]): Promise<Alert[]> {
-    if (rows.length === 0) return [];
-    const events = new Map<string, Array<{ event_id: string; snapshots: string }>>();
-    const linked = await exec
-      .selectFrom('alert_events')
-      .select(['alert', 'event_id', 'snapshots'])
-      .where('alert', 'in', rows.map((r) => r.id))
-      .orderBy('id')
-      .execute();
-    for (const e of linked) {
-      let l = events.get(e.alert);
-      if (!l) events.set(e.alert, (l = []));
-      l.push(e);
-    }
-    return rows.map((r) => {
-      const evs = events.get(r.id) ?? [];
-      const a: Alert = {
-        id: r.id, estate: r.estate, gateway: r.gateway, device: r.device, rule: r.rule, key: r.key,
-        severity: r.severity, state: r.state, count: r.count, openedAt: r.opened_at, lastAt: r.last_at, level: r.level,
-        events: evs.map((e) => e.event_id),
-        snapshots: evs.flatMap((e) => (JSON.parse(e.snapshots) as string[]).map((sha256) => ({ sha256, eventId: e.event_id }))),
-        data: JSON.parse(r.data) as Record<string, unknown>,
-      };
-      if (r.ack_at !== null) a.acknowledgedAt = r.ack_at;
-      if (r.ack_by !== null) a.acknowledgedBy = r.ack_by;
-      if (r.resolved_at !== null) a.resolvedAt = r.resolved_at;
-      if (r.resolved_by !== null) a.resolvedBy = r.resolved_by;
-      if (r.resolution !== null) a.resolution = r.resolution;
-      if (r.notified_at !== null) a.notifiedAt = r.notified_at;
-      if (r.assignee !== null) a.assignee = r.assignee;
-      if (r.cleared_at !== null) a.conditionClearedAt = r.cleared_at;
-      if (r.cleared_event !== null) a.conditionClearedEvent = r.cleared_event;
-      return a;
-    });
-  }
   const toAlerts = (rows: Row[]): Promise<Alert[]> => toAlertsOn(db, rows);
   const reports = createReports(db, toAlerts);
 
-  const rowById = (exec: Trx, id: string): Promise<Row | undefined> => exec.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
-  async function rowOf(exec: Trx, id: string): Promise<Row> {
-    const row = await rowById(exec, id);
-    if (!row) throw new RbError('RB_ERR_NOT_FOUND', `no alert ${JSON.stringify(id)}`);
-    return row;
-  }
-  const alertOf = async (exec: Trx, id: string): Promise<Alert> => (await toAlertsOn(exec, [await rowOf(exec, id)]))[0]!;
-  const byKey = (exec: Trx, k: { estate: string; device: string; rule: string; key: string }): Promise<Row | undefined> =>
-    exec
-      .selectFrom('alerts')
-      .selectAll()
-      .where('estate', '=', k.estate)
-      .where('device', '=', k.device)
-      .where('rule', '=', k.rule)
-      .where('key', '=', k.key)
-      .where('state', '<>', 'resolved')
-      .executeTakeFirst();
   const addTransition = (exec: Trx, alert: string, at: number, actor: string, from: AlertState | null, to: AlertState, note: string | null) =>
     exec.insertInto('alert_transitions').values({ alert, at, actor, from, to, note }).execute();
 
@@ -355,46 +303,7 @@ export function createAlertStore({ db: hubDb }: AlertStoreDeps): AlertStore {
       return { ...alert!, transitions, comments, activity: await activity.of(exec, id) };
     },
 
-    async list(query) {
-      const limit = query.limit ?? 50;
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new RbError('RB_ERR_BAD_QUERY', 'limit must be 1..500');
-      let b: Row | undefined;
-      if (query.before !== undefined) {
-        b = await rowById(db, query.before);
-        if (!b) throw new RbError('RB_ERR_BAD_QUERY', 'unknown cursor');
-      }
-      if (query.estates.length === 0) return { items: [], next: null };
-      let select = db.selectFrom('alerts').selectAll().where('estate', 'in', [...query.estates]);
-      const states = list(query.state);
-      if (states) select = select.where('state', 'in', states);
-      const severities = list(query.severity);
-      if (severities) select = select.where('severity', 'in', severities);
-      const rules = list(query.rule);
-      if (rules) select = select.where('rule', 'in', rules);
-      if (query.sort === 'severity') {
-        // Severity first (highest), then the longest waiting; the cursor continues after (severity, opened_at, id).
-        if (b) {
-          const c = b;
-          select = select.where((eb) =>
-            eb.or([
-              eb('severity', '<', c.severity),
-              eb.and([eb('severity', '=', c.severity), eb.or([eb('opened_at', '>', c.opened_at), eb.and([eb('opened_at', '=', c.opened_at), eb('id', '>', c.id)])])]),
-            ]),
-          );
-        }
-        select = select.orderBy('severity', 'desc').orderBy('opened_at', 'asc').orderBy('id', 'asc');
-      } else {
-        if (b) {
-          const c = b;
-          select = select.where((eb) => eb.or([eb('opened_at', '<', c.opened_at), eb.and([eb('opened_at', '=', c.opened_at), eb('id', '<', c.id)])]));
-        }
-        select = select.orderBy('opened_at', 'desc').orderBy('id', 'desc');
-      }
-      const rows = await select.limit(limit + 1).execute();
-      const more = rows.length > limit;
-      const items = await toAlerts(rows.slice(0, limit));
-      return { items, next: more ? items[items.length - 1]!.id : null };
-    },
+    list: (query) => listAlerts(db, query),
 
     ...reports,
 

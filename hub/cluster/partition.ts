@@ -1,4 +1,4 @@
-import { PARTITION_COUNT } from '../platform/db/migrations-cluster.js';
+import { PARTITION_COUNT } from '../platform/db/migrations/cluster.js';
 
 export { PARTITION_COUNT };
 

@@ -25,6 +25,7 @@ import type { WorkOrders } from '../orders/types.js';
 import type { AckLinks, ContactBook } from './types.js';
 import { createPushSubscriptions, vapidKeys, type PushSubscriptions, type VapidKeys } from './webpush-store.js';
 import { wireContacts, type ContactsWiring } from './wire-contacts.js';
+import { service, type Service } from '../../lib/service.js';
 
 /**
  * The hub's off-screen notification, built in two steps around the alert service (docs/notifications.md):
@@ -111,9 +112,11 @@ export interface NotifyAfter {
   contacts: ContactsWiring;
   dispatcher: Dispatcher;
   dutySync: DutySync;
-  /** Replies a channel reads by itself (the GSM modem's inbox) acknowledge like provider callbacks do. */
-  listenReplies(): void;
-  offReplies: Array<() => void>;
+  /**
+   * The dispatcher and the replies a channel reads by itself (the GSM modem's inbox, acknowledging like
+   * provider callbacks do) as one service; at stop the channels are closed last.
+   */
+  service: Service;
 }
 
 export function notifyAfterAlerts(
@@ -179,9 +182,17 @@ export function notifyAfterAlerts(
     contacts,
     dispatcher,
     dutySync,
-    offReplies,
-    listenReplies() {
-      for (const c of channels.values()) if (c.onReply) offReplies.push(c.onReply((reply) => contacts.replies.handle(reply).then(() => undefined)));
-    },
+    service: service(
+      'notify',
+      async () => {
+        await dispatcher.start();
+        for (const c of channels.values()) if (c.onReply) offReplies.push(c.onReply((reply) => contacts.replies.handle(reply).then(() => undefined)));
+      },
+      async () => {
+        for (const off of offReplies.splice(0)) off();
+        await dispatcher.stop();
+        for (const c of channels.values()) await c.close?.().catch((err: unknown) => log.warn({ err, channel: c.id }, 'channel close failed'));
+      },
+    ),
   };
 }

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/config-errors.js';
-import { defaultNodeId, ENV_ALIASES, envName, HUB_CONFIG_KEYS, HubConfigSchema, mergeHubOverrides, resolveHubConfig } from '../../hub/config.js';
+import { defaultNodeId, HUB_CONFIG_KEYS, HubConfigSchema, mergeHubOverrides, resolveHubConfig } from '../../hub/config.js';
+import { ENV_ALIASES, envName } from '../../hub/config-env.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rb-hub-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
 export { createDatabase, openDatabase, type DatabaseOptions, type Dialect, type HubDatabase } from './open.js';
-export { MIGRATIONS } from './migrations.js';
+export { MIGRATIONS } from './migrations/index.js';
 export type { Schema } from './schema.js';
 export { importLegacyAudit } from './upgrade.js';
 export { importLegacyRegistry, type RegistryImport } from './upgrade-registry.js';

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { migrationProvider, MIGRATIONS } from './migrations.js';
+import { migrationProvider, MIGRATIONS } from './migrations/index.js';
 import type { Schema } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';

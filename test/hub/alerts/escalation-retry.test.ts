@@ -4,7 +4,7 @@ import { createAlertStore } from '../../../hub/alerts/store.js';
 import { createBus } from '../../../hub/bus.js';
 import { createPushLog } from '../../../hub/push/log.js';
 import { waitFor } from '../../support/hub.js';
-import { pushOn } from '../platform/alerts.contract.js';
+import { pushOn } from '../platform/alerts-engine.contract.js';
 import { silent, sqliteFactory, type DatabaseUnderTest } from '../platform/support.js';
 import { E, ev } from './fixtures.js';
 

@@ -1,7 +1,7 @@
 import { ulid } from 'ulid';
 import type { Alert } from '../../../hub/alerts/types.js';
 import { captureLog, startTestHub, type LogLine, type TestHub } from '../../support/hub.js';
-import type { HubDeps } from '../../../hub/main.js';
+import type { HubDeps } from '../../../hub/hub-types.js';
 
 export const CHANNELS = [
   { id: 'aliyun', type: 'sms-aliyun', accepts: ['phone'] as const },

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import type { Step } from './migrations.js';
+import type { Step } from './index.js';
 
 /**
  * Work orders (issue 19, docs/work-orders.md "Tables"), entry 0015 of THE ordered list in
- * migrations.ts (which spreads it in place). Append only, as there.
+ * index.ts (which spreads it in place). Append only, as there.
  */
 export const ORDERS_MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
   [

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import type { Step } from './migrations.js';
+import type { Step } from './index.js';
 
 /**
  * Blobs every hub node must be able to serve (issue 18 item 6), an entry of THE ordered list in
- * migrations.ts (which spreads them in place). Append only, as there.
+ * index.ts (which spreads them in place). Append only, as there.
  */
 export const BLOB_MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
   [

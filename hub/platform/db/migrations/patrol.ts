@@ -1,7 +1,7 @@
-import type { Step } from './migrations.js';
+import type { Step } from './index.js';
 
 /**
- * Patrol rounds (巡更, issue 19), an entry of THE ordered list in migrations.ts (which spreads them in
+ * Patrol rounds (巡更, issue 19), an entry of THE ordered list in index.ts (which spreads them in
  * place). Append only, as there. Tables: hub/platform/db/schema-patrol.ts.
  */
 export const PATROL_MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [

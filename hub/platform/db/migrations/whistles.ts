@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import type { Step } from './migrations.js';
+import type { Step } from './index.js';
 
 /**
  * Whistle and report (吹哨报到, issue 19, docs/work-orders.md), an entry of THE ordered list in
- * migrations.ts (which spreads it in place, after the work-order tables). Append only, as there.
+ * index.ts (which spreads it in place, after the work-order tables). Append only, as there.
  */
 export const WHISTLE_MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
   [

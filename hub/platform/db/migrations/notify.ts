@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import type { Step } from './migrations.js';
+import type { Step } from './index.js';
 
 /**
  * The notification tables of the hub database (issue 17, docs/notifications.md), entries 0009–0011 of
- * THE ordered list in migrations.ts (which spreads them in place). Append only, as there.
+ * THE ordered list in index.ts (which spreads them in place). Append only, as there.
  */
 export const NOTIFY_MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
   [

@@ -1,8 +1,8 @@
-import type { Step } from './migrations.js';
+import type { Step } from './index.js';
 
 /**
  * Live video across hub nodes (issue 20, docs/video.md "Cluster"): entries of THE ordered list in
- * migrations.ts (which spreads them in place). Append only, as there.
+ * index.ts (which spreads them in place). Append only, as there.
  */
 export const VIDEO_MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
   [

@@ -1,8 +1,8 @@
-import type { Step } from './migrations.js';
+import type { Step } from './index.js';
 
 /**
  * The owner's rule memory, checkpointed with its log cursor (issue 18, hub/alerts/checkpoint.ts):
- * entries of THE ordered list in migrations.ts (which spreads them in place). Append only, as there.
+ * entries of THE ordered list in index.ts (which spreads them in place). Append only, as there.
  */
 export const CHECKPOINT_MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [
   [

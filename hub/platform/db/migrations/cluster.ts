@@ -1,11 +1,11 @@
 import { sql } from 'kysely';
-import type { Step } from './migrations.js';
+import type { Step } from './index.js';
 
 /** Partitions the estates hash to (hub/cluster/partition.ts): fixed, so a partition's rows never move. */
 export const PARTITION_COUNT = 64;
 
 /**
- * The hub cluster's tables (issue 18, docs/cluster.md), entries of THE ordered list in migrations.ts
+ * The hub cluster's tables (issue 18, docs/cluster.md), entries of THE ordered list in index.ts
  * (which spreads them in place). Append only, as there.
  */
 export const CLUSTER_MIGRATIONS: ReadonlyArray<readonly [name: string, up: Step]> = [

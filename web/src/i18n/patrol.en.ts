@@ -1,0 +1,31 @@
+import type { patrolZhCN } from './patrol.zh-CN.js';
+
+/** Patrol rounds on the volunteer's phone: today's checkpoints, the QR scanner, the history, in English: the same keys as patrol.zh-CN.ts; spread into en.ts. */
+export const patrolEn: Record<keyof typeof patrolZhCN, string> = {
+  'patrol.today': "Today's rounds",
+  'patrol.none': 'No rounds today',
+  'patrol.next': 'Next checkpoint',
+  'patrol.due': 'by {time}',
+  'patrol.scan': 'Scan checkpoint',
+  'patrol.cancel': 'Stop scanning',
+  'patrol.aim': "Point the camera at the checkpoint's QR code",
+  'patrol.manual': "Can't scan? Type the checkpoint code",
+  'patrol.manualSubmit': 'Submit',
+  'patrol.badCode': 'A checkpoint code is 12 letters or digits',
+  'patrol.cameraFailed': 'Cannot open the camera ({reason}); type the code instead',
+  'patrol.scanned': 'Checked in: {name} at {time}',
+  'patrol.scannedLate': 'Checked in late: {name} at {time}',
+  'patrol.duplicate': '{name} was already checked in ({time})',
+  'patrol.unmatched': 'No round is on for {name} now',
+  'patrol.window': '{from}–{to}',
+  'patrol.state.upcoming': 'Not started',
+  'patrol.state.active': 'On now',
+  'patrol.state.done': 'Done',
+  'patrol.state.incomplete': 'Checkpoints missed',
+  'patrol.point.pending': 'To do',
+  'patrol.point.scanned': 'Done',
+  'patrol.point.late': 'Late',
+  'patrol.point.missed': 'Missed',
+  'patrol.history': 'My patrol history',
+  'patrol.noHistory': 'No patrol scans yet',
+};
