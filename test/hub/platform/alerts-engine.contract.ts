@@ -1,12 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AlertAction, RaiseAction } from '../../../hub/alerts/rules.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { AlertAction } from '../../../hub/alerts/rules.js';
 import { createAlertService, type AlertPush, type AlertService } from '../../../hub/alerts/service.js';
-import { createAlertStore, type AlertStore } from '../../../hub/alerts/store.js';
+import type { AlertStore } from '../../../hub/alerts/store.js';
 import { createAudit } from '../../../hub/audit.js';
 import { createBus } from '../../../hub/bus.js';
 import { createPushLog, type PushEnvelope, type PushLog } from '../../../hub/push/log.js';
-import { DAY, E, Engine, ev, GW } from '../alerts/fixtures.js';
+import { DAY, E, Engine, ev } from '../alerts/fixtures.js';
 import { silent, type DatabaseFactory, type DatabaseUnderTest } from './support.js';
+import { eachAlertStore, raiser } from './alerts-fixture.js';
 
 /**
  * The alert store as the engine uses it, run on every engine of the hub database (with alerts.contract.ts):
@@ -32,20 +33,8 @@ export function describeAlertEngine(engine: string, factory: DatabaseFactory): v
   describe(`alert store on ${engine}`, () => {
     let t: DatabaseUnderTest;
     let store: AlertStore;
-    beforeEach(async () => {
-      t = await factory();
-      store = createAlertStore({ db: t.db });
-      await store.load();
-    });
-    afterEach(async () => {
-      await t.cleanup();
-    });
-
-    let n = 0;
-    const raise = (over: Partial<RaiseAction> = {}): RaiseAction => ({
-      type: 'raise', rule: 'door.forced', estate: E, gateway: GW, device: 'gate-1', key: 'door:1', severity: 3, at: DAY,
-      eventId: ev('door.forced', { door: 1 }).id, data: { door: 1, n: n++ }, ...over,
-    });
+    eachAlertStore(factory, (db, s) => ((t = db), (store = s)));
+    const raise = raiser();
 
     describe('flapping door end to end: rules → store', () => {
       it('20 forced/closed in a minute make one alert with count 20, open and stamped with the last close until a person resolves it', async () => {

@@ -1,9 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AlertAction, RaiseAction } from '../../../hub/alerts/rules.js';
+import { describe, expect, it } from 'vitest';
+import type { AlertAction } from '../../../hub/alerts/rules.js';
 import { createAlertStore, type AlertStore } from '../../../hub/alerts/store.js';
 import { RbError } from '../../../hub/errors.js';
-import { DAY, E, ev, GW } from '../alerts/fixtures.js';
+import { DAY, E, GW } from '../alerts/fixtures.js';
 import type { DatabaseFactory, DatabaseUnderTest } from './support.js';
+import { eachAlertStore, raiser } from './alerts-fixture.js';
 
 /**
  * The alert store's contract (STYLE.md §4), written once and run on every engine of the hub
@@ -27,20 +28,8 @@ export function describeAlerts(engine: string, factory: DatabaseFactory): void {
   describe(`alert store on ${engine}`, () => {
     let t: DatabaseUnderTest;
     let store: AlertStore;
-    beforeEach(async () => {
-      t = await factory();
-      store = createAlertStore({ db: t.db });
-      await store.load();
-    });
-    afterEach(async () => {
-      await t.cleanup();
-    });
-
-    let n = 0;
-    const raise = (over: Partial<RaiseAction> = {}): RaiseAction => ({
-      type: 'raise', rule: 'door.forced', estate: E, gateway: GW, device: 'gate-1', key: 'door:1', severity: 3, at: DAY,
-      eventId: ev('door.forced', { door: 1 }).id, data: { door: 1, n: n++ }, ...over,
-    });
+    eachAlertStore(factory, (db, s) => ((t = db), (store = s)));
+    const raise = raiser();
     const clear = (at: number, eventId: string, resolve = false): Extract<AlertAction, { type: 'clear' }> => ({
       type: 'clear', resolve, rule: 'door.forced', estate: E, gateway: GW, device: 'gate-1', key: 'door:1', at, eventId,
     });
@@ -131,8 +120,8 @@ export function describeAlerts(engine: string, factory: DatabaseFactory): void {
 
       it('resolve needs a note, is idempotent, and works from every state', async () => {
         const preps = [async (_id: string) => {}, (id: string) => store.acknowledge(id, 'user:u1'), (id: string) => store.escalate(id, 2, DAY + S)];
-        for (const prep of preps) {
-          const { id } = (await store.raise(raise({ key: `door:${n}` }))).alert;
+        for (const [i, prep] of preps.entries()) {
+          const { id } = (await store.raise(raise({ key: `door:prep-${i}` }))).alert;
           await prep(id);
           expect(await code(() => store.resolve(id, 'user:u1', '  '))).toBe('RB_ERR_BAD_BODY');
           expect(await store.resolve(id, 'user:u1', 'fixed the latch', DAY + 5 * S)).toMatchObject({ changed: true, alert: { state: 'resolved', resolvedBy: 'user:u1', resolution: 'fixed the latch', resolvedAt: DAY + 5 * S } });
