@@ -101,11 +101,20 @@ describe('hub killed with SIGKILL 20 times under a stream with forced doors', ()
       return makeEvent({ estate: ESTATE, gateway: 'gw-1', device: 'gate-1', type: gateOpen ? 'door.opened' : 'door.closed', data: { door: 1 } });
     };
 
+    // A hub that exits says why at once; one that is slow to start (the first start of a fresh
+    // clone's CI, beside another fault test) gets a minute.
+    const listening = async (hub: ReturnType<typeof startCli>, ports: number[]): Promise<void> => {
+      try {
+        for (const port of ports) await waitForPort(port, 60_000, () => hub.exitCode === null && hub.signalCode === null);
+      } catch (err) {
+        throw new Error(`${(err as Error).message} (hub ${hub.exitCode === null && hub.signalCode === null ? 'still starting' : `exited ${hub.exitCode ?? hub.signalCode}`}); its output:\n${hub.output()}`);
+      }
+    };
+
     const runOnce = async (kill: boolean): Promise<void> => {
       const hub = startCli(args, env);
       try {
-        await waitForPort(mqttPort, 20_000);
-        await waitForPort(httpPort, 20_000);
+        await listening(hub, [mqttPort, httpPort]);
         const screen = await connectScreen();
         const client = await connectGateway();
         client.on('error', () => undefined);
@@ -154,7 +163,7 @@ describe('hub killed with SIGKILL 20 times under a stream with forced doors', ()
     const hub = startCli(args, env);
     const alerts: Alert[] = [];
     try {
-      await waitForPort(httpPort, 20_000);
+      await listening(hub, [mqttPort, httpPort]);
       const screen = await connectScreen();
       await waitFor(() => [...acked.keys()].every((id) => shown.has(id)), 20_000, 50);
       screen.close();
