@@ -39,44 +39,41 @@ const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 const f1 = (x: number): number | null => (Number.isFinite(x) ? +x.toFixed(1) : null);
 const f2 = (x: number): number | null => (Number.isFinite(x) ? +x.toFixed(2) : null);
 const cell = (x: number, d = 1): string | number => (Number.isFinite(x) ? +x.toFixed(d) : '-');
-/** events/s a tier of `cores` carries at a cost of `us` core-µs per event. */
-const cap = (cores: number, us: number): number => (us > 0 ? (cores * 1e6) / us : Infinity);
-
 /**
- * Capacity of a tier of `cores` that costs `idle` core-µs a second with nothing to do and `us` core-µs
- * per event at `rate` events/s: the fixed part (leases, heartbeats, health checks, keep-alives) is
- * paid once a second whatever the rate, so at capacity it is not spread over 1,000 events a second
- * as in the measured window: (cores × 1e6 − idle) / (us − idle / rate).
+ * events/s a tier of `cores` carries that costs `idle` core-µs a second with nothing to do and `us`
+ * core-µs per event at `rate` events/s: the fixed part (leases, heartbeats, health checks,
+ * keep-alives) is paid once a second whatever the rate, so at capacity it is not spread over the
+ * measured rate: (cores × 1e6 − idle) / (us − idle / rate). With idle 0 (or unknown): cores × 1e6 / us.
  */
-const capFixed = (cores: number, us: number, idle: number, rate: number): number => {
-  if (!Number.isFinite(idle)) return cap(cores, us);
-  const marginal = us - idle / rate;
-  return marginal > 0 ? (cores * 1e6 - idle) / marginal : Infinity;
+const capacityOf = (cores: number, us: number, idle: number, rate: number): number => {
+  const fixed = Number.isFinite(idle) ? idle : 0;
+  const marginal = us - fixed / rate;
+  return marginal > 0 ? (cores * 1e6 - fixed) / marginal : Infinity;
 };
 
 export function model(runs: Scenario[]) {
   const by = (k: Scenario['kind']) => runs.find((r) => r.kind === k);
   const [e, one, two] = [by('embedded'), by('one'), by('two')];
-  // `node`: which node's costs bound the hub tier (every node alike: the tier is nodes × that).
-  const tiers = (r: Scenario, node: (xs: number[]) => number, fixed: boolean) => {
-    const c = fixed ? (cores: number, us: number, idle: number) => capFixed(cores, us, idle, r.events_per_s) : (cores: number, us: number) => cap(cores, us);
-    return {
-      hub: c(BOX.node * r.nodes.length, node(r.cpu.nodes) * r.nodes.length, node(r.idle.nodes) * r.nodes.length),
-      pg: c(BOX.pg, r.cpu.pg, r.idle.pg), redis: c(BOX.redis, r.cpu.redis, r.idle.redis), haproxy: c(BOX.haproxy, r.cpu.haproxy, r.idle.haproxy),
-    };
-  };
   const capacity = (t: Record<string, number>) => Math.min(...Object.values(t));
   const mean = (xs: number[]) => sum(xs) / xs.length;
-  // The busier node bounds the pair: the one of least capacity (fixed and per-event cost together).
-  const busier = (r: Scenario, fixed: boolean) => {
-    const caps = r.cpu.nodes.map((u, i) => (fixed ? capFixed(BOX.node, u, r.idle.nodes[i]!, r.events_per_s) : cap(BOX.node, u)));
-    const i = caps.indexOf(Math.min(...caps));
-    return (xs: number[]) => xs[i]!;
-  };
+  /** `fixed` false: every cost spread over the measured rate (the model before the idle window). */
   const ratios = (fixed: boolean) => {
-    const one1 = one ? tiers(one, (xs) => xs[0]!, fixed) : undefined;
-    const worst = two ? tiers(two, busier(two, fixed), fixed) : undefined;
-    const balanced = two ? tiers(two, mean, fixed) : undefined;
+    const idleOf = (x: number): number => (fixed ? x : 0);
+    // `pick`: which node's costs bound the hub tier (every node alike: the tier is nodes × that).
+    const tiers = (r: Scenario, pick: (xs: number[]) => number) => {
+      const n = r.nodes.length;
+      const c = (cores: number, us: number, idle: number) => capacityOf(cores, us, idleOf(idle), r.events_per_s);
+      return { hub: c(BOX.node * n, pick(r.cpu.nodes) * n, pick(r.idle.nodes) * n), pg: c(BOX.pg, r.cpu.pg, r.idle.pg), redis: c(BOX.redis, r.cpu.redis, r.idle.redis), haproxy: c(BOX.haproxy, r.cpu.haproxy, r.idle.haproxy) };
+    };
+    // The busier node bounds the pair: the one of least capacity (fixed and per-event cost together).
+    const busier = (r: Scenario) => {
+      const caps = r.cpu.nodes.map((u, i) => capacityOf(BOX.node, u, idleOf(r.idle.nodes[i]!), r.events_per_s));
+      const i = caps.indexOf(Math.min(...caps));
+      return (xs: number[]) => xs[i]!;
+    };
+    const one1 = one ? tiers(one, (xs) => xs[0]!) : undefined;
+    const worst = two ? tiers(two, busier(two)) : undefined;
+    const balanced = two ? tiers(two, mean) : undefined;
     return {
       one1, worst,
       capacity_one: one1 ? capacity(one1) : NaN, capacity_two: worst ? capacity(worst) : NaN, capacity_two_balanced: balanced ? capacity(balanced) : NaN,

@@ -165,10 +165,11 @@ export function createEventLog(opts: EventLogOptions): EventLog {
    * chunk), and the server parses five parameters instead of five per row. unnest yields the rows
    * in array order, so positions follow it as with the VALUES list.
    */
-  const PG_INSERT =
+  const PG_INSERT_ROWS =
     'insert into "event_log" ("id", "kind", "estate", "at", "body", "part") ' +
     'select "id", "kind", "estate", $4::bigint, "body", "part" from unnest($1::text[], $2::text[], $3::text[], $5::text[], $6::integer[]) as r("id", "kind", "estate", "body", "part") ' +
-    'on conflict ("id") do nothing returning "pos", "id"';
+    'on conflict ("id") do nothing';
+  const PG_INSERT = `${PG_INSERT_ROWS} returning "pos", "id"`;
 
   /**
    * The cluster's append (appendPartitioned), after it locked the partitions' heads: the INSERT above,
@@ -177,10 +178,7 @@ export function createEventLog(opts: EventLogOptions): EventLog {
    * Nothing new (every entry a duplicate): no head moves and nothing is notified.
    */
   const PG_INSERT_PARTITIONED =
-    'with "ins" as (' +
-    'insert into "event_log" ("id", "kind", "estate", "at", "body", "part") ' +
-    'select "id", "kind", "estate", $4::bigint, "body", "part" from unnest($1::text[], $2::text[], $3::text[], $5::text[], $6::integer[]) as r("id", "kind", "estate", "body", "part") ' +
-    'on conflict ("id") do nothing returning "pos", "id", "part"), ' +
+    `with "ins" as (${PG_INSERT_ROWS} returning "pos", "id", "part"), ` +
     '"moved" as (update "log_heads" as h set "head" = m."head" from (select "part", max("pos") as "head" from "ins" group by "part") as m where h."part" = m."part" returning h."part") ' +
     'select i."pos", i."id", (select pg_notify(\'rb_log\', $7::text || \'|\' || string_agg("part"::text, \',\' order by "part")) from "moved") as "notified" ' +
     'from "ins" as i order by i."pos"';
