@@ -9,7 +9,7 @@ import { freePort, haproxyServerStatus, startLocalHaproxy, startLocalPostgres, s
 import { createLogger } from '../lib/log.js';
 import type { DemoOptions } from './demo.js';
 import { DEMO_USERS, ESTATES } from './demo-street.js';
-import { child, demoSecret, seedStreet, startStreet, stopChild } from './demo-setup.js';
+import { child, demoSecret, planStreet, seedStreet, startGateways, startSimulator, stopChild } from './demo-setup.js';
 
 /**
  * `red-butler demo --cluster` (issue 18 item 7): the street of `red-butler demo`, served by a hub
@@ -83,7 +83,8 @@ export async function runClusterDemo(opts: DemoOptions, level: string): Promise<
       log,
     });
     await seeder.start();
-    const files = await seedStreet(seeder, { dataDir, pushPort: opts.pushPort, hubAccess: { mqttPort: front.mqtt, httpPort: front.http }, level });
+    const plan = await planStreet({ dataDir, pushPort: opts.pushPort });
+    const files = await seedStreet(seeder, plan, { dataDir, hubAccess: { mqttPort: front.mqtt, httpPort: front.http }, level });
     await seeder.stop();
 
     const hubs: Array<HaproxyHub & { url: string; proc: ChildProcess }> = [];
@@ -110,8 +111,11 @@ export async function runClusterDemo(opts: DemoOptions, level: string): Promise<
     };
     await until('HAProxy did not see both hubs up', 15_000, allUp);
 
-    const street = await startStreet(files, opts);
-    children.push({ name: 'simulator', proc: street.simulator }, ...street.gateways.map((proc, i) => ({ name: `gateway-${i + 1}`, proc })));
+    // The devices first, then (once they listen) the gateways.
+    const simulator = startSimulator(plan, opts);
+    children.push({ name: 'simulator', proc: simulator });
+    const gateways = await startGateways(plan, files);
+    children.push(...gateways.map((proc, i) => ({ name: `gateway-${i + 1}`, proc })));
     const connected = async (): Promise<boolean> => {
       let n = 0;
       for (const h of hubs) {

@@ -1,9 +1,11 @@
+import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import type { Hub } from '../hub/hub-types.js';
 import { createLogger } from '../lib/log.js';
 import { DEMO_USERS, ESTATES } from './demo-street.js';
 import { fileResidentReport, seedDemoOrders } from './demo-orders.js';
-import { demoSecret, seedStreet, startStreet, stopChild } from './demo-setup.js';
+import { demoSecret, planStreet, seedStreet, startGateways, startSimulator, stopChild } from './demo-setup.js';
 import { exitOnConfigError, intOption, numberOption, logLevelOption } from './util.js';
 
 export { DEMO_USERS };
@@ -42,7 +44,7 @@ export function registerDemoCommand(program: Command): void {
       const level = (cmd.optsWithGlobals() as { logLevel?: string }).logLevel ?? 'warn';
       // Loaded when the command runs, not for --help.
       if (opts.cluster) return (await import('./demo-cluster.js')).runClusterDemo(opts, level);
-      const [{ resolveHubConfig }, { createHub }] = await Promise.all([import('../hub/config.js'), import('../hub/main.js')]);
+      const { resolveHubConfig } = await import('../hub/config.js');
       const dataDir = resolve(opts.dataDir);
       let config;
       try {
@@ -57,20 +59,12 @@ export function registerDemoCommand(program: Command): void {
       } catch (err) {
         exitOnConfigError(err);
       }
-      const log = createLogger({ name: 'demo', level });
-      const hub = createHub({ config, log });
-      await hub.start();
-      const mqtt = hub.mqttAddress();
-      const http = hub.httpAddress();
-      const files = await seedStreet(hub, { dataDir, pushPort: opts.pushPort, hubAccess: { mqttPort: mqtt.port, httpPort: http.port }, level });
-      const { configs, credentials } = files;
-      let connectedCount = 0;
-      const connected = new Promise<void>((r) =>
-        hub.bus.on('gateway.connection', (c) => {
-          if (c.connected && ++connectedCount === ESTATES.length) r();
-        }),
-      );
-      const street = await startStreet(files, opts);
+      // The devices first, while the hub loads and starts: on two cores that is a second or two off
+      // the first alert. They wait for their gateway's listener before they send anything.
+      const plan = await planStreet({ dataDir, pushPort: opts.pushPort });
+      const simulator = startSimulator(plan, opts);
+      let gateways: Promise<ChildProcess[]> = Promise.resolve([]);
+      let hub: Hub | undefined = undefined;
       // Ctrl+C from now on stops what was started (the gateways may deliver events before the banner).
       let stopping = false;
       const stop = async (): Promise<void> => {
@@ -78,13 +72,38 @@ export function registerDemoCommand(program: Command): void {
         stopping = true;
         process.stdout.write('demo: stopping…\n');
         // The gateways together (each may take its 5 s), then the simulated devices they were talking to.
-        await Promise.all(street.gateways.map((proc) => stopChild(proc)));
-        await stopChild(street.simulator);
-        await hub.stop();
+        await Promise.all((await gateways).map((proc) => stopChild(proc)));
+        await stopChild(simulator);
+        await hub?.stop();
         process.exit(0);
       };
       process.on('SIGINT', () => void stop());
       process.on('SIGTERM', () => void stop());
+
+      const { createHub } = await import('../hub/main.js');
+      const log = createLogger({ name: 'demo', level });
+      hub = createHub({ config, log });
+      let connectedCount = 0;
+      const connected = new Promise<void>((r) =>
+        hub!.bus.on('gateway.connection', (c) => {
+          if (c.connected && ++connectedCount === ESTATES.length) r();
+        }),
+      );
+      let files;
+      try {
+        await hub.start();
+        files = await seedStreet(hub, plan, { dataDir, hubAccess: { mqttPort: hub.mqttAddress().port, httpPort: hub.httpAddress().port }, level });
+      } catch (err) {
+        await stopChild(simulator);
+        await hub.stop();
+        throw err;
+      }
+      if (stopping) return;
+      gateways = startGateways(plan, files);
+      await gateways;
+      const { configs, credentials } = files;
+      const mqtt = hub.mqttAddress();
+      const http = hub.httpAddress();
       await Promise.race([connected, new Promise((r) => setTimeout(r, 15_000))]);
 
       const url = `http://127.0.0.1:${http.port}/`;

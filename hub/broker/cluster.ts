@@ -1,18 +1,20 @@
-import { createRequire } from 'node:module';
-import { Redis, type RedisOptions } from 'ioredis';
-import MQEmitterRedis from 'mqemitter-redis';
+import type { Redis, RedisOptions } from 'ioredis';
+import type MQEmitterRedisModule from 'mqemitter-redis';
+import { lazyRequire } from '../../lib/lazy.js';
 import type { Logger } from 'pino';
 import { RbError } from '../errors.js';
 import type { PublishRefusal } from './hub-publish.js';
 
-const require = createRequire(import.meta.url);
 
 /** The part of an aedes persistence the hub calls itself (aedes calls the rest). */
 interface ClosablePersistence {
   destroy(): Promise<void>;
 }
 // No typings ship with it; aedes takes it as an opaque persistence object.
-const redisPersistence = require('aedes-persistence-redis') as (opts: { conn: Redis }) => ClosablePersistence;
+const redisPersistence = lazyRequire<(opts: { conn: Redis }) => ClosablePersistence>('aedes-persistence-redis');
+// Loaded by a cluster node only (lib/lazy.ts).
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
+const MQEmitterRedis = lazyRequire<typeof MQEmitterRedisModule>('mqemitter-redis');
 
 /**
  * What aedes needs to be one broker across hub nodes (issue 18): `mqemitter-redis` as its emitter
@@ -70,6 +72,7 @@ export function openBrokerCluster(redisUrl: string, log: Logger): BrokerCluster 
     retryStrategy: (times) => Math.min(times * 100, 2_000),
     lazyConnect: false,
   };
+  const { Redis } = ioredis();
   const conns = { pub: new Redis(redisUrl, options), sub: new Redis(redisUrl, options), store: new Redis(redisUrl, options) };
   let closing = false;
   let closed: Promise<void> | undefined;
@@ -105,10 +108,10 @@ export function openBrokerCluster(redisUrl: string, log: Logger): BrokerCluster 
       );
     });
   });
-  const mq = MQEmitterRedis({ pubConn: conns.pub, subConn: conns.sub });
+  const mq = MQEmitterRedis()({ pubConn: conns.pub, subConn: conns.sub });
   // mqemitter-redis re-emits its connections' errors on `state`; unheard, they would end the process.
   (mq as unknown as { state: { on(e: 'error', f: (err: Error) => void): void } }).state.on('error', () => undefined);
-  const persistence = redisPersistence({ conn: conns.store });
+  const persistence = redisPersistence()({ conn: conns.store });
   const ready = (): boolean => Object.values(conns).every((c) => c.status === 'ready');
   // What became of the hub's own publishes (commands): a PUBLISH that no node's subscriber connection
   // received is lost (Redis pub/sub keeps nothing). Observed after Redis came back empty: node A took

@@ -1,9 +1,12 @@
-import webpush from 'web-push';
+import type WebPush from 'web-push';
 import { z } from 'zod';
 import { RbError } from '../errors.js';
 import type { HubDatabase } from '../platform/db/index.js';
 import type { Address, Lang } from './channel.js';
 import type { ContactRoute } from './types.js';
+import { lazyRequire } from '../../lib/lazy.js';
+
+const webpush = lazyRequire<typeof WebPush>('web-push');
 
 /**
  * Web Push state in the hub database: the VAPID key pair (a row of hub_keys) and the phone view's
@@ -34,7 +37,7 @@ export async function vapidKeys(db: HubDatabase, configured?: Partial<VapidKeys>
   };
   let keys = await read();
   if (!keys) {
-    const made = webpush.generateVAPIDKeys();
+    const made = webpush().generateVAPIDKeys();
     await db.db
       .insertInto('hub_keys')
       .values({ name: KEY_ROW, value: JSON.stringify({ publicKey: made.publicKey, privateKey: made.privateKey }), created_at: Date.now() })

@@ -1,6 +1,9 @@
-import sharp from 'sharp';
+import type Sharp from 'sharp';
+import { lazyRequire } from '../../lib/lazy.js';
 import { RbError } from '../errors.js';
 import type { StoredPhotoInput } from './types.js';
+
+const sharp = lazyRequire<typeof Sharp>('sharp');
 
 /**
  * A photo someone uploaded (a resident's report, a volunteer's step), made safe to keep and show:
@@ -28,7 +31,7 @@ export async function processPhoto(input: Buffer, limits: PhotoLimits = DEFAULT_
   }
   let format: string | undefined;
   try {
-    format = (await sharp(input, { limitInputPixels: limits.maxPixels }).metadata()).format;
+    format = (await sharp()(input, { limitInputPixels: limits.maxPixels }).metadata()).format;
   } catch (err) {
     // libvips checks the pixel limit on the header already: a decompression bomb is too large, not "not a photo".
     if (/pixel limit/i.test((err as Error).message)) throw new RbError('RB_ERR_TOO_LARGE', `the photo has more than ${limits.maxPixels} pixels`);
@@ -36,7 +39,7 @@ export async function processPhoto(input: Buffer, limits: PhotoLimits = DEFAULT_
   }
   if (!format || !FORMATS.has(format)) throw new RbError('RB_ERR_BAD_BODY', 'the file is not a photo (JPEG, PNG, WebP or HEIC)');
   try {
-    const data = await sharp(input, { limitInputPixels: limits.maxPixels, failOn: 'error' })
+    const data = await sharp()(input, { limitInputPixels: limits.maxPixels, failOn: 'error' })
       .rotate()
       .resize({ width: limits.maxSide, height: limits.maxSide, fit: 'inside', withoutEnlargement: true })
       .jpeg({ quality: 82, mozjpeg: false })

@@ -1,5 +1,9 @@
-import PDFDocument from 'pdfkit';
-import QRCode from 'qrcode';
+import type PDFKit from 'pdfkit';
+import type QRCodes from 'qrcode';
+import { lazyRequire } from '../../lib/lazy.js';
+
+const PDFDocument = lazyRequire<typeof PDFKit>('pdfkit');
+const QRCode = lazyRequire<typeof QRCodes>('qrcode');
 
 /**
  * Printable QR codes of patrol checkpoints: one PNG per checkpoint, and an A4 sheet (PDF) of an
@@ -15,7 +19,7 @@ export const checkpointUrl = (base: string, code: string): string => `${base.rep
 
 /** A QR code PNG of `url`: error correction M (a scratched sticker still reads), `width` pixels. */
 export function qrPng(url: string, width = 512): Promise<Buffer> {
-  return QRCode.toBuffer(url, { type: 'png', errorCorrectionLevel: 'M', margin: 4, width });
+  return QRCode().toBuffer(url, { type: 'png', errorCorrectionLevel: 'M', margin: 4, width });
 }
 
 export interface SheetItem {
@@ -30,7 +34,7 @@ const COLS = 2;
 const ROWS = 3;
 
 export async function qrSheetPdf(title: string, items: readonly SheetItem[], printedAt: string): Promise<Buffer> {
-  const doc = new PDFDocument({ size: 'A4', margin: 36, info: { Title: title, Creator: 'Red Butler' } });
+  const doc = new (PDFDocument())({ size: 'A4', margin: 36, info: { Title: title, Creator: 'Red Butler' } });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve, reject) => {

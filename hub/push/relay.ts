@@ -1,6 +1,10 @@
-import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { Redis } from 'ioredis';
+import type { createAdapter as CreateAdapter } from '@socket.io/redis-streams-adapter';
+import { lazyRequire } from '../../lib/lazy.js';
 import type { Logger } from 'pino';
+
+// Loaded by a cluster node only (lib/lazy.ts).
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
+const adapterModule = lazyRequire<typeof import('@socket.io/redis-streams-adapter')>('@socket.io/redis-streams-adapter');
 
 /**
  * Socket.IO across the nodes of a hub cluster (issue 18 item 5): `@socket.io/redis-streams-adapter`
@@ -15,7 +19,7 @@ import type { Logger } from 'pino';
  */
 export interface PushRelay {
   /** The adapter factory for `io.adapter(…)`. */
-  readonly adapter: ReturnType<typeof createAdapter>;
+  readonly adapter: ReturnType<typeof CreateAdapter>;
   /** Redis answers now (publishing while it does not would only queue stale messages in memory). */
   up(): boolean;
   /** Called when Redis is back after it was lost (a moment later, once the adapter subscribed again). */
@@ -35,6 +39,7 @@ export function createPushRelay(opts: PushRelayOptions): PushRelay {
   // maxRetriesPerRequest null: a command waits for the reconnect instead of failing after 20 tries.
   // The adapter duplicates this client for its subscriber and its stream reader; a subscription that
   // failed while Redis was away at start would never be made again.
+  const { Redis } = ioredis();
   const redis = new Redis(opts.url, {
     maxRetriesPerRequest: null,
     retryStrategy: (times) => Math.min(times * 100, 1000),
@@ -71,7 +76,7 @@ export function createPushRelay(opts: PushRelayOptions): PushRelay {
     backTimer.unref();
   });
   // blockTimeInMs: how long the stream reader may outlive close() (it checks between reads).
-  const adapter = createAdapter(redis, { streamName: 'rb:push', channelPrefix: 'rb:push', blockTimeInMs: 1000 });
+  const adapter = adapterModule().createAdapter(redis, { streamName: 'rb:push', channelPrefix: 'rb:push', blockTimeInMs: 1000 });
   return {
     adapter,
     up: () => redis.status === 'ready',

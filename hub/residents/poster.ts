@@ -1,8 +1,13 @@
 import { existsSync } from 'node:fs';
-import PDFDocument from 'pdfkit';
-import QRCode from 'qrcode';
-import sharp from 'sharp';
+import type PDFKit from 'pdfkit';
+import type QRCodes from 'qrcode';
+import type Sharp from 'sharp';
+import { lazyRequire } from '../../lib/lazy.js';
 import { RbError } from '../errors.js';
+
+const PDFDocument = lazyRequire<typeof PDFKit>('pdfkit');
+const QRCode = lazyRequire<typeof QRCodes>('qrcode');
+const sharp = lazyRequire<typeof Sharp>('sharp');
 
 /**
  * The estate's printable A4 poster (issue 19): its name in Chinese, 扫码报事 Scan to report, the QR code
@@ -31,7 +36,7 @@ const EMERGENCY: [string, string] = ['紧急情况请拨打 110 / 119 / 120', 'E
 
 /** The QR modules of `url` (error correction M: survives a smudge, stays coarse enough to print). */
 function qrModules(url: string): { size: number; dark: (row: number, col: number) => boolean } {
-  const qr = QRCode.create(url, { errorCorrectionLevel: 'M' });
+  const qr = QRCode().create(url, { errorCorrectionLevel: 'M' });
   return { size: qr.modules.size, dark: (r, c) => qr.modules.get(r, c) === 1 };
 }
 
@@ -78,12 +83,12 @@ ${t(W / 2, 1720, 28, `${EMERGENCY[0]}  ${EMERGENCY[1]}`, ' fill="#b91c1c"')}
 
 export async function posterPng(input: PosterInput): Promise<Buffer> {
   checkFont(input.fontFile);
-  return sharp(Buffer.from(posterSvg(input)), { density: 72 }).png({ compressionLevel: 9 }).toBuffer();
+  return sharp()(Buffer.from(posterSvg(input)), { density: 72 }).png({ compressionLevel: 9 }).toBuffer();
 }
 
 export async function posterPdf(input: PosterInput): Promise<Buffer> {
   checkFont(input.fontFile);
-  const doc = new PDFDocument({ size: 'A4', margin: 0, info: { Title: `${input.estateName} 扫码报事`, Creator: 'Red Butler' } });
+  const doc = new (PDFDocument())({ size: 'A4', margin: 0, info: { Title: `${input.estateName} 扫码报事`, Creator: 'Red Butler' } });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const ended = new Promise<void>((resolve, reject) => {

@@ -2,7 +2,11 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, chownSync, constants, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
-import pg from 'pg';
+import type PG from 'pg';
+import { lazyRequire } from '../lazy.js';
+
+/** The demo's ports and waits are used without PostgreSQL too: its client loads when first needed. */
+const pg = lazyRequire<typeof PG>('pg');
 
 /**
  * Local services started from their Debian binaries, for `red-butler demo --cluster`: PostgreSQL 15
@@ -187,7 +191,7 @@ export async function startLocalPostgres(opts: { dir: string; port: number; bin?
     },
     async createDatabase(name) {
       if (!/^[a-z0-9_]{1,63}$/.test(name)) throw new Error(`bad database name ${name}`);
-      const client = new pg.Client({ connectionString: url() });
+      const client = new (pg().Client)({ connectionString: url() });
       await client.connect();
       try {
         await client.query(`CREATE DATABASE "${name}"`);
@@ -199,7 +203,7 @@ export async function startLocalPostgres(opts: { dir: string; port: number; bin?
   };
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
   for (;;) {
-    const client = new pg.Client({ connectionString: url() });
+    const client = new (pg().Client)({ connectionString: url() });
     try {
       await client.connect();
       await client.end();

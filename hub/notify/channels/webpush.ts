@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
-import webpush from 'web-push';
+import type WebPush from 'web-push';
 import { z } from 'zod';
 import { ChannelError, type Channel, type ChannelDeps, type ChannelPlugin, type OutgoingMessage, type SendOutcome } from '../channel.js';
 import { vapidKeys, type VapidKeys } from '../webpush-store.js';
+import { lazyRequire } from '../../../lib/lazy.js';
+
+const webpush = lazyRequire<typeof WebPush>('web-push');
 
 /**
  * Web Push (RFC 8030 delivery, RFC 8291 aes128gcm payload encryption, RFC 8292 VAPID) to the phone
@@ -99,7 +102,7 @@ export function createWebPushChannel(id: string, config: WebPushConfig, deps: Ch
     const cached = tokens.get(origin);
     if (cached && cached.until > t) return cached.authorization;
     const expS = Math.floor(t / 1000) + TOKEN_LIFE_S;
-    const { Authorization } = webpush.getVapidHeaders(origin, config.subject, k.publicKey, k.privateKey, 'aes128gcm', expS) as { Authorization: string };
+    const { Authorization } = webpush().getVapidHeaders(origin, config.subject, k.publicKey, k.privateKey, 'aes128gcm', expS) as { Authorization: string };
     tokens.set(origin, { authorization: Authorization, until: t + (TOKEN_LIFE_S - 3600) * 1000 });
     return Authorization;
   };
@@ -128,9 +131,9 @@ export function createWebPushChannel(id: string, config: WebPushConfig, deps: Ch
       } catch (err) {
         throw new ChannelError('RB_ERR_NOTIFY_UNAVAILABLE', `the VAPID key pair could not be read from the hub database: ${(err as Error).message}`);
       }
-      let details: ReturnType<typeof webpush.generateRequestDetails>;
+      let details: ReturnType<typeof WebPush.generateRequestDetails>;
       try {
-        details = webpush.generateRequestDetails(sub, JSON.stringify(payloadOf(msg)), {
+        details = webpush().generateRequestDetails(sub, JSON.stringify(payloadOf(msg)), {
           headers: { Authorization: vapidHeader(origin, k) },
           TTL: config.ttlSeconds,
           urgency: msg.severity >= 3 ? 'high' : 'normal',

@@ -1,5 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { lazyRequire } from '../../../lib/lazy.js';
 import type { Logger } from 'pino';
+
+const pgModule = lazyRequire<typeof pg>('pg');
 
 export interface PgListener {
   start(): Promise<void>;
@@ -40,7 +43,7 @@ export function createPgListener(opts: PgListenerOptions): PgListener {
   let everConnected = false;
 
   async function connect(): Promise<void> {
-    const c = new pg.Client({ connectionString: opts.url });
+    const c = new (pgModule().Client)({ connectionString: opts.url });
     c.on('notification', (n) => opts.onNotify(n.channel, n.payload ?? ''));
     c.on('error', (err) => {
       opts.log.warn({ err: err.message }, 'postgres LISTEN connection lost; reconnecting');

@@ -4,7 +4,8 @@ import { Worker } from 'node:worker_threads';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
-import pg from 'pg';
+import type PG from 'pg';
+import { lazyRequire } from '../../../lib/lazy.js';
 import type { Logger } from 'pino';
 import { migrationProvider, MIGRATIONS } from './migrations/index.js';
 import type { Schema } from './schema.js';
@@ -49,10 +50,12 @@ export interface HubDatabase {
  * repositories return the same values on both engines. Per pool, not pg's global `types`.
  */
 const INT8 = 20;
-const pgTypes = {
+/** Loaded for a PostgreSQL hub only: an embedded one never needs the client. */
+const pgModule = lazyRequire<typeof PG>('pg');
+const pgTypes = (pg: typeof PG) => ({
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
-};
+});
 
 /**
  * kysely's SQLite driver prepares every query it runs; the hub runs the same few hundred statements
@@ -91,7 +94,8 @@ export function createDatabase(opts: DatabaseOptions): HubDatabase {
   if (opts.url !== undefined && opts.url !== '') {
     if (!isPostgresUrl(opts.url)) throw new Error(`database url must start with postgres:// (got ${opts.url.split(':')[0]}:)`);
     dialect = 'postgres';
-    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, types: pgTypes });
+    const pg = pgModule();
+    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, types: pgTypes(pg) });
     // An idle client's error (server restart, network cut) is emitted on the pool; unhandled it would kill the process.
     pool.on('error', (err) => log.error({ err }, 'postgres idle connection failed'));
     // A connection that dies while checked out (inside a transaction, between its statements) emits
