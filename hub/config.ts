@@ -135,6 +135,13 @@ const PushSchema = z
       .max(1_000_000)
       .default(5000)
       .describe('Missed messages a reconnecting screen is sent; above it the screen is told to reload over REST (`resync`)'),
+    flushMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(5)
+      .describe('Longest a live message waits to be written to the replay log with others, ms; alert changes never wait (they commit with the alert)'),
   })
   .strict();
 

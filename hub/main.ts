@@ -110,6 +110,7 @@ export function createHub(deps: HubDeps): Hub {
   const pushLog = createPushLog(hubDb, log.child({ module: 'hub.push-log' }), {
     retentionMs: parseDuration(config.push.retention),
     maxRows: config.push.maxRows,
+    flushMs: config.push.flushMs,
     // The push consumer's cursor commits with the push-log rows made from its entries.
     saveSourceCursor: (trx, sources) => feed.commitSinkCursor(trx, 'push', sources),
     sources: { committed: (s) => feed.sinkCommitted('push', s), failed: (s) => feed.sinkFailed('push', s), keep: (s) => feed.sinkWants('push', s) },

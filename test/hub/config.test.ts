@@ -36,7 +36,7 @@ describe('hub config', () => {
     expect(c.mqtt.maxPacketBytes).toBeUndefined();
     expect(c.db.url).toBeUndefined();
     expect(c.influx).toEqual({ batchSize: 5000, flushMs: 100, maxBacklog: 200_000, rawRetention: '30d', hourlyRetention: '104w' });
-    expect(c.push).toEqual({ retention: '7d', maxRows: 2_000_000, replayLimit: 5000 });
+    expect(c.push).toEqual({ retention: '7d', maxRows: 2_000_000, replayLimit: 5000, flushMs: 5 });
     expect(c.auth).toEqual({ tokenTtl: '1h', refreshTtl: '30d', loginMaxFailures: 5, loginWindow: '15m' });
     expect(c.state).toEqual({ offlineAfterMs: 60_000, onlineAfterMs: 5_000, coalesceMs: 250, maxEstates: 10_000, maxDevicesPerEstate: 2_000 });
     expect(c.cluster.nodeId).toBe(defaultNodeId());
