@@ -1,18 +1,17 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import type MQEmitterRedisModule from 'mqemitter-redis';
-import { lazyRequire } from '../../lib/lazy.js';
 import type { Logger } from 'pino';
+import { lazyRequire } from '../../lib/lazy.js';
 import { RbError } from '../errors.js';
 import type { PublishRefusal } from './hub-publish.js';
-
 
 /** The part of an aedes persistence the hub calls itself (aedes calls the rest). */
 interface ClosablePersistence {
   destroy(): Promise<void>;
 }
-// No typings ship with it; aedes takes it as an opaque persistence object.
+// Loaded by a cluster node only (lib/lazy.ts). No typings ship with aedes-persistence-redis; aedes
+// takes it as an opaque persistence object.
 const redisPersistence = lazyRequire<(opts: { conn: Redis }) => ClosablePersistence>('aedes-persistence-redis');
-// Loaded by a cluster node only (lib/lazy.ts).
 const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
 const MQEmitterRedis = lazyRequire<typeof MQEmitterRedisModule>('mqemitter-redis');
 
